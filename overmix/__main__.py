@@ -1,0 +1,3 @@
+from overmix.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Many scenes at once on Dask (issue 8); not built yet."""

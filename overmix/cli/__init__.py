@@ -1,0 +1,77 @@
+"""The ``overmix`` command: argparse + rich, a thin layer over the library.
+
+Each sub-command lives in its own module of this package and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a callable
+``run(args, ui) -> int``. Errors from the library (:class:`~overmix.errors.OvermixError`)
+become one line on stderr, ``overmix: error: <message>``: exit status 2 for usage errors,
+1 for everything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from overmix.cli._ui import UI
+from overmix.errors import OvermixError, UsageError
+
+# Sub-command modules, in the order `overmix --help` lists them.
+COMMANDS = ("info", "dump", "convert", "align", "stitch", "batch", "compress", "preview")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as the single line the CLI contract asks for."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"overmix: error: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="overmix",
+        description="Turn anime video into clean, full-size, colour-accurate stills.",
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"overmix.cli.{name}")
+        except ModuleNotFoundError as exc:  # a command not built yet
+            if exc.name == f"overmix.cli.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    ui = UI(quiet=args.quiet or getattr(args, "json", False))
+    try:
+        return int(args.func(args, ui) or 0)
+    except UsageError as exc:
+        ui.error(str(exc))
+        return 2
+    except OvermixError as exc:
+        ui.error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        ui.error("interrupted")
+        return 130
+    except MemoryError:
+        ui.error("out of memory")
+        return 1
+    except OSError as exc:  # a filesystem error the library did not wrap
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        ui.error(f"{exc.strerror or exc}{where}")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""stitch(): source -> store -> align -> render -> restore -> output."""
