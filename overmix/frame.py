@@ -11,8 +11,12 @@ Conventions (DESIGN §3-4)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from fractions import Fraction
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -31,6 +35,8 @@ __all__ = [
     "ColorInfo",
     "Family",
     "Frame",
+    "FrameSource",
+    "dtype_for_depth",
     "Matrix",
     "PlaneLayout",
     "Primaries",
@@ -176,3 +182,43 @@ class Frame:
         if self.alpha is not None and tuple(self.alpha.shape) != (h, w):
             raise UnsupportedError(f"alpha of shape {self.alpha.shape} in a {w}x{h} frame")
         return self
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """Anything that yields the frames of one input in presentation order.
+
+    Implemented by the video reader (``overmix.video``) and the dump/PNG readers
+    (``overmix.io.sources``). Iterating streams frames; nothing is kept beyond the current one.
+
+    Attributes
+    ----------
+    kind : str
+        ``"video"``, ``"dumps"`` or ``"png"``.
+    path : Path
+    color : ColorInfo
+        The resolved colour of the frames.
+    layout : PlaneLayout
+    count : int or None
+        How many frames iteration yields, when known up front.
+    rate : Fraction or None
+        Frames per second of the yielded frames (film rate after IVTC), when known.
+    info : dict
+        JSON-able description (source, stream, decisions such as IVTC/dedup).
+    """
+
+    kind: str
+    path: Path
+    color: ColorInfo
+    layout: PlaneLayout
+    count: int | None
+    rate: Fraction | None
+    info: dict[str, object]
+
+    def __iter__(self) -> Iterator[Frame]: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> FrameSource: ...
+
+    def __exit__(self, *exc: object) -> None: ...
