@@ -1,0 +1,271 @@
+"""FrameStore: the frames of one scene, decoded once, readable many times (DESIGN §3).
+
+Alignment reads every frame's luma several times, rendering reads every plane once per tile
+band, restoration iterates. Decoding a video again for each pass would be slow and, for
+long-GOP codecs, costly to seek, so the scene's frames are decoded once into a store.
+
+Frames are kept as **native codes** (uint8/uint16 planes, exactly as decoded), which is 2-4x
+smaller than float working planes. The store holds frames in memory up to a budget
+(``budget_bytes``, default 512 MB); frames past the budget are written to a temporary folder
+as raw plane files and read back with :func:`numpy.fromfile` when asked for. Read-back uses
+plain reads, not memory maps, so that the resident set size reported by the OS reflects what
+the program really holds. The folder is removed on :meth:`FrameStore.close` (or when the store
+is used as a context manager, on exit).
+
+Working planes (float32, range removed: Y' in [0, 1], Cb/Cr in [-0.5, 0.5], R'G'B' in [0, 1])
+are made on demand through :func:`overmix.color.convert.codes_to_working`; they are not cached.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from overmix.color.spec import ColorInfo
+from overmix.errors import InputError
+from overmix.frame import Family, Frame, FrameSource, PlaneLayout
+from overmix.progress import ProgressCallback, no_progress
+
+__all__ = ["DEFAULT_BUDGET", "FrameStore"]
+
+DEFAULT_BUDGET = 512 * 1024 * 1024  # bytes of native codes kept in memory
+
+
+@dataclass
+class _Entry:
+    """One stored frame: the Frame (planes may be None when spilled) and where its bytes are."""
+
+    frame: Frame
+    shapes: list[tuple[int, int]]
+    dtype: np.dtype
+    files: list[Path] = field(default_factory=list)  # one per plane (+ alpha last) when spilled
+    has_alpha: bool = False
+
+
+class FrameStore:
+    """The frames of one scene as native codes, in memory up to a budget, else on disk.
+
+    Parameters
+    ----------
+    budget_bytes : int
+        How many bytes of codes to keep in memory; later frames spill to a temporary folder.
+        ``0`` spills everything (streaming with bounded memory).
+    tmp_dir : path or None
+        Where to create the spill folder (default: the system temporary folder).
+
+    Notes
+    -----
+    Every frame must have the same luma size, plane layout, bit depth and colour as the first;
+    a frame that differs raises :class:`~overmix.errors.InputError` naming it. Frames are
+    addressed by their position ``k`` in the store (0..n-1); :attr:`indices` gives each frame's
+    index in its input.
+    """
+
+    def __init__(self, *, budget_bytes: int = DEFAULT_BUDGET,
+                 tmp_dir: str | Path | None = None) -> None:
+        self.budget_bytes = int(max(0, budget_bytes))
+        self._tmp_parent = tmp_dir
+        self._tmp: Path | None = None
+        self._entries: list[_Entry] = []
+        self._mem_bytes = 0
+        self.layout: PlaneLayout | None = None
+        self.color: ColorInfo | None = None
+        self.shape: tuple[int, int] | None = None  # luma (height, width)
+        self.source_info: dict[str, object] = {}
+
+    # ---------------------------------------------------------------- construction
+
+    @classmethod
+    def from_source(cls, source: FrameSource | Iterable[Frame], *,
+                    budget_bytes: int = DEFAULT_BUDGET, tmp_dir: str | Path | None = None,
+                    progress: ProgressCallback = no_progress) -> FrameStore:
+        """Decode every frame of ``source`` once into a new store.
+
+        Progress is reported as stage ``"load"`` (total = ``source.count`` when known).
+        """
+        store = cls(budget_bytes=budget_bytes, tmp_dir=tmp_dir)
+        total = getattr(source, "count", None)
+        info = getattr(source, "info", None)
+        if isinstance(info, dict):
+            store.source_info = dict(info)
+        try:
+            progress("load", 0, total)
+            for n, frame in enumerate(source, 1):
+                store.add(frame)
+                progress("load", n, total)
+            progress("load", len(store), len(store))
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    @classmethod
+    def from_frames(cls, frames: Iterable[Frame], *, budget_bytes: int = DEFAULT_BUDGET,
+                    tmp_dir: str | Path | None = None) -> FrameStore:
+        """A store of already decoded frames (for tests and other stages)."""
+        return cls.from_source(frames, budget_bytes=budget_bytes, tmp_dir=tmp_dir)
+
+    def add(self, frame: Frame) -> int:
+        """Append a frame (validated against the first one); returns its position ``k``."""
+        frame.validate()
+        k = len(self._entries)
+        if self.layout is None:
+            self.layout, self.color, self.shape = frame.layout, frame.color, frame.shape
+        else:
+            self._check_same(frame, k)
+        planes = [np.ascontiguousarray(p) for p in frame.planes]
+        alpha = None if frame.alpha is None else np.ascontiguousarray(frame.alpha)
+        arrays = planes + ([alpha] if alpha is not None else [])
+        nbytes = sum(a.nbytes for a in arrays)
+        entry = _Entry(frame, [a.shape for a in planes], planes[0].dtype,
+                       has_alpha=alpha is not None)
+        if self._mem_bytes + nbytes <= self.budget_bytes:
+            # Own the arrays so a caller reusing its buffers cannot change stored frames.
+            own = [a.copy() for a in arrays]
+            entry.frame = frame.replace(planes=tuple(own[: len(planes)]),
+                                        alpha=own[len(planes)] if alpha is not None else None)
+            self._mem_bytes += nbytes
+        else:
+            folder = self._spill_dir()
+            for p, a in enumerate(arrays):
+                path = folder / f"{k:06d}.{p}.raw"
+                a.tofile(path)
+                entry.files.append(path)
+            entry.frame = frame.replace(planes=(), alpha=None)
+        self._entries.append(entry)
+        return k
+
+    def _check_same(self, frame: Frame, k: int) -> None:
+        assert self.shape is not None and self.layout is not None and self.color is not None
+        where = f"frame {frame.index}" + (f" ({frame.source})" if frame.source else "")
+        if frame.shape != self.shape:
+            raise InputError(
+                f"{where} is {frame.width}x{frame.height}, but the first frame is "
+                f"{self.shape[1]}x{self.shape[0]}: frames of different sizes cannot be stitched"
+            )
+        if frame.layout != self.layout:
+            raise InputError(
+                f"{where} is {frame.layout.name}, but the first frame is {self.layout.name}: "
+                "frames of different formats cannot be stitched"
+            )
+        if frame.color.bit_depth != self.color.bit_depth:
+            raise InputError(
+                f"{where} has {frame.color.bit_depth}-bit samples, but the first frame has "
+                f"{self.color.bit_depth}-bit: frames of different formats cannot be stitched"
+            )
+        if frame.color != self.color:
+            raise InputError(
+                f"{where} has colour {frame.color.to_json()}, but the first frame has "
+                f"{self.color.to_json()}: frames of different formats cannot be stitched"
+            )
+
+    def _spill_dir(self) -> Path:
+        if self._tmp is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="overmix-store-", dir=self._tmp_parent))
+        return self._tmp
+
+    # ---------------------------------------------------------------- access
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[Frame]:
+        for k in range(len(self)):
+            yield self.frame(k)
+
+    @property
+    def indices(self) -> list[int]:
+        """Each stored frame's index in its input."""
+        return [e.frame.index for e in self._entries]
+
+    @property
+    def spilled(self) -> int:
+        """How many frames live on disk."""
+        return sum(1 for e in self._entries if e.files)
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of codes held in memory."""
+        return self._mem_bytes
+
+    def frame(self, k: int) -> Frame:
+        """Frame ``k`` with its native-code planes (read back from disk when spilled)."""
+        e = self._entries[k]
+        if not e.files:
+            return e.frame
+        arrays = []
+        for path, shape in zip(e.files, e.shapes + ([self.shape] if e.has_alpha else []),
+                               strict=True):
+            a = np.fromfile(path, dtype=e.dtype)
+            arrays.append(a.reshape(shape))
+        n = len(e.shapes)
+        return e.frame.replace(planes=tuple(arrays[:n]),
+                               alpha=arrays[n] if e.has_alpha else None)
+
+    def planes(self, k: int) -> tuple[np.ndarray, ...]:
+        """Working planes of frame ``k`` at native resolution, float32.
+
+        Y'CbCr: (Y' in [0, 1], Cb, Cr in [-0.5, 0.5]); gray: (Y',); RGB: (R', G', B') in [0, 1].
+        """
+        return self._working(self.frame(k).planes)
+
+    def luma(self, k: int) -> np.ndarray:
+        """Working Y' (or gray, or G' for RGB frames) of frame ``k``, float32, shape (h, w).
+
+        For RGB frames the luma is the BT.709 weighted sum of R'G'B' (enough for alignment).
+        """
+        f = self.frame(k)
+        assert self.layout is not None
+        if self.layout.family == Family.RGB:
+            r, g, b = self._working(f.planes)
+            # ITU-R BT.709-6 item 3.2 luma weights.
+            return (0.2126 * r + 0.7152 * g + 0.0722 * b).astype(np.float32)
+        return self._working(f.planes[:1])[0]
+
+    def alpha(self, k: int) -> np.ndarray | None:
+        """Alpha of frame ``k`` as float32 in [0, 1] (1 = opaque), or None."""
+        f = self.frame(k)
+        if f.alpha is None:
+            return None
+        assert self.color is not None
+        return (f.alpha.astype(np.float32) / float((1 << self.color.bit_depth) - 1))
+
+    def _working(self, planes: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        from overmix.color.convert import codes_to_working
+
+        assert self.color is not None and self.layout is not None
+        ycc = self.layout.family == Family.YCBCR
+        return tuple(
+            np.asarray(codes_to_working(p, bit_depth=self.color.bit_depth,
+                                        range=self.color.range, chroma=ycc and i > 0),
+                       dtype=np.float32)
+            for i, p in enumerate(planes)
+        )
+
+    # ---------------------------------------------------------------- lifetime
+
+    def close(self) -> None:
+        """Drop the frames and remove the spill folder."""
+        self._entries.clear()
+        self._mem_bytes = 0
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> FrameStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # a forgotten close() must not leave files behind
+        try:
+            if self._tmp is not None:
+                shutil.rmtree(self._tmp, ignore_errors=True)
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
