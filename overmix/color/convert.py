@@ -1,0 +1,441 @@
+"""Codes ↔ working values, Y'CbCr ↔ R'G'B' matrices, and the one-call frame → RGB conversion.
+
+This is the only place where integer codes become float working values and back (DESIGN §3-4).
+
+Working values
+--------------
+Y' (and R', G', B', gray) in [0, 1], Cb/Cr in [-0.5, 0.5], float32. Codes of bit depth n:
+
+- limited ("studio") range, ITU-R BT.601-7 §2.5.3 / BT.709-6 item 4.6 / BT.2020-2 table 5,
+  with the 8-bit constants scaled by 2^(n−8):
+  ``Y' = (Y − 16·2^(n−8)) / (219·2^(n−8))``, ``C = (C − 128·2^(n−8)) / (224·2^(n−8))``;
+- full range (ITU-T H.273 ``video_full_range_flag = 1``, as in JFIF/T.871 at 8 bit):
+  ``Y' = Y / (2^n − 1)``, ``C = (C − 2^(n−1)) / (2^n − 1)``.
+
+The formulas are applied at any depth 1-16. Below 8 bits limited range has fractional
+constants (it is rarely meaningful there, but it stays monotone and invertible).
+
+Matrices
+--------
+From Kr, Kb (``Kg = 1 − Kr − Kb``), ITU-R BT.601-7 §2.5.2, BT.709-6 item 3.2-3.3, BT.2020-2
+table 4 (non-constant luminance), SMPTE ST 240, FCC 47 CFR 73.682:
+``Y' = Kr R' + Kg G' + Kb B'``, ``Cb = (B' − Y') / (2(1 − Kb))``, ``Cr = (R' − Y') / (2(1 − Kr))``.
+Constants are float64; pixels float32. Results are **not clipped**: out-of-range codes give
+out-of-range R'G'B', clipped only at quantisation.
+
+Transfer: output R'G'B' keeps the source transfer (what a player shows). ``linear=True``
+applies the BT.1886 EOTF (``V^2.4``, :mod:`overmix.color.transfer`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numba import njit
+
+from overmix.color import transfer
+from overmix.color.chroma import upsample_tables
+from overmix.color.spec import ColorInfo, Matrix, Range, guess_matrix, luma_coefficients
+from overmix.errors import UnsupportedError
+
+__all__ = [
+    "codes_to_working",
+    "quantize_codes",
+    "range_constants",
+    "reinterpret",
+    "reinterpret_matrix",
+    "resolve_matrix",
+    "rgb_to_ycbcr",
+    "rgb_to_ycbcr_matrix",
+    "to_rgb",
+    "to_rgb_codes",
+    "working_to_codes",
+    "ycbcr_to_rgb",
+    "ycbcr_to_rgb_matrix",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Range
+
+
+def range_constants(bit_depth: int, range: Range) -> tuple[float, float, float, float]:
+    """``(y_offset, y_scale, c_offset, c_scale)`` such that ``Y' = (code − y_offset) / y_scale``.
+
+    >>> range_constants(10, Range.LIMITED)   # 10-bit studio swing: black 64, white 940
+    (64.0, 876.0, 512.0, 896.0)
+    >>> range_constants(8, Range.FULL)
+    (0.0, 255.0, 128.0, 255.0)
+    """
+    n = int(bit_depth)
+    if not 1 <= n <= 16:
+        raise UnsupportedError(f"bit depth {bit_depth} is outside 1-16")
+    if Range(range) == Range.LIMITED:
+        k = 2.0 ** (n - 8)  # BT.601/709/2020: 8-bit constants scaled to n bits
+        return (16.0 * k, 219.0 * k, 128.0 * k, 224.0 * k)
+    top = float(2**n - 1)
+    return (0.0, top, float(2 ** (n - 1)), top)
+
+
+def codes_to_working(
+    plane: np.ndarray, *, bit_depth: int, range: Range, chroma: bool = False
+) -> np.ndarray:
+    """Integer codes → float32 working values (range removed, not clipped).
+
+    Parameters
+    ----------
+    plane : ndarray of int (any shape)
+        Codes as decoded (uint8 / uint16, never shifted).
+    bit_depth : int
+        1-16.
+    range : Range
+    chroma : bool
+        True for Cb/Cr (centred on 0), False for Y', R', G', B', gray.
+
+    Returns
+    -------
+    ndarray of float32, same shape
+        Y' in [0, 1] or C in [-0.5, 0.5] for nominal codes.
+
+    Examples
+    --------
+    >>> codes_to_working(np.array([64, 940], np.uint16), bit_depth=10, range=Range.LIMITED)
+    array([0., 1.], dtype=float32)
+    """
+    yo, ys, co, cs = range_constants(bit_depth, range)
+    off, scale = (co, cs) if chroma else (yo, ys)
+    return ((np.asarray(plane, dtype=np.float64) - off) / scale).astype(np.float32)
+
+
+def working_to_codes(
+    plane: np.ndarray, *, bit_depth: int, range: Range, chroma: bool = False
+) -> np.ndarray:
+    """Inverse of :func:`codes_to_working`: round to nearest, clamp to ``[0, 2^n − 1]``.
+
+    Returns uint8 for ``bit_depth ≤ 8``, else uint16.
+    """
+    yo, ys, co, cs = range_constants(bit_depth, range)
+    off, scale = (co, cs) if chroma else (yo, ys)
+    v = np.floor(np.asarray(plane, dtype=np.float64) * scale + off + 0.5)
+    np.clip(v, 0, 2**bit_depth - 1, out=v)
+    return v.astype(np.uint8 if bit_depth <= 8 else np.uint16)
+
+
+def quantize_codes(v: np.ndarray, depth: int) -> np.ndarray:
+    """Working [0, 1] values → ``round(clip(v, 0, 1) · (2^depth − 1))`` as uint8/uint16."""
+    top = 2**depth - 1
+    q = np.floor(np.clip(np.asarray(v, dtype=np.float32), 0.0, 1.0) * np.float32(top) + 0.5)
+    return q.astype(np.uint8 if depth <= 8 else np.uint16)
+
+
+# ---------------------------------------------------------------------------------------------
+# Matrices
+
+
+def resolve_matrix(matrix: Matrix, width: int, height: int) -> Matrix:
+    """``UNSPECIFIED`` → the untagged guess for this size (DESIGN §4); others unchanged."""
+    matrix = Matrix(matrix)
+    return guess_matrix(width, height) if matrix == Matrix.UNSPECIFIED else matrix
+
+
+def rgb_to_ycbcr_matrix(matrix: Matrix) -> np.ndarray:
+    """3×3 float64 matrix, rows Y', Cb, Cr; columns R', G', B'.
+
+    ``Y' = Kr R' + Kg G' + Kb B'``, ``Cb = (B' − Y')/(2(1 − Kb))``, ``Cr = (R' − Y')/(2(1 − Kr))``
+    (ITU-R BT.601-7 §2.5.2, BT.709-6 items 3.2-3.3, BT.2020-2 table 4). YCgCo is
+    ITU-T H.273 eq. 44-46.
+    """
+    matrix = Matrix(matrix)
+    if matrix == Matrix.YCGCO:
+        return np.array([[0.25, 0.5, 0.25], [-0.25, 0.5, -0.25], [0.5, 0.0, -0.5]])
+    if matrix == Matrix.RGB:
+        return np.eye(3)
+    kr, kb = luma_coefficients(matrix)
+    kg = 1.0 - kr - kb
+    return np.array([
+        [kr, kg, kb],
+        [-kr / (2 * (1 - kb)), -kg / (2 * (1 - kb)), 0.5],
+        [0.5, -kg / (2 * (1 - kr)), -kb / (2 * (1 - kr))],
+    ])
+
+
+def ycbcr_to_rgb_matrix(matrix: Matrix) -> np.ndarray:
+    """3×3 float64 matrix, rows R', G', B'; columns Y', Cb, Cr (inverse of the encoder).
+
+    ``R' = Y' + 2(1 − Kr) Cr``, ``B' = Y' + 2(1 − Kb) Cb``,
+    ``G' = Y' − 2Kb(1 − Kb)/Kg · Cb − 2Kr(1 − Kr)/Kg · Cr``.
+
+    >>> np.round(ycbcr_to_rgb_matrix(Matrix.BT709), 4)
+    array([[ 1.    ,  0.    ,  1.5748],
+           [ 1.    , -0.1873, -0.4681],
+           [ 1.    ,  1.8556,  0.    ]])
+    """
+    matrix = Matrix(matrix)
+    if matrix == Matrix.YCGCO:
+        return np.array([[1.0, -1.0, 1.0], [1.0, 1.0, 0.0], [1.0, -1.0, -1.0]])
+    if matrix == Matrix.RGB:
+        return np.eye(3)
+    kr, kb = luma_coefficients(matrix)
+    kg = 1.0 - kr - kb
+    return np.array([
+        [1.0, 0.0, 2 * (1 - kr)],
+        [1.0, -2 * kb * (1 - kb) / kg, -2 * kr * (1 - kr) / kg],
+        [1.0, 2 * (1 - kb), 0.0],
+    ])
+
+
+def ycbcr_to_rgb(
+    y: np.ndarray, cb: np.ndarray, cr: np.ndarray, matrix: Matrix
+) -> np.ndarray:
+    """Working Y', Cb, Cr (same shape) → R'G'B' float32, shape ``y.shape + (3,)``, not clipped."""
+    m = ycbcr_to_rgb_matrix(matrix)
+    y = np.asarray(y, dtype=np.float32)
+    cb = np.asarray(cb, dtype=np.float32)
+    cr = np.asarray(cr, dtype=np.float32)
+    out = np.empty(y.shape + (3,), dtype=np.float32)
+    for c in range(3):
+        out[..., c] = m[c, 0] * y + np.float32(m[c, 1]) * cb + np.float32(m[c, 2]) * cr
+    return out
+
+
+def rgb_to_ycbcr(rgb: np.ndarray, matrix: Matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """R'G'B' float (..., 3) → working ``(Y', Cb, Cr)``, float32 arrays of ``rgb.shape[:-1]``."""
+    m = rgb_to_ycbcr_matrix(matrix)
+    rgb = np.asarray(rgb, dtype=np.float32)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return tuple(  # type: ignore[return-value]
+        (np.float32(m[c, 0]) * r + np.float32(m[c, 1]) * g + np.float32(m[c, 2]) * b)
+        .astype(np.float32)
+        for c in range(3)
+    )
+
+
+def reinterpret_matrix(used: Matrix, correct: Matrix) -> np.ndarray:
+    """3×3 float64 R'G'B' → R'G'B' fix for a picture decoded with the wrong matrix.
+
+    A player that decoded Y'CbCr with ``used`` instead of ``correct`` showed
+    ``RGB_bad = M_used⁻¹ · YCbCr``. Re-encoding with ``used`` recovers the Y'CbCr; decoding
+    with ``correct`` gives the right picture: ``RGB = M_correct⁻¹ · M_used · RGB_bad``.
+    """
+    return ycbcr_to_rgb_matrix(correct) @ rgb_to_ycbcr_matrix(used)
+
+
+def reinterpret(rgb: np.ndarray, used: Matrix, correct: Matrix) -> np.ndarray:
+    """Apply :func:`reinterpret_matrix` to float R'G'B' ``(..., 3)``; returns float32, not clipped.
+
+    ``reinterpret(png, Matrix.BT470BG, Matrix.BT709)`` repairs an HD screenshot that a player
+    decoded with BT.601 (the CLI's ``--reinterpret 601:709``).
+    """
+    m = reinterpret_matrix(used, correct).astype(np.float32)
+    rgb = np.asarray(rgb, dtype=np.float32)
+    return np.einsum("...c,dc->...d", rgb, m).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fused Y'CbCr → R'G'B' kernel
+
+
+@njit(cache=True)
+def _ycbcr_kernel(yp, cbp, crp, iy, wy, ix, wx, consts, m, qmax, out):  # pragma: no cover
+    """Range removal, separable chroma interpolation and the matrix in one pass per row.
+
+    ``out`` is float32 (``qmax == 0``: unclipped working R'G'B') or an integer array
+    (``qmax > 0``: ``floor(clip(v, 0, 1) · qmax + 0.5)``).
+    """
+    h, w = yp.shape
+    cw = cbp.shape[1]
+    y_off, inv_ys, c_off, inv_cs = consts[0], 1.0 / consts[1], consts[2], 1.0 / consts[3]
+    m00, m01, m02 = m[0, 0], m[0, 1], m[0, 2]
+    m10, m11, m12 = m[1, 0], m[1, 1], m[1, 2]
+    m20, m21, m22 = m[2, 0], m[2, 1], m[2, 2]
+    ty = iy.shape[1]
+    tx = ix.shape[1]
+    rb = np.empty(cw, dtype=np.float64)
+    rr = np.empty(cw, dtype=np.float64)
+    for i in range(h):
+        # Vertical chroma pass: the (interpolated) chroma row for luma row i, as working values.
+        for k in range(cw):
+            rb[k] = 0.0
+            rr[k] = 0.0
+        for t in range(ty):
+            wt = wy[i, t]
+            if wt != 0.0:
+                r = iy[i, t]
+                for k in range(cw):
+                    rb[k] += wt * cbp[r, k]
+                    rr[k] += wt * crp[r, k]
+        for k in range(cw):
+            rb[k] = (rb[k] - c_off) * inv_cs
+            rr[k] = (rr[k] - c_off) * inv_cs
+        for j in range(w):
+            cb = 0.0
+            cr = 0.0
+            for t in range(tx):
+                wt = wx[j, t]
+                cb += wt * rb[ix[j, t]]
+                cr += wt * rr[ix[j, t]]
+            yv = (yp[i, j] - y_off) * inv_ys
+            r = m00 * yv + m01 * cb + m02 * cr
+            g = m10 * yv + m11 * cb + m12 * cr
+            b = m20 * yv + m21 * cb + m22 * cr
+            if qmax > 0:
+                r = min(max(r, 0.0), 1.0) * qmax + 0.5
+                g = min(max(g, 0.0), 1.0) * qmax + 0.5
+                b = min(max(b, 0.0), 1.0) * qmax + 0.5
+                out[i, j, 0] = int(r)
+                out[i, j, 1] = int(g)
+                out[i, j, 2] = int(b)
+            else:
+                out[i, j, 0] = r
+                out[i, j, 1] = g
+                out[i, j, 2] = b
+
+
+def _family_name(family: object) -> str:
+    value = getattr(family, "value", family)
+    name = str(value).lower()
+    if name not in ("gray", "ycbcr", "rgb"):
+        raise UnsupportedError(f"unknown plane family {family!r}")
+    return name
+
+
+def _convert(
+    planes: Sequence[np.ndarray],
+    color: ColorInfo,
+    family: object,
+    sub_x: int,
+    sub_y: int,
+    chroma_filter: str,
+    out: np.ndarray,
+    qmax: int,
+) -> None:
+    """Fill ``out`` (H, W, ≥3) with R'G'B' (float working values, or codes when ``qmax``)."""
+    fam = _family_name(family)
+    y = np.asarray(planes[0])
+    h, w = y.shape
+    matrix = resolve_matrix(color.matrix, w, h)
+    if fam == "ycbcr" and matrix == Matrix.GRAY:
+        fam = "gray"
+    if fam == "ycbcr" and matrix == Matrix.RGB:
+        fam = "rgb"  # planes already reordered to R, G, B by the decoder
+    yo, ys, _, _ = range_constants(color.bit_depth, color.range)
+    if fam in ("gray", "rgb"):
+        srcs = [y] * 3 if fam == "gray" else [np.asarray(p) for p in planes[:3]]
+        for c, p in enumerate(srcs):
+            if p.shape != (h, w):
+                raise UnsupportedError(f"plane {c} has shape {p.shape} in a {w}x{h} frame")
+            v = (p.astype(np.float32) - np.float32(yo)) * np.float32(1.0 / ys)
+            if qmax:
+                v = np.floor(np.clip(v, 0.0, 1.0) * np.float32(qmax) + np.float32(0.5))
+            out[..., c] = v
+        return
+    if len(planes) < 3:
+        raise UnsupportedError(f"a Y'CbCr frame needs 3 planes, got {len(planes)}")
+    cb, cr = np.asarray(planes[1]), np.asarray(planes[2])
+    if cb.shape != cr.shape:
+        raise UnsupportedError(f"chroma planes differ in shape: {cb.shape} vs {cr.shape}")
+    rows, cols = upsample_tables(
+        cb.shape, (h, w), sub_x=sub_x, sub_y=sub_y, location=color.chroma_location,
+        filter=chroma_filter,
+    )
+    consts = np.array(range_constants(color.bit_depth, color.range), dtype=np.float64)
+    m = ycbcr_to_rgb_matrix(matrix)
+    dst = out if out.shape[2] == 3 and out.flags.c_contiguous else np.empty(
+        (h, w, 3), dtype=out.dtype
+    )
+    _ycbcr_kernel(
+        np.ascontiguousarray(y), np.ascontiguousarray(cb), np.ascontiguousarray(cr),
+        rows.index, rows.weight, cols.index, cols.weight, consts, m, qmax, dst,
+    )
+    if dst is not out:
+        out[..., :3] = dst
+
+
+def _alpha_working(alpha: np.ndarray, bit_depth: int) -> np.ndarray:
+    # Alpha is always full range: max code = opaque.
+    return np.asarray(alpha, dtype=np.float32) * np.float32(1.0 / (2**bit_depth - 1))
+
+
+def to_rgb(
+    planes: Sequence[np.ndarray],
+    color: ColorInfo,
+    *,
+    family: object = "ycbcr",
+    sub_x: int = 2,
+    sub_y: int = 2,
+    chroma_filter: str = "bilinear",
+    linear: bool = False,
+    alpha: np.ndarray | None = None,
+) -> np.ndarray:
+    """Planes of codes → R'G'B' (or linear RGB) float32 in [0, 1], not clipped.
+
+    Parameters
+    ----------
+    planes : sequence of 2-D integer arrays
+        Y', Cb, Cr (Cb/Cr at ``ceil(H / sub_y) × ceil(W / sub_x)``), or R, G, B, or one gray
+        plane; native codes of ``color.bit_depth`` bits.
+    color : ColorInfo
+        Matrix (``UNSPECIFIED`` → guessed from the size), range, chroma location, bit depth.
+    family : Family or str
+        ``"ycbcr"``, ``"rgb"`` or ``"gray"``.
+    sub_x, sub_y : int
+        Chroma subsampling factors of Y'CbCr planes.
+    chroma_filter : str
+        ``bilinear`` (default), ``bicubic`` (Catmull-Rom), ``lanczos`` (Lanczos-3), ``mitchell``,
+        ``nearest``; see :mod:`overmix.color.chroma`.
+    linear : bool
+        Apply the BT.1886 EOTF (``V^2.4``, sign-mirrored below 0) to get linear light.
+    alpha : ndarray or None
+        Full-size alpha codes (same depth); appended as a 4th channel in [0, 1].
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W, 3) or (H, W, 4)
+    """
+    y = np.asarray(planes[0])
+    h, w = y.shape
+    nch = 3 if alpha is None else 4
+    out = np.empty((h, w, nch), dtype=np.float32)
+    _convert(planes, color, family, sub_x, sub_y, chroma_filter, out, 0)
+    if linear:
+        out[..., :3] = transfer.bt1886_eotf(out[..., :3])
+    if alpha is not None:
+        out[..., 3] = _alpha_working(alpha, color.bit_depth)
+    return out
+
+
+def to_rgb_codes(
+    planes: Sequence[np.ndarray],
+    color: ColorInfo,
+    *,
+    depth: int = 16,
+    family: object = "ycbcr",
+    sub_x: int = 2,
+    sub_y: int = 2,
+    chroma_filter: str = "bilinear",
+    linear: bool = False,
+    alpha: np.ndarray | None = None,
+) -> np.ndarray:
+    """Like :func:`to_rgb`, quantised in the same pass: ``round(clip(v, 0, 1) · (2^depth − 1))``.
+
+    Returns
+    -------
+    ndarray of uint8 (``depth ≤ 8``) or uint16, shape (H, W, 3) or (H, W, 4)
+        Round to nearest, no dither (use :func:`overmix.color.dither.quantize` on
+        :func:`to_rgb` output for error diffusion).
+    """
+    if not 1 <= depth <= 16:
+        raise UnsupportedError(f"output depth {depth} is outside 1-16")
+    if linear:
+        rgb = to_rgb(planes, color, family=family, sub_x=sub_x, sub_y=sub_y,
+                     chroma_filter=chroma_filter, linear=True, alpha=alpha)
+        return quantize_codes(rgb, depth)
+    y = np.asarray(planes[0])
+    h, w = y.shape
+    nch = 3 if alpha is None else 4
+    out = np.empty((h, w, nch), dtype=np.uint8 if depth <= 8 else np.uint16)
+    _convert(planes, color, family, sub_x, sub_y, chroma_filter, out, 2**depth - 1)
+    if alpha is not None:
+        out[..., 3] = quantize_codes(_alpha_working(alpha, color.bit_depth), depth)
+    return out
