@@ -1,0 +1,101 @@
+"""``overmix batch plan|run JOB``: many scenes at once on Dask (a thin layer over overmix.batch)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.table import Table
+
+from overmix import batch
+from overmix.cli._ui import UI
+from overmix.errors import UsageError
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "batch", help="run dump/convert/stitch over many scenes (Dask)",
+        description="Plan or run a batch job (TOML or JSON) of dump/convert/stitch tasks, one "
+                    "per scene, on a local Dask cluster or on a scheduler.",
+    )
+    sub = p.add_subparsers(dest="batch_command", metavar="plan|run")
+    sub.required = True
+    plan = sub.add_parser("plan", help="show the tasks a job would run")
+    plan.add_argument("job", metavar="JOB", help="job file (.toml or .json)")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.set_defaults(func=run_plan)
+    run = sub.add_parser("run", help="run a job")
+    run.add_argument("job", metavar="JOB", help="job file (.toml or .json)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="Dask scheduler to use, e.g. tcp://host:8786 (default: a local cluster)")
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="worker processes of the local cluster (default: CPU count)")
+    run.add_argument("--log", metavar="FILE", help="append a JSON-lines log of the run here")
+    run.add_argument("--force", action="store_true",
+                     help="run every task, also those the manifest lists as done")
+    run.add_argument("--json", action="store_true", help="print the results as JSON")
+    run.set_defaults(func=run_run)
+
+
+def run_plan(args: argparse.Namespace, ui: UI) -> int:
+    job = batch.load_job(args.job)
+    with ui.progress() as progress:
+        plan = batch.make_plan(job, progress=progress)
+    manifest = batch.read_manifest(job.output)
+    done = {t.id for t in plan.tasks if batch.is_done(t, manifest, job.output)}
+    if args.json:
+        data = plan.to_json()
+        for t in data["tasks"]:
+            t["done"] = t["id"] in done
+        ui.print_json(data)
+        return 0
+    table = Table(title=f"{len(plan.tasks)} tasks -> {job.output}", show_lines=False)
+    for col in ("task (output)", "input", "scene", "range", "state", "command"):
+        table.add_column(col, overflow="fold")
+    for t in plan.tasks:
+        rng = f"{'' if t.start is None else t.start}..{'' if t.end is None else t.end}"
+        cmd = " ".join(w if w != batch.OUT else "OUT" for w in t.argv[2:])
+        table.add_row(t.id, _name(t.input), str(t.scene), rng,
+                      "done" if t.id in done else "to do", f"{t.command} {cmd}")
+    ui.out.print(table)
+    for p in plan.problems:
+        ui.warn(f"{p.id}: {p.reason}")
+    return 0
+
+
+def run_run(args: argparse.Namespace, ui: UI) -> int:
+    job = batch.load_job(args.job)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be 1 or more")
+
+    def on_start(plan: batch.Plan, todo: list[batch.Task], dashboard: str | None) -> None:
+        if dashboard:
+            ui.note(f"Dask dashboard: {dashboard}")
+        ui.note(f"{len(plan.tasks)} tasks, {len(todo)} to run, "
+                f"{len(plan.tasks) - len(todo)} up to date")
+
+    with ui.progress() as progress:
+        report = batch.run_job(job, scheduler=args.scheduler, workers=args.workers,
+                               force=args.force, progress=progress, on_start=on_start,
+                               log=args.log)
+    if args.json:
+        ui.print_json(report.to_json())
+    else:
+        table = Table(title=f"batch: {report.count('done')} done, {report.count('skipped')} "
+                            f"skipped, {report.failed} failed in {report.seconds:.1f} s")
+        for col in ("task (output)", "input", "status", "time", "reason"):
+            table.add_column(col, overflow="fold")
+        style = {"done": "green", "skipped": "dim", "failed": "red"}
+        order = {"failed": 0, "done": 1, "skipped": 2}
+        for r in sorted(report.results, key=lambda r: (order[r.status], r.id)):
+            table.add_row(r.id, _name(r.input), f"[{style[r.status]}]{r.status}[/]",
+                          f"{r.seconds:.1f} s" if r.status == "done" else "", r.reason)
+        ui.out.print(table)
+    if report.failed:
+        ui.error(f"{report.failed} of {len(report.results)} tasks failed")
+        return 1
+    return 0
+
+
+def _name(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
