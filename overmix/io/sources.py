@@ -1,0 +1,365 @@
+"""Open any input as a :class:`~overmix.frame.FrameSource`.
+
+INPUT may be (DESIGN §7): a video file, a dump file, a folder of dumps (with or without
+``scene.json``), a PNG file or a folder of PNGs. Folders are read in natural name order
+(``2.png`` before ``10.png``; zero-padded dump names sort the same either way); hidden files
+(such as half-written temporary files) are skipped.
+
+Ranges (``start``/``end``/``frames``) select by 0-based position in that order, or by time:
+with a manifest that lists per-frame ``time`` values, a time means the source-video time the
+manifest records (so ``--start 12s`` picks the same frame from a video and from its dumps);
+otherwise time = position / ``frame_rate`` of the manifest. PNG folders have no rate and accept
+only frame indices.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import re
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from overmix.color.spec import ColorInfo
+from overmix.errors import InputError, UsageError
+from overmix.frame import Frame, FrameSource, PlaneLayout
+from overmix.io.dumps import frame_from_dump, read_dump, read_dump_info
+from overmix.io.manifest import MANIFEST_NAME, Manifest, read_manifest
+from overmix.progress import ProgressCallback, no_progress
+from overmix.ranges import FrameRange, Position
+
+__all__ = [
+    "DumpSource",
+    "PngSource",
+    "is_video_path",
+    "list_inputs",
+    "open_source",
+]
+
+_DUMP_EXTS = (".dump",)
+_PNG_EXTS = (".png",)
+#: Files never taken for videos even without a known video extension.
+_NOT_VIDEO = _DUMP_EXTS + _PNG_EXTS + (".json", ".txt", ".xml", ".overmix", ".jpg", ".jpeg")
+
+
+def _natural_key(name: str) -> list[object]:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def list_inputs(folder: Path, exts: tuple[str, ...]) -> list[Path]:
+    """Visible files of ``folder`` with one of ``exts`` (lower case), in natural name order."""
+    try:
+        names = os.listdir(folder)
+    except OSError as exc:
+        raise InputError(f"cannot read folder {folder}: {exc.strerror or exc}") from None
+    files = [folder / n for n in names
+             if not n.startswith(".") and Path(n).suffix.lower() in exts]
+    files = [f for f in files if f.is_file()]
+    return sorted(files, key=lambda p: _natural_key(p.name))
+
+
+def is_video_path(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is (or names) a file that is neither a dump, a PNG nor a folder."""
+    p = Path(path)
+    if p.is_dir():
+        return False
+    return p.suffix.lower() not in _NOT_VIDEO
+
+
+def _resolve_range(
+    rng: FrameRange, count: int, rate: Fraction | None, times: list[float] | None
+) -> range:
+    """Indices selected from ``count`` frames; times by per-frame ``times`` when known."""
+    if times is not None and len(times) == count:
+
+        def to_pos(p: Position | None) -> Position | None:
+            if p is None or p.index is not None:
+                return p
+            # first frame at or after the time (1 µs tolerance for rounding in the manifest)
+            return Position(index=bisect.bisect_left(times, p.seconds - 1e-6))  # type: ignore[operator]
+
+        rng = FrameRange(to_pos(rng.start), to_pos(rng.end), rng.frames)
+        return rng.resolve(count, None)
+    return rng.resolve(count, float(rate) if rate else None)
+
+
+class _Base:
+    """Common FrameSource plumbing."""
+
+    kind = ""
+    path: Path
+    color: ColorInfo
+    layout: PlaneLayout
+    count: int | None
+    rate: Fraction | None
+    info: dict[str, Any]
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> _Base:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return int(self.count or 0)
+
+
+class DumpSource(_Base):
+    """A dump file or a folder of dumps (a FrameSource).
+
+    Attributes
+    ----------
+    files : list of Path
+        The selected dump files, in display order.
+    color_from : str
+        ``"manifest"``, ``"header"`` or ``"guess"``.
+    manifest : Manifest or None
+    """
+
+    kind = "dumps"
+
+    def __init__(self, path: Path, files: list[Path], manifest: Manifest | None,
+                 rng: FrameRange, progress: ProgressCallback | None) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.progress = progress or no_progress
+        entries = [manifest.frame_for(f.name) if manifest else None for f in files]
+        self.rate = manifest.rate if manifest else None
+        times: list[float] | None = None
+        if entries and all(e is not None and isinstance(e.get("time"), (int, float))
+                           for e in entries):
+            times = [float(e["time"]) for e in entries]  # type: ignore[index]
+            if any(b < a for a, b in zip(times, times[1:], strict=False)):
+                times = None  # not monotonic: fall back to the rate
+        selection = _resolve_range(rng, len(files), self.rate, times)
+        self.files = [files[i] for i in selection]
+        self._entries = [entries[i] for i in selection]
+        self._positions = list(selection)
+        self.count = len(self.files)
+        # Describe from the first file's headers (no decoding).
+        first = self.files[0]
+        dinfo = read_dump_info(first)
+        use_manifest = manifest is not None and self._entries[0] is not None
+        self._manifest_color = manifest.color if use_manifest and manifest else None
+        probe = _ProbeDump(dinfo)
+        frame, how = frame_from_dump(probe, color=self._manifest_color,  # type: ignore[arg-type]
+                                     source=str(first))
+        self.color = frame.color
+        self.layout = frame.layout
+        self.color_from = how
+        self._shape = (frame.height, frame.width)
+        self._depths = [p.depth for p in dinfo.planes]
+        self.info = {
+            "kind": "dumps",
+            "source": manifest.source if manifest and manifest.source else str(path),
+            "path": str(path),
+            "frames": self.count,
+            "first": self.files[0].name,
+            "last": self.files[-1].name,
+            "color": self.color.to_json(),
+            "color_from": how,
+            "layout": self.layout.name,
+            "width": frame.width,
+            "height": frame.height,
+            "frame_rate": manifest.frame_rate if manifest else None,
+            "range": {"first": selection.start, "last": selection.stop - 1},
+        }
+        if manifest is not None:
+            self.info["ivtc"] = manifest.ivtc
+            self.info["dedup"] = manifest.dedup
+
+    def __iter__(self) -> Iterator[Frame]:
+        total = self.count
+        for k, (path, entry, pos) in enumerate(
+            zip(self.files, self._entries, self._positions, strict=True)
+        ):
+            dump = read_dump(path)
+            color = self._manifest_color if entry is not None else None
+            index = int(entry["index"]) if entry and isinstance(entry.get("index"), int) \
+                else pos
+            frame, how = frame_from_dump(dump, color=color, index=index, source=str(path))
+            if frame.shape != self._shape or frame.layout != self.layout:
+                raise InputError(
+                    f"{path}: {frame.width}x{frame.height} {frame.layout.name} differs from "
+                    f"the first file ({self._shape[1]}x{self._shape[0]} {self.layout.name})"
+                )
+            if frame.color != self.color:
+                raise InputError(
+                    f"{path}: colour ({how}: {_short(frame.color)}) differs from the first file "
+                    f"({self.color_from}: {_short(self.color)})"
+                )
+            if entry is not None:
+                frame = frame.replace(
+                    pts=entry.get("pts"), time=entry.get("time"),
+                    key_frame=bool(entry.get("key_frame", False)), fields=entry.get("fields"),
+                )
+                frame.extra.update({k2: entry[k2] for k2 in ("dedup",) if k2 in entry})
+            elif path.stem.endswith("k"):  # video_dumper marks key frames "output00012k"
+                frame = frame.replace(key_frame=True)
+            frame.extra["color_from"] = how
+            self.progress("read", k + 1, total)
+            yield frame
+
+
+def _short(c: ColorInfo) -> str:
+    return f"{c.matrix.name.lower()} {c.range.name.lower()} {c.bit_depth}-bit"
+
+
+class _ProbeDump:
+    """Stand-in for a decoded dump, built from plane records alone (no payload decoding)."""
+
+    def __init__(self, info: Any) -> None:
+        import numpy as np
+
+        self.header = info.header
+        self.depths = [p.depth for p in info.planes]
+        self.compressions = [p.compression for p in info.planes]
+        # Zero-stride arrays of the right shape and dtype, no memory.
+        self.planes = [
+            np.lib.stride_tricks.as_strided(
+                np.zeros(1, np.uint8 if p.depth <= 8 else np.uint16),
+                shape=(p.height, p.width), strides=(0, 0))
+            for p in info.planes
+        ]
+
+    @property
+    def width(self) -> int:
+        return int(self.planes[0].shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.planes[0].shape[0])
+
+
+class PngSource(_Base):
+    """A PNG file or a folder of PNGs (a FrameSource); decoding by :mod:`overmix.io.png`."""
+
+    kind = "png"
+
+    def __init__(self, path: Path, files: list[Path], rng: FrameRange,
+                 progress: ProgressCallback | None) -> None:
+        self.path = path
+        self.progress = progress or no_progress
+        self.rate = None
+        selection = rng.resolve(len(files), None)
+        self.files = [files[i] for i in selection]
+        self._positions = list(selection)
+        self.count = len(self.files)
+        first = self._read(self.files[0], self._positions[0])
+        self.color = first.color
+        self.layout = first.layout
+        self._shape = first.shape
+        self.info = {
+            "kind": "png", "path": str(path), "frames": self.count,
+            "first": self.files[0].name, "last": self.files[-1].name,
+            "color": self.color.to_json(), "layout": self.layout.name,
+            "width": first.width, "height": first.height,
+            "range": {"first": selection.start, "last": selection.stop - 1},
+        }
+
+    @staticmethod
+    def _read(path: Path, index: int) -> Frame:
+        from overmix.io.png import read_png  # written separately; imported on use
+
+        return read_png(path).replace(index=index, source=str(path))
+
+    def __iter__(self) -> Iterator[Frame]:
+        for k, (path, pos) in enumerate(zip(self.files, self._positions, strict=True)):
+            frame = self._read(path, pos)
+            if frame.shape != self._shape or frame.layout != self.layout \
+                    or frame.color.bit_depth != self.color.bit_depth:
+                raise InputError(
+                    f"{path}: {frame.width}x{frame.height} {frame.layout.name} "
+                    f"{frame.color.bit_depth}-bit differs from the first file "
+                    f"({self._shape[1]}x{self._shape[0]} {self.layout.name} "
+                    f"{self.color.bit_depth}-bit)"
+                )
+            self.progress("read", k + 1, self.count)
+            yield frame
+
+
+def open_source(
+    path: str | os.PathLike[str],
+    *,
+    start: str | int | float | Position | None = None,
+    end: str | int | float | Position | None = None,
+    frames: int | None = None,
+    ivtc: str = "auto",
+    field_order: str | None = None,
+    dedup: bool = False,
+    dedup_threshold: float | None = None,
+    stream: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> FrameSource:
+    """Open a video, dump file, dump folder, PNG file or PNG folder as a frame source.
+
+    Parameters
+    ----------
+    path : input path.
+    start, end, frames : the range ``[start, end)`` (frame index or time) and a maximum count.
+    ivtc, field_order, dedup, dedup_threshold, stream : video options (see
+        :func:`overmix.video.open_video`). Dumps and PNGs are already frames: ``ivtc="on"``
+        and ``dedup`` are refused for them.
+    progress : callback ``(stage, done, total)``.
+
+    Raises
+    ------
+    InputError
+        Missing path, empty folder, unreadable or inconsistent files.
+    RangeError, UsageError
+        Empty range or bad options.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"no such file or folder: {p}")
+    rng = FrameRange.parse(start, end, frames)
+    if p.is_dir():
+        dumps = list_inputs(p, _DUMP_EXTS)
+        if dumps:
+            _refuse_video_options("dumps", ivtc, dedup, stream)
+            return DumpSource(p, dumps, read_manifest(p), rng, progress)  # type: ignore[return-value]
+        pngs = list_inputs(p, _PNG_EXTS)
+        if pngs:
+            _refuse_video_options("PNGs", ivtc, dedup, stream)
+            return PngSource(p, pngs, rng, progress)  # type: ignore[return-value]
+        raise InputError(f"no .dump or .png files in folder {p}")
+    suffix = p.suffix.lower()
+    if suffix in _DUMP_EXTS or _has_dump_magic(p):
+        _refuse_video_options("dumps", ivtc, dedup, stream)
+        manifest = read_manifest(p.parent) if (p.parent / MANIFEST_NAME).is_file() else None
+        return DumpSource(p, [p], manifest, rng, progress)  # type: ignore[return-value]
+    if suffix in _PNG_EXTS:
+        _refuse_video_options("PNGs", ivtc, dedup, stream)
+        return PngSource(p, [p], rng, progress)  # type: ignore[return-value]
+    opener = _video_opener()
+    return opener(p, start=start, end=end, frames=frames, ivtc=ivtc, field_order=field_order,
+                  dedup=dedup, dedup_threshold=dedup_threshold, stream=stream,
+                  progress=progress)
+
+
+def _video_opener() -> Callable[..., FrameSource]:
+    from overmix.video import open_video  # PyAV is loaded only for videos
+
+    return open_video  # type: ignore[return-value]
+
+
+def _has_dump_magic(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"DMP0"
+    except OSError:
+        return False
+
+
+def _refuse_video_options(what: str, ivtc: str, dedup: bool, stream: int | None) -> None:
+    if (ivtc or "auto").lower() == "on":
+        raise UsageError(f"--ivtc on applies to videos, not to {what}")
+    if dedup:
+        raise UsageError(f"--dedup applies to videos, not to {what}")
+    if stream not in (None, 0):
+        raise UsageError(f"--stream applies to videos, not to {what}")
