@@ -1,0 +1,25 @@
+"""Task runners used by the batch tests; importable on the Dask workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from overmix.batch import execute_task
+
+
+def kill_once(task: dict[str, Any], root: str, program: list[str]) -> dict[str, Any]:
+    """The first task to get here kills its own worker process while its command writes."""
+    marker = Path(root).parent / "killed-marker"
+    try:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return execute_task(task, root, program)
+    os.write(fd, task["id"].encode())
+    os.close(fd)
+    # Kill the worker 0.5 s into a command that writes half its output and then sleeps.
+    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGKILL)).start()
+    return execute_task(task, root, [*program, "--slow"])
