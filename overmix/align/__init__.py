@@ -1,0 +1,270 @@
+"""Sub-pixel alignment of a scene's frames (DESIGN §4 offsets, §6 "Align").
+
+:func:`align` measures the shift between neighbouring frames and a few longer jumps
+(:func:`~overmix.align.phase.estimate_shift`), then solves all of them jointly
+(:func:`~overmix.align.solve.solve_offsets`) into :class:`~overmix.geometry.Offsets`:
+``frame_k(i, j) = frame_0(i + y_k, j + x_k)``, frame 0 at (0, 0), a pan to the right gives
+increasing x.
+
+Frames are read one at a time through the provider and only a sliding window of prepared
+frames (the current one and the ones its jumps reach back to) is held in memory.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from overmix.align.phase import (
+    PairResult,
+    PreparedPlane,
+    check_motion,
+    estimate_prepared,
+    estimate_shift,
+    prepare,
+)
+from overmix.align.solve import MIN_CONFIDENCE, SIGMA0, Pair, components, solve_offsets
+from overmix.errors import AlignmentError, UsageError
+from overmix.geometry import Offsets
+from overmix.progress import ProgressCallback
+
+__all__ = [
+    "LumaProvider",
+    "Pair",
+    "PairResult",
+    "align",
+    "estimate_shift",
+    "solve_offsets",
+]
+
+# Frame distances measured for every frame (when the predicted overlap is large enough).
+JUMPS = (1, 2, 4, 8)
+# Smallest predicted overlap (fraction of a frame) for a longer jump to be measured.
+MIN_JUMP_OVERLAP = 0.35
+
+
+@runtime_checkable
+class LumaProvider(Protocol):
+    """Random access to float32 luma planes: ``len(p)`` and ``p[k]`` (or ``p.luma(k)``)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, k: int) -> np.ndarray: ...
+
+
+def _reader(lumas: object) -> tuple[int, Callable[[int], np.ndarray]]:
+    luma = getattr(lumas, "luma", None)
+    if callable(luma):
+        return len(lumas), luma  # type: ignore[arg-type]
+    if hasattr(lumas, "__getitem__") and hasattr(lumas, "__len__"):
+        return len(lumas), lumas.__getitem__  # type: ignore[attr-defined]
+    raise UsageError("align() needs a sequence of luma planes or an object with .luma(k)")
+
+
+def _overlap_frac(d: np.ndarray, w: int, h: int) -> float:
+    return max(0.0, (w - abs(float(d[0])))) * max(0.0, (h - abs(float(d[1])))) / (w * h)
+
+
+def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = "xy",
+          mask: np.ndarray | None = None, border: int = 0,
+          frame_masks: Callable[[int], np.ndarray | None] | None = None,
+          indices: Sequence[int] | None = None,
+          progress: ProgressCallback | None = None) -> Offsets:
+    """Align the frames of one scene.
+
+    Parameters
+    ----------
+    lumas : sequence of (H, W) float32 arrays, or an object with ``len()`` and ``luma(k)`` /
+        ``[k]``
+        Working luma planes (Y' in [0, 1]), all the same size. Read one at a time, in order.
+    motion : "xy" | "x" | "y"
+        "x" allows horizontal motion only (every y = 0), "y" vertical only.
+    mask : (H, W) bool/float or None
+        Pixels to ignore in every frame (True or > 0.5), in frame coordinates: a static logo,
+        letterbox bars.
+    border : int
+        Ignore this many pixels at every frame edge.
+    frame_masks : callable or None
+        ``frame_masks(k)`` gives an extra ignore mask for frame k (or None).
+    indices : sequence of int or None
+        The frames' positions in the input (reported in the offsets and in errors); defaults
+        to ``0..n-1``. Its length must be ``len(lumas)``.
+    progress : ProgressCallback or None
+        Called as ``progress("align", done, n)``.
+
+    Returns
+    -------
+    Offsets
+        ``xy`` (n, 2) with frame 0 at (0, 0). ``extra`` has ``residual_rms`` and
+        ``residual_max`` (px, over the inlier pairs), ``pairs`` (measured), ``rejected_pairs``
+        (count), ``rejected`` (list of ``[index_i, index_j]``) and ``unaligned_frames`` (input
+        indices of frames that matched none of their neighbours, e.g. a flash or noise frame;
+        their positions are interpolated from their neighbours).
+
+    Raises
+    ------
+    AlignmentError
+        Fewer than 2 frames, frames of different sizes, or frames that do not overlap or
+        match their neighbours (named in the message).
+    UsageError
+        Bad ``motion``, ``border`` or ``indices``.
+    """
+    check_motion(motion)
+    if border < 0:
+        raise UsageError(f"border must be >= 0 (got {border})")
+    n, read = _reader(lumas)
+    labels = list(range(n)) if indices is None else [int(i) for i in indices]
+    if len(labels) != n:
+        raise UsageError(f"indices has {len(labels)} entries for {n} frames")
+    if n < 2:
+        raise AlignmentError(f"alignment needs at least 2 frames (got {n})")
+    report = progress or (lambda stage, done, total: None)
+
+    window: dict[int, PreparedPlane] = {}
+    est: dict[int, np.ndarray] = {}  # running position of each frame (chained)
+    pairs: list[Pair] = []
+    results: list[tuple[int, int, PairResult]] = []
+    shape: tuple[int, int] | None = None
+    base_mask = None if mask is None else np.asarray(mask)
+    keep = max(JUMPS)
+    report("align", 0, n)
+    for k in range(n):
+        y = np.asarray(read(k))
+        if y.ndim != 2:
+            raise AlignmentError(f"frame {labels[k]}: a luma plane must be 2-D")
+        if shape is None:
+            shape = y.shape
+            if base_mask is not None and base_mask.shape != shape:
+                raise AlignmentError(
+                    f"mask is {base_mask.shape[1]}x{base_mask.shape[0]} but frames are "
+                    f"{shape[1]}x{shape[0]}")
+        elif y.shape != shape:
+            raise AlignmentError(
+                f"frames differ in size: frame {labels[k]} is {y.shape[1]}x{y.shape[0]}, "
+                f"frame {labels[0]} is {shape[1]}x{shape[0]}")
+        ign = base_mask
+        if frame_masks is not None:
+            fm = frame_masks(k)
+            if fm is not None:
+                fm = np.asarray(fm)
+                if fm.shape != shape:
+                    raise AlignmentError(f"mask of frame {labels[k]} has the wrong size")
+                ign = fm > 0.5 if ign is None else (ign > 0.5) | (fm > 0.5)
+        window[k] = prepare(y, ign, border)
+        del y
+        h, w = shape
+        if k == 0:
+            est[0] = np.zeros(2)
+        else:
+            _measure(k, window, est, pairs, results, motion, w, h)
+        for old in [j for j in window if j <= k - keep]:
+            del window[old]
+        report("align", k + 1, n)
+    window.clear()
+    assert shape is not None
+    h, w = shape
+    return _solve(n, labels, pairs, results, motion, w, h)
+
+
+def _velocity(k: int, est: dict[int, np.ndarray]) -> np.ndarray:
+    """Per-frame velocity from the last two known positions before frame k."""
+    known = [j for j in range(k - 1, max(k - 9, -1), -1) if j in est]
+    if len(known) >= 2:
+        a, b = known[0], known[1]
+        return (est[a] - est[b]) / (a - b)
+    return np.zeros(2)
+
+
+def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, np.ndarray],
+             pairs: list[Pair], results: list[tuple[int, int, PairResult]], motion: str,
+             w: int, h: int) -> None:
+    """Measure frame k against earlier frames in the window; update its running position."""
+    vel = _velocity(k, est)
+    best: tuple[float, np.ndarray] | None = None
+    for jump in JUMPS:
+        i = k - jump
+        if i < 0 or i not in window:
+            continue
+        if i in est:
+            pred = (best[1] if best is not None else est[i] + vel * jump) - est[i]
+        else:
+            continue
+        if jump > 1 and _overlap_frac(pred, w, h) < MIN_JUMP_OVERLAP:
+            continue
+        guess = (float(pred[0]), float(pred[1]))
+        try:
+            r = estimate_prepared(window[i], window[k], motion=motion, guess=guess)
+        except AlignmentError:
+            continue
+        pair = Pair(i, k, r.dx, r.dy, _weight(r), r.confidence)
+        pairs.append(pair)
+        results.append((i, k, r))
+        if r.confidence >= MIN_CONFIDENCE:
+            pos = est[i] + np.array([r.dx, r.dy])
+            # keep the most confident estimate as the running position
+            if best is None or r.confidence > best[0]:
+                best = (r.confidence, pos)
+    if best is not None:
+        est[k] = best[1]
+
+
+def _weight(r: PairResult) -> float:
+    sig = max(r.sigma_x, r.sigma_y)
+    sig = sig if math.isfinite(sig) else 0.1
+    return r.confidence ** 2 / (sig * sig + SIGMA0 * SIGMA0)
+
+
+def _solve(n: int, labels: list[int], pairs: list[Pair],
+           results: list[tuple[int, int, PairResult]], motion: str, w: int, h: int) -> Offsets:
+    inl_edges: list[tuple[int, int]] = []
+    if pairs:
+        xy0, res, inl = solve_offsets(n, pairs, motion=motion, anchor=0)
+        inl_edges = [(p.i, p.j) for p, ok in zip(pairs, inl, strict=True) if ok]
+    else:
+        res, inl = np.zeros(0), np.zeros(0, bool)
+    comp = components(n, inl_edges)
+    sizes = np.bincount(comp)
+    main = int(np.argmax(sizes))
+    others = [c for c in range(len(sizes)) if c != main]
+    isolated = [k for k in range(n) if comp[k] != main]
+    if others and (n < 3 or any(sizes[c] > 1 for c in others) or len(isolated) > max(1, n // 4)):
+        # name the first place where the sequence breaks
+        for k in range(n - 1):
+            if comp[k] != comp[k + 1]:
+                raise AlignmentError(
+                    f"frames {labels[k]} and {labels[k + 1]} do not overlap or do not match "
+                    "(no reliable alignment between them)")
+        raise AlignmentError("frames could not be aligned")  # pragma: no cover
+    anchor = next(k for k in range(n) if comp[k] == main)
+    xy, res, inl = solve_offsets(n, pairs, motion=motion, anchor=anchor)
+    good = ~np.isnan(xy[:, 0])
+    if isolated:
+        ks = np.flatnonzero(good)
+        for ax in range(2):
+            col = xy[:, ax]
+            if len(ks) >= 2:
+                # linear interpolation, extrapolated with the end velocities
+                col[~good] = np.interp(np.flatnonzero(~good), ks, col[ks])
+                lo, hi = ks[0], ks[-1]
+                for k in np.flatnonzero(~good):
+                    if k < lo:
+                        col[k] = col[lo] + (col[ks[1]] - col[lo]) / (ks[1] - lo) * (k - lo)
+                    elif k > hi:
+                        col[k] = col[hi] + (col[hi] - col[ks[-2]]) / (hi - ks[-2]) * (k - hi)
+            else:
+                col[~good] = 0.0
+        xy = xy - xy[0]
+    rin = res[inl] if len(res) else np.zeros(0)
+    rejected = [[labels[p.i], labels[p.j]] for p, ok in zip(pairs, inl, strict=True) if not ok]
+    extra: dict[str, object] = {
+        "residual_rms": float(math.sqrt(float(np.mean(rin ** 2)))) if rin.size else 0.0,
+        "residual_max": float(rin.max()) if rin.size else 0.0,
+        "pairs": len(pairs),
+        "rejected_pairs": len(rejected),
+        "rejected": rejected,
+        "unaligned_frames": [labels[k] for k in isolated],
+    }
+    return Offsets(xy, labels, w, h, extra=extra)

@@ -1,0 +1,527 @@
+"""Translation between two luma planes: phase correlation, then sub-pixel refinement.
+
+Convention (DESIGN §4): the shift ``d = (dx, dy)`` of ``mov`` relative to ``ref`` is the position
+of ``mov``'s pixel (0, 0) in ``ref``'s coordinates, ``mov(i, j) = ref(i + dy, j + dx)``. Pixel
+(i, j) has its centre at (x = j, y = i). A camera panning right gives dx > 0.
+
+Method
+------
+1. **Coarse** (on a box-downscaled pyramid level of at most ~360 px): phase correlation of the
+   mean-filled, Tukey-windowed planes (``scipy.fft.rfft2``). The correlation is periodic, so
+   each of the strongest peaks is expanded into its wrapped variants (``p`` and ``p - N`` per
+   axis); a hint (``guess``) adds its own candidate. Every candidate is scored by the
+   zero-mean normalised cross-correlation (ZNCC) of the overlapping, unmasked pixels at that
+   integer shift, and the best one wins.
+2. **Refinement**: symmetric Gauss-Newton (Lucas-Kanade) from the coarsest level down to full
+   resolution. Both planes are resampled half-way, ``ref(q + d/2)`` against ``mov(q - d/2)``,
+   with a separable windowed-sinc kernel (Lanczos, 2x6 taps), so both sides get the same
+   amount of smoothing and the interpolator's low-pass does not pull the estimate towards
+   whole pixels. Masked pixels (and the pixels whose kernel touches them) have weight 0.
+   At full resolution a bounded number of rows (bands spread over the overlap) is used.
+3. **Quality**: ZNCC of the two resampled overlaps (``confidence``), RMS residual
+   (``error``), overlap fraction and a standard error of the shift from the Gauss-Newton
+   normal matrix (``sigma_x``, ``sigma_y``), used as weights by :mod:`overmix.align.solve`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import fft as sfft
+from scipy import ndimage
+
+from overmix.errors import AlignmentError, UsageError
+
+__all__ = ["PairResult", "PreparedPlane", "estimate_shift", "prepare", "check_motion"]
+
+MOTIONS = ("xy", "x", "y")
+
+# Lanczos kernel half-width (taps per axis = 2 * _R).
+_R = 6
+# Coarsest level for phase correlation: longest side at most this many pixels.
+_COARSE_MAX = 360
+# Pixel budget of the full-resolution refinement (rows are taken in bands).
+_FINE_BUDGET = 160_000
+_BAND_ROWS = 24
+
+
+@dataclass(frozen=True)
+class PairResult:
+    """Measured shift of one frame relative to another.
+
+    Attributes
+    ----------
+    dx, dy : float
+        Shift in luma pixels, ``mov(i, j) = ref(i + dy, j + dx)``.
+    confidence : float
+        ZNCC of the aligned overlaps, in [0, 1] (1 = identical up to gain and offset).
+    overlap : float
+        Overlapping area as a fraction of one frame, in [0, 1].
+    error : float
+        RMS difference of the aligned overlaps (luma units, Y' in [0, 1]).
+    sigma_x, sigma_y : float
+        Standard error of ``dx``/``dy`` in pixels from the refinement (inf when unknown).
+    """
+
+    dx: float
+    dy: float
+    confidence: float
+    overlap: float
+    error: float
+    sigma_x: float = math.inf
+    sigma_y: float = math.inf
+
+
+def check_motion(motion: str) -> str:
+    if motion not in MOTIONS:
+        raise UsageError(f"motion must be one of xy, x, y (got {motion!r})")
+    return motion
+
+
+# ---------------------------------------------------------------------------------------------
+# Preparation: pyramid levels with validity weights
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Level:
+    img: np.ndarray  # float32 (h, w)
+    valid: np.ndarray | None  # bool (h, w): True where the pixel may be used, None = all
+    kvalid: np.ndarray | None  # valid and the resampling kernel stays inside valid pixels
+
+
+@dataclass
+class PreparedPlane:
+    """A luma plane with its pyramid and masks, reusable across many pairs.
+
+    ``levels[0]`` is full resolution; level l is a 2^l box downscale (pixel (i, j) of level l
+    averages full-resolution pixels [2^l i, 2^l (i+1)) x [2^l j, 2^l (j+1)), so a shift
+    scales by exactly 2^-l).
+    """
+
+    levels: list[_Level]
+    shape: tuple[int, int]
+
+    @property
+    def nbytes(self) -> int:
+        n = 0
+        for lv in self.levels:
+            n += lv.img.nbytes
+            n += 0 if lv.valid is None else 2 * lv.valid.nbytes
+        return n
+
+
+def _down2(a: np.ndarray) -> np.ndarray:
+    h, w = a.shape[0] // 2 * 2, a.shape[1] // 2 * 2
+    a = a[:h, :w]
+    return (a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]) * np.float32(0.25)
+
+
+def _down2_valid(v: np.ndarray) -> np.ndarray:
+    h, w = v.shape[0] // 2 * 2, v.shape[1] // 2 * 2
+    v = v[:h, :w]
+    return v[0::2, 0::2] & v[1::2, 0::2] & v[0::2, 1::2] & v[1::2, 1::2]
+
+
+def _erode(valid: np.ndarray, r: int) -> np.ndarray:
+    return ndimage.binary_erosion(valid, np.ones((2 * r + 1, 2 * r + 1), bool),
+                                  border_value=1)
+
+
+def prepare(luma: np.ndarray, ignore: np.ndarray | None = None, border: int = 0,
+            min_size: int = 24) -> PreparedPlane:
+    """Build the pyramid of a luma plane.
+
+    Parameters
+    ----------
+    luma : (H, W) array, converted to float32 (Y' in [0, 1] expected, any scale works).
+    ignore : (H, W) bool/float or None
+        Pixels to ignore (True or > 0.5), e.g. a static logo or letterbox.
+    border : int
+        Ignore this many pixels at every edge.
+    min_size : int
+        Coarsest level keeps at least this many pixels on its shorter side.
+    """
+    img = np.ascontiguousarray(luma, dtype=np.float32)
+    if img.ndim != 2:
+        raise AlignmentError(f"a luma plane must be 2-D (got shape {img.shape})")
+    h, w = img.shape
+    valid: np.ndarray | None = None
+    if ignore is not None:
+        ign = np.asarray(ignore)
+        if ign.shape != img.shape:
+            raise AlignmentError(f"mask is {ign.shape[1]}x{ign.shape[0]} but frames are {w}x{h}")
+        valid = ~(ign > 0.5) if ign.dtype != bool else ~ign
+    if border > 0:
+        if 2 * border >= min(h, w):
+            raise UsageError(f"border {border} leaves nothing of a {w}x{h} frame")
+        valid = np.ones((h, w), bool) if valid is None else valid.copy()
+        valid[:border] = False
+        valid[-border:] = False
+        valid[:, :border] = False
+        valid[:, -border:] = False
+    if valid is not None and valid.all():
+        valid = None
+    levels = [_Level(img, valid, None if valid is None else _erode(valid, _R))]
+    while True:
+        top = levels[-1]
+        if max(top.img.shape) <= _COARSE_MAX or min(top.img.shape) // 2 < min_size:
+            break
+        v = None if top.valid is None else _down2_valid(top.valid)
+        levels.append(_Level(_down2(top.img), v, None if v is None else _erode(v, _R)))
+    return PreparedPlane(levels, (h, w))
+
+
+# ---------------------------------------------------------------------------------------------
+# Coarse: phase correlation with wrap disambiguation
+# ---------------------------------------------------------------------------------------------
+
+
+def _tukey(n: int, alpha: float = 0.5) -> np.ndarray:
+    x = np.arange(n, dtype=np.float64) / max(n - 1, 1)
+    w = np.ones(n)
+    a = alpha / 2
+    lo = x < a
+    hi = x > 1 - a
+    w[lo] = 0.5 * (1 + np.cos(np.pi * (x[lo] / a - 1)))
+    w[hi] = 0.5 * (1 + np.cos(np.pi * (x[hi] / a - 1 / a + 1)))
+    return w
+
+
+def _windowed(lv: _Level) -> np.ndarray:
+    a = lv.img.astype(np.float64)
+    if lv.valid is not None:
+        m = float(a[lv.valid].mean()) if lv.valid.any() else 0.0
+        a = np.where(lv.valid, a, m)
+    else:
+        m = float(a.mean())
+    h, w = a.shape
+    return (a - m) * np.outer(_tukey(h), _tukey(w))
+
+
+def _overlap_slices(h: int, w: int, dx: int, dy: int) -> tuple[tuple[slice, slice],
+                                                                  tuple[slice, slice]] | None:
+    """Slices of ref and mov that overlap for an integer shift (mov(p) = ref(p + d))."""
+    y0, y1 = max(0, -dy), min(h, h - dy)
+    x0, x1 = max(0, -dx), min(w, w - dx)
+    if y1 <= y0 or x1 <= x0:
+        return None
+    return ((slice(y0 + dy, y1 + dy), slice(x0 + dx, x1 + dx)), (slice(y0, y1), slice(x0, x1)))
+
+
+def _zncc_int(a: _Level, b: _Level, dx: int, dy: int, min_pixels: int) -> tuple[float, float]:
+    """ZNCC and overlap fraction of ref level ``a`` and mov level ``b`` at an integer shift."""
+    h, w = a.img.shape
+    sl = _overlap_slices(h, w, dx, dy)
+    if sl is None:
+        return -1.0, 0.0
+    sa, sb = sl
+    pa, pb = a.img[sa], b.img[sb]
+    frac = pa.size / (h * w)
+    if a.valid is not None or b.valid is not None:
+        m = np.ones(pa.shape, bool)
+        if a.valid is not None:
+            m &= a.valid[sa]
+        if b.valid is not None:
+            m &= b.valid[sb]
+        pa, pb = pa[m], pb[m]
+    if pa.size < min_pixels:
+        return -1.0, frac
+    pa = pa.astype(np.float64).ravel()
+    pb = pb.astype(np.float64).ravel()
+    pa -= pa.mean()
+    pb -= pb.mean()
+    den = math.sqrt(float(pa @ pa) * float(pb @ pb))
+    if den <= 1e-12:
+        return 0.0, frac
+    return float(pa @ pb) / den, frac
+
+
+def _coarse(ref: PreparedPlane, mov: PreparedPlane, motion: str,
+            guess: tuple[float, float] | None, min_overlap: float,
+            spec_ref: np.ndarray | None = None, spec_mov: np.ndarray | None = None,
+            ) -> tuple[int, int, int, float]:
+    """Integer shift at the coarsest level: (dx, dy, level, zncc)."""
+    lvl = len(ref.levels) - 1
+    a, b = ref.levels[lvl], mov.levels[lvl]
+    h, w = a.img.shape
+    fa = sfft.rfft2(_windowed(a)) if spec_ref is None else spec_ref
+    fb = sfft.rfft2(_windowed(b)) if spec_mov is None else spec_mov
+    cross = fa * np.conj(fb)
+    cross /= np.abs(cross) + 1e-12 * float(np.abs(cross).max() + 1e-30)
+    corr = sfft.irfft2(cross, s=(h, w))
+    # a light blur makes the peak of a fractional shift (split over 2x2 cells) one maximum
+    corr = ndimage.uniform_filter(corr, 2, mode="wrap")
+    if motion == "x":
+        corr = corr[:1, :]
+    elif motion == "y":
+        corr = corr[:, :1]
+    peaks = ndimage.maximum_filter(corr, size=5, mode="wrap") == corr
+    ys, xs = np.nonzero(peaks)
+    order = np.argsort(corr[ys, xs])[::-1][:4]
+    cands: set[tuple[int, int]] = set()
+    for k in order:
+        py, px = int(ys[k]), int(xs[k])
+        for cy in {py, py - h} if py else {0}:
+            for cx in {px, px - w} if px else {0}:
+                cands.add((cx, cy))
+    scale = 2 ** lvl
+    if guess is not None:
+        gx, gy = guess[0] / scale, guess[1] / scale
+        for cx in (math.floor(gx), math.ceil(gx)):
+            for cy in (math.floor(gy), math.ceil(gy)):
+                cands.add((cx if motion != "y" else 0, cy if motion != "x" else 0))
+    min_pixels = max(64, int(0.02 * h * w))
+    best = (-2.0, 0, 0)
+    for cx, cy in cands:
+        z, frac = _zncc_int(a, b, cx, cy, min_pixels)
+        if frac < min_overlap:
+            continue
+        # prefer larger overlaps slightly: tiny overlaps can match by chance
+        score = z - 0.05 * (1.0 - frac)
+        if score > best[0]:
+            best = (score, cx, cy)
+    if best[0] <= -2.0:
+        raise AlignmentError("the frames do not overlap enough to be aligned")
+    return best[1], best[2], lvl, best[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Refinement: symmetric Gauss-Newton with a windowed-sinc resampler
+# ---------------------------------------------------------------------------------------------
+
+
+def _kernel(frac: float) -> np.ndarray:
+    """Lanczos-``_R`` weights for sampling at ``n + frac`` from taps n-R+1 .. n+R (sum 1)."""
+    t = np.arange(-_R + 1, _R + 1, dtype=np.float64) - frac
+    k = np.sinc(t) * np.sinc(t / _R)
+    return k / k.sum()
+
+
+def _sample(img: np.ndarray, y0: float, x0: float, h: int, w: int) -> np.ndarray:
+    """``img`` at (y0 + i, x0 + j), i < h, j < w (the caller keeps the taps inside)."""
+    iy, ix = math.floor(y0), math.floor(x0)
+    ky, kx = _kernel(y0 - iy), _kernel(x0 - ix)
+    rows = img[iy - _R + 1: iy + h + _R, ix - _R + 1: ix + w + _R]
+    tmp = np.zeros((h + 2 * _R - 1, w), np.float32)
+    for t in range(2 * _R):
+        tmp += np.float32(kx[t]) * rows[:, t: t + w]
+    out = np.zeros((h, w), np.float32)
+    for t in range(2 * _R):
+        out += np.float32(ky[t]) * tmp[t: t + h]
+    return out
+
+
+def _deriv(m: np.ndarray, axis: int) -> np.ndarray:
+    """Five-point central derivative, valid for the interior (2 samples lost at each end)."""
+    if axis == 1:
+        return (m[:, :-4] - 8 * m[:, 1:-3] + 8 * m[:, 3:-1] - m[:, 4:]) * np.float32(1 / 12)
+    return (m[:-4] - 8 * m[1:-3] + 8 * m[3:-1] - m[4:]) * np.float32(1 / 12)
+
+
+def _region(h: int, w: int, dx: float, dy: float) -> tuple[int, int, int, int] | None:
+    """Integer q-grid (y0, x0, rows, cols) where both ref(q + d/2) and mov(q - d/2) have taps."""
+    lo_y = math.ceil(_R - 1 + abs(dy) / 2 + 1e-9)
+    hi_y = math.floor(h - 1 - _R - abs(dy) / 2 - 1e-9)
+    lo_x = math.ceil(_R - 1 + abs(dx) / 2 + 1e-9)
+    hi_x = math.floor(w - 1 - _R - abs(dx) / 2 - 1e-9)
+    if hi_y - lo_y < 8 or hi_x - lo_x < 8:
+        return None
+    return lo_y, lo_x, hi_y - lo_y + 1, hi_x - lo_x + 1
+
+
+def _bands(y0: int, rows: int, cols: int, budget: int | None) -> list[tuple[int, int]]:
+    """Row bands (start, count) covering at most ``budget`` pixels, spread over the rows."""
+    if budget is None or rows * cols <= budget:
+        return [(y0, rows)]
+    n_rows = max(budget // cols, _BAND_ROWS)
+    n_bands = max(1, min(n_rows // _BAND_ROWS, rows // _BAND_ROWS))
+    starts = np.linspace(y0, y0 + rows - _BAND_ROWS, n_bands).round().astype(int)
+    return [(int(s), _BAND_ROWS) for s in starts]
+
+
+@dataclass
+class _Fit:
+    dx: float
+    dy: float
+    zncc: float
+    rms: float
+    sx: float
+    sy: float
+    npix: int
+
+
+def _valid_at(v: np.ndarray | None, y0: float, x0: float, h: int, w: int) -> np.ndarray | None:
+    if v is None:
+        return None
+    iy, ix = int(round(y0)), int(round(x0))
+    return v[iy: iy + h, ix: ix + w]
+
+
+def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
+             budget: int | None, stats: bool) -> tuple[float, float, _Fit | None]:
+    h, w = a_lv.img.shape
+    reg = _region(h, w, dx, dy)
+    if reg is None:
+        raise AlignmentError("the frames do not overlap enough to be aligned")
+    qy0, qx0, rows, cols = reg
+    hxx = hxy = hyy = bx = by = 0.0
+    sa = sb = saa = sbb = sab = srr = 0.0
+    n = 0
+    for by0, brows in _bands(qy0, rows, cols, budget):
+        a = _sample(a_lv.img, by0 + dy / 2, qx0 + dx / 2, brows, cols)
+        b = _sample(b_lv.img, by0 - dy / 2, qx0 - dx / 2, brows, cols)
+        m = (a + b) * np.float32(0.5)
+        gx = _deriv(m, 1)[2:-2]
+        gy = _deriv(m, 0)[:, 2:-2]
+        r = (a - b)[2:-2, 2:-2]
+        wgt = None
+        va = _valid_at(a_lv.kvalid, by0 + dy / 2, qx0 + dx / 2, brows, cols)
+        vb = _valid_at(b_lv.kvalid, by0 - dy / 2, qx0 - dx / 2, brows, cols)
+        if va is not None or vb is not None:
+            wm = np.ones((brows, cols), bool)
+            if va is not None:
+                wm &= va
+            if vb is not None:
+                wm &= vb
+            wgt = wm[2:-2, 2:-2].astype(np.float32)
+            gx = gx * wgt
+            gy = gy * wgt
+            r = r * wgt
+            n += int(wgt.sum())
+        else:
+            n += r.size
+        hxx += float(np.vdot(gx, gx))
+        hyy += float(np.vdot(gy, gy))
+        hxy += float(np.vdot(gx, gy))
+        bx += float(np.vdot(gx, r))
+        by += float(np.vdot(gy, r))
+        if stats:
+            aa = a[2:-2, 2:-2].astype(np.float64)
+            bb = b[2:-2, 2:-2].astype(np.float64)
+            if wgt is not None:
+                aa = aa * wgt
+                bb = bb * wgt
+            sa += float(aa.sum())
+            sb += float(bb.sum())
+            saa += float(np.vdot(aa, aa))
+            sbb += float(np.vdot(bb, bb))
+            sab += float(np.vdot(aa, bb))
+            srr += float(np.vdot(r, r))
+    if n < 32:
+        raise AlignmentError("the frames do not overlap enough to be aligned")
+    # residual r = a - b; moving d by delta changes r by +delta . grad(m)
+    ddx = ddy = 0.0
+    det = hxx * hyy - hxy * hxy
+    if motion == "x":
+        ddx = -bx / hxx if hxx > 1e-12 else 0.0
+    elif motion == "y":
+        ddy = -by / hyy if hyy > 1e-12 else 0.0
+    elif det > 1e-12 * max(hxx * hyy, 1e-30):
+        ddx = -(hyy * bx - hxy * by) / det
+        ddy = -(hxx * by - hxy * bx) / det
+    fit = None
+    if stats:
+        va_ = saa - sa * sa / n
+        vb_ = sbb - sb * sb / n
+        cov = sab - sa * sb / n
+        z = cov / math.sqrt(va_ * vb_) if va_ > 1e-12 and vb_ > 1e-12 else 0.0
+        s2 = srr / max(n - 2, 1)
+        if motion == "x":
+            sx, sy = math.sqrt(s2 / hxx) if hxx > 1e-12 else math.inf, 0.0
+        elif motion == "y":
+            sx, sy = 0.0, math.sqrt(s2 / hyy) if hyy > 1e-12 else math.inf
+        elif det > 1e-12 * max(hxx * hyy, 1e-30):
+            sx, sy = math.sqrt(s2 * hyy / det), math.sqrt(s2 * hxx / det)
+        else:
+            sx = sy = math.inf
+        fit = _Fit(dx, dy, max(0.0, min(1.0, z)), math.sqrt(srr / n), sx, sy, n)
+    return ddx, ddy, fit
+
+
+def _refine(ref: PreparedPlane, mov: PreparedPlane, dx: float, dy: float, level: int,
+            motion: str) -> _Fit:
+    for lvl in range(level, -1, -1):
+        s = 2.0 ** lvl
+        a, b = ref.levels[lvl], mov.levels[lvl]
+        cx, cy = dx / s, dy / s
+        budget = _FINE_BUDGET if lvl == 0 else None
+        iters = 12 if lvl == 0 else 4
+        for _ in range(iters):
+            ddx, ddy, _fit = _gn_step(a, b, cx, cy, motion, budget, False)
+            # a step larger than a pixel means we are outside the basin; damp it
+            mag = math.hypot(ddx, ddy)
+            if mag > 1.0:
+                ddx, ddy = ddx / mag, ddy / mag
+            cx += ddx
+            cy += ddy
+            if mag < (2e-4 if lvl == 0 else 1e-2):
+                break
+        dx, dy = cx * s, cy * s
+    _, _, fit = _gn_step(ref.levels[0], mov.levels[0], dx, dy, motion, _FINE_BUDGET, True)
+    assert fit is not None
+    return fit
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry points
+# ---------------------------------------------------------------------------------------------
+
+
+def estimate_prepared(ref: PreparedPlane, mov: PreparedPlane, *, motion: str = "xy",
+                      guess: tuple[float, float] | None = None,
+                      min_overlap: float = 0.05) -> PairResult:
+    """:func:`estimate_shift` on planes already :func:`prepare`\\ d (reuses their pyramids)."""
+    check_motion(motion)
+    if ref.shape != mov.shape:
+        raise AlignmentError(
+            f"frames differ in size: {ref.shape[1]}x{ref.shape[0]} and "
+            f"{mov.shape[1]}x{mov.shape[0]}")
+    cx, cy, lvl, _ = _coarse(ref, mov, motion, guess, min_overlap)
+    s = 2 ** lvl
+    fit = _refine(ref, mov, float(cx * s), float(cy * s), lvl, motion)
+    h, w = ref.shape
+    overlap = max(0.0, (w - abs(fit.dx)) * (h - abs(fit.dy)) / (w * h))
+    dx = fit.dx if motion != "y" else 0.0
+    dy = fit.dy if motion != "x" else 0.0
+    return PairResult(dx, dy, fit.zncc, min(overlap, 1.0), fit.rms, fit.sx, fit.sy)
+
+
+def estimate_shift(ref: np.ndarray, mov: np.ndarray, *, ref_mask: np.ndarray | None = None,
+                   mov_mask: np.ndarray | None = None, motion: str = "xy",
+                   guess: tuple[float, float] | None = None, border: int = 0) -> PairResult:
+    """Sub-pixel shift of ``mov`` relative to ``ref``.
+
+    Parameters
+    ----------
+    ref, mov : (H, W) float arrays
+        Luma planes (Y' in [0, 1]) of the same size.
+    ref_mask, mov_mask : (H, W) bool/float or None
+        Pixels to ignore (True or > 0.5) in each plane.
+    motion : "xy" | "x" | "y"
+        Restrict the shift to one axis (the other is 0).
+    guess : (dx, dy) or None
+        Expected shift; adds a candidate to the coarse search (helps with large shifts).
+    border : int
+        Ignore this many pixels at every edge.
+
+    Returns
+    -------
+    PairResult
+        ``dx, dy`` with ``mov(i, j) = ref(i + dy, j + dx)`` (luma pixels).
+
+    Raises
+    ------
+    AlignmentError
+        Different sizes, or no usable overlap.
+    """
+    ref = np.asarray(ref)
+    mov = np.asarray(mov)
+    if ref.shape != mov.shape:
+        raise AlignmentError(
+            f"frames differ in size: {ref.shape[1]}x{ref.shape[0]} and "
+            f"{mov.shape[1]}x{mov.shape[0]}")
+    return estimate_prepared(prepare(ref, ref_mask, border), prepare(mov, mov_mask, border),
+                             motion=check_motion(motion), guess=guess)
