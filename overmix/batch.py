@@ -416,27 +416,20 @@ def _fingerprint(path: str) -> tuple[int, int]:
 
 
 def detect_scenes(path: Path) -> list[tuple[int, int]]:
-    """Scene ranges ``[(start, end), ...]`` (frame indices, end exclusive) of a video.
+    """Scene ranges ``[(start, end), ...]`` (frame indices, end exclusive) of an input.
 
-    Uses the scene detector of :mod:`overmix.video.scenes`. Raises
-    :class:`~overmix.errors.OvermixError` subclasses for unreadable inputs.
+    The same detection as ``overmix dump --scene N`` (:func:`overmix.video.scenes.detect_cuts`
+    on the input opened with default options), so scene numbers and ranges agree with it.
+    Raises :class:`~overmix.errors.OvermixError` subclasses for unreadable inputs.
     """
-    try:
-        from overmix.video import scenes as mod
-    except ImportError as exc:  # pragma: no cover - depends on the video layer
-        raise UsageError(f"scene detection is not available: {exc}") from None
-    fn = getattr(mod, "detect_scenes", None) or getattr(mod, "detect", None)
-    if fn is None:  # pragma: no cover
-        raise UsageError("scene detection is not available in overmix.video.scenes")
-    found = fn(path)
-    out = []
-    for s in found:
-        if isinstance(s, (tuple, list)):
-            a, b = s[0], s[1]
-        else:  # a Scene-like object
-            a, b = s.start, s.end
-        out.append((int(a), int(b)))
-    return out
+    from overmix.io.sources import open_source
+    from overmix.video.scenes import detect_cuts, scenes_from_cuts
+
+    with open_source(path) as src:
+        cuts, n = detect_cuts(src)
+    if n == 0:
+        raise InputError(f"{path}: no frames")
+    return [(s.start, s.end) for s in scenes_from_cuts(cuts, n)]
 
 
 def make_plan(job: Job, *, detect: Detector | None = None,
