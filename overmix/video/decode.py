@@ -424,7 +424,7 @@ class VideoInfo:
             ("codec", self.codec + (f" ({self.profile})" if self.profile else "")),
             ("pixel format", f"{self.pix_fmt} ({self.layout.name}, {c.bit_depth}-bit)"),
             ("size", f"{self.width}x{self.height}"),
-            ("SAR", str(self.sar) if self.sar else "1:1 (unset)"),
+            ("SAR", f"{self.sar.numerator}:{self.sar.denominator}" if self.sar else "1:1 (unset)"),
             ("frame rate", rate),
         ]
         if film:
