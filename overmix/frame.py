@@ -164,6 +164,26 @@ class Frame:
         """A copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]
 
+    def to_rgb(
+        self,
+        *,
+        chroma_filter: str = "bilinear",
+        linear: bool = False,
+        with_alpha: bool = True,
+    ) -> np.ndarray:
+        """R'G'B' float32 (H, W, 3), or (H, W, 4) with alpha; in [0, 1], not clipped.
+
+        See :func:`overmix.color.convert.to_rgb` (range, matrix, siting-aware chroma
+        upsampling; ``linear`` applies the BT.1886 EOTF).
+        """
+        from overmix.color.convert import to_rgb
+
+        return to_rgb(
+            self.planes, self.color, family=self.layout.family, sub_x=self.layout.sub_x,
+            sub_y=self.layout.sub_y, chroma_filter=chroma_filter, linear=linear,
+            alpha=self.alpha if with_alpha else None,
+        )
+
     def validate(self) -> Frame:
         """Check plane count, shapes and dtypes against the layout; returns self."""
         if len(self.planes) != self.layout.nplanes:
