@@ -218,12 +218,11 @@ def _parse(f: BinaryIO, size: int) -> tuple[Header, list[PlaneInfo]]:
             )
         width, height, depth, config = _PLANE.unpack(_read_exact(f, _PLANE.size, "plane header"))
         pos += _PLANE.size
+        if n == 0 and not header.has_magic:
+            _check_headerless_start(width, height, depth, config)
         if width == 0 or height == 0:
             if n == 0:
-                raise DumpError(
-                    f"first plane has size {width}x{height}"
-                    + ("" if header.has_magic else " (not a dump file?)")
-                )
+                raise DumpError(f"first plane has size {width}x{height}")
             if pos != size:  # an end-of-planes record must end the file
                 raise DumpError(f"{size - pos} bytes of trailing data after the planes")
             break
@@ -231,13 +230,11 @@ def _parse(f: BinaryIO, size: int) -> tuple[Header, list[PlaneInfo]]:
             raise DumpError("more than 4 planes (a dump has 1-4: gray, gray+alpha, 3 colour, "
                             "3 colour+alpha)")
         if not 1 <= depth <= 16:
-            raise DumpError(f"plane {n}: unsupported bit depth {depth} (must be 1-16)"
-                            + ("" if header.has_magic or n else " (not a dump file?)"))
+            raise DumpError(f"plane {n}: unsupported bit depth {depth} (must be 1-16)")
         if config & ~0x3:
             raise DumpError(f"plane {n}: unknown compression flags 0x{config:04x}")
         if width * height > MAX_SAMPLES:
-            raise DumpError(f"plane {n}: size {width}x{height} is larger than the reader accepts"
-                            + ("" if header.has_magic or n else " (not a dump file?)"))
+            raise DumpError(f"plane {n}: size {width}x{height} is larger than the reader accepts")
         bps = 1 if depth <= 8 else 2
         raw = width * height * bps
         if config & _CFG_ZLIB:
@@ -262,6 +259,21 @@ def _parse(f: BinaryIO, size: int) -> tuple[Header, list[PlaneInfo]]:
         pos += length
         f.seek(pos)
     return header, planes
+
+
+def _check_headerless_start(width: int, height: int, depth: int, config: int) -> None:
+    """A file without ``DMP0`` must start with a plausible plane record, else it is not a dump."""
+    problem = None
+    if width == 0 or height == 0:
+        problem = f"first plane has size {width}x{height}"
+    elif not 1 <= depth <= 16:
+        problem = f"first plane has bit depth {depth}"
+    elif config & ~0x3:
+        problem = f"first plane has unknown compression flags 0x{config:04x}"
+    elif width * height > MAX_SAMPLES:
+        problem = f"first plane has size {width}x{height}"
+    if problem:
+        raise DumpError(f"not a dump file (no DMP0 header, and the {problem})")
 
 
 def _decompress(data: bytes, info: PlaneInfo, index: int) -> bytes:

@@ -52,6 +52,7 @@ __all__ = [
     "frame_from_dump",
     "write_frame",
     "encode_frame",
+    "ProbeDump",
 ]
 
 _601 = (Matrix.BT470BG, Matrix.SMPTE170M)
@@ -302,3 +303,27 @@ def write_frame(
 def is_dump_path(path: str | os.PathLike[str]) -> bool:
     """True for a ``*.dump`` file name."""
     return Path(path).suffix.lower() == ".dump"
+
+
+class ProbeDump:
+    """Stand-in for a decoded dump, built from plane records alone (no payload decoding)."""
+
+    def __init__(self, info: dumpfmt.DumpInfo) -> None:
+        self.header = info.header
+        self.depths = [p.depth for p in info.planes]
+        self.compressions = [p.compression for p in info.planes]
+        # Zero-stride arrays of the right shape and dtype, no memory.
+        self.planes = [
+            np.lib.stride_tricks.as_strided(
+                np.zeros(1, np.uint8 if p.depth <= 8 else np.uint16),
+                shape=(p.height, p.width), strides=(0, 0))
+            for p in info.planes
+        ]
+
+    @property
+    def width(self) -> int:
+        return int(self.planes[0].shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.planes[0].shape[0])

@@ -25,7 +25,7 @@ from typing import Any
 from overmix.color.spec import ColorInfo
 from overmix.errors import InputError, UsageError
 from overmix.frame import Frame, FrameSource, PlaneLayout
-from overmix.io.dumps import frame_from_dump, read_dump, read_dump_info
+from overmix.io.dumps import ProbeDump, frame_from_dump, read_dump, read_dump_info
 from overmix.io.manifest import MANIFEST_NAME, Manifest, read_manifest
 from overmix.progress import ProgressCallback, no_progress
 from overmix.ranges import FrameRange, Position
@@ -146,7 +146,7 @@ class DumpSource(_Base):
         dinfo = read_dump_info(first)
         use_manifest = manifest is not None and self._entries[0] is not None
         self._manifest_color = manifest.color if use_manifest and manifest else None
-        probe = _ProbeDump(dinfo)
+        probe = ProbeDump(dinfo)
         frame, how = frame_from_dump(probe, color=self._manifest_color,  # type: ignore[arg-type]
                                      source=str(first))
         self.color = frame.color
@@ -208,32 +208,6 @@ class DumpSource(_Base):
 
 def _short(c: ColorInfo) -> str:
     return f"{c.matrix.name.lower()} {c.range.name.lower()} {c.bit_depth}-bit"
-
-
-class _ProbeDump:
-    """Stand-in for a decoded dump, built from plane records alone (no payload decoding)."""
-
-    def __init__(self, info: Any) -> None:
-        import numpy as np
-
-        self.header = info.header
-        self.depths = [p.depth for p in info.planes]
-        self.compressions = [p.compression for p in info.planes]
-        # Zero-stride arrays of the right shape and dtype, no memory.
-        self.planes = [
-            np.lib.stride_tricks.as_strided(
-                np.zeros(1, np.uint8 if p.depth <= 8 else np.uint16),
-                shape=(p.height, p.width), strides=(0, 0))
-            for p in info.planes
-        ]
-
-    @property
-    def width(self) -> int:
-        return int(self.planes[0].shape[1])
-
-    @property
-    def height(self) -> int:
-        return int(self.planes[0].shape[0])
 
 
 class PngSource(_Base):

@@ -106,7 +106,7 @@ def test_payload_too_large_or_small_for_plane() -> None:
 def test_huge_claimed_size_fails_before_allocating() -> None:
     # 60000 x 60000 16-bit raw plane claimed in a 30-byte file: must not try to allocate 7 GB.
     blob = struct.pack("<IIHH", 60000, 60000, 16, 0) + bytes(18)
-    with pytest.raises(dumpfmt.DumpError, match="larger than|truncated"):
+    with pytest.raises(dumpfmt.DumpError, match="not a dump file|larger than|truncated"):
         dumpfmt.decode(blob)
     blob = struct.pack("<IIHH", 4000, 4000, 16, 0) + bytes(18)
     with pytest.raises(dumpfmt.DumpError, match="truncated payload, needs 32000000 bytes"):

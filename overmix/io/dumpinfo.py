@@ -1,0 +1,188 @@
+"""Descriptions of dump files and dump folders (for ``overmix info``), as JSON-able dicts.
+
+A single file is fully decoded (so a corrupt payload is an error). A folder is described from
+the plane records alone (fast on thousands of files); ``verify=True`` decodes every payload
+too. Files that differ from the folder's majority (size, layout, depth, plane count, header)
+or cannot be read are listed under ``inconsistent`` rather than stopping the report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import dumpfmt
+from overmix.errors import InputError, OvermixError
+from overmix.io.dumps import ProbeDump, frame_from_dump, read_dump, read_dump_info
+from overmix.io.manifest import Manifest, read_manifest
+from overmix.progress import ProgressCallback, no_progress
+
+__all__ = ["describe_dump", "describe_dump_folder", "transform_name", "transfer_name"]
+
+_TRANSFORM_NAMES = {v: k for k, v in dumpfmt.TRANSFORM.items()}
+_TRANSFER_NAMES = {v: k for k, v in dumpfmt.TRANSFER.items()}
+
+
+def transform_name(value: int | None) -> str | None:
+    if value is None:
+        return None
+    return _TRANSFORM_NAMES.get(value, f"invalid ({value})")
+
+
+def transfer_name(value: int | None) -> str | None:
+    if value is None:
+        return None
+    return _TRANSFER_NAMES.get(value, f"invalid ({value})")
+
+
+def _header_json(h: dumpfmt.Header) -> dict[str, Any]:
+    return {"magic": h.has_magic, "transform": h.transform,
+            "transform_name": transform_name(h.transform), "transfer": h.transfer,
+            "transfer_name": transfer_name(h.transfer)}
+
+
+def _planes_json(info: dumpfmt.DumpInfo) -> list[dict[str, Any]]:
+    return [{"index": i, "width": p.width, "height": p.height, "depth": p.depth,
+             "compression": p.compression, "payload_bytes": p.payload_bytes,
+             "raw_bytes": p.raw_bytes} for i, p in enumerate(info.planes)]
+
+
+def _ratio(raw: int, size: int) -> float | None:
+    return round(raw / size, 4) if size else None
+
+
+def _manifest_color(path: Path) -> Manifest | None:
+    m = read_manifest(path.parent)
+    return m if m is not None and m.frame_for(path.name) is not None else None
+
+
+def describe_dump(path: str | os.PathLike[str], *, decode: bool = True) -> dict[str, Any]:
+    """Header, planes, colour (resolved, and from where), sizes of one dump file.
+
+    ``decode`` (default) decodes every payload, so a corrupt one raises
+    :class:`~overmix.errors.FormatError`.
+    """
+    p = Path(path)
+    info = read_dump_info(p)
+    if decode:
+        read_dump(p)
+    manifest = _manifest_color(p)
+    frame, how = frame_from_dump(ProbeDump(info), color=manifest.color if manifest else None,
+                                 source=str(p))
+    return {
+        "kind": "dump",
+        "path": str(p),
+        "file_size": info.file_size,
+        "header": _header_json(info.header),
+        "planes": _planes_json(info),
+        "width": frame.width,
+        "height": frame.height,
+        "layout": frame.layout.name,
+        "alpha": frame.alpha is not None,
+        "depth": frame.color.bit_depth,
+        "color": frame.color.to_json(),
+        "color_from": how,
+        "raw_bytes": info.raw_bytes,
+        "compression_ratio": _ratio(info.raw_bytes, info.file_size),
+    }
+
+
+def _signature(info: dumpfmt.DumpInfo) -> tuple[Any, ...]:
+    return (tuple((p.width, p.height, p.depth) for p in info.planes), info.header.has_magic,
+            info.header.transform, info.header.transfer)
+
+
+def _describe_signature(sig: tuple[Any, ...]) -> str:
+    planes, magic, transform, transfer = sig
+    sizes = ", ".join(f"{w}x{h}@{d}" for w, h, d in planes)
+    head = f"DMP0 {transform_name(transform)}/{transfer_name(transfer)}" if magic else \
+        "no header"
+    return f"{len(planes)} planes [{sizes}], {head}"
+
+
+def describe_dump_folder(
+    folder: str | os.PathLike[str],
+    *,
+    verify: bool = False,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Totals and consistency of a folder of dumps.
+
+    Returns a dict with ``frames``, ``total_bytes``, ``raw_bytes``, ``compression_ratio``
+    (raw / stored), ``width``/``height``/``layout``/``depths``/``compressions``, the resolved
+    ``color`` and ``color_from``, manifest facts (``manifest``, ``frame_rate``, ``source``,
+    ``missing``: listed but absent files, ``unlisted``: files the manifest does not list) and
+    ``inconsistent``: ``[{"file", "reason"}]``.
+    """
+    from overmix.io.sources import _DUMP_EXTS, list_inputs
+
+    progress = progress or no_progress
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"no such folder: {root}")
+    files = list_inputs(root, _DUMP_EXTS)
+    if not files:
+        raise InputError(f"no .dump files in folder {root}")
+    manifest = read_manifest(root)
+    infos: dict[Path, dumpfmt.DumpInfo] = {}
+    bad: list[dict[str, str]] = []
+    for k, f in enumerate(files):
+        try:
+            infos[f] = read_dump_info(f)
+            if verify:
+                read_dump(f)
+        except OvermixError as exc:
+            bad.append({"file": f.name, "reason": str(exc).removeprefix(f"{f}: ")})
+            infos.pop(f, None)
+        progress("scan", k + 1, len(files))
+    sigs = {f: _signature(i) for f, i in infos.items()}
+    counts = Counter(sigs.values())
+    data: dict[str, Any] = {
+        "kind": "dump-folder",
+        "path": str(root),
+        "frames": len(files),
+        "readable": len(infos),
+        "total_bytes": sum(f.stat().st_size for f in files),
+        "raw_bytes": sum(i.raw_bytes for i in infos.values()),
+        "manifest": manifest is not None,
+    }
+    data["compression_ratio"] = _ratio(
+        data["raw_bytes"], sum(i.file_size for i in infos.values()))
+    comps: Counter[str] = Counter()
+    for i in infos.values():
+        comps.update(p.compression for p in i.planes)
+    data["compressions"] = dict(comps)
+    data["depths"] = sorted({p.depth for i in infos.values() for p in i.planes})
+    if counts:
+        ref_sig, _ = counts.most_common(1)[0]
+        ref_file = next(f for f, s in sigs.items() if s == ref_sig)
+        ref = infos[ref_file]
+        use_manifest = manifest is not None and manifest.frame_for(ref_file.name) is not None
+        try:
+            frame, how = frame_from_dump(ProbeDump(ref),  # type: ignore[arg-type]
+                                         color=manifest.color if use_manifest and manifest
+                                         else None, source=str(ref_file))
+            data.update(width=frame.width, height=frame.height, layout=frame.layout.name,
+                        alpha=frame.alpha is not None, color=frame.color.to_json(),
+                        color_from=how)
+        except OvermixError as exc:
+            data.update(width=ref.planes[0].width, height=ref.planes[0].height, layout=None,
+                        color=None, color_from=None, color_error=str(exc))
+        data["format"] = _describe_signature(ref_sig)
+        for f, s in sigs.items():
+            if s != ref_sig:
+                bad.append({"file": f.name,
+                            "reason": f"{_describe_signature(s)}; most files: "
+                                      f"{_describe_signature(ref_sig)}"})
+    if manifest is not None:
+        listed = {str(e.get("file")) for e in manifest.frames}
+        present = {f.name for f in files}
+        data.update(frame_rate=manifest.frame_rate, source=manifest.source,
+                    manifest_frames=len(manifest.frames),
+                    missing=sorted(listed - present), unlisted=sorted(present - listed),
+                    ivtc=manifest.ivtc, dedup=manifest.dedup)
+    order = {f.name: k for k, f in enumerate(files)}
+    data["inconsistent"] = sorted(bad, key=lambda b: order.get(b["file"], 0))
+    return data
