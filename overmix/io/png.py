@@ -1,0 +1,255 @@
+"""PNG in and out through PyAV's (FFmpeg's) png/apng codecs, 8 and 16 bit, with alpha.
+
+Writing takes integer pictures (uint8 → 8-bit PNG, uint16 → 16-bit PNG) of shape (H, W) gray,
+(H, W, 2) gray + alpha, (H, W, 3) RGB or (H, W, 4) RGBA; the bytes are copied into an FFmpeg
+frame of the matching packed format (``gray``/``ya8``/``rgb24``/``rgba`` or
+``gray16be``/``ya16be``/``rgb48be``/``rgba64be``), so no conversion touches the values. Files
+are written atomically (temporary file + rename).
+
+Reading gives a :class:`~overmix.frame.Frame` with the codes exactly as stored: RGB (or gray)
+family, full range, transfer IEC 61966-2-1 (sRGB), bit depth 8 or 16 (1 for bilevel images),
+alpha in ``Frame.alpha``. Palette images are expanded to RGB(A) through their palette. Colour
+chunks (gAMA, iCCP, cICP) are not interpreted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from overmix.atomic import atomic_path
+from overmix.color.spec import ChromaLocation, ColorInfo, Matrix, Primaries, Range, Transfer
+from overmix.errors import FormatError, InputError, OutputError, UnsupportedError
+from overmix.frame import Family, Frame, PlaneLayout
+
+__all__ = ["encode_png", "read_png", "read_png_array", "write_apng", "write_png"]
+
+# (channels, 8-bit?) → FFmpeg pixel format accepted by the png encoder.
+_FORMATS = {
+    (1, True): "gray", (2, True): "ya8", (3, True): "rgb24", (4, True): "rgba",
+    (1, False): "gray16be", (2, False): "ya16be", (3, False): "rgb48be", (4, False): "rgba64be",
+}
+# FFmpeg pixel format → (channels, bytes per sample) for the packed formats the decoder gives.
+_PACKED = {
+    "gray": (1, 1), "ya8": (2, 1), "rgb24": (3, 1), "rgba": (4, 1),
+    "gray16be": (1, 2), "ya16be": (2, 2), "rgb48be": (3, 2), "rgba64be": (4, 2),
+    "gray16le": (1, 2), "rgb48le": (3, 2), "rgba64le": (4, 2), "ya16le": (2, 2),
+}
+
+
+def _as_hwc(image: np.ndarray) -> np.ndarray:
+    a = np.asarray(image)
+    if a.dtype not in (np.uint8, np.uint16):
+        raise UnsupportedError(f"PNG pictures must be uint8 or uint16, not {a.dtype}")
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or a.shape[2] not in (1, 2, 3, 4):
+        raise UnsupportedError(f"cannot write a picture of shape {a.shape} as PNG")
+    if a.shape[0] < 1 or a.shape[1] < 1:
+        raise UnsupportedError(f"cannot write an empty picture of shape {a.shape}")
+    return a
+
+
+def _to_video_frame(a: np.ndarray) -> av.VideoFrame:
+    """Copy an (H, W, C) uint8/uint16 array into a packed FFmpeg frame, byte for byte."""
+    h, w, c = a.shape
+    fmt = _FORMATS[(c, a.dtype == np.uint8)]
+    frame = av.VideoFrame(w, h, fmt)
+    plane = frame.planes[0]
+    row_bytes = w * c * a.itemsize
+    dst = np.frombuffer(plane, np.uint8).reshape(h, plane.line_size)
+    src = a if a.dtype == np.uint8 else a.astype(">u2")
+    dst[:, :row_bytes] = np.ascontiguousarray(src).view(np.uint8).reshape(h, row_bytes)
+    return frame
+
+
+def encode_png(image: np.ndarray, *, compression_level: int | None = None) -> bytes:
+    """PNG file bytes of an (H, W[, C]) uint8/uint16 picture (see module docstring)."""
+    a = _as_hwc(image)
+    frame = _to_video_frame(a)
+    ctx = av.CodecContext.create("png", "w")
+    ctx.width, ctx.height = a.shape[1], a.shape[0]
+    ctx.pix_fmt = frame.format.name
+    ctx.time_base = Fraction(1, 25)
+    opts = {"pred": "paeth"}  # smaller files than "none" at little cost
+    if compression_level is not None:
+        opts["compression_level"] = str(int(compression_level))
+    ctx.options = opts
+    packets = ctx.encode(frame) + ctx.encode(None)
+    return b"".join(bytes(p) for p in packets)
+
+
+def write_png(
+    path: str | os.PathLike[str], image: np.ndarray, *, compression_level: int | None = None
+) -> Path:
+    """Write ``image`` as a PNG file, atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination; its folder must exist. Replaced atomically if it exists.
+    image : ndarray of uint8 or uint16, shape (H, W), (H, W, 2), (H, W, 3) or (H, W, 4)
+        Gray, gray + alpha, RGB or RGBA codes. uint16 → 16-bit PNG.
+    compression_level : int or None
+        zlib level 0-9 (FFmpeg's default when None).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    data = encode_png(image, compression_level=compression_level)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        try:
+            tmp.write_bytes(data)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def _packed_array(frame: av.VideoFrame) -> np.ndarray:
+    """The decoded picture as (H, W, C) native-endian uint8/uint16, straight from the bytes."""
+    name = frame.format.name
+    h, w = frame.height, frame.width
+    plane = frame.planes[0]
+    raw = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:h]
+    if name in _PACKED:
+        c, b = _PACKED[name]
+        rows = np.ascontiguousarray(raw[:, : w * c * b])
+        if b == 1:
+            return rows.reshape(h, w, c).copy()
+        order = ">u2" if name.endswith("be") else "<u2"
+        return rows.view(order).reshape(h, w, c).astype(np.uint16)
+    if name == "pal8":
+        idx = np.ascontiguousarray(raw[:, :w])
+        # FFmpeg palettes are 256 native-endian uint32 ARGB entries.
+        pal = np.frombuffer(frame.planes[1], np.uint32)[:256]
+        argb = pal[idx].astype(np.uint32)
+        rgba = np.stack(
+            [(argb >> 16) & 255, (argb >> 8) & 255, argb & 255, (argb >> 24) & 255], axis=-1
+        ).astype(np.uint8)
+        return rgba if (rgba[..., 3] != 255).any() else rgba[..., :3].copy()
+    if name in ("monob", "monow"):
+        bits = np.unpackbits(np.ascontiguousarray(raw), axis=1)[:, :w]
+        if name == "monow":
+            bits = 1 - bits
+        return bits[:, :, None].astype(np.uint8)  # 1-bit codes: 0 black, 1 white
+    raise UnsupportedError(f"PNG decoded to unsupported pixel format {name}")
+
+
+def read_png_array(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+    """Decode a PNG file to ``(image, bit_depth)``.
+
+    Returns
+    -------
+    image : ndarray of uint8 or uint16, shape (H, W, C)
+        C = 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA; codes as stored.
+    bit_depth : int
+        8 or 16 (1 for bilevel images, whose codes are 0/1).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"no such file: {path}")
+    if path.is_dir():
+        raise InputError(f"is a folder, not a PNG file: {path}")
+    try:
+        with av.open(str(path), format="png_pipe") as container:
+            frame = next(container.decode(video=0))
+            image = _packed_array(frame)
+    except StopIteration:
+        raise FormatError(f"no picture in {path}") from None
+    except UnsupportedError:
+        raise
+    except (av.FFmpegError, ValueError) as exc:
+        raise FormatError(f"cannot decode PNG {path}: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    name = frame.format.name
+    depth = 1 if name in ("monob", "monow") else (16 if image.dtype == np.uint16 else 8)
+    return image, depth
+
+
+def read_png(path: str | os.PathLike[str], *, index: int = 0) -> Frame:
+    """Decode a PNG file into a :class:`~overmix.frame.Frame` of RGB or gray codes.
+
+    The frame has family ``RGB`` (planes R, G, B) or ``GRAY``, ``ColorInfo(matrix=RGB|GRAY,
+    range=FULL, transfer=IEC61966_2_1, primaries=BT709, bit_depth=8|16)``, and ``alpha`` when
+    the file has an alpha channel.
+    """
+    image, depth = read_png_array(path)
+    c = image.shape[2]
+    gray = c in (1, 2)
+    alpha = np.ascontiguousarray(image[..., c - 1]) if c in (2, 4) else None
+    ncolor = 1 if gray else 3
+    planes = tuple(np.ascontiguousarray(image[..., k]) for k in range(ncolor))
+    color = ColorInfo(
+        matrix=Matrix.GRAY if gray else Matrix.RGB,
+        range=Range.FULL,
+        transfer=Transfer.IEC61966_2_1,
+        primaries=Primaries.BT709,
+        chroma_location=ChromaLocation.LEFT,
+        bit_depth=depth,
+    )
+    layout = PlaneLayout(Family.GRAY if gray else Family.RGB, 1, 1)
+    return Frame(planes=planes, layout=layout, color=color, alpha=alpha, index=index,
+                 source=str(path)).validate()
+
+
+def write_apng(
+    path: str | os.PathLike[str],
+    frames: Sequence[np.ndarray],
+    delay_ms: int | Sequence[int] = 100,
+    *,
+    plays: int = 0,
+) -> Path:
+    """Write an animated PNG, atomically.
+
+    Parameters
+    ----------
+    path : path-like
+    frames : sequence of ndarray
+        Pictures of one shape and dtype (as for :func:`write_png`).
+    delay_ms : int or sequence of int
+        Display time of each frame in milliseconds (one value for all, or one per frame).
+    plays : int
+        Loop count; 0 = forever.
+    """
+    if len(frames) == 0:
+        raise UnsupportedError("an animated PNG needs at least one frame")
+    arrays = [_as_hwc(f) for f in frames]
+    shape, dtype = arrays[0].shape, arrays[0].dtype
+    if any(a.shape != shape or a.dtype != dtype for a in arrays):
+        raise UnsupportedError("all frames of an animated PNG must have one shape and dtype")
+    delays = [int(delay_ms)] * len(arrays) if np.isscalar(delay_ms) else [int(d) for d in delay_ms]
+    if len(delays) != len(arrays) or min(delays) < 1:
+        raise UnsupportedError("give one positive delay per frame")
+    path = Path(path)
+    tb = Fraction(1, 1000)
+    with atomic_path(path) as tmp:
+        try:
+            # The muxer takes each delay from the next frame's pts; the last one is an option.
+            options = {"plays": str(int(plays)), "final_delay": f"{delays[-1] / 1000:.3f}"}
+            with av.open(str(tmp), "w", format="apng", options=options) as out:
+                stream = out.add_stream("apng", rate=Fraction(1000, delays[0]))
+                stream.width, stream.height = shape[1], shape[0]
+                stream.pix_fmt = _FORMATS[(shape[2], dtype == np.uint8)]
+                stream.codec_context.time_base = tb
+                t = 0
+                for a, d in zip(arrays, delays, strict=True):
+                    vf = _to_video_frame(a)
+                    vf.pts, vf.time_base, vf.duration = t, tb, d
+                    t += d
+                    for packet in stream.encode(vf):
+                        out.mux(packet)
+                for packet in stream.encode(None):
+                    out.mux(packet)
+        except av.FFmpegError as exc:
+            raise OutputError(f"cannot write animated PNG {path}: {exc}") from None
+    return path
+
