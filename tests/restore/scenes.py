@@ -19,7 +19,7 @@ class CelScene:
     """Flat-coloured shapes with dark ink outlines, fine hatching and a gradient sky."""
 
     def __init__(self, seed: int = 0, size: tuple[float, float] = (200.0, 300.0),
-                 line: float = 1.3) -> None:
+                 line: float = 1.3, hatch: bool = True) -> None:
         rng = np.random.default_rng(seed)
         self.h, self.w = size
         self.line = line
@@ -34,6 +34,8 @@ class CelScene:
         # a few hatched patches (fine detail a single frame cannot resolve)
         self.hatch = [(rng.uniform(0, self.h), rng.uniform(0, self.w), rng.uniform(8, 16),
                        rng.uniform(2.2, 3.5), rng.uniform(0, np.pi)) for _ in range(4)]
+        if not hatch:
+            self.hatch = []
 
     def __call__(self, yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
         """R'G'B' in [0, 1] at world points ``(yy, xx)`` (any shape) -> shape + (3,)."""
