@@ -1,0 +1,371 @@
+"""Contact sheets: thumbnails of a dump folder or a video range, for choosing ranges by eye.
+
+Each selected frame becomes a tile: the thumbnail (area-averaged from R'G'B' made by the
+colour pipeline), a coloured border that marks what the frame is, and a caption with the
+frame's display index and time drawn in a tiny built-in 5x7 bitmap font (no imaging library).
+
+Layout (pixels; the sheet is 8-bit R'G'B'):
+
+- a margin of :data:`MARGIN` around the sheet and :data:`GAP` between tiles;
+- tile ``k`` sits in row ``k // columns``, column ``k % columns``, its top-left corner at
+  ``x = MARGIN + col * (tile_w + GAP)``, ``y = MARGIN + row * (tile_h + GAP)`` with
+  ``tile_w = thumb_w + 2 * BORDER`` and ``tile_h = thumb_h + 2 * BORDER + PAD + lines * LINE``;
+- the thumbnail fills ``[y + BORDER, y + BORDER + thumb_h) x [x + BORDER, x + BORDER + thumb_w)``,
+  surrounded by a ``BORDER``-pixel frame: :data:`KEY` (orange) for key frames, :data:`DROPPED`
+  (red, thumbnail dimmed to grey) for frames dedup drops, :data:`MATCHED` (blue) for frames IVTC
+  rebuilt from the fields of two coded frames, else :data:`PLAIN` (grey);
+- the caption below: ``#index`` on the left, the time in seconds (``12.345s``) on the right;
+  a second line, when IVTC or dedup ran, shows the fields (``12t+13b``) or ``dup 11`` for a
+  dropped duplicate of frame 11.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from overmix.color.convert import to_rgb
+from overmix.color.dither import quantize
+from overmix.errors import UsageError
+from overmix.frame import Frame
+from overmix.progress import ProgressCallback, no_progress
+
+__all__ = [
+    "BACKGROUND", "BORDER", "DROPPED", "GAP", "KEY", "LINE", "MARGIN", "MATCHED", "PAD",
+    "PLAIN", "TEXT", "ContactSheet", "Tile", "contact_sheet", "render_text", "write_contact_sheet",
+]
+
+MARGIN = 4
+GAP = 4
+BORDER = 3
+PAD = 2
+LINE = 9  # 7-pixel glyphs plus 2 pixels of leading
+
+BACKGROUND = (24, 24, 24)
+PLAIN = (80, 80, 80)
+KEY = (255, 170, 0)
+MATCHED = (40, 140, 255)
+DROPPED = (220, 30, 30)
+TEXT = (235, 235, 235)
+
+# 5x7 glyphs: 7 rows of 5 pixels per character ("#" = ink).
+_GLYPH_ROWS: dict[str, tuple[str, ...]] = {
+    "0": (".###.", "#...#", "#..##", "#.#.#", "##..#", "#...#", ".###."),
+    "1": ("..#..", ".##..", "..#..", "..#..", "..#..", "..#..", ".###."),
+    "2": (".###.", "#...#", "....#", "...#.", "..#..", ".#...", "#####"),
+    "3": ("#####", "...#.", "..#..", "...#.", "....#", "#...#", ".###."),
+    "4": ("...#.", "..##.", ".#.#.", "#..#.", "#####", "...#.", "...#."),
+    "5": ("#####", "#....", "####.", "....#", "....#", "#...#", ".###."),
+    "6": ("..##.", ".#...", "#....", "####.", "#...#", "#...#", ".###."),
+    "7": ("#####", "....#", "...#.", "..#..", ".#...", ".#...", ".#..."),
+    "8": (".###.", "#...#", "#...#", ".###.", "#...#", "#...#", ".###."),
+    "9": (".###.", "#...#", "#...#", ".####", "....#", "...#.", ".##.."),
+    ".": (".....", ".....", ".....", ".....", ".....", ".##..", ".##.."),
+    ":": (".....", ".##..", ".##..", ".....", ".##..", ".##..", "....."),
+    "#": (".#.#.", ".#.#.", "#####", ".#.#.", "#####", ".#.#.", ".#.#."),
+    "+": (".....", "..#..", "..#..", "#####", "..#..", "..#..", "....."),
+    "-": (".....", ".....", ".....", "#####", ".....", ".....", "....."),
+    "/": (".....", "....#", "...#.", "..#..", ".#...", "#....", "....."),
+    "=": (".....", ".....", "#####", ".....", "#####", ".....", "....."),
+    "s": (".....", ".....", ".####", "#....", ".###.", "....#", "####."),
+    "t": (".#...", ".#...", "####.", ".#...", ".#...", ".#..#", "..##."),
+    "b": ("#....", "#....", "#.##.", "##..#", "#...#", "#...#", "####."),
+    "k": ("#....", "#....", "#..#.", "#.#..", "##...", "#.#..", "#..#."),
+    "d": ("....#", "....#", ".##.#", "#..##", "#...#", "#...#", ".####"),
+    "u": (".....", ".....", "#...#", "#...#", "#...#", "#..##", ".##.#"),
+    "p": (".....", ".....", "####.", "#...#", "####.", "#....", "#...."),
+    "x": (".....", ".....", "#...#", ".#.#.", "..#..", ".#.#.", "#...#"),
+    "?": (".###.", "#...#", "....#", "...#.", "..#..", ".....", "..#.."),
+    " ": (".....",) * 7,
+}
+
+
+def _glyph(rows: tuple[str, ...]) -> np.ndarray:
+    return np.frombuffer("".join(rows).encode(), np.uint8).reshape(7, 5) == ord("#")
+
+
+_FONT = {ch: _glyph(rows) for ch, rows in _GLYPH_ROWS.items()}
+
+
+def render_text(text: str) -> np.ndarray:
+    """A bool mask (7, 6 * len(text) - 1) of ``text`` in the 5x7 font (1 px between glyphs).
+
+    Characters outside the font (digits, ``. : # + - / = s t b k d u p x`` and space) are
+    drawn as ``?``.
+    """
+    if not text:
+        return np.zeros((7, 0), dtype=bool)
+    space = np.zeros((7, 1), dtype=bool)
+    parts: list[np.ndarray] = []
+    for ch in text:
+        parts += [_FONT.get(ch, _FONT["?"]), space]
+    return np.concatenate(parts[:-1], axis=1)
+
+
+def _area_weights(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) matrix averaging input samples over each output sample's footprint."""
+    scale = n_in / n_out
+    lo = np.arange(n_out)[:, None] * scale
+    hi = lo + scale
+    j = np.arange(n_in)[None, :]
+    overlap = np.clip(np.minimum(hi, j + 1) - np.maximum(lo, j), 0, None)
+    return overlap / overlap.sum(axis=1, keepdims=True)
+
+
+def thumbnail(frame: Frame, width: int) -> np.ndarray:
+    """The frame as an area-averaged R'G'B' float32 thumbnail ``(round(h * width / w), width, 3)``.
+
+    Colour through :func:`overmix.color.convert.to_rgb` (matrix, range and chroma siting of
+    the frame); the thumbnail height keeps the storage aspect ratio.
+    """
+    rgb = to_rgb(frame.planes, frame.color, family=frame.layout.family,
+                 sub_x=frame.layout.sub_x, sub_y=frame.layout.sub_y)
+    h, w = rgb.shape[:2]
+    th = max(1, round(h * width / w))
+    wy = _area_weights(h, th).astype(np.float32)
+    wx = _area_weights(w, width).astype(np.float32)
+    small = np.einsum("yh,hwc->ywc", wy, rgb, optimize=True)
+    return np.einsum("xw,ywc->yxc", wx, small, optimize=True)
+
+
+@dataclass
+class Tile:
+    """One thumbnail on the sheet: which frame, what it is and where it was drawn.
+
+    ``x``, ``y`` are the tile's top-left corner; ``thumb`` is the thumbnail's box
+    ``(x, y, width, height)`` on the sheet.
+    """
+
+    index: int
+    time: float | None
+    key_frame: bool
+    fields: str | None
+    dropped: bool
+    duplicate_of: int | None
+    matched: bool
+    x: int = 0
+    y: int = 0
+    thumb: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ContactSheet:
+    """The composed sheet (``image``: uint8 (H, W, 3) R'G'B') and its tiles."""
+
+    image: np.ndarray
+    tiles: list[Tile]
+    columns: int
+    thumb_size: tuple[int, int]  # (width, height)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"width": int(self.image.shape[1]), "height": int(self.image.shape[0]),
+                "columns": self.columns, "thumb_width": self.thumb_size[0],
+                "thumb_height": self.thumb_size[1], "tiles": [t.to_json() for t in self.tiles],
+                "source": self.info}
+
+
+_FIELDS_RE = None
+
+
+def _matched(fields: str | None) -> bool:
+    """True when IVTC built the frame from fields of two different coded frames."""
+    global _FIELDS_RE
+    if not fields:
+        return False
+    import re
+
+    if _FIELDS_RE is None:
+        _FIELDS_RE = re.compile(r"^(\d+)[tb]\+(\d+)[tb]$")
+    m = _FIELDS_RE.match(fields.strip())
+    return bool(m) and m.group(1) != m.group(2)
+
+
+def _each_frame(src: Any, dedup: bool,
+                handle: Callable[[Frame, dict[str, Any] | None], None]) -> None:
+    """Call ``handle(frame, dedup_decision)`` for every frame of ``src`` in order.
+
+    Without ``dedup`` the decision is what a dump folder's ``scene.json`` recorded (or
+    ``None``). With ``dedup`` (videos; the source was opened *without* dedup) every frame
+    goes through :func:`overmix.video.dedup.dedup_frames` and is handed over with its log
+    entry, so dropped frames are shown too; each frame is handled as soon as its decision
+    exists, so a long run of duplicates is never held in memory.
+    """
+    if not dedup:
+        for f in src:
+            handle(f, _manifest_dedup(f))
+        return
+    if src.kind != "video":
+        raise UsageError("--dedup applies to videos; a dump folder shows the decisions "
+                         "recorded in its scene.json")
+    from overmix.video.dedup import dedup_frames
+
+    log: dict[str, Any] = {}
+
+    def feed() -> Iterator[Frame]:
+        prev = None
+        for f in src:
+            if prev is not None:  # dedup_frames logged prev before asking for f
+                handle(prev, log["frames"][-1])
+            prev = f
+            yield f
+        if prev is not None:
+            handle(prev, log["frames"][-1])
+
+    for _ in dedup_frames(feed(), None, src.color.bit_depth, log):
+        pass
+
+
+def _manifest_dedup(frame: Frame) -> dict[str, Any] | None:
+    d = frame.extra.get("dedup")
+    return d if isinstance(d, dict) else None
+
+
+def contact_sheet(path: str | os.PathLike[str], *, every: int = 1, start: Any = None,
+                  end: Any = None, columns: int = 8, thumb_width: int = 160,
+                  ivtc: str = "auto", dedup: bool = False,
+                  progress: ProgressCallback = no_progress) -> ContactSheet:
+    """Compose a contact sheet of a dump folder/file, a PNG folder or a video range.
+
+    Parameters
+    ----------
+    path : input (anything :func:`overmix.io.sources.open_source` opens).
+    every : int
+        Keep every ``every``-th frame of the range (the first is always kept).
+    start, end : frame index or time of the range ``[start, end)``; with ``dedup`` they count
+        the frames before dedup.
+    columns : int
+        Tiles per row.
+    thumb_width : int
+        Thumbnail width in pixels (height follows the frame's aspect ratio).
+    ivtc, dedup : video options; their decisions are marked on the tiles.
+    progress : callback, stages ``"decode"`` and ``"thumbnails"``.
+
+    Returns
+    -------
+    ContactSheet
+    """
+    if every < 1:
+        raise UsageError(f"--every must be 1 or more, got {every}")
+    if columns < 1:
+        raise UsageError(f"--columns must be 1 or more, got {columns}")
+    if not 8 <= thumb_width <= 4096:
+        raise UsageError(f"--thumb-width must be 8-4096, got {thumb_width}")
+    from overmix.io.sources import open_source
+
+    src = open_source(path, start=start, end=end, ivtc=ivtc, dedup=False,
+                      progress=lambda s, d, t: progress("decode", d, t))
+    thumbs: list[np.ndarray] = []
+    tiles: list[Tile] = []
+    total = src.count
+    indices: list[int] = []  # frame index by position in the stream (dedup's "ordinal")
+
+    def handle(frame: Frame, decision: dict[str, Any] | None) -> None:
+        k = len(indices)
+        indices.append(int(frame.index))
+        if k % every:
+            return
+        dropped = bool(decision is not None and decision.get("kept") is False)
+        dup = decision.get("duplicate_of") if decision else None
+        if dedup and isinstance(dup, int) and 0 <= dup < len(indices):
+            dup = indices[dup]  # the video path logs stream positions
+        tiles.append(Tile(index=int(frame.index), time=frame.time,
+                          key_frame=bool(frame.key_frame), fields=frame.fields,
+                          dropped=dropped, duplicate_of=int(dup) if isinstance(dup, int) else None,
+                          matched=_matched(frame.fields)))
+        thumbs.append(thumbnail(frame, thumb_width))
+        progress("thumbnails", len(tiles), None if total is None else -(-total // every))
+
+    with src:
+        _each_frame(src, dedup, handle)
+        info = dict(src.info)
+    if not tiles:
+        raise UsageError("no frame selected")
+    lines = 2 if any(t.fields or t.dropped or t.duplicate_of is not None for t in tiles) else 1
+    image = _compose(thumbs, tiles, columns, lines)
+    th = thumbs[0].shape[0]
+    return ContactSheet(image, tiles, min(columns, len(tiles)), (thumb_width, th),
+                        {k: v for k, v in info.items() if k in ("kind", "path", "source",
+                                                                "frames", "ivtc")})
+
+
+def _compose(thumbs: list[np.ndarray], tiles: list[Tile], columns: int, lines: int
+             ) -> np.ndarray:
+    th, tw = thumbs[0].shape[:2]
+    cols = min(columns, len(tiles))
+    rows = math.ceil(len(tiles) / cols)
+    tile_w = tw + 2 * BORDER
+    tile_h = th + 2 * BORDER + PAD + lines * LINE
+    width = 2 * MARGIN + cols * tile_w + (cols - 1) * GAP
+    height = 2 * MARGIN + rows * tile_h + (rows - 1) * GAP
+    sheet = np.empty((height, width, 3), dtype=np.uint8)
+    sheet[:] = BACKGROUND
+    for k, (thumb, tile) in enumerate(zip(thumbs, tiles, strict=True)):
+        r, c = divmod(k, cols)
+        x, y = MARGIN + c * (tile_w + GAP), MARGIN + r * (tile_h + GAP)
+        tile.x, tile.y = x, y
+        if thumb.shape[:2] != (th, tw):  # a frame of another size: letterbox it
+            thumb = _fit(thumb, th, tw)
+        codes = quantize(np.clip(thumb, 0, 1), 8)
+        if tile.dropped:
+            # dimmed grey: BT.709 luma weights, pulled halfway to the background
+            luma = codes[..., :3].astype(np.float32) @ np.float32([0.2126, 0.7152, 0.0722])
+            codes = np.repeat(np.rint(0.5 * luma + 0.5 * BACKGROUND[0]).astype(np.uint8)[..., None],
+                              3, axis=2)
+        colour = DROPPED if tile.dropped else KEY if tile.key_frame else \
+            MATCHED if tile.matched else PLAIN
+        sheet[y:y + th + 2 * BORDER, x:x + tile_w] = colour
+        sheet[y + BORDER:y + BORDER + th, x + BORDER:x + BORDER + tw] = codes
+        tile.thumb = (x + BORDER, y + BORDER, tw, th)
+        ty = y + th + 2 * BORDER + PAD
+        left = f"#{tile.index}"
+        right = f"{tile.time:.3f}s" if tile.time is not None else ""
+        _draw(sheet, render_text(left), ty, x + BORDER, tile_w - 2 * BORDER)
+        rmask = render_text(right)
+        room = tile_w - 2 * BORDER - render_text(left).shape[1] - 6
+        if rmask.shape[1] and rmask.shape[1] <= room:
+            _draw(sheet, rmask, ty, x + tile_w - BORDER - rmask.shape[1], rmask.shape[1])
+        if lines > 1:
+            second = f"dup {tile.duplicate_of}" if tile.dropped and tile.duplicate_of is not None \
+                else "dup" if tile.dropped else (tile.fields or "")
+            _draw(sheet, render_text(second), ty + LINE, x + BORDER, tile_w - 2 * BORDER)
+    return sheet
+
+
+def _draw(sheet: np.ndarray, mask: np.ndarray, y: int, x: int, max_w: int) -> None:
+    """Paint ``mask`` in :data:`TEXT` at (y, x), clipped to ``max_w`` columns."""
+    mask = mask[:, :max(0, max_w)]
+    h, w = mask.shape
+    region = sheet[y:y + h, x:x + w]
+    region[mask[: region.shape[0], : region.shape[1]]] = TEXT
+
+
+def _fit(thumb: np.ndarray, th: int, tw: int) -> np.ndarray:
+    """Scale a thumbnail of another aspect into (th, tw), centred on the background."""
+    h, w = thumb.shape[:2]
+    s = min(th / h, tw / w)
+    nh, nw = max(1, round(h * s)), max(1, round(w * s))
+    wy = _area_weights(h, nh).astype(np.float32)
+    wx = _area_weights(w, nw).astype(np.float32)
+    small = np.einsum("xw,ywc->yxc", wx, np.einsum("yh,hwc->ywc", wy, thumb))
+    out = np.empty((th, tw, 3), dtype=np.float32)
+    out[:] = np.float32(BACKGROUND) / 255
+    oy, ox = (th - nh) // 2, (tw - nw) // 2
+    out[oy:oy + nh, ox:ox + nw] = small
+    return out
+
+
+def write_contact_sheet(sheet: ContactSheet, path: str | os.PathLike[str]) -> Path:
+    """Write the sheet as an 8-bit RGB PNG, atomically."""
+    from overmix.io.png import write_png
+
+    return write_png(path, sheet.image)
