@@ -424,6 +424,15 @@ def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None 
 # --------------------------------------------------------------------------------------------
 
 
+def _smooth_diff(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """3x3 mean of the signed difference over ``valid`` pixels (noise drops 3x, a real change
+    does not); 0 outside ``valid``."""
+    v = valid.astype(np.float32)
+    num = ndimage.uniform_filter((a - b).astype(np.float32) * v, 3, mode="nearest")
+    den = ndimage.uniform_filter(v, 3, mode="nearest")
+    return np.divide(num, den, out=np.zeros_like(num), where=valid & (den > 0))
+
+
 def animated_mask(renders: Sequence[np.ndarray], weights: Sequence[np.ndarray], *,
                   tol: float = 6 / 255, dilate: int = 3) -> np.ndarray:
     """Canvas pixels where the animation frames disagree.
@@ -447,7 +456,7 @@ def animated_mask(renders: Sequence[np.ndarray], weights: Sequence[np.ndarray], 
     for a in range(len(renders)):
         for b in range(a + 1, len(renders)):
             both = (weights[a] > 0.5) & (weights[b] > 0.5)
-            out |= both & (np.abs(renders[a] - renders[b]) > tol)
+            out |= np.abs(_smooth_diff(renders[a], renders[b], both)) > tol
     if dilate > 0 and out.any():
         out = ndimage.binary_dilation(out, iterations=dilate)
     return out
@@ -484,7 +493,7 @@ def merge_static(renders: Sequence[np.ndarray], weights: Sequence[np.ndarray],
         y = r if r.ndim == 2 else r[..., 0]
         ya = all_render if all_render.ndim == 2 else all_render[..., 0]
         cov = weights[g] > 0.5
-        differs = cov & (np.abs(y - ya) > tol)
+        differs = np.abs(_smooth_diff(y, ya, cov & (all_weight > 0.5))) > tol
         if dilate > 0 and differs.any():
             differs = ndimage.binary_dilation(differs, iterations=dilate)
         # own pixels where it differs, or where the all-frame render has nothing

@@ -1,0 +1,449 @@
+"""Static overlays and TV logos: detect, estimate colour and alpha, remove.
+
+A logo, a credit or a watermark stays fixed **in frame coordinates** while the camera pans the
+background. Such pixels disagree with the background stitched from the other frames at the
+same canvas place, whereas ordinary pixels agree with it (catalogue §6.4 "DiffRender"):
+
+1. :func:`detect_static` — render the background on the canvas with the current mask left out,
+   then for every frame pixel the mean absolute difference between the frame and that
+   background seen from the frame's position. Static pixels stand out; the split is a two-class
+   (Otsu) threshold on log differences, kept only when the upper class sits well above the
+   noise level. Two or three rounds (mask -> background without it -> difference) clean the
+   background of the overlay's own smear.
+2. :func:`estimate_overlay` — a semi-transparent overlay composes as
+   ``f_k = (1 - a) b_k + a c`` per pixel, with ``b_k`` the background that frame k shows there.
+   The background comes from the canvas rendered without the overlay region (other frames see
+   it uncovered). Per pixel, a straight-line fit of ``f`` against ``b`` across frames gives the
+   slope ``1 - a`` and the intercept ``a c`` (one slope shared by the full-resolution planes).
+   Only running sums are kept (frame-sized), so frames stream.
+3. :func:`remove_overlay` — invert the composition, ``b = (f - a c) / (1 - a)``, where ``a`` is
+   below ``alpha_max``; :func:`overlay_weights` gives the matching inverse-variance weights
+   ``(1 - a)^2`` (0 where the overlay is opaque) so a render prefers frames that saw the pixel
+   uncovered.
+
+Coordinates: offsets as in :mod:`overmix.geometry` (``frame_k(i, j) = frame_0(i + y_k, j +
+x_k)``); canvas pixel (i, j) at frame-0 coordinates ``(canvas.x + j, canvas.y + i)``. Masks and
+alpha are in frame coordinates at luma resolution. Values are working planes (float32, Y' in
+[0, 1], Cb/Cr in [-0.5, 0.5], or R'G'B' in [0, 1]).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from overmix.errors import UsageError
+from overmix.geometry import Canvas
+from overmix.progress import ProgressCallback, no_progress
+
+__all__ = [
+    "detect_static",
+    "estimate_overlay",
+    "overlay_weights",
+    "remove_overlay",
+    "static_mask",
+]
+
+LumaProvider = Callable[[int], np.ndarray] | Sequence[np.ndarray]
+PlanesProvider = Callable[[int], Sequence[np.ndarray]] | Sequence[Sequence[np.ndarray]]
+
+
+# --------------------------------------------------------------------------------------------
+# Bilinear placement helpers (restore may not import align or render)
+# --------------------------------------------------------------------------------------------
+
+
+def _window(a: np.ndarray, r0: int, c0: int, h: int, w: int) -> np.ndarray:
+    out = np.zeros((h, w), dtype=np.float32)
+    rs, cs = max(r0, 0), max(c0, 0)
+    re, ce = min(r0 + h, a.shape[0]), min(c0 + w, a.shape[1])
+    if re > rs and ce > cs:
+        out[rs - r0 : re - r0, cs - c0 : ce - c0] = a[rs:re, cs:ce]
+    return out
+
+
+def _sample(img: np.ndarray, weight: np.ndarray | None, ty: float, tx: float, h: int,
+            w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear samples at ``(i + ty, j + tx)``: (coverage-normalised value, coverage)."""
+    iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
+    fy, fx = max(ty - iy, 0.0), max(tx - ix, 0.0)
+    if weight is None:
+        weight = np.ones(img.shape, dtype=np.float32)
+    wv = weight * img
+    acc = np.zeros((h, w), dtype=np.float32)
+    cov = np.zeros((h, w), dtype=np.float32)
+    for dy, by in ((0, 1.0 - fy), (1, fy)):
+        for dx, bx in ((0, 1.0 - fx), (1, fx)):
+            b = np.float32(by * bx)
+            if b < 1e-6:
+                continue
+            acc += b * _window(wv, iy + dy, ix + dx, h, w)
+            cov += b * _window(weight, iy + dy, ix + dx, h, w)
+    return np.divide(acc, cov, out=np.zeros_like(acc), where=cov > 1e-6), cov
+
+
+class _Acc:
+    """Weighted running sum of one plane on the canvas (plane resolution)."""
+
+    def __init__(self, canvas: Canvas, scale: tuple[int, int]) -> None:
+        self.canvas, self.scale = canvas, scale
+        shape = (-(-canvas.height // scale[1]), -(-canvas.width // scale[0]))
+        self.sum = np.zeros(shape, dtype=np.float32)
+        self.weight = np.zeros(shape, dtype=np.float32)
+
+    def _pos(self, xy: Sequence[float]) -> tuple[float, float]:
+        return ((float(xy[1]) - self.canvas.y) / self.scale[1],
+                (float(xy[0]) - self.canvas.x) / self.scale[0])
+
+    def add(self, plane: np.ndarray, xy: Sequence[float], weight: np.ndarray | None) -> None:
+        ry, rx = self._pos(xy)
+        i0, j0 = math.floor(ry + 1e-6), math.floor(rx + 1e-6)
+        h, w = plane.shape
+        val, cov = _sample(np.asarray(plane, np.float32), weight, i0 - ry, j0 - rx, h + 1, w + 1)
+        r0, c0 = max(i0, 0), max(j0, 0)
+        r1, c1 = min(i0 + h + 1, self.sum.shape[0]), min(j0 + w + 1, self.sum.shape[1])
+        if r1 > r0 and c1 > c0:
+            sl = (slice(r0 - i0, r1 - i0), slice(c0 - j0, c1 - j0))
+            self.sum[r0:r1, c0:c1] += val[sl] * cov[sl]
+            self.weight[r0:r1, c0:c1] += cov[sl]
+
+    def mean(self) -> np.ndarray:
+        return np.divide(self.sum, self.weight, out=np.zeros_like(self.sum),
+                         where=self.weight > 1e-6)
+
+    def seen_from(self, xy: Sequence[float], shape: tuple[int, int]) -> tuple[np.ndarray,
+                                                                              np.ndarray]:
+        """The mean canvas at a frame's pixel positions: (value, coverage)."""
+        ry, rx = self._pos(xy)
+        return _sample(self.mean(), np.minimum(self.weight, 1.0), ry, rx, shape[0], shape[1])
+
+
+def _get(src: LumaProvider | PlanesProvider, k: int):  # noqa: ANN202 - either kind
+    return src(k) if callable(src) else src[k]
+
+
+def _otsu(v: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold of the values ``v`` (between-class variance maximum)."""
+    hist, edges = np.histogram(v, bins=bins)
+    p = hist.astype(np.float64) / max(hist.sum(), 1)
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    w0 = np.cumsum(p)
+    m = np.cumsum(p * centres)
+    mt = m[-1]
+    w1 = 1.0 - w0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mt * w0 - m) ** 2 / (w0 * w1)
+    between[~np.isfinite(between)] = -1
+    return float(edges[int(np.argmax(between)) + 1])
+
+
+def _downsample_max(mask: np.ndarray, sx: int, sy: int, shape: tuple[int, int]) -> np.ndarray:
+    """Block max of a bool luma-resolution mask onto a subsampled plane grid."""
+    if (sx, sy) == (1, 1):
+        return mask
+    h, w = shape
+    pad = np.zeros((h * sy, w * sx), dtype=bool)
+    pad[: mask.shape[0], : mask.shape[1]] = mask
+    return pad.reshape(h, sy, w, sx).any(axis=(1, 3))
+
+
+def _downsample_mean(a: np.ndarray, sx: int, sy: int, shape: tuple[int, int]) -> np.ndarray:
+    """Block mean (edge-replicated) of a luma-resolution array onto a plane grid."""
+    if (sx, sy) == (1, 1):
+        return a
+    h, w = shape
+    pad = np.pad(a, ((0, h * sy - a.shape[0]), (0, w * sx - a.shape[1])), mode="edge")
+    return pad.reshape(h, sy, w, sx).mean(axis=(1, 3)).astype(np.float32)
+
+
+def _upsample(a: np.ndarray, sx: int, sy: int, shape: tuple[int, int]) -> np.ndarray:
+    """Nearest upsampling of a plane to luma resolution (for weights/alpha only)."""
+    if (sx, sy) == (1, 1):
+        return a
+    return np.repeat(np.repeat(a, sy, axis=0), sx, axis=1)[: shape[0], : shape[1]]
+
+
+def _drop_specks(mask: np.ndarray, min_size: int) -> np.ndarray:
+    """Remove 8-connected components smaller than ``min_size`` pixels."""
+    if min_size <= 1 or not mask.any():
+        return mask
+    lab, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
+    sizes = np.bincount(lab.ravel(), minlength=count + 1)
+    small = sizes < min_size
+    small[0] = False
+    return mask & ~small[lab]
+
+
+# --------------------------------------------------------------------------------------------
+# Detection
+# --------------------------------------------------------------------------------------------
+
+
+def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None = None, *,
+                  iterations: int = 3, min_contrast: float = 4.0, grow: int = 2,
+                  min_size: int = 6, robust_passes: int = 3, tau: float = 0.03,
+                  progress: ProgressCallback | None = None) -> np.ndarray:
+    """Where content stays fixed in frame coordinates while the background moves.
+
+    Parameters
+    ----------
+    lumas : callable ``k -> (h, w) float32`` or sequence
+        Working Y' of each frame.
+    offsets_xy : ndarray (n, 2)
+        Aligned ``(x, y)`` of each frame (frame-0 luma pixels).
+    canvas : Canvas or None
+    iterations : int
+        Rounds of mask -> background without it -> difference.
+    min_contrast : float
+        The upper class must average this many times the median difference (the noise level),
+        else nothing is static.
+    grow : int
+        Pixels by which the mask is grown when it is left out of the background.
+    min_size : int
+        Connected specks smaller than this (pixels) are dropped.
+    robust_passes, tau : int, float
+        The background is a Cauchy-weighted mean (scale ``tau``, working Y') refined over
+        this many extra passes, so the overlay's smear along the pan (it covers each canvas
+        point in several frames) does not leak into it before the mask exists.
+
+    Returns
+    -------
+    ndarray (h, w) float32 in [0, 1], frame coordinates: 1 = static overlay; 0.5 is the
+    decision threshold (``score > 0.5`` is the mask, see :func:`static_mask`).
+    """
+    progress = progress or no_progress
+    xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
+    n = len(xy)
+    y0 = np.asarray(_get(lumas, 0), np.float32)
+    h, w = y0.shape
+    if canvas is None:
+        canvas = Canvas.covering(xy, w, h)
+    if n < 3:
+        return np.zeros((h, w), dtype=np.float32)
+    mask = np.zeros((h, w), dtype=bool)
+    score = np.zeros((h, w), dtype=np.float32)
+    total = (robust_passes + 2) * n * iterations
+    done = 0
+    for _ in range(iterations):
+        keep = ~(ndimage.binary_dilation(mask, iterations=grow) if mask.any() else mask)
+        wk = keep.astype(np.float32)
+        mean, cov = _robust_background(lumas, xy, canvas, wk, passes=robust_passes, tau=tau)
+        done += n * (robust_passes + 1)
+        progress("overlay: detect", done, total)
+        dsum = np.zeros((h, w), dtype=np.float32)
+        dcnt = np.zeros((h, w), dtype=np.float32)
+        for k in range(n):
+            f = np.asarray(_get(lumas, k), np.float32)
+            ry, rx = (xy[k, 1] - canvas.y), (xy[k, 0] - canvas.x)
+            val, c = _sample(mean, cov, ry, rx, h, w)
+            ok = c > 0.99
+            dsum += np.where(ok, np.abs(f - val), 0)
+            dcnt += ok
+            done += 1
+            progress("overlay: detect", done, total)
+        d = np.divide(dsum, dcnt, out=np.zeros_like(dsum), where=dcnt > 0)
+        valid = dcnt >= max(2, 0.1 * n)
+        if valid.sum() < 16:
+            return np.zeros((h, w), dtype=np.float32)
+        noise = float(np.median(d[valid])) + 1e-4
+        logd = np.log(np.maximum(d[valid], noise * 0.1))
+        t = math.exp(_otsu(logd))
+        hi = d[valid & (d > t)]
+        if hi.size == 0 or float(hi.mean()) < min_contrast * noise:
+            return np.zeros((h, w), dtype=np.float32)
+        t = max(t, 2.0 * noise)
+        new = valid & (d > t)
+        new = _drop_specks(new, min_size)
+        score = (d * d / (d * d + t * t)).astype(np.float32)
+        score[~valid] = 0.0
+        score = np.where(new, np.maximum(score, 0.51), np.minimum(score, 0.49)).astype(
+            np.float32)
+        if np.array_equal(new, mask):
+            break
+        mask = new
+    return score
+
+
+def _robust_background(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas, weight: np.ndarray,
+                       *, passes: int, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """Canvas luma as a Cauchy M-estimate over frames (IRLS, one streaming pass each).
+
+    Returns ``(mean, coverage)`` on the canvas.
+    """
+    n = len(xy)
+    acc = _Acc(canvas, (1, 1))
+    for k in range(n):
+        acc.add(np.asarray(_get(lumas, k), np.float32), xy[k], weight)
+    mean, cov = acc.mean(), np.minimum(acc.weight, 1.0)
+    for _ in range(passes):
+        acc = _Acc(canvas, (1, 1))
+        for k in range(n):
+            f = np.asarray(_get(lumas, k), np.float32)
+            ry, rx = xy[k, 1] - canvas.y, xy[k, 0] - canvas.x
+            val, _ = _sample(mean, cov, ry, rx, f.shape[0], f.shape[1])
+            r = (f - val) / np.float32(tau)
+            acc.add(f, xy[k], weight / (1.0 + r * r))
+        mean = np.where(acc.weight > 1e-6, acc.mean(), mean)
+    return mean, cov
+
+
+def static_mask(score: np.ndarray, *, threshold: float = 0.5, dilate: int = 0) -> np.ndarray:
+    """Binary static-overlay mask (True = overlay / ignore) from :func:`detect_static`'s score,
+    optionally grown by ``dilate`` pixels (for excluding it from alignment and rendering)."""
+    m = np.asarray(score) > threshold
+    if dilate > 0 and m.any():
+        m = ndimage.binary_dilation(m, iterations=dilate)
+    return m
+
+
+# --------------------------------------------------------------------------------------------
+# Colour and alpha
+# --------------------------------------------------------------------------------------------
+
+
+def estimate_overlay(planes: PlanesProvider, offsets_xy: np.ndarray, canvas: Canvas | None,
+                     mask: np.ndarray, *, scales: Sequence[tuple[int, int]] | None = None,
+                     grow: int = 2, min_spread: float = 0.02,
+                     progress: ProgressCallback | None = None
+                     ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per-pixel colour and alpha of a static overlay from frames over moving backgrounds.
+
+    Parameters
+    ----------
+    planes : callable ``k -> sequence of (hp, wp) float32`` or sequence of sequences
+        Working planes of each frame at native resolution (plane 0 full resolution).
+    offsets_xy : ndarray (n, 2)
+    canvas : Canvas or None
+    mask : ndarray (h, w) bool
+        Overlay region in frame coordinates (luma resolution), True = overlay.
+    scales : sequence of (sx, sy) or None
+        Subsampling of each plane (default: inferred from the shapes).
+    grow : int
+        The region left out of the background render is the mask grown by this much.
+    min_spread : float
+        Minimum standard deviation (working units) of the background values at a pixel for the
+        fit; pixels below it take alpha from their neighbours.
+
+    Returns
+    -------
+    color : list of ndarray, one per plane, plane-shaped float32 (0 outside the mask)
+        Overlay colour in the planes' own units.
+    alpha : ndarray (h, w) float32 in [0, 1]
+        Overlay opacity (0 outside the mask).
+    """
+    progress = progress or no_progress
+    xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
+    n = len(xy)
+    p0 = [np.asarray(p, np.float32) for p in _get(planes, 0)]
+    h, w = p0[0].shape
+    if mask.shape != (h, w):
+        raise UsageError(f"overlay mask is {mask.shape[1]}x{mask.shape[0]}, frames are {w}x{h}")
+    if canvas is None:
+        canvas = Canvas.covering(xy, w, h)
+    if scales is None:
+        scales = [(max(1, round(w / p.shape[1])), max(1, round(h / p.shape[0]))) for p in p0]
+    shapes = [p.shape for p in p0]
+    npl = len(p0)
+    excl = ndimage.binary_dilation(mask, iterations=grow) if grow > 0 else mask
+    keeps = [(~_downsample_max(excl, sx, sy, shapes[c])).astype(np.float32)
+             for c, (sx, sy) in enumerate(scales)]
+    # 1. background planes without the overlay
+    accs = [_Acc(canvas, scales[c]) for c in range(npl)]
+    for k in range(n):
+        pk = p0 if k == 0 else [np.asarray(p, np.float32) for p in _get(planes, k)]
+        for c in range(npl):
+            accs[c].add(pk[c], xy[k], keeps[c])
+        progress("overlay: estimate", k + 1, 2 * n)
+    # 2. per-pixel sums for the line fit f = s b + t
+    sums = [{key: np.zeros(shapes[c], np.float64) for key in ("n", "b", "f", "bb", "bf")}
+            for c in range(npl)]
+    for k in range(n):
+        pk = p0 if k == 0 else [np.asarray(p, np.float32) for p in _get(planes, k)]
+        for c in range(npl):
+            b, cov = accs[c].seen_from(xy[k], shapes[c])
+            ok = (cov > 0.99).astype(np.float64)
+            f = pk[c].astype(np.float64)
+            s = sums[c]
+            s["n"] += ok
+            s["b"] += ok * b
+            s["f"] += ok * f
+            s["bb"] += ok * b * b
+            s["bf"] += ok * b * f
+        progress("overlay: estimate", n + k + 1, 2 * n)
+    # 3. slope shared by the full-resolution planes
+    full = [c for c in range(npl) if tuple(scales[c]) == (1, 1)]
+    cov_bf = np.zeros((h, w))
+    var_b = np.zeros((h, w))
+    cnt = sums[0]["n"]
+    for c in full:
+        s = sums[c]
+        nn = np.maximum(s["n"], 1)
+        mb, mf = s["b"] / nn, s["f"] / nn
+        cov_bf += s["bf"] / nn - mb * mf
+        var_b += s["bb"] / nn - mb * mb
+    enough = (cnt >= 3) & (var_b > len(full) * min_spread**2) & mask
+    slope = np.where(enough, cov_bf / np.maximum(var_b, 1e-12), np.nan)
+    alpha = np.clip(1.0 - slope, 0.0, 1.0)
+    # pixels without enough background variety: alpha from the overlay neighbours
+    need = mask & ~enough
+    if need.any() and enough.any():
+        _, (iy, ix) = ndimage.distance_transform_edt(~enough, return_indices=True)
+        alpha[need] = alpha[iy[need], ix[need]]
+    alpha = np.where(mask, np.nan_to_num(alpha, nan=1.0), 0.0).astype(np.float32)
+    # 4. colour: intercept t = mean f - (1 - a) mean b = a c  ->  c = t / a
+    colors = []
+    for c in range(npl):
+        sx, sy = scales[c]
+        s = sums[c]
+        a_c = _downsample_mean(alpha, sx, sy, shapes[c]).astype(np.float64)
+        m_c = _downsample_max(mask, sx, sy, shapes[c])
+        nn = np.maximum(s["n"], 1)
+        mb, mf = s["b"] / nn, s["f"] / nn
+        t = mf - (1.0 - a_c) * mb
+        col = np.divide(t, a_c, out=np.zeros_like(t), where=a_c > 0.02)
+        # pixels no frame saw over a known background: the frames' mean is the best guess
+        col = np.where(s["n"] >= 1, col, mf)
+        colors.append(np.where(m_c, col, 0.0).astype(np.float32))
+    return colors, alpha
+
+
+def remove_overlay(frame_planes: Sequence[np.ndarray], color: Sequence[np.ndarray],
+                   alpha: np.ndarray, *, alpha_max: float = 0.9) -> list[np.ndarray]:
+    """Undo ``f = (1 - a) b + a c`` on one frame: ``b = (f - a c) / (1 - a)``.
+
+    Parameters
+    ----------
+    frame_planes : sequence of ndarray
+        Working planes of one frame (native resolution).
+    color : sequence of ndarray
+        Overlay colour per plane (from :func:`estimate_overlay`).
+    alpha : ndarray (h, w) float32
+        Overlay alpha at luma resolution.
+    alpha_max : float
+        Where ``a >= alpha_max`` the background cannot be recovered; those pixels are returned
+        unchanged (give them weight 0, see :func:`overlay_weights`).
+
+    Returns
+    -------
+    list of float32 ndarray, plane-shaped.
+    """
+    h, w = alpha.shape
+    out = []
+    for f, c in zip(frame_planes, color, strict=True):
+        f = np.asarray(f, np.float32)
+        sx, sy = max(1, round(w / f.shape[1])), max(1, round(h / f.shape[0]))
+        a = _downsample_mean(alpha, sx, sy, f.shape)
+        ok = (a > 0) & (a < alpha_max)
+        b = np.divide(f - a * c, 1.0 - a, out=f.copy(), where=ok)
+        out.append(b.astype(np.float32))
+    return out
+
+
+def overlay_weights(alpha: np.ndarray, *, alpha_max: float = 0.9) -> np.ndarray:
+    """Render weights after :func:`remove_overlay`: ``(1 - a)^2`` (the inverse noise gain of
+    the inversion), 0 where ``a >= alpha_max``; frame coordinates, luma resolution."""
+    a = np.asarray(alpha, np.float32)
+    return np.where(a < alpha_max, (1.0 - a) ** 2, 0.0).astype(np.float32)

@@ -1,0 +1,108 @@
+"""Animation separation on drawn pans with a cyclic animation (truth: cels and ids)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from overmix.align.animation import (
+    CanvasAccumulator,
+    animated_mask,
+    auto_threshold,
+    frame_mask,
+    merge_static,
+    separate,
+)
+from overmix.geometry import Canvas
+from tests.scenes.draw import animated_pan, pan, psnr
+
+
+def _same_partition(ids: list[int], truth: list[int]) -> bool:
+    """ids equal truth up to renaming the groups."""
+    pairs = set(zip(ids, truth, strict=True))
+    return len(pairs) == len(set(ids)) == len(set(truth))
+
+
+def _stitch(scene, ids, canvas, plane=0):
+    groups = sorted(set(ids))
+    accs = {g: CanvasAccumulator(canvas) for g in groups}
+    alla = CanvasAccumulator(canvas)
+    for k, g in enumerate(ids):
+        accs[g].add(scene.frames[k][..., plane], scene.xy[k])
+        alla.add(scene.frames[k][..., plane], scene.xy[k])
+    return accs, alla
+
+
+@pytest.mark.parametrize("hold", [1, 2])
+def test_cyclic_animation_groups_and_psnr(hold: int) -> None:
+    sc = animated_pan(n=30, hold=hold)
+    canvas = Canvas.covering(sc.xy, 160, 96)
+    res = separate(sc.luma, sc.xy, canvas)
+    assert res.groups == 3
+    assert _same_partition(res.ids, sc.extra["ids"])
+    assert math.isfinite(res.threshold) and res.threshold > 0
+    assert res.errors.shape == (29,)
+
+    accs, alla = _stitch(sc, res.ids, canvas)
+    groups = sorted(accs)
+    renders = [accs[g].mean() for g in groups]
+    weights = [accs[g].weight for g in groups]
+    merged = merge_static(renders, weights, alla.mean(), alla.weight)
+    covered = alla.weight > 0.5
+    plain = alla.mean()
+    for g in groups:
+        # the truth cel of this group: the cel most of its frames show
+        cel = int(np.bincount([sc.extra["ids"][k] for k in range(30) if res.ids[k] == g]).argmax())
+        truth = sc.extra["cels"][cel][..., 0]
+        p_plain = psnr(plain, truth, covered)
+        p_own = psnr(merged[g], truth, covered)
+        # the animated area alone, where the plain average blends the cels
+        region = sc.extra["region"] & covered & (weights[g] > 0.5)
+        assert p_own > p_plain + 6, (p_own, p_plain)
+        assert psnr(merged[g], truth, region) > psnr(plain, truth, region) + 10
+        assert p_own > 38
+
+
+def test_plain_pan_is_one_group() -> None:
+    sc = pan(n=20)
+    res = separate(sc.luma, sc.xy)
+    assert res.groups == 1 and set(res.ids) == {0}
+    assert math.isinf(res.threshold)
+
+
+def test_forced_group_count_and_threshold_override() -> None:
+    sc = animated_pan(n=24, hold=2)
+    two = separate(sc.luma, sc.xy, max_groups=2)
+    assert two.groups == 2
+    one = separate(sc.luma, sc.xy, threshold=10.0)  # nothing differs that much
+    assert one.groups == 1
+    # the override is used as given
+    low = separate(sc.luma, sc.xy, threshold=1e-6)
+    assert low.threshold == 1e-6 and low.groups == 24
+
+
+def test_auto_threshold_gap() -> None:
+    same = np.array([0.020, 0.021, 0.019, 0.022])
+    assert math.isinf(auto_threshold(same))
+    mixed = np.array([0.02, 0.021, 0.3, 0.31, 0.019, 0.29])
+    t = auto_threshold(mixed)
+    assert 0.021 < t < 0.29
+    # all different, far above the noise floor: every frame its own picture
+    assert auto_threshold(np.array([0.3, 0.31, 0.32]), noise_floor=0.005) == 0.0
+
+
+def test_animated_mask_and_frame_masks_cover_the_character() -> None:
+    sc = animated_pan(n=24, hold=1)
+    canvas = Canvas.covering(sc.xy, 160, 96)
+    accs, _ = _stitch(sc, sc.extra["ids"], canvas)
+    m = animated_mask([accs[g].mean() for g in sorted(accs)],
+                      [accs[g].weight for g in sorted(accs)])
+    region = sc.extra["region"]
+    assert m[region].mean() > 0.95  # the moving parts are inside the mask
+    assert m.mean() < 0.15  # and the mask is not the whole canvas
+    fm = frame_mask(m, sc.xy[5], canvas, (96, 160))
+    assert fm.shape == (96, 160)
+    x, y = sc.xy[5]
+    assert np.array_equal(fm, m[int(y) : int(y) + 96, int(x) : int(x) + 160])
