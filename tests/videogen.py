@@ -30,6 +30,8 @@ __all__ = [
     "pan_frames",
     "planes_to_frame",
     "rgb_to_yuv_codes",
+    "telecine",
+    "color_tags",
 ]
 
 # Kr, Kb: ITU-R BT.601-7, BT.709-6, BT.2020-2.
@@ -213,19 +215,36 @@ def encode_video(path: str | Path, frames: Sequence[Sequence[np.ndarray]], codec
             cc.flags |= av.codec.context.Flags.interlaced_dct
             cc.flags |= av.codec.context.Flags.interlaced_me
             cc.field_order = 2 if tff else 5  # AV_FIELD_TT / AV_FIELD_BB
+        marker = _field_marker(w, h, frame_pix_fmt or pix_fmt, rate, tff) if interlaced else None
         for i, planes in enumerate(frames):
             fr = planes_to_frame(planes, frame_pix_fmt or pix_fmt)
             fr.pts = i
             fr.time_base = Fraction(1, 1) / Fraction(rate)
+            if marker is not None:  # PyAV cannot set interlaced_frame: use `setfield`
+                marker.push(fr)
+                fr = marker.pull()
             for k, v in (tags or {}).items():
                 setattr(fr, k, v)
-            if interlaced:
-                fr.interlaced_frame = True
             for pkt in stream.encode(fr):
                 out.mux(pkt)
         for pkt in stream.encode(None):
             out.mux(pkt)
     return path
+
+
+def _field_marker(w: int, h: int, pix_fmt: str, rate: Fraction | int, tff: bool
+                  ) -> av.filter.Graph:
+    """A filter graph that flags frames interlaced with the given field order."""
+    r = Fraction(rate)
+    g = av.filter.Graph()
+    src = g.add("buffer", f"video_size={w}x{h}:pix_fmt={pix_fmt}:time_base={r.denominator}/"
+                          f"{r.numerator}:pixel_aspect=1/1:frame_rate={r.numerator}/{r.denominator}")
+    sf = g.add("setfield", "tff" if tff else "bff")
+    sink = g.add("buffersink")
+    src.link_to(sf)
+    sf.link_to(sink)
+    g.configure()
+    return g
 
 
 def color_tags(matrix: str = "709", full: bool = False) -> dict[str, int]:
@@ -250,3 +269,43 @@ def make_clip(path: str | Path, n: int = 12, h: int = 64, w: int = 96, *, codec:
     tags = color_tags(matrix, full) if tagged else None
     return encode_video(path, frames, codec, pix_fmt, rate, options, tags, container_format,
                         gop=gop, codec_options=codec_options)
+
+
+def telecine(frames: Sequence[Sequence[np.ndarray]], pix_fmt: str = "yuv420p",
+             first_field: str = "top", pattern: str = "23",
+             rate: Fraction = Fraction(24000, 1001)) -> list[list[np.ndarray]]:
+    """Hard-telecine progressive frames with FFmpeg's ``telecine`` filter.
+
+    Returns the planes of the (interlaced) output frames; 4 inputs give 5 outputs with
+    pattern ``"23"``. ``first_field`` is ``"top"`` or ``"bottom"``.
+    """
+    h, w = frames[0][0].shape
+    tb = 1 / Fraction(rate)
+    g = av.filter.Graph()
+    src = g.add("buffer", f"video_size={w}x{h}:pix_fmt={pix_fmt}:time_base={tb.numerator}/"
+                          f"{tb.denominator}:pixel_aspect=1/1:frame_rate={Fraction(rate).numerator}"
+                          f"/{Fraction(rate).denominator}")
+    tc = g.add("telecine", f"first_field={first_field}:pattern={pattern}")
+    sink = g.add("buffersink")
+    src.link_to(tc)
+    tc.link_to(sink)
+    g.configure()
+    out: list[list[np.ndarray]] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                fr = g.pull()
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return
+            out.append([np.array(np.from_dlpack(p)) for p in fr.planes])
+
+    for i, planes in enumerate(frames):
+        fr = planes_to_frame(planes, pix_fmt)
+        fr.pts = i
+        fr.time_base = tb
+        g.push(fr)
+        drain()
+    g.push(None)
+    drain()
+    return out

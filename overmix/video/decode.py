@@ -764,7 +764,8 @@ class VideoSource:
                     "field_order": self.field_order or "tff"}
         from overmix.video.ivtc import detect_telecine
 
-        return detect_telecine(self._raw_frames(None, limit=50), self.field_order)
+        return detect_telecine(self._raw_frames(None, limit=50), self.field_order,
+                               self.spec.depth)
 
     def _to_index(self, p: Position | None, default: int) -> Position | None:
         if p is None or p.index is not None:
@@ -884,7 +885,8 @@ class VideoSource:
 
             stats: dict[str, Any] = {}
             self.info["ivtc"] = {**self.ivtc_decision, "result": stats}
-            stages = ivtc_frames(stages, self.ivtc_decision.get("field_order") or "tff", stats)
+            stages = ivtc_frames(stages, self.ivtc_decision.get("field_order") or "tff", stats,
+                                 self.spec.depth)
         dedup_log: dict[str, Any] | None = None
         if self.dedup:
             from overmix.video.dedup import dedup_frames
