@@ -26,8 +26,8 @@ from __future__ import annotations
 import io
 import lzma
 import os
+import secrets
 import struct
-import tempfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -509,14 +509,31 @@ def encode(
     return bytes(out)
 
 
-def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file in the same folder + rename)."""
+def write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = False,
+                mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file in the same folder + rename).
+
+    The new file gets ``mode`` when given, else the usual ``0o666 & ~umask``. With ``fsync``
+    the data reach the disk before the rename (safe against power loss, slower).
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", suffix=".dump",
-                               dir=path.parent if str(path.parent) else ".")
+    folder = path.parent
+    while True:  # like mkstemp, but honouring the umask (mkstemp makes 0600 files)
+        tmp = folder / f".{path.name}.tmp-{secrets.token_hex(6)}.dump"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                         0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:

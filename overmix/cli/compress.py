@@ -1,0 +1,118 @@
+"""``overmix compress PATH... [--to zlib|xz|none] [--level L] [--matrix M] [--jobs N]``.
+
+Recompresses dumps in place, bit-exactly and atomically (a thin layer over
+:mod:`overmix.io.recompress`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import lzma
+from typing import Any
+
+from rich.table import Table
+
+from overmix.cli._ui import UI
+from overmix.errors import InputError, UsageError
+
+
+def _level(text: str) -> int:
+    """``0``-``9``, or ``9e`` for xz's extreme presets."""
+    t = text.strip().lower()
+    extreme = t.endswith("e")
+    try:
+        value = int(t[:-1] if extreme else t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid level {text!r} (use 0-9, or 0e-9e for xz)")\
+            from None
+    if not 0 <= value <= 9:
+        raise argparse.ArgumentTypeError(f"level {value} is outside 0-9")
+    return value | lzma.PRESET_EXTREME if extreme else value
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "compress", help="recompress dumps in place (zlib, xz or none), bit-exactly",
+        description="Recompress dump files or folders of dumps in place. Every sample and the "
+                    "header stay bit-exact; each file is replaced atomically only after the new "
+                    "bytes were decoded and compared. Headerless (video_dumper) dumps get a "
+                    "DMP0 header when their matrix is known (scene.json or --matrix).",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="dump files or folders of dumps")
+    p.add_argument("--to", choices=("zlib", "xz", "none"), default="xz",
+                   help="target compression (default: xz)")
+    p.add_argument("--level", type=_level, metavar="L",
+                   help="zlib level 0-9 / xz preset 0-9 or 0e-9e (default 6); with --level, "
+                        "files already in the target compression are recompressed too")
+    p.add_argument("--matrix", metavar="M",
+                   help="matrix of headerless dumps (601, 709, 2020, ...) for their new header; "
+                        "wins over scene.json")
+    p.add_argument("--range", dest="range_", metavar="R", choices=("limited", "full"),
+                   help="range that goes with --matrix (default: limited)")
+    p.add_argument("--jobs", "-j", type=int, metavar="N",
+                   help="parallel workers (default: number of CPU cores)")
+    p.add_argument("--force", action="store_true",
+                   help="recompress files that already use the target compression")
+    p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    p.set_defaults(func=run)
+
+
+def _size(n: int) -> str:
+    for unit, div in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if n >= div:
+            return f"{n / div:.2f} {unit}"
+    return f"{n} B"
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from overmix.io.recompress import color_for_matrix, recompress
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be 1 or more")
+    if args.range_ and not args.matrix:
+        raise UsageError("--range needs --matrix")
+    color = color_for_matrix(args.matrix, args.range_) if args.matrix else None
+    with ui.progress() as progress:
+        results = recompress(args.paths, to=args.to, level=args.level, matrix=color,
+                             jobs=args.jobs, progress=progress)
+    failed = [r for r in results if r.status == "failed"]
+    done = [r for r in results if r.status == "recompressed"]
+    before = sum(r.before for r in results)
+    after = sum(r.after for r in results)
+    headerless = [r for r in results if r.header == "none"]
+    added = sum(r.header == "added" for r in results)
+    if args.json:
+        ui.print_json({
+            "files": [r.to_json() for r in results],
+            "recompressed": len(done),
+            "skipped": sum(r.status == "skipped" for r in results),
+            "failed": len(failed),
+            "headers_added": added,
+            "headerless": len(headerless),
+            "total_before": before,
+            "total_after": after,
+            "ratio": round(after / before, 4) if before else None,
+        })
+    else:
+        table = Table(title=f"{len(done)} of {len(results)} files recompressed to {args.to}",
+                      title_justify="left")
+        for col in ("file", "before", "after", "from", "to", "header", "status"):
+            table.add_column(col, justify="right" if col in ("before", "after") else "left",
+                             overflow="fold")
+        show = results if len(results) <= 40 else [r for r in results if r.status != "skipped"]
+        for r in show[:200]:
+            table.add_row(r.file, _size(r.before), _size(r.after), r.compression_before,
+                          r.compression_after, r.header, r.status)
+        if len(show) > 200:
+            table.add_row(f"... {len(show) - 200} more", "", "", "", "", "", "")
+        pct = f" ({after / before:.1%})" if before else ""
+        table.add_row("total", _size(before), _size(after) + pct, "", "", "", "", style="bold")
+        ui.out.print(table)
+    if headerless:
+        ui.warn(f"{len(headerless)} headerless dump(s) left without a DMP0 header (matrix "
+                f"unknown; give --matrix or a scene.json), e.g. {headerless[0].file}")
+    if failed:
+        names = "; ".join(r.error or r.file for r in failed[:3])
+        more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
+        raise InputError(f"{len(failed)} file(s) left untouched: {names}{more}")
+    return 0
