@@ -41,6 +41,7 @@ from overmix.errors import UnsupportedError
 
 __all__ = [
     "codes_to_working",
+    "frame_to_image",
     "quantize_codes",
     "range_constants",
     "reinterpret",
@@ -439,3 +440,64 @@ def to_rgb_codes(
     if alpha is not None:
         out[..., 3] = quantize_codes(_alpha_working(alpha, color.bit_depth), depth)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole frames → output pictures
+
+
+def frame_to_image(
+    frame: object,
+    *,
+    depth: int | None = None,
+    dither: bool = False,
+    chroma_filter: str = "bilinear",
+    linear: bool = False,
+    reinterpret_from: tuple[Matrix, Matrix] | None = None,
+    keep_gray: bool = True,
+) -> np.ndarray:
+    """A frame (anything with ``planes``, ``layout``, ``color``, ``alpha``) → integer picture.
+
+    Parameters
+    ----------
+    frame : overmix.frame.Frame
+        Its ``color`` decides range, matrix and siting (override by ``frame.replace(color=...)``).
+    depth : int or None
+        8 or 16 (any 1-16); ``None`` = 16 for sources deeper than 8 bit, else 8.
+    dither : bool
+        Floyd–Steinberg error diffusion instead of round-to-nearest.
+    chroma_filter : str
+        Chroma upsampling filter (:mod:`overmix.color.chroma`).
+    linear : bool
+        BT.1886 EOTF → linear light.
+    reinterpret_from : (used, correct) or None
+        Repair R'G'B' decoded with the wrong matrix (see :func:`reinterpret`).
+    keep_gray : bool
+        Gray frames give a 1-channel (or gray + alpha) picture instead of RGB.
+
+    Returns
+    -------
+    ndarray of uint8 (depth ≤ 8) or uint16, shape (H, W, C), C in {1, 2, 3, 4}
+    """
+    from overmix.color.dither import quantize
+
+    color: ColorInfo = frame.color  # type: ignore[attr-defined]
+    layout = frame.layout  # type: ignore[attr-defined]
+    planes = frame.planes  # type: ignore[attr-defined]
+    alpha = frame.alpha  # type: ignore[attr-defined]
+    if depth is None:
+        depth = 16 if color.bit_depth > 8 else 8
+    fam = _family_name(layout.family)
+    kw = dict(family=fam, sub_x=layout.sub_x, sub_y=layout.sub_y, chroma_filter=chroma_filter,
+              linear=linear, alpha=alpha)
+    if dither or reinterpret_from is not None:
+        rgb = to_rgb(planes, color, **kw)  # type: ignore[arg-type]
+        if reinterpret_from is not None:
+            rgb[..., :3] = reinterpret(rgb[..., :3], *reinterpret_from)
+        img = quantize(rgb, depth, dither=dither)
+    else:
+        img = to_rgb_codes(planes, color, depth=depth, **kw)  # type: ignore[arg-type]
+    gray = fam == "gray" or (fam == "ycbcr" and Matrix(color.matrix) == Matrix.GRAY)
+    if keep_gray and gray and reinterpret_from is None:
+        img = img[..., [0, 3]] if img.shape[2] == 4 else img[..., :1]
+    return np.ascontiguousarray(img)
