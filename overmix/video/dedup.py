@@ -9,7 +9,7 @@ blocks. So
 - ``metric`` = the largest block difference (8-bit codes),
 - ``noise``  = the median block difference (what the codec's noise looks like in this pair),
 - a frame is a duplicate when ``metric <= threshold``, where the automatic threshold is
-  ``max(2.0, 4 * noise + 1.0)`` and ``dedup_threshold`` replaces it when given.
+  ``max(2, min(4 * noise + 1, 6))`` and ``dedup_threshold`` replaces it when given.
 
 Comparing with the last kept frame (rather than the previous input frame) keeps a slow fade
 from being dropped frame by frame.
@@ -28,6 +28,7 @@ T = TypeVar("T")
 
 BLOCK = 16
 AUTO_FLOOR = 2.0
+AUTO_CAP = 6.0
 
 
 def block_difference(a: np.ndarray, b: np.ndarray, depth: int) -> tuple[float, float]:
@@ -42,6 +43,12 @@ def block_difference(a: np.ndarray, b: np.ndarray, depth: int) -> tuple[float, f
     sy, sx = h // bh, w // bw
     blocks = d[: bh * sy, : bw * sx].reshape(bh, sy, bw, sx).mean(axis=(1, 3))
     return float(blocks.max()), float(np.median(blocks))
+
+
+def auto_threshold(noise: float) -> float:
+    """``max(2, min(4 * noise + 1, 6))`` codes: above the noise, capped so that a global
+    change (a pan, a fade) never counts as noise."""
+    return max(AUTO_FLOOR, min(4.0 * noise + 1.0, AUTO_CAP))
 
 
 def dedup_frames(frames: Iterable[T], threshold: float | None, depth: int,
@@ -64,7 +71,7 @@ def dedup_frames(frames: Iterable[T], threshold: float | None, depth: int,
             keep, metric, noise, thr = True, None, None, None
         else:
             metric, noise = block_difference(y, last, depth)
-            thr = threshold if threshold is not None else max(AUTO_FLOOR, 4 * noise + 1.0)
+            thr = threshold if threshold is not None else auto_threshold(noise)
             keep = metric > thr
         entries.append({
             "ordinal": ordinal, "kept": keep,
