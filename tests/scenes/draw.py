@@ -140,7 +140,8 @@ def animated_pan(n: int = 30, h: int = 96, w: int = 160, step: tuple[int, int] =
 
 
 def steam_pan(n: int = 24, h: int = 96, w: int = 160, step: tuple[int, int] = (4, 1),
-              seed: int = 7, sigma: float = 0.005, strength: float = 0.7) -> Scene:
+              seed: int = 7, sigma: float = 0.005, strength: float = 0.7,
+              blobs_n: int = 6) -> Scene:
     """A pan with a bright semi-transparent white 'steam' layer drifting (rising, swaying).
 
     Steam: ``f = (1 - a) * scene + a * white`` in R'G'B', ``a`` a sum of soft blobs that move
@@ -149,7 +150,8 @@ def steam_pan(n: int = 24, h: int = 96, w: int = 160, step: tuple[int, int] = (4
     world, wh, ww = _world(h, w, n, step, seed)
     xy = _path(n, step)
     rng = np.random.default_rng(seed + 100)
-    blobs = [(rng.uniform(0, wh), rng.uniform(0, ww), rng.uniform(10, 22)) for _ in range(10)]
+    blobs = [(rng.uniform(0, wh), rng.uniform(0, ww), rng.uniform(10, 22))
+             for _ in range(blobs_n)]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     frames, alphas = [], []
     for k in range(n):
