@@ -543,8 +543,25 @@ def write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = Fals
         raise
 
 
-def write(path: str | os.PathLike[str], planes: Sequence[np.ndarray], **kwargs: object) -> int:
-    """Encode (see :func:`encode` for the keywords) and write atomically; returns the size."""
-    data = encode(planes, **kwargs)  # type: ignore[arg-type]
+def write(
+    path: str | os.PathLike[str],
+    planes: Sequence[np.ndarray],
+    *,
+    depth: int | Sequence[int],
+    transform: int | None = None,
+    transfer: int | None = None,
+    compression: str | Sequence[str] | None = None,
+    level: int | None = None,
+    alpha: np.ndarray | None = None,
+    magic: bool = True,
+    legacy: bool = False,
+) -> int:
+    """Encode (see :func:`encode` for the parameters) and write atomically; returns the size.
+
+    The file appears complete or not at all: it is written to a hidden temporary file in the
+    same folder and renamed over ``path``.
+    """
+    data = encode(planes, depth=depth, transform=transform, transfer=transfer,
+                  compression=compression, level=level, alpha=alpha, magic=magic, legacy=legacy)
     write_bytes(path, data)
     return len(data)
