@@ -32,6 +32,7 @@ __all__ = [
     "rgb_to_yuv_codes",
     "telecine",
     "color_tags",
+    "soft_telecine_mpeg2",
 ]
 
 # Kr, Kb: ITU-R BT.601-7, BT.709-6, BT.2020-2.
@@ -309,3 +310,51 @@ def telecine(frames: Sequence[Sequence[np.ndarray]], pix_fmt: str = "yuv420p",
     g.push(None)
     drain()
     return out
+
+
+def soft_telecine_mpeg2(path: str | Path, n: int = 12, h: int = 64, w: int = 96, seed: int = 0,
+                        container_format: str = "mpegts") -> tuple[Path, list[tuple]]:
+    """A progressive MPEG-2 clip with DVD-style soft pulldown (repeat-field flags).
+
+    FFmpeg's mpeg2video encoder has no soft-pulldown option, so the clip is encoded as an
+    elementary stream at 30000/1001 without B-frames, then the flags are set in the
+    bitstream: ``progressive_sequence = 0`` in the sequence extension and, per picture,
+    ``top_field_first``/``repeat_first_field`` in the picture coding extension following the
+    2:3 cadence (TFF+RFF, -, RFF, TFF) with ``progressive_frame = 1`` kept. The ES is then
+    remuxed (stream copy) into ``container_format``, whose timestamps step 3 and 2 fields
+    (4504/3003 ticks at 90 kHz): film at 24000/1001.
+
+    Returns the path and the encoded frames' planes (the source pictures).
+    """
+    import re
+    import tempfile
+
+    path = Path(path)
+    rgbs = pan_frames(n, h, w, seed)
+    frames = [rgb_to_yuv_codes(x, "601", False, 8, (2, 2)) for x in rgbs]
+    with tempfile.TemporaryDirectory() as td:
+        es = Path(td) / "v.m2v"
+        encode_video(es, frames, "mpeg2video", "yuv420p", Fraction(30000, 1001),
+                     tags=color_tags("601"), container_format="mpeg2video",
+                     codec_options={"max_b_frames": 0, "bit_rate": 4_000_000}, gop=6)
+        data = bytearray(es.read_bytes())
+        k = 0
+        for m in list(re.finditer(b"\x00\x00\x01\xb5", bytes(data))):
+            i = m.end()
+            ext = data[i] >> 4
+            if ext == 1:  # sequence extension: clear progressive_sequence
+                data[i + 1] &= ~0x08 & 0xFF
+            elif ext == 8:  # picture coding extension: TFF (0x80) and RFF (0x02) of byte 3
+                tff, rff = [(1, 1), (0, 0), (0, 1), (1, 0)][k % 4]
+                k += 1
+                data[i + 3] = (data[i + 3] & ~0x82 & 0xFF) | (0x80 * tff) | (0x02 * rff)
+        es.write_bytes(bytes(data))
+        with av.open(str(es)) as inp, av.open(str(path), "w", format=container_format) as out:
+            s = inp.streams.video[0]
+            o = out.add_stream_from_template(s)
+            for pkt in inp.demux(s):
+                if pkt.size == 0:
+                    continue
+                pkt.stream = o
+                out.mux(pkt)
+    return path, frames

@@ -522,7 +522,13 @@ def cadence(index: PacketIndex, time_base: Fraction, coded_rate: Fraction | None
     fewer = coded_rate is not None and abs(float(snapped) / float(coded_rate) - 0.8) < 0.01
     # Steps of 2.5 fields each (pts rounded per frame to 3754/3753) with a 30000/1001 coded
     # rate also mean soft telecine.
-    if (two_sizes and ratio_ok) or fewer:
+    if two_sizes and ratio_ok:
+        # one 2:3 cycle = a short and a long step, whatever the number of steps seen
+        lo_mean = float(steps[steps < (lo + hi) / 2].mean())
+        hi_mean = float(steps[steps >= (lo + hi) / 2].mean())
+        out["soft"] = True
+        out["film_rate"] = _snap_rate(2.0 / ((lo_mean + hi_mean) * float(time_base)))
+    elif fewer:
         out["soft"] = True
         out["film_rate"] = snapped
     return out
