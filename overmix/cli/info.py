@@ -114,7 +114,8 @@ def _dump_table(d: dict[str, Any]) -> list[Table]:
             f"{h['transfer']} ({h['transfer_name']})" if h["magic"] else "none (legacy)")
     ratio = d["compression_ratio"]
     rows = [
-        ("size", f"{d['width']}x{d['height']} {d['layout']}" + (" + alpha" if d["alpha"] else "")),
+        ("size", f"{d['width']}x{d['height']} {d['layout'] or '(unsupported layout)'}"
+         + (" + alpha" if d["alpha"] else "")),
         ("bit depth", str(d["depth"])),
         ("header", head),
         ("colour", _color_text(d)),

@@ -69,24 +69,31 @@ def describe_dump(path: str | os.PathLike[str], *, decode: bool = True) -> dict[
     if decode:
         read_dump(p)
     manifest = _manifest_color(p)
-    frame, how = frame_from_dump(ProbeDump(info), color=manifest.color if manifest else None,
-                                 source=str(p))
-    return {
+    data: dict[str, Any] = {
         "kind": "dump",
         "path": str(p),
         "file_size": info.file_size,
         "header": _header_json(info.header),
         "planes": _planes_json(info),
-        "width": frame.width,
-        "height": frame.height,
-        "layout": frame.layout.name,
-        "alpha": frame.alpha is not None,
-        "depth": frame.color.bit_depth,
-        "color": frame.color.to_json(),
-        "color_from": how,
+        "width": info.planes[0].width,
+        "height": info.planes[0].height,
+        "layout": None,
+        "alpha": len(info.planes) in (2, 4),
+        "depth": info.planes[0].depth,
+        "color": None,
+        "color_from": None,
         "raw_bytes": info.raw_bytes,
         "compression_ratio": _ratio(info.raw_bytes, info.file_size),
     }
+    try:
+        frame, how = frame_from_dump(ProbeDump(info),  # type: ignore[arg-type]
+                                     color=manifest.color if manifest else None, source=str(p))
+    except OvermixError as exc:  # e.g. a Bayer dump: describe it, say why it is not usable
+        data.update(color_error=str(exc), alpha=None)
+        return data
+    data.update(layout=frame.layout.name, alpha=frame.alpha is not None,
+                depth=frame.color.bit_depth, color=frame.color.to_json(), color_from=how)
+    return data
 
 
 def _signature(info: dumpfmt.DumpInfo) -> tuple[Any, ...]:
