@@ -42,6 +42,7 @@ from overmix.errors import UnsupportedError
 __all__ = [
     "codes_to_working",
     "frame_to_image",
+    "from_rgb",
     "quantize_codes",
     "range_constants",
     "reinterpret",
@@ -501,3 +502,59 @@ def frame_to_image(
     if keep_gray and gray and reinterpret_from is None:
         img = img[..., [0, 3]] if img.shape[2] == 4 else img[..., :1]
     return np.ascontiguousarray(img)
+
+
+def from_rgb(
+    rgb: np.ndarray,
+    color: ColorInfo,
+    *,
+    family: object = "ycbcr",
+    sub_x: int = 2,
+    sub_y: int = 2,
+    filter: str = "area",
+) -> tuple[np.ndarray, ...]:
+    """R'G'B' working values → planes of codes (the inverse of :func:`to_rgb`).
+
+    Parameters
+    ----------
+    rgb : ndarray of float, shape (H, W, 3)
+        R'G'B' in [0, 1] (values outside are clamped at the codes).
+    color : ColorInfo
+        Target matrix (``UNSPECIFIED`` → guessed from the size), range, chroma location and
+        bit depth.
+    family : Family or str
+        ``"ycbcr"`` → (Y', Cb, Cr) with Cb/Cr subsampled by ``(sub_x, sub_y)``; ``"rgb"`` →
+        (R', G', B'); ``"gray"`` → (Y',) with the matrix's luma weights (BT.709 for RGB/gray).
+    sub_x, sub_y : int
+        Chroma subsampling of the Y'CbCr result.
+    filter : str
+        Chroma downsampling filter at the target siting (``area`` by default; see
+        :func:`overmix.color.chroma.downsample`).
+
+    Returns
+    -------
+    tuple of ndarray (uint8 for depth ≤ 8, else uint16)
+    """
+    from overmix.color.chroma import downsample
+
+    rgb = np.asarray(rgb, dtype=np.float32)
+    if rgb.ndim != 3 or rgb.shape[2] < 3:
+        raise UnsupportedError(f"expected an (H, W, 3) picture, got shape {rgb.shape}")
+    h, w = rgb.shape[:2]
+    n, rng = color.bit_depth, color.range
+    fam = _family_name(family)
+    matrix = resolve_matrix(color.matrix, w, h)
+    if fam == "rgb" or (fam == "ycbcr" and matrix == Matrix.RGB):
+        return tuple(working_to_codes(rgb[..., c], bit_depth=n, range=rng) for c in range(3))
+    if matrix in (Matrix.RGB, Matrix.GRAY):
+        matrix = Matrix.BT709
+    y, cb, cr = rgb_to_ycbcr(rgb[..., :3], matrix)
+    yc = working_to_codes(y, bit_depth=n, range=rng)
+    if fam == "gray":
+        return (yc,)
+    if sub_x != 1 or sub_y != 1:
+        kw = dict(sub_x=sub_x, sub_y=sub_y, location=color.chroma_location, filter=filter)
+        cb = downsample(cb, **kw)  # type: ignore[arg-type]
+        cr = downsample(cr, **kw)  # type: ignore[arg-type]
+    return (yc, working_to_codes(cb, bit_depth=n, range=rng, chroma=True),
+            working_to_codes(cr, bit_depth=n, range=rng, chroma=True))

@@ -223,3 +223,55 @@ def test_gray_rgb_alpha_linear_and_untagged():
     cb = np.full((2, 2), 128, np.uint8)
     un = to_rgb([y, cb, cr], ColorInfo(matrix=Matrix.UNSPECIFIED, bit_depth=8))
     assert abs(un[0, 0, 0] - (110 / 219 + 1.402 * 72 / 224)) < 1e-5
+
+
+@pytest.mark.parametrize("matrix", [Matrix.BT709, Matrix.BT2020_NCL, Matrix.SMPTE240M])
+@pytest.mark.parametrize("n", [8, 10, 16])
+@pytest.mark.parametrize("rng", [Range.LIMITED, Range.FULL])
+def test_from_rgb_inverts_to_rgb_444(matrix, n, rng):
+    from overmix.color.convert import from_rgb
+
+    rs = np.random.default_rng(n)
+    lo = 16 if rng == Range.LIMITED else 0
+    s = 2 ** (n - 8)
+    dt = np.uint8 if n <= 8 else np.uint16
+    # Codes whose R'G'B' stays in gamut are recovered exactly (out-of-gamut ones get clipped).
+    rgb0 = rs.uniform(0.02, 0.98, (9, 11, 3))
+    kr, kb = KRKB[matrix]
+    yw = kr * rgb0[..., 0] + (1 - kr - kb) * rgb0[..., 1] + kb * rgb0[..., 2]
+    cbw = (rgb0[..., 2] - yw) / (2 * (1 - kb))
+    crw = (rgb0[..., 0] - yw) / (2 * (1 - kr))
+    if rng == Range.LIMITED:
+        codes = [np.rint((16 + 219 * yw) * s), np.rint((128 + 224 * cbw) * s),
+                 np.rint((128 + 224 * crw) * s)]
+    else:
+        top = 2**n - 1
+        codes = [np.rint(yw * top), np.rint(cbw * top + 2 ** (n - 1)),
+                 np.rint(crw * top + 2 ** (n - 1))]
+    codes = [c.astype(dt) for c in codes]
+    assert lo * s <= codes[0].min()
+    color = ColorInfo(matrix=matrix, range=rng, bit_depth=n)
+    rgb = to_rgb(codes, color, sub_x=1, sub_y=1)
+    back = from_rgb(rgb, color, sub_x=1, sub_y=1)
+    for a, b in zip(back, codes, strict=True):
+        assert a.dtype == dt
+        assert np.abs(a.astype(np.int64) - b).max() <= (1 if n == 16 else 0)
+
+
+@pytest.mark.parametrize("loc", [ChromaLocation.LEFT, ChromaLocation.CENTER])
+def test_from_rgb_420_flat_blocks_and_siting(loc):
+    from overmix.color.convert import from_rgb
+
+    color = ColorInfo(matrix=Matrix.BT709, range=Range.LIMITED, chroma_location=loc, bit_depth=10)
+    rs = np.random.default_rng(3)
+    blocks = rs.uniform(0.1, 0.9, (3, 4, 3))
+    rgb = np.repeat(np.repeat(blocks, 8, 0), 8, 1)
+    y, cb, cr = from_rgb(rgb, color)
+    assert y.shape == (24, 32) and cb.shape == (12, 16)
+    # chroma samples fully inside a block equal the block's Cb/Cr codes
+    _, cbw, _ = rgb_to_ycbcr(blocks.astype(np.float32), Matrix.BT709)
+    want = np.rint(512 + 896 * cbw.astype(np.float64))
+    np.testing.assert_array_equal(cb[1:3, 1:3], want[0, 0])
+    # round trip back to RGB inside the blocks within 10-bit precision
+    rgb2 = to_rgb([y, cb, cr], color)
+    assert np.abs(rgb2 - rgb)[2:6, 2:6].max() < 3 / 876
