@@ -795,7 +795,6 @@ def start_client(scheduler: str | None = None, workers: int | None = None) -> An
     each; its dashboard listens on a free port when bokeh is installed.
     """
     distributed = import_distributed()
-    import importlib.util
     import logging
 
     if scheduler:
@@ -804,9 +803,10 @@ def start_client(scheduler: str | None = None, workers: int | None = None) -> An
         except (OSError, TimeoutError) as exc:
             raise OvermixError(f"cannot connect to scheduler {scheduler}: {exc}") from None
     n = workers or os.cpu_count() or 1
-    dashboard = ":0" if importlib.util.find_spec("bokeh") is not None else None
+    # A free port, never the fixed 8787 another cluster may hold. Without bokeh the
+    # server has no pages, and dashboard_link() reports no link.
     cluster = distributed.LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=dashboard,
+        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
         silence_logs=logging.ERROR,
     )
     return distributed.Client(cluster)
@@ -867,7 +867,7 @@ def run_job(job: Job, *, client: Any = None, scheduler: str | None = None,
     if own_client:
         client = start_client(scheduler, workers or job.workers)
     try:
-        dashboard = getattr(client, "dashboard_link", None) if _has_dashboard(client) else None
+        dashboard = dashboard_link(client)
         manifest = read_manifest(root)
         note("start", job=str(job.path), output=str(root), dashboard=dashboard)
 
@@ -1001,12 +1001,24 @@ def run_job(job: Job, *, client: Any = None, scheduler: str | None = None,
                 cluster.close()
 
 
-def _has_dashboard(client: Any) -> bool:
+def dashboard_link(client: Any) -> str | None:
+    """The Dask dashboard's address, or ``None`` when it has no pages to show.
+
+    A local cluster serves the dashboard only with bokeh installed (without it the server
+    answers 404); a remote scheduler's dashboard is its own business, so its link is given.
+    """
+    import importlib.util
+
     try:
         info = client.scheduler_info()
-        return bool(info.get("services", {}).get("dashboard"))
+        if not info.get("services", {}).get("dashboard"):
+            return None
+        local = getattr(client, "cluster", None) is not None
+        if local and importlib.util.find_spec("bokeh") is None:
+            return None
+        return str(client.dashboard_link)
     except Exception:  # noqa: BLE001 - the dashboard link is optional
-        return False
+        return None
 
 
 def _exc_reason(exc: BaseException) -> str:

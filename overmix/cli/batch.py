@@ -71,6 +71,8 @@ def run_run(args: argparse.Namespace, ui: UI) -> int:
     def on_start(plan: batch.Plan, todo: list[batch.Task], dashboard: str | None) -> None:
         if dashboard:
             ui.note(f"Dask dashboard: {dashboard}")
+        elif not args.scheduler:
+            ui.note("Dask dashboard: not available (install bokeh to get one)")
         ui.note(f"{len(plan.tasks)} tasks, {len(todo)} to run, "
                 f"{len(plan.tasks) - len(todo)} up to date")
 
