@@ -100,6 +100,16 @@ def _window(a: np.ndarray, r0: int, c0: int, h: int, w: int) -> np.ndarray:
     return out
 
 
+def _window_ones(shape: tuple[int, ...], r0: int, c0: int, h: int, w: int) -> np.ndarray:
+    """1 where the window ``[r0:r0+h, c0:c0+w]`` lies inside an array of ``shape``, else 0."""
+    out = np.zeros((h, w), dtype=np.float32)
+    rs, cs = max(r0, 0), max(c0, 0)
+    re, ce = min(r0 + h, shape[0]), min(c0 + w, shape[1])
+    if re > rs and ce > cs:
+        out[rs - r0 : re - r0, cs - c0 : ce - c0] = 1.0
+    return out
+
+
 def _sample(img: np.ndarray, weight: np.ndarray | None, ty: float, tx: float, h: int,
             w: int) -> tuple[np.ndarray, np.ndarray]:
     """Bilinear samples of ``img`` at ``(i + ty, j + tx)`` for an ``h x w`` grid.
@@ -119,9 +129,13 @@ def _sample(img: np.ndarray, weight: np.ndarray | None, ty: float, tx: float, h:
     """
     iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
     fy, fx = max(ty - iy, 0.0), max(tx - ix, 0.0)
+    # only the (h + 1) x (w + 1) window the taps touch is read
+    src = _window(img, iy, ix, h + 1, w + 1)
     if weight is None:
-        weight = np.ones(img.shape, dtype=np.float32)
-    wv = weight * img
+        wt = _window_ones(img.shape, iy, ix, h + 1, w + 1)
+    else:
+        wt = _window(weight, iy, ix, h + 1, w + 1)
+    wv = src * wt
     acc = np.zeros((h, w), dtype=np.float32)
     cov = np.zeros((h, w), dtype=np.float32)
     for dy, by in ((0, 1.0 - fy), (1, fy)):
@@ -131,8 +145,8 @@ def _sample(img: np.ndarray, weight: np.ndarray | None, ty: float, tx: float, h:
             if bx < 1e-6:
                 continue
             b = np.float32(by * bx)
-            acc += b * _window(wv, iy + dy, ix + dx, h, w)
-            cov += b * _window(weight, iy + dy, ix + dx, h, w)
+            acc += b * wv[dy : dy + h, dx : dx + w]
+            cov += b * wt[dy : dy + h, dx : dx + w]
     val = np.divide(acc, cov, out=np.zeros_like(acc), where=cov > 1e-6)
     return val, cov
 
@@ -201,6 +215,22 @@ class CanvasAccumulator:
         sl = (slice(r0 - i0, r1 - i0), slice(c0 - j0, c1 - j0))
         self.sum[r0:r1, c0:c1] += val[sl] * cov[sl]
         self.weight[r0:r1, c0:c1] += cov[sl]
+
+    def seen_from(self, xy: Sequence[float], shape: tuple[int, int]) -> tuple[np.ndarray,
+                                                                              np.ndarray]:
+        """The running mean seen from a frame at ``xy``: (value, coverage), plane-shaped.
+
+        Only the window under the frame is read (no canvas-sized work per call).
+        """
+        sx, sy = self.scale
+        ry = (float(xy[1]) - self.canvas.y) / sy
+        rx = (float(xy[0]) - self.canvas.x) / sx
+        iy, ix = math.floor(ry + 1e-6), math.floor(rx + 1e-6)
+        h, w = shape
+        s = _window(self.sum, iy, ix, h + 1, w + 1)
+        wt = _window(self.weight, iy, ix, h + 1, w + 1)
+        mean = np.divide(s, wt, out=np.zeros_like(s), where=wt > 1e-6)
+        return _sample(mean, np.minimum(wt, 1.0), ry - iy, rx - ix, h, w)
 
     def mean(self) -> np.ndarray:
         """The weighted mean (0 where nothing was added)."""
@@ -396,7 +426,7 @@ def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None 
         y = first if k == 0 else _get(lumas, k)
         best, best_s = -1, math.inf
         for g, rep in enumerate(reps):
-            val, cov = sample_canvas(rep.mean(), rep.coverage(), xy[k], canvas, (h, w))
+            val, cov = rep.seen_from(xy[k], (h, w))
             s = pair_score(y, val, cov, mask=mask, top_fraction=top_fraction)
             if math.isfinite(s) and s < best_s:
                 best, best_s = g, s

@@ -65,24 +65,55 @@ def _window(a: np.ndarray, r0: int, c0: int, h: int, w: int) -> np.ndarray:
     return out
 
 
+def _window_ones(shape: tuple[int, ...], r0: int, c0: int, h: int, w: int) -> np.ndarray:
+    """1 where the window ``[r0:r0+h, c0:c0+w]`` lies inside an array of ``shape``, else 0."""
+    out = np.zeros((h, w), dtype=np.float32)
+    rs, cs = max(r0, 0), max(c0, 0)
+    re, ce = min(r0 + h, shape[0]), min(c0 + w, shape[1])
+    if re > rs and ce > cs:
+        out[rs - r0 : re - r0, cs - c0 : ce - c0] = 1.0
+    return out
+
+
 def _sample(img: np.ndarray, weight: np.ndarray | None, ty: float, tx: float, h: int,
             w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bilinear samples at ``(i + ty, j + tx)``: (coverage-normalised value, coverage)."""
+    """Bilinear samples of ``img`` at ``(i + ty, j + tx)`` for an ``h x w`` grid.
+
+    Parameters
+    ----------
+    img : ndarray (H, W) float
+    weight : ndarray (H, W) float in [0, 1] or None
+        Coverage of ``img`` (0 = no data); outside ``img`` the coverage is 0.
+    ty, tx : float
+        Position (row, column) in ``img`` of output sample (0, 0).
+
+    Returns
+    -------
+    value, coverage : ndarray (h, w) float32
+        The coverage-normalised bilinear value and the bilinear-weighted coverage in [0, 1].
+    """
     iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
     fy, fx = max(ty - iy, 0.0), max(tx - ix, 0.0)
+    # only the (h + 1) x (w + 1) window the taps touch is read
+    src = _window(img, iy, ix, h + 1, w + 1)
     if weight is None:
-        weight = np.ones(img.shape, dtype=np.float32)
-    wv = weight * img
+        wt = _window_ones(img.shape, iy, ix, h + 1, w + 1)
+    else:
+        wt = _window(weight, iy, ix, h + 1, w + 1)
+    wv = src * wt
     acc = np.zeros((h, w), dtype=np.float32)
     cov = np.zeros((h, w), dtype=np.float32)
     for dy, by in ((0, 1.0 - fy), (1, fy)):
+        if by < 1e-6:
+            continue
         for dx, bx in ((0, 1.0 - fx), (1, fx)):
-            b = np.float32(by * bx)
-            if b < 1e-6:
+            if bx < 1e-6:
                 continue
-            acc += b * _window(wv, iy + dy, ix + dx, h, w)
-            cov += b * _window(weight, iy + dy, ix + dx, h, w)
-    return np.divide(acc, cov, out=np.zeros_like(acc), where=cov > 1e-6), cov
+            b = np.float32(by * bx)
+            acc += b * wv[dy : dy + h, dx : dx + w]
+            cov += b * wt[dy : dy + h, dx : dx + w]
+    val = np.divide(acc, cov, out=np.zeros_like(acc), where=cov > 1e-6)
+    return val, cov
 
 
 class _Acc:
@@ -118,7 +149,12 @@ class _Acc:
                                                                               np.ndarray]:
         """The mean canvas at a frame's pixel positions: (value, coverage)."""
         ry, rx = self._pos(xy)
-        return _sample(self.mean(), np.minimum(self.weight, 1.0), ry, rx, shape[0], shape[1])
+        iy, ix = math.floor(ry + 1e-6), math.floor(rx + 1e-6)
+        h, w = shape
+        s = _window(self.sum, iy, ix, h + 1, w + 1)
+        wt = _window(self.weight, iy, ix, h + 1, w + 1)
+        mean = np.divide(s, wt, out=np.zeros_like(s), where=wt > 1e-6)
+        return _sample(mean, np.minimum(wt, 1.0), ry - iy, rx - ix, h, w)
 
 
 def _get(src: LumaProvider | PlanesProvider, k: int):  # noqa: ANN202 - either kind
@@ -225,13 +261,15 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
         return np.zeros((h, w), dtype=np.float32)
     mask = np.zeros((h, w), dtype=bool)
     score = np.zeros((h, w), dtype=np.float32)
-    total = (robust_passes + 2) * n * iterations
+    total = (robust_passes + 2) * n + 3 * n * (iterations - 1)
     done = 0
-    for _ in range(iterations):
+    for it in range(iterations):
         keep = ~(ndimage.binary_dilation(mask, iterations=grow) if mask.any() else mask)
         wk = keep.astype(np.float32)
-        mean, cov = _robust_background(lumas, xy, canvas, wk, passes=robust_passes, tau=tau)
-        done += n * (robust_passes + 1)
+        # with the overlay left out, one robust pass is enough after the first round
+        passes = robust_passes if it == 0 else min(robust_passes, 1)
+        mean, cov = _robust_background(lumas, xy, canvas, wk, passes=passes, tau=tau)
+        done += n * (passes + 1)
         progress("overlay: detect", done, total)
         dsum = np.zeros((h, w), dtype=np.float32)
         dcnt = np.zeros((h, w), dtype=np.float32)
