@@ -1,1 +1,546 @@
-"""stitch(): source -> store -> align -> render -> restore -> output."""
+"""stitch(): source -> store -> align -> render -> restore -> output (DESIGN §1, §6, §7).
+
+The stitch is a chain of small stage functions, each taking and returning plain objects, so
+that optional stages (lighting, animation, overlays, restoration) plug in without touching the
+others:
+
+1. :func:`load_store` — open the input (:func:`overmix.io.sources.open_source`) and decode
+   every selected frame once into a :class:`~overmix.io.store.FrameStore`;
+2. :func:`load_mask` — the ``--mask`` PNG (white = ignore, frame coordinates);
+3. :func:`compute_offsets` — read ``--offsets`` or align (:func:`overmix.align.align`);
+4. :func:`separate_animation` — ``--animation`` (animation ids per frame);
+5. :func:`estimate_lighting` — ``--lighting`` (per-frame gain/offset on Y');
+6. :func:`render_canvas` — one :class:`~overmix.render.stack.RenderResult` per animation frame;
+7. :func:`restore_canvas` — ``--scale``, ``--deconvolve``, ``--mosaic``, ``--jpeg``, ``--logo``;
+8. :func:`write_output` — colour conversion once at the end (PNG) or the Y'CbCr canvas (dump).
+
+Everything stays in Y'CbCr working planes until the last stage. Progress goes to one callback
+with the stages ``load``, ``align``, ``render`` (and the optional ones' own names).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from overmix.color.spec import ColorInfo
+from overmix.errors import AlignmentError, InputError, OutputError, UnsupportedError, UsageError
+from overmix.frame import Family, Frame
+from overmix.geometry import Canvas, Offsets
+from overmix.io.store import DEFAULT_BUDGET, FrameStore
+from overmix.progress import ProgressCallback, no_progress
+from overmix.render.stack import RENDERS, RenderResult, render
+
+__all__ = [
+    "StitchOptions",
+    "StitchResult",
+    "align_input",
+    "canvas_frame",
+    "check_available",
+    "canvas_image",
+    "compute_offsets",
+    "estimate_lighting",
+    "load_mask",
+    "load_store",
+    "render_canvas",
+    "restore_canvas",
+    "separate_animation",
+    "stitch",
+    "write_output",
+]
+
+MOTIONS = ("xy", "x", "y")
+
+
+@dataclass
+class StitchOptions:
+    """Every ``overmix stitch`` option (DESIGN §7), plus the input selection.
+
+    Input: ``start``, ``end`` (frame index or time), ``frames`` (max count), ``ivtc``
+    (auto|on|off), ``field_order``, ``dedup``, ``dedup_threshold``, ``stream``.
+    Geometry: ``offsets`` (read from JSON instead of aligning), ``save_offsets``, ``motion``
+    (xy|x|y), ``mask`` (PNG, white = ignore), ``border`` (luma px ignored at frame edges).
+    Render: ``render`` (one of :data:`~overmix.render.stack.RENDERS`), ``kernel``
+    (cubic|lanczos3), ``chroma`` (native: chroma canvas at the source subsampling; full: 4:4:4).
+    Scene: ``animation`` (auto|off|N), ``logo`` (auto|off|PNG), ``extract_overlay`` (PNG path),
+    ``lighting`` (auto|off|on).
+    Restoration: ``scale`` (super-resolution factor), ``deconvolve`` (``SIGMA[:ITERS]``),
+    ``mosaic`` (auto|off), ``jpeg``.
+    Output: ``depth`` (8|16, default 16 for sources deeper than 8 bits), ``dither``,
+    ``chroma_filter`` (chroma upsampling for RGB output), ``save_project``.
+    Resources: ``memory_budget`` (bytes of decoded frames kept in memory), ``tile_budget``
+    (bytes of frame stacks for the statistics renders), ``tmp_dir``.
+    """
+
+    start: str | int | float | None = None
+    end: str | int | float | None = None
+    frames: int | None = None
+    ivtc: str = "auto"
+    field_order: str | None = None
+    dedup: bool = False
+    dedup_threshold: float | None = None
+    stream: int | None = None
+    offsets: str | os.PathLike[str] | None = None
+    save_offsets: str | os.PathLike[str] | None = None
+    motion: str = "xy"
+    mask: str | os.PathLike[str] | None = None
+    border: int = 0
+    render: str = "average"
+    kernel: str = "cubic"
+    chroma: str = "native"
+    animation: str = "off"
+    logo: str = "off"
+    extract_overlay: str | os.PathLike[str] | None = None
+    lighting: str = "off"
+    scale: float | None = None
+    deconvolve: str | None = None
+    mosaic: str = "off"
+    jpeg: bool = False
+    depth: int | None = None
+    dither: bool = False
+    chroma_filter: str = "bilinear"
+    save_project: str | os.PathLike[str] | None = None
+    memory_budget: int = DEFAULT_BUDGET
+    tile_budget: int = 256 * 1024 * 1024
+    tmp_dir: str | os.PathLike[str] | None = None
+
+    def check(self) -> StitchOptions:
+        """Raise :class:`UsageError` for values out of range; returns self."""
+        if self.render not in RENDERS:
+            raise UsageError(f"unknown render {self.render!r} (use {', '.join(RENDERS)})")
+        if self.motion not in MOTIONS:
+            raise UsageError(f"--motion must be xy, x or y (got {self.motion!r})")
+        if self.border < 0:
+            raise UsageError(f"--border must be >= 0 (got {self.border})")
+        if self.chroma not in ("native", "full"):
+            raise UsageError(f"--chroma must be native or full (got {self.chroma!r})")
+        if self.depth is not None and self.depth not in (8, 16):
+            raise UsageError(f"--depth must be 8 or 16 (got {self.depth})")
+        if self.lighting not in ("auto", "off", "on"):
+            raise UsageError(f"--lighting must be auto, off or on (got {self.lighting!r})")
+        if self.mosaic not in ("auto", "off"):
+            raise UsageError(f"--mosaic must be auto or off (got {self.mosaic!r})")
+        a = str(self.animation)
+        if a not in ("auto", "off") and not (a.isdigit() and int(a) >= 1):
+            raise UsageError(f"--animation must be auto, off or a count >= 1 (got {a!r})")
+        if self.scale is not None and not self.scale > 0:
+            raise UsageError(f"--scale must be > 0 (got {self.scale})")
+        return self
+
+
+@dataclass
+class StitchResult:
+    """What :func:`stitch` produced.
+
+    Attributes
+    ----------
+    renders : list of RenderResult
+        One canvas per animation frame (one when there is no animation), working planes.
+    offsets : Offsets
+        The offsets used (``anim`` holds the animation frame of each).
+    canvas : Canvas
+    color : ColorInfo
+        Colour of the source (and of the canvas planes).
+    summary : dict
+        ``frames`` (used), ``input_frames``, ``canvas`` (``{x, y, width, height}``), ``render``,
+        ``residual_px`` (alignment residual RMS, px, when aligned), ``disagreement``
+        (RMS per-pixel std of Y' across frames, working units), ``holes``, ``animation_frames``,
+        ``timings`` (seconds per stage), ``outputs`` (files written).
+    """
+
+    renders: list[RenderResult]
+    offsets: Offsets
+    canvas: Canvas
+    color: ColorInfo
+    summary: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def planes(self) -> tuple[np.ndarray, ...]:
+        """Working planes of the (first) canvas."""
+        return self.renders[0].planes
+
+
+# ----------------------------------------------------------------------------- stages
+
+
+def load_store(input_path: str | os.PathLike[str], opts: StitchOptions,
+               progress: ProgressCallback = no_progress) -> FrameStore:
+    """Open the input and decode the selected frames once (stage ``load``)."""
+    from overmix.io.sources import open_source
+
+    src = open_source(input_path, start=opts.start, end=opts.end, frames=opts.frames,
+                      ivtc=opts.ivtc, field_order=opts.field_order, dedup=opts.dedup,
+                      dedup_threshold=opts.dedup_threshold, stream=opts.stream)
+    try:
+        store = FrameStore.from_source(src, budget_bytes=opts.memory_budget,
+                                       tmp_dir=opts.tmp_dir, progress=progress)
+    finally:
+        src.close()
+    if len(store) == 0:
+        store.close()
+        raise InputError(f"no frames selected from {input_path}")
+    return store
+
+
+def load_mask(path: str | os.PathLike[str], shape: tuple[int, int]) -> np.ndarray:
+    """The ``--mask`` PNG as a bool (h, w) *ignore* mask: white (≥ half level) = ignore.
+
+    Raises :class:`InputError` when the file is unreadable or not the frames' size.
+    """
+    from overmix.io.png import read_png_array
+
+    img, depth = read_png_array(path)
+    if img.ndim == 2:
+        img = img[..., None]
+    h, w = shape
+    if img.shape[:2] != (h, w):
+        raise InputError(
+            f"mask {path} is {img.shape[1]}x{img.shape[0]}, the frames are {w}x{h}"
+        )
+    gray = img[..., :3].astype(np.float32).mean(axis=2) if img.shape[2] >= 3 else \
+        img[..., 0].astype(np.float32)
+    return gray >= 0.5 * ((1 << depth) - 1)
+
+
+def _positions(store: FrameStore, offsets: Offsets) -> list[int]:
+    """Store position of each offsets row; error naming offsets for frames not in the input."""
+    where = {idx: k for k, idx in enumerate(store.indices)}
+    missing = [i for i in offsets.indices if i not in where]
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:10]) + (" ..." if len(missing) > 10 else "")
+        have = store.indices
+        raise InputError(
+            f"the offsets list frames that are not in the input: {shown} "
+            f"(the input has {len(have)} frames, indices {have[0]}-{have[-1]})"
+        )
+    return [where[i] for i in offsets.indices]
+
+
+def compute_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None = None,
+                    progress: ProgressCallback = no_progress) -> Offsets:
+    """Offsets from ``opts.offsets`` (JSON) or by aligning the store (stage ``align``)."""
+    assert store.shape is not None
+    h, w = store.shape
+    if len(store) < 2:
+        raise AlignmentError(
+            f"stitching needs at least 2 frames; the input has {len(store)} "
+            "(use 'overmix convert' for a single frame)"
+        )
+    if opts.offsets is not None:
+        off = Offsets.load(opts.offsets)
+        off = Offsets(off.xy, off.indices, w, h, off.anim, off.extra)
+        _positions(store, off)  # validate before any work
+        if len(off) < 2:
+            raise AlignmentError("the offsets file places only one frame; stitching needs 2")
+        return off
+    from overmix.align import align
+
+    return align(store, motion=opts.motion, mask=ignore, border=opts.border,
+                 indices=store.indices, progress=progress)
+
+
+def separate_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+                       progress: ProgressCallback = no_progress) -> Offsets:
+    """``--animation``: give each frame an animation id (``offsets.anim``)."""
+    if str(opts.animation) == "off":
+        return offsets
+    from overmix.align.animation import separate
+
+    pos = _positions(store, offsets)
+    groups = None if opts.animation == "auto" else int(opts.animation)
+    res = separate(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas,
+                   max_groups=groups, progress=progress)
+    extra = dict(offsets.extra)
+    extra["animation"] = {"groups": int(res.groups), "threshold": float(res.threshold)}
+    return Offsets(offsets.xy, offsets.indices, offsets.frame_width, offsets.frame_height,
+                   list(res.ids), extra)
+
+
+def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+                      ignore: np.ndarray | None = None,
+                      progress: ProgressCallback = no_progress) -> np.ndarray | None:
+    """``--lighting``: per-frame ``(a, b)`` with frame Y' = a · scene Y' + b, or None."""
+    if opts.lighting == "off":
+        return None
+    from overmix.render.lighting import estimate_gains, should_compensate
+
+    pos = _positions(store, offsets)
+    gains = estimate_gains(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas,
+                           mask=ignore, progress=progress)
+    if opts.lighting == "auto" and not should_compensate(gains):
+        return None
+    return np.asarray(gains, dtype=np.float64).reshape(len(offsets), 2)
+
+
+def render_canvas(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+                  ignore: np.ndarray | None = None, gains: np.ndarray | None = None,
+                  progress: ProgressCallback = no_progress) -> list[RenderResult]:
+    """Render one canvas per animation frame (stage ``render``), all on the same canvas."""
+    pos = _positions(store, offsets)
+    valid = None if ignore is None else (~ignore).astype(np.float32)
+    ids = sorted(set(offsets.anim))
+    out = []
+    for a in ids:
+        rows = [n for n, g in enumerate(offsets.anim) if g == a]
+        if len(ids) == 1:
+            sub, sub_pos, sub_gains = offsets, pos, gains
+        else:
+            # the shared canvas: keep all frames' extent by rendering on the full offsets'
+            # canvas (frames of other animation frames are left out of the stack)
+            sub = Offsets(offsets.xy[rows], [offsets.indices[n] for n in rows],
+                          offsets.frame_width, offsets.frame_height)
+            sub_pos = [pos[n] for n in rows]
+            sub_gains = None if gains is None else gains[rows]
+        res = render(store, sub, positions=sub_pos, method=opts.render, kernel=opts.kernel,
+                     border=opts.border, mask=valid, gains=sub_gains,
+                     full_chroma=opts.chroma == "full", tile_budget=opts.tile_budget,
+                     canvas=offsets.canvas, progress=progress)
+        out.append(res)
+    return out
+
+
+def check_available(opts: StitchOptions) -> None:
+    """Refuse, before any work, options whose stage is not wired in yet."""
+    if opts.scale is not None and opts.scale != 1:
+        raise UnsupportedError("--scale (super-resolution) is not available yet")
+    if opts.deconvolve:
+        raise UnsupportedError("--deconvolve is not available yet")
+    if opts.mosaic != "off":
+        raise UnsupportedError("--mosaic is not available yet")
+    if opts.jpeg:
+        raise UnsupportedError("--jpeg is not available yet")
+    if opts.logo != "off" or opts.extract_overlay:
+        raise UnsupportedError("--logo / --extract-overlay are not available yet")
+    if opts.save_project:
+        raise UnsupportedError("--save-project is not available yet")
+
+
+def restore_canvas(store: FrameStore, offsets: Offsets, renders: list[RenderResult],
+                   opts: StitchOptions, progress: ProgressCallback = no_progress,
+                   ) -> list[RenderResult]:
+    """Restoration stages on the rendered canvases (``--scale``, ``--deconvolve``,
+    ``--mosaic``, ``--jpeg``, ``--logo``); each returns new RenderResults."""
+    return renders
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def _float_codes(plane: np.ndarray, color: ColorInfo, chroma: bool) -> np.ndarray:
+    """Working values → float codes of the source's depth and range (not rounded), so the
+    colour conversion keeps the canvas's full precision."""
+    from overmix.color.convert import range_constants
+
+    yo, ys, co, cs = range_constants(color.bit_depth, color.range)
+    off, scale = (co, cs) if chroma else (yo, ys)
+    return plane * np.float32(scale) + np.float32(off)
+
+
+def canvas_image(res: RenderResult, *, depth: int, dither: bool = False,
+                 chroma_filter: str = "bilinear", strip: int = 256) -> np.ndarray:
+    """The canvas as an integer picture: RGB, or RGBA when it has holes (gray for gray).
+
+    Converted in row strips (with a chroma margin) so the float RGB never exists for the
+    whole canvas unless dithering needs it.
+    """
+    from overmix.color.convert import to_rgb, to_rgb_codes
+    from overmix.color.dither import quantize
+
+    color = res.color
+    lay = res.layout
+    fam = lay.family
+    alpha_full = res.has_holes
+    top = float((1 << color.bit_depth) - 1)
+    h, w = res.planes[0].shape
+    gray = fam == Family.GRAY
+    nch = (1 if gray else 3) + (1 if alpha_full else 0)
+    out = np.empty((h, w, nch), np.uint8 if depth <= 8 else np.uint16)
+    sy = lay.sub_y if fam == Family.YCBCR else 1
+    strip = max(sy, strip - strip % sy)
+    margin = 4  # chroma rows beyond the strip: more than any upsampling filter reaches
+    rows = [(0, h)] if dither else [(r, min(h, r + strip)) for r in range(0, h, strip)]
+    for r0, r1 in rows:
+        c0, c1 = r0 // sy, -(-r1 // sy)
+        m0 = max(0, c0 - margin)
+        m1 = c1 + margin
+        l0, l1 = m0 * sy, min(h, m1 * sy)
+        planes = [_float_codes(res.planes[0][l0:l1], color, False)]
+        for p in range(1, len(res.planes)):
+            planes.append(_float_codes(res.planes[p][m0:m1], color, fam == Family.YCBCR))
+        alpha = (res.coverage[l0:l1] > 0).astype(np.float32) * np.float32(top) \
+            if alpha_full else None
+        kw = dict(family=fam.value, sub_x=lay.sub_x, sub_y=lay.sub_y,
+                  chroma_filter=chroma_filter, alpha=alpha)
+        if dither:
+            rgb = to_rgb(planes, color, **kw)  # type: ignore[arg-type]
+            img = quantize(rgb, depth, dither=True)
+        else:
+            img = to_rgb_codes(planes, color, depth=depth, **kw)  # type: ignore[arg-type]
+        img = img[r0 - l0:r1 - l0]
+        if gray:
+            img = img[..., [0, 3]] if alpha_full else img[..., :1]
+        out[r0:r1] = img
+    return out[..., 0] if nch == 1 else out
+
+
+def canvas_frame(res: RenderResult) -> Frame:
+    """The canvas as a :class:`Frame` of codes at the source's depth (for a dump)."""
+    from overmix.color.convert import working_to_codes
+
+    color = res.color
+    ycc = res.layout.family == Family.YCBCR
+    planes = tuple(
+        working_to_codes(p, bit_depth=color.bit_depth, range=color.range, chroma=ycc and i > 0)
+        for i, p in enumerate(res.planes)
+    )
+    alpha = None
+    if res.has_holes:
+        alpha = np.where(res.coverage > 0, (1 << color.bit_depth) - 1, 0).astype(planes[0].dtype)
+    return Frame(planes, res.layout, color, alpha=alpha, index=0).validate()
+
+
+def write_output(result: StitchResult, path: str | os.PathLike[str], opts: StitchOptions,
+                 ) -> list[Path]:
+    """Write the stitched canvas(es): ``.png`` through the colour pipeline, ``.dump`` as
+    Y'CbCr codes. With several animation frames: ``OUT-00.png``, ``OUT-01.png``, ... and an
+    animated ``OUT.png`` (APNG). Returns the files written."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".png", ".dump"):
+        raise OutputError(f"output must end in .png or .dump: {path}")
+    if not path.parent.is_dir():
+        raise OutputError(f"output folder does not exist: {path.parent}")
+    depth = opts.depth or (16 if result.color.bit_depth > 8 else 8)
+    written: list[Path] = []
+    renders = result.renders
+    targets = [path] if len(renders) == 1 else [
+        path.with_name(f"{path.stem}-{a:02d}{path.suffix}") for a in range(len(renders))
+    ]
+    images = []
+    for res, target in zip(renders, targets, strict=True):
+        if suffix == ".dump":
+            from overmix.io.dumps import write_frame
+
+            write_frame(target, canvas_frame(res))
+        else:
+            from overmix.io.png import write_png
+
+            img = canvas_image(res, depth=depth, dither=opts.dither,
+                               chroma_filter=opts.chroma_filter)
+            write_png(target, img)
+            if len(renders) > 1:
+                images.append(img)
+        written.append(target)
+    if len(renders) > 1 and suffix == ".png":
+        from overmix.io.png import write_apng
+
+        write_apng(path, images, 120)
+        written.append(path)
+    return written
+
+
+# ----------------------------------------------------------------------------- drivers
+
+
+def _check_inputs(input_path: str | os.PathLike[str], outputs: Sequence[object]) -> None:
+    """Never overwrite the input."""
+    src = Path(input_path).resolve()
+    for o in outputs:
+        if o is not None and Path(str(o)).resolve() == src:
+            raise OutputError(f"the output would overwrite the input: {o}")
+
+
+def align_input(input_path: str | os.PathLike[str], opts: StitchOptions | None = None,
+                progress: ProgressCallback = no_progress) -> tuple[Offsets, dict[str, object]]:
+    """Load and align an input; returns the offsets and a summary (frames, canvas, residual,
+    timings)."""
+    opts = (opts or StitchOptions()).check()
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    with load_store(input_path, opts, progress) as store:
+        timings["load"] = time.perf_counter() - t
+        assert store.shape is not None
+        ignore = load_mask(opts.mask, store.shape) if opts.mask else None
+        t = time.perf_counter()
+        opts_no_file = StitchOptions(**{**opts.__dict__, "offsets": None})
+        offsets = compute_offsets(store, opts_no_file, ignore, progress)
+        timings["align"] = time.perf_counter() - t
+        summary = _summary(store, offsets, None, timings)
+    return offsets, summary
+
+
+def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None,
+           progress: ProgressCallback = no_progress, *,
+           output: str | os.PathLike[str] | None = None) -> StitchResult:
+    """Stitch the frames of ``input_path`` into one canvas (written to ``output`` if given).
+
+    Raises
+    ------
+    InputError, AlignmentError, UsageError, UnsupportedError, OutputError
+        With a one-line message naming the problem (frames of different sizes or formats, a
+        single frame, frames that do not overlap, offsets for frames not in the input, ...).
+    """
+    opts = (opts or StitchOptions()).check()
+    check_available(opts)
+    _check_inputs(input_path, [output, opts.save_offsets, opts.save_project,
+                               opts.extract_overlay])
+    if output is not None:
+        suffix = Path(output).suffix.lower()
+        if suffix not in (".png", ".dump"):
+            raise OutputError(f"output must end in .png or .dump: {output}")
+        if not Path(output).parent.is_dir():
+            raise OutputError(f"output folder does not exist: {Path(output).parent}")
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    with load_store(input_path, opts, progress) as store:
+        timings["load"] = time.perf_counter() - t
+        assert store.shape is not None
+        ignore = load_mask(opts.mask, store.shape) if opts.mask else None
+        t = time.perf_counter()
+        offsets = compute_offsets(store, opts, ignore, progress)
+        offsets = separate_animation(store, offsets, opts, progress)
+        timings["align"] = time.perf_counter() - t
+        if opts.save_offsets:
+            offsets.save(opts.save_offsets)
+        t = time.perf_counter()
+        gains = estimate_lighting(store, offsets, opts, ignore, progress)
+        renders = render_canvas(store, offsets, opts, ignore, gains, progress)
+        renders = restore_canvas(store, offsets, renders, opts, progress)
+        timings["render"] = time.perf_counter() - t
+        summary = _summary(store, offsets, renders, timings)
+        if gains is not None:
+            summary["lighting"] = gains.tolist()
+    result = StitchResult(renders, offsets, offsets.canvas, renders[0].color, summary)
+    if output is not None:
+        t = time.perf_counter()
+        files = write_output(result, output, opts)
+        timings["output"] = time.perf_counter() - t
+        summary["outputs"] = [str(f) for f in files]
+    return result
+
+
+def _summary(store: FrameStore, offsets: Offsets, renders: list[RenderResult] | None,
+             timings: dict[str, float]) -> dict[str, object]:
+    cv = offsets.canvas
+    out: dict[str, object] = {
+        "input_frames": len(store),
+        "frames": len(offsets),
+        "frame_size": {"width": offsets.frame_width, "height": offsets.frame_height},
+        "canvas": cv.to_json(),
+        "timings": timings,
+    }
+    for key in ("residual_rms", "residual_max", "rejected_pairs", "unaligned_frames"):
+        if key in offsets.extra:
+            out[key if key != "residual_rms" else "residual_px"] = offsets.extra[key]
+    if renders:
+        out["render"] = renders[0].method
+        out["disagreement"] = float(renders[0].stats.get("residual", 0.0))
+        out["holes"] = int(renders[0].stats.get("holes", 0))
+        out["animation_frames"] = len(renders)
+    return out
+

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from scipy import ndimage
 
 from overmix.color.spec import ColorInfo
@@ -207,6 +207,7 @@ def render(provider: PlaneProvider, offsets: Offsets, *, positions: Sequence[int
            method: str = "average", kernel: str = "cubic", border: int = 0,
            mask: np.ndarray | None = None, gains: np.ndarray | None = None,
            full_chroma: bool = False, tile_budget: int = DEFAULT_TILE_BUDGET,
+           canvas: Canvas | None = None,
            progress: ProgressCallback = no_progress) -> RenderResult:
     """Render the frames of ``provider`` placed at ``offsets`` onto their canvas.
 
@@ -226,11 +227,16 @@ def render(provider: PlaneProvider, offsets: Offsets, *, positions: Sequence[int
     mask : ndarray or None
         (h, w) in frame coordinates; 1 = use, 0 = ignore (fractions weight).
     gains : ndarray or None
-        (n, 2) per offsets row: ``Y' ← gain · Y' + offset`` before stacking (lighting).
+        (n, 2) per offsets row: ``(a, b)`` with frame Y' = a · scene Y' + b
+        (:func:`overmix.render.lighting.estimate_gains`); undone before stacking:
+        ``Y' ← (Y' − b) / a``, ``Cb, Cr ← C / a``.
     full_chroma : bool
         Render Cb/Cr at luma resolution (4:4:4 canvas) straight from the subsampled frames.
     tile_budget : int
         Bytes for the frame stacks of one band (statistics renders).
+    canvas : Canvas or None
+        Render onto this canvas instead of ``offsets.canvas`` (e.g. the canvas shared by all
+        animation frames). Frames reaching outside it are cut.
     progress : ProgressCallback
         Stage ``"render"``.
 
@@ -258,7 +264,8 @@ def render(provider: PlaneProvider, offsets: Offsets, *, positions: Sequence[int
         gains = np.asarray(gains, dtype=np.float32).reshape(len(offsets), 2)
     if layout.family != Family.YCBCR:
         full_chroma = False
-    canvas = offsets.canvas
+    if canvas is None:
+        canvas = offsets.canvas
     t0 = time.perf_counter()
     plans = _plan_frames(offsets, positions, canvas, layout, color, height, width,
                          border=border, kernel=kernel, full_chroma=full_chroma)
@@ -296,9 +303,13 @@ class _Ctx:
     def planes(self, fp: _FramePlan) -> tuple[np.ndarray, ...]:
         planes = tuple(self.provider.planes(fp.k))
         if self.gains is not None:
-            g, o = self.gains[fp.n]
-            if g != 1 or o != 0:
-                planes = (planes[0] * g + o, *planes[1:])
+            a, b = (float(v) for v in self.gains[fp.n])
+            if (a != 1 or b != 0) and a > 0:
+                inv = np.float32(1.0 / a)
+                lum = (planes[0] - np.float32(b)) * inv
+                rest = tuple(p * inv for p in planes[1:]) if self.layout.family == \
+                    Family.YCBCR else tuple((p - np.float32(b)) * inv for p in planes[1:])
+                planes = (lum, *rest)
         return planes
 
     def valid(self, fp: _FramePlan) -> np.ndarray | None:
@@ -438,7 +449,7 @@ def _render_stacks(ctx: _Ctx, method: str, tile_budget: int) -> RenderResult:
                 w2 = ctx.weights(fp, valid, g[0], px, py)
                 if w2 is None:
                     w2 = py.cover[:, None] * px.cover[None, :]
-                miss = w2 <= 1e-3
+                miss = w2 <= 1e-6
                 for p in g:
                     vals = resample_plane(planes[p], px, py)
                     vals[miss] = np.nan
@@ -506,10 +517,10 @@ def _reduce(stack: np.ndarray, mode: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _reduce_kernel(stack, mode, param, out):  # pragma: no cover - numba
     k, h, w = stack.shape
-    for i in prange(h):
+    for i in range(h):
         buf = np.empty(k, np.float32)
         for j in range(w):
             n = 0
@@ -580,11 +591,11 @@ def _reduce_kernel(stack, mode, param, out):  # pragma: no cover - numba
                 out[i, j] = s / (c0 - a0)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _pick_by_luma(ly, cb, cr, sx, sy, ox, oy, sign, out_cb, out_cr):  # pragma: no cover
     k, lh, lw = ly.shape
     _, h, w = cb.shape
-    for i in prange(h):
+    for i in range(h):
         y = sy * i + oy
         y0 = int(np.floor(y))
         fy = y - y0

@@ -1,0 +1,57 @@
+"""``overmix align INPUT``: sub-pixel offsets of a pan's frames (DESIGN §7 offsets JSON)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from overmix.cli._ui import UI
+from overmix.cli.stitch import add_align_arguments, add_input_arguments, options
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "align", help="measure the sub-pixel offsets of a pan's frames",
+        description="Align the frames of a camera pan (Y' plane, sub-pixel) and print a "
+                    "table, or the offsets JSON with --json; -o writes the JSON file that "
+                    "`overmix stitch --offsets` reads.")
+    p.add_argument("input", metavar="INPUT", help="video, dump file, folder of dumps or PNGs")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the offsets JSON here")
+    add_input_arguments(p)
+    add_align_arguments(p)
+    p.add_argument("--json", action="store_true", help="print the offsets JSON on stdout")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from rich.table import Table
+
+    from overmix.errors import OutputError
+    from overmix.pipeline import align_input
+
+    if args.output:
+        from pathlib import Path
+
+        if Path(args.output).resolve() == Path(args.input).resolve():
+            raise OutputError(f"the output would overwrite the input: {args.output}")
+    opts = options(args)
+    with ui.progress() as progress:
+        offsets, summary = align_input(args.input, opts, progress)
+    if args.output:
+        offsets.save(args.output)
+    if args.json:
+        ui.print_json(offsets.to_json())
+        return 0
+    table = Table(title="offsets (luma pixels, frame 0 at 0, 0)")
+    for col in ("index", "x", "y"):
+        table.add_column(col, justify="right")
+    for i, (x, y) in zip(offsets.indices, offsets.xy, strict=True):
+        table.add_row(str(i), f"{x:.3f}", f"{y:.3f}")
+    ui.out.print(table)
+    from overmix.cli.stitch import summary_rows
+
+    for k, v in summary_rows(summary):
+        ui.out.print(f"{k}: {v}")
+    if args.output:
+        ui.out.print(f"wrote {args.output}")
+    return 0
