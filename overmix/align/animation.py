@@ -48,6 +48,7 @@ from overmix.progress import ProgressCallback, no_progress
 __all__ = [
     "AnimationResult",
     "CanvasAccumulator",
+    "animated_frame_masks",
     "animated_mask",
     "auto_threshold",
     "frame_mask",
@@ -500,6 +501,45 @@ def frame_mask(canvas_mask: np.ndarray, xy: Sequence[float], canvas: Canvas,
     """
     val, _ = sample_canvas(canvas_mask.astype(np.float32), None, xy, canvas, shape)
     return val > 0.01
+
+
+def animated_frame_masks(lumas: LumaProvider, offsets_xy: np.ndarray, ids: Sequence[int],
+                         canvas: Canvas | None = None, *, tol: float = 6 / 255,
+                         dilate: int = 3, progress: ProgressCallback | None = None
+                         ) -> tuple[np.ndarray, Callable[[int], np.ndarray]]:
+    """Ignore masks of the animated parts, for a re-alignment they cannot bias.
+
+    Renders each animation frame's luma on the canvas (one pass over the frames), marks where
+    they disagree (:func:`animated_mask`) and returns that canvas mask with a callable giving
+    each frame's view of it, ready for ``overmix.align.align(..., frame_masks=...)``.
+
+    Returns
+    -------
+    canvas_mask : ndarray (Hc, Wc) bool, True = animated
+    frame_masks : callable ``k -> (h, w) bool`` (True = ignore)
+    """
+    progress = progress or no_progress
+    xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
+    n = len(xy)
+    first = _get(lumas, 0)
+    shape = first.shape
+    if canvas is None:
+        canvas = Canvas.covering(xy, shape[1], shape[0])
+    groups = sorted(set(int(i) for i in ids))
+    accs = {g: CanvasAccumulator(canvas) for g in groups}
+    for k in range(n):
+        accs[int(ids[k])].add(first if k == 0 else _get(lumas, k), xy[k])
+        progress("animation: masks", k + 1, n)
+    if len(groups) < 2:
+        cmask = np.zeros((canvas.height, canvas.width), dtype=bool)
+    else:
+        cmask = animated_mask([accs[g].mean() for g in groups],
+                              [accs[g].weight for g in groups], tol=tol, dilate=dilate)
+
+    def masks(k: int) -> np.ndarray:
+        return frame_mask(cmask, xy[k], canvas, shape)
+
+    return cmask, masks
 
 
 def merge_static(renders: Sequence[np.ndarray], weights: Sequence[np.ndarray],

@@ -106,3 +106,19 @@ def test_animated_mask_and_frame_masks_cover_the_character() -> None:
     assert fm.shape == (96, 160)
     x, y = sc.xy[5]
     assert np.array_equal(fm, m[int(y) : int(y) + 96, int(x) : int(x) + 160])
+
+
+def test_realignment_with_animation_masks() -> None:
+    """Masks from the separation keep the moving character out of a re-alignment."""
+    from overmix.align import align
+    from overmix.align.animation import animated_frame_masks
+
+    sc = animated_pan(n=18, hold=1)
+    res = separate(sc.luma, sc.xy)
+    cmask, masks = animated_frame_masks(sc.luma, sc.xy, res.ids)
+    assert cmask[sc.extra["region"]].mean() > 0.95
+    m5 = masks(5)
+    assert m5.shape == (96, 160) and m5.any() and m5.mean() < 0.2
+    offs = align([sc.luma(k) for k in range(18)], frame_masks=masks)
+    got = offs.xy - offs.xy[0]
+    assert np.abs(got - sc.xy).max() < 0.1
