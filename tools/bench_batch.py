@@ -1,0 +1,125 @@
+"""Benchmark overmix batch: N scene tasks serially vs on a local Dask cluster, plus overheads.
+
+Prints, in one run on this machine:
+
+- wall time of N scene tasks run one after another (``overmix.batch.serial_run``: the same
+  subprocess per task, no Dask) and on a ``LocalCluster`` of W worker processes
+  (``run_job`` with a client started beforehand), and the speed-up;
+- the cluster's start-up time;
+- Dask's scheduling overhead per task (M no-op tasks submitted and gathered with
+  ``as_completed``, on the same cluster);
+- the per-task cost of the subprocess design (start ``python -m overmix`` and exit).
+
+Usage: ``python tools/bench_batch.py [--scenes 8] [--workers 2] [--command dump]
+[--size 320x180] [--frames 12] [--noop 200]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from overmix import batch  # noqa: E402
+from tests.videogen import make_clip  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenes", type=int, default=8, help="scene tasks (default 8)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--command", default="dump", choices=("dump", "convert", "stitch"))
+    ap.add_argument("--size", default="320x180")
+    ap.add_argument("--frames", type=int, default=12, help="frames per scene")
+    ap.add_argument("--noop", type=int, default=200, help="no-op tasks for the overhead")
+    args = ap.parse_args()
+    w, h = (int(x) for x in args.size.split("x"))
+    import distributed
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    try:
+        clips = 2
+        per_clip = -(-args.scenes // clips)
+        for k in range(clips):
+            make_clip(tmp / f"c{k}.mp4", n=per_clip * args.frames, h=h, w=w, seed=7 * k,
+                      cut_every=args.frames)
+        ranges = [[s * args.frames, (s + 1) * args.frames] for s in range(per_clip)]
+        opts = {"dump": "", "convert": "", "stitch": ""}[args.command]
+        (tmp / "job.toml").write_text(
+            f'output = "out"\ninputs = ["c*.mp4"]\nscenes = {ranges}\n[[action]]\n'
+            f'command = "{args.command}"\noutput = "{{stem}}/{{scene:03d}}'
+            f'{"" if args.command == "dump" else ".png"}"\n{opts}')
+        job = batch.load_job(tmp / "job.toml")
+        tasks = batch.make_plan(job).tasks[: args.scenes]
+        print(f"{len(tasks)} '{args.command}' tasks, {args.frames} frames of {w}x{h} each, "
+              f"{args.workers} workers; {os.cpu_count()} CPUs, load average "
+              f"{os.getloadavg()[0]:.1f} at start")
+
+        serial_root = tmp / "serial"
+        serial_root.mkdir()
+        t0 = time.perf_counter()
+        res = batch.serial_run(tasks, serial_root)
+        serial = time.perf_counter() - t0
+        bad = [r for r in res if r["status"] != "done"]
+        if bad:
+            raise SystemExit(f"serial run failed: {bad[0]}")
+
+        t0 = time.perf_counter()
+        cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                                           processes=True, dashboard_address=":0",
+                                           silence_logs=logging.ERROR)
+        client = distributed.Client(cluster)
+        startup = time.perf_counter() - t0
+        try:
+            job_n = batch.Job(job.path, job.output, job.inputs, job.actions)
+            # restrict to the same tasks: run the whole plan (it has exactly ceil(N/2)*2)
+            t0 = time.perf_counter()
+            report = batch.run_job(job_n, client=client, force=True)
+            par = time.perf_counter() - t0
+            ndone = report.count("done")
+            par_per = par / max(ndone, 1) * len(tasks)
+
+            # scheduler overhead: no-op tasks through submit + as_completed
+            client.gather(client.map(abs, range(10), pure=False))  # warm up
+            t0 = time.perf_counter()
+            futs = client.map(abs, range(args.noop), pure=False)
+            for _ in distributed.as_completed(futs):
+                pass
+            noop = (time.perf_counter() - t0) / args.noop
+        finally:
+            client.close()
+            cluster.close()
+
+        starts = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "overmix", "--help"], check=True,
+                           capture_output=True)
+            starts.append(time.perf_counter() - t0)
+
+        print(f"serial (one subprocess after another): {serial:7.2f} s "
+              f"({serial / len(tasks):.2f} s/task)")
+        print(f"local cluster, {args.workers} workers:       {par:7.2f} s for {ndone} tasks "
+              f"({par / max(ndone, 1):.2f} s/task; cluster start-up {startup:.2f} s not "
+              "included)")
+        print(f"speed-up: {serial / par_per:.2f}x on {args.workers} workers")
+        print(f"scheduler overhead per no-op task ({args.noop} tasks): {noop * 1e3:.2f} ms")
+        print(f"subprocess start (python -m overmix --help), median of 5: "
+              f"{statistics.median(starts):.2f} s")
+        print(f"load average {os.getloadavg()[0]:.1f} at the end (other processes share the "
+              "CPUs: figures are only comparable within a quiet run)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
