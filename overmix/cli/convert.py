@@ -1,7 +1,8 @@
 """``overmix convert INPUT -o OUT``: frames → colour-accurate 8/16-bit PNGs.
 
 One frame (``--frame N``, default the first) goes to the file OUT. ``--all`` or a range
-(``--start``/``--end``) writes a folder OUT of PNGs named by frame index (``000042.png``).
+(``--start``/``--end``) writes a folder OUT of PNGs named by frame index (``000042.png``);
+a range with an OUT named ``*.png`` (and no ``--all``) writes the range's first frame there.
 Colour comes from the source (``scene.json`` → dump header → untagged rules for dumps; stream
 tags for videos); ``--matrix``/``--range`` override it.
 
@@ -33,10 +34,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("input", metavar="INPUT", help="video, dump file, dump folder, PNG or PNGs")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="output PNG file (one frame) or folder (--all / a range)")
+                   help="output PNG file (one frame) or folder (--all / a range; a range "
+                        "into a *.png file writes its first frame)")
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--frame", type=int, metavar="N", default=None,
-                       help="frame index to convert (default 0)")
+    which.add_argument("--frame", metavar="N", default=None,
+                       help="frame to convert: index (default 0), or a time such as 12.5s "
+                            "or 00:01:02.500")
     which.add_argument("--all", action="store_true",
                        help="convert every frame (of the range) into the folder OUT")
     p.add_argument("--start", metavar="T", help="first frame: index, seconds or HH:MM:SS.mmm")
@@ -122,8 +125,10 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     if opts["matrix"] == Matrix.GRAY:
         raise UsageError("--matrix gray is not a conversion; use a Y'CbCr matrix")
     opts["reinterpret"] = _parse_reinterpret(args.reinterpret) if args.reinterpret else None
-    if args.frame is not None and args.frame < 0:
-        raise UsageError(f"--frame must be 0 or more, got {args.frame}")
+    if args.frame is not None:
+        from overmix.ranges import parse_position
+
+        opts["frame"] = parse_position(args.frame)  # UsageError when invalid or negative
     if args.frame is not None and (args.start is not None or args.end is not None):
         raise UsageError("--frame cannot be combined with --start/--end")
     return opts
@@ -157,7 +162,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     out = Path(args.output)
     if not inp.exists():
         raise InputError(f"no such file or folder: {inp}")
-    many = bool(args.all) or args.start is not None or args.end is not None
+    ranged = args.start is not None or args.end is not None
+    # A range writes a folder, except into a file named *.png (then its first frame).
+    many = bool(args.all) or (ranged and out.suffix.lower() != ".png")
     if many:
         same = out.resolve() == inp.resolve()
         if same or (inp.is_file() and out.resolve() == inp.parent.resolve()):
@@ -175,16 +182,20 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
 
     if not many:
-        n = args.frame or 0
+        if ranged:
+            start, end, n = args.start, args.end, args.start or 0
+        else:
+            n = opts.get("frame") or 0
+            start, end = n, None
         try:
-            src = open_source(inp, start=n, frames=1, ivtc=args.ivtc, stream=args.stream)
+            src = open_source(inp, start=start, end=end, frames=1, ivtc=args.ivtc,
+                              stream=args.stream)
         except RangeError as exc:
             raise RangeError(f"frame {n} is out of range: {exc}") from None
         with src:
             frame = next(iter(src), None)
         if frame is None:
-            raise RangeError(f"frame {n} is out of range: the input has fewer than {n + 1} "
-                             "frames")
+            raise RangeError(f"frame {n} is out of range: the input has no frame there")
         image = convert(frame)
         write_png(out, image)
         ui.note(f"wrote {out} ({_describe(frame, image)})")

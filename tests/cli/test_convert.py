@@ -253,3 +253,16 @@ def test_unwritable_output_fails_cleanly_as_root_too(tmp_path, capsys, monkeypat
     assert main(["convert", str(tmp_path / "d"), "-o", str(out), "--all"]) == 1
     assert "Permission denied" in _err_line(capsys)
     assert not out.exists()  # the frame written before the failure is removed, and the folder
+
+
+def test_frame_by_time_and_range_into_a_png_file(tmp_path):
+    truths = write_dumps(tmp_path / "d", n=4, depth=8, manifest_range=Range.LIMITED)  # 24 fps
+    out = tmp_path / "t.png"
+    # 0.1 s at 24 fps → the first frame at or after it is frame 3.
+    assert main(["convert", str(tmp_path / "d"), "-o", str(out), "--frame", "0.1s"]) == 0
+    assert inner(np.abs(read_png_array(out)[0] / 255 - truths[3])).max() < 4 / 219
+    # A range into a *.png file: its first frame.
+    out2 = tmp_path / "r.png"
+    assert main(["convert", str(tmp_path / "d"), "-o", str(out2), "--start", "2"]) == 0
+    assert out2.is_file()
+    assert inner(np.abs(read_png_array(out2)[0] / 255 - truths[2])).max() < 4 / 219
