@@ -29,6 +29,7 @@ from overmix.geometry import Canvas
 
 __all__ = [
     "AxisOp",
+    "BlockMean",
     "Grid",
     "Warp",
     "axis_operator",
@@ -237,3 +238,33 @@ def block_mean(plane: np.ndarray, block: int, phase: tuple[int, int] = (0, 0),
     cell_on = np.bincount(lab.ravel(), weights=mask.ravel().astype(np.float64),
                           minlength=nci * ncj) > 0
     return np.where(cell_on[lab], mean, plane).astype(np.float32)
+
+
+class BlockMean:
+    """:func:`block_mean` with the cell layout precomputed (for repeated use in solvers)."""
+
+    def __init__(self, shape: tuple[int, int], block: int, phase: tuple[int, int] = (0, 0),
+                 mask: np.ndarray | None = None) -> None:
+        h, w = shape
+        ci = (np.arange(h) - phase[1] + block) // block
+        cj = (np.arange(w) - phase[0] + block) // block
+        ncj = int(cj.max()) + 1
+        lab = ci[:, None] * ncj + cj[None, :]
+        if mask is not None:
+            on = np.bincount(lab.ravel(), weights=mask.ravel().astype(np.float64)) > 0
+            sel = on[lab]
+        else:
+            sel = np.ones(shape, bool)
+        self.sel = sel
+        # relabel the selected cells compactly
+        uniq, inv = np.unique(lab[sel], return_inverse=True)
+        self.lab = inv.astype(np.int64)
+        self.ncell = len(uniq)
+        self.count = np.maximum(np.bincount(self.lab, minlength=self.ncell), 1).astype(np.float32)
+
+    def __call__(self, plane: np.ndarray) -> np.ndarray:
+        out = np.array(plane, dtype=np.float32, copy=True)
+        if self.ncell:
+            sums = np.bincount(self.lab, weights=plane[self.sel], minlength=self.ncell)
+            out[self.sel] = (sums / self.count)[self.lab]
+        return out

@@ -1,0 +1,366 @@
+"""Mosaic censor detection and recovery of the drawing under it (catalogue §6.9, §7.8).
+
+A mosaic censor replaces each ``b x b`` block of a screen-fixed grid by the block's mean. When
+the camera pans, the drawing moves under the fixed grid, so the same drawing pixels fall in
+different blocks in different frames: frame k observes ``M (A_k D)``, where ``D`` is the drawing
+on the canvas, ``A_k`` places it in frame k (sub-pixel shift, :mod:`overmix.restore.degrade`)
+and ``M`` replaces the mosaic region's blocks by their means (an orthogonal projection). We solve
+the regularised least-squares problem
+
+    min_D  sum_k || M A_k D - y_k ||²  +  mu * c * || grad D ||²
+
+by conjugate gradients on the normal equations, matrix-free, streaming over the frames in every
+product (only the right-hand side needs the frame pixels). Pixels no frame constrains get the
+smooth (harmonic) continuation from the regulariser.
+
+Overmix's "Demosaic" only samples every ``b``-th pixel of each frame (one per block, at a
+user-given phase) and its "Mosaic detection" is an edge-direction image; here the block size,
+grid phase and region are detected, every pixel of every block is used as a linear constraint,
+and the fraction of the covered area that frames actually constrain is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from overmix.errors import InputError, UsageError
+from overmix.geometry import Canvas
+from overmix.progress import ProgressCallback, no_progress
+from overmix.restore.degrade import BlockMean, frame_warp, hr_grid
+from overmix.restore.inpaint import fill_harmonic
+
+__all__ = ["MosaicInfo", "MosaicResult", "detect_mosaic", "recover_mosaic"]
+
+FrameGetter = Callable[[int], np.ndarray] | Sequence[np.ndarray]
+
+
+@dataclass
+class MosaicInfo:
+    """A detected mosaic censor, fixed to the screen.
+
+    Attributes
+    ----------
+    block : int
+        Block size in luma pixels.
+    phase : (px, py)
+        Column / row where a block starts (0 <= p < block).
+    mask : ndarray (h, w), bool
+        The censored region in frame coordinates (whole blocks).
+    score : float
+        Share of the frames' edges that sit on the grid beyond chance (0..1).
+    """
+
+    block: int
+    phase: tuple[int, int]
+    mask: np.ndarray
+    score: float
+
+
+@dataclass
+class MosaicResult:
+    """Result of :func:`recover_mosaic`.
+
+    Attributes
+    ----------
+    plane : ndarray (H, W) float32
+        The recovered plane on the canvas grid.
+    covered : ndarray (H, W) bool
+        Canvas pixels under the mosaic in at least one frame.
+    direct : ndarray (H, W) bool
+        Canvas pixels seen uncensored in at least one frame.
+    constrained : ndarray (H, W) bool
+        Pixels seen directly, or under the mosaic in blocks of at least two different phases
+        along each axis (so block means pin them down).
+    recovered_fraction : float
+        Share of ``covered`` that is ``constrained``.
+    """
+
+    plane: np.ndarray
+    covered: np.ndarray
+    direct: np.ndarray
+    constrained: np.ndarray
+    recovered_fraction: float
+
+
+def _getter(frames: FrameGetter) -> Callable[[int], np.ndarray]:
+    if callable(frames):
+        return frames  # type: ignore[return-value]
+    seq = frames
+    return lambda k: seq[k]
+
+
+def _grid_votes(y: np.ndarray, sizes: Sequence[int], tol: float) -> dict[int, tuple[np.ndarray,
+                                                                                    np.ndarray]]:
+    """Per block size, edge counts by column / row residue (border at position ``r mod b``)."""
+    ex = (np.abs(np.diff(y, axis=1)) > tol).sum(axis=0).astype(np.float64)  # border j+1
+    ey = (np.abs(np.diff(y, axis=0)) > tol).sum(axis=1).astype(np.float64)
+    out = {}
+    for b in sizes:
+        hx = np.bincount((np.arange(1, len(ex) + 1)) % b, weights=ex, minlength=b)
+        hy = np.bincount((np.arange(1, len(ey) + 1)) % b, weights=ey, minlength=b)
+        out[b] = (hx, hy)
+    return out
+
+
+def _excess(h: np.ndarray) -> tuple[float, int]:
+    tot = h.sum()
+    if tot <= 0:
+        return 0.0, 0
+    r = int(h.argmax())
+    return float(h[r] / tot - 1.0 / len(h)), r
+
+
+def _cell_labels(shape: tuple[int, int], block: int, phase: tuple[int, int]) -> tuple[np.ndarray,
+                                                                                       int, int]:
+    h, w = shape
+    ci = (np.arange(h) - phase[1] + block) // block
+    cj = (np.arange(w) - phase[0] + block) // block
+    nci, ncj = int(ci.max()) + 1, int(cj.max()) + 1
+    return ci[:, None] * ncj + cj[None, :], nci, ncj
+
+
+def _cell_stats(y: np.ndarray, block: int, phase: tuple[int, int], flat_tol: float,
+                edge_tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per grid cell: flat inside (range < ``flat_tol``, whole cells only) and the number of
+    4-neighbour cells whose mean differs by more than ``edge_tol``."""
+    lab, nci, ncj = _cell_labels(y.shape, block, phase)
+    idx = np.arange(nci * ncj)
+    hi = np.asarray(ndimage.maximum(y, lab, idx)).reshape(nci, ncj)
+    lo = np.asarray(ndimage.minimum(y, lab, idx)).reshape(nci, ncj)
+    mean = np.asarray(ndimage.mean(y, lab, idx)).reshape(nci, ncj)
+    cnt = np.bincount(lab.ravel(), minlength=nci * ncj).reshape(nci, ncj)
+    flat = (hi - lo < flat_tol) & (cnt == block * block)
+    nd = np.zeros(flat.shape, np.int32)
+    dv = (np.abs(np.diff(mean, axis=0)) > edge_tol).astype(np.int32)
+    dh = (np.abs(np.diff(mean, axis=1)) > edge_tol).astype(np.int32)
+    nd[:-1] += dv
+    nd[1:] += dv
+    nd[:, :-1] += dh
+    nd[:, 1:] += dh
+    return flat, nd
+
+
+def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4, 33),
+                  sample: int = 12, min_score: float = 0.08, edge_tol: float = 0.02,
+                  flat_tol: float = 0.04) -> MosaicInfo | None:
+    """Find a screen-fixed mosaic censor in the frames' Y' planes.
+
+    Block size and phase: every horizontal/vertical pixel difference above ``edge_tol`` votes
+    for its border position modulo each candidate size ``b``; a mosaic puts a large excess of
+    votes on one residue (its grid), natural edges spread evenly. The size whose best residue
+    has the largest excess over chance (along x and y together) wins, which also prefers 8 over
+    its divisor 4 and multiple 16. Region: grid cells that are flat inside (range <
+    ``flat_tol``) in at least 80% of the sampled frames and differ from two or more
+    neighbouring cells in some frame, hole-filled and closed.
+
+    Parameters
+    ----------
+    frames : callable or sequence
+        Luma planes (2-D float, Y' in [0, 1]), all the same size.
+    n : int
+    sizes : block sizes to try (luma pixels).
+    sample : int
+        Frames examined (spread evenly).
+
+    Returns
+    -------
+    MosaicInfo or None when no mosaic is found.
+    """
+    get = _getter(frames)
+    if n < 1:
+        raise InputError("no frames to look for a mosaic in")
+    sizes = [int(b) for b in sizes if 2 <= int(b)]
+    picks = np.unique(np.linspace(0, n - 1, min(sample, n)).round().astype(int))
+    votes: dict[int, list[np.ndarray]] = {b: [0, 0] for b in sizes}  # type: ignore[misc]
+    shape = None
+    for k in picks:
+        y = np.asarray(get(int(k)), dtype=np.float32)
+        if shape is None:
+            shape = y.shape
+        elif y.shape != shape:
+            raise InputError("frames of different sizes")
+        for b, (hx, hy) in _grid_votes(y, sizes, edge_tol).items():
+            votes[b][0] = votes[b][0] + hx
+            votes[b][1] = votes[b][1] + hy
+    best = None
+    for b in sizes:
+        sx, rx = _excess(np.asarray(votes[b][0], dtype=np.float64))
+        sy, ry = _excess(np.asarray(votes[b][1], dtype=np.float64))
+        score = min(sx, sy) * (1 - 1 / b) ** -1  # normalise the chance level
+        if best is None or score > best[0] + 1e-9:
+            best = (score, b, rx, ry)
+    assert best is not None and shape is not None
+    score, b, px, py = best
+    if score < min_score:
+        return None
+    # Region: cells flat in (nearly) every sampled frame — the drawing pans under a mosaic,
+    # so outside it a cell stays flat only where the drawing is flat along the whole pan —
+    # that in some frame differ from at least two neighbour cells (a flat patch of the
+    # drawing next to the mosaic differs from one at most).
+    nflat = None
+    edgy = None
+    for k in picks:
+        y = np.asarray(get(int(k)), dtype=np.float32)
+        flat, nd = _cell_stats(y, b, (px, py), flat_tol, edge_tol)
+        nflat = flat.astype(np.int32) if nflat is None else nflat + flat
+        edgy = (nd >= 2) if edgy is None else edgy | (nd >= 2)
+    assert nflat is not None and edgy is not None
+    cells = (nflat >= 0.8 * len(picks)) & edgy
+    cells = ndimage.binary_fill_holes(cells)
+    cells = ndimage.binary_closing(cells, np.ones((3, 3), bool), border_value=0) | cells
+    cells = ndimage.binary_fill_holes(cells)
+    lbl, nl = ndimage.label(cells)
+    if nl:
+        keep = np.bincount(lbl.ravel()) >= 6
+        keep[0] = False
+        cells = keep[lbl]
+    lab, _, _ = _cell_labels(shape, b, (px, py))
+    mask = cells.ravel()[lab]
+    if mask.sum() < 4 * b * b:
+        return None
+    return MosaicInfo(b, (px, py), mask, float(score))
+
+
+def recover_mosaic(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Canvas,
+                   info: MosaicInfo, *, iterations: int = 200, mu: float = 0.02,
+                   plane_sub: tuple[int, int] = (1, 1),
+                   plane_offset: tuple[float, float] = (0.0, 0.0),
+                   progress: ProgressCallback | None = None) -> MosaicResult:
+    """Recover the drawing under a screen-fixed mosaic from a pan.
+
+    Parameters
+    ----------
+    frames : callable or sequence
+        Planes (2-D float, working units) of this plane (luma by default).
+    n : int
+    offsets_xy : ndarray (n, 2)
+        Frame offsets (DESIGN §4).
+    canvas : Canvas
+    info : MosaicInfo
+        From :func:`detect_mosaic` (block, phase, mask in luma pixels).
+    iterations : int
+        Conjugate-gradient iterations at most (each streams over the frames once).
+    mu : float
+        Weight of the smoothness regulariser (relative to the mean observations per pixel).
+    plane_sub, plane_offset :
+        For a chroma plane: subsampling and siting; the block size and phase must be multiples
+        of the subsampling.
+    progress : ProgressCallback
+        ``("mosaic", iteration, iterations)``.
+
+    Returns
+    -------
+    MosaicResult
+    """
+    progress = progress or no_progress
+    get = _getter(frames)
+    sx, sy = plane_sub
+    if info.block % sx or info.block % sy or info.phase[0] % sx or info.phase[1] % sy:
+        raise UsageError("mosaic block grid does not fit the plane's subsampling")
+    block = info.block // sx  # same along y for square blocks and sx == sy
+    if sx != sy:
+        raise UsageError("mosaic recovery needs equal subsampling along x and y")
+    phase = (info.phase[0] // sx, info.phase[1] // sy)
+    offsets_xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
+    grid = hr_grid(canvas, 1.0 + 1e-12, plane_sub, plane_offset)  # the canvas grid itself
+    shape = grid.shape
+    fshape = tuple(np.shape(get(0)))
+    fmask = info.mask
+    if sx > 1:
+        fmask = info.mask[::sy, ::sx][: fshape[0], : fshape[1]]
+    if fmask.shape != fshape:
+        raise InputError(f"mosaic mask {fmask.shape} does not match frames {fshape}")
+    warps = [frame_warp((float(offsets_xy[k, 0]), float(offsets_xy[k, 1])), fshape, grid,
+                        plane_sub=plane_sub, plane_offset=plane_offset) for k in range(n)]
+    inv = (~fmask).astype(np.float32)
+    on = fmask.astype(np.float32)
+
+    M = BlockMean(fshape, block, phase, fmask)  # type: ignore[arg-type]
+
+    # right-hand side, coverage maps and the initial estimate (one pass over the frames)
+    rhs = np.zeros(shape, np.float32)
+    wdirect = np.zeros(shape, np.float32)
+    acc_direct = np.zeros(shape, np.float32)
+    wcov = np.zeros(shape, np.float32)
+    wall = np.zeros(shape, np.float32)
+    acc_all = np.zeros(shape, np.float32)
+    bits_x = np.zeros(shape, np.int64)
+    bits_y = np.zeros(shape, np.int64)
+    cy = np.arange(shape[0])[:, None] * grid.py + grid.y0 + grid.py / 2  # cell centres, luma
+    cx = np.arange(shape[1])[None, :] * grid.px + grid.x0 + grid.px / 2
+    for k in range(n):
+        y = np.asarray(get(k), dtype=np.float32)
+        warps[k].adjoint(M(y), rhs)
+        warps[k].adjoint(y * inv, acc_direct)
+        warps[k].adjoint(inv, wdirect)
+        warps[k].adjoint(on, wcov)
+        warps[k].adjoint(y, acc_all)
+        warps[k].adjoint(np.ones_like(y), wall)
+        # block phase of every canvas pixel in this frame (for the "constrained" report)
+        fy = np.floor((cy - offsets_xy[k, 1] - plane_offset[1]) / sy + 0.5).astype(np.int64)
+        fx = np.floor((cx - offsets_xy[k, 0] - plane_offset[0]) / sx + 0.5).astype(np.int64)
+        iny = (fy >= 0) & (fy < fshape[0])
+        inx = (fx >= 0) & (fx < fshape[1])
+        under = np.zeros(shape, bool)
+        rr = np.clip(fy, 0, fshape[0] - 1)
+        cc = np.clip(fx, 0, fshape[1] - 1)
+        under = fmask[rr, cc] & iny & inx
+        bits_y |= np.where(under, np.left_shift(1, (fy - phase[1]) % block), 0)
+        bits_x |= np.where(under, np.left_shift(1, (fx - phase[0]) % block), 0)
+    if not (wall > 0).any():
+        raise InputError("no frame overlaps the canvas")
+    direct = wdirect > 0.05
+    covered = wcov > 0.05
+    x0 = np.where(direct, acc_direct / np.maximum(wdirect, 1e-6),
+                  acc_all / np.maximum(wall, 1e-6))
+    x0 = fill_harmonic(x0.astype(np.float32), wall > 1e-6)
+
+    c = float(wall.sum()) / wall.size
+    lam = mu * c
+
+    def normal(z: np.ndarray) -> np.ndarray:
+        out = np.zeros(shape, np.float32)
+        for k in range(n):
+            warps[k].adjoint(M(warps[k].forward(z)), out)
+        # + lam * (-Laplacian) with reflecting borders
+        gx = np.diff(z, axis=1)
+        gy = np.diff(z, axis=0)
+        out[:, :-1] -= lam * gx
+        out[:, 1:] += lam * gx
+        out[:-1, :] -= lam * gy
+        out[1:, :] += lam * gy
+        return out
+
+    # conjugate gradients on the normal equations (float32 planes, float64 scalars)
+    x = x0.astype(np.float32)
+    r = rhs - normal(x)
+    pdir = r.copy()
+    rr = float(np.vdot(r, r))
+    stop = 1e-12 * max(float(np.vdot(rhs, rhs)), 1e-30)
+    for it in range(iterations):
+        if rr <= stop:
+            break
+        ap = normal(pdir)
+        alpha = rr / max(float(np.vdot(pdir, ap)), 1e-30)
+        x += np.float32(alpha) * pdir
+        r -= np.float32(alpha) * ap
+        rr_new = float(np.vdot(r, r))
+        pdir = r + np.float32(rr_new / rr) * pdir
+        rr = rr_new
+        progress("mosaic", it + 1, iterations)
+    plane = x
+
+    def popcount(v: np.ndarray) -> np.ndarray:
+        cnt = np.zeros(v.shape, np.int64)
+        for i in range(block):
+            cnt += (v >> i) & 1
+        return cnt
+
+    constrained = direct | ((popcount(bits_x) >= 2) & (popcount(bits_y) >= 2))
+    ncov = int(covered.sum())
+    frac = float((constrained & covered).sum()) / ncov if ncov else 1.0
+    return MosaicResult(plane, covered, direct, constrained, frac)
