@@ -44,8 +44,27 @@ __all__ = [
     "JpegFile",
     "estimate_from_jpegs",
     "deblock_average",
+    "jpeg_paths",
     "read_jpeg",
 ]
+
+JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif")
+
+
+def jpeg_paths(path: str | os.PathLike[str]) -> list[Path]:
+    """The JPEG files of an input: the file itself, or a folder's JPEGs sorted by name.
+
+    Raises :class:`InputError` when the path is missing or a folder has no JPEG files.
+    """
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.suffix.lower() in JPEG_SUFFIXES)
+        if not files:
+            raise InputError(f"no JPEG files (*.jpg, *.jpeg) in {p}")
+        return files
+    if not p.exists():
+        raise InputError(f"input not found: {p}")
+    return [p]
 
 
 def _jpeglib() -> Any:

@@ -37,7 +37,7 @@ from overmix.progress import ProgressCallback, no_progress
 from overmix.restore.degrade import Grid, Warp, frame_warp, hr_grid
 from overmix.restore.inpaint import fill_nearest
 
-__all__ = ["SrStats", "back_project", "check_scale", "superresolve"]
+__all__ = ["SrStats", "back_project", "check_scale", "superresolve", "superresolve_planes"]
 
 MAX_SCALE = 8.0
 
@@ -137,7 +137,9 @@ def _warps(n: int, offsets_xy: np.ndarray, get: Callable[[int], np.ndarray], gri
 def back_project(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Canvas, *,
                  scale: float, plane_sub: tuple[int, int] = (1, 1),
                  plane_offset: tuple[float, float] = (0.0, 0.0),
-                 psf_sigma: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                 psf_sigma: float = 0.0, grid_sub: tuple[int, int] | None = None,
+                 grid_offset: tuple[float, float] | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Shift-and-add at ``scale``: ``sum_k A_k^T y_k / sum_k A_k^T 1``, holes filled nearest.
 
     Returns ``(plane, weight)`` on the grid of :func:`~overmix.restore.degrade.hr_grid`; the
@@ -145,7 +147,8 @@ def back_project(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
     """
     get = _getter(frames)
     offsets_xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
-    grid = hr_grid(canvas, scale, plane_sub, plane_offset)
+    grid = hr_grid(canvas, scale, plane_sub if grid_sub is None else grid_sub,
+                   plane_offset if grid_offset is None else grid_offset)
     acc = np.zeros(grid.shape, np.float32)
     wgt = np.zeros(grid.shape, np.float32)
     for k in range(n):
@@ -167,6 +170,8 @@ def superresolve(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
                  lam: float = 0.004, alpha: float = 0.7, p: int = 2, psf_sigma: float = 0.0,
                  eps: float = 0.01, eps_prior: float = 0.002,
                  init: np.ndarray | None = None, clip: tuple[float, float] | None = None,
+                 grid_sub: tuple[int, int] | None = None,
+                 grid_offset: tuple[float, float] | None = None,
                  progress: ProgressCallback | None = None,
                  stats: SrStats | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Reconstruct one plane of the canvas at ``scale`` times its resolution.
@@ -201,6 +206,9 @@ def superresolve(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
         Starting estimate on the output grid (default: :func:`back_project`).
     clip : (lo, hi) or None
         Clamp the result to this range (e.g. (0, 1) for Y').
+    grid_sub, grid_offset :
+        Layout of the output grid (default: the plane's own, ``plane_sub``/``plane_offset``);
+        ``(1, 1), (0, 0)`` gives chroma co-sited with the scaled luma (4:4:4 output).
     progress : ProgressCallback
         Called as ``("superres", iteration, iterations)``.
     stats : SrStats or None
@@ -225,13 +233,16 @@ def superresolve(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
     offsets_xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
     if len(offsets_xy) < n:
         raise InputError(f"{len(offsets_xy)} offsets for {n} frames")
-    grid = hr_grid(canvas, scale, plane_sub, plane_offset)
+    gsub = plane_sub if grid_sub is None else grid_sub
+    goff = plane_offset if grid_offset is None else grid_offset
+    grid = hr_grid(canvas, scale, gsub, goff)
     warps, _ = _warps(n, offsets_xy, get, grid, plane_sub, plane_offset, psf_sigma)
 
     weight = np.zeros(grid.shape, np.float32)
     if init is None:
         x, weight = back_project(get, n, offsets_xy, canvas, scale=scale, plane_sub=plane_sub,
-                                 plane_offset=plane_offset, psf_sigma=psf_sigma)
+                                 plane_offset=plane_offset, psf_sigma=psf_sigma,
+                                 grid_sub=gsub, grid_offset=goff)
     else:
         if init.shape != grid.shape:
             raise UsageError(f"initial estimate has shape {init.shape}, expected {grid.shape}")
@@ -292,3 +303,61 @@ def superresolve(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
     if clip is not None:
         np.clip(x, clip[0], clip[1], out=x)
     return x, weight
+
+
+def superresolve_planes(planes_of: Callable[[int], Sequence[np.ndarray]], n: int,
+                        offsets_xy: np.ndarray, canvas: Canvas, *, scale: float,
+                        subsampling: tuple[int, int], chroma_offset: tuple[float, float],
+                        ycbcr: bool, full_chroma: bool = False, iterations: int = 20,
+                        lam: float = 0.02, psf_sigma: float = 0.0,
+                        progress: ProgressCallback | None = None,
+                        ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Super-resolve every plane of a scene (the ``--scale`` stage of ``stitch``).
+
+    Parameters
+    ----------
+    planes_of : callable ``k -> planes``
+        Working planes of frame k at native resolution (e.g. ``FrameStore.planes``).
+    n, offsets_xy, canvas, scale :
+        As :func:`superresolve`.
+    subsampling : (sub_x, sub_y)
+        Chroma subsampling of the frames (planes 1, 2 when ``ycbcr``).
+    chroma_offset : (ox, oy)
+        ``ChromaLocation.offset(sub_x, sub_y)`` of the frames.
+    ycbcr : bool
+        Planes are Y'CbCr (else R'G'B' or gray, all at luma resolution, values in [0, 1]).
+    full_chroma : bool
+        Output chroma co-sited with luma at full resolution (4:4:4) instead of the source's
+        subsampling and siting.
+
+    Returns
+    -------
+    planes : tuple of float32 arrays on the scaled grids (:func:`hr_grid`)
+    coverage : float32 array of the scaled luma size (observation weight, 0 = hole)
+    """
+    progress = progress or no_progress
+    first = planes_of(0)
+    outs = []
+    coverage = None
+    for p in range(len(first)):
+        chroma = ycbcr and p > 0
+        sub = subsampling if chroma else (1, 1)
+        off = chroma_offset if chroma else (0.0, 0.0)
+        gsub, goff = ((1, 1), (0.0, 0.0)) if (chroma and full_chroma) else (sub, off)
+        clip = (-0.5, 0.5) if chroma else (0.0, 1.0)
+
+        def get(k: int, p: int = p) -> np.ndarray:
+            return planes_of(k)[p]
+
+        def prog(stage: str, done: int, total: int | None, p: int = p) -> None:
+            progress(f"superres {'YUV'[p] if ycbcr else p}", done, total)
+
+        plane, weight = superresolve(get, n, offsets_xy, canvas, scale=scale, plane_sub=sub,
+                                     plane_offset=off, iterations=iterations, lam=lam,
+                                     psf_sigma=psf_sigma, clip=clip, grid_sub=gsub,
+                                     grid_offset=goff, progress=prog)
+        if p == 0:
+            coverage = weight
+        outs.append(plane)
+    assert coverage is not None
+    return tuple(outs), coverage
