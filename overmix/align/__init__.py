@@ -195,10 +195,22 @@ def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, np.ndarray
         if jump > 1 and _overlap_frac(pred, w, h) < MIN_JUMP_OVERLAP:
             continue
         guess = (float(pred[0]), float(pred[1]))
-        try:
-            r = estimate_prepared(window[i], window[k], motion=motion, guess=guess)
-        except AlignmentError:
-            continue
+        r = None
+        if jump > 1 and best is not None:
+            # the chain predicts this jump to a small fraction of a pixel: refine directly
+            try:
+                r = estimate_prepared(window[i], window[k], motion=motion, guess=guess,
+                                      search=False)
+            except AlignmentError:
+                r = None
+            if r is not None and (r.confidence < best[0] - 0.1
+                                  or math.hypot(r.dx - guess[0], r.dy - guess[1]) > 1.0):
+                r = None
+        if r is None:
+            try:
+                r = estimate_prepared(window[i], window[k], motion=motion, guess=guess)
+            except AlignmentError:
+                continue
         pair = Pair(i, k, r.dx, r.dy, _weight(r), r.confidence)
         pairs.append(pair)
         results.append((i, k, r))

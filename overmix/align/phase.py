@@ -32,6 +32,7 @@ import numpy as np
 from scipy import fft as sfft
 from scipy import ndimage
 
+from overmix.align.refine import gn_accumulate
 from overmix.errors import AlignmentError, UsageError
 
 __all__ = ["PairResult", "PreparedPlane", "estimate_shift", "prepare", "check_motion"]
@@ -43,8 +44,8 @@ _R = 6
 # Coarsest level for phase correlation: longest side at most this many pixels.
 _COARSE_MAX = 360
 # Pixel budget of the full-resolution refinement (rows are taken in bands).
-_FINE_BUDGET = 160_000
-_BAND_ROWS = 24
+_FINE_BUDGET = 36_000
+_TILE = 64
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class PreparedPlane:
 
     levels: list[_Level]
     shape: tuple[int, int]
+    spec: np.ndarray | None = None  # rfft2 of the windowed coarsest level (cached)
 
     @property
     def nbytes(self) -> int:
@@ -229,63 +231,83 @@ def _zncc_int(a: _Level, b: _Level, dx: int, dy: int, min_pixels: int) -> tuple[
         pa, pb = pa[m], pb[m]
     if pa.size < min_pixels:
         return -1.0, frac
-    pa = pa.astype(np.float64).ravel()
-    pb = pb.astype(np.float64).ravel()
-    pa -= pa.mean()
-    pb -= pb.mean()
-    den = math.sqrt(float(pa @ pa) * float(pb @ pb))
+    # float32 sums; the means are removed first (no cancellation)
+    pa = (pa - np.float32(pa.mean(dtype=np.float64))).ravel()
+    pb = (pb - np.float32(pb.mean(dtype=np.float64))).ravel()
+    saa, sbb, sab = float(pa @ pa), float(pb @ pb), float(pa @ pb)
+    den = math.sqrt(saa * sbb)
     if den <= 1e-12:
         return 0.0, frac
-    return float(pa @ pb) / den, frac
+    return sab / den, frac
+
+
+def _parabola(cm: float, c0: float, cp: float) -> float:
+    """Vertex offset (in [-0.5, 0.5]) of the parabola through (-1, cm), (0, c0), (1, cp)."""
+    den = cm - 2 * c0 + cp
+    if den >= 0:
+        return 0.0
+    return float(min(0.5, max(-0.5, 0.5 * (cm - cp) / den)))
+
+
+def _spectrum(p: PreparedPlane) -> np.ndarray:
+    if p.spec is None:
+        p.spec = sfft.rfft2(_windowed(p.levels[-1]))
+    return p.spec
 
 
 def _coarse(ref: PreparedPlane, mov: PreparedPlane, motion: str,
             guess: tuple[float, float] | None, min_overlap: float,
-            spec_ref: np.ndarray | None = None, spec_mov: np.ndarray | None = None,
-            ) -> tuple[int, int, int, float]:
-    """Integer shift at the coarsest level: (dx, dy, level, zncc)."""
+            ) -> tuple[float, float, int]:
+    """Shift at the coarsest level (level px, sub-pixel from the peak): (dx, dy, level)."""
     lvl = len(ref.levels) - 1
     a, b = ref.levels[lvl], mov.levels[lvl]
     h, w = a.img.shape
-    fa = sfft.rfft2(_windowed(a)) if spec_ref is None else spec_ref
-    fb = sfft.rfft2(_windowed(b)) if spec_mov is None else spec_mov
-    cross = fa * np.conj(fb)
+    cross = _spectrum(ref) * np.conj(_spectrum(mov))
     cross /= np.abs(cross) + 1e-12 * float(np.abs(cross).max() + 1e-30)
-    corr = sfft.irfft2(cross, s=(h, w))
-    # a light blur makes the peak of a fractional shift (split over 2x2 cells) one maximum
-    corr = ndimage.uniform_filter(corr, 2, mode="wrap")
+    full = sfft.irfft2(cross, s=(h, w))
+    corr = full
     if motion == "x":
-        corr = corr[:1, :]
+        corr = full[:1, :]
     elif motion == "y":
-        corr = corr[:, :1]
+        corr = full[:, :1]
     peaks = ndimage.maximum_filter(corr, size=5, mode="wrap") == corr
     ys, xs = np.nonzero(peaks)
-    order = np.argsort(corr[ys, xs])[::-1][:4]
-    cands: set[tuple[int, int]] = set()
+    vals = corr[ys, xs]
+    order = np.argsort(vals)[::-1][:3]
+    # weak secondary peaks are noise, not candidates
+    order = [k for k in order if vals[k] >= 0.35 * vals[order[0]]]
+    # candidate integer shift -> sub-pixel start
+    cands: dict[tuple[int, int], tuple[float, float]] = {}
     for k in order:
         py, px = int(ys[k]), int(xs[k])
+        fy = 0.0 if motion == "x" else _parabola(
+            full[(py - 1) % h, px], full[py, px], full[(py + 1) % h, px])
+        fx = 0.0 if motion == "y" else _parabola(
+            full[py, (px - 1) % w], full[py, px], full[py, (px + 1) % w])
         for cy in {py, py - h} if py else {0}:
             for cx in {px, px - w} if px else {0}:
-                cands.add((cx, cy))
+                cands[(cx, cy)] = (cx + fx, cy + fy)
     scale = 2 ** lvl
     if guess is not None:
-        gx, gy = guess[0] / scale, guess[1] / scale
-        for cx in (math.floor(gx), math.ceil(gx)):
-            for cy in (math.floor(gy), math.ceil(gy)):
-                cands.add((cx if motion != "y" else 0, cy if motion != "x" else 0))
+        gx = guess[0] / scale if motion != "y" else 0.0
+        gy = guess[1] / scale if motion != "x" else 0.0
+        for cx in {math.floor(gx), math.ceil(gx)}:
+            for cy in {math.floor(gy), math.ceil(gy)}:
+                cands.setdefault((cx, cy), (gx, gy))
     min_pixels = max(64, int(0.02 * h * w))
-    best = (-2.0, 0, 0)
-    for cx, cy in cands:
+    best: tuple[float, float, float] | None = None
+    best_score = -2.0
+    for (cx, cy), start in cands.items():
         z, frac = _zncc_int(a, b, cx, cy, min_pixels)
         if frac < min_overlap:
             continue
         # prefer larger overlaps slightly: tiny overlaps can match by chance
         score = z - 0.05 * (1.0 - frac)
-        if score > best[0]:
-            best = (score, cx, cy)
-    if best[0] <= -2.0:
+        if score > best_score:
+            best_score, best = score, (start[0], start[1], score)
+    if best is None:
         raise AlignmentError("the frames do not overlap enough to be aligned")
-    return best[1], best[2], lvl, best[0]
+    return best[0], best[1], lvl
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,53 +315,53 @@ def _coarse(ref: PreparedPlane, mov: PreparedPlane, motion: str,
 # ---------------------------------------------------------------------------------------------
 
 
-def _kernel(frac: float) -> np.ndarray:
-    """Lanczos-``_R`` weights for sampling at ``n + frac`` from taps n-R+1 .. n+R (sum 1)."""
-    t = np.arange(-_R + 1, _R + 1, dtype=np.float64) - frac
+def _kernels(*fracs: float) -> list[np.ndarray]:
+    """Lanczos-``_R`` weights for sampling at ``n + frac`` from taps n-R+1 .. n+R (sum 1),
+    one float32 array of 2R taps per fraction."""
+    t = np.arange(-_R + 1, _R + 1, dtype=np.float64)[None, :] - np.asarray(fracs)[:, None]
     k = np.sinc(t) * np.sinc(t / _R)
-    return k / k.sum()
-
-
-def _sample(img: np.ndarray, y0: float, x0: float, h: int, w: int) -> np.ndarray:
-    """``img`` at (y0 + i, x0 + j), i < h, j < w (the caller keeps the taps inside)."""
-    iy, ix = math.floor(y0), math.floor(x0)
-    ky, kx = _kernel(y0 - iy), _kernel(x0 - ix)
-    rows = img[iy - _R + 1: iy + h + _R, ix - _R + 1: ix + w + _R]
-    tmp = np.zeros((h + 2 * _R - 1, w), np.float32)
-    for t in range(2 * _R):
-        tmp += np.float32(kx[t]) * rows[:, t: t + w]
-    out = np.zeros((h, w), np.float32)
-    for t in range(2 * _R):
-        out += np.float32(ky[t]) * tmp[t: t + h]
-    return out
-
-
-def _deriv(m: np.ndarray, axis: int) -> np.ndarray:
-    """Five-point central derivative, valid for the interior (2 samples lost at each end)."""
-    if axis == 1:
-        return (m[:, :-4] - 8 * m[:, 1:-3] + 8 * m[:, 3:-1] - m[:, 4:]) * np.float32(1 / 12)
-    return (m[:-4] - 8 * m[1:-3] + 8 * m[3:-1] - m[4:]) * np.float32(1 / 12)
+    k /= k.sum(axis=1, keepdims=True)
+    return list(k.astype(np.float32))
 
 
 def _region(h: int, w: int, dx: float, dy: float) -> tuple[int, int, int, int] | None:
-    """Integer q-grid (y0, x0, rows, cols) where both ref(q + d/2) and mov(q - d/2) have taps."""
-    lo_y = math.ceil(_R - 1 + abs(dy) / 2 + 1e-9)
-    hi_y = math.floor(h - 1 - _R - abs(dy) / 2 - 1e-9)
-    lo_x = math.ceil(_R - 1 + abs(dx) / 2 + 1e-9)
-    hi_x = math.floor(w - 1 - _R - abs(dx) / 2 - 1e-9)
+    """Integer q-grid (y0, x0, rows, cols) where both ref(q + d/2) and mov(q - d/2), their
+    +-2 derivative neighbours and all kernel taps lie inside the planes."""
+    m = _R + 3
+    lo_y = math.ceil(m + abs(dy) / 2)
+    hi_y = math.floor(h - 1 - m - abs(dy) / 2)
+    lo_x = math.ceil(m + abs(dx) / 2)
+    hi_x = math.floor(w - 1 - m - abs(dx) / 2)
     if hi_y - lo_y < 8 or hi_x - lo_x < 8:
         return None
     return lo_y, lo_x, hi_y - lo_y + 1, hi_x - lo_x + 1
 
 
-def _bands(y0: int, rows: int, cols: int, budget: int | None) -> list[tuple[int, int]]:
-    """Row bands (start, count) covering at most ``budget`` pixels, spread over the rows."""
+def _spread(lo: int, length: int, size: int, count: int) -> np.ndarray:
+    """``count`` starts of windows of ``size`` spread evenly over [lo, lo + length)."""
+    if count <= 1:
+        return np.array([lo + (length - size) // 2], np.int64)
+    return np.linspace(lo, lo + length - size, count).round().astype(np.int64)
+
+
+def _tiles(y0: int, x0: int, rows: int, cols: int,
+           budget: int | None) -> tuple[np.ndarray, int, int]:
+    """Tiles (starts (n, 2), tile rows, tile cols) covering the region, or a spread-out subset
+    of about ``budget`` pixels."""
     if budget is None or rows * cols <= budget:
-        return [(y0, rows)]
-    n_rows = max(budget // cols, _BAND_ROWS)
-    n_bands = max(1, min(n_rows // _BAND_ROWS, rows // _BAND_ROWS))
-    starts = np.linspace(y0, y0 + rows - _BAND_ROWS, n_bands).round().astype(int)
-    return [(int(s), _BAND_ROWS) for s in starts]
+        th, tw = min(rows, 32), cols
+        ny = -(-rows // th)
+        ys = _spread(y0, rows, th, ny) if ny > 1 else np.array([y0], np.int64)
+        xs = np.array([x0], np.int64)
+    else:
+        th, tw = min(rows, _TILE), min(cols, _TILE)
+        n_tiles = max(1, budget // (th * tw))
+        # a grid with the region's aspect ratio
+        ny = max(1, min(rows // th, round(math.sqrt(n_tiles * rows / cols))))
+        nx = max(1, min(cols // tw, n_tiles // ny))
+        ys, xs = _spread(y0, rows, th, ny), _spread(x0, cols, tw, nx)
+    grid = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1).reshape(-1, 2)
+    return np.ascontiguousarray(grid, np.int64), th, tw
 
 
 @dataclass
@@ -353,11 +375,7 @@ class _Fit:
     npix: int
 
 
-def _valid_at(v: np.ndarray | None, y0: float, x0: float, h: int, w: int) -> np.ndarray | None:
-    if v is None:
-        return None
-    iy, ix = int(round(y0)), int(round(x0))
-    return v[iy: iy + h, ix: ix + w]
+_EMPTY = np.ones((1, 1), bool)
 
 
 def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
@@ -366,50 +384,19 @@ def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
     reg = _region(h, w, dx, dy)
     if reg is None:
         raise AlignmentError("the frames do not overlap enough to be aligned")
-    qy0, qx0, rows, cols = reg
-    hxx = hxy = hyy = bx = by = 0.0
-    sa = sb = saa = sbb = sab = srr = 0.0
-    n = 0
-    for by0, brows in _bands(qy0, rows, cols, budget):
-        a = _sample(a_lv.img, by0 + dy / 2, qx0 + dx / 2, brows, cols)
-        b = _sample(b_lv.img, by0 - dy / 2, qx0 - dx / 2, brows, cols)
-        m = (a + b) * np.float32(0.5)
-        gx = _deriv(m, 1)[2:-2]
-        gy = _deriv(m, 0)[:, 2:-2]
-        r = (a - b)[2:-2, 2:-2]
-        wgt = None
-        va = _valid_at(a_lv.kvalid, by0 + dy / 2, qx0 + dx / 2, brows, cols)
-        vb = _valid_at(b_lv.kvalid, by0 - dy / 2, qx0 - dx / 2, brows, cols)
-        if va is not None or vb is not None:
-            wm = np.ones((brows, cols), bool)
-            if va is not None:
-                wm &= va
-            if vb is not None:
-                wm &= vb
-            wgt = wm[2:-2, 2:-2].astype(np.float32)
-            gx = gx * wgt
-            gy = gy * wgt
-            r = r * wgt
-            n += int(wgt.sum())
-        else:
-            n += r.size
-        hxx += float(np.vdot(gx, gx))
-        hyy += float(np.vdot(gy, gy))
-        hxy += float(np.vdot(gx, gy))
-        bx += float(np.vdot(gx, r))
-        by += float(np.vdot(gy, r))
-        if stats:
-            aa = a[2:-2, 2:-2].astype(np.float64)
-            bb = b[2:-2, 2:-2].astype(np.float64)
-            if wgt is not None:
-                aa = aa * wgt
-                bb = bb * wgt
-            sa += float(aa.sum())
-            sb += float(bb.sum())
-            saa += float(np.vdot(aa, aa))
-            sbb += float(np.vdot(bb, bb))
-            sab += float(np.vdot(aa, bb))
-            srr += float(np.vdot(r, r))
+    tiles, th, tw = _tiles(*reg, budget)
+    ay, ax, by_, bx_ = dy / 2, dx / 2, -dy / 2, -dx / 2
+    fay, fax, fby, fbx = math.floor(ay), math.floor(ax), math.floor(by_), math.floor(bx_)
+    use_valid = a_lv.kvalid is not None or b_lv.kvalid is not None
+    va = a_lv.kvalid if a_lv.kvalid is not None else np.ones(a_lv.img.shape, bool)
+    vb = b_lv.kvalid if b_lv.kvalid is not None else np.ones(b_lv.img.shape, bool)
+    sums = gn_accumulate(
+        a_lv.img, b_lv.img, va if use_valid else _EMPTY, vb if use_valid else _EMPTY,
+        int(use_valid), tiles, th, tw, fay, fax, fby, fbx,
+        round(ay), round(ax), round(by_), round(bx_),
+        *_kernels(ay - fay, ax - fax, by_ - fby, bx_ - fbx),
+    ).sum(axis=0)
+    hxx, hxy, hyy, bx, by, n, sa, sb, saa, sbb, sab, srr = (float(v) for v in sums)
     if n < 32:
         raise AlignmentError("the frames do not overlap enough to be aligned")
     # residual r = a - b; moving d by delta changes r by +delta . grad(m)
@@ -437,31 +424,33 @@ def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
             sx, sy = math.sqrt(s2 * hyy / det), math.sqrt(s2 * hxx / det)
         else:
             sx = sy = math.inf
-        fit = _Fit(dx, dy, max(0.0, min(1.0, z)), math.sqrt(srr / n), sx, sy, n)
+        fit = _Fit(dx, dy, max(0.0, min(1.0, z)), math.sqrt(srr / n), sx, sy, int(n))
     return ddx, ddy, fit
 
 
 def _refine(ref: PreparedPlane, mov: PreparedPlane, dx: float, dy: float, level: int,
             motion: str) -> _Fit:
+    """Gauss-Newton from pyramid ``level`` down to full resolution, starting at (dx, dy)."""
+    fit: _Fit | None = None
     for lvl in range(level, -1, -1):
         s = 2.0 ** lvl
         a, b = ref.levels[lvl], mov.levels[lvl]
         cx, cy = dx / s, dy / s
-        budget = _FINE_BUDGET if lvl == 0 else None
-        iters = 12 if lvl == 0 else 4
+        iters = 10 if lvl == 0 else 4
         for _ in range(iters):
-            ddx, ddy, _fit = _gn_step(a, b, cx, cy, motion, budget, False)
-            # a step larger than a pixel means we are outside the basin; damp it
+            ddx, ddy, fit = _gn_step(a, b, cx, cy, motion, _FINE_BUDGET, lvl == 0)
+            # a step longer than a pixel means we are outside the basin: damp it
             mag = math.hypot(ddx, ddy)
             if mag > 1.0:
                 ddx, ddy = ddx / mag, ddy / mag
             cx += ddx
             cy += ddy
-            if mag < (2e-4 if lvl == 0 else 1e-2):
+            if mag < (2e-3 if lvl == 0 else 2e-2):
                 break
         dx, dy = cx * s, cy * s
-    _, _, fit = _gn_step(ref.levels[0], mov.levels[0], dx, dy, motion, _FINE_BUDGET, True)
     assert fit is not None
+    # the last step was below 2e-3 px: report the updated shift with the last statistics
+    fit.dx, fit.dy = dx, dy
     return fit
 
 
@@ -471,17 +460,27 @@ def _refine(ref: PreparedPlane, mov: PreparedPlane, dx: float, dy: float, level:
 
 
 def estimate_prepared(ref: PreparedPlane, mov: PreparedPlane, *, motion: str = "xy",
-                      guess: tuple[float, float] | None = None,
+                      guess: tuple[float, float] | None = None, search: bool = True,
                       min_overlap: float = 0.05) -> PairResult:
-    """:func:`estimate_shift` on planes already :func:`prepare`\\ d (reuses their pyramids)."""
+    """:func:`estimate_shift` on planes already :func:`prepare`\\ d (reuses their pyramids).
+
+    With ``search=False`` the coarse search is skipped and the refinement starts at full
+    resolution from ``guess``, which must then be within about a pixel of the truth.
+    """
     check_motion(motion)
     if ref.shape != mov.shape:
         raise AlignmentError(
             f"frames differ in size: {ref.shape[1]}x{ref.shape[0]} and "
             f"{mov.shape[1]}x{mov.shape[0]}")
-    cx, cy, lvl, _ = _coarse(ref, mov, motion, guess, min_overlap)
-    s = 2 ** lvl
-    fit = _refine(ref, mov, float(cx * s), float(cy * s), lvl, motion)
+    if search or guess is None:
+        cx, cy, lvl = _coarse(ref, mov, motion, guess, min_overlap)
+        s = 2 ** lvl
+        # the sub-pixel peak is within the basin of the next finer level
+        fit = _refine(ref, mov, cx * s, cy * s, max(lvl - 1, 0), motion)
+    else:
+        gx = guess[0] if motion != "y" else 0.0
+        gy = guess[1] if motion != "x" else 0.0
+        fit = _refine(ref, mov, gx, gy, 0, motion)
     h, w = ref.shape
     overlap = max(0.0, (w - abs(fit.dx)) * (h - abs(fit.dy)) / (w * h))
     dx = fit.dx if motion != "y" else 0.0

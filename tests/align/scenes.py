@@ -22,6 +22,7 @@ __all__ = [
     "eased_offsets",
     "linear_offsets",
     "to_codes",
+    "encode_decode",
 ]
 
 
@@ -183,3 +184,35 @@ def to_codes(frames: Sequence[np.ndarray], depth: int) -> list[np.ndarray]:
     dt = np.uint8 if depth <= 8 else np.uint16
     return [np.clip(np.rint((16 + 219 * f.astype(np.float64)) * scale), 0,
                     (1 << depth) - 1).astype(dt) for f in frames]
+
+
+def encode_decode(frames: Sequence[np.ndarray], depth: int, path: str,
+                  crf: int = 18) -> list[np.ndarray]:
+    """Encode luma frames as H.264 (8-bit ``yuv420p`` or 10-bit ``yuv420p10le``, grey chroma)
+    with libx264 at ``crf``, decode them back with PyAV and return working luma in [0, 1].
+
+    The decoded Y plane is read raw (``np.from_dlpack``) and mapped from limited-range codes
+    (ITU-R BT.709: Y' = (Y - 16 * 2^(n-8)) / (219 * 2^(n-8))).
+    """
+    import av
+
+    from tests.videogen import encode_video
+
+    pix_fmt = "yuv420p" if depth == 8 else "yuv420p10le"
+    ys = to_codes(frames, depth)
+    dt = ys[0].dtype
+    h, w = ys[0].shape
+    grey = np.full(((h + 1) // 2, (w + 1) // 2), 128 << (depth - 8), dt)
+    encode_video(path, [(y, grey, grey) for y in ys], "libx264", pix_fmt,
+                 options={"crf": str(crf), "preset": "medium"})
+    out = []
+    scale = float(1 << (depth - 8))
+    with av.open(path) as box:
+        stream = box.streams.video[0]
+        stream.thread_type = "AUTO"
+        for fr in box.decode(stream):
+            y = np.from_dlpack(fr.planes[0])
+            out.append(((y.astype(np.float32) - 16 * scale) / (219 * scale)).astype(np.float32))
+    if len(out) != len(frames):
+        raise RuntimeError(f"decoded {len(out)} of {len(frames)} frames")
+    return out
