@@ -139,3 +139,20 @@ def test_png_and_video_are_delegated(tmp_path, monkeypatch) -> None:
     assert open_source(vid, start="1s", ivtc="on", dedup=True) == "video-source"
     assert seen["start"] == "1s" and seen["ivtc"] == "on" and seen["dedup"] is True
     assert is_video_path(vid) and not is_video_path(folder) and not is_video_path("a.dump")
+
+
+def test_real_png_folder(tmp_path) -> None:
+    from overmix.io.png import write_png
+
+    rng = np.random.default_rng(2)
+    images = [rng.integers(0, 65536, (6, 9, 3)).astype(np.uint16) for _ in range(3)]
+    for k, im in enumerate(images):
+        write_png(tmp_path / f"shot{k + 1}.png", im)
+    write_png(tmp_path / "shot10.png", np.zeros((5, 9, 3), np.uint16))  # other size, last
+    src = open_source(tmp_path, end=3)
+    assert src.kind == "png" and src.count == 3 and src.color.bit_depth == 16
+    for f, im in zip(src, images, strict=True):
+        for c in range(3):
+            np.testing.assert_array_equal(f.planes[c], im[..., c])
+    with pytest.raises(InputError, match=r"shot10\.png: 9x5 rgb 16-bit differs"):
+        list(open_source(tmp_path))
