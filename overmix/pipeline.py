@@ -51,6 +51,7 @@ __all__ = [
     "restore_canvas",
     "separate_animation",
     "stitch",
+    "stitch_jpeg",
     "write_output",
 ]
 
@@ -306,14 +307,17 @@ def render_canvas(store: FrameStore, offsets: Offsets, opts: StitchOptions,
 
 def check_available(opts: StitchOptions) -> None:
     """Refuse, before any work, options whose stage is not wired in yet."""
-    if opts.scale is not None and opts.scale != 1:
-        raise UnsupportedError("--scale (super-resolution) is not available yet")
+    if opts.scale is not None:
+        from overmix.restore.superres import check_scale
+
+        check_scale(opts.scale)
+        if opts.mosaic != "off":
+            raise UsageError("--scale and --mosaic cannot be combined (recover the mosaic "
+                             "first, then super-resolve its output)")
     if opts.deconvolve:
-        raise UnsupportedError("--deconvolve is not available yet")
-    if opts.mosaic != "off":
-        raise UnsupportedError("--mosaic is not available yet")
-    if opts.jpeg:
-        raise UnsupportedError("--jpeg is not available yet")
+        from overmix.restore.deconvolve import parse_deconvolve
+
+        parse_deconvolve(opts.deconvolve)
     if opts.logo != "off" or opts.extract_overlay:
         raise UnsupportedError("--logo / --extract-overlay are not available yet")
     if opts.save_project:
@@ -325,7 +329,94 @@ def restore_canvas(store: FrameStore, offsets: Offsets, renders: list[RenderResu
                    ) -> list[RenderResult]:
     """Restoration stages on the rendered canvases (``--scale``, ``--deconvolve``,
     ``--mosaic``, ``--jpeg``, ``--logo``); each returns new RenderResults."""
+    if opts.mosaic == "auto":
+        renders = [_restore_mosaic(store, offsets, r, a, progress)
+                   for a, r in zip(sorted(set(offsets.anim)), renders, strict=True)]
+    if opts.scale is not None:
+        renders = [_restore_scale(store, offsets, r, a, opts, progress)
+                   for a, r in zip(sorted(set(offsets.anim)), renders, strict=True)]
+    if opts.deconvolve:
+        renders = [_restore_deconvolve(r, opts, progress) for r in renders]
     return renders
+
+
+def _anim_rows(store: FrameStore, offsets: Offsets, anim: int) -> tuple[list[int], np.ndarray]:
+    """Store positions and offsets of the frames of animation frame ``anim``."""
+    pos = _positions(store, offsets)
+    rows = [n for n, g in enumerate(offsets.anim) if g == anim]
+    return [pos[n] for n in rows], offsets.xy[rows]
+
+
+def _restore_scale(store: FrameStore, offsets: Offsets, res: RenderResult, anim: int,
+                   opts: StitchOptions, progress: ProgressCallback) -> RenderResult:
+    """``--scale S``: multi-frame super-resolution of every plane (overmix.restore.superres)."""
+    from dataclasses import replace
+
+    from overmix.restore.superres import superresolve_planes
+
+    assert store.layout is not None and store.color is not None and opts.scale is not None
+    pos, xy = _anim_rows(store, offsets, anim)
+    lay = store.layout
+    sub = (lay.sub_x, lay.sub_y) if lay.family == Family.YCBCR else (1, 1)
+    planes, weight = superresolve_planes(
+        lambda k: store.planes(pos[k]), len(pos), xy, res.canvas, scale=float(opts.scale),
+        subsampling=sub, chroma_offset=store.color.chroma_location.offset(*sub),
+        ycbcr=lay.family == Family.YCBCR,
+        full_chroma=lay.family == Family.YCBCR and res.layout.sub_x == 1 and sub != (1, 1),
+        progress=progress)
+    stats = {**res.stats, "scale": float(opts.scale), "holes": int((weight <= 0).sum())}
+    return replace(res, planes=planes, coverage=weight, stats=stats)
+
+
+def _restore_deconvolve(res: RenderResult, opts: StitchOptions,
+                        progress: ProgressCallback) -> RenderResult:
+    """``--deconvolve SIGMA[:ITERS]``: Richardson-Lucy on Y' (every plane for RGB)."""
+    from dataclasses import replace
+
+    from overmix.restore.deconvolve import parse_deconvolve, richardson_lucy
+    from overmix.restore.inpaint import fill_nearest
+
+    assert opts.deconvolve is not None
+    sigma, iters = parse_deconvolve(opts.deconvolve)
+    planes = list(res.planes)
+    which = range(len(planes)) if res.layout.family == Family.RGB else [0]
+    valid = res.coverage > 0
+    for p in which:
+        src = fill_nearest(planes[p], valid) if not valid.all() else planes[p]
+        out = richardson_lucy(src, sigma=sigma, iterations=iters, progress=progress)
+        planes[p] = np.where(valid, np.clip(out, 0.0, 1.0), planes[p]).astype(np.float32)
+    return replace(res, planes=tuple(planes), stats={**res.stats, "deconvolve": opts.deconvolve})
+
+
+def _restore_mosaic(store: FrameStore, offsets: Offsets, res: RenderResult, anim: int,
+                    progress: ProgressCallback) -> RenderResult:
+    """``--mosaic auto``: detect a screen-fixed mosaic and recover the drawing under it."""
+    from dataclasses import replace
+
+    from overmix.restore.mosaic import detect_mosaic, recover_mosaic
+
+    assert store.layout is not None and store.color is not None
+    pos, xy = _anim_rows(store, offsets, anim)
+    info = detect_mosaic(lambda k: store.luma(pos[k]), len(pos))
+    if info is None:
+        raise InputError("--mosaic auto: no mosaic censor found in the frames")
+    lay = store.layout
+    planes = list(res.planes)
+    out = recover_mosaic(lambda k: store.luma(pos[k]), len(pos), xy, res.canvas, info,
+                         progress=progress)
+    planes[0] = out.plane
+    sub = (lay.sub_x, lay.sub_y) if lay.family == Family.YCBCR else (1, 1)
+    native = res.layout.sub_x == sub[0] and res.layout.sub_y == sub[1]
+    if len(planes) > 1 and native and sub[0] == sub[1] and info.block % sub[0] == 0 \
+            and all(ph % sub[0] == 0 for ph in info.phase):
+        off = store.color.chroma_location.offset(*sub) if sub != (1, 1) else (0.0, 0.0)
+        for p in range(1, len(planes)):
+            planes[p] = recover_mosaic(lambda k, p=p: store.planes(pos[k])[p], len(pos), xy,
+                                       res.canvas, info, plane_sub=sub, plane_offset=off,
+                                       progress=progress).plane
+    stats = {**res.stats, "mosaic": {"block": info.block, "phase": list(info.phase),
+                                     "recovered_fraction": out.recovered_fraction}}
+    return replace(res, planes=tuple(planes), stats=stats)
 
 
 # ----------------------------------------------------------------------------- output
@@ -489,6 +580,8 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
     check_available(opts)
     _check_inputs(input_path, [output, opts.save_offsets, opts.save_project,
                                opts.extract_overlay])
+    if opts.jpeg:
+        return stitch_jpeg(input_path, opts, progress, output=output)
     if output is not None:
         suffix = Path(output).suffix.lower()
         if suffix not in (".png", ".dump"):
@@ -520,6 +613,49 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         t = time.perf_counter()
         files = write_output(result, output, opts)
         timings["output"] = time.perf_counter() - t
+        summary["outputs"] = [str(f) for f in files]
+    return result
+
+
+def stitch_jpeg(input_path: str | os.PathLike[str], opts: StitchOptions,
+                progress: ProgressCallback = no_progress, *,
+                output: str | os.PathLike[str] | None = None) -> StitchResult:
+    """``--jpeg``: INPUT is a JPEG file or a folder of JPEGs of one picture; estimate the
+    picture from every file's DCT coefficients (overmix.restore.jpeg). ``--offsets`` places
+    shifted files (``index`` = position in name order); otherwise they must be the same size."""
+    from overmix.color.spec import ChromaLocation, Matrix, Primaries, Range, Transfer
+    from overmix.frame import PlaneLayout
+    from overmix.restore.jpeg import estimate_from_jpegs, jpeg_paths
+
+    t = time.perf_counter()
+    paths = jpeg_paths(input_path)
+    xy = None
+    if opts.offsets is not None:
+        off = Offsets.load(opts.offsets)
+        where = {i: k for k, i in enumerate(off.indices)}
+        if sorted(where) != list(range(len(paths))):
+            raise InputError(f"the offsets must list the {len(paths)} JPEG files as indices "
+                             f"0-{len(paths) - 1}")
+        xy = np.array([off.xy[where[i]] for i in range(len(paths))])
+    est = estimate_from_jpegs([str(p) for p in paths], offsets=xy, progress=progress)
+    # JFIF (ITU-T T.871): BT.601 matrix, full range, centred chroma, sRGB-like transfer
+    color = ColorInfo(Matrix.BT470BG if len(est.planes) == 3 else Matrix.GRAY, Range.FULL,
+                      Transfer.IEC61966_2_1, Primaries.BT709, ChromaLocation.CENTER, 8)
+    fam = Family.YCBCR if len(est.planes) == 3 else Family.GRAY
+    holes = int((est.weight <= 0).sum())
+    res = RenderResult(est.planes, PlaneLayout(fam, 1, 1), color, est.weight, est.canvas,
+                       "jpeg", {"frames": len(paths), "holes": holes, "residual": 0.0,
+                                "iterations": est.iterations})
+    xy_used = np.zeros((len(paths), 2)) if xy is None else xy
+    offsets = Offsets(xy_used, list(range(len(paths))), *est.frame_size)
+    timings = {"jpeg": time.perf_counter() - t}
+    summary: dict[str, object] = {
+        "input_frames": len(paths), "frames": len(paths), "canvas": est.canvas.to_json(),
+        "render": "jpeg", "holes": holes, "animation_frames": 1, "timings": timings,
+    }
+    result = StitchResult([res], offsets, est.canvas, color, summary)
+    if output is not None:
+        files = write_output(result, output, opts)
         summary["outputs"] = [str(f) for f in files]
     return result
 

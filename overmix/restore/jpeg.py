@@ -218,6 +218,8 @@ class JpegEstimate:
         Iterations run (fewer when converged).
     changes : list of float
         RMS change (8-bit units) per iteration.
+    frame_size : (width, height)
+        Largest file size.
     """
 
     planes: tuple[np.ndarray, ...]
@@ -226,6 +228,7 @@ class JpegEstimate:
     canvas: Canvas
     iterations: int
     changes: list[float] = field(default_factory=list)
+    frame_size: tuple[int, int] = (0, 0)
 
 
 def _to_working(planes: list[np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -340,7 +343,7 @@ def estimate_from_jpegs(paths: list[str | os.PathLike[str]], *, iterations: int 
         if changes[-1] < tol:
             break
     return JpegEstimate(_to_working(x_est), _to_working(avg), cnt.astype(np.float32), canvas,
-                        it if iterations else 0, changes)
+                        it if iterations else 0, changes, (w_max, h_max))
 
 
 def deblock_average(plane: np.ndarray, weight: np.ndarray | float = 1.0, *,

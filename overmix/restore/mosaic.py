@@ -131,8 +131,10 @@ def _cell_stats(y: np.ndarray, block: int, phase: tuple[int, int], flat_tol: flo
     idx = np.arange(nci * ncj)
     hi = np.asarray(ndimage.maximum(y, lab, idx)).reshape(nci, ncj)
     lo = np.asarray(ndimage.minimum(y, lab, idx)).reshape(nci, ncj)
-    mean = np.asarray(ndimage.mean(y, lab, idx)).reshape(nci, ncj)
     cnt = np.bincount(lab.ravel(), minlength=nci * ncj).reshape(nci, ncj)
+    sums = np.bincount(lab.ravel(), weights=y.ravel().astype(np.float64),
+                       minlength=nci * ncj).reshape(nci, ncj)
+    mean = sums / np.maximum(cnt, 1)
     flat = (hi - lo < flat_tol) & (cnt == block * block)
     nd = np.zeros(flat.shape, np.int32)
     dv = (np.abs(np.diff(mean, axis=0)) > edge_tol).astype(np.int32)
