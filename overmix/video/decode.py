@@ -374,6 +374,7 @@ class VideoInfo:
     interlaced: bool
     telecine: dict[str, Any] = field(default_factory=dict)
     streams: list[dict[str, Any]] = field(default_factory=list)
+    stream_index: int = 0  # index of the stream in the container (all stream types)
 
     def to_json(self) -> dict[str, Any]:
         def frac(f: Fraction | None) -> str | None:
@@ -620,7 +621,7 @@ def probe(path: str | Path, stream: int | None = None) -> VideoInfo:
         rate=rate, film_rate=film, frame_count=int(count), count_estimated=estimated,
         duration=duration, time_base=tb, start_pts=start_pts, tags=tags, color=color,
         guessed=guessed, layout=spec.layout, field_order=fo, interlaced=interlaced,
-        telecine=telecine, streams=streams,
+        telecine=telecine, streams=streams, stream_index=stream_index,
     )
 
 
@@ -1037,8 +1038,7 @@ def open_video(
         raise UsageError("--dedup-threshold must be 0 or more")
     p = Path(path)
     vinfo = probe(p, stream)
-    with _open_container(p) as c:
-        sidx = _pick_stream(c, p, stream).index
+    sidx = vinfo.stream_index
     spec = pix_spec(vinfo.pix_fmt)
     rng = FrameRange.parse(start, end, frames)
     if rng.start is not None and rng.start.index is not None and not dedup and ivtc == "off" \

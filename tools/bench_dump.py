@@ -1,0 +1,138 @@
+"""Benchmark: decoding and dumping a 1080p Hi10p clip.
+
+Makes (once, cached in the temp folder) a 1920x1080 yuv420p10le H.264 clip of a panning cel
+scene, then measures in one run:
+
+- decode-only: ``overmix.video.open_video`` raw planes (``np.from_dlpack`` copies), frames/s;
+- PyAV baseline: ``frame.to_ndarray()`` on every frame, frames/s;
+- ``overmix dump`` with ``--compress none``, ``zlib`` (default level 6) and ``xz`` (default
+  preset 6, on fewer frames because it is slow): frames/s, bytes per frame and the CPU cores
+  used (process CPU time / wall time).
+
+Usage: ``python tools/bench_dump.py [--frames 60] [--xz-frames 12] [--workers N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from overmix.cli import main as cli_main  # noqa: E402
+from overmix.video import open_video  # noqa: E402
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def make_clip(path: Path, n: int) -> Path:
+    """A 1080p 10-bit 4:2:0 H.264 (High 10) clip: a pan over one drawn world."""
+    from tests.videogen import draw_scene, encode_video, rgb_to_yuv_codes
+
+    if path.exists():
+        return path
+    h, w = 1080, 1920
+    world = draw_scene(h + 2 * n, w + 6 * n, 9, world=(h + 2 * n, w + 6 * n))
+    frames = []
+    for k in range(n):
+        view = world[2 * k: 2 * k + h, 6 * k: 6 * k + w]
+        frames.append(rgb_to_yuv_codes(view, "709", False, 10, (2, 2)))
+    tmp = path.with_suffix(".tmp.mkv")
+    encode_video(tmp, frames, "libx264", "yuv420p10le", Fraction(24000, 1001),
+                 options={"preset": "veryfast", "crf": "16"}, gop=24)
+    os.replace(tmp, path)
+    return path
+
+
+def timed(label: str, fn) -> tuple[float, float, object]:
+    c0, t0 = _cpu(), time.perf_counter()
+    out = fn()
+    dt = time.perf_counter() - t0
+    return dt, (_cpu() - c0) / max(dt, 1e-9), out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=60)
+    ap.add_argument("--xz-frames", type=int, default=12)
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "overmix-bench"))
+    args = ap.parse_args()
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    clip = make_clip(cache / f"hi10p_1080_{args.frames}.mkv", args.frames)
+    print(f"clip: {clip} ({clip.stat().st_size / 1e6:.1f} MB, {args.frames} frames 1920x1080 "
+          f"yuv420p10le High 10; made/cached in {time.perf_counter() - t0:.1f} s)")
+    print(f"cores available: {os.cpu_count()}")
+
+    def decode_raw() -> int:
+        n = 0
+        for f in open_video(clip, ivtc="off"):
+            n += 1
+            assert f.planes[0].dtype == np.uint16
+        return n
+
+    def decode_pyav() -> int:
+        n = 0
+        with av.open(str(clip)) as c:
+            s = c.streams.video[0]
+            s.thread_type = "AUTO"
+            for fr in c.decode(s):
+                fr.to_ndarray()
+                n += 1
+        return n
+
+    decode_raw()  # warm the page cache and the packet index
+    rows = []
+    dt, cores, n = timed("decode", decode_raw)
+    rows.append(("decode-only (overmix raw planes)", n / dt, cores, None))
+    dec_fps = n / dt
+    dt, cores, n = timed("pyav", decode_pyav)
+    rows.append(("PyAV to_ndarray (baseline)", n / dt, cores, None))
+
+    work = Path(tempfile.mkdtemp(prefix="bench-dump-"))
+    try:
+        for comp, frames in (("none", args.frames), ("zlib", args.frames),
+                             ("xz", min(args.xz_frames, args.frames))):
+            out = work / comp
+            argv = ["--quiet", "dump", str(clip), "-o", str(out), "--compress", comp,
+                    "--ivtc", "off", "--frames", str(frames)]
+            if args.workers:
+                argv += ["--workers", str(args.workers)]
+            dt, cores, rc = timed(comp, lambda a=argv: cli_main(a))
+            assert rc == 0
+            files = list(out.glob("*.dump"))
+            size = sum(f.stat().st_size for f in files)
+            label = f"dump --compress {comp}" + (f" ({frames} frames)" if frames != args.frames
+                                                 else "")
+            rows.append((label, len(files) / dt, cores, size / len(files)))
+            shutil.rmtree(out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    raw = 1920 * 1080 * 3 // 2 * 2
+    print(f"{'measure':38s} {'frames/s':>9s} {'cores':>6s} {'bytes/frame':>12s} "
+          f"{'vs decode':>9s}")
+    for label, fps, cores, bpf in rows:
+        b = "" if bpf is None else f"{bpf:12,.0f}"
+        print(f"{label:38s} {fps:9.2f} {cores:6.2f} {b:>12s} {fps / dec_fps:9.0%}")
+    print(f"(raw 10-bit 4:2:0 frame = {raw:,} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
