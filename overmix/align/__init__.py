@@ -32,6 +32,7 @@ from overmix.geometry import Offsets
 from overmix.progress import ProgressCallback
 
 __all__ = [
+    "JUMPS",
     "LumaProvider",
     "Pair",
     "PairResult",

@@ -1,0 +1,242 @@
+"""Accuracy and behaviour of overmix.align against pans with known sub-pixel offsets.
+
+Frames are exact area samples of a world drawn at 4x (tests/align/scenes.py), so the truth
+does not depend on any interpolator the aligner uses.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+
+import numpy as np
+import pytest
+
+from overmix.align import JUMPS, align, estimate_shift
+from overmix.errors import AlignmentError, UsageError
+from tests.align.scenes import (
+    cel_world,
+    eased_offsets,
+    encode_decode,
+    linear_offsets,
+    sample_frames,
+    smooth_world,
+)
+
+H, W = 180, 320
+
+
+def _frames(kind: str, off: np.ndarray, seed: int, h: int = H, w: int = W) -> list[np.ndarray]:
+    span = np.ceil(np.abs(off).max(axis=0)).astype(int)
+    wh, ww = h + 2 * span[1] + 24, w + 2 * span[0] + 24
+    world = (cel_world if kind == "cel" else smooth_world)(wh, ww, 4, seed)
+    return sample_frames(world, 4, off, h, w, (span[0] + 12.0, span[1] + 12.0))
+
+
+@pytest.fixture(scope="module")
+def cel_eased() -> tuple[list[np.ndarray], np.ndarray]:
+    off = eased_offsets(16, (47.3, 11.9))
+    return _frames("cel", off, 2), off
+
+
+@pytest.fixture(scope="module")
+def cel_linear() -> tuple[list[np.ndarray], np.ndarray]:
+    off = linear_offsets(16, (2.63, -0.71))
+    return _frames("cel", off, 1), off
+
+
+# --- single pairs ---------------------------------------------------------------------------
+
+
+def test_sign_convention_integer_crop() -> None:
+    """mov(i, j) = ref(i + dy, j + dx): a camera panning right/down gives dx, dy > 0."""
+    world = cel_world(H + 40, W + 60, 4, 11)
+    big = sample_frames(world, 4, np.zeros((1, 2)), H + 20, W + 40, (5.0, 5.0))[0]
+    ref = big[:H, :W]
+    mov = big[7:7 + H, 23:23 + W]
+    r = estimate_shift(ref, mov)
+    assert abs(r.dx - 23) < 1e-3 and abs(r.dy - 7) < 1e-3
+    back = estimate_shift(mov, ref)
+    assert abs(back.dx + 23) < 1e-3 and abs(back.dy + 7) < 1e-3
+    assert r.confidence > 0.99 and 0 < r.overlap < 1
+
+
+@pytest.mark.parametrize("kind, tol", [("cel", 0.03), ("smooth", 0.03)])
+def test_fractional_shifts_unbiased(kind: str, tol: float) -> None:
+    """Shifts that are not halves or quarters, both axes, small and large."""
+    shifts = np.array([[0.3, 0.37], [0.71, -0.29], [-0.13, 0.87], [-5.63, 2.37],
+                       [17.41, -9.77], [-96.29, 31.13]])
+    off = np.vstack([[0.0, 0.0], shifts])
+    fr = _frames(kind, off, 21)
+    for k, (dx, dy) in enumerate(shifts, start=1):
+        r = estimate_shift(fr[0], fr[k])
+        assert abs(r.dx - dx) < tol and abs(r.dy - dy) < tol, (kind, dx, dy, r)
+        assert r.sigma_x < 0.05 and r.sigma_y < 0.05
+
+
+def test_shift_larger_than_half_the_frame() -> None:
+    """The correlation wraps; the overlap check must pick the real (large) shift."""
+    off = np.array([[0.0, 0.0], [211.37, -13.61], [-187.29, 40.43]])
+    fr = _frames("cel", off, 22)
+    for k in (1, 2):
+        r = estimate_shift(fr[0], fr[k])
+        assert abs(r.dx - off[k, 0]) < 0.05 and abs(r.dy - off[k, 1]) < 0.05, r
+
+
+def test_estimate_shift_one_axis() -> None:
+    off = np.array([[0.0, 0.0], [6.37, 0.0]])
+    fr = _frames("cel", off, 23)
+    r = estimate_shift(fr[0], fr[1], motion="x")
+    assert r.dy == 0.0 and abs(r.dx - 6.37) < 0.03
+
+
+# --- whole pans -----------------------------------------------------------------------------
+
+
+def _check(offsets_xy: np.ndarray, truth: np.ndarray, tol: float) -> None:
+    err = np.abs(offsets_xy - truth)
+    assert err.max() < tol, f"max error {err.max():.4f} px (frame {err.max(axis=1).argmax()})"
+
+
+def test_align_line_art_lossless(cel_linear, cel_eased) -> None:
+    for frames, truth in (cel_linear, cel_eased):
+        res = align(frames)
+        _check(res.xy, truth, 0.05)
+        assert res.xy[0].tolist() == [0.0, 0.0]
+        assert res.extra["pairs"] >= len(frames) - 1
+        assert res.extra["rejected_pairs"] == 0
+        assert res.extra["residual_rms"] < 0.05
+        json.dumps(res.to_json())  # the summary fields stay JSON
+
+
+def test_align_smooth_eased() -> None:
+    truth = eased_offsets(16, (-38.7, 14.3))
+    res = align(_frames("smooth", truth, 3))
+    _check(res.xy, truth, 0.1)
+
+
+@pytest.mark.parametrize("depth", [8, 10])
+def test_align_h264(depth: int, cel_eased, tmp_path) -> None:
+    frames, truth = cel_eased
+    decoded = encode_decode(frames, depth, str(tmp_path / f"pan{depth}.mkv"), crf=18)
+    res = align(decoded)
+    _check(res.xy, truth, 0.05)
+
+
+def test_motion_restricted_to_one_axis() -> None:
+    truth = eased_offsets(10, (0.0, 29.3))
+    frames = _frames("cel", truth, 24)
+    res = align(frames, motion="y")
+    assert np.all(res.xy[:, 0] == 0.0)
+    _check(res.xy, truth, 0.05)
+    res = align(frames, motion="x")  # wrong axis: y is forced to 0 anyway
+    assert np.all(res.xy[:, 1] == 0.0)
+
+
+# --- masks, borders, robustness -------------------------------------------------------------
+
+
+def _with_logo(frames: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    rng = np.random.default_rng(5)
+    pattern = np.kron(rng.random((10, 20)) > 0.5, np.ones((4, 4))).astype(np.float32)
+    mask = np.zeros((H, W), bool)
+    mask[10:50, 220:300] = True
+    out = []
+    for f in frames:
+        g = f.copy()
+        g[10:50, 220:300] = 0.2 + 0.7 * pattern
+        out.append(g)
+    return out, mask
+
+
+def test_static_logo_mask(cel_eased) -> None:
+    frames, truth = cel_eased
+    logo_frames, mask = _with_logo(frames)
+    biased = align(logo_frames)
+    assert np.abs(biased.xy - truth).max() > 0.1  # the logo pulls towards "no motion"
+    res = align(logo_frames, mask=mask)
+    _check(res.xy, truth, 0.05)
+    # the same through per-frame masks
+    res = align(logo_frames, frame_masks=lambda k: mask)
+    _check(res.xy, truth, 0.05)
+
+
+def test_border_ignores_dirty_edges(cel_eased) -> None:
+    frames, truth = cel_eased
+    dirty = []
+    for f in frames:
+        g = f.copy()
+        g[:, :5] = 0.0  # static black bars and a bright line at the edges
+        g[-3:, :] = 1.0
+        dirty.append(g)
+    res = align(dirty, border=6)
+    _check(res.xy, truth, 0.05)
+
+
+def test_noise_frame_is_rejected(cel_eased) -> None:
+    frames, truth = cel_eased
+    frames = list(frames)
+    frames[7] = np.random.default_rng(0).random((H, W), dtype=np.float32)
+    res = align(frames, indices=list(range(100, 116)))
+    assert res.extra["unaligned_frames"] == [107]
+    assert res.extra["rejected_pairs"] >= 1
+    assert all(107 in p for p in res.extra["rejected"])
+    good = np.ones(16, bool)
+    good[7] = False
+    _check(res.xy[good], truth[good], 0.05)
+    assert res.indices[0] == 100
+
+
+# --- errors and the provider interface ------------------------------------------------------
+
+
+def test_errors() -> None:
+    f = np.zeros((H, W), np.float32)
+    with pytest.raises(AlignmentError, match="at least 2"):
+        align([f])
+    with pytest.raises(AlignmentError, match="differ in size"):
+        align([f, np.zeros((H, W + 2), np.float32)])
+    with pytest.raises(UsageError):
+        align([f, f], motion="diagonal")
+    with pytest.raises(UsageError):
+        align([f, f], indices=[1])
+
+
+def test_frames_that_do_not_overlap_are_named() -> None:
+    a = _frames("cel", linear_offsets(4, (3.1, 0.4)), 30)
+    b = _frames("cel", linear_offsets(4, (3.1, 0.4)), 31)  # another scene
+    with pytest.raises(AlignmentError, match="frames 13 and 14"):
+        align(a + b, indices=list(range(10, 18)))
+
+
+class _Store:
+    """A FrameStore-like provider that tracks how many frames are alive at once."""
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        self._frames = frames
+        self.alive = 0
+        self.peak = 0
+        self.order: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def _gone(self) -> None:
+        self.alive -= 1
+
+    def luma(self, k: int) -> np.ndarray:
+        self.order.append(k)
+        out = self._frames[k].copy()
+        self.alive += 1
+        self.peak = max(self.peak, self.alive)
+        weakref.finalize(out, self._gone)
+        return out
+
+
+def test_provider_streams_with_bounded_window(cel_linear) -> None:
+    frames, truth = cel_linear
+    store = _Store(frames)
+    res = align(store)
+    _check(res.xy, truth, 0.05)
+    assert store.order == list(range(len(frames)))
+    assert store.peak <= max(JUMPS) + 1 < len(frames)
