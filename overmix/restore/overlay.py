@@ -221,7 +221,7 @@ def _drop_specks(mask: np.ndarray, min_size: int) -> np.ndarray:
 def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None = None, *,
                   iterations: int = 3, min_contrast: float = 4.0, grow: int = 2,
                   min_size: int = 6, robust_passes: int = 3, tau: float = 0.03,
-                  progress: ProgressCallback | None = None) -> np.ndarray:
+                  min_alpha: float = 0.15, progress: ProgressCallback | None = None) -> np.ndarray:
     """Where content stays fixed in frame coordinates while the background moves.
 
     Parameters
@@ -234,12 +234,15 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
     iterations : int
         Rounds of mask -> background without it -> difference.
     min_contrast : float
-        The upper class must average this many times the median difference (the noise level),
-        else nothing is static.
+        Static pixels differ from the background by at least this many times the median
+        difference (the noise level).
     grow : int
         Pixels by which the mask is grown when it is left out of the background.
     min_size : int
         Connected specks smaller than this (pixels) are dropped.
+    min_alpha : float
+        Where the background seen through a pixel varies, the pixel must attenuate it by at
+        least this much (fitted slope of frame vs background below ``1 - min_alpha``).
     robust_passes, tau : int, float
         The background is a Cauchy-weighted mean (scale ``tau``, working Y') refined over
         this many extra passes, so the overlay's smear along the pan (it covers each canvas
@@ -273,6 +276,8 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
         progress("overlay: detect", done, total)
         dsum = np.zeros((h, w), dtype=np.float32)
         dcnt = np.zeros((h, w), dtype=np.float32)
+        # sums for the per-pixel line f = s b + t (an overlay has slope 1 - alpha < 1)
+        sb, sf, sbb, sbf = (np.zeros((h, w), dtype=np.float64) for _ in range(4))
         for k in range(n):
             f = np.asarray(_get(lumas, k), np.float32)
             ry, rx = (xy[k, 1] - canvas.y), (xy[k, 0] - canvas.x)
@@ -280,6 +285,12 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
             ok = c > 0.99
             dsum += np.where(ok, np.abs(f - val), 0)
             dcnt += ok
+            bv = np.where(ok, val, 0).astype(np.float64)
+            fv = np.where(ok, f, 0).astype(np.float64)
+            sb += bv
+            sf += fv
+            sbb += bv * bv
+            sbf += bv * fv
             done += 1
             progress("overlay: detect", done, total)
         d = np.divide(dsum, dcnt, out=np.zeros_like(dsum), where=dcnt > 0)
@@ -287,14 +298,24 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
         if valid.sum() < 16:
             return np.zeros((h, w), dtype=np.float32)
         noise = float(np.median(d[valid])) + 1e-4
+        # Otsu on log differences splits balanced classes; a small overlay (a TV logo is well
+        # under 1 % of the frame) would put Otsu's split inside the noise, so the threshold is
+        # at least ``min_contrast`` times the median (noise) difference.
         logd = np.log(np.maximum(d[valid], noise * 0.1))
-        t = math.exp(_otsu(logd))
-        hi = d[valid & (d > t)]
-        if hi.size == 0 or float(hi.mean()) < min_contrast * noise:
-            return np.zeros((h, w), dtype=np.float32)
-        t = max(t, 2.0 * noise)
-        new = valid & (d > t)
+        t = max(math.exp(_otsu(logd)), min_contrast * noise)
+        # Misregistered edges also differ from the background, but they follow it (slope ~1);
+        # an overlay attenuates it (slope 1 - alpha). Where the background varies enough to
+        # tell, require a slope clearly below 1.
+        nn = np.maximum(dcnt, 1).astype(np.float64)
+        var_b = sbb / nn - (sb / nn) ** 2
+        cov_bf = sbf / nn - (sb / nn) * (sf / nn)
+        told = var_b > (4 * noise) ** 2
+        slope = np.divide(cov_bf, var_b, out=np.ones_like(var_b), where=told)
+        follows = told & (slope > 1.0 - min_alpha)
+        new = valid & (d > t) & ~follows
         new = _drop_specks(new, min_size)
+        if not new.any():
+            return np.zeros((h, w), dtype=np.float32)
         score = (d * d / (d * d + t * t)).astype(np.float32)
         score[~valid] = 0.0
         score = np.where(new, np.maximum(score, 0.51), np.minimum(score, 0.49)).astype(
