@@ -137,6 +137,8 @@ def _hashes(frames) -> list[str]:
                       codec_options={"max_b_frames": 2})),
     ("seek.ts", dict(codec="mpeg2video", pix_fmt="yuv420p", container_format="mpegts", gop=8,
                      codec_options={"max_b_frames": 2})),
+    ("seek264.ts", dict(codec="libx264", pix_fmt="yuv420p", container_format="mpegts", gop=8,
+                        options={"x264-params": "open-gop=1:bframes=3"})),
 ])
 def test_seek_ranges_match_linear_decode(clip, name: str, kw: dict) -> None:
     path = clip(name, n=40, **kw)
