@@ -112,7 +112,7 @@ def richardson_lucy(plane: np.ndarray, *, sigma: float | None = None,
         observed plane over a ``(2 * bound_radius + 1)²`` window (no bright halo can rise above
         the brightest nearby colour), and below at 0; None disables it.
     bound_radius : int or None
-        Window radius for ``bound`` (default ``ceil(2.5 * sigma) + 1``).
+        Window radius for ``bound`` (default ``ceil(1.5 * sigma)``: measured best on line art).
     bound_low : bool
         Also clamp below at ``local min - bound``. Off by default: the blurred minimum of a
         thin ink line is far brighter than the ink, so this bound would keep lines grey.
@@ -158,7 +158,7 @@ def richardson_lucy(plane: np.ndarray, *, sigma: float | None = None,
     y = np.maximum(big, 0.0) + floor
     est = y.copy()
     if bound is not None:
-        r = bound_radius if bound_radius is not None else math.ceil(2.5 * width) + 1
+        r = bound_radius if bound_radius is not None else max(1, math.ceil(1.5 * width))
         lo = ndimage.minimum_filter(y, size=2 * r + 1) - bound if bound_low else 0.0
         hi = ndimage.maximum_filter(y, size=2 * r + 1) + bound
     for i in range(iterations):
@@ -178,9 +178,14 @@ def richardson_lucy(plane: np.ndarray, *, sigma: float | None = None,
 
 
 def _profile_variance(w: np.ndarray, offs: np.ndarray) -> np.ndarray:
-    """Second central moment of each non-negative profile (rows of ``w``) about its centroid."""
+    """Second central moment of each non-negative profile (rows of ``w``) about its centroid.
+
+    Values below 3% of the profile's peak are dropped first: far from the centre they are
+    mostly noise, and the moment weights them by the squared distance.
+    """
     if w.size == 0:
         return np.zeros(0)
+    w = np.where(w >= 0.03 * w.max(axis=1, keepdims=True), w, 0.0)
     tot = np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
     mu = (w * offs).sum(axis=1, keepdims=True) / tot
     return (w * (offs - mu) ** 2).sum(axis=1) / tot[:, 0]
