@@ -329,6 +329,13 @@ def _count(lumas: LumaProvider, n: int | None) -> int:
     return len(lumas)
 
 
+def _box(a: np.ndarray, r: int) -> np.ndarray:
+    """``r x r`` box means (the ragged right/bottom edge is dropped)."""
+    a = np.asarray(a, dtype=np.float32)
+    h, w = (a.shape[0] // r) * r, (a.shape[1] // r) * r
+    return a[:h, :w].reshape(h // r, r, w // r, r).mean(axis=(1, 3))
+
+
 def _noise_floor(y: np.ndarray) -> float:
     """Rough per-pixel noise sigma of one luma plane (MAD of a Laplacian-like residual)."""
     r = y[1:-1, 1:-1] - 0.25 * (y[:-2, 1:-1] + y[2:, 1:-1] + y[1:-1, :-2] + y[1:-1, 2:])
@@ -343,6 +350,7 @@ def _noise_floor(y: np.ndarray) -> float:
 def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None = None, *,
              threshold: float | None = None, max_groups: int | None = None,
              mask: np.ndarray | None = None, lags: int = 3, top_fraction: float = 0.01,
+             reduce: int | None = None,
              progress: ProgressCallback | None = None) -> AnimationResult:
     """Give each frame an animation id.
 
@@ -365,6 +373,9 @@ def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None 
         Pair scores are taken for frame distances 1..lags.
     top_fraction : float
         See :func:`pair_score`.
+    reduce : int or None
+        Score on frames box-averaged by this factor (None: 1 per 640 px of width, so HD frames
+        are scored at about 640 px; offsets are scaled to match).
     progress : ProgressCallback
 
     Returns
@@ -377,6 +388,17 @@ def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None 
     if n == 0:
         raise AlignmentError("no frames to separate")
     first = _get(lumas, 0)
+    if reduce is None:
+        reduce = max(1, round(first.shape[1] / 640))
+    if reduce > 1:
+        # Telling cels apart does not need full resolution: score on r x r box means.
+        source = lumas
+        lumas = lambda k: _box(_get(source, k), reduce)  # noqa: E731
+        first = _box(first, reduce)
+        xy = xy / reduce
+        canvas = None
+        if mask is not None:
+            mask = _box(mask.astype(np.float32), reduce) > 0
     h, w = first.shape
     if canvas is None:
         canvas = Canvas.covering(xy, w, h)

@@ -81,6 +81,9 @@ def test_forced_group_count_and_threshold_override() -> None:
     # the override is used as given
     low = separate(sc.luma, sc.xy, threshold=1e-6)
     assert low.threshold == 1e-6 and low.groups == 24
+    # scoring on 2x2 box means (what HD frames get by default) finds the same cels
+    half = separate(sc.luma, sc.xy, reduce=2)
+    assert half.groups == 3 and _same_partition(half.ids, sc.extra["ids"])
 
 
 def test_auto_threshold_gap() -> None:
