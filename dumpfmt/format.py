@@ -382,7 +382,7 @@ def read_info(src: str | os.PathLike[str] | bytes) -> DumpInfo:
 # ----------------------------------------------------------------------------------- writing
 
 
-def _plane_bytes(plane: np.ndarray, depth: int, index: int) -> bytes:
+def _plane_bytes(plane: np.ndarray, depth: int, index: int, check_range: bool = True) -> bytes:
     a = np.asarray(plane)
     if a.ndim != 2:
         raise DumpError(f"plane {index} has {a.ndim} dimensions, need 2")
@@ -393,10 +393,10 @@ def _plane_bytes(plane: np.ndarray, depth: int, index: int) -> bytes:
         raise DumpError(f"plane {index} has dtype {a.dtype}; samples must be integers")
     if a.size:
         lo, hi = int(a.min()), int(a.max())
-        if lo < 0 or hi > (1 << depth) - 1:
+        top = (1 << depth) - 1 if check_range else (255 if depth <= 8 else 65535)
+        if lo < 0 or hi > top:
             raise DumpError(
-                f"plane {index} has samples {lo}..{hi}, outside 0..{(1 << depth) - 1} "
-                f"for depth {depth}"
+                f"plane {index} has samples {lo}..{hi}, outside 0..{top} for depth {depth}"
             )
     dtype = "<u1" if depth <= 8 else "<u2"
     return np.ascontiguousarray(a, dtype=dtype).tobytes()
@@ -430,6 +430,7 @@ def encode(
     alpha: np.ndarray | None = None,
     magic: bool = True,
     legacy: bool = False,
+    check_range: bool = True,
 ) -> bytes:
     """The bytes of a dump.
 
@@ -455,6 +456,9 @@ def encode(
         Write the ``DMP0`` header (default). Without it the transform/transfer are not stored.
     legacy : bool
         video_dumper style: no header, raw planes (implies ``magic=False``, compression none).
+    check_range : bool
+        Reject samples above ``2**depth - 1`` (default). ``False`` stores any value that fits
+        the sample size (1 or 2 bytes), e.g. to re-encode a file as it was read.
     """
     planes = list(planes)
     if alpha is not None:
@@ -496,7 +500,7 @@ def encode(
     if magic:
         out += MAGIC + bytes((transform, transfer))
     for i, (p, d, c) in enumerate(zip(planes, depths, comps, strict=True)):
-        raw = _plane_bytes(p, int(d), i)
+        raw = _plane_bytes(p, int(d), i, check_range)
         h, w = np.shape(p)
         if c == "none":
             out += _PLANE.pack(w, h, int(d), 0)
@@ -555,6 +559,7 @@ def write(
     alpha: np.ndarray | None = None,
     magic: bool = True,
     legacy: bool = False,
+    check_range: bool = True,
 ) -> int:
     """Encode (see :func:`encode` for the parameters) and write atomically; returns the size.
 
@@ -562,6 +567,7 @@ def write(
     same folder and renamed over ``path``.
     """
     data = encode(planes, depth=depth, transform=transform, transfer=transfer,
-                  compression=compression, level=level, alpha=alpha, magic=magic, legacy=legacy)
+                  compression=compression, level=level, alpha=alpha, magic=magic, legacy=legacy,
+                  check_range=check_range)
     write_bytes(path, data)
     return len(data)

@@ -152,7 +152,8 @@ def recompress_file(
         return FileResult(str(p), before, before, old, old, header_state, "skipped")
     try:
         data = dumpfmt.encode(dump.planes, depth=dump.depths, transform=transform,
-                              transfer=transfer, compression=to, level=level, magic=magic)
+                              transfer=transfer, compression=to, level=level, magic=magic,
+                              check_range=False)  # keep out-of-range samples as stored
     except dumpfmt.DumpError as exc:  # e.g. samples above the stored depth
         raise InputError(f"{p}: cannot re-encode: {exc}") from None
     # Verify before touching the file: decode the new bytes and compare everything.

@@ -106,6 +106,19 @@ def test_compress_bad_input(tmp_path, capsys, kind: str) -> None:
     _check_planes(folder, expected)
 
 
+def test_out_of_range_samples_survive(tmp_path, capsys) -> None:
+    # Overmix does not clamp on save: a 9-bit dump may hold codes above 511. Keep them.
+    import struct
+
+    p = np.array([[0, 511, 1023, 700]], dtype="<u2")
+    path = tmp_path / "x.dump"
+    path.write_bytes(b"DMP0\x00\x02" + struct.pack("<IIHH", 4, 1, 9, 0) + p.tobytes())
+    assert main(["compress", str(path), "--to", "xz"]) == 0
+    d = dumpfmt.read(path)
+    assert d.compressions == ["xz"] and d.depths == [9]
+    np.testing.assert_array_equal(d.planes[0], p)
+
+
 def test_compress_missing_and_usage(tmp_path, capsys) -> None:
     assert main(["compress", str(tmp_path / "nope.dump")]) == 1
     assert capsys.readouterr().err == f"overmix: error: no such file or folder: " \

@@ -211,3 +211,11 @@ def test_out_of_range_samples_kept_or_rejected() -> None:
         dumpfmt.decode(blob, validate=True)
     with pytest.raises(dumpfmt.DumpError, match="outside 0..511"):
         dumpfmt.encode([p], depth=9)
+
+
+def test_out_of_range_samples_can_be_reencoded_as_stored() -> None:
+    p = np.array([[0, 1023, 65535]], dtype=np.uint16)
+    data = dumpfmt.encode([p], depth=9, compression="xz", check_range=False)
+    np.testing.assert_array_equal(dumpfmt.decode(data).planes[0], p)
+    with pytest.raises(dumpfmt.DumpError, match="outside 0..255"):
+        dumpfmt.encode([np.array([[256]])], depth=8, check_range=False)
