@@ -690,6 +690,20 @@ class _Decoder:
             c.close()
 
 
+def _tag_seconds(text: str | None) -> float | None:
+    """``"00:01:02.500000000"`` (Matroska DURATION tag) in seconds."""
+    if not text:
+        return None
+    try:
+        parts = [float(x) for x in str(text).split(":")]
+    except ValueError:
+        return None
+    sec = 0.0
+    for x in parts:
+        sec = sec * 60 + x
+    return sec
+
+
 def _time_of(pts: int | None, start_pts: int | None, tb: Fraction) -> float | None:
     if pts is None or start_pts is None:
         return None
@@ -936,7 +950,12 @@ class VideoSource:
             self.info["decode_errors"] = dec.errors
             self.info["truncated"] = dec.truncated
         if sel is not None and not self._reindexing:
-            lost = max(0, len(sel) - delivered)
+            short = max(0, len(sel) - delivered)
+            if dec is not None and (dec.errors or dec.truncated):
+                lost = short
+            elif short:
+                # no decode error: packets that are not frames (e.g. field-coded pictures)
+                self.info["count_mismatch"] = {"packets": len(sel), "frames": delivered}
             if sel.stop >= self.video.frame_count:
                 # frames the header promises beyond the packets present (a truncated file)
                 header_total = self._header_frames()
@@ -980,8 +999,9 @@ class VideoSource:
                 n = int(s.frames or 0)
                 if n:
                     return n
-                dur = (float(s.duration * s.time_base) if s.duration else
-                       (float(c.duration) / av.time_base if c.duration else None))
+                # the stream's own duration (not the container's: audio may be longer)
+                dur = float(s.duration * s.time_base) if s.duration else _tag_seconds(
+                    s.metadata.get("DURATION") or s.metadata.get("duration"))
         except (av.error.FFmpegError, OSError):
             return 0
         if dur and v.rate and self.ivtc_decision.get("mode") != "soft":
