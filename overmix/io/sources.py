@@ -5,16 +5,14 @@ INPUT may be (DESIGN §7): a video file, a dump file, a folder of dumps (with or
 (``2.png`` before ``10.png``; zero-padded dump names sort the same either way); hidden files
 (such as half-written temporary files) are skipped.
 
-Ranges (``start``/``end``/``frames``) select by 0-based position in that order, or by time:
-with a manifest that lists per-frame ``time`` values, a time means the source-video time the
-manifest records (so ``--start 12s`` picks the same frame from a video and from its dumps);
-otherwise time = position / ``frame_rate`` of the manifest. PNG folders have no rate and accept
-only frame indices.
+Ranges (``start``/``end``/``frames``) select by 0-based position in that order, or by time
+relative to the first file: time = position / ``frame_rate`` of the manifest (the first frame
+at or after the time). Without a manifest, and for PNGs, there is no rate and only frame
+indices are accepted. (``Frame.index``/``pts``/``time`` still carry the manifest's values.)
 """
 
 from __future__ import annotations
 
-import bisect
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -68,23 +66,6 @@ def is_video_path(path: str | os.PathLike[str]) -> bool:
     return p.suffix.lower() not in _NOT_VIDEO
 
 
-def _resolve_range(
-    rng: FrameRange, count: int, rate: Fraction | None, times: list[float] | None
-) -> range:
-    """Indices selected from ``count`` frames; times by per-frame ``times`` when known."""
-    if times is not None and len(times) == count:
-
-        def to_pos(p: Position | None) -> Position | None:
-            if p is None or p.index is not None:
-                return p
-            # first frame at or after the time (1 µs tolerance for rounding in the manifest)
-            return Position(index=bisect.bisect_left(times, p.seconds - 1e-6))  # type: ignore[operator]
-
-        rng = FrameRange(to_pos(rng.start), to_pos(rng.end), rng.frames)
-        return rng.resolve(count, None)
-    return rng.resolve(count, float(rate) if rate else None)
-
-
 class _Base:
     """Common FrameSource plumbing."""
 
@@ -130,13 +111,7 @@ class DumpSource(_Base):
         self.progress = progress or no_progress
         entries = [manifest.frame_for(f.name) if manifest else None for f in files]
         self.rate = manifest.rate if manifest else None
-        times: list[float] | None = None
-        if entries and all(e is not None and isinstance(e.get("time"), (int, float))
-                           for e in entries):
-            times = [float(e["time"]) for e in entries]  # type: ignore[index]
-            if any(b < a for a, b in zip(times, times[1:], strict=False)):
-                times = None  # not monotonic: fall back to the rate
-        selection = _resolve_range(rng, len(files), self.rate, times)
+        selection = rng.resolve(len(files), float(self.rate) if self.rate else None)
         self.files = [files[i] for i in selection]
         self._entries = [entries[i] for i in selection]
         self._positions = list(selection)
