@@ -217,3 +217,28 @@ def test_transfer_tagged(clip) -> None:
     c = open_video(path).color
     assert c.transfer == Transfer.SMPTE170M and c.primaries == Primaries.SMPTE170M
     assert open_video(path).layout.name == "yuv422"
+
+
+def test_bad_seek_falls_back_to_linear_decode(clip, monkeypatch) -> None:
+    """A seek that lands after the target is detected and the frames still come right."""
+    from overmix.frame import FrameSource
+    from overmix.video import decode
+
+    path = clip("seek.mkv", n=40, codec="libx264", pix_fmt="yuv420p10le", gop=8,
+                codec_options={"max_b_frames": 2})
+    full = _hashes(open_video(path, ivtc="off"))
+    real = decode._Decoder.frames
+    late = decode.packet_index(path, 0).pts[-1]
+    seeks: list[int | None] = []
+
+    def wrong_seek(self, seek_pts=None):
+        seeks.append(seek_pts)
+        return real(self, None if seek_pts is None else late)  # always lands at the end
+
+    monkeypatch.setattr(decode._Decoder, "frames", wrong_seek)
+    src = open_video(path, start=13, end=17, ivtc="off")
+    assert isinstance(src, FrameSource)
+    got = list(src)
+    assert [f.index for f in got] == [13, 14, 15, 16]
+    assert _hashes(got) == full[13:17]
+    assert seeks[-1] is None and any(s is not None for s in seeks)
