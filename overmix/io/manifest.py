@@ -86,6 +86,8 @@ class Manifest:
     dedup: dict[str, Any] = field(default_factory=dict)
     version: int = MANIFEST_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+    _by_file: tuple[Any, int, dict[str, dict[str, Any]]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     @property
     def rate(self) -> Fraction | None:
@@ -93,11 +95,12 @@ class Manifest:
         return parse_rate(self.frame_rate)
 
     def frame_for(self, file_name: str) -> dict[str, Any] | None:
-        """The ``frames`` entry of a dump file name, if any."""
-        for f in self.frames:
-            if f.get("file") == file_name:
-                return f
-        return None
+        """The ``frames`` entry of a dump file name, if any (O(1) after the first call)."""
+        cache = self._by_file
+        if cache is None or cache[0] is not self.frames or cache[1] != len(self.frames):
+            table = {str(f.get("file")): f for f in self.frames}
+            self._by_file = cache = (self.frames, len(self.frames), table)
+        return cache[2].get(file_name)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
