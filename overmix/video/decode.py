@@ -783,6 +783,11 @@ class VideoSource:
         if mode == "on":
             return {"requested": "on", "mode": "hard", "reason": "forced on",
                     "field_order": self.field_order or "tff"}
+        if self.video.field_order == "progressive" and not self.video.interlaced:
+            # Hard telecine is coded as interlaced pictures; a stream that declares itself
+            # progressive is not analysed (saves decoding ~50 frames; force with --ivtc on).
+            return {"requested": "auto", "mode": "off",
+                    "reason": "the stream is coded progressive"}
         from overmix.video.ivtc import detect_telecine
 
         return detect_telecine(self._raw_frames(None, limit=50), self.field_order,

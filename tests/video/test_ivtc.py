@@ -92,6 +92,13 @@ def test_progressive_clip_auto_is_off(clip) -> None:
     path = clip("prog_ivtc.mkv", n=24, codec="libx264", pix_fmt="yuv420p")
     src = open_video(path)
     assert src.ivtc_decision["mode"] == "off"
+    assert "progressive" in src.ivtc_decision["reason"]
+    assert len(list(src)) == 24
+    # FFV1 does not say: the combing analysis runs and finds nothing to fix
+    path = clip("prog_ivtc_ffv1.mkv", n=24, codec="ffv1", pix_fmt="yuv420p")
+    src = open_video(path)
+    assert src.ivtc_decision["mode"] == "off"
+    assert src.ivtc_decision["analysed_frames"] == 24
     assert len(list(src)) == 24
 
 
