@@ -91,7 +91,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             "headerless": len(headerless),
             "total_before": before,
             "total_after": after,
-            "ratio": round(after / before, 4) if before else None,
+            "size_ratio": round(after / before, 4) if before else None,  # after / before
         })
     else:
         table = Table(title=f"{len(done)} of {len(results)} files recompressed to {args.to}",

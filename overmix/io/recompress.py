@@ -59,12 +59,15 @@ class FileResult:
 
 def color_for_matrix(matrix: str, range_: str | None = None) -> ColorInfo:
     """The colour an explicit ``--matrix`` (and ``--range``) means for header conversion."""
-    m = Matrix.parse(matrix)
+    try:
+        m = Matrix.parse(matrix)
+        r = Range.parse(range_) if range_ else Range.LIMITED
+    except InputError as exc:  # UnsupportedError: a bad option value
+        raise UsageError(str(exc)) from None
     if m == Matrix.RGB:
         # video_dumper stores gbrp as G, B, R without a tag: an RGB header would swap colours.
         raise UsageError("--matrix rgb is not supported for headerless dumps (video_dumper "
                          "stores G, B, R planes)")
-    r = Range.parse(range_) if range_ else Range.LIMITED
     transfer = Transfer.SMPTE170M if m in (Matrix.BT470BG, Matrix.SMPTE170M) else Transfer.BT709
     return ColorInfo(matrix=m, range=r, transfer=transfer)
 
