@@ -258,9 +258,16 @@ def recompress(
             results[f] = _job(str(f), to, level, colors[f], force)
             progress("compress", k + 1, n)
     else:
-        with pool(max_workers=workers) as ex:
+        ex = pool(max_workers=workers)
+        try:
             futures = {ex.submit(_job, str(f), to, level, colors[f], force): f for f in files}
             for k, fut in enumerate(as_completed(futures)):
                 results[futures[fut]] = fut.result()
                 progress("compress", k + 1, n)
+        except BaseException:
+            # Ctrl-C or an error: drop queued files, let running ones finish their atomic
+            # replace (each file stays old or becomes new).
+            ex.shutdown(wait=True, cancel_futures=True)
+            raise
+        ex.shutdown(wait=True)
     return [results[f] for f in files]

@@ -206,3 +206,29 @@ def test_kill_midway_leaves_every_file_old_or_new(tmp_path) -> None:
     assert main(["--quiet", "compress", str(folder), "--to", "xz"]) == 0
     for name in originals:
         assert dumpfmt.read_info(folder / name).planes[0].compression == "xz"
+
+
+def test_interrupt_stops_queued_files(tmp_path, monkeypatch) -> None:
+    """Ctrl-C while files are queued: queued files are not touched, running ones finish."""
+    from overmix.io import recompress as rc
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    expected = {}
+    rng = np.random.default_rng(3)
+    for k in range(12):
+        p = [rng.integers(0, 1024, (160, 160)).astype(np.uint16)]  # ~0.1 s each to xz
+        dumpfmt.write(folder / f"{k:06d}.dump", p, depth=10, compression="none")
+        expected[f"{k:06d}.dump"] = p
+    calls = []
+
+    def progress(stage, done, total):
+        calls.append(done)
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        rc.recompress([folder], to="xz", jobs=2, progress=progress)
+    states = [dumpfmt.read_info(folder / n).planes[0].compression for n in expected]
+    assert 2 <= states.count("xz") < 12  # queued files were cancelled
+    _check_planes(folder, expected)
