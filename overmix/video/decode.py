@@ -375,6 +375,8 @@ class VideoInfo:
     telecine: dict[str, Any] = field(default_factory=dict)
     streams: list[dict[str, Any]] = field(default_factory=list)
     stream_index: int = 0  # index of the stream in the container (all stream types)
+    header_frames: int = 0  # frame count the container header states (0 = not stated)
+    header_seconds: float | None = None  # the stream's own duration from the header
 
     def to_json(self) -> dict[str, Any]:
         def frac(f: Fraction | None) -> str | None:
@@ -585,6 +587,7 @@ def probe(path: str | Path, stream: int | None = None) -> VideoInfo:
         stream_index = int(s.index)
         container_name = c.format.name
         header_frames = int(s.frames or 0)
+        header_seconds = _tag_seconds(s.metadata.get("DURATION") or s.metadata.get("duration"))
         avg_rate = _frac(s.average_rate)
         base_rate = _frac(s.base_rate) or _frac(s.guessed_rate)
         coded_rate = _frac(cc.framerate) or base_rate or avg_rate
@@ -625,6 +628,7 @@ def probe(path: str | Path, stream: int | None = None) -> VideoInfo:
         duration=duration, time_base=tb, start_pts=start_pts, tags=tags, color=color,
         guessed=guessed, layout=spec.layout, field_order=fo, interlaced=interlaced,
         telecine=telecine, streams=streams, stream_index=stream_index,
+        header_frames=header_frames, header_seconds=sdur or header_seconds,
     )
 
 
@@ -1001,17 +1005,9 @@ class VideoSource:
     def _header_frames(self) -> int:
         """Frames the container header promises (for counting frames lost to truncation)."""
         v = self.video
-        try:
-            with av.open(str(self.path)) as c:
-                s = c.streams[self.stream_index]
-                n = int(s.frames or 0)
-                if n:
-                    return n
-                # the stream's own duration (not the container's: audio may be longer)
-                dur = float(s.duration * s.time_base) if s.duration else _tag_seconds(
-                    s.metadata.get("DURATION") or s.metadata.get("duration"))
-        except (av.error.FFmpegError, OSError):
-            return 0
+        if v.header_frames:
+            return v.header_frames
+        dur = v.header_seconds  # the stream's own duration (the container's may be audio's)
         if dur and v.rate and self.ivtc_decision.get("mode") != "soft":
             return int(round(dur * float(v.rate)))
         return 0
