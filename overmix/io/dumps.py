@@ -221,7 +221,10 @@ def frame_from_dump(
         family = Family.RGB
     else:
         family = Family.YCBCR
-    planes = dump.planes[:ncolour]
+    planes = list(dump.planes[:ncolour])
+    padded = False
+    if family == Family.YCBCR:
+        planes, padded = _pad_floored_chroma(planes)
     try:
         layout = PlaneLayout.from_shapes([p.shape for p in planes], family)
     except UnsupportedError as exc:
@@ -236,7 +239,23 @@ def frame_from_dump(
                                    f"{dump.width}x{dump.height} frame")
         alpha = _rescale(alpha, dump.depths[-1], depth)
     frame = Frame(tuple(planes), layout, resolved, alpha=alpha, index=index, source=source)
+    if padded:
+        frame.extra["chroma_padded"] = True
     return frame, how
+
+
+def _pad_floored_chroma(planes: list[np.ndarray]) -> tuple[list[np.ndarray], bool]:
+    """Chroma of odd-sized video_dumper frames has ``floor(W/sx) x floor(H/sy)`` samples
+    (catalogue §1.6); our frames have ``ceil``. Repeat the last column/row to fill the gap."""
+    (h, w), (ch, cw) = planes[0].shape, planes[1].shape
+    if ch == 0 or cw == 0 or planes[2].shape != (ch, cw):
+        return planes, False
+    sx, sy = max(1, round(w / cw)), max(1, round(h / ch))
+    want = (-(-h // sy), -(-w // sx))
+    if (ch, cw) == want or (ch, cw) != (h // sy, w // sx):
+        return planes, False
+    pad = ((0, want[0] - ch), (0, want[1] - cw))
+    return [planes[0]] + [np.pad(p, pad, mode="edge") for p in planes[1:]], True
 
 
 def read_frame(

@@ -130,3 +130,20 @@ def test_errors_name_the_file(tmp_path) -> None:
 
 def read_frame_or_make(tmp_path) -> Frame:
     return Frame(tuple(_planes(4, 4, 1, 1, 8)), PlaneLayout(Family.YCBCR, 1, 1), ColorInfo())
+
+
+def test_video_dumper_odd_size_floored_chroma_is_padded(tmp_path) -> None:
+    # video_dumper writes floor(W/2) x floor(H/2) chroma for odd sizes (catalogue §1.6)
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 256, (7, 9)).astype(np.uint8)
+    cb = rng.integers(0, 256, (3, 4)).astype(np.uint8)
+    cr = rng.integers(0, 256, (3, 4)).astype(np.uint8)
+    path = tmp_path / "output00000.dump"
+    dumpfmt.write(path, [y, cb, cr], depth=8, legacy=True)
+    f = read_frame(path)
+    f.validate()
+    assert f.layout.name == "yuv420" and f.planes[1].shape == (4, 5)
+    np.testing.assert_array_equal(f.planes[1][:3, :4], cb)
+    np.testing.assert_array_equal(f.planes[1][3, :4], cb[2])  # last row repeated
+    np.testing.assert_array_equal(f.planes[2][:3, 4], cr[:, 3])  # last column repeated
+    assert f.extra["chroma_padded"] is True
