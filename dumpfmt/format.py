@@ -279,7 +279,6 @@ def _check_headerless_start(width: int, height: int, depth: int, config: int) ->
 def _decompress(data: bytes, info: PlaneInfo, index: int) -> bytes:
     """Inflate one payload, producing at most ``info.raw_bytes`` bytes."""
     want = info.raw_bytes
-    dec: zlib._Decompress | lzma.LZMADecompressor
     try:
         if info.compression == "zlib":
             dz = zlib.decompressobj()
