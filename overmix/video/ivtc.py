@@ -12,8 +12,10 @@ Field matching
     duplicate per cycle of five.
 Decimation
     In every group of five matched frames the one most similar to its predecessor (mean
-    absolute luma difference) is dropped. A short last group drops a frame only where the
-    cadence seen so far puts a duplicate.
+    absolute luma difference) is dropped when it is a clear duplicate (at most half the
+    difference of the next most similar frame); without a clear duplicate (a static shot, a
+    stream that starts mid-cycle, the short last group) the frame at the cadence position
+    seen so far is dropped, or none before any cadence is known.
 Chroma
     In interlaced 4:2:0 the chroma rows alternate between the fields just like luma rows
     (chroma row r belongs to the field of parity r % 2), so every plane is woven by row
@@ -128,25 +130,25 @@ def ivtc_frames(frames: Iterable[Any], field_order: str, stats: dict[str, Any],
     drop_phases: list[int] = []
     n_in = 0
 
-    def decimate(group: list[tuple[Any, float]], final: bool) -> Iterator[Any]:
-        diffs = [d for _, d in group]
-        k = int(np.argmin(diffs))
-        drop = True
-        if final and len(group) < 5:
-            # only where the cadence so far puts a duplicate
-            if drop_phases:
-                phase = max(set(drop_phases), key=drop_phases.count)
-                want = [i for i, (f, _) in enumerate(group) if f.extra_pos % 5 == phase]
-                if want:
-                    k = want[0]
-                else:
-                    drop = False
-            else:
-                drop = len(group) > 1 and diffs[k] < 0.25 * float(np.median(diffs) + 1e-12)
+    def decimate(group: list[tuple[Any, float]]) -> Iterator[Any]:
+        diffs = np.asarray([d for _, d in group], dtype=np.float64)
+        order = np.argsort(diffs, kind="stable")
+        k = int(order[0])
+        second = float(diffs[order[1]]) if len(group) > 1 else float("inf")
+        # a clear duplicate: at most half the difference of the next most similar frame
+        clear = bool(np.isfinite(diffs[k]) and np.isfinite(second)) and diffs[k] <= 0.5 * second
+        drop: int | None = k if clear else None
+        if drop is None and drop_phases:
+            # no clear duplicate (a static shot, a damaged start): follow the cadence
+            phase = max(set(drop_phases), key=drop_phases.count)
+            want = [i for i, (f, _) in enumerate(group) if f.extra_pos % 5 == phase]
+            if want:
+                drop = want[0]
         for i, (f, _) in enumerate(group):
-            if drop and i == k:
+            if i == drop:
                 dropped.append(f.ordinal)
-                drop_phases.append(f.extra_pos % 5)
+                if clear:
+                    drop_phases.append(f.extra_pos % 5)
                 continue
             yield f
 
@@ -160,10 +162,10 @@ def ivtc_frames(frames: Iterable[Any], field_order: str, stats: dict[str, Any],
         group.append((out, d))
         n_in += 1
         if len(group) == 5:
-            yield from decimate(group, False)
+            yield from decimate(group)
             group = []
     if group:
-        yield from decimate(group, True)
+        yield from decimate(group)
     ms = "".join(stats.get("matches", []))
     stats["pattern"] = _describe(ms, drop_phases)
 

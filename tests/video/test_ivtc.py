@@ -118,3 +118,18 @@ def test_combing_metric_and_chroma_parity() -> None:
     # chroma rows follow field parity too: odd chroma rows from b, even from a
     assert np.array_equal(planes[1][0::2], a[1][0::2])
     assert np.array_equal(planes[1][1::2], b[1][1::2])
+
+
+@pytest.mark.parametrize("skip", [1, 4])
+def test_telecine_starting_mid_cycle(tmp_path: Path, skip: int) -> None:
+    """A clip cut out of a telecined stream: each film frame present comes back once."""
+    film = _film(24, 64, 96, 1)
+    tc = telecine(film, "yuv420p", "top")[skip:]
+    path = encode_video(tmp_path / "mid.mkv", tc, "ffv1", "yuv420p", Fraction(30000, 1001),
+                        interlaced=True, tff=True)
+    out = list(open_video(path))
+    ids = [int(np.argmin([np.abs(f.planes[0].astype(int) - r[0]).sum() for r in film]))
+           for f in out]
+    assert ids == list(range(ids[0], 24)) and ids[0] <= 3
+    for f, i in zip(out, ids, strict=True):
+        assert all(np.array_equal(a, b) for a, b in zip(f.planes, film[i], strict=True))
