@@ -4,7 +4,9 @@ For each method (zlib levels 1/6/9, xz presets 1/6, none) it recompresses a fold
 dumps in place with :func:`overmix.io.recompress.recompress` using both cores (thread pool and
 process pool), and, in the same run, compresses the same planes single-threaded with plain
 Python ``zlib.compress`` / ``lzma.compress``. It prints throughput in MB/s of raw samples
-(``MB = 10^6 bytes``; 2 bytes per 10-bit sample) and the compression ratio (raw / stored).
+(``MB = 10^6 bytes``; 2 bytes per 10-bit sample), the compression ratio (raw / stored) and
+``cores`` = CPU seconds / wall seconds (how many cores the run really got; on a shared machine
+this shows when other jobs took the CPU).
 
 The recompress figure covers the whole job per file: read, decode, encode, decode-and-compare
 of the new bytes, fsync'ed atomic write. The plain-Python figure is the encode step alone.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import lzma
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -60,6 +63,13 @@ def drawn_frame(k: int, rng: np.random.Generator) -> list[np.ndarray]:
     return [np.clip(np.rint(p), 0, 1023).astype(np.uint16) for p in (y, cb, cr)]
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (process-pool workers)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=8)
@@ -73,7 +83,7 @@ def main() -> None:
     raw_bytes = sum(p.nbytes for f in frames for p in f)
     print(f"{args.frames} frames 1920x1080 10-bit 4:2:0, raw {raw_bytes / 1e6:.1f} MB; "
           f"{os.cpu_count()} CPU cores")
-    print(f"{'method':<7} {'how':<26} {'MB/s':>8} {'ratio':>7} {'seconds':>8}")
+    print(f"{'method':<7} {'how':<28} {'MB/s':>8} {'ratio':>7} {'seconds':>8} {'cores':>6}")
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "raw"
         src.mkdir()
@@ -82,7 +92,7 @@ def main() -> None:
         for name in methods:
             comp, level = METHODS[name]
             # single-threaded plain Python, encode only
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu()
             stored = 0
             for f in frames:
                 for p in f:
@@ -94,21 +104,20 @@ def main() -> None:
                                                     check=lzma.CHECK_CRC64, preset=level))
                     else:
                         stored += len(b)
-            dt = time.perf_counter() - t0
-            print(f"{name:<7} {'python, 1 thread, encode':<26} {raw_bytes / 1e6 / dt:8.1f} "
-                  f"{raw_bytes / stored:7.2f} {dt:8.2f}", flush=True)
+            dt, cpu = time.perf_counter() - t0, _cpu() - c0
+            print(f"{name:<7} {'python, 1 thread, encode':<28} {raw_bytes / 1e6 / dt:8.1f} "
+                  f"{raw_bytes / stored:7.2f} {dt:8.2f} {cpu / dt:6.2f}", flush=True)
             for ex in executors:
                 work = Path(tmp) / f"{name}-{ex}"
                 shutil.copytree(src, work)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), _cpu()
                 res = recompress([work], to=comp, level=level, jobs=2, executor=ex, force=True)
-                dt = time.perf_counter() - t0
+                dt, cpu = time.perf_counter() - t0, _cpu() - c0
                 after = sum(r.after for r in res)
                 assert all(r.status == "recompressed" for r in res)
                 how = "overmix compress, 2 " + ("threads" if ex == "thread" else "processes")
-                print(f"{name:<7} {how:<26} "
-                      f"{raw_bytes / 1e6 / dt:8.1f} {raw_bytes / after:7.2f} {dt:8.2f}",
-                      flush=True)
+                print(f"{name:<7} {how:<28} {raw_bytes / 1e6 / dt:8.1f} "
+                      f"{raw_bytes / after:7.2f} {dt:8.2f} {cpu / dt:6.2f}", flush=True)
                 shutil.rmtree(work)
 
 
