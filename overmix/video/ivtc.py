@@ -136,7 +136,8 @@ def ivtc_frames(frames: Iterable[Any], field_order: str, stats: dict[str, Any],
         k = int(order[0])
         second = float(diffs[order[1]]) if len(group) > 1 else float("inf")
         # a clear duplicate: at most half the difference of the next most similar frame
-        clear = bool(np.isfinite(diffs[k]) and np.isfinite(second)) and diffs[k] <= 0.5 * second
+        clear = (bool(np.isfinite(diffs[k]) and np.isfinite(second)) and second > 1e-9
+                 and diffs[k] <= 0.5 * second)
         drop: int | None = k if clear else None
         if drop is None and drop_phases:
             # no clear duplicate (a static shot, a damaged start): follow the cadence
