@@ -104,6 +104,18 @@ def main() -> int:
     dt, cores, n = timed("pyav", decode_pyav)
     rows.append(("PyAV to_ndarray (baseline)", n / dt, cores, None))
 
+    # CPU cost of the compression alone (one thread), to explain the dump figures
+    from overmix.io.dumps import encode_frame
+
+    sample = list(open_video(clip, ivtc="off", frames=6))
+    for comp, level in (("zlib", 1), ("zlib", 6)):
+        c0 = time.perf_counter()
+        for f in sample:
+            encode_frame(f, compression=comp, level=level)
+        per = (time.perf_counter() - c0) / len(sample)
+        print(f"compress only, {comp} level {level}: {per * 1000:.0f} ms/frame on one thread "
+              f"({1 / per:.1f} frames/s)")
+
     work = Path(tempfile.mkdtemp(prefix="bench-dump-"))
     try:
         for comp, frames in (("none", args.frames), ("zlib", args.frames),
