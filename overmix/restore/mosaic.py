@@ -125,20 +125,40 @@ def _cell_labels(shape: tuple[int, int], block: int, phase: tuple[int, int]) -> 
 
 def _cell_stats(y: np.ndarray, block: int, phase: tuple[int, int], flat_tol: float,
                 edge_tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per grid cell: flat inside (range < ``flat_tol``, whole cells only) and the number of
-    4-neighbour cells whose mean differs by more than ``edge_tol``."""
+    """Per grid cell: is it flat, and how many of its 4 neighbours sit across a *jump*.
+
+    A cell is flat when its range is below ``flat_tol`` (whole cells only). The border with a
+    neighbour is a jump when the mean pixel step across it exceeds ``edge_tol`` and three
+    times the mean pixel step inside both cells: a mosaic is constant inside and jumps at its
+    block borders, whereas a smooth gradient steps the same inside a cell as across its border.
+    """
     lab, nci, ncj = _cell_labels(y.shape, block, phase)
-    idx = np.arange(nci * ncj)
+    nc = nci * ncj
+    idx = np.arange(nc)
     hi = np.asarray(ndimage.maximum(y, lab, idx)).reshape(nci, ncj)
     lo = np.asarray(ndimage.minimum(y, lab, idx)).reshape(nci, ncj)
-    cnt = np.bincount(lab.ravel(), minlength=nci * ncj).reshape(nci, ncj)
-    sums = np.bincount(lab.ravel(), weights=y.ravel().astype(np.float64),
-                       minlength=nci * ncj).reshape(nci, ncj)
-    mean = sums / np.maximum(cnt, 1)
+    cnt = np.bincount(lab.ravel(), minlength=nc).reshape(nci, ncj)
     flat = (hi - lo < flat_tol) & (cnt == block * block)
+    dx = np.abs(np.diff(y, axis=1)).astype(np.float64)
+    dy = np.abs(np.diff(y, axis=0)).astype(np.float64)
+    bx = ((np.arange(1, y.shape[1]) - phase[0]) % block) == 0  # pair (j, j+1) crosses a border
+    by = ((np.arange(1, y.shape[0]) - phase[1]) % block) == 0
+    lx = lab[:, :-1]  # cell of the left / upper pixel of each pair
+    ly = lab[:-1, :]
+
+    def cell_mean(v: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        s = np.bincount(labels.ravel(), weights=v.ravel(), minlength=nc)
+        c = np.bincount(labels.ravel(), minlength=nc)
+        return (s / np.maximum(c, 1)).reshape(nci, ncj)
+
+    inside = np.maximum(cell_mean(dx[:, ~bx], lx[:, ~bx]), cell_mean(dy[~by, :], ly[~by, :]))
+    jump_r = cell_mean(dx[:, bx], lx[:, bx])[:, :-1]  # border with the right neighbour
+    jump_d = cell_mean(dy[by, :], ly[by, :])[:-1, :]  # border with the neighbour below
+    ref_r = np.maximum(edge_tol, 3 * np.maximum(inside[:, :-1], inside[:, 1:]))
+    ref_d = np.maximum(edge_tol, 3 * np.maximum(inside[:-1], inside[1:]))
+    dh = ((jump_r > ref_r) & flat[:, :-1] & flat[:, 1:]).astype(np.int32)
+    dv = ((jump_d > ref_d) & flat[:-1] & flat[1:]).astype(np.int32)
     nd = np.zeros(flat.shape, np.int32)
-    dv = (np.abs(np.diff(mean, axis=0)) > edge_tol).astype(np.int32)
-    dh = (np.abs(np.diff(mean, axis=1)) > edge_tol).astype(np.int32)
     nd[:-1] += dv
     nd[1:] += dv
     nd[:, :-1] += dh
@@ -146,68 +166,21 @@ def _cell_stats(y: np.ndarray, block: int, phase: tuple[int, int], flat_tol: flo
     return flat, nd
 
 
-def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4, 33),
-                  sample: int = 12, min_score: float = 0.08, edge_tol: float = 0.02,
-                  flat_tol: float = 0.04) -> MosaicInfo | None:
-    """Find a screen-fixed mosaic censor in the frames' Y' planes.
+def _region_mask(get: Callable[[int], np.ndarray], picks: np.ndarray, shape: tuple[int, int],
+                 b: int, phase: tuple[int, int], flat_tol: float,
+                 edge_tol: float) -> np.ndarray:
+    """The censored region (bool, frame shape) for the grid ``(b, phase)``.
 
-    Block size and phase: every horizontal/vertical pixel difference above ``edge_tol`` votes
-    for its border position modulo each candidate size ``b``; a mosaic puts a large excess of
-    votes on one residue (its grid), natural edges spread evenly. The size whose best residue
-    has the largest excess over chance (along x and y together) wins, which also prefers 8 over
-    its divisor 4 and multiple 16. Region: grid cells that are flat inside (range <
-    ``flat_tol``) in at least 80% of the sampled frames and differ from two or more
-    neighbouring cells in some frame, hole-filled and closed.
-
-    Parameters
-    ----------
-    frames : callable or sequence
-        Luma planes (2-D float, Y' in [0, 1]), all the same size.
-    n : int
-    sizes : block sizes to try (luma pixels).
-    sample : int
-        Frames examined (spread evenly).
-
-    Returns
-    -------
-    MosaicInfo or None when no mosaic is found.
+    Cells flat in (nearly) every sampled frame — the drawing pans under a mosaic, so outside
+    it a cell stays flat only where the drawing is flat along the whole pan — that in some
+    frame jump against at least two flat neighbour cells; hole-filled, closed, components of
+    six cells or more.
     """
-    get = _getter(frames)
-    if n < 1:
-        raise InputError("no frames to look for a mosaic in")
-    sizes = [int(b) for b in sizes if 2 <= int(b)]
-    picks = np.unique(np.linspace(0, n - 1, min(sample, n)).round().astype(int))
-    votes: dict[int, list[np.ndarray]] = {b: [0, 0] for b in sizes}  # type: ignore[misc]
-    shape = None
-    for k in picks:
-        y = np.asarray(get(int(k)), dtype=np.float32)
-        if shape is None:
-            shape = y.shape
-        elif y.shape != shape:
-            raise InputError("frames of different sizes")
-        for b, (hx, hy) in _grid_votes(y, sizes, edge_tol).items():
-            votes[b][0] = votes[b][0] + hx
-            votes[b][1] = votes[b][1] + hy
-    best = None
-    for b in sizes:
-        sx, rx = _excess(np.asarray(votes[b][0], dtype=np.float64))
-        sy, ry = _excess(np.asarray(votes[b][1], dtype=np.float64))
-        score = min(sx, sy) * (1 - 1 / b) ** -1  # normalise the chance level
-        if best is None or score > best[0] + 1e-9:
-            best = (score, b, rx, ry)
-    assert best is not None and shape is not None
-    score, b, px, py = best
-    if score < min_score:
-        return None
-    # Region: cells flat in (nearly) every sampled frame — the drawing pans under a mosaic,
-    # so outside it a cell stays flat only where the drawing is flat along the whole pan —
-    # that in some frame differ from at least two neighbour cells (a flat patch of the
-    # drawing next to the mosaic differs from one at most).
     nflat = None
     edgy = None
     for k in picks:
         y = np.asarray(get(int(k)), dtype=np.float32)
-        flat, nd = _cell_stats(y, b, (px, py), flat_tol, edge_tol)
+        flat, nd = _cell_stats(y, b, phase, flat_tol, edge_tol)
         nflat = flat.astype(np.int32) if nflat is None else nflat + flat
         edgy = (nd >= 2) if edgy is None else edgy | (nd >= 2)
     assert nflat is not None and edgy is not None
@@ -220,10 +193,77 @@ def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4
         keep = np.bincount(lbl.ravel()) >= 6
         keep[0] = False
         cells = keep[lbl]
-    lab, _, _ = _cell_labels(shape, b, (px, py))
-    mask = cells.ravel()[lab]
-    if mask.sum() < 4 * b * b:
+    lab, _, _ = _cell_labels(shape, b, phase)
+    return cells.ravel()[lab]
+
+
+def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4, 33),
+                  sample: int = 12, min_score: float = 0.02, edge_tol: float = 0.02,
+                  flat_tol: float = 0.04) -> MosaicInfo | None:
+    """Find a screen-fixed mosaic censor in the frames' Y' planes.
+
+    Candidates: every horizontal/vertical pixel difference above ``edge_tol`` votes for its
+    border position modulo each candidate size ``b``; a mosaic puts an excess of votes on one
+    residue (its grid phase), natural edges spread evenly. Decision: for the candidate sizes
+    with a clear excess, the region test of :func:`_region_mask` (constant cells that jump
+    against their neighbours) must find whole blocks; among sizes whose region is nearly the
+    largest, the largest size wins (a divisor of the true size also tiles the region with
+    constant cells; multiples do not).
+
+    Parameters
+    ----------
+    frames : callable or sequence
+        Luma planes (2-D float, Y' in [0, 1]), all the same size.
+    n : int
+    sizes : block sizes to try (luma pixels).
+    sample : int
+        Frames examined (spread evenly).
+    min_score : float
+        Least excess share of edges on the grid to consider a size.
+    edge_tol, flat_tol : float
+        Pixel step that counts as an edge / largest range inside a constant cell (Y').
+
+    Returns
+    -------
+    MosaicInfo or None when no mosaic is found.
+    """
+    get = _getter(frames)
+    if n < 1:
+        raise InputError("no frames to look for a mosaic in")
+    sizes = [int(b) for b in sizes if 2 <= int(b)]
+    picks = np.unique(np.linspace(0, n - 1, min(sample, n)).round().astype(int))
+    votes: dict[int, list[np.ndarray]] = {b: [0, 0] for b in sizes}  # type: ignore[misc]
+    shape: tuple[int, int] | None = None
+    for k in picks:
+        y = np.asarray(get(int(k)), dtype=np.float32)
+        if shape is None:
+            shape = y.shape  # type: ignore[assignment]
+        elif y.shape != shape:
+            raise InputError("frames of different sizes")
+        for b, (hx, hy) in _grid_votes(y, sizes, edge_tol).items():
+            votes[b][0] = votes[b][0] + hx
+            votes[b][1] = votes[b][1] + hy
+    assert shape is not None
+    cands = []
+    for b in sizes:
+        sx, rx = _excess(np.asarray(votes[b][0], dtype=np.float64))
+        sy, ry = _excess(np.asarray(votes[b][1], dtype=np.float64))
+        cands.append((min(sx, sy), b, rx, ry))
+    top = max(c[0] for c in cands)
+    if top < min_score:
         return None
+    found = []
+    for score, b, px, py in cands:
+        if score < max(min_score, 0.5 * top):
+            continue
+        mask = _region_mask(get, picks, shape, b, (px, py), flat_tol, edge_tol)
+        if mask.sum() >= 4 * b * b:
+            found.append((int(mask.sum()), b, px, py, score, mask))
+    if not found:
+        return None
+    biggest = max(f[0] for f in found)
+    _, b, px, py, score, mask = max((f for f in found if f[0] >= 0.8 * biggest),
+                                    key=lambda f: f[1])
     return MosaicInfo(b, (px, py), mask, float(score))
 
 
