@@ -184,3 +184,36 @@ def test_error_mid_run_leaves_nothing(clips, tmp_path: Path, monkeypatch, capsys
     assert main(["dump", str(clips["hi10"]), "-o", str(out)]) == 1
     assert "disk full" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_second_video_stream(tmp_path: Path, capsys) -> None:
+    from tests.videogen import planes_to_frame
+
+    path = tmp_path / "two.mkv"
+    a = [rgb_to_yuv_codes(x, "709", False, 8, (2, 2)) for x in pan_frames(6, 64, 96, 1)]
+    b = [rgb_to_yuv_codes(x, "709", False, 8, (2, 2)) for x in pan_frames(6, 32, 48, 2)]
+    with av.open(str(path), "w") as out:
+        streams = []
+        for planes in (a, b):
+            s = out.add_stream("ffv1", rate=24)
+            s.height, s.width = planes[0][0].shape
+            s.pix_fmt = "yuv420p"
+            streams.append(s)
+        for i in range(6):
+            for s, planes in zip(streams, (a, b), strict=True):
+                fr = planes_to_frame(planes[i], "yuv420p")
+                fr.pts = i
+                fr.time_base = Fraction(1, 24)
+                for pkt in s.encode(fr):
+                    out.mux(pkt)
+        for s in streams:
+            for pkt in s.encode(None):
+                out.mux(pkt)
+    out_dir = tmp_path / "o"
+    assert main(["dump", str(path), "-o", str(out_dir), "--stream", "1"]) == 0
+    d = dumpfmt.read(out_dir / "000003.dump")
+    assert d.planes[0].shape == (32, 48)
+    assert all(np.array_equal(x, y) for x, y in zip(d.planes, b[3], strict=True))
+    assert json.loads((out_dir / "scene.json").read_text())["stream"] == 1
+    assert main(["info", str(path), "--stream", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["width"] == 48
