@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from overmix.color.spec import ColorInfo
-from overmix.errors import AlignmentError, InputError, OutputError, UnsupportedError, UsageError
+from overmix.errors import AlignmentError, InputError, OutputError, UsageError
 from overmix.frame import Family, Frame
 from overmix.geometry import Canvas, Offsets
 from overmix.io.store import DEFAULT_BUDGET, FrameStore
@@ -46,13 +46,17 @@ __all__ = [
     "compute_offsets",
     "estimate_lighting",
     "load_mask",
+    "find_overlay",
     "load_store",
+    "logo_mask",
     "render_canvas",
     "restore_canvas",
     "separate_animation",
     "stitch",
     "stitch_jpeg",
     "write_output",
+    "write_overlay",
+    "write_project",
 ]
 
 MOTIONS = ("xy", "x", "y")
@@ -280,10 +284,14 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
 
 def render_canvas(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                   ignore: np.ndarray | None = None, gains: np.ndarray | None = None,
-                  progress: ProgressCallback = no_progress) -> list[RenderResult]:
-    """Render one canvas per animation frame (stage ``render``), all on the same canvas."""
+                  progress: ProgressCallback = no_progress,
+                  weights: np.ndarray | None = None) -> list[RenderResult]:
+    """Render one canvas per animation frame (stage ``render``), all on the same canvas.
+    ``weights`` (h, w, frame coordinates, 0..1) multiply every frame's validity (``--logo``)."""
     pos = _positions(store, offsets)
     valid = None if ignore is None else (~ignore).astype(np.float32)
+    if weights is not None:
+        valid = weights.astype(np.float32) if valid is None else valid * weights
     ids = sorted(set(offsets.anim))
     out = []
     for a in ids:
@@ -305,6 +313,84 @@ def render_canvas(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     return out
 
 
+@dataclass
+class OverlayInfo:
+    """``--logo`` / ``--extract-overlay``: the static overlay found in the frames.
+
+    ``mask`` (h, w) bool, True = overlay (frame coordinates); ``color`` per plane (working
+    units, native plane sizes) and ``alpha`` (h, w) float32, or None when not estimated.
+    """
+
+    mask: np.ndarray
+    color: list[np.ndarray] | None = None
+    alpha: np.ndarray | None = None
+
+
+def logo_mask(store: FrameStore, opts: StitchOptions) -> np.ndarray | None:
+    """``--logo FILE.png``: the given overlay mask (white = overlay), else None."""
+    if opts.logo in ("auto", "off"):
+        return None
+    assert store.shape is not None
+    return load_mask(opts.logo, store.shape)
+
+
+def find_overlay(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+                 given: np.ndarray | None,
+                 progress: ProgressCallback = no_progress) -> OverlayInfo | None:
+    """Detect (``--logo auto``, or for ``--extract-overlay``) or take the given overlay mask,
+    then estimate its colour and alpha (stage ``overlay``); None when there is none."""
+    if opts.logo == "off" and not opts.extract_overlay:
+        return None
+    from overmix.restore.overlay import detect_static, estimate_overlay, static_mask
+
+    pos = _positions(store, offsets)
+    mask = given
+    if mask is None:
+        score = detect_static(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas,
+                              progress=progress)
+        mask = static_mask(score)
+    if not mask.any():
+        return OverlayInfo(mask)
+    color, alpha = estimate_overlay(lambda n: store.planes(pos[n]), offsets.xy, offsets.canvas,
+                                    mask, progress=progress)
+    return OverlayInfo(mask, color, alpha)
+
+
+def write_overlay(info: OverlayInfo | None, store: FrameStore, path: str | os.PathLike[str],
+                  opts: StitchOptions) -> Path:
+    """``--extract-overlay``: the overlay as an RGBA PNG (colour through the colour pipeline,
+    alpha = estimated opacity; fully transparent where there is no overlay)."""
+    from overmix.io.png import write_png
+
+    assert store.shape is not None and store.layout is not None and store.color is not None
+    h, w = store.shape
+    depth = opts.depth or (16 if store.color.bit_depth > 8 else 8)
+    top = (1 << depth) - 1
+    if info is None or info.color is None or info.alpha is None:
+        img = np.zeros((h, w, 4), np.uint8 if depth <= 8 else np.uint16)
+    else:
+        res = RenderResult(tuple(info.color), store.layout, store.color,
+                           np.ones((h, w), np.float32), Canvas(0.0, 0.0, w, h), "overlay")
+        rgb = canvas_image(res, depth=depth, chroma_filter=opts.chroma_filter)
+        if rgb.ndim == 2:
+            rgb = np.repeat(rgb[..., None], 3, axis=2)
+        a = np.clip(np.rint(info.alpha.astype(np.float64) * top), 0, top).astype(rgb.dtype)
+        img = np.concatenate([rgb[..., :3], a[..., None]], axis=2)
+    return write_png(path, img)
+
+
+def write_project(store: FrameStore, offsets: Offsets, path: str | os.PathLike[str],
+                  ignore: np.ndarray | None = None) -> Path:
+    """``--save-project``: an Overmix project (:mod:`overmix.io.project`) referencing the
+    input dumps, or dumps of the frames written next to it; ``ignore`` becomes its mask."""
+    from overmix.io.project import save_project
+
+    pos = _positions(store, offsets)
+    use = None if ignore is None or not ignore.any() else ~ignore
+    return save_project(path, offsets, (store.frame(p) for p in pos), use_mask=use,
+                        animation=len(set(offsets.anim)) > 1)
+
+
 def check_available(opts: StitchOptions) -> None:
     """Refuse, before any work, options whose stage is not wired in yet."""
     if opts.scale is not None:
@@ -318,10 +404,8 @@ def check_available(opts: StitchOptions) -> None:
         from overmix.restore.deconvolve import parse_deconvolve
 
         parse_deconvolve(opts.deconvolve)
-    if opts.logo != "off" or opts.extract_overlay:
-        raise UnsupportedError("--logo / --extract-overlay are not available yet")
-    if opts.save_project:
-        raise UnsupportedError("--save-project is not available yet")
+    if opts.save_project and not str(opts.save_project).lower().endswith(".xml.overmix"):
+        raise UsageError(f"--save-project must end in .xml.overmix: {opts.save_project}")
 
 
 def restore_canvas(store: FrameStore, offsets: Offsets, renders: list[RenderResult],
@@ -594,20 +678,42 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         timings["load"] = time.perf_counter() - t
         assert store.shape is not None
         ignore = load_mask(opts.mask, store.shape) if opts.mask else None
+        given_logo = logo_mask(store, opts)
         t = time.perf_counter()
-        offsets = compute_offsets(store, opts, ignore, progress)
+        offsets = compute_offsets(store, opts, _union(ignore, given_logo), progress)
+        overlay = find_overlay(store, offsets, opts, given_logo, progress)
+        if overlay is not None and given_logo is None and overlay.mask.any() \
+                and opts.offsets is None:
+            # a detected logo pulled the alignment towards zero motion: align again without it
+            offsets = compute_offsets(store, opts, _union(ignore, _grow(overlay.mask)),
+                                      progress)
         offsets = separate_animation(store, offsets, opts, progress)
         timings["align"] = time.perf_counter() - t
         if opts.save_offsets:
             offsets.save(opts.save_offsets)
         t = time.perf_counter()
-        gains = estimate_lighting(store, offsets, opts, ignore, progress)
-        renders = render_canvas(store, offsets, opts, ignore, gains, progress)
+        logo_ignore = None if overlay is None else _grow(overlay.mask)
+        gains = estimate_lighting(store, offsets, opts, _union(ignore, logo_ignore), progress)
+        provider, weights = store, None
+        if opts.logo != "off" and overlay is not None and overlay.alpha is not None:
+            from overmix.restore.overlay import OverlayRemoved, overlay_weights
+
+            provider = OverlayRemoved(store, overlay.color or [], overlay.alpha)
+            weights = overlay_weights(overlay.alpha)
+        renders = render_canvas(provider, offsets, opts, ignore, gains, progress,  # type: ignore
+                                weights=weights)
         renders = restore_canvas(store, offsets, renders, opts, progress)
+        if opts.extract_overlay:
+            write_overlay(overlay, store, opts.extract_overlay, opts)
+        if opts.save_project:
+            write_project(store, offsets, opts.save_project,
+                          _union(ignore, None if overlay is None else overlay.mask))
         timings["render"] = time.perf_counter() - t
         summary = _summary(store, offsets, renders, timings)
         if gains is not None:
             summary["lighting"] = gains.tolist()
+        if overlay is not None:
+            summary["overlay_pixels"] = int(overlay.mask.sum())
     result = StitchResult(renders, offsets, offsets.canvas, renders[0].color, summary)
     if output is not None:
         t = time.perf_counter()
@@ -658,6 +764,20 @@ def stitch_jpeg(input_path: str | os.PathLike[str], opts: StitchOptions,
         files = write_output(result, output, opts)
         summary["outputs"] = [str(f) for f in files]
     return result
+
+
+def _union(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """Union of two optional bool masks."""
+    if a is None:
+        return b
+    return a if b is None else (a | b)
+
+
+def _grow(mask: np.ndarray, pixels: int = 2) -> np.ndarray:
+    """A mask grown by a few pixels (overlay edges are soft after compression)."""
+    from scipy import ndimage
+
+    return ndimage.binary_dilation(mask, iterations=pixels) if mask.any() else mask
 
 
 def _summary(store: FrameStore, offsets: Offsets, renders: list[RenderResult] | None,

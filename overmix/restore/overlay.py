@@ -40,6 +40,7 @@ from overmix.geometry import Canvas
 from overmix.progress import ProgressCallback, no_progress
 
 __all__ = [
+    "OverlayRemoved",
     "detect_static",
     "estimate_overlay",
     "overlay_weights",
@@ -506,3 +507,33 @@ def overlay_weights(alpha: np.ndarray, *, alpha_max: float = 0.9) -> np.ndarray:
     the inversion), 0 where ``a >= alpha_max``; frame coordinates, luma resolution."""
     a = np.asarray(alpha, np.float32)
     return np.where(a < alpha_max, (1.0 - a) ** 2, 0.0).astype(np.float32)
+
+
+class OverlayRemoved:
+    """A frame provider (e.g. a FrameStore) seen with a static overlay removed.
+
+    ``planes(k)`` and ``luma(k)`` go through :func:`remove_overlay`; every other attribute
+    (``layout``, ``color``, ``shape``, ``indices``, ``alpha``, ...) is the wrapped provider's.
+    Render with :func:`overlay_weights` as the mask so opaque overlay pixels are left out.
+    """
+
+    def __init__(self, base: object, color: Sequence[np.ndarray], alpha: np.ndarray, *,
+                 alpha_max: float = 0.9) -> None:
+        self.base = base
+        self.overlay_color = [np.asarray(c, np.float32) for c in color]
+        self.overlay_alpha = np.asarray(alpha, np.float32)
+        self.alpha_max = alpha_max
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.base, name)
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
+
+    def planes(self, k: int) -> tuple[np.ndarray, ...]:
+        return tuple(remove_overlay(self.base.planes(k), self.overlay_color,  # type: ignore
+                                    self.overlay_alpha, alpha_max=self.alpha_max))
+
+    def luma(self, k: int) -> np.ndarray:
+        return remove_overlay([self.base.luma(k)], self.overlay_color[:1],  # type: ignore
+                              self.overlay_alpha, alpha_max=self.alpha_max)[0]
