@@ -242,3 +242,19 @@ def test_bad_seek_falls_back_to_linear_decode(clip, monkeypatch) -> None:
     assert [f.index for f in got] == [13, 14, 15, 16]
     assert _hashes(got) == full[13:17]
     assert seeks[-1] is None and any(s is not None for s in seeks)
+
+
+def test_gray_and_planar_rgb_videos(tmp_path: Path) -> None:
+    from tests.videogen import encode_video
+
+    g = [(np.full((64, 96), 10 * v, np.uint16),) for v in range(5)]
+    src = open_video(encode_video(tmp_path / "g.mkv", g, "ffv1", "gray10le"))
+    frames = list(src)
+    assert src.layout.family == Family.GRAY and src.color.matrix == Matrix.GRAY
+    assert [int(f.planes[0][5, 5]) for f in frames] == [0, 10, 20, 30, 40]
+    gbr = [tuple(np.full((64, 96), v, np.uint16) for v in (100, 200, 300))] * 4  # G, B, R
+    src = open_video(encode_video(tmp_path / "rgb.mkv", gbr, "ffv1", "gbrp10le"))
+    f = next(iter(src))
+    assert src.layout.family == Family.RGB and src.color.matrix == Matrix.RGB
+    assert src.color.range == Range.FULL
+    assert [int(p[0, 0]) for p in f.planes] == [300, 100, 200]  # R, G, B
