@@ -133,3 +133,33 @@ def test_telecine_starting_mid_cycle(tmp_path: Path, skip: int) -> None:
     assert ids == list(range(ids[0], 24)) and ids[0] <= 3
     for f, i in zip(out, ids, strict=True):
         assert all(np.array_equal(a, b) for a, b in zip(f.planes, film[i], strict=True))
+
+
+def test_true_interlaced_video_is_not_telecine(tmp_path: Path) -> None:
+    """60i camera-style video (every field a new moment): auto leaves it alone."""
+    moments = _film(40, 64, 96, 2)
+    woven = []
+    for k in range(20):
+        a, b = moments[2 * k], moments[2 * k + 1]
+        woven.append(tuple(np.where((np.arange(p.shape[0]) % 2 == 0)[:, None], p, q)
+                           for p, q in zip(a, b, strict=True)))
+    path = encode_video(tmp_path / "i60.mkv", woven, "ffv1", "yuv420p", Fraction(30000, 1001),
+                        interlaced=True, tff=True)
+    src = open_video(path)
+    assert src.ivtc_decision["mode"] == "off"
+    assert len(list(src)) == 20
+
+
+def test_h264_mbaff_telecine(tmp_path: Path) -> None:
+    film = _film(16, 96, 160, 2)
+    path = encode_video(tmp_path / "tc264.ts", telecine(film), "libx264", "yuv420p",
+                        Fraction(30000, 1001), interlaced=True, tff=True,
+                        container_format="mpegts", options={"x264-params": "tff=1",
+                                                            "crf": "14"})
+    src = open_video(path)
+    assert src.ivtc_decision["mode"] == "hard"
+    out = list(src)
+    assert len(out) == 16
+    for k, f in enumerate(out):
+        scores = [_psnr(f.planes[0], r[0]) for r in film]
+        assert int(np.argmax(scores)) == k and scores[k] >= 40.0
