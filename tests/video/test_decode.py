@@ -258,3 +258,15 @@ def test_gray_and_planar_rgb_videos(tmp_path: Path) -> None:
     assert src.layout.family == Family.RGB and src.color.matrix == Matrix.RGB
     assert src.color.range == Range.FULL
     assert [int(p[0, 0]) for p in f.planes] == [300, 100, 200]  # R, G, B
+
+
+def test_mjpeg_yuvj_is_full_range_centre_sited(clip) -> None:
+    path = clip("mjpeg.avi", n=6, codec="mjpeg", pix_fmt="yuvj420p", tagged=False, full=True)
+    ref = pyav_planes(path)
+    src = open_video(path)
+    frames = list(src)
+    assert len(frames) == len(ref) == 6
+    assert all(all(np.array_equal(a, b) for a, b in zip(f.planes, r, strict=True))
+               for f, r in zip(frames, ref, strict=True))
+    assert src.color.range == Range.FULL
+    assert src.color.chroma_location == ChromaLocation.CENTER
