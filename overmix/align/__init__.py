@@ -13,7 +13,9 @@ frames (the current one and the ones its jumps reach back to) is held in memory.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -132,39 +134,44 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
     base_mask = None if mask is None else np.asarray(mask)
     keep = max(JUMPS)
     report("align", 0, n)
-    for k in range(n):
-        y = np.asarray(read(k))
-        if y.ndim != 2:
-            raise AlignmentError(f"frame {labels[k]}: a luma plane must be 2-D")
-        if shape is None:
-            shape = y.shape
-            if base_mask is not None and base_mask.shape != shape:
+    workers = min(2, os.cpu_count() or 1)
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        for k in range(n):
+            y = np.asarray(read(k))
+            if y.ndim != 2:
+                raise AlignmentError(f"frame {labels[k]}: a luma plane must be 2-D")
+            if shape is None:
+                shape = (int(y.shape[0]), int(y.shape[1]))
+                if base_mask is not None and base_mask.shape != shape:
+                    raise AlignmentError(
+                        f"mask is {base_mask.shape[1]}x{base_mask.shape[0]} but frames are "
+                        f"{shape[1]}x{shape[0]}")
+            elif y.shape != shape:
                 raise AlignmentError(
-                    f"mask is {base_mask.shape[1]}x{base_mask.shape[0]} but frames are "
-                    f"{shape[1]}x{shape[0]}")
-        elif y.shape != shape:
-            raise AlignmentError(
-                f"frames differ in size: frame {labels[k]} is {y.shape[1]}x{y.shape[0]}, "
-                f"frame {labels[0]} is {shape[1]}x{shape[0]}")
-        ign = base_mask
-        if frame_masks is not None:
-            fm = frame_masks(k)
-            if fm is not None:
-                fm = np.asarray(fm)
-                if fm.shape != shape:
-                    raise AlignmentError(f"mask of frame {labels[k]} has the wrong size")
-                ign = fm > 0.5 if ign is None else (ign > 0.5) | (fm > 0.5)
-        window[k] = prepare(y, ign, border)
-        del y
-        h, w = shape
-        if k == 0:
-            est[0] = np.zeros(2)
-        else:
-            _measure(k, window, est, pairs, results, motion, w, h)
-        for old in [j for j in window if j <= k - keep]:
-            del window[old]
-        report("align", k + 1, n)
-    window.clear()
+                    f"frames differ in size: frame {labels[k]} is {y.shape[1]}x{y.shape[0]}, "
+                    f"frame {labels[0]} is {shape[1]}x{shape[0]}")
+            ign = base_mask
+            if frame_masks is not None:
+                fm = frame_masks(k)
+                if fm is not None:
+                    fm = np.asarray(fm)
+                    if fm.shape != shape:
+                        raise AlignmentError(f"mask of frame {labels[k]} has the wrong size")
+                    ign = fm > 0.5 if ign is None else (ign > 0.5) | (fm > 0.5)
+            window[k] = prepare(y, ign, border)
+            del y
+            if k == 0:
+                est[0] = np.zeros(2)
+            else:
+                _measure(k, window, est, pairs, results, motion, shape[1], shape[0], pool)
+            for old in [j for j in window if j <= k - keep]:
+                del window[old]
+            report("align", k + 1, n)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+        window.clear()
     assert shape is not None
     h, w = shape
     return _solve(n, labels, pairs, results, motion, w, h)
@@ -181,47 +188,66 @@ def _velocity(k: int, est: dict[int, np.ndarray]) -> np.ndarray:
 
 def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, np.ndarray],
              pairs: list[Pair], results: list[tuple[int, int, PairResult]], motion: str,
-             w: int, h: int) -> None:
-    """Measure frame k against earlier frames in the window; update its running position."""
+             w: int, h: int, pool: ThreadPoolExecutor | None) -> None:
+    """Measure frame k against earlier frames in the window; update its running position.
+
+    The shortest available jump is measured first with a full search; the longer ones start
+    from the position it gives (they run in parallel when a pool is given).
+    """
     vel = _velocity(k, est)
+    todo = [k - j for j in JUMPS if k - j >= 0 and k - j in window and k - j in est]
+    if not todo:
+        return
+    found: list[tuple[int, PairResult]] = []
     best: tuple[float, np.ndarray] | None = None
-    for jump in JUMPS:
-        i = k - jump
-        if i < 0 or i not in window:
+    first = todo.pop(0)
+    r0 = _pair(window[first], window[k], est[first] + vel * (k - first) - est[first], motion,
+               None)
+    if r0 is not None:
+        found.append((first, r0))
+        if r0.confidence >= MIN_CONFIDENCE:
+            best = (r0.confidence, est[first] + np.array([r0.dx, r0.dy]))
+    pos_k = best[1] if best is not None else None
+    jobs = []
+    for i in todo:
+        pred = (pos_k if pos_k is not None else est[i] + vel * (k - i)) - est[i]
+        if _overlap_frac(pred, w, h) < MIN_JUMP_OVERLAP:
             continue
-        if i in est:
-            pred = (best[1] if best is not None else est[i] + vel * jump) - est[i]
-        else:
-            continue
-        if jump > 1 and _overlap_frac(pred, w, h) < MIN_JUMP_OVERLAP:
-            continue
-        guess = (float(pred[0]), float(pred[1]))
-        r = None
-        if jump > 1 and best is not None:
-            # the chain predicts this jump to a small fraction of a pixel: refine directly
-            try:
-                r = estimate_prepared(window[i], window[k], motion=motion, guess=guess,
-                                      search=False)
-            except AlignmentError:
-                r = None
-            if r is not None and (r.confidence < best[0] - 0.1
-                                  or math.hypot(r.dx - guess[0], r.dy - guess[1]) > 1.0):
-                r = None
-        if r is None:
-            try:
-                r = estimate_prepared(window[i], window[k], motion=motion, guess=guess)
-            except AlignmentError:
-                continue
-        pair = Pair(i, k, r.dx, r.dy, _weight(r), r.confidence)
-        pairs.append(pair)
+        jobs.append((i, pred))
+
+    def run(job: tuple[int, np.ndarray]) -> tuple[int, PairResult | None]:
+        i, pred = job
+        return i, _pair(window[i], window[k], pred, motion, best[0] if best else None)
+
+    done = list(pool.map(run, jobs)) if pool is not None and len(jobs) > 1 else map(run, jobs)
+    found.extend((i, r) for i, r in done if r is not None)
+    for i, r in found:
+        pairs.append(Pair(i, k, r.dx, r.dy, _weight(r), r.confidence))
         results.append((i, k, r))
-        if r.confidence >= MIN_CONFIDENCE:
-            pos = est[i] + np.array([r.dx, r.dy])
-            # keep the most confident estimate as the running position
-            if best is None or r.confidence > best[0]:
-                best = (r.confidence, pos)
+        if r.confidence >= MIN_CONFIDENCE and (best is None or r.confidence > best[0]):
+            # the most confident measurement gives the running position
+            best = (r.confidence, est[i] + np.array([r.dx, r.dy]))
     if best is not None:
         est[k] = best[1]
+
+
+def _pair(ref: PreparedPlane, mov: PreparedPlane, pred: np.ndarray, motion: str,
+          chain_conf: float | None) -> PairResult | None:
+    """One pair: refine from ``pred`` directly when it comes from a measured chain
+    (``chain_conf`` is that measurement's confidence), else (or if that fails) search."""
+    guess = (float(pred[0]), float(pred[1]))
+    if chain_conf is not None:
+        try:
+            r = estimate_prepared(ref, mov, motion=motion, guess=guess, search=False)
+            if (r.confidence >= chain_conf - 0.1
+                    and math.hypot(r.dx - guess[0], r.dy - guess[1]) <= 1.0):
+                return r
+        except AlignmentError:
+            pass
+    try:
+        return estimate_prepared(ref, mov, motion=motion, guess=guess)
+    except AlignmentError:
+        return None
 
 
 def _weight(r: PairResult) -> float:

@@ -16,8 +16,10 @@ Method
    resolution. Both planes are resampled half-way, ``ref(q + d/2)`` against ``mov(q - d/2)``,
    with a separable windowed-sinc kernel (Lanczos, 2x6 taps), so both sides get the same
    amount of smoothing and the interpolator's low-pass does not pull the estimate towards
-   whole pixels. Masked pixels (and the pixels whose kernel touches them) have weight 0.
-   At full resolution a bounded number of rows (bands spread over the overlap) is used.
+   whole pixels. Masked pixels (and the pixels whose kernel touches them) have weight 0;
+   after the first step, pixels whose residual is far beyond the robust residual scale
+   (animation, an unmasked overlay) are down-weighted (Cauchy weights). Large frames use a
+   bounded number of pixels: tiles spread evenly over the overlap.
 3. **Quality**: ZNCC of the two resampled overlaps (``confidence``), RMS residual
    (``error``), overlap fraction and a standard error of the shift from the Gauss-Newton
    normal matrix (``sigma_x``, ``sigma_y``), used as weights by :mod:`overmix.align.solve`.
@@ -32,7 +34,7 @@ import numpy as np
 from scipy import fft as sfft
 from scipy import ndimage
 
-from overmix.align.refine import gn_accumulate
+from overmix.align.refine import HIST_SCALE, NBINS, gn_accumulate
 from overmix.errors import AlignmentError, UsageError
 
 __all__ = ["PairResult", "PreparedPlane", "estimate_shift", "prepare", "check_motion"]
@@ -45,6 +47,12 @@ _R = 6
 _COARSE_MAX = 360
 # Pixel budget of the full-resolution refinement (rows are taken in bands).
 _FINE_BUDGET = 36_000
+# Robust weights 1 / (1 + (r / (C * scale))^2), scale = 1.4826 x median |r| (at least
+# _MIN_RSCALE luma units); a wide scale: only pixels that clearly disagree lose weight.
+_ROBUST_C = 10.0
+_MIN_RSCALE = 0.01
+# ... but small frames (up to this many pixels) use their whole overlap.
+_SMALL_FRAME = 80_000
 _TILE = 64
 
 
@@ -379,23 +387,36 @@ _EMPTY = np.ones((1, 1), bool)
 
 
 def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
-             budget: int | None, stats: bool) -> tuple[float, float, _Fit | None]:
+             budget: int | None, stats: bool, scale: float = 0.0,
+             ) -> tuple[float, float, _Fit | None, float]:
+    """One Gauss-Newton step at shift (dx, dy) of this level.
+
+    ``scale`` is the robust residual scale (0 = plain least squares). Returns the update,
+    the fit statistics (when ``stats``) and the robust scale of this step's residuals
+    (1.4826 x median |r|)."""
     h, w = a_lv.img.shape
     reg = _region(h, w, dx, dy)
     if reg is None:
         raise AlignmentError("the frames do not overlap enough to be aligned")
     tiles, th, tw = _tiles(*reg, budget)
+    hist = np.zeros((len(tiles), NBINS), np.int64)
     ay, ax, by_, bx_ = dy / 2, dx / 2, -dy / 2, -dx / 2
     fay, fax, fby, fbx = math.floor(ay), math.floor(ax), math.floor(by_), math.floor(bx_)
     use_valid = a_lv.kvalid is not None or b_lv.kvalid is not None
-    va = a_lv.kvalid if a_lv.kvalid is not None else np.ones(a_lv.img.shape, bool)
-    vb = b_lv.kvalid if b_lv.kvalid is not None else np.ones(b_lv.img.shape, bool)
+    va = vb = _EMPTY
+    if use_valid:
+        va = a_lv.kvalid if a_lv.kvalid is not None else np.ones(a_lv.img.shape, bool)
+        vb = b_lv.kvalid if b_lv.kvalid is not None else np.ones(b_lv.img.shape, bool)
     sums = gn_accumulate(
-        a_lv.img, b_lv.img, va if use_valid else _EMPTY, vb if use_valid else _EMPTY,
+        a_lv.img, b_lv.img, va, vb,
         int(use_valid), tiles, th, tw, fay, fax, fby, fbx,
         round(ay), round(ax), round(by_), round(bx_),
         *_kernels(ay - fay, ax - fax, by_ - fby, bx_ - fbx),
+        _ROBUST_C * _ROBUST_C * scale * scale, hist,
     ).sum(axis=0)
+    counts = hist.sum(axis=0)
+    half = np.searchsorted(np.cumsum(counts), 0.5 * counts.sum())
+    new_scale = max(1.4826 * (half + 0.5) / HIST_SCALE, _MIN_RSCALE)
     hxx, hxy, hyy, bx, by, n, sa, sb, saa, sbb, sab, srr = (float(v) for v in sums)
     if n < 32:
         raise AlignmentError("the frames do not overlap enough to be aligned")
@@ -425,20 +446,22 @@ def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
         else:
             sx = sy = math.inf
         fit = _Fit(dx, dy, max(0.0, min(1.0, z)), math.sqrt(srr / n), sx, sy, int(n))
-    return ddx, ddy, fit
+    return ddx, ddy, fit, new_scale
 
 
 def _refine(ref: PreparedPlane, mov: PreparedPlane, dx: float, dy: float, level: int,
             motion: str) -> _Fit:
     """Gauss-Newton from pyramid ``level`` down to full resolution, starting at (dx, dy)."""
     fit: _Fit | None = None
+    scale = 0.0  # the first step is plain least squares; later ones are robust
     for lvl in range(level, -1, -1):
         s = 2.0 ** lvl
         a, b = ref.levels[lvl], mov.levels[lvl]
         cx, cy = dx / s, dy / s
         iters = 10 if lvl == 0 else 4
         for _ in range(iters):
-            ddx, ddy, fit = _gn_step(a, b, cx, cy, motion, _FINE_BUDGET, lvl == 0)
+            budget = None if a.img.size <= _SMALL_FRAME else _FINE_BUDGET
+            ddx, ddy, fit, scale = _gn_step(a, b, cx, cy, motion, budget, lvl == 0, scale)
             # a step longer than a pixel means we are outside the basin: damp it
             mag = math.hypot(ddx, ddy)
             if mag > 1.0:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["gn_accumulate", "NSUMS"]
+__all__ = ["gn_accumulate", "NSUMS", "NBINS", "HIST_SCALE"]
 
 # hxx, hxy, hyy, bx, by, n, sa, sb, saa, sbb, sab, srr
 NSUMS = 12
+# histogram of |residual|: NBINS bins of 1 / HIST_SCALE luma units
+NBINS = 96
+HIST_SCALE = 512.0
 
 
 @njit(cache=True, inline="always", fastmath=True)
@@ -47,13 +50,13 @@ def _vpass(tmp: np.ndarray, nrows: int, ncols: int, k: np.ndarray, out: np.ndarr
                 out[r, c] += kt * row[c]
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, nogil=True)
 def gn_accumulate(a_img: np.ndarray, b_img: np.ndarray, a_valid: np.ndarray,
                   b_valid: np.ndarray, use_valid: int, tiles: np.ndarray, band_rows: int,
                   cols: int, a_off_y: int, a_off_x: int, b_off_y: int, b_off_x: int,
                   a_round_y: int, a_round_x: int, b_round_y: int, b_round_x: int,
                   kya: np.ndarray, kxa: np.ndarray, kyb: np.ndarray, kxb: np.ndarray,
-                  ) -> np.ndarray:
+                  c2: float, hist: np.ndarray) -> np.ndarray:
     """Sums of one Gauss-Newton step, one row per tile (shape (n_tiles, NSUMS), float64).
 
     Parameters
@@ -74,6 +77,13 @@ def gn_accumulate(a_img: np.ndarray, b_img: np.ndarray, a_valid: np.ndarray,
         Nearest-integer offsets used to look up the validity masks.
     kya, kxa, kyb, kxb : float32 (2R,)
         Separable kernel weights; tap t reads sample ``q + off - R + 1 + t``.
+    c2 : float
+        Squared scale of the robust (Cauchy) weight ``1 / (1 + r^2 / c2)`` of the normal
+        equations, so pixels that do not follow the shift (animation, an unmasked overlay)
+        count less; 0 = plain least squares. ZNCC and residual sums stay unweighted.
+    hist : int64 (n_tiles, NBINS)
+        Filled with a histogram of ``|r|`` in bins of 1/HIST_SCALE (last bin: overflow), for
+        the robust scale of the next step.
     """
     nb = tiles.shape[0]
     taps = kya.shape[0]
@@ -116,11 +126,15 @@ def gn_accumulate(a_img: np.ndarray, b_img: np.ndarray, a_valid: np.ndarray,
                 gx = (m0[j - 2] - 8.0 * m0[j - 1] + 8.0 * m0[j + 1] - m0[j + 2]) * (wgt / 12.0)
                 gy = (mu2[j] - 8.0 * mu1[j] + 8.0 * md1[j] - md2[j]) * (wgt / 12.0)
                 r = a - b
-                hxx += gx * gx
-                hxy += gx * gy
-                hyy += gy * gy
-                bx += gx * r
-                by += gy * r
+                if wgt > 0.0:
+                    hb = int(abs(r) * HIST_SCALE)
+                    hist[bi, min(hb, NBINS - 1)] += 1
+                rw = 1.0 / (1.0 + r * r / c2) if c2 > 0.0 else 1.0
+                hxx += rw * gx * gx
+                hxy += rw * gx * gy
+                hyy += rw * gy * gy
+                bx += rw * gx * r
+                by += rw * gy * r
                 n += wgt
                 s_a += a
                 s_b += b
