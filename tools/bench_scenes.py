@@ -5,7 +5,7 @@ A drawn pan of N frames (default 60 x 1280x720, 4:2:0 working planes, integer pa
 one of four fixed noise fields (so reading a frame costs about what a FrameStore read costs).
 Each stage runs in the same process, one after the other:
 
-- ``read``: reading every frame's planes once (the provider's own cost, for reference);
+- ``read``: reading every frame's planes (or lumas) once (the provider's own cost);
 - ``average``: :func:`overmix.render.stack.render` ``average`` (the plain stitch);
 - ``animation``: :func:`overmix.align.animation.separate` on a pan with a 3-cel animated
   character (luma only);
@@ -108,7 +108,11 @@ class Scene:
         return f * np.float32(self.gains[k])
 
     def luma(self, k: int) -> np.ndarray:
-        return self._full(k)[..., 0] + self.noise[k % 4]
+        x, y = (int(v) for v in self.xy[k])
+        f = self.worlds[k % len(self.worlds)][y : y + self.h, x : x + self.w, 0]
+        if self.alpha is not None:
+            f = (1 - self.alpha) * f + self.alpha * self.logo_ycc[0]
+        return f * np.float32(self.gains[k]) + self.noise[k % 4]
 
     def planes(self, k: int) -> tuple[np.ndarray, ...]:
         f = self._full(k)
@@ -163,6 +167,7 @@ def main() -> None:
     rows: list = []
     plain = Scene(n, h, w)
     measure(rows, "read (all planes once)", lambda: [len(plain.planes(k)) for k in range(n)])
+    measure(rows, "read (all lumas once)", lambda: [len(plain.luma(k)) for k in range(n)])
     measure(rows, "average", lambda: render(plain, plain.offsets(), method="average"))
 
     anim = Scene(n, h, w, cels=3)
@@ -190,9 +195,9 @@ def main() -> None:
     comp = Wrapped(flash, lambda k, p: apply_gain(p, gains[k]))
     measure(rows, "lighting average", lambda: render(comp, flash.offsets(), method="average"))
 
-    base = rows[1][1]
+    base = rows[2][1]
     print("relative to the plain average:")
-    for name, dt, _ in rows[2:]:
+    for name, dt, _ in rows[3:]:
         print(f"  {name:<24s} {dt / base:6.2f} x")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"max RSS {rss:.0f} MB")

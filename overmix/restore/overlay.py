@@ -222,7 +222,8 @@ def _drop_specks(mask: np.ndarray, min_size: int) -> np.ndarray:
 def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None = None, *,
                   iterations: int = 3, min_contrast: float = 4.0, grow: int = 2,
                   min_size: int = 6, robust_passes: int = 3, tau: float = 0.03,
-                  min_alpha: float = 0.15, progress: ProgressCallback | None = None) -> np.ndarray:
+                  min_alpha: float = 0.15, reduce: int | None = None,
+                  progress: ProgressCallback | None = None) -> np.ndarray:
     """Where content stays fixed in frame coordinates while the background moves.
 
     Parameters
@@ -233,7 +234,8 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
         Aligned ``(x, y)`` of each frame (frame-0 luma pixels).
     canvas : Canvas or None
     iterations : int
-        Rounds of mask -> background without it -> difference.
+        Rounds of mask -> background without it -> difference (the first round uses the
+        robust background; it stops early when the mask no longer changes).
     min_contrast : float
         Static pixels differ from the background by at least this many times the median
         difference (the noise level).
@@ -245,9 +247,13 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
         Where the background seen through a pixel varies, the pixel must attenuate it by at
         least this much (fitted slope of frame vs background below ``1 - min_alpha``).
     robust_passes, tau : int, float
-        The background is a Cauchy-weighted mean (scale ``tau``, working Y') refined over
-        this many extra passes, so the overlay's smear along the pan (it covers each canvas
-        point in several frames) does not leak into it before the mask exists.
+        The first round's background is a Cauchy-weighted mean (scale ``tau``, working Y')
+        refined over this many extra passes, so the overlay's smear along the pan (it covers
+        each canvas point in several frames) does not leak into it before the mask exists.
+    reduce : int or None
+        The first (robust, most expensive) round runs on frames reduced by this factor
+        (Gaussian low-pass, every r-th sample); later rounds refine at full resolution.
+        None: 1 per 640 px of frame width.
 
     Returns
     -------
@@ -261,74 +267,134 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
     h, w = y0.shape
     if canvas is None:
         canvas = Canvas.covering(xy, w, h)
+    none = np.zeros((h, w), dtype=np.float32)
     if n < 3:
-        return np.zeros((h, w), dtype=np.float32)
-    mask = np.zeros((h, w), dtype=bool)
-    score = np.zeros((h, w), dtype=np.float32)
-    total = (robust_passes + 2) * n + 3 * n * (iterations - 1)
-    done = 0
+        return none
+    if reduce is None:
+        reduce = max(1, round(w / 640))
+    kw = dict(min_contrast=min_contrast, min_size=min_size, min_alpha=min_alpha, tau=tau)
+    total = (robust_passes + 2) * n + 2 * n * (iterations - 1)
+    state = {"done": 0}
+
+    def tick(k: int) -> None:
+        state["done"] += 1
+        progress("overlay: detect", min(state["done"], total), total)
+
+    if reduce > 1:
+        r = reduce
+        small = lambda k: _reduce(_get(lumas, k), r)  # noqa: E731
+        xs = xy / r
+        hs, ws = small(0).shape
+        found = _detect_round(small, xs, Canvas.covering(xs, ws, hs), None, robust_passes,
+                              tick, **kw)
+        if found is None:
+            return none
+        coarse = np.repeat(np.repeat(found[1], r, axis=0), r, axis=1)[:h, :w]
+        mask = np.zeros((h, w), dtype=bool)
+        mask[: coarse.shape[0], : coarse.shape[1]] = coarse
+        mask = ndimage.binary_dilation(mask, iterations=r)
+        first_passes = 0
+    else:
+        mask = np.zeros((h, w), dtype=bool)
+        first_passes = robust_passes
+    score = none
     for it in range(iterations):
-        keep = ~(ndimage.binary_dilation(mask, iterations=grow) if mask.any() else mask)
-        wk = keep.astype(np.float32)
-        # with the overlay left out, one robust pass is enough after the first round
-        passes = robust_passes if it == 0 else min(robust_passes, 1)
-        mean, cov = _robust_background(lumas, xy, canvas, wk, passes=passes, tau=tau)
-        done += n * (passes + 1)
-        progress("overlay: detect", done, total)
-        dsum = np.zeros((h, w), dtype=np.float32)
-        dcnt = np.zeros((h, w), dtype=np.float32)
-        # sums for the per-pixel line f = s b + t (an overlay has slope 1 - alpha < 1)
-        sb, sf, sbb, sbf = (np.zeros((h, w), dtype=np.float64) for _ in range(4))
-        for k in range(n):
-            f = np.asarray(_get(lumas, k), np.float32)
-            ry, rx = (xy[k, 1] - canvas.y), (xy[k, 0] - canvas.x)
-            val, c = _sample(mean, cov, ry, rx, h, w)
-            ok = c > 0.99
-            dsum += np.where(ok, np.abs(f - val), 0)
-            dcnt += ok
-            bv = np.where(ok, val, 0).astype(np.float64)
-            fv = np.where(ok, f, 0).astype(np.float64)
-            sb += bv
-            sf += fv
-            sbb += bv * bv
-            sbf += bv * fv
-            done += 1
-            progress("overlay: detect", done, total)
-        d = np.divide(dsum, dcnt, out=np.zeros_like(dsum), where=dcnt > 0)
-        valid = dcnt >= max(2, 0.1 * n)
-        if valid.sum() < 16:
-            return np.zeros((h, w), dtype=np.float32)
-        noise = float(np.median(d[valid])) + 1e-4
-        # Otsu on log differences splits balanced classes; a small overlay (a TV logo is well
-        # under 1 % of the frame) would put Otsu's split inside the noise, so the threshold is
-        # at least ``min_contrast`` times the median (noise) difference.
-        logd = np.log(np.maximum(d[valid], noise * 0.1))
-        t = max(math.exp(_otsu(logd)), min_contrast * noise)
-        # Misregistered edges also differ from the background, but they follow it (slope ~1);
-        # an overlay attenuates it (slope 1 - alpha). Where the background varies enough to
-        # tell, require a slope clearly below 1.
-        nn = np.maximum(dcnt, 1).astype(np.float64)
-        var_b = sbb / nn - (sb / nn) ** 2
-        cov_bf = sbf / nn - (sb / nn) * (sf / nn)
-        told = var_b > (4 * noise) ** 2
-        slope = np.divide(cov_bf, var_b, out=np.ones_like(var_b), where=told)
-        follows = told & (slope > 1.0 - min_alpha)
-        new = valid & (d > t) & ~follows
-        new = _drop_specks(new, min_size)
-        if not new.any():
-            return np.zeros((h, w), dtype=np.float32)
-        score = (d * d / (d * d + t * t)).astype(np.float32)
-        score[~valid] = 0.0
-        score = np.where(new, np.maximum(score, 0.51), np.minimum(score, 0.49)).astype(
-            np.float32)
-        if np.array_equal(new, mask):
-            break
+        excl = ndimage.binary_dilation(mask, iterations=grow) if mask.any() else mask
+        # with the overlay left out, a plain mean is background enough
+        found = _detect_round(lumas, xy, canvas, excl, first_passes if it == 0 else 0, tick,
+                              **kw)
+        if found is None:
+            return none
+        score, new = found
+        changed = int((new ^ mask).sum())
         mask = new
+        if changed <= max(2, new.sum() // 500):
+            break
     return score
 
 
-def _robust_background(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas, weight: np.ndarray,
-                       *, passes: int, tau: float) -> tuple[np.ndarray, np.ndarray]:
+def _reduce(a: np.ndarray, r: int) -> np.ndarray:
+    """Reduce by ``r``: ``r x r`` box means, then a [1, 2, 1] / 4 smoothing on the small grid.
+
+    The extra smoothing keeps aliasing low enough that frames at fractional reduced offsets
+    still compare cleanly; both steps are cheap (no wide kernel at full resolution). Sample
+    (i, j) sits at full-resolution ``(r i + (r - 1) / 2, r j + (r - 1) / 2)`` for every frame
+    alike, so offsets simply scale by 1 / r. The ragged right/bottom edge is dropped.
+    """
+    a = np.asarray(a, dtype=np.float32)
+    if r <= 1:
+        return a
+    h, w = (a.shape[0] // r) * r, (a.shape[1] // r) * r
+    b = a[:h, :w].reshape(h // r, r, w // r, r).mean(axis=(1, 3), dtype=np.float32)
+    for axis in (0, 1):
+        b = ndimage.correlate1d(b, np.array([0.25, 0.5, 0.25], np.float32), axis=axis,
+                                mode="nearest")
+    return b
+
+
+def _detect_round(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas,
+                  exclude: np.ndarray | None, passes: int, tick: Callable[[int], None], *,
+                  min_contrast: float, min_size: int, min_alpha: float,
+                  tau: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """One round: background without ``exclude`` -> per-pixel difference -> mask.
+
+    Returns ``(score, mask)`` or None when nothing is static.
+    """
+    n = len(xy)
+    f0 = np.asarray(_get(lumas, 0), np.float32)
+    h, w = f0.shape
+    wk = None if exclude is None else (~exclude).astype(np.float32)
+    mean, cov = _robust_background(lumas, xy, canvas, wk, passes=passes, tau=tau, tick=tick)
+    dsum = np.zeros((h, w), dtype=np.float32)
+    dcnt = np.zeros((h, w), dtype=np.float32)
+    # sums for the per-pixel line f = s b + t (an overlay has slope 1 - alpha < 1)
+    sb, sf, sbb, sbf = (np.zeros((h, w), dtype=np.float64) for _ in range(4))
+    for k in range(n):
+        f = f0 if k == 0 else np.asarray(_get(lumas, k), np.float32)
+        ry, rx = (xy[k, 1] - canvas.y), (xy[k, 0] - canvas.x)
+        val, c = _sample(mean, cov, ry, rx, h, w)
+        ok = c > 0.99
+        dsum += np.where(ok, np.abs(f - val), 0)
+        dcnt += ok
+        bv = np.where(ok, val, 0).astype(np.float64)
+        fv = np.where(ok, f, 0).astype(np.float64)
+        sb += bv
+        sf += fv
+        sbb += bv * bv
+        sbf += bv * fv
+        tick(k)
+    d = np.divide(dsum, dcnt, out=np.zeros_like(dsum), where=dcnt > 0)
+    valid = dcnt >= max(2, 0.1 * n)
+    if valid.sum() < 16:
+        return None
+    noise = float(np.median(d[valid])) + 1e-4
+    # Otsu on log differences splits balanced classes; a small overlay (a TV logo is well
+    # under 1 % of the frame) would put Otsu's split inside the noise, so the threshold is
+    # at least ``min_contrast`` times the median (noise) difference.
+    logd = np.log(np.maximum(d[valid], noise * 0.1))
+    t = max(math.exp(_otsu(logd)), min_contrast * noise)
+    # Misregistered edges also differ from the background, but they follow it (slope ~1);
+    # an overlay attenuates it (slope 1 - alpha). Where the background varies enough to
+    # tell, require a slope clearly below 1.
+    nn = np.maximum(dcnt, 1).astype(np.float64)
+    var_b = sbb / nn - (sb / nn) ** 2
+    cov_bf = sbf / nn - (sb / nn) * (sf / nn)
+    told = var_b > (4 * noise) ** 2
+    slope = np.divide(cov_bf, var_b, out=np.ones_like(var_b), where=told)
+    follows = told & (slope > 1.0 - min_alpha)
+    new = _drop_specks(valid & (d > t) & ~follows, min_size)
+    if not new.any():
+        return None
+    score = (d * d / (d * d + t * t)).astype(np.float32)
+    score[~valid] = 0.0
+    score = np.where(new, np.maximum(score, 0.51), np.minimum(score, 0.49)).astype(np.float32)
+    return score, new
+
+
+def _robust_background(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas,
+                       weight: np.ndarray | None, *, passes: int, tau: float,
+                       tick: Callable[[int], None] | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """Canvas luma as a Cauchy M-estimate over frames (IRLS, one streaming pass each).
 
     Returns ``(mean, coverage)`` on the canvas.
@@ -337,6 +403,8 @@ def _robust_background(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas, weig
     acc = _Acc(canvas, (1, 1))
     for k in range(n):
         acc.add(np.asarray(_get(lumas, k), np.float32), xy[k], weight)
+        if tick:
+            tick(k)
     mean, cov = acc.mean(), np.minimum(acc.weight, 1.0)
     for _ in range(passes):
         acc = _Acc(canvas, (1, 1))
@@ -345,7 +413,10 @@ def _robust_background(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas, weig
             ry, rx = xy[k, 1] - canvas.y, xy[k, 0] - canvas.x
             val, _ = _sample(mean, cov, ry, rx, f.shape[0], f.shape[1])
             r = (f - val) / np.float32(tau)
-            acc.add(f, xy[k], weight / (1.0 + r * r))
+            wr = 1.0 / (1.0 + r * r)
+            acc.add(f, xy[k], wr if weight is None else weight * wr)
+            if tick:
+                tick(k)
         mean = np.where(acc.weight > 1e-6, acc.mean(), mean)
     return mean, cov
 
