@@ -474,7 +474,7 @@ def _pick_stream(c: av.container.InputContainer, path: Path, stream: int | None)
         for s in videos:
             if not (int(s.disposition) & 0x400):  # AV_DISPOSITION_ATTACHED_PIC
                 return s
-        return videos[0]
+        raise InputError(f"{path} has no video stream (only attached cover art)")
     if 0 <= stream < len(videos):
         return videos[stream]
     raise UsageError(f"--stream {stream}: {path} has {len(videos)} video stream(s) (0-based)")
