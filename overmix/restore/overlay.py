@@ -488,15 +488,24 @@ def estimate_overlay(planes: PlanesProvider, offsets_xy: np.ndarray, canvas: Can
         for c in range(npl):
             accs[c].add(pk[c], xy[k], keeps[c])
         progress("overlay: estimate", k + 1, 2 * n)
-    # 2. per-pixel sums for the line fit f = s b + t
-    sums = [{key: np.zeros(shapes[c], np.float64) for key in ("n", "b", "f", "bb", "bf")}
-            for c in range(npl)]
+    # 2. per-pixel sums for the line fit f = s b + t, inside the overlay's bounding box only
+    align = max(max(sx, sy) for sx, sy in scales)
+    y0, y1, x0, x1 = _bbox(mask, pad=1, align=align)
+    boxes = []
+    for c, (sx, sy) in enumerate(scales):
+        r0, c0 = y0 // sy, x0 // sx
+        r1, c1 = min(-(-y1 // sy), shapes[c][0]), min(-(-x1 // sx), shapes[c][1])
+        boxes.append((r0, r1, c0, c1))
+    sums = [{key: np.zeros((r1 - r0, c1 - c0), np.float64) for key in ("n", "b", "f", "bb", "bf")}
+            for (r0, r1, c0, c1) in boxes]
     for k in range(n):
         pk = p0 if k == 0 else [np.asarray(p, np.float32) for p in _get(planes, k)]
-        for c in range(npl):
-            b, cov = accs[c].seen_from(xy[k], shapes[c])
+        for c, (sx, sy) in enumerate(scales):
+            r0, r1, c0, c1 = boxes[c]
+            at = (xy[k, 0] + c0 * sx, xy[k, 1] + r0 * sy)
+            b, cov = accs[c].seen_from(at, (r1 - r0, c1 - c0))
             ok = (cov > 0.99).astype(np.float64)
-            f = pk[c].astype(np.float64)
+            f = pk[c][r0:r1, c0:c1].astype(np.float64)
             s = sums[c]
             s["n"] += ok
             s["b"] += ok * b
@@ -506,8 +515,10 @@ def estimate_overlay(planes: PlanesProvider, offsets_xy: np.ndarray, canvas: Can
         progress("overlay: estimate", n + k + 1, 2 * n)
     # 3. slope shared by the full-resolution planes
     full = [c for c in range(npl) if tuple(scales[c]) == (1, 1)]
-    cov_bf = np.zeros((h, w))
-    var_b = np.zeros((h, w))
+    r0, r1, c0, c1 = boxes[0]
+    mbox = mask[r0:r1, c0:c1]
+    cov_bf = np.zeros(mbox.shape)
+    var_b = np.zeros(mbox.shape)
     cnt = sums[0]["n"]
     for c in full:
         s = sums[c]
@@ -515,30 +526,47 @@ def estimate_overlay(planes: PlanesProvider, offsets_xy: np.ndarray, canvas: Can
         mb, mf = s["b"] / nn, s["f"] / nn
         cov_bf += s["bf"] / nn - mb * mf
         var_b += s["bb"] / nn - mb * mb
-    enough = (cnt >= 3) & (var_b > len(full) * min_spread**2) & mask
+    enough = (cnt >= 3) & (var_b > len(full) * min_spread**2) & mbox
     slope = np.where(enough, cov_bf / np.maximum(var_b, 1e-12), np.nan)
-    alpha = np.clip(1.0 - slope, 0.0, 1.0)
+    abox = np.clip(1.0 - slope, 0.0, 1.0)
     # pixels without enough background variety: alpha from the overlay neighbours
-    need = mask & ~enough
+    need = mbox & ~enough
     if need.any() and enough.any():
         _, (iy, ix) = ndimage.distance_transform_edt(~enough, return_indices=True)
-        alpha[need] = alpha[iy[need], ix[need]]
-    alpha = np.where(mask, np.nan_to_num(alpha, nan=1.0), 0.0).astype(np.float32)
+        abox[need] = abox[iy[need], ix[need]]
+    alpha = np.zeros((h, w), dtype=np.float32)
+    alpha[r0:r1, c0:c1] = np.where(mbox, np.nan_to_num(abox, nan=1.0), 0.0)
     # 4. colour: intercept t = mean f - (1 - a) mean b = a c  ->  c = t / a
     colors = []
-    for c in range(npl):
-        sx, sy = scales[c]
+    for c, (sx, sy) in enumerate(scales):
+        r0, r1, c0, c1 = boxes[c]
         s = sums[c]
-        a_c = _downsample_mean(alpha, sx, sy, shapes[c]).astype(np.float64)
-        m_c = _downsample_max(mask, sx, sy, shapes[c])
+        a_c = _downsample_mean(alpha, sx, sy, shapes[c])[r0:r1, c0:c1].astype(np.float64)
+        m_c = _downsample_max(mask, sx, sy, shapes[c])[r0:r1, c0:c1]
         nn = np.maximum(s["n"], 1)
         mb, mf = s["b"] / nn, s["f"] / nn
         t = mf - (1.0 - a_c) * mb
         col = np.divide(t, a_c, out=np.zeros_like(t), where=a_c > 0.02)
         # pixels no frame saw over a known background: the frames' mean is the best guess
         col = np.where(s["n"] >= 1, col, mf)
-        colors.append(np.where(m_c, col, 0.0).astype(np.float32))
+        full_col = np.zeros(shapes[c], dtype=np.float32)
+        full_col[r0:r1, c0:c1] = np.where(m_c, col, 0.0)
+        colors.append(full_col)
     return colors, alpha
+
+
+def _bbox(mask: np.ndarray, *, pad: int = 0, align: int = 1) -> tuple[int, int, int, int]:
+    """``(y0, y1, x0, x1)`` of the True pixels, grown by ``pad`` and widened to multiples of
+    ``align`` (so subsampled planes get whole samples); the whole array when empty."""
+    h, w = mask.shape
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return 0, h, 0, w
+    y0, y1 = max(0, rows[0] - pad), min(h, rows[-1] + 1 + pad)
+    x0, x1 = max(0, cols[0] - pad), min(w, cols[-1] + 1 + pad)
+    y0, x0 = (y0 // align) * align, (x0 // align) * align
+    y1, x1 = min(h, -(-y1 // align) * align), min(w, -(-x1 // align) * align)
+    return int(y0), int(y1), int(x0), int(x1)
 
 
 def remove_overlay(frame_planes: Sequence[np.ndarray], color: Sequence[np.ndarray],
@@ -563,13 +591,17 @@ def remove_overlay(frame_planes: Sequence[np.ndarray], color: Sequence[np.ndarra
     """
     h, w = alpha.shape
     out = []
-    for f, c in zip(frame_planes, color, strict=True):
-        f = np.asarray(f, np.float32)
-        sx, sy = max(1, round(w / f.shape[1])), max(1, round(h / f.shape[0]))
-        a = _downsample_mean(alpha, sx, sy, f.shape)
+    scales = [(max(1, round(w / f.shape[1])), max(1, round(h / f.shape[0])))
+              for f in frame_planes]
+    y0, y1, x0, x1 = _bbox(alpha > 0, align=max(max(s) for s in scales))
+    for (sx, sy), f, c in zip(scales, frame_planes, color, strict=True):
+        f = np.array(f, dtype=np.float32)  # a copy: only the overlay's box changes
+        r0, r1, c0, c1 = y0 // sy, -(-y1 // sy), x0 // sx, -(-x1 // sx)
+        a = _downsample_mean(alpha[y0:y1, x0:x1], sx, sy, (r1 - r0, c1 - c0))
+        fb, cb = f[r0:r1, c0:c1], np.asarray(c, np.float32)[r0:r1, c0:c1]
         ok = (a > 0) & (a < alpha_max)
-        b = np.divide(f - a * c, 1.0 - a, out=f.copy(), where=ok)
-        out.append(b.astype(np.float32))
+        f[r0:r1, c0:c1] = np.divide(fb - a * cb, 1.0 - a, out=fb.copy(), where=ok)
+        out.append(f)
     return out
 
 
