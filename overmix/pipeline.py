@@ -795,7 +795,8 @@ def _summary(store: FrameStore, offsets: Offsets, renders: list[RenderResult] | 
             out[key if key != "residual_rms" else "residual_px"] = offsets.extra[key]
     if renders:
         out["render"] = renders[0].method
-        out["disagreement"] = float(renders[0].stats.get("residual", 0.0))
+        if "residual" in renders[0].stats:
+            out["disagreement"] = float(renders[0].stats["residual"])  # type: ignore[arg-type]
         out["holes"] = int(renders[0].stats.get("holes", 0))
         out["animation_frames"] = len(renders)
     return out

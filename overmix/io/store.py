@@ -13,7 +13,8 @@ the program really holds. The folder is removed on :meth:`FrameStore.close` (or 
 is used as a context manager, on exit).
 
 Working planes (float32, range removed: Y' in [0, 1], Cb/Cr in [-0.5, 0.5], R'G'B' in [0, 1])
-are made on demand through :func:`overmix.color.convert.codes_to_working`; they are not cached.
+are made on demand with the range constants of :func:`overmix.color.convert.range_constants`
+(DESIGN §4 formulas); they are not cached.
 """
 
 from __future__ import annotations
@@ -236,16 +237,22 @@ class FrameStore:
         return (f.alpha.astype(np.float32) / float((1 << self.color.bit_depth) - 1))
 
     def _working(self, planes: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
-        from overmix.color.convert import codes_to_working
+        # The constants come from color.convert (the one place that defines them); the
+        # arithmetic is done in float32 without a float64 temporary: codes ≤ 65535 are exact
+        # in float32 and the result is within 1 ulp of codes_to_working's.
+        from overmix.color.convert import range_constants
 
         assert self.color is not None and self.layout is not None
         ycc = self.layout.family == Family.YCBCR
-        return tuple(
-            np.asarray(codes_to_working(p, bit_depth=self.color.bit_depth,
-                                        range=self.color.range, chroma=ycc and i > 0),
-                       dtype=np.float32)
-            for i, p in enumerate(planes)
-        )
+        yo, ys, co, cs = range_constants(self.color.bit_depth, self.color.range)
+        out = []
+        for i, p in enumerate(planes):
+            off, scale = (co, cs) if ycc and i > 0 else (yo, ys)
+            v = p.astype(np.float32)
+            v -= np.float32(off)
+            v *= np.float32(1.0 / scale)
+            out.append(v)
+        return tuple(out)
 
     # ---------------------------------------------------------------- lifetime
 

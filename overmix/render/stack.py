@@ -5,9 +5,10 @@ same siting (:mod:`overmix.render.canvas`, :mod:`overmix.render.resample`), then
 
 ``average``
     Running weighted sums, one pass over the frames. Memory: per canvas plane a float32 sum
-    and a float32 weight (Cb and Cr share theirs) plus a float32 sum of squares of Y' for the
-    residual — about 2.5x the float32 canvas. float32 sums of weights ≤ 1 over n ≤ 10^4 frames
-    keep a relative error below 1e-6, well under a 16-bit output step.
+    and a float32 weight (Cb and Cr share theirs) — about 2x the float32 canvas — plus one
+    frame's planes; the sums are divided in place and become the canvas. float32 sums of
+    weights ≤ 1 over n ≤ 10^4 frames keep a relative error below 1e-6, well under a 16-bit
+    output step.
 ``median``, ``min``, ``max``
     Per plane and per pixel over the covering frames (the true median: the mean of the two
     middle values for an even count).
@@ -109,8 +110,8 @@ class RenderResult:
     method : str
     stats : dict
         ``frames``, ``residual`` (RMS over pixels covered twice or more of the per-pixel
-        standard deviation of Y' across frames, working units), ``holes`` (uncovered pixels),
-        ``seconds``.
+        standard deviation of Y' across frames, working units; ``average`` only with
+        ``disagreement=True``), ``holes`` (uncovered pixels), ``seconds``.
     """
 
     planes: tuple[np.ndarray, ...]
@@ -207,7 +208,7 @@ def render(provider: PlaneProvider, offsets: Offsets, *, positions: Sequence[int
            method: str = "average", kernel: str = "cubic", border: int = 0,
            mask: np.ndarray | None = None, gains: np.ndarray | None = None,
            full_chroma: bool = False, tile_budget: int = DEFAULT_TILE_BUDGET,
-           canvas: Canvas | None = None,
+           canvas: Canvas | None = None, disagreement: bool = False,
            progress: ProgressCallback = no_progress) -> RenderResult:
     """Render the frames of ``provider`` placed at ``offsets`` onto their canvas.
 
@@ -237,6 +238,9 @@ def render(provider: PlaneProvider, offsets: Offsets, *, positions: Sequence[int
     canvas : Canvas or None
         Render onto this canvas instead of ``offsets.canvas`` (e.g. the canvas shared by all
         animation frames). Frames reaching outside it are cut.
+    disagreement : bool
+        ``average`` only: also accumulate Σw·Y'² to report ``stats["residual"]`` (one more
+        float32 luma canvas). The statistics renders always report it (from their stacks).
     progress : ProgressCallback
         Stage ``"render"``.
 
@@ -272,7 +276,7 @@ def render(provider: PlaneProvider, offsets: Offsets, *, positions: Sequence[int
     ctx = _Ctx(provider, offsets, plans, canvas, layout, color, height, width, border, kernel,
                mask, gains, full_chroma, progress)
     if method == "average":
-        result = _render_average(ctx)
+        result = _render_average(ctx, disagreement)
     else:
         result = _render_stacks(ctx, method, tile_budget)
     result.stats["seconds"] = time.perf_counter() - t0
@@ -336,12 +340,12 @@ class _Ctx:
         return self.out_layout.plane_shape(plane, self.canvas.height, self.canvas.width)
 
 
-def _render_average(ctx: _Ctx) -> RenderResult:
+def _render_average(ctx: _Ctx, disagreement: bool) -> RenderResult:
     nplanes = ctx.layout.nplanes
     sums = [np.zeros(ctx.plane_shape(p), np.float32) for p in range(nplanes)]
     groups = _groups(ctx.layout)
     wsums = [np.zeros(ctx.plane_shape(g[0]), np.float32) for g in groups]
-    sq = np.zeros(ctx.plane_shape(0), np.float32)
+    sq = np.zeros(ctx.plane_shape(0), np.float32) if disagreement else None
     total = len(ctx.plans)
     ctx.progress("render", 0, total)
     for done, fp in enumerate(ctx.plans, 1):
@@ -356,26 +360,58 @@ def _render_average(ctx: _Ctx) -> RenderResult:
             for p in g:
                 vals = resample_plane(planes[p], px, py)
                 accumulate(sums[p], vals, px, py, w2, power=1)
-                if p == 0:
+                if p == 0 and sq is not None:
                     accumulate(sq, vals, px, py, w2, power=2)
+                del vals
+        del planes
         ctx.progress("render", done, total)
-    # mean = sum / weight in place (the sums become the canvas); residual from E[v²] - E[v]².
-    lw = wsums[0]
-    covered = lw > 1e-6
+    # mean = sum / weight in place: the sums become the canvas (no temporaries)
     for gi, g in enumerate(groups):
-        w = wsums[gi]
         for p in g:
-            np.divide(sums[p], w, out=sums[p], where=w > 1e-6)
-            sums[p][w <= 1e-6] = 0.0
-    np.divide(sq, lw, out=sq, where=covered)
-    sq -= sums[0] * sums[0]
-    multi = lw > 1.5
-    residual = float(np.sqrt(np.mean(np.clip(sq[multi], 0, None)))) if multi.any() else 0.0
+            _divide(sums[p], wsums[gi])
+    residual = _residual(sq, sums[0], wsums[0]) if sq is not None else None
     del sq
-    holes = int(covered.size - np.count_nonzero(covered))
+    lw = wsums[0]
+    holes = _count_holes(lw)
     _fill_chroma_holes(sums, wsums, ctx.layout)
-    return RenderResult(tuple(sums), ctx.out_layout, ctx.color, lw, ctx.canvas, "average",
-                        {"frames": total, "residual": residual, "holes": holes})
+    stats: dict[str, object] = {"frames": total, "holes": holes}
+    if residual is not None:
+        stats["residual"] = residual
+    return RenderResult(tuple(sums), ctx.out_layout, ctx.color, lw, ctx.canvas, "average", stats)
+
+
+@njit(cache=True)
+def _divide(s, w):  # pragma: no cover - numba
+    h, wd = s.shape
+    for i in range(h):
+        for j in range(wd):
+            s[i, j] = s[i, j] / w[i, j] if w[i, j] > 1e-6 else 0.0
+
+
+@njit(cache=True)
+def _count_holes(w):  # pragma: no cover - numba
+    n = 0
+    h, wd = w.shape
+    for i in range(h):
+        for j in range(wd):
+            if w[i, j] <= 1e-6:
+                n += 1
+    return n
+
+
+@njit(cache=True)
+def _residual(sq, mean, w):  # pragma: no cover - numba
+    """RMS over pixels with total weight > 1.5 of the per-pixel weighted std of Y'."""
+    acc = 0.0
+    n = 0
+    h, wd = sq.shape
+    for i in range(h):
+        for j in range(wd):
+            if w[i, j] > 1.5:
+                v = sq[i, j] / w[i, j] - mean[i, j] * mean[i, j]
+                acc += v if v > 0 else 0.0
+                n += 1
+    return np.sqrt(acc / n) if n else 0.0
 
 
 def _fill_chroma_holes(planes: list[np.ndarray], weights: list[np.ndarray],
