@@ -127,9 +127,10 @@ def _cell_stats(y: np.ndarray, block: int, phase: tuple[int, int], flat_tol: flo
                 edge_tol: float) -> tuple[np.ndarray, np.ndarray]:
     """Per grid cell: is it flat, and how many of its 4 neighbours sit across a *jump*.
 
-    A cell is flat when its range is below ``flat_tol`` (whole cells only). The border with a
-    neighbour is a jump when the mean pixel step across it exceeds ``edge_tol`` and three
-    times the mean pixel step inside both cells: a mosaic is constant inside and jumps at its
+    A cell is flat when its range is below ``flat_tol`` or its mean pixel step is below
+    ``0.3 * edge_tol`` (compressed blocks; whole cells only). The border with a neighbour is a
+    jump when the mean pixel step across it exceeds ``edge_tol`` and 2.5 times the mean pixel
+    step inside both cells: a mosaic is constant inside and jumps at its
     block borders, whereas a smooth gradient steps the same inside a cell as across its border.
     """
     lab, nci, ncj = _cell_labels(y.shape, block, phase)
@@ -152,10 +153,12 @@ def _cell_stats(y: np.ndarray, block: int, phase: tuple[int, int], flat_tol: flo
         return (s / np.maximum(c, 1)).reshape(nci, ncj)
 
     inside = np.maximum(cell_mean(dx[:, ~bx], lx[:, ~bx]), cell_mean(dy[~by, :], ly[~by, :]))
+    # codec noise makes the range of a compressed mosaic block large but its mean step small
+    flat = (flat | (inside < 0.3 * edge_tol)) & (cnt == block * block)
     jump_r = cell_mean(dx[:, bx], lx[:, bx])[:, :-1]  # border with the right neighbour
     jump_d = cell_mean(dy[by, :], ly[by, :])[:-1, :]  # border with the neighbour below
-    ref_r = np.maximum(edge_tol, 3 * np.maximum(inside[:, :-1], inside[:, 1:]))
-    ref_d = np.maximum(edge_tol, 3 * np.maximum(inside[:-1], inside[1:]))
+    ref_r = np.maximum(edge_tol, 2.5 * np.maximum(inside[:, :-1], inside[:, 1:]))
+    ref_d = np.maximum(edge_tol, 2.5 * np.maximum(inside[:-1], inside[1:]))
     dh = ((jump_r > ref_r) & flat[:, :-1] & flat[:, 1:]).astype(np.int32)
     dv = ((jump_d > ref_d) & flat[:-1] & flat[1:]).astype(np.int32)
     nd = np.zeros(flat.shape, np.int32)
@@ -171,10 +174,11 @@ def _region_mask(get: Callable[[int], np.ndarray], picks: np.ndarray, shape: tup
                  edge_tol: float) -> np.ndarray:
     """The censored region (bool, frame shape) for the grid ``(b, phase)``.
 
-    Cells flat in (nearly) every sampled frame — the drawing pans under a mosaic, so outside
+    Cells flat in 70% of the sampled frames or more — the drawing pans under a mosaic, so outside
     it a cell stays flat only where the drawing is flat along the whole pan — that in some
     frame jump against at least two flat neighbour cells; hole-filled, closed, components of
-    six cells or more.
+    six cells or more, each completed by the cells of its bounding box that are flat in most
+    frames.
     """
     nflat = None
     edgy = None
@@ -184,7 +188,7 @@ def _region_mask(get: Callable[[int], np.ndarray], picks: np.ndarray, shape: tup
         nflat = flat.astype(np.int32) if nflat is None else nflat + flat
         edgy = (nd >= 2) if edgy is None else edgy | (nd >= 2)
     assert nflat is not None and edgy is not None
-    cells = (nflat >= 0.8 * len(picks)) & edgy
+    cells = (nflat >= 0.7 * len(picks)) & edgy
     cells = ndimage.binary_fill_holes(cells)
     cells = ndimage.binary_closing(cells, np.ones((3, 3), bool), border_value=0) | cells
     cells = ndimage.binary_fill_holes(cells)
@@ -193,22 +197,30 @@ def _region_mask(get: Callable[[int], np.ndarray], picks: np.ndarray, shape: tup
         keep = np.bincount(lbl.ravel()) >= 6
         keep[0] = False
         cells = keep[lbl]
+        # censors are compact: within each region's bounding box, take every cell that is
+        # flat in most frames (compression noise hides some of the jumps)
+        lbl, _ = ndimage.label(cells)
+        mostly_flat = nflat >= 0.5 * len(picks)
+        for sl in ndimage.find_objects(lbl):
+            if sl is not None:
+                cells[sl] |= mostly_flat[sl]
+        cells = ndimage.binary_fill_holes(cells)
     lab, _, _ = _cell_labels(shape, b, phase)
     return cells.ravel()[lab]
 
 
 def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4, 33),
-                  sample: int = 12, min_score: float = 0.02, edge_tol: float = 0.02,
+                  sample: int = 24, min_score: float = 0.02, edge_tol: float = 0.02,
                   flat_tol: float = 0.04) -> MosaicInfo | None:
     """Find a screen-fixed mosaic censor in the frames' Y' planes.
 
     Candidates: every horizontal/vertical pixel difference above ``edge_tol`` votes for its
     border position modulo each candidate size ``b``; a mosaic puts an excess of votes on one
-    residue (its grid phase), natural edges spread evenly. Decision: for the candidate sizes
-    with a clear excess, the region test of :func:`_region_mask` (constant cells that jump
-    against their neighbours) must find whole blocks; among sizes whose region is nearly the
-    largest, the largest size wins (a divisor of the true size also tiles the region with
-    constant cells; multiples do not).
+    residue (its grid phase), natural edges spread evenly; the true size has a larger excess
+    (``f (1 - 1/b)`` for a share ``f`` of mosaic edges) than its divisors and multiples.
+    Decision: in order of excess, the first size for which the region test of
+    :func:`_region_mask` (constant cells that jump against their neighbours) finds whole
+    blocks.
 
     Parameters
     ----------
@@ -252,19 +264,15 @@ def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4
     top = max(c[0] for c in cands)
     if top < min_score:
         return None
-    found = []
-    for score, b, px, py in cands:
+    # The votes propose, best first; the region test decides (it rejects gradients and line
+    # art that happens to repeat). The true size out-votes its divisors and multiples.
+    for score, b, px, py in sorted(cands, reverse=True):
         if score < max(min_score, 0.5 * top):
-            continue
+            break
         mask = _region_mask(get, picks, shape, b, (px, py), flat_tol, edge_tol)
         if mask.sum() >= 4 * b * b:
-            found.append((int(mask.sum()), b, px, py, score, mask))
-    if not found:
-        return None
-    biggest = max(f[0] for f in found)
-    _, b, px, py, score, mask = max((f for f in found if f[0] >= 0.8 * biggest),
-                                    key=lambda f: f[1])
-    return MosaicInfo(b, (px, py), mask, float(score))
+            return MosaicInfo(b, (px, py), mask, float(score))
+    return None
 
 
 def recover_mosaic(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Canvas,
@@ -308,7 +316,7 @@ def recover_mosaic(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: 
         raise UsageError("mosaic recovery needs equal subsampling along x and y")
     phase = (info.phase[0] // sx, info.phase[1] // sy)
     offsets_xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
-    grid = hr_grid(canvas, 1.0 + 1e-12, plane_sub, plane_offset)  # the canvas grid itself
+    grid = hr_grid(canvas, 1.0, plane_sub, plane_offset)  # the canvas grid itself
     shape = grid.shape
     fshape = tuple(np.shape(get(0)))
     fmask = info.mask
