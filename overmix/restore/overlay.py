@@ -235,7 +235,8 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
     canvas : Canvas or None
     iterations : int
         Rounds of mask -> background without it -> difference (the first round uses the
-        robust background; it stops early when the mask no longer changes).
+        robust background; it stops early when the mask no longer changes). With ``reduce``
+        > 1 the coarse round counts for two.
     min_contrast : float
         Static pixels differ from the background by at least this many times the median
         difference (the noise level).
@@ -294,11 +295,14 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
         mask[: coarse.shape[0], : coarse.shape[1]] = coarse
         mask = ndimage.binary_dilation(mask, iterations=r)
         first_passes = 0
+        # the coarse round stands for the robust round and one refinement
+        rounds = max(1, iterations - 2)
     else:
         mask = np.zeros((h, w), dtype=bool)
         first_passes = robust_passes
+        rounds = iterations
     score = none
-    for it in range(iterations):
+    for it in range(rounds):
         excl = ndimage.binary_dilation(mask, iterations=grow) if mask.any() else mask
         # with the overlay left out, a plain mean is background enough
         found = _detect_round(lumas, xy, canvas, excl, first_passes if it == 0 else 0, tick,
