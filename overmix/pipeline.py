@@ -49,6 +49,7 @@ __all__ = [
     "find_overlay",
     "load_store",
     "logo_mask",
+    "realign_animation",
     "render_canvas",
     "restore_canvas",
     "separate_animation",
@@ -264,6 +265,26 @@ def separate_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     extra["animation"] = {"groups": int(res.groups), "threshold": float(res.threshold)}
     return Offsets(offsets.xy, offsets.indices, offsets.frame_width, offsets.frame_height,
                    list(res.ids), extra)
+
+
+def realign_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+                      ignore: np.ndarray | None = None,
+                      progress: ProgressCallback = no_progress) -> Offsets:
+    """Align again with the animated parts masked out (they pull offsets towards the
+    character's motion); the animation ids are kept. For offsets aligned on the store."""
+    from overmix.align import align
+    from overmix.align.animation import animated_frame_masks
+
+    pos = _positions(store, offsets)
+    if pos != list(range(len(store))):  # rows must be the store's frames, in order
+        return offsets
+    _, masks = animated_frame_masks(lambda n: store.luma(pos[n]), offsets.xy, offsets.anim,
+                                    offsets.canvas, progress=progress)
+    new = align(store, motion=opts.motion, mask=ignore, border=opts.border,
+                frame_masks=masks, indices=store.indices, progress=progress)
+    extra = {**new.extra, "animation": offsets.extra.get("animation")}
+    return Offsets(new.xy, new.indices, new.frame_width, new.frame_height, list(offsets.anim),
+                   extra)
 
 
 def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
@@ -688,6 +709,10 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
             offsets = compute_offsets(store, opts, _union(ignore, _grow(overlay.mask)),
                                       progress)
         offsets = separate_animation(store, offsets, opts, progress)
+        if len(set(offsets.anim)) > 1 and opts.offsets is None:
+            offsets = realign_animation(store, offsets, opts,
+                                        _union(ignore, None if overlay is None else
+                                               _grow(overlay.mask)), progress)
         timings["align"] = time.perf_counter() - t
         if opts.save_offsets:
             offsets.save(opts.save_offsets)
