@@ -119,8 +119,8 @@ class DumpSource(_Base):
         # Describe from the first file's headers (no decoding).
         first = self.files[0]
         dinfo = read_dump_info(first)
-        use_manifest = manifest is not None and self._entries[0] is not None
-        self._manifest_color = manifest.color if use_manifest and manifest else None
+        # scene.json describes every dump of its folder (listed or not)
+        self._manifest_color = manifest.color if manifest is not None else None
         probe = ProbeDump(dinfo)
         frame, how = frame_from_dump(probe, color=self._manifest_color,  # type: ignore[arg-type]
                                      source=str(first))
@@ -154,7 +154,7 @@ class DumpSource(_Base):
             zip(self.files, self._entries, self._positions, strict=True)
         ):
             dump = read_dump(path)
-            color = self._manifest_color if entry is not None else None
+            color = self._manifest_color
             index = int(entry["index"]) if entry and isinstance(entry.get("index"), int) \
                 else pos
             frame, how = frame_from_dump(dump, color=color, index=index, source=str(path))
