@@ -54,8 +54,8 @@ def _ratio(raw: int, size: int) -> float | None:
 
 
 def _manifest_color(path: Path) -> Manifest | None:
-    m = read_manifest(path.parent)
-    return m if m is not None and m.frame_for(path.name) is not None else None
+    """The scene.json of the file's folder (it describes every dump there)."""
+    return read_manifest(path.parent)
 
 
 def describe_dump(path: str | os.PathLike[str], *, decode: bool = True) -> dict[str, Any]:
@@ -166,11 +166,10 @@ def describe_dump_folder(
         ref_sig, _ = counts.most_common(1)[0]
         ref_file = next(f for f, s in sigs.items() if s == ref_sig)
         ref = infos[ref_file]
-        use_manifest = manifest is not None and manifest.frame_for(ref_file.name) is not None
         try:
             frame, how = frame_from_dump(ProbeDump(ref),  # type: ignore[arg-type]
-                                         color=manifest.color if use_manifest and manifest
-                                         else None, source=str(ref_file))
+                                         color=manifest.color if manifest else None,
+                                         source=str(ref_file))
             data.update(width=frame.width, height=frame.height, layout=frame.layout.name,
                         alpha=frame.alpha is not None, color=frame.color.to_json(),
                         color_from=how)
