@@ -209,8 +209,8 @@ def recompress(
     ----------
     paths : dump files and/or folders of dumps.
     to, level : target compression and level/preset.
-    matrix : colour for headerless files when their folder has no ``scene.json`` entry for
-        them (an explicit choice wins over the manifest).
+    matrix : colour for headerless files (an explicit choice wins over the ``scene.json`` of
+        their folder).
     jobs : workers (default: CPU count).
     executor : ``"thread"`` or ``"process"``.
     force : recompress files already in the target compression.
@@ -244,7 +244,7 @@ def recompress(
                 if f.parent not in manifests:
                     manifests[f.parent] = read_manifest(f.parent)
                 m = manifests[f.parent]
-                if m is not None and m.frame_for(f.name) is not None:
+                if m is not None:  # scene.json describes every dump of its folder
                     col = m.color
         colors[f] = col.to_json() if col is not None else None
     # Phase 2: recompress in parallel.
