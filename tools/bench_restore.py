@@ -125,15 +125,15 @@ def bench_superres(tmp: Path, quick: bool) -> None:
                   f"(2 passes over {n} frames), {dt:.2f} s total")
     # memory: working set above the frames must not grow with the frame count
     for nn in (30, 60):
-        xy2, fr2 = pan_frames(sc, nn, 64, 96, seed=2)
-        cv = Canvas.covering(xy2, 96, 64)
+        xy2, fr2 = pan_frames(sc, nn, 192, 256, seed=2)
+        cv = Canvas.covering(xy2, 256, 192)
         tracemalloc.start()
         base_mem = tracemalloc.get_traced_memory()[0]
         superresolve(fr2, nn, xy2, cv, scale=2.0, iterations=3)
         peak = tracemalloc.get_traced_memory()[1] - base_mem
         tracemalloc.stop()
         hr = math.ceil(cv.width * 2) * math.ceil(cv.height * 2) * 4
-        print(f"  memory, {nn} frames: peak working set {peak / 1e6:.2f} MB "
+        print(f"  memory, {nn} frames 256x192: peak working set {peak / 1e6:.2f} MB "
               f"= {peak / hr:.1f} x one float32 HR plane ({hr / 1e6:.2f} MB)")
 
 

@@ -17,8 +17,10 @@ search direction ``d`` the Charbonnier terms are bounded by quadratics with curv
 ``1/sqrt(r² + eps²)``, and the step minimises that bound, so F never increases and no step size
 needs tuning (Farsiu's fixed-step steepest descent needs ~100+ iterations; this needs ~15-30).
 Each iteration streams over the frames twice (gradient, then curvature along ``d``) and holds
-only the latent plane and four work planes of its size: memory does not grow with the number of
-frames. Unlike Overmix, the sub-pixel phase of every frame is kept exactly (no truncated crop),
+only the latent plane and work planes of its size (about a dozen float32 planes at the peak,
+measured by ``tools/bench_restore.py``) plus a small banded operator per frame: memory grows
+with the canvas, not with the number of frames (beyond ~20 KB of operators per frame).
+Unlike Overmix, the sub-pixel phase of every frame is kept exactly (no truncated crop),
 subsampled chroma is modelled at its own siting, and the output covers the whole canvas.
 """
 
@@ -167,7 +169,7 @@ def back_project(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
 def superresolve(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Canvas, *,
                  scale: float, plane_sub: tuple[int, int] = (1, 1),
                  plane_offset: tuple[float, float] = (0.0, 0.0), iterations: int = 20,
-                 lam: float = 0.004, alpha: float = 0.7, p: int = 2, psf_sigma: float = 0.0,
+                 lam: float = 0.02, alpha: float = 0.7, p: int = 2, psf_sigma: float = 0.0,
                  eps: float = 0.01, eps_prior: float = 0.002,
                  init: np.ndarray | None = None, clip: tuple[float, float] | None = None,
                  grid_sub: tuple[int, int] | None = None,
