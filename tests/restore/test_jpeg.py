@@ -103,3 +103,16 @@ def test_not_a_jpeg_and_missing_library(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(jpegmod.importlib, "import_module", no_module)
     with pytest.raises(UnsupportedError, match=r"overmix\[jpeg\]"):
         read_jpeg(paths[0])
+
+
+def test_deblock_average_denoises_flat_colours_keeps_edges() -> None:
+    from overmix.restore.jpeg import deblock_average
+
+    truth = CelScene(5, hatch=False).luma(64, 96, 20, 20)
+    rng = np.random.default_rng(1)
+    noisy = (truth + rng.normal(0, 0.01, truth.shape)).astype(np.float32)
+    out = deblock_average(noisy, 1.0)
+    assert psnr(out, truth) > psnr(noisy, truth) + 1.0
+    # with 16 frames averaged the step shrinks: the average is left almost alone
+    out16 = deblock_average(noisy, 16.0)
+    assert np.abs(out16 - noisy).mean() < np.abs(out - noisy).mean()
