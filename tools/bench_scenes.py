@@ -84,12 +84,12 @@ class Scene:
                 self.worlds.append(to_ycc(wc))
         rng = np.random.default_rng(seed)
         self.noise = [rng.normal(0, 0.01, (h, w)).astype(np.float32) for _ in range(4)]
-        self.alpha = None
+        self.logo_alpha = None
         if logo:
             a = np.zeros((h, w), np.float32)
             a[24:64, w - 220 : w - 40] = 0.6
             a[34:54, w - 200 : w - 60] = 0.0  # a frame-shaped logo
-            self.alpha = a
+            self.logo_alpha = a
             self.logo_ycc = to_ycc(np.array([1.0, 0.92, 0.35]))
         self.gains = np.array([1.2 if k in flash else 1.0 for k in range(n)])
         self.layout = PlaneLayout(Family.YCBCR, 2, 2)
@@ -99,27 +99,38 @@ class Scene:
     def __len__(self) -> int:
         return self.n
 
-    def _full(self, k: int) -> np.ndarray:
+    def _planes_world(self, k: int) -> list[np.ndarray]:
+        """Y' at full resolution, Cb/Cr at half (4:2:0), cut from the pre-split world."""
+        if not hasattr(self, "_split"):
+            self._split = []
+            for wd in self.worlds:
+                hh, ww = (wd.shape[0] // 2) * 2, (wd.shape[1] // 2) * 2
+                c = [wd[:hh, :ww, i].reshape(hh // 2, 2, ww // 2, 2).mean(axis=(1, 3))
+                     for i in (1, 2)]
+                self._split.append([np.ascontiguousarray(wd[..., 0]), *c])
+            if self.logo_alpha is not None:
+                a = self.logo_alpha
+                self._alpha_c = a.reshape(self.h // 2, 2, self.w // 2, 2).mean(axis=(1, 3))
         x, y = (int(v) for v in self.xy[k])
-        world = self.worlds[k % len(self.worlds)]
-        f = world[y : y + self.h, x : x + self.w]
-        if self.alpha is not None:
-            f = (1 - self.alpha[..., None]) * f + self.alpha[..., None] * self.logo_ycc
-        return f * np.float32(self.gains[k])
+        yw, cbw, crw = self._split[k % len(self._split)]
+        return [yw[y : y + self.h, x : x + self.w],
+                cbw[y // 2 : y // 2 + self.h // 2, x // 2 : x // 2 + self.w // 2],
+                crw[y // 2 : y // 2 + self.h // 2, x // 2 : x // 2 + self.w // 2]]
 
     def luma(self, k: int) -> np.ndarray:
-        x, y = (int(v) for v in self.xy[k])
-        f = self.worlds[k % len(self.worlds)][y : y + self.h, x : x + self.w, 0]
-        if self.alpha is not None:
-            f = (1 - self.alpha) * f + self.alpha * self.logo_ycc[0]
-        return f * np.float32(self.gains[k]) + self.noise[k % 4]
+        return self.planes(k, luma_only=True)[0]
 
-    def planes(self, k: int) -> tuple[np.ndarray, ...]:
-        f = self._full(k)
-        y = f[..., 0] + self.noise[k % 4]
-        h2, w2 = self.h // 2, self.w // 2
-        c = [f[..., i].reshape(h2, 2, w2, 2).mean(axis=(1, 3)) for i in (1, 2)]
-        return (y, c[0], c[1])
+    def planes(self, k: int, luma_only: bool = False) -> tuple[np.ndarray, ...]:
+        ps = self._planes_world(k)[: 1 if luma_only else 3]
+        g = np.float32(self.gains[k])
+        out = []
+        for i, p in enumerate(ps):
+            if self.logo_alpha is not None:
+                a = self.logo_alpha if i == 0 else self._alpha_c
+                p = (1 - a) * p + a * self.logo_ycc[i]
+            p = p * g
+            out.append(p + self.noise[k % 4] if i == 0 else p)
+        return tuple(out)
 
     def offsets(self) -> Offsets:
         return Offsets(self.xy, list(range(self.n)), self.w, self.h)
@@ -178,11 +189,11 @@ def main() -> None:
     logo = Scene(n, h, w, logo=True)
     score = measure(rows, "logo detect", lambda: detect_static(logo.luma, logo.xy))
     m = static_mask(score)
-    truth = logo.alpha > 0
+    truth = logo.logo_alpha > 0
     iou = (m & truth).sum() / max((m | truth).sum(), 1)
     color, alpha = measure(rows, "logo estimate", lambda: estimate_overlay(
         logo.planes, logo.xy, None, m))
-    mae = np.abs(alpha - logo.alpha)[truth].mean()
+    mae = np.abs(alpha - logo.logo_alpha)[truth].mean()
     print(f"    mask IoU {iou:.3f}, alpha MAE in logo {mae:.4f}")
     wts = overlay_weights(alpha)
     clean = Wrapped(logo, lambda k, p: remove_overlay(p, color, alpha))

@@ -281,12 +281,23 @@ def pair_score(a: np.ndarray, b: np.ndarray, coverage: np.ndarray, *,
         valid &= ~mask
     if valid.mean() < min_overlap:
         return math.nan
-    d = np.abs(a.astype(np.float32) - b.astype(np.float32)) * valid
+    # work on the overlap's bounding box (a rectangle unless masked)
+    rows, cols = np.flatnonzero(valid.any(axis=1)), np.flatnonzero(valid.any(axis=0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    valid = valid[box]
+    d = np.abs(a[box].astype(np.float32) - b[box].astype(np.float32))
     # 3x3 mean of the valid differences: noise drops, a coherent animated patch does not.
-    num = ndimage.uniform_filter(d, 3, mode="constant")
-    den = ndimage.uniform_filter(valid.astype(np.float32), 3, mode="constant")
-    sm = np.divide(num, den, out=np.zeros_like(num), where=den > 0.5)
-    return _top_mean(sm, valid & (den > 0.99), top_fraction)
+    if valid.all():
+        sm = ndimage.uniform_filter(d, 3, mode="nearest")
+        inner = valid
+    else:
+        d *= valid
+        num = ndimage.uniform_filter(d, 3, mode="constant")
+        den = ndimage.uniform_filter(valid.astype(np.float32), 3, mode="constant")
+        sm = np.divide(num, den, out=np.zeros_like(num), where=den > 0.5)
+        inner = valid & (den > 0.99)
+    # every other smoothed sample is enough for the ranking (the 3x3 mean already pools)
+    return _top_mean(sm[::2, ::2], inner[::2, ::2], top_fraction)
 
 
 def auto_threshold(scores: np.ndarray, *, min_ratio: float = 2.0,

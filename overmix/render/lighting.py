@@ -95,7 +95,7 @@ def _sample(img: np.ndarray, weight: np.ndarray | None, ty: float, tx: float, h:
     return val, cov
 
 
-def fit_pair(x: np.ndarray, y: np.ndarray, *, iterations: int = 6,
+def fit_pair(x: np.ndarray, y: np.ndarray, *, iterations: int = 5,
              clip: tuple[float, float] = (0.02, 0.98)) -> tuple[float, float, float]:
     """Robust line ``y = A x + B`` (reduced major axis, Huber IRLS).
 
@@ -142,7 +142,7 @@ def fit_pair(x: np.ndarray, y: np.ndarray, *, iterations: int = 6,
 
 def estimate_gains(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None = None, *,
                    jumps: Sequence[int] = (1, 2, 4), mask: np.ndarray | None = None,
-                   max_samples: int = 40000,
+                   max_samples: int = 20000,
                    progress: ProgressCallback | None = None) -> np.ndarray:
     """Per-frame ``(gain, offset)`` on working Y' relative to the scene.
 
