@@ -21,11 +21,13 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from overmix.align.phase import (
+    MaskPyramid,
     PairResult,
     PreparedPlane,
     check_motion,
     estimate_prepared,
     estimate_shift,
+    mask_pyramid,
     prepare,
 )
 from overmix.align.solve import MIN_CONFIDENCE, SIGMA0, Pair, components, solve_offsets
@@ -133,6 +135,7 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
     shape: tuple[int, int] | None = None
     base_mask = None if mask is None else np.asarray(mask)
     keep = max(JUMPS)
+    shared: tuple[MaskPyramid | None] | None = None
     report("align", 0, n)
     workers = min(2, os.cpu_count() or 1)
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
@@ -151,15 +154,17 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
                 raise AlignmentError(
                     f"frames differ in size: frame {labels[k]} is {y.shape[1]}x{y.shape[0]}, "
                     f"frame {labels[0]} is {shape[1]}x{shape[0]}")
-            ign = base_mask
-            if frame_masks is not None:
-                fm = frame_masks(k)
-                if fm is not None:
-                    fm = np.asarray(fm)
-                    if fm.shape != shape:
-                        raise AlignmentError(f"mask of frame {labels[k]} has the wrong size")
-                    ign = fm > 0.5 if ign is None else (ign > 0.5) | (fm > 0.5)
-            window[k] = prepare(y, ign, border)
+            fm = frame_masks(k) if frame_masks is not None else None
+            if fm is None:
+                if shared is None:  # the same masks for every such frame: build them once
+                    shared = (mask_pyramid(shape, base_mask, border),)
+                window[k] = prepare(y, masks=shared[0])
+            else:
+                fm = np.asarray(fm)
+                if fm.shape != shape:
+                    raise AlignmentError(f"mask of frame {labels[k]} has the wrong size")
+                ign = fm > 0.5 if base_mask is None else (base_mask > 0.5) | (fm > 0.5)
+                window[k] = prepare(y, ign, border)
             del y
             if k == 0:
                 est[0] = np.zeros(2)

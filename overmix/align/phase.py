@@ -37,7 +37,9 @@ from scipy import ndimage
 from overmix.align.refine import HIST_SCALE, NBINS, gn_accumulate
 from overmix.errors import AlignmentError, UsageError
 
-__all__ = ["PairResult", "PreparedPlane", "estimate_shift", "prepare", "check_motion"]
+__all__ = [
+    "PairResult", "PreparedPlane", "check_motion", "estimate_shift", "mask_pyramid", "prepare",
+]
 
 MOTIONS = ("xy", "x", "y")
 
@@ -94,9 +96,14 @@ def check_motion(motion: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+# Storage of pyramid levels: uint16 codes of (y + _ENC_OFF) * _ENC_GAIN.
+_ENC_OFF = 0.5
+_ENC_GAIN = 32767.5
+
+
 @dataclass
 class _Level:
-    img: np.ndarray  # float32 (h, w)
+    img: np.ndarray  # uint16 (h, w), see _encode
     valid: np.ndarray | None  # bool (h, w): True where the pixel may be used, None = all
     kvalid: np.ndarray | None  # valid and the resampling kernel stays inside valid pixels
 
@@ -116,11 +123,9 @@ class PreparedPlane:
 
     @property
     def nbytes(self) -> int:
-        n = 0
-        for lv in self.levels:
-            n += lv.img.nbytes
-            n += 0 if lv.valid is None else 2 * lv.valid.nbytes
-        return n
+        """Bytes held by this plane alone (shared masks not counted)."""
+        n = sum(lv.img.nbytes for lv in self.levels)
+        return n + (0 if self.spec is None else self.spec.nbytes)
 
 
 def _down2(a: np.ndarray) -> np.ndarray:
@@ -140,28 +145,26 @@ def _erode(valid: np.ndarray, r: int) -> np.ndarray:
                                   border_value=1)
 
 
-def prepare(luma: np.ndarray, ignore: np.ndarray | None = None, border: int = 0,
-            min_size: int = 24) -> PreparedPlane:
-    """Build the pyramid of a luma plane.
+def _encode(a: np.ndarray) -> np.ndarray:
+    """float32 luma -> uint16 codes ``(y + _ENC_OFF) * _ENC_GAIN`` (half the memory of float32,
+    steps of 3e-5, far below any video's quantisation)."""
+    return np.clip(np.rint((a + np.float32(_ENC_OFF)) * np.float32(_ENC_GAIN)), 0,
+                   65535).astype(np.uint16)
 
-    Parameters
-    ----------
-    luma : (H, W) array, converted to float32 (Y' in [0, 1] expected, any scale works).
-    ignore : (H, W) bool/float or None
-        Pixels to ignore (True or > 0.5), e.g. a static logo or letterbox.
-    border : int
-        Ignore this many pixels at every edge.
-    min_size : int
-        Coarsest level keeps at least this many pixels on its shorter side.
-    """
-    img = np.ascontiguousarray(luma, dtype=np.float32)
-    if img.ndim != 2:
-        raise AlignmentError(f"a luma plane must be 2-D (got shape {img.shape})")
-    h, w = img.shape
+
+MaskPyramid = list[tuple[np.ndarray, np.ndarray]]
+
+
+def mask_pyramid(shape: tuple[int, int], ignore: np.ndarray | None = None,
+                 border: int = 0) -> MaskPyramid | None:
+    """Validity masks per pyramid level (``valid``, ``kvalid``) for frames of ``shape``;
+    None when nothing is ignored. Compute it once and pass it to :func:`prepare` when every
+    frame has the same mask."""
+    h, w = shape
     valid: np.ndarray | None = None
     if ignore is not None:
         ign = np.asarray(ignore)
-        if ign.shape != img.shape:
+        if ign.shape != (h, w):
             raise AlignmentError(f"mask is {ign.shape[1]}x{ign.shape[0]} but frames are {w}x{h}")
         valid = ~(ign > 0.5) if ign.dtype != bool else ~ign
     if border > 0:
@@ -172,16 +175,54 @@ def prepare(luma: np.ndarray, ignore: np.ndarray | None = None, border: int = 0,
         valid[-border:] = False
         valid[:, :border] = False
         valid[:, -border:] = False
-    if valid is not None and valid.all():
-        valid = None
-    levels = [_Level(img, valid, None if valid is None else _erode(valid, _R))]
-    while True:
-        top = levels[-1]
-        if max(top.img.shape) <= _COARSE_MAX or min(top.img.shape) // 2 < min_size:
-            break
-        v = None if top.valid is None else _down2_valid(top.valid)
-        levels.append(_Level(_down2(top.img), v, None if v is None else _erode(v, _R)))
-    return PreparedPlane(levels, (h, w))
+    if valid is None or valid.all():
+        return None
+    out = [(valid, _erode(valid, _R))]
+    for _ in range(1, _n_levels(shape)):
+        v = _down2_valid(out[-1][0])
+        out.append((v, _erode(v, _R)))
+    return out
+
+
+def _n_levels(shape: tuple[int, int], min_size: int = 24) -> int:
+    h, w = shape
+    n = 1
+    while max(h, w) > _COARSE_MAX and min(h, w) // 2 >= min_size:
+        h, w = h // 2, w // 2
+        n += 1
+    return n
+
+
+def prepare(luma: np.ndarray, ignore: np.ndarray | None = None, border: int = 0,
+            masks: MaskPyramid | None = None) -> PreparedPlane:
+    """Build the pyramid of a luma plane.
+
+    Parameters
+    ----------
+    luma : (H, W) array
+        Y' in [0, 1] (values in [-0.5, 1.5] are kept exactly enough).
+    ignore : (H, W) bool/float or None
+        Pixels to ignore (True or > 0.5), e.g. a static logo or letterbox.
+    border : int
+        Ignore this many pixels at every edge.
+    masks : MaskPyramid or None
+        A precomputed :func:`mask_pyramid` (then ``ignore`` and ``border`` are not used).
+    """
+    img = np.asarray(luma, dtype=np.float32)
+    if img.ndim != 2:
+        raise AlignmentError(f"a luma plane must be 2-D (got shape {img.shape})")
+    shape = (int(img.shape[0]), int(img.shape[1]))
+    if masks is None:
+        masks = mask_pyramid(shape, ignore, border)
+    n = _n_levels(shape)
+    levels = []
+    cur = img
+    for lvl in range(n):
+        if lvl:
+            cur = _down2(cur)
+        v, kv = masks[lvl] if masks is not None else (None, None)
+        levels.append(_Level(_encode(cur), v, kv))
+    return PreparedPlane(levels, shape)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,7 +242,7 @@ def _tukey(n: int, alpha: float = 0.5) -> np.ndarray:
 
 
 def _windowed(lv: _Level) -> np.ndarray:
-    a = lv.img.astype(np.float64)
+    a = lv.img.astype(np.float64)  # codes: an affine map of luma, fine for correlation
     if lv.valid is not None:
         m = float(a[lv.valid].mean()) if lv.valid.any() else 0.0
         a = np.where(lv.valid, a, m)
@@ -228,7 +269,7 @@ def _zncc_int(a: _Level, b: _Level, dx: int, dy: int, min_pixels: int) -> tuple[
     if sl is None:
         return -1.0, 0.0
     sa, sb = sl
-    pa, pb = a.img[sa], b.img[sb]
+    pa, pb = a.img[sa].astype(np.float32), b.img[sb].astype(np.float32)
     frac = pa.size / (h * w)
     if a.valid is not None or b.valid is not None:
         m = np.ones(pa.shape, bool)
@@ -259,7 +300,7 @@ def _parabola(cm: float, c0: float, cp: float) -> float:
 
 def _spectrum(p: PreparedPlane) -> np.ndarray:
     if p.spec is None:
-        p.spec = sfft.rfft2(_windowed(p.levels[-1]))
+        p.spec = sfft.rfft2(_windowed(p.levels[-1])).astype(np.complex64)
     return p.spec
 
 
@@ -323,12 +364,17 @@ def _coarse(ref: PreparedPlane, mov: PreparedPlane, motion: str,
 # ---------------------------------------------------------------------------------------------
 
 
-def _kernels(*fracs: float) -> list[np.ndarray]:
-    """Lanczos-``_R`` weights for sampling at ``n + frac`` from taps n-R+1 .. n+R (sum 1),
-    one float32 array of 2R taps per fraction."""
-    t = np.arange(-_R + 1, _R + 1, dtype=np.float64)[None, :] - np.asarray(fracs)[:, None]
+def _kernels(fy_a: float, fx_a: float, fy_b: float, fx_b: float,
+             unit: float) -> list[np.ndarray]:
+    """Lanczos-``_R`` weights for sampling at ``n + frac`` from taps n-R+1 .. n+R, one float32
+    array of 2R taps per fraction, in the order (y of ref, x of ref, y of mov, x of mov). The
+    x kernels sum to 1, the y kernels to ``unit`` (which turns stored codes back into luma;
+    the code offset cancels in every difference and in the correlation)."""
+    t = np.arange(-_R + 1, _R + 1, dtype=np.float64)[None, :] - np.array(
+        [fy_a, fx_a, fy_b, fx_b])[:, None]
     k = np.sinc(t) * np.sinc(t / _R)
     k /= k.sum(axis=1, keepdims=True)
+    k[0::2] *= unit
     return list(k.astype(np.float32))
 
 
@@ -411,7 +457,7 @@ def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
         a_lv.img, b_lv.img, va, vb,
         int(use_valid), tiles, th, tw, fay, fax, fby, fbx,
         round(ay), round(ax), round(by_), round(bx_),
-        *_kernels(ay - fay, ax - fax, by_ - fby, bx_ - fbx),
+        *_kernels(ay - fay, ax - fax, by_ - fby, bx_ - fbx, unit=1.0 / _ENC_GAIN),
         _ROBUST_C * _ROBUST_C * scale * scale, hist,
     ).sum(axis=0)
     counts = hist.sum(axis=0)

@@ -252,4 +252,5 @@ def test_provider_streams_with_bounded_window(cel_linear) -> None:
     res = align(store)
     _check(res.xy, truth, 0.05)
     assert store.order == list(range(len(frames)))
-    assert store.peak <= max(JUMPS) + 1 < len(frames)
+    # frames are read once, in order, and not kept: the window holds compact pyramids
+    assert store.peak <= 2 < max(JUMPS) < len(frames)
