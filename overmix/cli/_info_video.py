@@ -8,6 +8,7 @@ the telecine decision of ``--ivtc auto``; ``--scenes`` adds the scene cuts.
 from __future__ import annotations
 
 import argparse
+from fractions import Fraction
 from typing import Any
 
 from rich.table import Table
@@ -80,6 +81,11 @@ def run_video_info(args: argparse.Namespace, ui: UI) -> int:
                     f"{data.get('delivered_rate')} fps)",
             "soft": f"soft telecine: {iv.get('pattern') or '3:2'} (coded frames passed "
                     f"through at {data.get('delivered_rate')} fps)"}.get(iv.get("mode", ""))
+    if iv.get("mode") == "hard" and data.get("delivered_rate"):
+        rate = Fraction(data["delivered_rate"])
+        at = next(i for i, r in enumerate(rows) if r[0] == "frame rate") + 1
+        rows.insert(at, ("film rate", f"{float(rate):.3f} fps ({rate}) after IVTC, about "
+                                      f"{vinfo.frame_count * 4 // 5} frames"))
     for label, value in rows:
         if label == "telecine" and tele:
             value = tele
