@@ -753,7 +753,8 @@ def stitch_jpeg(input_path: str | os.PathLike[str], opts: StitchOptions,
                 output: str | os.PathLike[str] | None = None) -> StitchResult:
     """``--jpeg``: INPUT is a JPEG file or a folder of JPEGs of one picture; estimate the
     picture from every file's DCT coefficients (overmix.restore.jpeg). ``--offsets`` places
-    shifted files (``index`` = position in name order); otherwise they must be the same size."""
+    shifted files (``index`` = position in name order); otherwise files of one size are
+    aligned (offsets rounded to whole pixels) and files of different sizes are refused."""
     from overmix.color.spec import ChromaLocation, Matrix, Primaries, Range, Transfer
     from overmix.frame import PlaneLayout
     from overmix.restore.jpeg import estimate_from_jpegs, jpeg_paths
@@ -768,6 +769,15 @@ def stitch_jpeg(input_path: str | os.PathLike[str], opts: StitchOptions,
             raise InputError(f"the offsets must list the {len(paths)} JPEG files as indices "
                              f"0-{len(paths) - 1}")
         xy = np.array([off.xy[where[i]] for i in range(len(paths))])
+    if xy is None and len(paths) > 1:
+        # shifted copies: align their decoded luma, JPEG crops move by whole pixels
+        from overmix.align import align
+        from overmix.restore.jpeg import JpegLumas
+
+        lumas = JpegLumas([str(p) for p in paths])
+        if len(set(lumas.shapes)) == 1:
+            xy = np.round(align(lumas, motion=opts.motion, border=opts.border,
+                                progress=progress).xy)
     est = estimate_from_jpegs([str(p) for p in paths], offsets=xy, progress=progress)
     # JFIF (ITU-T T.871): BT.601 matrix, full range, centred chroma, sRGB-like transfer
     color = ColorInfo(Matrix.BT470BG if len(est.planes) == 3 else Matrix.GRAY, Range.FULL,

@@ -42,6 +42,7 @@ from overmix.progress import ProgressCallback, no_progress
 __all__ = [
     "JpegEstimate",
     "JpegFile",
+    "JpegLumas",
     "estimate_from_jpegs",
     "deblock_average",
     "jpeg_paths",
@@ -155,6 +156,30 @@ def _decode_component(c: JpegComponent) -> np.ndarray:
     nby, nbx = blocks.shape[:2]
     plane = blocks.transpose(0, 2, 1, 3).reshape(nby * 8, nbx * 8)
     return plane[: c.height, : c.width]
+
+
+class JpegLumas:
+    """The Y' planes of JPEG files, decoded on demand from their coefficients (for alignment).
+
+    ``len()`` files; ``luma(k)`` is float32 (H, W) in [0, 1]; ``shapes`` lists (H, W) per file.
+    """
+
+    def __init__(self, paths: list[str | os.PathLike[str]]) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.shapes = []
+        for p in self.paths:
+            f = read_jpeg(p)
+            self.shapes.append((f.height, f.width))
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def luma(self, k: int) -> np.ndarray:
+        y = _decode_component(read_jpeg(self.paths[k]).components[0])
+        return (np.clip(y, 0, 255) / 255.0).astype(np.float32)
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        return self.luma(k)
 
 
 def _down(x: np.ndarray, fx: int, fy: int) -> np.ndarray:
