@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -645,7 +645,6 @@ class RawFrame:
     pts: int | None
     key_frame: bool
     interlaced: bool
-    tff: bool | None
     ordinal: int  # 0-based display position in the stream
     fields: str | None = None
 
@@ -832,7 +831,7 @@ class VideoSource:
                 f"{fr.width}x{fr.height}) at frame {ordinal}")
         planes, alpha = frame_planes(fr, self.spec)
         return RawFrame(planes, alpha, fr.pts, bool(fr.key_frame), bool(fr.interlaced_frame),
-                        None, ordinal)
+                        ordinal)
 
     def _raw_frames(self, start: int | None, limit: int | None = None) -> Iterator[RawFrame]:
         """Decoded frames in display order from ordinal ``start`` (frame-accurate)."""
@@ -1071,10 +1070,3 @@ def open_video(
                          "frames)")
     return VideoSource(p, vinfo, sidx, spec, rng, ivtc, field_order, dedup, dedup_threshold,
                        progress)
-
-
-def iter_progress(source: VideoSource, callback: Callable[[int], None]) -> Iterator[Frame]:
-    """Iterate ``source`` calling ``callback(n)`` after each frame (helper for tools)."""
-    for n, f in enumerate(source, 1):
-        yield f
-        callback(n)
