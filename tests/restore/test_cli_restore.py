@@ -101,17 +101,17 @@ def test_bad_restoration_options(clips: dict[str, Path], tmp_path: Path,
 def test_jpeg_folder(tmp_path: Path) -> None:
     """Shifted JPEG copies of one picture: aligned, estimated, written as one still."""
     jpeglib = pytest.importorskip("jpeglib")
-    rgb = CelScene(11, hatch=False).render(64, 80, 10, 10)
+    rgb = CelScene(11, hatch=False).render(80, 112, 10, 10)
     folder = tmp_path / "jpegs"
     folder.mkdir()
-    offs = [(0, 0), (13, 5), (6, 17), (21, 11)]
+    offs = [(0, 0), (5, 3), (11, 7), (14, 2)]
     for k, (x, y) in enumerate(offs):
-        img = np.clip(np.round(rgb[y:y + 40, x:x + 56] * 255), 0, 255).astype(np.uint8)
+        img = np.clip(np.round(rgb[y:y + 64, x:x + 96] * 255), 0, 255).astype(np.uint8)
         jpeglib.from_spatial(img).write_spatial(str(folder / f"{k}.jpg"), qt=25 + 10 * k)
     out = tmp_path / "j.png"
     assert main(["stitch", str(folder), "-o", str(out), "--jpeg"]) == 0
     img, depth = read_png_array(out)
-    assert depth == 8 and img.shape[:2] == (40 + 17, 56 + 21)
+    assert depth == 8 and img.shape[:2] == (64 + 7, 96 + 14)
     opaque = img[..., 3] > 0 if img.shape[2] == 4 else np.ones(img.shape[:2], bool)
-    err = np.abs(img[..., :3].astype(float) - rgb[:57, :77] * 255)[opaque]
+    err = np.abs(img[..., :3].astype(float) - rgb[:71, :110] * 255)[opaque]
     assert err.mean() < 6
