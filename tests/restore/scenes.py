@@ -136,3 +136,14 @@ def average_upscaled(frames: list[np.ndarray], xy: np.ndarray, canvas_x: float, 
     up = ndimage.map_coordinates(avg, np.meshgrid(gy, gx, indexing="ij"), order=3,
                                  mode="nearest")
     return avg.astype(np.float32), up.astype(np.float32)
+
+
+def common_area(xy: np.ndarray, w: int, h: int, canvas_x: float, canvas_y: float,
+                scale: float) -> tuple[slice, slice]:
+    """Slices of the scaled canvas grid seen by every frame (where all methods have data)."""
+    x0 = float(np.max(xy[:, 0])) - 0.5 - (canvas_x - 0.5)
+    x1 = float(np.min(xy[:, 0])) + w - 0.5 - (canvas_x - 0.5)
+    y0 = float(np.max(xy[:, 1])) - 0.5 - (canvas_y - 0.5)
+    y1 = float(np.min(xy[:, 1])) + h - 0.5 - (canvas_y - 0.5)
+    return (slice(int(np.ceil(y0 * scale)), int(np.floor(y1 * scale))),
+            slice(int(np.ceil(x0 * scale)), int(np.floor(x1 * scale))))
