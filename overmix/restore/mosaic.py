@@ -73,8 +73,9 @@ class MosaicResult:
     direct : ndarray (H, W) bool
         Canvas pixels seen uncensored in at least one frame.
     constrained : ndarray (H, W) bool
-        Pixels seen directly, or under the mosaic in blocks of at least two different phases
-        along each axis (so block means pin them down).
+        Pixels seen directly, or under the mosaic at no fewer than ``ceil(block / 2)``
+        different block phases along each axis (the differences of overlapping block means
+        then pin them down to a pixel or two; fewer phases leave them blurred).
     recovered_fraction : float
         Share of ``covered`` that is ``constrained``.
     """
@@ -410,7 +411,8 @@ def recover_mosaic(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: 
             cnt += (v >> i) & 1
         return cnt
 
-    constrained = direct | ((popcount(bits_x) >= 2) & (popcount(bits_y) >= 2))
+    need = max(2, -(-block // 2))
+    constrained = direct | ((popcount(bits_x) >= need) & (popcount(bits_y) >= need))
     ncov = int(covered.sum())
     frac = float((constrained & covered).sum()) / ncov if ncov else 1.0
     return MosaicResult(plane, covered, direct, constrained, frac)
