@@ -685,14 +685,14 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
     check_available(opts)
     _check_inputs(input_path, [output, opts.save_offsets, opts.save_project,
                                opts.extract_overlay])
-    if opts.jpeg:
-        return stitch_jpeg(input_path, opts, progress, output=output)
     if output is not None:
         suffix = Path(output).suffix.lower()
         if suffix not in (".png", ".dump"):
             raise OutputError(f"output must end in .png or .dump: {output}")
         if not Path(output).parent.is_dir():
             raise OutputError(f"output folder does not exist: {Path(output).parent}")
+    if opts.jpeg:
+        return stitch_jpeg(input_path, opts, progress, output=output)
     timings: dict[str, float] = {}
     t = time.perf_counter()
     with load_store(input_path, opts, progress) as store:
