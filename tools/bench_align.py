@@ -3,9 +3,11 @@
 Each clip is a pan over a world drawn at 4x and area-sampled exactly at the true (sub-pixel,
 both axes) offsets (tests/align/scenes.py); encoded clips go through libx264 (CRF 18) and
 PyAV decoding. For every clip it prints the maximum and RMS error of the offsets (px, over
-both axes of all frames; frame 0 is the reference at (0, 0)) and the alignment time per frame.
+both axes of all frames; frame 0 is the reference at (0, 0)), the alignment wall time per frame
+and the process CPU time per frame (all threads; the wall time depends on what else runs on
+the machine), and for the 1280x720 clips the memory held by the sliding window.
 
-Usage: python tools/bench_align.py [--quick] [--no-big]
+Usage: python tools/bench_align.py [--no-big]
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from overmix.align import align  # noqa: E402
+from overmix.align import JUMPS, align  # noqa: E402
+from overmix.align.phase import prepare  # noqa: E402
 from tests.align.scenes import (  # noqa: E402
     cel_world,
     eased_offsets,
@@ -40,16 +43,17 @@ def _frames(kind: str, n: int, h: int, w: int, off: np.ndarray, seed: int) -> li
 
 
 def _run(name: str, frames: list[np.ndarray], off: np.ndarray) -> None:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = align(frames)
-    dt = time.perf_counter() - t0
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
     err = res.xy - off
     mx = float(np.abs(err).max())
     rms = float(np.sqrt(np.mean(err[1:] ** 2)))
     h, w = frames[0].shape
-    print(f"{name:<44} {w}x{h}x{len(frames):<3} max {mx:.4f} px  rms {rms:.4f} px  "
-          f"{dt / len(frames) * 1000:6.1f} ms/frame  ({dt:.2f} s; pairs {res.extra['pairs']}, "
-          f"rejected {res.extra['rejected_pairs']})", flush=True)
+    n = len(frames)
+    print(f"{name:<42} {w}x{h}x{n:<3} max {mx:.4f} px  rms {rms:.4f} px  "
+          f"{dt / n * 1000:5.1f} ms/frame wall ({dt:.2f} s), {dc / n * 1000:5.1f} ms/frame CPU; "
+          f"pairs {res.extra['pairs']}, rejected {res.extra['rejected_pairs']}", flush=True)
 
 
 def main() -> int:
@@ -62,8 +66,8 @@ def main() -> int:
     cel_lin = _frames("cel", n, h, w, lin, 1)
     cel_eased = _frames("cel", n, h, w, eased, 2)
     smooth = _frames("smooth", n, h, w, eased, 3)
-    print("clip                                         size         error vs truth"
-          "                    speed")
+    print("clip                                       size        error vs truth (px)         "
+          "  speed")
     _run("line art, lossless, linear (2.63,-0.71)/f", cel_lin, lin)
     _run("line art, lossless, eased", cel_eased, eased)
     _run("smooth field, lossless, eased", smooth, eased)
@@ -80,7 +84,13 @@ def main() -> int:
         off = linear_offsets(n, (6.37, 1.21))
         big = _frames("cel", n, 720, 1280, off, 7)
         _run("line art, lossless, linear (timing)", big, off)
+        with tempfile.TemporaryDirectory() as tmp:
+            dec = encode_decode(big, 10, str(Path(tmp) / "big10.mkv"), preset="veryfast")
         del big
+        _run("line art, H.264 10-bit CRF 18, linear", dec, off)
+        window = (max(JUMPS) + 1) * prepare(dec[0]).nbytes
+        print(f"sliding window: {max(JUMPS) + 1} prepared 1280x720 frames = "
+              f"{window / 1e6:.1f} MB (a float32 frame is {dec[0].nbytes / 1e6:.1f} MB)")
     return 0
 
 

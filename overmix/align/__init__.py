@@ -47,6 +47,8 @@ __all__ = [
 
 # Frame distances measured for every frame (when the predicted overlap is large enough).
 JUMPS = (1, 2, 4, 8)
+# Frames at least this large measure their longer jumps on 2 threads.
+_POOL_MIN_PIXELS = 200_000
 # Smallest predicted overlap (fraction of a frame) for a longer jump to be measured.
 MIN_JUMP_OVERLAP = 0.35
 
@@ -137,8 +139,8 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
     keep = max(JUMPS)
     shared: tuple[MaskPyramid | None] | None = None
     report("align", 0, n)
+    pool: ThreadPoolExecutor | None = None
     workers = min(2, os.cpu_count() or 1)
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
     try:
         for k in range(n):
             y = np.asarray(read(k))
@@ -146,6 +148,8 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
                 raise AlignmentError(f"frame {labels[k]}: a luma plane must be 2-D")
             if shape is None:
                 shape = (int(y.shape[0]), int(y.shape[1]))
+                if workers > 1 and y.size >= _POOL_MIN_PIXELS:
+                    pool = ThreadPoolExecutor(workers)
                 if base_mask is not None and base_mask.shape != shape:
                     raise AlignmentError(
                         f"mask is {base_mask.shape[1]}x{base_mask.shape[0]} but frames are "

@@ -319,16 +319,23 @@ def _coarse(ref: PreparedPlane, mov: PreparedPlane, motion: str,
         corr = full[:1, :]
     elif motion == "y":
         corr = full[:, :1]
-    peaks = ndimage.maximum_filter(corr, size=5, mode="wrap") == corr
-    ys, xs = np.nonzero(peaks)
-    vals = corr[ys, xs]
-    order = np.argsort(vals)[::-1][:3]
-    # weak secondary peaks are noise, not candidates
-    order = [k for k in order if vals[k] >= 0.35 * vals[order[0]]]
+    # the three strongest peaks (non-maximum suppression over 5x5, periodic)
+    work = np.array(corr)
+    ch, cw = work.shape
+    peaks: list[tuple[int, int]] = []
+    top = 0.0
+    for _ in range(3):
+        flat = int(np.argmax(work))
+        py, px = divmod(flat, cw)
+        v = float(work[py, px])
+        if peaks and v < 0.35 * top:  # weak secondary peaks are noise, not candidates
+            break
+        top = max(top, v)
+        peaks.append((py, px))
+        work[np.ix_(np.arange(py - 2, py + 3) % ch, np.arange(px - 2, px + 3) % cw)] = -np.inf
     # candidate integer shift -> sub-pixel start
     cands: dict[tuple[int, int], tuple[float, float]] = {}
-    for k in order:
-        py, px = int(ys[k]), int(xs[k])
+    for py, px in peaks:
         fy = 0.0 if motion == "x" else _parabola(
             full[(py - 1) % h, px], full[py, px], full[(py + 1) % h, px])
         fx = 0.0 if motion == "y" else _parabola(

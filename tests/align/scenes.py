@@ -187,7 +187,7 @@ def to_codes(frames: Sequence[np.ndarray], depth: int) -> list[np.ndarray]:
 
 
 def encode_decode(frames: Sequence[np.ndarray], depth: int, path: str,
-                  crf: int = 18) -> list[np.ndarray]:
+                  crf: int = 18, preset: str = "medium") -> list[np.ndarray]:
     """Encode luma frames as H.264 (8-bit ``yuv420p`` or 10-bit ``yuv420p10le``, grey chroma)
     with libx264 at ``crf``, decode them back with PyAV and return working luma in [0, 1].
 
@@ -204,7 +204,7 @@ def encode_decode(frames: Sequence[np.ndarray], depth: int, path: str,
     h, w = ys[0].shape
     grey = np.full(((h + 1) // 2, (w + 1) // 2), 128 << (depth - 8), dt)
     encode_video(path, [(y, grey, grey) for y in ys], "libx264", pix_fmt,
-                 options={"crf": str(crf), "preset": "medium"})
+                 options={"crf": str(crf), "preset": preset})
     out = []
     scale = float(1 << (depth - 8))
     with av.open(path) as box:
