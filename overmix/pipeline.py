@@ -61,6 +61,7 @@ __all__ = [
 ]
 
 MOTIONS = ("xy", "x", "y")
+PNG_LEVEL = 3  # zlib level of the stitched PNG
 
 
 @dataclass
@@ -463,12 +464,21 @@ def _restore_scale(store: FrameStore, offsets: Offsets, res: RenderResult, anim:
     pos, xy = _anim_rows(store, offsets, anim)
     lay = store.layout
     sub = (lay.sub_x, lay.sub_y) if lay.family == Family.YCBCR else (1, 1)
+    valid = None
+    if opts.mask or opts.border > 0:  # the same samples the render ignores
+        assert store.shape is not None
+        valid = np.ones(store.shape, np.float32)
+        if opts.mask:
+            valid[load_mask(opts.mask, store.shape)] = 0.0
+        b = opts.border
+        if b > 0:
+            valid[:b], valid[-b:], valid[:, :b], valid[:, -b:] = 0.0, 0.0, 0.0, 0.0
     planes, weight = superresolve_planes(
         lambda k: store.planes(pos[k]), len(pos), xy, res.canvas, scale=float(opts.scale),
         subsampling=sub, chroma_offset=store.color.chroma_location.offset(*sub),
         ycbcr=lay.family == Family.YCBCR,
         full_chroma=lay.family == Family.YCBCR and res.layout.sub_x == 1 and sub != (1, 1),
-        progress=progress)
+        valid=valid, progress=progress)
     stats = {**res.stats, "scale": float(opts.scale), "holes": int((weight <= 0).sum())}
     return replace(res, planes=planes, coverage=weight, stats=stats)
 
@@ -628,7 +638,8 @@ def write_output(result: StitchResult, path: str | os.PathLike[str], opts: Stitc
 
             img = canvas_image(res, depth=depth, dither=opts.dither,
                                chroma_filter=opts.chroma_filter)
-            write_png(target, img)
+            # zlib level 3: ~5x faster than the default 6 on 16-bit canvases, ~5 % larger
+            write_png(target, img, compression_level=PNG_LEVEL)
             if len(renders) > 1:
                 images.append(img)
         written.append(target)

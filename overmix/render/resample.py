@@ -43,7 +43,7 @@ from overmix.errors import UsageError
 from overmix.render.canvas import PlaneGrid
 
 __all__ = ["KERNELS", "AxisPlan", "accumulate", "axis_plan", "kernel_weights",
-           "resample_plane"]
+           "resample_plane", "splat"]
 
 KERNELS: dict[str, int] = {"cubic": 4, "lanczos3": 6, "linear": 2}  # taps
 
@@ -229,3 +229,73 @@ def accumulate(acc: np.ndarray, vals: np.ndarray | None, px: AxisPlan, py: AxisP
     (or ``w2`` when given, e.g. coverage times a mask); ``power`` 0 adds the weights."""
     v = _NO_W2 if vals is None else vals
     _acc(acc, v, py.cover, px.cover, _NO_W2 if w2 is None else w2, py.lo, px.lo, power)
+
+
+@njit(cache=True)
+def _splat(src, r0, r1, xs, wx, ys, wy, n_src_y, cy, cx, w2, use_w2, a, b, acc, wacc, add_w,
+           i0, j0, tmp, row):  # pragma: no cover - numba
+    width = src.shape[1]
+    nx, tx = wx.shape
+    for r in range(r0, r1 + 1):
+        for j in range(nx):
+            s = xs[j]
+            v = 0.0
+            if tx == 4 and s >= 0 and s + 4 <= width:  # the cubic case, unrolled
+                v = (wx[j, 0] * src[r, s] + wx[j, 1] * src[r, s + 1]
+                     + wx[j, 2] * src[r, s + 2] + wx[j, 3] * src[r, s + 3])
+            elif s >= 0 and s + tx <= width:
+                for t in range(tx):
+                    v += wx[j, t] * src[r, s + t]
+            else:
+                for t in range(tx):
+                    k = s + t
+                    k = 0 if k < 0 else (width - 1 if k >= width else k)
+                    v += wx[j, t] * src[r, k]
+            tmp[r - r0, j] = v
+    ny, ty = wy.shape
+    for i in range(ny):
+        for j in range(nx):
+            row[j] = 0.0
+        for t in range(ty):
+            wt = wy[i, t]
+            if wt == 0.0:
+                continue
+            k = ys[i] + t
+            k = 0 if k < 0 else (n_src_y - 1 if k >= n_src_y else k)
+            k -= r0
+            for j in range(nx):
+                row[j] += wt * tmp[k, j]
+        ci = cy[i]
+        if use_w2:
+            for j in range(nx):
+                w = w2[i, j]
+                acc[i0 + i, j0 + j] += w * (a * row[j] + b)
+                if add_w:
+                    wacc[i0 + i, j0 + j] += w
+        else:
+            for j in range(nx):
+                w = ci * cx[j]
+                acc[i0 + i, j0 + j] += w * (a * row[j] + b)
+            if add_w:
+                for j in range(nx):
+                    wacc[i0 + i, j0 + j] += ci * cx[j]
+
+
+def splat(src: np.ndarray, px: AxisPlan, py: AxisPlan, acc: np.ndarray,
+          wacc: np.ndarray | None, *, a: float = 1.0, b: float = 0.0,
+          w2: np.ndarray | None = None) -> None:
+    """Resample ``src`` (any numeric dtype, e.g. native codes) at the canvas samples of
+    ``px x py`` and add ``w · (a · value + b)`` to ``acc`` (and ``w`` to ``wacc`` when given),
+    ``w = cover_y ⊗ cover_x`` or ``w2``.
+
+    Fuses the two passes of :func:`resample_plane` with the accumulation and the affine
+    code → working conversion (exact to float rounding because the kernel weights sum to 1),
+    so no float copy of the frame and no resampled frame is ever allocated.
+    """
+    r0, r1 = py.src_range
+    tmp = np.empty((r1 - r0 + 1, px.hi - px.lo), np.float32)
+    row = np.empty(px.hi - px.lo, np.float32)
+    use_w2 = w2 is not None
+    _splat(np.ascontiguousarray(src), r0, r1, px.start, px.weights, py.start, py.weights,
+           py.n_src, py.cover, px.cover, w2 if use_w2 else _NO_W2, use_w2, float(a), float(b),
+           acc, acc if wacc is None else wacc, wacc is not None, py.lo, px.lo, tmp, row)

@@ -60,13 +60,21 @@ import numpy as np
 from numba import njit
 from scipy import ndimage
 
+from overmix.color.convert import range_constants
 from overmix.color.spec import ColorInfo
 from overmix.errors import AlignmentError, UsageError
 from overmix.frame import Family, PlaneLayout
 from overmix.geometry import Canvas, Offsets
 from overmix.progress import ProgressCallback, no_progress
 from overmix.render.canvas import PlaneGrid, canvas_grid, canvas_layout, frame_grid
-from overmix.render.resample import KERNELS, AxisPlan, accumulate, plan_axes, resample_plane
+from overmix.render.resample import (
+    KERNELS,
+    AxisPlan,
+    accumulate,
+    plan_axes,
+    resample_plane,
+    splat,
+)
 
 __all__ = ["RENDERS", "PlaneProvider", "RenderResult", "render"]
 
@@ -316,6 +324,20 @@ class _Ctx:
                 planes = (lum, *rest)
         return planes
 
+    def affine(self, fp: _FramePlan) -> list[tuple[float, float]]:
+        """Per plane ``(a, b)``: working value = a · code + b (range removed, DESIGN §4, and
+        the frame's lighting undone)."""
+        yo, ys, co, cs = range_constants(self.color.bit_depth, self.color.range)
+        ycc = self.layout.family == Family.YCBCR
+        out = [(1.0 / cs, -co / cs) if ycc and p > 0 else (1.0 / ys, -yo / ys)
+               for p in range(self.layout.nplanes)]
+        if self.gains is not None:
+            la, lb = (float(v) for v in self.gains[fp.n])
+            if (la != 1 or lb != 0) and la > 0:
+                out = [(a / la, b / la) if ycc and p > 0 else (a / la, (b - lb) / la)
+                       for p, (a, b) in enumerate(out)]
+        return out
+
     def valid(self, fp: _FramePlan) -> np.ndarray | None:
         """Validity plane of a frame (mask x alpha), or None when all valid."""
         v = self.mask
@@ -348,7 +370,24 @@ def _render_average(ctx: _Ctx, disagreement: bool) -> RenderResult:
     sq = np.zeros(ctx.plane_shape(0), np.float32) if disagreement else None
     total = len(ctx.plans)
     ctx.progress("render", 0, total)
+    fused = sq is None and callable(getattr(ctx.provider, "frame", None))
     for done, fp in enumerate(ctx.plans, 1):
+        if fused:  # straight from the codes: no float copy of the frame, no resampled frame
+            codes = ctx.provider.frame(fp.k).planes  # type: ignore[attr-defined]
+            affine = ctx.affine(fp)
+            valid = ctx.valid(fp)
+            for gi, entry in enumerate(fp.groups):
+                if entry is None:
+                    continue
+                g, px, py = entry
+                w2 = ctx.weights(fp, valid, g[0], px, py)
+                for n, p in enumerate(g):
+                    a, b = affine[p]
+                    splat(codes[p], px, py, sums[p], wsums[gi] if n == 0 else None,
+                          a=a, b=b, w2=w2)
+            del codes
+            ctx.progress("render", done, total)
+            continue
         planes = ctx.planes(fp)
         valid = ctx.valid(fp)
         for gi, entry in enumerate(fp.groups):

