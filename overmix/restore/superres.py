@@ -141,8 +141,12 @@ def back_project(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
                  plane_offset: tuple[float, float] = (0.0, 0.0),
                  psf_sigma: float = 0.0, grid_sub: tuple[int, int] | None = None,
                  grid_offset: tuple[float, float] | None = None,
+                 valid: np.ndarray | None = None,
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Shift-and-add at ``scale``: ``sum_k A_k^T y_k / sum_k A_k^T 1``, holes filled nearest.
+    """Shift-and-add at ``scale``: ``sum_k A_k^T v y_k / sum_k A_k^T v``, holes filled nearest.
+
+    ``valid`` (frame-plane shape, float 0..1, or None = all 1) weights every frame's samples
+    (0 = ignore: a static logo, frame borders).
 
     Returns ``(plane, weight)`` on the grid of :func:`~overmix.restore.degrade.hr_grid`; the
     initial estimate of :func:`superresolve` (and a fair "upscaled average" baseline).
@@ -157,8 +161,9 @@ def back_project(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
         y = np.asarray(get(k), dtype=np.float32)
         warp = frame_warp((float(offsets_xy[k, 0]), float(offsets_xy[k, 1])), y.shape, grid,
                           plane_sub=plane_sub, plane_offset=plane_offset, psf_sigma=psf_sigma)
-        warp.adjoint(y, acc)
-        warp.adjoint(np.ones_like(y), wgt)
+        v = np.ones_like(y) if valid is None else np.asarray(valid, np.float32)
+        warp.adjoint(y * v, acc)
+        warp.adjoint(v, wgt)
     valid = wgt > 1e-6
     if not valid.any():
         raise InputError("no frame overlaps the canvas")
@@ -174,6 +179,7 @@ def superresolve(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
                  init: np.ndarray | None = None, clip: tuple[float, float] | None = None,
                  grid_sub: tuple[int, int] | None = None,
                  grid_offset: tuple[float, float] | None = None,
+                 valid: np.ndarray | None = None,
                  progress: ProgressCallback | None = None,
                  stats: SrStats | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Reconstruct one plane of the canvas at ``scale`` times its resolution.
@@ -211,6 +217,9 @@ def superresolve(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
     grid_sub, grid_offset :
         Layout of the output grid (default: the plane's own, ``plane_sub``/``plane_offset``);
         ``(1, 1), (0, 0)`` gives chroma co-sited with the scaled luma (4:4:4 output).
+    valid : ndarray or None
+        Weight (0..1) of every sample of a frame plane, in frame-plane coordinates, the same for
+        all frames: 0 ignores a static logo or the frame borders; None = all 1.
     progress : ProgressCallback
         Called as ``("superres", iteration, iterations)``.
     stats : SrStats or None
@@ -244,19 +253,21 @@ def superresolve(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
     if init is None:
         x, weight = back_project(get, n, offsets_xy, canvas, scale=scale, plane_sub=plane_sub,
                                  plane_offset=plane_offset, psf_sigma=psf_sigma,
-                                 grid_sub=gsub, grid_offset=goff)
+                                 grid_sub=gsub, grid_offset=goff, valid=valid)
     else:
         if init.shape != grid.shape:
             raise UsageError(f"initial estimate has shape {init.shape}, expected {grid.shape}")
         x = np.array(init, dtype=np.float32)
         for k in range(n):
-            warps[k].adjoint(np.ones(np.shape(get(k)), np.float32), weight)
+            v = np.ones(np.shape(get(k)), np.float32) if valid is None else valid
+            warps[k].adjoint(np.asarray(v, np.float32), weight)
     n_obs = float(weight.sum())
     c = n_obs / weight.size
     prior = _Btv(grid.shape, p, alpha, eps_prior)
     wp = lam * c
     eps2 = eps * eps
 
+    vw = None if valid is None else np.asarray(valid, dtype=np.float32)
     grad = np.empty_like(x)
     d = np.zeros_like(x)
     g_prev: np.ndarray | None = None
@@ -268,8 +279,12 @@ def superresolve(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
         for k in range(n):
             r = warps[k].forward(x) - np.asarray(get(k), dtype=np.float32)
             s = np.sqrt(r * r + eps2)
-            fval += float(s.sum())
-            warps[k].adjoint(r / s, grad)
+            if vw is None:
+                fval += float(s.sum())
+                warps[k].adjoint(r / s, grad)
+            else:
+                fval += float((vw * s).sum())
+                warps[k].adjoint(vw * r / s, grad)
         if lam > 0:
             fval += prior.value_grad(x, grad, wp)
         # Polak-Ribière+ direction (restart when not a descent direction)
@@ -292,7 +307,8 @@ def superresolve(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
         for k in range(n):
             r = warps[k].forward(x) - np.asarray(get(k), dtype=np.float32)
             q = warps[k].forward(d)
-            curv += float((q * q / np.sqrt(r * r + eps2)).sum())
+            c_k = q * q / np.sqrt(r * r + eps2)
+            curv += float(c_k.sum() if vw is None else (vw * c_k).sum())
         if lam > 0:
             curv += prior.curvature(x, d, wp)
         if curv <= 0 or gd >= 0:
@@ -312,6 +328,7 @@ def superresolve_planes(planes_of: Callable[[int], Sequence[np.ndarray]], n: int
                         subsampling: tuple[int, int], chroma_offset: tuple[float, float],
                         ycbcr: bool, full_chroma: bool = False, iterations: int = 20,
                         lam: float = 0.02, psf_sigma: float = 0.0,
+                        valid: np.ndarray | None = None,
                         progress: ProgressCallback | None = None,
                         ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """Super-resolve every plane of a scene (the ``--scale`` stage of ``stitch``).
@@ -331,6 +348,9 @@ def superresolve_planes(planes_of: Callable[[int], Sequence[np.ndarray]], n: int
     full_chroma : bool
         Output chroma co-sited with luma at full resolution (4:4:4) instead of the source's
         subsampling and siting.
+    valid : ndarray (H, W) or None
+        Weight of every luma pixel of a frame (0 = ignore, e.g. ``--mask``/``--border``); a
+        subsampled plane uses the minimum over each chroma cell.
 
     Returns
     -------
@@ -354,10 +374,18 @@ def superresolve_planes(planes_of: Callable[[int], Sequence[np.ndarray]], n: int
         def prog(stage: str, done: int, total: int | None, p: int = p) -> None:
             progress(f"superres {'YUV'[p] if ycbcr else p}", done, total)
 
+        v = None
+        if valid is not None:
+            v = np.asarray(valid, np.float32)
+            if sub != (1, 1):
+                h, w = np.shape(first[p])
+                vp = np.pad(v, ((0, h * sub[1] - v.shape[0]), (0, w * sub[0] - v.shape[1])),
+                            mode="edge")
+                v = vp.reshape(h, sub[1], w, sub[0]).min(axis=(1, 3))
         plane, weight = superresolve(get, n, offsets_xy, canvas, scale=scale, plane_sub=sub,
                                      plane_offset=off, iterations=iterations, lam=lam,
                                      psf_sigma=psf_sigma, clip=clip, grid_sub=gsub,
-                                     grid_offset=goff, progress=prog)
+                                     grid_offset=goff, valid=v, progress=prog)
         if p == 0:
             coverage = weight
         outs.append(plane)

@@ -116,3 +116,20 @@ def test_bad_scale(bad: object) -> None:
 def test_superres_needs_frames() -> None:
     with pytest.raises(InputError):
         superresolve([], 0, np.zeros((0, 2)), Canvas(0, 0, 4, 4), scale=2)
+
+
+def test_valid_mask_ignores_a_static_logo() -> None:
+    n, h, w, scale = 24, 48, 64, 2.0
+    sc, xy, frames = _pan(n, h, w, seed=3)
+    logo = np.zeros((h, w), bool)
+    logo[4:14, 40:60] = True  # fixed to the screen while the drawing pans
+    stamped = [np.where(logo, np.float32(1.0), f) for f in frames]
+    canvas = Canvas.covering(xy, w, h)
+    hh, ww = math.ceil(canvas.height * scale), math.ceil(canvas.width * scale)
+    truth = sc.luma(hh, ww, 40 + canvas.x - 0.5, 40 + canvas.y - 0.5, 1 / scale)
+    a = common_area(xy, w, h, canvas.x, canvas.y, scale)
+    plain, _ = superresolve(stamped, n, xy, canvas, scale=scale, iterations=10, clip=(0, 1))
+    masked, wgt = superresolve(stamped, n, xy, canvas, scale=scale, iterations=10, clip=(0, 1),
+                               valid=(~logo).astype(np.float32))
+    assert psnr(masked[a], truth[a]) > psnr(plain[a], truth[a]) + 3
+    assert wgt.max() > 0
