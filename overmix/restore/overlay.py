@@ -221,7 +221,7 @@ def _drop_specks(mask: np.ndarray, min_size: int) -> np.ndarray:
 
 def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None = None, *,
                   iterations: int = 3, min_contrast: float = 4.0, grow: int = 2,
-                  min_size: int = 6, robust_passes: int = 2, tau: float = 0.03,
+                  min_size: int = 6, robust_passes: int = 3, tau: float = 0.03,
                   min_alpha: float = 0.15, reduce: int | None = None,
                   progress: ProgressCallback | None = None) -> np.ndarray:
     """Where content stays fixed in frame coordinates while the background moves.
