@@ -51,7 +51,6 @@ References
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -533,16 +532,10 @@ def _render_stacks(ctx: _Ctx, method: str, tile_budget: int) -> RenderResult:
             ctx.progress("render", steps, nbands * n)
         steps += n - k
         ly = stacks[0]
-        cnt = np.count_nonzero(~np.isnan(ly), axis=0).astype(np.float32)
-        count[r0:r1] = cnt
-        # residual: per-pixel std of Y' where ≥ 2 frames
-        if k >= 2:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                var = np.nanvar(ly, axis=0)
-            sel = cnt >= 2
-            res_sum += float(np.sum(var[sel]))
-            res_n += int(np.count_nonzero(sel))
+        # coverage count, and the per-pixel variance of Y' where ≥ 2 frames (no temporaries)
+        vs, vn = _count_var(ly, count[r0:r1])
+        res_sum += vs
+        res_n += vn
         if method in ("min-luma", "max-luma") and not ycc and nplanes > 1:
             # R'G'B': the whole pixel comes from the frame with the extreme BT.709 luma.
             lum = 0.2126 * stacks[0] + 0.7152 * stacks[1] + 0.0722 * stacks[2]
@@ -568,7 +561,7 @@ def _render_stacks(ctx: _Ctx, method: str, tile_budget: int) -> RenderResult:
             if method in ("min-luma", "max-luma"):
                 ccount[a:b] = ~np.isnan(outs[1][a:b])
             else:
-                ccount[a:b] = np.count_nonzero(~np.isnan(stacks[1]), axis=0)
+                _count_var(stacks[1], ccount[a:b])
         del stacks
     ctx.progress("render", nbands * n, nbands * n)
     for o in outs:
@@ -593,77 +586,157 @@ def _reduce(stack: np.ndarray, mode: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def _reduce_kernel(stack, mode, param, out):  # pragma: no cover - numba
+def _count_var(stack, count):  # pragma: no cover - numba
+    """count[i, j] = non-NaN values; returns (Σ per-pixel variance, pixels) over pixels with
+    ≥ 2 values. Reads the stack row by row (contiguous) to stay cache friendly."""
     k, h, w = stack.shape
+    s1 = np.zeros(w)
+    s2 = np.zeros(w)
+    c = np.zeros(w, np.int64)
+    vsum = 0.0
+    vn = 0
     for i in range(h):
-        buf = np.empty(k, np.float32)
-        for j in range(w):
-            n = 0
-            for t in range(k):
+        s1[:] = 0.0
+        s2[:] = 0.0
+        c[:] = 0
+        for t in range(k):
+            for j in range(w):
                 v = stack[t, i, j]
                 if v == v:
-                    buf[n] = v
-                    n += 1
+                    s1[j] += v
+                    s2[j] += v * v
+                    c[j] += 1
+        for j in range(w):
+            count[i, j] = c[j]
+            if c[j] >= 2:
+                m = s1[j] / c[j]
+                var = s2[j] / c[j] - m * m
+                vsum += var if var > 0 else 0.0
+                vn += 1
+    return vsum, vn
+
+
+@njit(cache=True)
+def _select(b, n, kth):  # pragma: no cover - numba
+    """Partial sort of b[:n] in place so that b[kth] is the kth smallest (Hoare quickselect,
+    median-of-3 pivot); everything before it is ≤ it."""
+    lo, hi = 0, n - 1
+    while hi > lo:
+        mid = (lo + hi) // 2
+        # median of three to b[mid]
+        if b[mid] < b[lo]:
+            b[mid], b[lo] = b[lo], b[mid]
+        if b[hi] < b[lo]:
+            b[hi], b[lo] = b[lo], b[hi]
+        if b[hi] < b[mid]:
+            b[hi], b[mid] = b[mid], b[hi]
+        pivot = b[mid]
+        i, j = lo, hi
+        while i <= j:
+            while b[i] < pivot:
+                i += 1
+            while b[j] > pivot:
+                j -= 1
+            if i <= j:
+                b[i], b[j] = b[j], b[i]
+                i += 1
+                j -= 1
+        if kth <= j:
+            hi = j
+        elif kth >= i:
+            lo = i
+        else:
+            break
+    return b[kth]
+
+
+@njit(cache=True)
+def _reduce_kernel(stack, mode, param, out):  # pragma: no cover - numba
+    k, h, w = stack.shape
+    rows = np.empty((w, max(k, 1)), np.float32)  # row i of every frame, compacted per pixel
+    cnt = np.zeros(w, np.int64)
+    for i in range(h):
+        cnt[:] = 0
+        for t in range(k):
+            for j in range(w):
+                v = stack[t, i, j]
+                if v == v:
+                    rows[j, cnt[j]] = v
+                    cnt[j] += 1
+        for j in range(w):
+            n = cnt[j]
+            b = rows[j]
             if n == 0:
                 out[i, j] = np.nan
                 continue
             if mode == 1 or mode == 2:
-                m = buf[0]
+                m = b[0]
                 for t in range(1, n):
-                    if (mode == 1 and buf[t] < m) or (mode == 2 and buf[t] > m):
-                        m = buf[t]
+                    if (mode == 1 and b[t] < m) or (mode == 2 and b[t] > m):
+                        m = b[t]
                 out[i, j] = m
-                continue
-            if mode == 5:
+            elif mode == 5:
                 s = 0.0
                 for t in range(n):
-                    s += buf[t]
+                    s += b[t]
                 mean = s / n
                 d = 0.0
                 for t in range(n):
-                    d += abs(buf[t] - mean)
+                    d += abs(b[t] - mean)
                 out[i, j] = d / n
-                continue
-            b = buf[:n]
-            b.sort()
-            med = 0.5 * (b[(n - 1) // 2] + b[n // 2])
-            if mode == 0:
-                out[i, j] = med
+            elif mode == 0:
+                hi = _select(b, n, n // 2)
+                if n % 2 == 0:
+                    lo = b[0]
+                    for t in range(1, n // 2):
+                        if b[t] > lo:
+                            lo = b[t]
+                    out[i, j] = 0.5 * (lo + hi)
+                else:
+                    out[i, j] = hi
             elif mode == 3:
                 g = int(param * n)
-                lo, hi = b[g], b[n - 1 - g]
+                lo = _select(b, n, g)
+                hi = _select(b, n, n - 1 - g)
                 s = 0.0
                 for t in range(n):
                     s += min(max(b[t], lo), hi)
                 out[i, j] = s / n
             else:
-                # sorted values: the kept ones are always a contiguous run b[a0:c0]
-                a0, c0 = 0, n
-                for _ in range(5):
-                    m = c0 - a0
-                    if m < 3:
-                        break
-                    cen = 0.5 * (b[a0 + (m - 1) // 2] + b[a0 + m // 2])
-                    s = 0.0
-                    ss = 0.0
-                    for t in range(a0, c0):
-                        s += b[t]
-                        ss += b[t] * b[t]
-                    mu = s / m
-                    sd = np.sqrt(max(ss / m - mu * mu, 0.0))
-                    lo, hi = cen - param * sd, cen + param * sd
-                    na, nc = a0, c0
-                    while na < nc and b[na] < lo:
-                        na += 1
-                    while nc > na and b[nc - 1] > hi:
-                        nc -= 1
-                    if (na == a0 and nc == c0) or nc - na < 1:
-                        break
-                    a0, c0 = na, nc
-                s = 0.0
-                for t in range(a0, c0):
-                    s += b[t]
-                out[i, j] = s / (c0 - a0)
+                bs = b[:n]
+                bs.sort()
+                out[i, j] = _sigma_clip_sorted(bs, n, param)
+
+
+@njit(cache=True)
+def _sigma_clip_sorted(b, n, param):  # pragma: no cover - numba
+    # sorted values: the kept ones are always a contiguous run b[a0:c0]
+    a0, c0 = 0, n
+    for _ in range(5):
+        m = c0 - a0
+        if m < 3:
+            break
+        cen = 0.5 * (b[a0 + (m - 1) // 2] + b[a0 + m // 2])
+        s = 0.0
+        ss = 0.0
+        for t in range(a0, c0):
+            s += b[t]
+            ss += b[t] * b[t]
+        mu = s / m
+        sd = np.sqrt(max(ss / m - mu * mu, 0.0))
+        lo, hi = cen - param * sd, cen + param * sd
+        na, nc = a0, c0
+        while na < nc and b[na] < lo:
+            na += 1
+        while nc > na and b[nc - 1] > hi:
+            nc -= 1
+        if (na == a0 and nc == c0) or nc - na < 1:
+            break
+        a0, c0 = na, nc
+    s = 0.0
+    for t in range(a0, c0):
+        s += b[t]
+    return s / (c0 - a0)
 
 
 @njit(cache=True)

@@ -219,3 +219,22 @@ def test_bands_give_the_same_median_as_one_tile() -> None:
         many = render(store, off, method="median", tile_budget=40_000)
     for a, b in zip(one.planes, many.planes, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_pixel_statistics_match_numpy_references() -> None:
+    from overmix.render.stack import WINSOR_FRACTION, _reduce
+
+    rng = np.random.default_rng(5)
+    stack = rng.normal(size=(9, 7, 11)).astype(np.float32)
+    stack[rng.random(stack.shape) < 0.3] = np.nan
+    stack[:, 0, 0] = np.nan  # a hole
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        ref_med = np.nanmedian(stack, axis=0)
+    assert np.allclose(_reduce(stack, 0), ref_med, equal_nan=True)
+    assert np.allclose(_reduce(stack, 1), np.fmin.reduce(stack, axis=0), equal_nan=True)
+    assert np.allclose(_reduce(stack, 2), np.fmax.reduce(stack, axis=0), equal_nan=True)
+    win = _reduce(stack, 3)
+    for i, j in [(1, 1), (3, 5), (6, 10)]:
+        v = np.sort(stack[:, i, j][~np.isnan(stack[:, i, j])])
+        g = int(WINSOR_FRACTION * v.size)
+        assert np.isclose(win[i, j], np.clip(v, v[g], v[v.size - 1 - g]).mean(), atol=1e-6)
