@@ -562,7 +562,7 @@ def _render_stacks(ctx: _Ctx, method: str, tile_budget: int) -> RenderResult:
                 ccount[a:b] = ~np.isnan(outs[1][a:b])
             else:
                 _count_var(stacks[1], ccount[a:b])
-        del stacks
+        del stacks, ly  # before the next band allocates its stacks
     ctx.progress("render", nbands * n, nbands * n)
     for o in outs:
         np.nan_to_num(o, copy=False, nan=0.0)
