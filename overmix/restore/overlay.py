@@ -329,7 +329,12 @@ def _reduce(a: np.ndarray, r: int) -> np.ndarray:
     if r <= 1:
         return a
     h, w = (a.shape[0] // r) * r, (a.shape[1] // r) * r
-    b = a[:h, :w].reshape(h // r, r, w // r, r).mean(axis=(1, 3), dtype=np.float32)
+    # sum of the r*r strided views (much faster than a reshape-mean over strided axes)
+    b = np.zeros((h // r, w // r), dtype=np.float32)
+    for dy in range(r):
+        for dx in range(r):
+            b += a[dy:h:r, dx:w:r]
+    b *= np.float32(1.0 / (r * r))
     for axis in (0, 1):
         b = ndimage.correlate1d(b, np.array([0.25, 0.5, 0.25], np.float32), axis=axis,
                                 mode="nearest")
