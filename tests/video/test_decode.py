@@ -270,3 +270,20 @@ def test_mjpeg_yuvj_is_full_range_centre_sited(clip) -> None:
                for f, r in zip(frames, ref, strict=True))
     assert src.color.range == Range.FULL
     assert src.color.chroma_location == ChromaLocation.CENTER
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("corrupt.mkv", dict(codec="ffv1", pix_fmt="yuv420p")),
+    ("corrupt.ts", dict(codec="mpeg2video", pix_fmt="yuv420p", container_format="mpegts")),
+])
+def test_corrupt_middle_is_counted(clip, tmp_path: Path, name: str, kw: dict) -> None:
+    path = clip(name, n=40, **kw)
+    data = bytearray(path.read_bytes())
+    start = len(data) // 3
+    data[start:start + 3000] = b"\x55" * 3000
+    bad = tmp_path / name
+    bad.write_bytes(bytes(data))
+    src = open_video(bad, ivtc="off")
+    frames = list(src)
+    assert 20 < len(frames) < 40
+    assert src.info["lost_frames"] == 40 - len(frames)
