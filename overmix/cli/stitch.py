@@ -74,6 +74,9 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
                    help="duplicate threshold (8-bit codes; default automatic)")
     p.add_argument("--stream", type=int, metavar="N", default=None,
                    help="video stream (0-based among video streams)")
+    p.add_argument("--memory-budget", type=float, metavar="MB", default=None,
+                   help="decoded frames kept in memory (default 512 MB); the rest wait in a "
+                        "temporary folder")
 
 
 def add_align_arguments(p: argparse.ArgumentParser) -> None:
@@ -92,7 +95,14 @@ def options(args: argparse.Namespace) -> Any:
     if args.frames is not None and args.frames < 1:
         raise UsageError(f"--frames must be >= 1 (got {args.frames})")
     names = StitchOptions.__dataclass_fields__
-    return StitchOptions(**{k: v for k, v in vars(args).items() if k in names}).check()
+    kw = {k: v for k, v in vars(args).items() if k in names}
+    if getattr(args, "memory_budget", None) is not None:
+        if args.memory_budget < 0:
+            raise UsageError(f"--memory-budget must be >= 0 (got {args.memory_budget:g})")
+        kw["memory_budget"] = int(args.memory_budget * 2**20)
+    else:
+        kw.pop("memory_budget", None)
+    return StitchOptions(**kw).check()
 
 
 def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
