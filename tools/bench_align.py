@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from overmix.align import JUMPS, align  # noqa: E402
+from overmix.align import align, long_jumps_for, window_frames  # noqa: E402
 from overmix.align.phase import prepare  # noqa: E402
 from tests.align.scenes import (  # noqa: E402
     cel_world,
@@ -88,8 +88,11 @@ def main() -> int:
             dec = encode_decode(big, 10, str(Path(tmp) / "big10.mkv"), preset="veryfast")
         del big
         _run("line art, H.264 10-bit CRF 18, linear", dec, off)
-        window = (max(JUMPS) + 1) * prepare(dec[0]).nbytes
-        print(f"sliding window: {max(JUMPS) + 1} prepared 1280x720 frames = "
+        # recent frames plus the key frames kept for the long jumps
+        nbytes = prepare(dec[0]).nbytes
+        held = window_frames(long_jumps_for(nbytes))
+        window = held * nbytes
+        print(f"sliding window: at most {held} prepared 1280x720 frames = "
               f"{window / 1e6:.1f} MB (a float32 frame is {dec[0].nbytes / 1e6:.1f} MB)")
     return 0
 

@@ -37,6 +37,9 @@ from overmix.progress import ProgressCallback
 
 __all__ = [
     "JUMPS",
+    "KEY_EVERY",
+    "LONG_JUMPS",
+    "WINDOW_BUDGET",
     "LumaProvider",
     "Pair",
     "PairResult",
@@ -47,6 +50,29 @@ __all__ = [
 
 # Frame distances measured for every frame (when the predicted overlap is large enough).
 JUMPS = (1, 2, 4, 8)
+# Every KEY_EVERY-th frame is a key frame, kept a little longer: key frames are also measured
+# against the key frames LONG_JUMPS back, which cuts the drift of long, slow pans. The longest
+# jumps are used only while the window stays within WINDOW_BUDGET bytes (small frames get
+# all of them; 1280x720 gets 16 and 32).
+KEY_EVERY = 8
+LONG_JUMPS = (16, 32, 64, 128)
+WINDOW_BUDGET = 36 * 1024 * 1024
+
+
+def window_frames(long_jumps: Sequence[int]) -> int:
+    """Most prepared frames held at once with these long jumps."""
+    far = max(long_jumps, default=0)
+    return max(JUMPS) + 1 + max(0, far // KEY_EVERY - max(JUMPS) // KEY_EVERY)
+
+
+def long_jumps_for(frame_bytes: int) -> tuple[int, ...]:
+    """The long jumps whose window of prepared frames fits :data:`WINDOW_BUDGET`."""
+    out: tuple[int, ...] = ()
+    for j in LONG_JUMPS:
+        if window_frames(out + (j,)) * frame_bytes > WINDOW_BUDGET:
+            break
+        out += (j,)
+    return out
 # Frames at least this large measure their longer jumps on 2 threads.
 _POOL_MIN_PIXELS = 200_000
 # Smallest predicted overlap (fraction of a frame) for a longer jump to be measured.
@@ -138,6 +164,7 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
     base_mask = None if mask is None else np.asarray(mask)
     keep = max(JUMPS)
     shared: tuple[MaskPyramid | None] | None = None
+    long_jumps: tuple[int, ...] = ()
     report("align", 0, n)
     pool: ThreadPoolExecutor | None = None
     workers = min(2, os.cpu_count() or 1)
@@ -173,8 +200,13 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
             if k == 0:
                 est[0] = np.zeros(2)
             else:
-                _measure(k, window, est, pairs, results, motion, shape[1], shape[0], pool)
-            for old in [j for j in window if j <= k - keep]:
+                _measure(k, window, est, pairs, results, motion, shape[1], shape[0], pool,
+                         long_jumps)
+            if k == 0:
+                long_jumps = long_jumps_for(window[0].nbytes)
+            far = max(long_jumps, default=0)
+            for old in [j for j in window if j <= k - keep and not (
+                    j % KEY_EVERY == 0 and j >= k - far)]:
                 del window[old]
             report("align", k + 1, n)
     finally:
@@ -197,14 +229,16 @@ def _velocity(k: int, est: dict[int, np.ndarray]) -> np.ndarray:
 
 def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, np.ndarray],
              pairs: list[Pair], results: list[tuple[int, int, PairResult]], motion: str,
-             w: int, h: int, pool: ThreadPoolExecutor | None) -> None:
+             w: int, h: int, pool: ThreadPoolExecutor | None,
+             long_jumps: tuple[int, ...]) -> None:
     """Measure frame k against earlier frames in the window; update its running position.
 
     The shortest available jump is measured first with a full search; the longer ones start
     from the position it gives (they run in parallel when a pool is given).
     """
     vel = _velocity(k, est)
-    todo = [k - j for j in JUMPS if k - j >= 0 and k - j in window and k - j in est]
+    jumps = JUMPS + (long_jumps if k % KEY_EVERY == 0 else ())
+    todo = [k - j for j in jumps if k - j >= 0 and k - j in window and k - j in est]
     if not todo:
         return
     found: list[tuple[int, PairResult]] = []

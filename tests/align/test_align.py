@@ -254,3 +254,11 @@ def test_provider_streams_with_bounded_window(cel_linear) -> None:
     assert store.order == list(range(len(frames)))
     # frames are read once, in order, and not kept: the window holds compact pyramids
     assert store.peak <= 2 < max(JUMPS) < len(frames)
+
+
+def test_long_slow_pan_does_not_drift() -> None:
+    """100 frames moving 0.37 px per frame: errors must not pile up along the chain."""
+    truth = linear_offsets(100, (0.37, 0.13))
+    frames = _frames("cel", truth, 9, h=120, w=160)
+    res = align(frames)
+    _check(res.xy, truth, 0.05)
