@@ -251,8 +251,9 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}, load average "
-          f"{os.getloadavg()[0]:.1f} (other jobs share the cores)")
+    if not args.skip_speed:
+        print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}, load average "
+              f"{os.getloadavg()[0]:.1f} (other jobs share the cores)")
     if not args.skip_speed:
         video = work / f"pan{args.frames}_720p10.mkv"
         t = time.perf_counter()
@@ -261,7 +262,11 @@ def main() -> None:
               f"{time.perf_counter() - t:.1f} s)")
         part_a(video, truth, work)
     if not args.skip_memory:
-        part_b(args.memory_frames)
+        if args.skip_speed:
+            part_b(args.memory_frames)
+        else:  # a fresh process: heap pages freed by part A would hide RSS growth
+            subprocess.run([sys.executable, __file__, "--skip-speed", "--memory-frames",
+                            str(args.memory_frames)], check=True)
 
 
 if __name__ == "__main__":
