@@ -658,7 +658,8 @@ def execute_task(task: dict[str, Any], root: str, program: Sequence[str] | None 
     Parameters
     ----------
     task : dict
-        :meth:`Task.to_json`.
+        :meth:`Task.to_json`, plus ``env``: variables to set (``None`` = unset) for the
+        command, see :func:`client_environment`.
     root : str
         Output root.
     program : list of str, optional
@@ -680,9 +681,14 @@ def execute_task(task: dict[str, Any], root: str, program: Sequence[str] | None 
         tmp_out = staging / final.name
         argv = [*(program or default_program()),
                 *(str(tmp_out) if w == OUT else w for w in task["argv"])]
+        env = dict(os.environ)
+        for k, v in (task.get("env") or {}).items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                              preexec_fn=_parent_death_signal(),
-                              check=False)
+                              preexec_fn=_parent_death_signal(), env=env, check=False)
         err = proc.stderr.decode("utf-8", "replace")
         if proc.returncode != 0:
             return {"status": "failed", "reason": _reason(err, proc.returncode),
@@ -703,6 +709,28 @@ def execute_task(task: dict[str, Any], root: str, program: Sequence[str] | None 
         return {"status": "done", "outputs": outputs, "seconds": time.perf_counter() - t0}
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def client_environment() -> dict[str, str | None]:
+    """This process's values of the variables Dask changes in its worker processes.
+
+    Dask starts workers with ``OMP_NUM_THREADS=1``, ``MKL_NUM_THREADS=1``,
+    ``OPENBLAS_NUM_THREADS=1``, ... (``distributed.nanny.pre-spawn-environ``). A command run
+    with those gets other thread counts than the same command typed in a shell, and BLAS
+    results can then differ in the last bits. Tasks carry the submitting process's values
+    (``None`` = unset) and their commands run with them, so batch outputs equal the outputs
+    of the commands run by hand.
+    """
+    keys = {"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+            "MALLOC_TRIM_THRESHOLD_"}
+    try:
+        import dask
+
+        for name in ("distributed.nanny.pre-spawn-environ", "distributed.nanny.environ"):
+            keys |= set(dask.config.get(name, default={}) or {})
+    except ImportError:  # pragma: no cover - dask is needed to run jobs anyway
+        pass
+    return {k: os.environ.get(k) for k in sorted(keys)}
 
 
 def _reason(stderr: str, rc: int) -> str:
@@ -955,9 +983,10 @@ def run_job(job: Job, *, client: Any = None, scheduler: str | None = None,
 
         fn = execute or execute_task
         futures = {}
+        env = client_environment()
         for t in run:
-            args = (t.to_json(), str(root)) if program is None else (t.to_json(), str(root),
-                                                                      list(program))
+            spec = {**t.to_json(), "env": env}
+            args = (spec, str(root)) if program is None else (spec, str(root), list(program))
             fut = client.submit(fn, *args, pure=False, retries=job.retries,
                                 key=f"{t.command}-{t.key[:10]}-{uuid.uuid4().hex[:6]}")
             futures[fut] = t

@@ -2,7 +2,8 @@
 
 ``fakeprog.py [-q] COMMAND INPUT -o OUT [--start A] [--end B] [--frame N] [--opt V ...]``
 writes OUT (a file, or a folder of two files for ``dump``) whose bytes depend on the input's
-bytes and every argument, so equal command lines give equal files. An input starting with
+bytes, every argument and ``OMP_NUM_THREADS``, so equal command lines in equal
+environments give equal files. An input starting with
 ``BAD`` fails like a corrupt file; ``--slow`` writes half the output, then sleeps.
 """
 
@@ -25,7 +26,10 @@ def main(argv: list[str]) -> int:
     if data.startswith(b"BAD"):
         sys.stderr.write(f"overmix: error: {src}: corrupt input\n")
         return 1
-    body = hashlib.sha256(data + repr((command, rest)).encode()).hexdigest().encode() * 64
+    # Like BLAS results, the output depends on the thread-count variables Dask sets in its
+    # workers: batch outputs equal hand-run ones only if tasks run with the caller's values.
+    threads = os.environ.get("OMP_NUM_THREADS")
+    body = hashlib.sha256(data + repr((command, rest, threads)).encode()).hexdigest().encode() * 64
     if command == "dump":
         os.mkdir(out)
         for k in range(2):
