@@ -244,11 +244,28 @@ def compute_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray |
         _positions(store, off)  # validate before any work
         if len(off) < 2:
             raise AlignmentError("the offsets file places only one frame; stitching needs 2")
+        _check_overlap(off)
         return off
     from overmix.align import align
 
     return align(store, motion=opts.motion, mask=ignore, border=opts.border,
                  indices=store.indices, progress=progress)
+
+
+def _check_overlap(off: Offsets) -> None:
+    """Every frame must overlap another one (else it is not part of one picture)."""
+    xy = off.xy
+    if len(xy) > 4000:  # pairwise test would be large; the canvas shows any island anyway
+        return
+    dx = np.abs(xy[:, None, 0] - xy[None, :, 0]) < off.frame_width
+    dy = np.abs(xy[:, None, 1] - xy[None, :, 1]) < off.frame_height
+    touch = dx & dy
+    np.fill_diagonal(touch, False)
+    alone = [off.indices[n] for n in np.nonzero(~touch.any(axis=1))[0]]
+    if alone:
+        shown = ", ".join(map(str, alone[:10])) + (" ..." if len(alone) > 10 else "")
+        raise AlignmentError(f"the offsets place frames {shown} apart from every other frame "
+                             "(they do not overlap)")
 
 
 def separate_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,

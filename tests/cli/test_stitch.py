@@ -81,6 +81,13 @@ def test_bad_inputs_fail_with_one_line(clip10: Path, tmp_path: Path, capsys) -> 
     assert main(["stitch", str(clip10), "-o", str(out), "--offsets",
                  str(tmp_path / "bad.json")]) == 1
     assert "not in the input: 42" in _err(capsys)
+    # offsets that put a frame apart from all others
+    apart_json = {"frames": [{"index": 0, "x": 0, "y": 0}, {"index": 1, "x": 2, "y": 1},
+                             {"index": 2, "x": 500, "y": 0}]}
+    (tmp_path / "apart.json").write_text(json.dumps(apart_json))
+    assert main(["stitch", str(clip10), "-o", str(out), "--offsets",
+                 str(tmp_path / "apart.json")]) == 1
+    assert "frames 2 apart" in _err(capsys)
     # frames of different sizes / formats
     rng = np.random.default_rng(1)
     sizes = tmp_path / "sizes"
