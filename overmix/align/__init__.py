@@ -30,7 +30,13 @@ from overmix.align.phase import (
     mask_pyramid,
     prepare,
 )
-from overmix.align.solve import MIN_CONFIDENCE, SIGMA0, Pair, components, solve_offsets
+from overmix.align.solve import (
+    MIN_CONFIDENCE,
+    Pair,
+    components,
+    pair_weights,
+    solve_offsets,
+)
 from overmix.errors import AlignmentError, UsageError
 from overmix.geometry import Offsets
 from overmix.progress import ProgressCallback
@@ -265,7 +271,8 @@ def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, np.ndarray
     done = list(pool.map(run, jobs)) if pool is not None and len(jobs) > 1 else map(run, jobs)
     found.extend((i, r) for i, r in done if r is not None)
     for i, r in found:
-        pairs.append(Pair(i, k, r.dx, r.dy, _weight(r), r.confidence))
+        wx, wy = pair_weights(r)
+        pairs.append(Pair(i, k, r.dx, r.dy, wx, r.confidence, wy))
         results.append((i, k, r))
         if r.confidence >= MIN_CONFIDENCE and (best is None or r.confidence > best[0]):
             # the most confident measurement gives the running position
@@ -291,12 +298,6 @@ def _pair(ref: PreparedPlane, mov: PreparedPlane, pred: np.ndarray, motion: str,
         return estimate_prepared(ref, mov, motion=motion, guess=guess)
     except AlignmentError:
         return None
-
-
-def _weight(r: PairResult) -> float:
-    sig = max(r.sigma_x, r.sigma_y)
-    sig = sig if math.isfinite(sig) else 0.1
-    return r.confidence ** 2 / (sig * sig + SIGMA0 * SIGMA0)
 
 
 def _solve(n: int, labels: list[int], pairs: list[Pair],

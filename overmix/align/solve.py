@@ -21,7 +21,7 @@ import numpy as np
 
 from overmix.align.phase import PairResult, check_motion
 
-__all__ = ["Pair", "solve_offsets", "components"]
+__all__ = ["Pair", "components", "pair_weights", "solve_offsets"]
 
 # Floor of a pair's standard error (px): systematic errors the refinement does not report.
 SIGMA0 = 0.02
@@ -34,7 +34,12 @@ _MIN_SCALE = 0.03
 
 @dataclass(frozen=True)
 class Pair:
-    """One measured pair: frame ``j`` sits at ``xy[i] + (dx, dy)``."""
+    """One measured pair: frame ``j`` sits at ``xy[i] + (dx, dy)``.
+
+    ``weight`` is the least-squares weight of ``dx`` (1 / variance, px^-2) and ``weight_y`` that
+    of ``dy`` (None = the same), so a pair that pins only one axis (the aperture problem:
+    a pan over vertical stripes) does not drag the other.
+    """
 
     i: int
     j: int
@@ -42,6 +47,16 @@ class Pair:
     dy: float
     weight: float = 1.0
     confidence: float = 1.0
+    weight_y: float | None = None
+
+
+def pair_weights(r: PairResult) -> tuple[float, float]:
+    """Weights ``c^2 / (sigma^2 + SIGMA0^2)`` of a measurement's x and y."""
+    out = []
+    for sig in (r.sigma_x, r.sigma_y):
+        sig = sig if math.isfinite(sig) else 0.1
+        out.append(r.confidence ** 2 / (sig * sig + SIGMA0 * SIGMA0))
+    return out[0], out[1]
 
 
 def _as_pair(p: Any) -> Pair:
@@ -49,10 +64,8 @@ def _as_pair(p: Any) -> Pair:
         return p
     i, j, r = p[0], p[1], p[2]
     if isinstance(r, PairResult):
-        sig = max(r.sigma_x, r.sigma_y)
-        sig = sig if math.isfinite(sig) else 0.1
-        w = r.confidence ** 2 / (sig * sig + SIGMA0 * SIGMA0)
-        return Pair(int(i), int(j), float(r.dx), float(r.dy), float(w), float(r.confidence))
+        wx, wy = pair_weights(r)
+        return Pair(int(i), int(j), float(r.dx), float(r.dy), wx, float(r.confidence), wy)
     dx, dy = float(p[2]), float(p[3])
     w = float(p[4]) if len(p) > 4 else 1.0
     return Pair(int(i), int(j), dx, dy, w, 1.0)
@@ -140,20 +153,22 @@ def solve_offsets(n: int, pairs: Sequence[Any], *, motion: str = "xy", anchor: i
         d[:, 1] = 0.0
     elif motion == "y":
         d[:, 0] = 0.0
-    w0 = np.array([p.weight for p in ps], np.float64)
+    w0 = np.array([[p.weight, p.weight if p.weight_y is None else p.weight_y] for p in ps],
+                  np.float64)
     conf = np.array([p.confidence for p in ps], np.float64)
-    usable = (conf >= min_confidence) & (w0 > 0) & np.all(np.isfinite(d), axis=1) & (pi != pj)
-    w0 = np.where(usable, w0, 0.0)
+    usable = ((conf >= min_confidence) & np.all(w0 > 0, axis=1) & np.all(np.isfinite(d), axis=1)
+              & (pi != pj))
+    w0 = np.where(usable[:, None], w0, 0.0)
     rw = usable.astype(np.float64)
     res = np.zeros(m)
     pos = np.zeros((n, 2))
     if usable.any():
         for it in range(16):
-            w = w0 * rw
+            w = w0 * rw[:, None]
             if not np.any(w > 0):
                 break
-            pos[:, 0] = _wls(n, pi, pj, d[:, 0], w, anchor)
-            pos[:, 1] = _wls(n, pi, pj, d[:, 1], w, anchor)
+            pos[:, 0] = _wls(n, pi, pj, d[:, 0], w[:, 0], anchor)
+            pos[:, 1] = _wls(n, pi, pj, d[:, 1], w[:, 1], anchor)
             res = np.hypot(*(pos[pj] - pos[pi] - d).T)
             ru = res[usable]
             scale = max(1.4826 * float(np.median(ru)), _MIN_SCALE)

@@ -56,3 +56,11 @@ def test_motion_x_forces_y_zero() -> None:
     xy, _, _ = solve_offsets(3, [(0, 1, 2.5, 0.3), (1, 2, 2.5, -0.2), (0, 2, 5.0, 0.1)],
                              motion="x")
     assert np.allclose(xy, [[0, 0], [2.5, 0], [5.0, 0]])
+
+
+def test_per_axis_weights() -> None:
+    """A pair that pins only x (aperture problem) must not drag y."""
+    pairs = [Pair(0, 1, 1.0, 0.5, 1e4), Pair(1, 2, 1.0, 0.5, 1e4),
+             Pair(0, 2, 2.0, 3.0, 1e4, weight_y=1e-2)]  # y of this pair is unreliable
+    xy, _, inl = solve_offsets(3, pairs)
+    assert np.allclose(xy, [[0, 0], [1.0, 0.5], [2.0, 1.0]], atol=1e-3)
