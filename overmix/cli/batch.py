@@ -39,9 +39,9 @@ def register(subparsers: Any) -> None:
 
 def run_plan(args: argparse.Namespace, ui: UI) -> int:
     job = batch.load_job(args.job)
-    with ui.progress() as progress:
-        plan = batch.make_plan(job, progress=progress)
     manifest = batch.read_manifest(job.output)
+    with ui.progress() as progress:  # scenes detected by an earlier run are reused
+        plan = batch.make_plan(job, scenes_cache=manifest.get("scenes"), progress=progress)
     done = {t.id for t in plan.tasks if batch.is_done(t, manifest, job.output)}
     if args.json:
         data = plan.to_json()

@@ -171,3 +171,19 @@ output = "{stem}/dump-{scene}"
     (tmp_path / "clips" / "ep0.mkv").write_bytes(b"BAD")
     (bad,) = batch.serial_run(plan.tasks[:1], tmp_path / "out", FAKE)
     assert bad["status"] == "failed" and bad["reason"].endswith("corrupt input")
+
+
+def test_missing_dask_gives_install_hint(tmp_path, clips, monkeypatch, capsys):
+    import sys
+
+    from overmix.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
+    (tmp_path / "job.toml").write_text(
+        'output = "out"\ninputs = ["clips/ep0.mkv"]\n[[action]]\ncommand = "stitch"\n'
+        'output = "{stem}.png"\n')
+    assert main(["batch", "run", str(tmp_path / "job.toml")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("overmix: error: ") and "install overmix[batch]" in err
+    assert main(["batch", "plan", str(tmp_path / "job.toml")]) == 0  # planning needs no Dask
+    assert "ep0.png" in capsys.readouterr().out
