@@ -156,9 +156,12 @@ def test_static_logo_mask(cel_eased) -> None:
     assert np.abs(biased.xy - truth).max() > 0.08  # the logo pulls towards "no motion"
     res = align(logo_frames, mask=mask)
     _check(res.xy, truth, 0.05)
-    # the same through per-frame masks
+    # the same through per-frame masks, and for a single pair
     res = align(logo_frames, frame_masks=lambda k: mask)
     _check(res.xy, truth, 0.05)
+    r = estimate_shift(logo_frames[3], logo_frames[9], ref_mask=mask, mov_mask=mask)
+    d = truth[9] - truth[3]
+    assert abs(r.dx - d[0]) < 0.05 and abs(r.dy - d[1]) < 0.05
 
 
 def test_animated_character_does_not_pull_the_background(cel_eased) -> None:
@@ -249,8 +252,10 @@ class _Store:
 def test_provider_streams_with_bounded_window(cel_linear) -> None:
     frames, truth = cel_linear
     store = _Store(frames)
-    res = align(store)
+    calls: list[tuple[str, int, int | None]] = []
+    res = align(store, progress=lambda stage, done, total: calls.append((stage, done, total)))
     _check(res.xy, truth, 0.05)
+    assert calls[0] == ("align", 0, 16) and calls[-1] == ("align", 16, 16)
     assert store.order == list(range(len(frames)))
     # frames are read once, in order, and not kept: the window holds compact pyramids
     assert store.peak <= 2 < max(JUMPS) < len(frames)
