@@ -9,9 +9,7 @@ from overmix.color.spec import ColorInfo
 from overmix.errors import InputError
 from overmix.frame import Family, Frame, PlaneLayout
 from overmix.io.store import FrameStore
-from tests.render import _stubs
 
-_stubs.install()
 
 
 def _frame(k: int, h: int = 8, w: int = 12, depth: int = 10, **kw) -> Frame:

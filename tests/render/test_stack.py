@@ -11,10 +11,8 @@ from overmix.frame import Family, Frame, PlaneLayout
 from overmix.geometry import Offsets
 from overmix.io.store import FrameStore
 from overmix.render.stack import RENDERS, render
-from tests.render import _stubs
 from tests.render.scene import frame_planes, scene_ycbcr, to_codes
 
-_stubs.install()
 
 H, W = 48, 64
 ORIGIN = 20.0  # world position of frame 0's pixel (0, 0)
