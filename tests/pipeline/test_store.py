@@ -11,7 +11,6 @@ from overmix.frame import Family, Frame, PlaneLayout
 from overmix.io.store import FrameStore
 
 
-
 def _frame(k: int, h: int = 8, w: int = 12, depth: int = 10, **kw) -> Frame:
     rng = np.random.default_rng(k)
     dt = np.uint16 if depth > 8 else np.uint8

@@ -13,7 +13,6 @@ from overmix.io.store import FrameStore
 from overmix.render.stack import RENDERS, render
 from tests.render.scene import frame_planes, scene_ycbcr, to_codes
 
-
 H, W = 48, 64
 ORIGIN = 20.0  # world position of frame 0's pixel (0, 0)
 COLOR = ColorInfo(bit_depth=10, chroma_location=ChromaLocation.LEFT)
