@@ -33,6 +33,14 @@ from overmix import batch  # noqa: E402
 from tests.videogen import make_clip  # noqa: E402
 
 
+def _child_cpu() -> float:
+    """CPU seconds (user + system) used by this process's finished children."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenes", type=int, default=8, help="scene tasks (default 8)")
@@ -66,9 +74,11 @@ def main() -> None:
 
         serial_root = tmp / "serial"
         serial_root.mkdir()
+        c0 = _child_cpu()
         t0 = time.perf_counter()
         res = batch.serial_run(tasks, serial_root)
         serial = time.perf_counter() - t0
+        serial_cpu = _child_cpu() - c0
         bad = [r for r in res if r["status"] != "done"]
         if bad:
             raise SystemExit(f"serial run failed: {bad[0]}")
@@ -82,9 +92,11 @@ def main() -> None:
         try:
             job_n = batch.Job(job.path, job.output, job.inputs, job.actions)
             # restrict to the same tasks: run the whole plan (it has exactly ceil(N/2)*2)
+            c0 = sum(client.run(_child_cpu).values())
             t0 = time.perf_counter()
             report = batch.run_job(job_n, client=client, force=True)
             par = time.perf_counter() - t0
+            par_cpu = sum(client.run(_child_cpu).values()) - c0
             ndone = report.count("done")
             par_per = par / max(ndone, 1) * len(tasks)
 
@@ -107,10 +119,11 @@ def main() -> None:
             starts.append(time.perf_counter() - t0)
 
         print(f"serial (one subprocess after another): {serial:7.2f} s "
-              f"({serial / len(tasks):.2f} s/task)")
+              f"({serial / len(tasks):.2f} s/task; commands used {serial_cpu:.1f} CPU-s, "
+              f"{serial_cpu / serial:.2f} cores on average)")
         print(f"local cluster, {args.workers} workers:       {par:7.2f} s for {ndone} tasks "
-              f"({par / max(ndone, 1):.2f} s/task; cluster start-up {startup:.2f} s not "
-              "included)")
+              f"({par / max(ndone, 1):.2f} s/task; commands used {par_cpu:.1f} CPU-s, "
+              f"{par_cpu / par:.2f} cores; cluster start-up {startup:.2f} s not included)")
         print(f"speed-up: {serial / par_per:.2f}x on {args.workers} workers")
         print(f"scheduler overhead per no-op task ({args.noop} tasks): {noop * 1e3:.2f} ms")
         print(f"subprocess start (python -m overmix --help), median of 5: "
