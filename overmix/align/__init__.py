@@ -50,6 +50,8 @@ __all__ = [
     "Pair",
     "PairResult",
     "align",
+    "bars_mask",
+    "detect_bars",
     "estimate_shift",
     "solve_offsets",
 ]
@@ -111,7 +113,7 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
           mask: np.ndarray | None = None, border: int = 0,
           frame_masks: Callable[[int], np.ndarray | None] | None = None,
           indices: Sequence[int] | None = None,
-          progress: ProgressCallback | None = None) -> Offsets:
+          progress: ProgressCallback | None = None, auto_bars: bool = True) -> Offsets:
     """Align the frames of one scene.
 
     Parameters
@@ -133,6 +135,9 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
         to ``0..n-1``. Its length must be ``len(lumas)``.
     progress : ProgressCallback or None
         Called as ``progress("align", done, n)``.
+    auto_bars : bool
+        Ignore letterbox/pillarbox bars found on frame 0 (:func:`detect_bars`); their static
+        edges would otherwise pull the offsets towards "no motion".
 
     Returns
     -------
@@ -141,7 +146,8 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
         ``residual_max`` (px, over the inlier pairs), ``pairs`` (measured), ``rejected_pairs``
         (count), ``rejected`` (list of ``[index_i, index_j]``) and ``unaligned_frames`` (input
         indices of frames that matched none of their neighbours, e.g. a flash or noise frame;
-        their positions are interpolated from their neighbours).
+        their positions are interpolated from their neighbours) and ``bars`` (``[top, bottom,
+        left, right]`` widths of the bars that were ignored, all 0 when none).
 
     Raises
     ------
@@ -171,6 +177,7 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
     keep = max(JUMPS)
     shared: tuple[MaskPyramid | None] | None = None
     long_jumps: tuple[int, ...] = ()
+    bars = (0, 0, 0, 0)
     report("align", 0, n)
     pool: ThreadPoolExecutor | None = None
     workers = min(2, os.cpu_count() or 1)
@@ -191,6 +198,11 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
                 raise AlignmentError(
                     f"frames differ in size: frame {labels[k]} is {y.shape[1]}x{y.shape[0]}, "
                     f"frame {labels[0]} is {shape[1]}x{shape[0]}")
+            if k == 0 and auto_bars:
+                bars = detect_bars(y)
+                if any(bars):
+                    bar_mask = bars_mask(shape, bars)
+                    base_mask = bar_mask if base_mask is None else (base_mask > 0.5) | bar_mask
             fm = frame_masks(k) if frame_masks is not None else None
             if fm is None:
                 if shared is None:  # the same masks for every such frame: build them once
@@ -221,7 +233,45 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
         window.clear()
     assert shape is not None
     h, w = shape
-    return _solve(n, labels, pairs, results, motion, w, h)
+    out = _solve(n, labels, pairs, results, motion, w, h)
+    out.extra["bars"] = [int(b) for b in bars]
+    return out
+
+
+def detect_bars(y: np.ndarray, *, dark: float = 0.1, flat: float = 0.01,
+                max_frac: float = 0.3) -> tuple[int, int, int, int]:
+    """Widths (top, bottom, left, right) of letterbox/pillarbox bars: runs of edge rows or
+    columns that are flat (standard deviation < ``flat``) and dark (mean < ``dark``), each at
+    most ``max_frac`` of the frame (a darker run is a dark scene, not a bar). Bars narrower
+    than 2 px are ignored."""
+    y = np.asarray(y, dtype=np.float32)
+    h, w = y.shape
+
+    def run(flags: np.ndarray, limit: int) -> int:
+        n = int(np.argmin(flags)) if not flags.all() else len(flags)
+        return n if 2 <= n <= limit else 0
+
+    rows = (y.std(axis=1) < flat) & (y.mean(axis=1) < dark)
+    cols = (y.std(axis=0) < flat) & (y.mean(axis=0) < dark)
+    return (run(rows, int(max_frac * h)), run(rows[::-1], int(max_frac * h)),
+            run(cols, int(max_frac * w)), run(cols[::-1], int(max_frac * w)))
+
+
+def bars_mask(shape: tuple[int, int], bars: tuple[int, int, int, int],
+              margin: int = 2) -> np.ndarray:
+    """Ignore mask of the bars plus ``margin`` pixels (the blended bar edge)."""
+    h, w = shape
+    m = np.zeros(shape, bool)
+    top, bottom, left, right = bars
+    if top:
+        m[: top + margin] = True
+    if bottom:
+        m[h - bottom - margin:] = True
+    if left:
+        m[:, : left + margin] = True
+    if right:
+        m[:, w - right - margin:] = True
+    return m
 
 
 def _velocity(k: int, est: dict[int, np.ndarray]) -> np.ndarray:

@@ -177,6 +177,22 @@ def test_animated_character_does_not_pull_the_background(cel_eased) -> None:
     _check(align(anim).xy, truth, 0.05)
 
 
+def test_letterbox_bars_found_and_ignored(cel_eased) -> None:
+    frames, truth = cel_eased
+    boxed = []
+    for f in frames:
+        g = f.copy()
+        g[:22] = 0.0
+        g[-21:] = 0.0
+        boxed.append(g)
+    res = align(boxed)
+    assert res.extra["bars"] == [22, 21, 0, 0]
+    _check(res.xy, truth, 0.05)
+    biased = align(boxed, auto_bars=False)  # the static bar edges hold the frames still
+    assert np.abs(biased.xy - truth).max() > 0.08
+    assert align(frames).extra["bars"] == [0, 0, 0, 0]
+
+
 def test_border_ignores_dirty_edges(cel_eased) -> None:
     frames, truth = cel_eased
     dirty = []
