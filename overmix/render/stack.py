@@ -64,6 +64,7 @@ from overmix.color.spec import ColorInfo
 from overmix.errors import AlignmentError, UsageError
 from overmix.frame import Family, PlaneLayout
 from overmix.geometry import Canvas, Offsets
+from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.render.canvas import PlaneGrid, canvas_grid, canvas_layout, frame_grid
 from overmix.render.resample import (
@@ -369,7 +370,9 @@ def _render_average(ctx: _Ctx, disagreement: bool) -> RenderResult:
     sq = np.zeros(ctx.plane_shape(0), np.float32) if disagreement else None
     total = len(ctx.plans)
     ctx.progress("render", 0, total)
-    fused = sq is None and callable(getattr(ctx.provider, "frame", None))
+    # Straight from the codes only when planes(k) is FrameStore's own conversion; a wrapper
+    # that changes the planes (overlay removal, ...) must be read through planes(k).
+    fused = sq is None and getattr(type(ctx.provider), "planes", None) is FrameStore.planes
     for done, fp in enumerate(ctx.plans, 1):
         if fused:  # straight from the codes: no float copy of the frame, no resampled frame
             codes = ctx.provider.frame(fp.k).planes  # type: ignore[attr-defined]

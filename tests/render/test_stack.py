@@ -235,3 +235,28 @@ def test_pixel_statistics_match_numpy_references() -> None:
         v = np.sort(stack[:, i, j][~np.isnan(stack[:, i, j])])
         g = int(WINSOR_FRACTION * v.size)
         assert np.isclose(win[i, j], np.clip(v, v[g], v[v.size - 1 - g]).mean(), atol=1e-6)
+
+
+def test_a_provider_that_changes_planes_is_read_through_planes() -> None:
+    # regression: the fast codes path must not bypass a wrapper's planes() (overlay removal)
+    class Brighter:
+        def __init__(self, base: FrameStore) -> None:
+            self.base = base
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.base, name)
+
+        def __len__(self) -> int:
+            return len(self.base)
+
+        def planes(self, k: int) -> tuple[np.ndarray, ...]:
+            y, cb, cr = self.base.planes(k)
+            return (y + 0.25, cb, cr)
+
+    xy = np.array([[0.0, 0.0], [3.5, 1.25]])
+    with _store(xy) as store:
+        off = Offsets(xy, [0, 1], W, H)
+        plain = render(store, off)
+        bright = render(Brighter(store), off)
+    cov = plain.coverage > 0
+    assert np.allclose(bright.planes[0][cov] - plain.planes[0][cov], 0.25, atol=1e-5)
