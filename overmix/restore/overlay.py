@@ -356,17 +356,18 @@ def _detect_round(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas,
     mean, cov = _robust_background(lumas, xy, canvas, wk, passes=passes, tau=tau, tick=tick)
     dsum = np.zeros((h, w), dtype=np.float32)
     dcnt = np.zeros((h, w), dtype=np.float32)
-    # sums for the per-pixel line f = s b + t (an overlay has slope 1 - alpha < 1)
-    sb, sf, sbb, sbf = (np.zeros((h, w), dtype=np.float64) for _ in range(4))
+    # sums for the per-pixel line f = s b + t (an overlay has slope 1 - alpha < 1); float32
+    # is enough: values are in [0, 1] and the variances tested are >= (4 noise)^2
+    sb, sf, sbb, sbf = (np.zeros((h, w), dtype=np.float32) for _ in range(4))
     for k in range(n):
         f = f0 if k == 0 else np.asarray(_get(lumas, k), np.float32)
         ry, rx = (xy[k, 1] - canvas.y), (xy[k, 0] - canvas.x)
         val, c = _sample(mean, cov, ry, rx, h, w)
         ok = c > 0.99
-        dsum += np.where(ok, np.abs(f - val), 0)
+        bv = np.where(ok, val, np.float32(0))
+        fv = np.where(ok, f, np.float32(0))
+        dsum += np.abs(fv - bv)
         dcnt += ok
-        bv = np.where(ok, val, 0).astype(np.float64)
-        fv = np.where(ok, f, 0).astype(np.float64)
         sb += bv
         sf += fv
         sbb += bv * bv
@@ -385,7 +386,7 @@ def _detect_round(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas,
     # Misregistered edges also differ from the background, but they follow it (slope ~1);
     # an overlay attenuates it (slope 1 - alpha). Where the background varies enough to
     # tell, require a slope clearly below 1.
-    nn = np.maximum(dcnt, 1).astype(np.float64)
+    nn = np.maximum(dcnt, 1)
     var_b = sbb / nn - (sb / nn) ** 2
     cov_bf = sbf / nn - (sb / nn) * (sf / nn)
     told = var_b > (4 * noise) ** 2
