@@ -23,6 +23,12 @@ plus where outputs go (a path template below the output root)::
 Template fields: ``stem``, ``name`` (file name), ``ext``, ``input`` (0-based input number),
 ``scene`` (0-based scene number), ``start``, ``end``, ``command``.
 
+Options that name files the command reads (``mask``, ``offsets``, ``logo``) are taken relative
+to the job file's folder. Options that name extra files a command writes (``save_offsets``,
+``save_project``, ``extract_overlay``) take a file name (a template, e.g.
+``"{stem}-{scene:03d}.json"``): the file is written beside the task's main output, through the
+same staging folder, and recorded in the manifest with it.
+
 How a task runs
 ---------------
 Every task is one command line, ``python -m overmix -q COMMAND INPUT -o OUT --start A --end B
@@ -375,6 +381,13 @@ class Task:
 
 
 OUT = "{OUT}"
+OUTDIR = "{OUTDIR}"
+
+# Options naming files the command reads: relative paths are taken from the job's folder.
+INPUT_FILE_OPTIONS = {"mask", "offsets", "logo"}
+# Options naming extra files the command writes: a file name (template) written beside the
+# task's main output, through the same staging folder, and recorded in the manifest.
+OUTPUT_FILE_OPTIONS = {"save_offsets", "save_project", "extract_overlay"}
 
 
 @dataclass
@@ -550,13 +563,35 @@ def _task(job: Job, action: Action, path: str, n: int, k: int, a: Any, b: Any,
             argv += ["--start", str(a)]
         if b is not None:
             argv += ["--end", str(b)]
-    argv += options_argv(action.options)
+    argv += options_argv(_resolve_file_options(action.options, job.path.parent, fields))
     from overmix import __version__
 
     key_src = json.dumps({"input": path, "size": size, "mtime_ns": mtime, "argv": argv,
                           "version": __version__}, sort_keys=True)
     key = hashlib.sha256(key_src.encode()).hexdigest()[:32]
     return Task(rel, action.command, path, n, k, a, b, rel, tuple(argv), key, size, mtime)
+
+
+def _resolve_file_options(options: dict[str, Any], base: Path, fields: dict[str, Any]
+                          ) -> dict[str, Any]:
+    """Input-file options made absolute; output-file options placed beside the output."""
+    out = dict(options)
+    for key, value in options.items():
+        name = key.replace("-", "_")
+        if not isinstance(value, str):
+            continue
+        if name in INPUT_FILE_OPTIONS and value not in ("auto", "off", "on"):
+            out[key] = _abs(base, os.path.expanduser(value))
+        elif name in OUTPUT_FILE_OPTIONS:
+            try:
+                fname = value.format(**fields)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise UsageError(f"bad file name template {value!r}: {exc}") from None
+            if not fname or "/" in fname or os.sep in fname or fname.startswith("."):
+                raise UsageError(f"option '{key}' in a batch job is a file name (written "
+                                 f"beside the task's output), not a path: {value!r}")
+            out[key] = f"{OUTDIR}/{fname}"
+    return out
 
 
 def _is_index(v: Any) -> bool:
@@ -680,7 +715,9 @@ def execute_task(task: dict[str, Any], root: str, program: Sequence[str] | None 
     try:
         tmp_out = staging / final.name
         argv = [*(program or default_program()),
-                *(str(tmp_out) if w == OUT else w for w in task["argv"])]
+                *(str(tmp_out) if w == OUT else
+                  str(staging / w[len(OUTDIR) + 1:]) if w.startswith(OUTDIR + "/") else w
+                  for w in task["argv"])]
         env = dict(os.environ)
         for k, v in (task.get("env") or {}).items():
             if v is None:

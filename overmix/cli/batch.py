@@ -54,7 +54,8 @@ def run_plan(args: argparse.Namespace, ui: UI) -> int:
         table.add_column(col, overflow="fold")
     for t in plan.tasks:
         rng = f"{'' if t.start is None else t.start}..{'' if t.end is None else t.end}"
-        cmd = " ".join(w if w != batch.OUT else "OUT" for w in t.argv[2:])
+        cmd = " ".join(w if w != batch.OUT else "OUT" for w in t.argv[2:]).replace(
+            batch.OUTDIR, "OUTDIR")
         table.add_row(t.id, _name(t.input), str(t.scene), rng,
                       "done" if t.id in done else "to do", f"{t.command} {cmd}")
     ui.out.print(table)

@@ -137,7 +137,8 @@ def test_json_job_and_options_argv(tmp_path, clips):
     (t,) = batch.make_plan(job).tasks
     assert t.id == "ep1.mkv-0.png"
     assert t.argv[4:] == ("--start", "2", "--end", "00:00:01.000", "--border", "3",
-                          "--extract-overlay", "a.png", "--motion", "x", "--scale", "2.0")
+                          "--extract-overlay", batch.OUTDIR + "/a.png", "--motion", "x",
+                          "--scale", "2.0")
 
 
 def test_serial_execution_manifest_and_is_done(tmp_path, clips):
@@ -187,3 +188,32 @@ def test_missing_dask_gives_install_hint(tmp_path, clips, monkeypatch, capsys):
     assert err.startswith("overmix: error: ") and "install overmix[batch]" in err
     assert main(["batch", "plan", str(tmp_path / "job.toml")]) == 0  # planning needs no Dask
     assert "ep0.png" in capsys.readouterr().out
+
+
+def test_file_options(tmp_path, clips):
+    job = _job(tmp_path, """
+output = "out"
+inputs = ["clips/ep0.mkv"]
+scenes = [[0, 4], [4, 8]]
+[[action]]
+command = "stitch"
+output = "{stem}/{scene}.png"
+[action.options]
+mask = "masks/m.png"
+logo = "auto"
+save_offsets = "{stem}-{scene:02d}.json"
+""")
+    plan = batch.make_plan(job)
+    argv = plan.tasks[1].argv
+    assert argv[argv.index("--mask") + 1] == str(tmp_path / "masks" / "m.png")
+    assert argv[argv.index("--logo") + 1] == "auto"
+    assert argv[argv.index("--save-offsets") + 1] == batch.OUTDIR + "/ep0-01.json"
+    root = job.output
+    root.mkdir()
+    (res,) = batch.serial_run(plan.tasks[1:], root, FAKE)
+    assert sorted(res["outputs"]) == ["ep0/1.png", "ep0/ep0-01.json"]
+    assert (root / "ep0" / "ep0-01.json").read_text() == "{}"
+    bad = _job(tmp_path, 'output = "o"\ninputs = ["clips/ep0.mkv"]\n[[action]]\n'
+               'command = "stitch"\noutput = "x.png"\n[action.options]\n'
+               'save_offsets = "sub/o.json"\n')
+    assert "file name" in batch.make_plan(bad).problems[0].reason
