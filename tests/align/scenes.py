@@ -18,6 +18,7 @@ from scipy import ndimage
 __all__ = [
     "cel_world",
     "smooth_world",
+    "photo_world",
     "sample_frames",
     "eased_offsets",
     "linear_offsets",
@@ -117,6 +118,17 @@ def smooth_world(height: int, width: int, s: int = 4, seed: int = 0,
     base -= base.min()
     base /= max(float(base.max()), 1e-6)
     return (0.1 + 0.8 * base).astype(np.float32)
+
+
+def photo_world(height: int, width: int, s: int = 4, seed: int = 0) -> np.ndarray:
+    """Photograph-like texture: smooth random fields at three scales (1, 3 and 10 frame px)
+    summed, so there is fine detail on top of soft shapes; ``s``x the frame resolution."""
+    acc = np.zeros((height * s, width * s), np.float32)
+    for k, (sigma, amp) in enumerate(((1.0, 0.5), (3.0, 1.0), (10.0, 1.5))):
+        acc += amp * smooth_world(height, width, s, seed * 7 + k, sigma=sigma)
+    acc -= acc.min()
+    acc /= max(float(acc.max()), 1e-6)
+    return (0.05 + 0.9 * acc).astype(np.float32)
 
 
 def _area_axis(a: np.ndarray, start: float, n: int, s: int, axis: int) -> np.ndarray:
