@@ -5,7 +5,9 @@ both axes) offsets (tests/align/scenes.py); encoded clips go through libx264 (CR
 PyAV decoding. For every clip it prints the maximum and RMS error of the offsets (px, over
 both axes of all frames; frame 0 is the reference at (0, 0)), the alignment wall time per frame
 and the process CPU time per frame (all threads; the wall time depends on what else runs on
-the machine), and for the 1280x720 clips the memory held by the sliding window.
+the machine), and for the 1280x720 clips the memory held by the sliding window. For encoded
+clips a second line separates the codec's own displacement of each decoded frame (measured
+against its lossless source) from the aligner's error on the content it was given.
 
 Usage: python tools/bench_align.py [--no-big]
 """
