@@ -8,11 +8,12 @@ Method (DESIGN §6, catalogue §5.7 "AnimationSeparator"/"ClusterAligner", done 
 
 1. **Pair scores.** For each frame k and lags 1..``lags``, the difference between frame k and
    frame k+lag warped onto it by the offsets. The score is the mean of the largest
-   ``top_fraction`` of the 3x3-smoothed absolute differences on the overlap: a small animated
-   region (an arm, an eye) dominates it, while noise and sub-pixel edge error stay low.
+   ``top_fraction`` (0.3 %) of the 3x3-smoothed absolute differences on the overlap: a small
+   animated region (an arm, an eye) dominates it, while noise and sub-pixel edge error stay low.
 2. **Automatic threshold.** The sorted scores are split at the largest ratio gap (a two-class
    split on log scores); the threshold is the geometric midpoint of the gap. Without a clear gap
-   every frame is the same picture (one group) unless the scores sit far above the noise floor.
+   every frame is the same picture (one group); pass ``max_groups`` or ``threshold`` for a
+   scene that changes on every frame without ever repeating.
    Several lags are used so that a cel that changes every frame of a cycle (no two neighbours
    alike) still produces same-cel pairs.
 3. **Grouping against representatives.** Frames are visited in order; each group keeps a
@@ -364,12 +365,6 @@ def _box(a: np.ndarray, r: int) -> np.ndarray:
     return b
 
 
-def _noise_floor(y: np.ndarray) -> float:
-    """Rough per-pixel noise sigma of one luma plane (MAD of a Laplacian-like residual)."""
-    r = y[1:-1, 1:-1] - 0.25 * (y[:-2, 1:-1] + y[2:, 1:-1] + y[1:-1, :-2] + y[1:-1, 2:])
-    return float(1.4826 * np.median(np.abs(r - np.median(r))) / 1.118) if r.size else 0.0
-
-
 # --------------------------------------------------------------------------------------------
 # Separation
 # --------------------------------------------------------------------------------------------
@@ -377,7 +372,7 @@ def _noise_floor(y: np.ndarray) -> float:
 
 def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None = None, *,
              threshold: float | None = None, max_groups: int | None = None,
-             mask: np.ndarray | None = None, lags: int = 3, top_fraction: float = 0.01,
+             mask: np.ndarray | None = None, lags: int = 3, top_fraction: float = 0.003,
              reduce: int | None = None,
              progress: ProgressCallback | None = None) -> AnimationResult:
     """Give each frame an animation id.
@@ -439,7 +434,6 @@ def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None 
     errors = np.full(max(n - 1, 0), np.nan)
     all_scores: list[float] = []
     window: dict[int, np.ndarray] = {0: first}
-    noise = _noise_floor(first)
     total = n * 2
     for k in range(n):
         for j in range(k, min(n, k + lags + 1)):
@@ -461,7 +455,9 @@ def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None 
         progress("animation: scores", k + 1, total)
 
     if threshold is None:
-        thr = auto_threshold(np.array(all_scores), noise_floor=max(noise, 1e-3))
+        # No "every frame differs" fallback here: without a gap the safe answer is one
+        # picture (use max_groups or threshold for scenes that change on every frame).
+        thr = auto_threshold(np.array(all_scores))
     else:
         thr = float(threshold)
     if max_groups == 1 or (max_groups is None and math.isinf(thr)):

@@ -125,3 +125,29 @@ def test_realignment_with_animation_masks() -> None:
     offs = align([sc.luma(k) for k in range(18)], frame_masks=masks)
     got = offs.xy - offs.xy[0]
     assert np.abs(got - sc.xy).max() < 0.1
+
+
+def test_small_blink_is_found_and_jitter_is_not_animation() -> None:
+    """An eye of radius 2 px (13 px of a 160x96 frame) blinking every 3 frames: two groups.
+    A still pan with sub-pixel offset errors: one group."""
+    from tests.scenes.draw import _crop, _noisy, _path, _world
+
+    n, h, w, step = 24, 96, 160, (3, 1)
+    world, wh, ww = _world(h, w, n, step, 5)
+    yy, xx = np.mgrid[0:wh, 0:ww]
+    eye = (yy - wh // 2) ** 2 + (xx - ww // 2) ** 2 <= 4
+    cels = []
+    for c in range(2):
+        wc = world.copy()
+        wc[eye] = (0.05, 0.05, 0.05) if c == 0 else (0.9, 0.75, 0.6)
+        cels.append(wc)
+    xy = _path(n, step)
+    rng = np.random.default_rng(1)
+    ids = [(k // 3) % 2 for k in range(n)]
+    frames = [_noisy(_crop(cels[ids[k]], xy[k], h, w), rng, 0.01)[..., 0] for k in range(n)]
+    res = separate(frames, xy)
+    assert res.groups == 2 and _same_partition(res.ids, ids)
+
+    sc = pan(n=20)
+    jittered = sc.xy + np.random.default_rng(3).uniform(-0.3, 0.3, sc.xy.shape)
+    assert separate(sc.luma, jittered).groups == 1
