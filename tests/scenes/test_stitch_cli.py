@@ -38,13 +38,16 @@ def _vs(img: np.ndarray, ref: np.ndarray) -> float:
     return psnr(a[..., :3] / 255.0, b[..., :3] / 255.0, valid)
 
 
-def _psnr8(img: np.ndarray, truth_rgb: np.ndarray) -> float:
+def _psnr8(img: np.ndarray, truth_rgb: np.ndarray, region: np.ndarray | None = None) -> float:
     """PSNR of an 8-bit RGB(A) stitch against the truth, over the truth's extent (the canvas
-    may be a pixel larger with sub-pixel offsets) where the stitch is opaque."""
+    may be a pixel larger with sub-pixel offsets) where the stitch is opaque (and in
+    ``region``)."""
     h, w = truth_rgb.shape[:2]
     assert img.shape[0] >= h and img.shape[1] >= w
     img = img[:h, :w]
     valid = img[..., 3] == 255 if img.shape[2] == 4 else np.ones((h, w), bool)
+    if region is not None:
+        valid = valid & region
     return psnr(img[..., :3].astype(np.float64) / 255.0, truth_rgb, valid)
 
 
@@ -118,13 +121,16 @@ def test_animation_and_lighting(tmp_path: Path) -> None:
     assert main(["-q", "stitch", str(video), "-o", str(plain)]) == 0
     plain_img = read_png_array(plain)[0]
     matched = set()
+    moving = sc.extra["region"]
     for p in parts:
         img = read_png_array(p)[0]
-        scores = [_psnr8(img, c) for c in cels]
+        scores = [_psnr8(img, c, moving) for c in cels]
         best = int(np.argmax(scores))
         matched.add(best)
-        # each animation frame is closer to its cel than the blended plain stitch is
-        assert scores[best] > _psnr8(plain_img, cels[best]) + 2, scores
+        # each animation frame is closer to its cel than the blended plain stitch is, where
+        # the cels differ (elsewhere both are limited by the 4:2:0 chroma of the video)
+        assert scores[best] > _psnr8(plain_img, cels[best], moving) + 6, scores
+        assert _psnr8(img, cels[best]) > _psnr8(plain_img, cels[best]) + 1
     assert matched == {0, 1, 2}
 
     fl = flash_pan(n=16, flash=(6, 7, 8))
