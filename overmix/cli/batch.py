@@ -77,10 +77,19 @@ def run_run(args: argparse.Namespace, ui: UI) -> int:
         ui.note(f"{len(plan.tasks)} tasks, {len(todo)} to run, "
                 f"{len(plan.tasks) - len(todo)} up to date")
 
+    def on_result(r: batch.TaskResult) -> None:
+        # one line per finished task (skipped ones are summed up in the table)
+        if args.json or r.status == "skipped":
+            return
+        if r.status == "done":
+            ui.note(f"done    {r.id} ({r.seconds:.1f} s)")
+        else:
+            ui.note(f"failed  {r.id}: {r.reason}")
+
     with ui.progress() as progress:
         report = batch.run_job(job, scheduler=args.scheduler, workers=args.workers,
                                force=args.force, progress=progress, on_start=on_start,
-                               log=args.log)
+                               on_result=on_result, log=args.log)
     if args.json:
         ui.print_json(report.to_json())
     else:
