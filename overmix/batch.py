@@ -501,14 +501,17 @@ def make_plan(job: Job, *, detect: Detector | None = None,
                     problems.append(Problem(Path(p).name, p, f"scene detection: {exc}"))
                     continue
                 cache[p] = {"size": size, "mtime_ns": mtime, "scenes": [list(s) for s in found]}
-            scenes: list[Scene] = [
-                (a, b) for a, b in found if int(b) - int(a) >= spec.min_frames  # type: ignore
+            # Scene numbers stay the detector's (as `overmix info --scenes` / `dump --scene N`
+            # number them) when short scenes are left out.
+            numbered: list[tuple[int, Any, Any]] = [
+                (k, a, b) for k, (a, b) in enumerate(found)
+                if int(b) - int(a) >= spec.min_frames  # type: ignore[call-overload]
             ]
         elif spec.scenes is None:
-            scenes = [(None, None)]
+            numbered = [(0, None, None)]
         else:
-            scenes = list(spec.scenes)
-        for k, (a, b) in enumerate(scenes):
+            numbered = [(k, a, b) for k, (a, b) in enumerate(spec.scenes)]
+        for k, a, b in numbered:
             for action in job.actions:
                 try:
                     t = _task(job, action, p, n, k, a, b, size, mtime)

@@ -83,8 +83,8 @@ output = "{stem}/{scene:02d}-{start}-{end}"
 
     plan = batch.make_plan(job, detect=detect)
     assert calls == ["ep0.mkv", "ep1.mkv", "ep2.mkv"]
-    # the 1-frame scene is dropped (min_frames = 2); scene numbers follow the kept scenes
-    assert [t.id for t in plan.tasks[:2]] == ["ep0/00-0-5", "ep0/01-6-20"]
+    # the 1-frame scene is left out (min_frames = 2); scenes keep the detector's numbers
+    assert [t.id for t in plan.tasks[:2]] == ["ep0/00-0-5", "ep0/02-6-20"]
     again = batch.make_plan(job, detect=detect, scenes_cache=plan.scenes)
     assert len(calls) == 3 and [t.key for t in again.tasks] == [t.key for t in plan.tasks]
     os.utime(clips[1], ns=(1, 1))  # a changed input is detected again
