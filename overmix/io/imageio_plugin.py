@@ -81,13 +81,15 @@ class DumpPlugin(PluginV3):
         super().__init__(request)
         if request.mode.io_mode != IOMode.read:
             raise InitializationError("the overmix dump plugin only reads")
+        # imageio tries every registered plugin on files it has no extension match for:
+        # anything that is not a readable dump must end in InitializationError, so the
+        # other plugins get their turn.
         try:
-            local = request.get_local_filename()
-        except OSError as exc:  # pragma: no cover
-            raise InitializationError(f"cannot read the resource: {exc}") from None
-        path = Path(local)
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
+            path = Path(request.get_local_filename())
+            with open(path, "rb") as fh:
+                magic = fh.read(4)
+        except Exception as exc:  # noqa: BLE001 - any resource we cannot read as a file
+            raise InitializationError(f"cannot read the resource as a file: {exc}") from None
         if magic != b"DMP0" and request.extension != ".dump":
             raise InitializationError("not a dump file (no DMP0 magic, not .dump)")
         # For a file name this is the file itself, so its scene.json is found beside it;
