@@ -49,6 +49,7 @@ __all__ = [
     "find_overlay",
     "load_store",
     "logo_mask",
+    "merge_animation",
     "realign_animation",
     "render_canvas",
     "restore_canvas",
@@ -430,6 +431,29 @@ def write_project(store: FrameStore, offsets: Offsets, path: str | os.PathLike[s
                         animation=len(set(offsets.anim)) > 1)
 
 
+def merge_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+                    renders: list[RenderResult], ignore: np.ndarray | None = None,
+                    gains: np.ndarray | None = None, weights: np.ndarray | None = None,
+                    progress: ProgressCallback = no_progress) -> list[RenderResult]:
+    """Several animation frames: what every frame agrees on comes from the render of all the
+    frames (less noise), the animated parts from each animation frame's own render, and its
+    uncovered parts from the others (Overmix's AnimRender, catalogue §6.10)."""
+    if len(renders) < 2 or opts.render == "difference":
+        return renders
+    from dataclasses import replace
+
+    from overmix.align.animation import merge_planes
+
+    together = Offsets(offsets.xy, offsets.indices, offsets.frame_width, offsets.frame_height)
+    shared = render_canvas(store, together, opts, ignore, gains, progress, weights=weights)[0]
+    out = []
+    for r in renders:
+        planes, cov = merge_planes(r.planes, r.coverage, shared.planes, shared.coverage)
+        stats = {**r.stats, "holes": int((cov <= 0).sum())}
+        out.append(replace(r, planes=tuple(planes), coverage=cov, stats=stats))
+    return out
+
+
 def check_available(opts: StitchOptions) -> None:
     """Refuse, before any work, options whose stage is not wired in yet."""
     if opts.scale is not None:
@@ -755,6 +779,8 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
             weights = overlay_weights(overlay.alpha)
         renders = render_canvas(provider, offsets, opts, ignore, gains, progress,  # type: ignore
                                 weights=weights)
+        renders = merge_animation(provider, offsets, opts, renders, ignore, gains,  # type: ignore
+                                  weights, progress)
         renders = restore_canvas(store, offsets, renders, opts, progress)
         if opts.extract_overlay:
             write_overlay(overlay, store, opts.extract_overlay, opts)

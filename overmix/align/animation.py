@@ -53,6 +53,7 @@ __all__ = [
     "animated_mask",
     "auto_threshold",
     "frame_mask",
+    "merge_planes",
     "merge_static",
     "pair_score",
     "sample_canvas",
@@ -619,3 +620,45 @@ def merge_static(renders: Sequence[np.ndarray], weights: Sequence[np.ndarray],
         fill = np.where(sel, r, all_render)
         out.append(fill.astype(np.float32))
     return out
+
+
+def merge_planes(group: Sequence[np.ndarray], group_cov: np.ndarray, shared: Sequence[np.ndarray],
+                 shared_cov: np.ndarray, *, tol: float = 6 / 255,
+                 dilate: int = 3) -> tuple[list[np.ndarray], np.ndarray]:
+    """One animation frame's canvas planes merged with the all-frame render (AnimRender).
+
+    Where the animation frame's own render agrees with the render of every frame (3x3-smoothed
+    luma difference below ``tol``), the all-frame render is used (more frames, less noise);
+    where it differs (grown by ``dilate`` px) its own pixels stay; where it has no coverage the
+    all-frame render fills in.
+
+    Parameters
+    ----------
+    group, shared : sequences of ndarray
+        Canvas planes (plane 0 luma at canvas resolution; others at any integer subsampling).
+    group_cov, shared_cov : ndarray (Hc, Wc)
+        Coverage of each render (> 0 = covered).
+
+    Returns
+    -------
+    planes : list of float32 ndarray
+    coverage : ndarray (Hc, Wc) float32
+    """
+    cov_g, cov_a = group_cov > 0, shared_cov > 0
+    differs = np.abs(_smooth_diff(group[0], shared[0], cov_g & cov_a)) > tol
+    if dilate > 0 and differs.any():
+        differs = ndimage.binary_dilation(differs, iterations=dilate)
+    own = cov_g & (differs | ~cov_a)
+    h, w = own.shape
+    out = []
+    for g, a in zip(group, shared, strict=True):
+        ph, pw = g.shape
+        sy, sx = max(1, round(h / ph)), max(1, round(w / pw))
+        m = own
+        if (sx, sy) != (1, 1):  # a chroma sample is its group's own if any of its cell is
+            pad = np.zeros((ph * sy, pw * sx), dtype=bool)
+            pad[: min(h, ph * sy), : min(w, pw * sx)] = own[: ph * sy, : pw * sx]
+            m = pad.reshape(ph, sy, pw, sx).any(axis=(1, 3))
+        out.append(np.where(m, g, a).astype(np.float32))
+    coverage = np.where(own, group_cov, shared_cov).astype(np.float32)
+    return out, coverage
