@@ -12,7 +12,9 @@ Each stage runs in the same process, one after the other:
 - ``logo detect``: :func:`overmix.restore.overlay.detect_static` on a pan with a static
   semi-transparent logo; ``logo estimate``: :func:`~overmix.restore.overlay.estimate_overlay`
   (all planes); ``logo removed average``: every frame through
-  :func:`~overmix.restore.overlay.remove_overlay`, rendered with the ``(1 - a)^2`` weights;
+  :func:`~overmix.restore.overlay.remove_overlay`, rendered with the ``(1 - a)^2`` weights
+  (``average, weights only`` is the same render without the removal: the renderer's cost of
+  a per-pixel mask);
 - ``lighting``: :func:`overmix.render.lighting.estimate_gains` on a pan with a 20 % flash,
   then ``lighting average``: the average of the compensated frames.
 
@@ -197,6 +199,8 @@ def main() -> None:
     print(f"    mask IoU {iou:.3f}, alpha MAE in logo {mae:.4f}")
     wts = overlay_weights(alpha)
     clean = Wrapped(logo, lambda k, p: remove_overlay(p, color, alpha))
+    measure(rows, "average, weights only", lambda: render(logo, logo.offsets(),
+                                                          method="average", mask=wts))
     measure(rows, "logo removed average", lambda: render(clean, logo.offsets(),
                                                          method="average", mask=wts))
 
