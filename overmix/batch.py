@@ -52,6 +52,9 @@ worker (Linux ``PR_SET_PDEATHSIG``), so a killed worker leaves no orphan writing
 Tasks are idempotent: a retry after a lost worker (``retries``, and the scheduler's
 allowed-failures) redoes the whole command into a fresh staging folder.
 
+With ``--scheduler`` the workers run on other machines: inputs, the job's files and the
+output folder must be at the same paths there (a shared filesystem), and overmix installed.
+
 The **manifest** (``batch-manifest.json`` in the output root, rewritten atomically after each
 finished task) records per task the input's size and mtime, the command, range and options
 (their hash is the task's *key*), and the outputs with sizes and SHA-256. A rerun skips a task

@@ -71,6 +71,9 @@ def test_job_equals_commands_one_by_one(clips, tmp_path, client):
     assert got.keys() == want.keys() and len(got) >= N_CLIPS * SCENES * (LEN + 2)
     different = sorted(k for k in got if got[k] != want[k])
     assert not different, different[:5]
+    # a second run does nothing
+    again = batch.run_job(job, client=client)
+    assert again.count("skipped") == len(again.results) and _tree(job.output) == got
     # the manifest's hashes are the outputs' hashes
     entry = manifest["tasks"]["ep1/pan-02.png"]
     assert entry["outputs"]["ep1/pan-02.png"]["sha256"] == got["ep1/pan-02.png"]
