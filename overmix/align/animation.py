@@ -389,8 +389,8 @@ def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None 
     threshold : float or None
         Score threshold (working Y'); None = automatic (:func:`auto_threshold`).
     max_groups : int or None
-        Exact number of animation frames wanted (``--animation N``): groups are opened until
-        there are N, later frames join the nearest group.
+        At most this many animation frames (``--animation N``): groups are opened (score above
+        the threshold) until there are N, later frames join the nearest group.
     mask : ndarray (h, w) bool or None
         Frame-coordinate ignore mask (True = ignore, e.g. a TV logo).
     lags : int
@@ -398,8 +398,8 @@ def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None 
     top_fraction : float
         See :func:`pair_score`.
     reduce : int or None
-        Score on frames box-averaged by this factor (None: 1 per 640 px of width, so HD frames
-        are scored at about 640 px; offsets are scaled to match).
+        Score on frames reduced by this factor (:func:`_box`; None: 1 per 640 px of width, so
+        HD frames are scored at about 640 px; offsets are scaled to match).
     progress : ProgressCallback
 
     Returns
@@ -415,7 +415,7 @@ def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None 
     if reduce is None:
         reduce = max(1, round(first.shape[1] / 640))
     if reduce > 1:
-        # Telling cels apart does not need full resolution: score on r x r box means.
+        # Telling cels apart does not need full resolution.
         source = lumas
         lumas = lambda k: _box(_get(source, k), reduce)  # noqa: E731
         first = _box(first, reduce)

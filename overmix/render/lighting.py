@@ -153,7 +153,7 @@ def estimate_gains(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas |
     offsets_xy : ndarray (n, 2)
         Aligned ``(x, y)`` of each frame (frame-0 luma pixels).
     canvas : Canvas or None
-        Unused except for validation (kept for a uniform signature with the other stages).
+        Unused (kept for a uniform signature with the other stages).
     jumps : sequence of int
         Frame distances paired.
     mask : ndarray (h, w) bool or None
