@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import time
 import tracemalloc
 
@@ -79,6 +80,7 @@ def main() -> None:
     for m in RENDERS:  # JIT warm-up on two frames
         render(store, Offsets(xy[:2], [0, 1], W, H), method=m)
     cv = off.canvas
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared)")
     print(f"{n} frames {W}x{H} 4:2:0 10-bit in memory ({store.memory_bytes / 2**20:.0f} MB of "
           f"codes), canvas {cv.width}x{cv.height}, tile budget {args.tile_budget_mb:g} MB")
     print(f"{'render':<12} {'seconds':>8} {'x average':>10} {'RSS growth':>11} "
