@@ -926,6 +926,8 @@ def run_job(job: Job, *, client: Any = None, scheduler: str | None = None,
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OvermixError(f"cannot create output folder {root}: {exc.strerror}") from None
+    # Staging left by a run that was killed (one job per output folder at a time).
+    shutil.rmtree(root / STAGING_NAME, ignore_errors=True)
     logf = open(log, "a", encoding="utf-8") if log else None  # noqa: SIM115
 
     def note(event: str, **kw: Any) -> None:
