@@ -960,6 +960,7 @@ def run_job(job: Job, *, client: Any = None, scheduler: str | None = None,
                 if not (e and e.get("size") == size and e.get("mtime_ns") == mtime) \
                         and m not in [t[0] for t in todo]:
                     todo.append((m, size, mtime))
+        transient: dict[str, dict[str, Any]] = {}  # failures not to remember (lost workers)
         if todo:
             progress("scenes", 0, len(todo))
             futs = {client.submit(detect_task, m, detect, pure=False, retries=job.retries,
@@ -970,13 +971,15 @@ def run_job(job: Job, *, client: Any = None, scheduler: str | None = None,
                 try:
                     res = fut.result()
                 except Exception as exc:  # lost workers beyond the retries, ...
-                    res = {"error": f"scene detection: {_exc_reason(exc)}"}
-                cache[m] = {"size": size, "mtime_ns": mtime, **res}
+                    transient[m] = {"size": size, "mtime_ns": mtime,
+                                    "error": f"scene detection: {_exc_reason(exc)}"}
+                else:  # scenes, or an error of the input itself: remembered
+                    cache[m] = {"size": size, "mtime_ns": mtime, **res}
                 progress("scenes", n, len(todo))
             manifest["scenes"] = cache
             write_manifest(root, manifest)
 
-        plan = make_plan(job, detect=detect, scenes_cache=cache)
+        plan = make_plan(job, detect=detect, scenes_cache={**cache, **transient})
         results: list[TaskResult] = []
         stages: dict[int, str] = {}
         per_input_total: dict[int, int] = {}
