@@ -11,12 +11,14 @@ Layout (pixels; the sheet is 8-bit R'G'B'):
   ``x = MARGIN + col * (tile_w + GAP)``, ``y = MARGIN + row * (tile_h + GAP)`` with
   ``tile_w = thumb_w + 2 * BORDER`` and ``tile_h = thumb_h + 2 * BORDER + PAD + lines * LINE``;
 - the thumbnail fills ``[y + BORDER, y + BORDER + thumb_h) x [x + BORDER, x + BORDER + thumb_w)``,
-  surrounded by a ``BORDER``-pixel frame: :data:`KEY` (orange) for key frames, :data:`DROPPED`
-  (red, thumbnail dimmed to grey) for frames dedup drops, :data:`MATCHED` (blue) for frames IVTC
-  rebuilt from the fields of two coded frames, else :data:`PLAIN` (grey);
+  surrounded by a ``BORDER``-pixel frame: :data:`DROPPED` (red, thumbnail dimmed to grey) for
+  frames dedup drops, else :data:`KEY` (orange) for key frames, else :data:`PLAIN` (grey);
+- IVTC marks: a :data:`MATCHED` (blue) ``MARK`` x ``MARK`` square in the thumbnail's top-right
+  corner for a frame IVTC wove from the fields of two coded frames; the frame's right border
+  column in :data:`DROPPED` (red) when decimation dropped the coded frame that followed it;
 - the caption below: ``#index`` on the left, the time in seconds (``12.345s``) on the right;
-  a second line, when IVTC or dedup ran, shows the fields (``12t+13b``) or ``dup 11`` for a
-  dropped duplicate of frame 11.
+  a second line, when IVTC or dedup ran, shows the fields (``12t+13b``, plus ``x14`` when
+  coded frame 14 was decimated after it) or ``dup 11`` for a dropped duplicate of frame 11.
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ from overmix.frame import Frame
 from overmix.progress import ProgressCallback, no_progress
 
 __all__ = [
-    "BACKGROUND", "BORDER", "DROPPED", "GAP", "KEY", "LINE", "MARGIN", "MATCHED", "PAD",
+    "BACKGROUND", "BORDER", "DROPPED", "GAP", "KEY", "LINE", "MARGIN", "MARK", "MATCHED", "PAD",
     "PLAIN", "TEXT", "ContactSheet", "Tile", "contact_sheet", "render_text", "write_contact_sheet",
 ]
 
 MARGIN = 4
+MARK = 6
 GAP = 4
 BORDER = 3
 PAD = 2
@@ -149,6 +152,7 @@ class Tile:
     dropped: bool
     duplicate_of: int | None
     matched: bool
+    decimated_after: int | None = None
     x: int = 0
     y: int = 0
     thumb: tuple[int, int, int, int] = (0, 0, 0, 0)
@@ -188,6 +192,31 @@ def _matched(fields: str | None) -> bool:
         _FIELDS_RE = re.compile(r"^(\d+)[tb]\+(\d+)[tb]$")
     m = _FIELDS_RE.match(fields.strip())
     return bool(m) and m.group(1) != m.group(2)
+
+
+def _ordinal(fields: str | None) -> int | None:
+    """The coded frame whose kept field starts ``fields`` (``"12t+13b"`` → 12)."""
+    if not fields:
+        return None
+    head = fields.split("+")[0].rstrip("tb")
+    return int(head) if head.isdigit() else None
+
+
+def _mark_decimation(tiles: list[Tile], info: dict[str, Any]) -> None:
+    """Set ``decimated_after`` on the tile shown just before each decimated coded frame."""
+    ivtc = info.get("ivtc") if isinstance(info.get("ivtc"), dict) else None
+    result = ivtc.get("result") if ivtc else None
+    dropped = result.get("dropped") if isinstance(result, dict) else None
+    if not dropped:
+        return
+    import bisect
+
+    shown = sorted((o, i) for i, t in enumerate(tiles) if (o := _ordinal(t.fields)) is not None)
+    keys = [o for o, _ in shown]
+    for d in dropped:
+        j = bisect.bisect_left(keys, int(d)) - 1
+        if j >= 0 and int(d) - keys[j] <= 2:  # the kept frame right before it
+            tiles[shown[j][1]].decimated_after = int(d)
 
 
 def _each_frame(src: Any, dedup: bool,
@@ -290,6 +319,8 @@ def contact_sheet(path: str | os.PathLike[str], *, every: int = 1, start: Any = 
         info = dict(src.info)
     if not tiles:
         raise UsageError("no frame selected")
+    if every == 1:  # with gaps the frame before a decimated one may not be on the sheet
+        _mark_decimation(tiles, info)
     lines = 2 if any(t.fields or t.dropped or t.duplicate_of is not None for t in tiles) else 1
     image = _compose(thumbs, tiles, columns, lines)
     th = thumbs[0].shape[0]
@@ -321,10 +352,14 @@ def _compose(thumbs: list[np.ndarray], tiles: list[Tile], columns: int, lines: i
             luma = codes[..., :3].astype(np.float32) @ np.float32([0.2126, 0.7152, 0.0722])
             codes = np.repeat(np.rint(0.5 * luma + 0.5 * BACKGROUND[0]).astype(np.uint8)[..., None],
                               3, axis=2)
-        colour = DROPPED if tile.dropped else KEY if tile.key_frame else \
-            MATCHED if tile.matched else PLAIN
+        colour = DROPPED if tile.dropped else KEY if tile.key_frame else PLAIN
         sheet[y:y + th + 2 * BORDER, x:x + tile_w] = colour
         sheet[y + BORDER:y + BORDER + th, x + BORDER:x + BORDER + tw] = codes
+        if tile.matched:
+            m = min(MARK, th, tw)
+            sheet[y + BORDER:y + BORDER + m, x + BORDER + tw - m:x + BORDER + tw] = MATCHED
+        if tile.decimated_after is not None:
+            sheet[y:y + th + 2 * BORDER, x + tile_w - BORDER:x + tile_w] = DROPPED
         tile.thumb = (x + BORDER, y + BORDER, tw, th)
         ty = y + th + 2 * BORDER + PAD
         left = f"#{tile.index}"
@@ -336,7 +371,8 @@ def _compose(thumbs: list[np.ndarray], tiles: list[Tile], columns: int, lines: i
             _draw(sheet, rmask, ty, x + tile_w - BORDER - rmask.shape[1], rmask.shape[1])
         if lines > 1:
             second = f"dup {tile.duplicate_of}" if tile.dropped and tile.duplicate_of is not None \
-                else "dup" if tile.dropped else (tile.fields or "")
+                else "dup" if tile.dropped else (tile.fields or "") + (
+                    f" x{tile.decimated_after}" if tile.decimated_after is not None else "")
             _draw(sheet, render_text(second), ty + LINE, x + BORDER, tile_w - 2 * BORDER)
     return sheet
 

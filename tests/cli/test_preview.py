@@ -151,11 +151,13 @@ def test_dump_folder_decisions_from_scene_json(clip, tmp_path):
     img, _ = read_png_array(out)
     for k in range(8):
         x, y = _tile_geometry(k, 4, 16, 9, 2)
-        want = pv.DROPPED if k == 5 else pv.KEY if k in keys else pv.MATCHED if k == 3 \
-            else pv.PLAIN
+        want = pv.DROPPED if k == 5 else pv.KEY if k in keys else pv.PLAIN
         assert tuple(img[y + 1, x + 1]) == want, k
+        # IVTC mark: blue square in the thumbnail's top-right corner of frame 3 only
+        corner = tuple(img[y + 3, x + 3 + 16 - 1])
+        assert (corner == pv.MATCHED) == (k == 3), k
         if k != 5:
-            assert np.abs(img[y + 7, x + 11].astype(float) - np.rint(palette(k) * 255)).max() <= 3
+            assert np.abs(img[y + 10, x + 7].astype(float) - np.rint(palette(k) * 255)).max() <= 3
 
 
 def test_bad_options(clip, tmp_path, capsys):
@@ -165,3 +167,29 @@ def test_bad_options(clip, tmp_path, capsys):
     assert main(["preview", str(tmp_path / "none.mp4"), "-o", str(tmp_path / "x.png")]) == 1
     assert capsys.readouterr().err.startswith("overmix: error:")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_ivtc_fields_and_decimation_marks(tmp_path):
+    from fractions import Fraction
+
+    from tests.videogen import pan_frames, telecine
+
+    film = [rgb_to_yuv_codes(f, "709") for f in pan_frames(16, 48, 64, seed=5, step=(1, 3))]
+    coded = telecine(film, "yuv420p", "top")  # 16 film frames -> 20 coded frames
+    path = encode_video(tmp_path / "tc.mkv", coded, "ffv1", "yuv420p", Fraction(30000, 1001),
+                        interlaced=True, tff=True)
+    sheet = pv.contact_sheet(path, ivtc="on", columns=8, thumb_width=16)
+    dropped = sheet.info["ivtc"]["result"]["dropped"]
+    assert len(sheet.tiles) == 16 and len(dropped) == 4
+    marked = [t.decimated_after for t in sheet.tiles if t.decimated_after is not None]
+    assert marked == sorted(dropped)
+    img = sheet.image
+    for k, t in enumerate(sheet.tiles):
+        x, y = _tile_geometry(k, 8, 16, 12, 2)
+        top, other = t.fields.split("+")
+        woven = top[:-1] != other[:-1]  # fields of two coded frames
+        assert t.matched == woven
+        assert (tuple(img[y + 3, x + 3 + 15]) == pv.MATCHED) == woven
+        right = tuple(img[y + 6, x + 16 + 6 - 1])
+        assert (right == pv.DROPPED) == (t.decimated_after is not None)
+    assert any(t.matched for t in sheet.tiles)
