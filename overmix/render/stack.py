@@ -709,40 +709,44 @@ def _reduce_kernel(stack, mode, param, out):  # pragma: no cover - numba
                     s += min(max(b[t], lo), hi)
                 out[i, j] = s / n
             else:
-                bs = b[:n]
-                bs.sort()
-                out[i, j] = _sigma_clip_sorted(bs, n, param)
+                out[i, j] = _sigma_clip(b, n, param)
 
 
 @njit(cache=True)
-def _sigma_clip_sorted(b, n, param):  # pragma: no cover - numba
-    # sorted values: the kept ones are always a contiguous run b[a0:c0]
-    a0, c0 = 0, n
+def _sigma_clip(b, n, param):  # pragma: no cover - numba
+    """Mean of b[:n] after iterative clipping at ``param`` σ around the median (b reordered).
+    O(n) per iteration: quickselect for the median, the kept values compacted in place."""
+    m = n
     for _ in range(5):
-        m = c0 - a0
         if m < 3:
             break
-        cen = 0.5 * (b[a0 + (m - 1) // 2] + b[a0 + m // 2])
+        med = _select(b, m, m // 2)
+        if m % 2 == 0:
+            lo_half = b[0]
+            for t in range(1, m // 2):
+                if b[t] > lo_half:
+                    lo_half = b[t]
+            med = 0.5 * (med + lo_half)
         s = 0.0
         ss = 0.0
-        for t in range(a0, c0):
+        for t in range(m):
             s += b[t]
             ss += b[t] * b[t]
         mu = s / m
         sd = np.sqrt(max(ss / m - mu * mu, 0.0))
-        lo, hi = cen - param * sd, cen + param * sd
-        na, nc = a0, c0
-        while na < nc and b[na] < lo:
-            na += 1
-        while nc > na and b[nc - 1] > hi:
-            nc -= 1
-        if (na == a0 and nc == c0) or nc - na < 1:
+        lo, hi = med - param * sd, med + param * sd
+        nm = 0
+        for t in range(m):
+            if lo <= b[t] <= hi:
+                b[nm] = b[t]
+                nm += 1
+        if nm == m or nm == 0:  # nm == 0 cannot happen (values at the median are kept)
             break
-        a0, c0 = na, nc
+        m = nm
     s = 0.0
-    for t in range(a0, c0):
+    for t in range(m):
         s += b[t]
-    return s / (c0 - a0)
+    return s / m
 
 
 @njit(cache=True)

@@ -260,3 +260,27 @@ def test_a_provider_that_changes_planes_is_read_through_planes() -> None:
         bright = render(Brighter(store), off)
     cov = plain.coverage > 0
     assert np.allclose(bright.planes[0][cov] - plain.planes[0][cov], 0.25, atol=1e-5)
+
+
+def test_sigma_clip_matches_a_plain_reference() -> None:
+    from overmix.render.stack import SIGMA_KAPPA, _reduce
+
+    def ref(v: np.ndarray) -> float:
+        keep = np.sort(v)
+        for _ in range(5):
+            if keep.size < 3:
+                break
+            med, sd = np.median(keep), keep.std()
+            new = keep[(keep >= med - SIGMA_KAPPA * sd) & (keep <= med + SIGMA_KAPPA * sd)]
+            if new.size == keep.size:
+                break
+            keep = new
+        return float(keep.mean())
+
+    rng = np.random.default_rng(8)
+    stack = rng.normal(size=(12, 4, 6)).astype(np.float32)
+    stack[0, :, :3] = 9.0  # outliers
+    got = _reduce(stack, 4)
+    for i in range(4):
+        for j in range(6):
+            assert np.isclose(got[i, j], ref(stack[:, i, j].astype(np.float64)), atol=1e-5)
