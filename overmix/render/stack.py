@@ -84,6 +84,7 @@ _MODES = {"median": 0, "min": 1, "max": 2, "winsorized": 3, "sigma-clip": 4, "di
 WINSOR_FRACTION = 0.2
 SIGMA_KAPPA = 2.5
 DEFAULT_TILE_BUDGET = 256 * 1024 * 1024
+MAX_CANVAS_PIXELS = 1_000_000_000  # beyond this an offsets file is almost surely wrong
 
 
 class PlaneProvider(Protocol):
@@ -279,6 +280,11 @@ def render(provider: PlaneProvider, offsets: Offsets, *, positions: Sequence[int
         full_chroma = False
     if canvas is None:
         canvas = offsets.canvas
+    if canvas.width * canvas.height > MAX_CANVAS_PIXELS:
+        raise UsageError(
+            f"the offsets span a {canvas.width}x{canvas.height} canvas (over "
+            f"{MAX_CANVAS_PIXELS // 10**6} megapixels); check the offsets"
+        )
     t0 = time.perf_counter()
     plans = _plan_frames(offsets, positions, canvas, layout, color, height, width,
                          border=border, kernel=kernel, full_chroma=full_chroma)
