@@ -60,7 +60,7 @@ from numba import njit
 
 from overmix.color.convert import range_constants
 from overmix.color.spec import ColorInfo
-from overmix.errors import AlignmentError, UsageError
+from overmix.errors import AlignmentError, InputError, UsageError
 from overmix.frame import Family, PlaneLayout
 from overmix.geometry import Canvas, Offsets
 from overmix.io.store import FrameStore
@@ -281,7 +281,7 @@ def render(provider: PlaneProvider, offsets: Offsets, *, positions: Sequence[int
     if canvas is None:
         canvas = offsets.canvas
     if canvas.width * canvas.height > MAX_CANVAS_PIXELS:
-        raise UsageError(
+        raise InputError(
             f"the offsets span a {canvas.width}x{canvas.height} canvas (over "
             f"{MAX_CANVAS_PIXELS // 10**6} megapixels); check the offsets"
         )
