@@ -99,3 +99,24 @@ def test_lossless_video_pan_end_to_end_beats_single_frames(tmp_path) -> None:
         tc_y = 0.2126 * tc[..., 0] + 0.7152 * tc[..., 1] + 0.0722 * tc[..., 2]
         stitched = np.mean((lum[r0:r1, c0:c1] - tc_y) ** 2)
         assert stitched < 0.7 * single, (k, stitched, single)
+
+
+def test_progress_reports_each_stage(tmp_path) -> None:
+    from overmix.pipeline import align_input, stitch
+    from tests.videogen import make_clip
+
+    clip = make_clip(tmp_path / "c.mkv", n=4, h=48, w=64, options={"qp": "0"})
+    seen: dict[str, list[tuple[int, int | None]]] = {}
+
+    def progress(stage: str, done: int, total: int | None) -> None:
+        seen.setdefault(stage, []).append((done, total))
+
+    res = stitch(clip, StitchOptions(render="median"), progress, output=tmp_path / "o.png")
+    for stage in ("load", "align", "render"):
+        assert stage in seen, seen.keys()
+        done, total = seen[stage][-1]
+        assert total is None or done == total
+    assert (tmp_path / "o.png").is_file() and res.summary["frames"] == 4
+    assert set(res.summary["timings"]) >= {"load", "align", "render", "output"}
+    off, summary = align_input(clip)
+    assert len(off) == 4 and summary["canvas"]["width"] >= 64
