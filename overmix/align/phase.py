@@ -48,14 +48,16 @@ _R = 6
 # Coarsest level for phase correlation: longest side at most this many pixels.
 _COARSE_MAX = 360
 # Pixel budget of the full-resolution refinement (rows are taken in bands).
-_FINE_BUDGET = 36_000
+_FINE_BUDGET = 24_000
 # Robust weights 1 / (1 + (r / (C * scale))^2), scale = 1.4826 x median |r| (at least
 # _MIN_RSCALE luma units); a wide scale: only pixels that clearly disagree lose weight.
 _ROBUST_C = 10.0
 _MIN_RSCALE = 0.01
 # ... but small frames (up to this many pixels) use their whole overlap.
 _SMALL_FRAME = 80_000
-_TILE = 64
+_TILE = 48
+# Gauss-Newton stops at full resolution once a step is shorter than this (px).
+_TOL0 = 2e-3
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,9 @@ def _erode(valid: np.ndarray, r: int) -> np.ndarray:
 def _encode(a: np.ndarray) -> np.ndarray:
     """float32 luma -> uint16 codes ``(y + _ENC_OFF) * _ENC_GAIN`` (half the memory of float32,
     steps of 3e-5, far below any video's quantisation)."""
-    return np.clip(np.rint((a + np.float32(_ENC_OFF)) * np.float32(_ENC_GAIN)), 0,
-                   65535).astype(np.uint16)
+    v = (a + np.float32(_ENC_OFF)) * np.float32(_ENC_GAIN) + np.float32(0.5)
+    np.clip(v, 0, 65535.49, out=v)
+    return v.astype(np.uint16)  # v >= 0, so truncating v + 0.5 rounds to nearest
 
 
 MaskPyramid = list[tuple[np.ndarray, np.ndarray]]
@@ -521,7 +524,7 @@ def _refine(ref: PreparedPlane, mov: PreparedPlane, dx: float, dy: float, level:
                 ddx, ddy = ddx / mag, ddy / mag
             cx += ddx
             cy += ddy
-            if mag < (2e-3 if lvl == 0 else 2e-2):
+            if mag < (_TOL0 if lvl == 0 else 2e-2):
                 break
         dx, dy = cx * s, cy * s
     assert fit is not None
