@@ -11,7 +11,7 @@ from typing import Any
 
 from overmix.cli._ui import UI
 from overmix.errors import UsageError
-from overmix.render.stack import RENDERS
+from overmix.render.names import RENDERS
 
 
 def register(subparsers: Any) -> None:

@@ -5,10 +5,22 @@
 - :mod:`overmix.render.stack` — :func:`render`: average, median, min/max, by-luma, robust means,
   difference;
 - :mod:`overmix.render.lighting` — per-frame gain/offset (``--lighting``).
+
+``render`` and ``RenderResult`` are loaded on first use (numba is slow to import).
 """
 
 from __future__ import annotations
 
-from overmix.render.stack import RENDERS, RenderResult, render
+from typing import Any
+
+from overmix.render.names import RENDERS
 
 __all__ = ["RENDERS", "RenderResult", "render"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("render", "RenderResult"):
+        from overmix.render import stack
+
+        return getattr(stack, name)
+    raise AttributeError(f"module 'overmix.render' has no attribute {name!r}")

@@ -66,6 +66,7 @@ from overmix.geometry import Canvas, Offsets
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.render.canvas import PlaneGrid, canvas_grid, canvas_layout, frame_grid
+from overmix.render.names import RENDERS
 from overmix.render.resample import (
     KERNELS,
     AxisPlan,
@@ -77,8 +78,6 @@ from overmix.render.resample import (
 
 __all__ = ["RENDERS", "PlaneProvider", "RenderResult", "render"]
 
-RENDERS = ("average", "median", "min", "max", "min-luma", "max-luma", "winsorized",
-           "sigma-clip", "difference")
 
 _MODES = {"median": 0, "min": 1, "max": 2, "winsorized": 3, "sigma-clip": 4, "difference": 5}
 WINSOR_FRACTION = 0.2
