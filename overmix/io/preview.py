@@ -254,6 +254,36 @@ def _each_frame(src: Any, dedup: bool,
         pass
 
 
+SEEK_EVERY = 48  # videos: from this --every on, seeking beats decoding every frame
+
+
+def _sparse_openers(src: Any, path: str | os.PathLike[str], every: int, ivtc: str,
+                    seek: bool | None) -> list[Callable[[], Any]] | None:
+    """Openers of one-frame sources for the selected frames, or ``None`` for one pass.
+
+    Dump/PNG folders: each selected file is opened on its own (with ``every > 1``), so the
+    others are never decompressed. Videos: each selected frame is reached by a
+    frame-accurate seek when ``every >= SEEK_EVERY`` (or ``seek=True``) and the numbering is
+    the coded one (no hard IVTC: its frame numbers need a linear pass anyway).
+    """
+    from overmix.io.sources import open_source
+
+    if every == 1 or seek is False:
+        return None
+    if src.kind in ("dumps", "png") and getattr(src, "files", None):
+        return [lambda f=f: open_source(f) for f in src.files[::every]]
+    if src.kind != "video" or (seek is None and every < SEEK_EVERY):
+        return None
+    selection = getattr(src, "selection", None)
+    decision = getattr(src, "ivtc_decision", {}) or {}
+    if selection is None or decision.get("mode") == "hard":
+        return None
+    # the stream's decision, so each one-frame open does not analyse the telecine again
+    mode = "off" if decision.get("mode") == "off" else ivtc
+    return [lambda k=k: open_source(path, start=k, frames=1, ivtc=mode)
+            for k in selection[::every]]
+
+
 def _manifest_dedup(frame: Frame) -> dict[str, Any] | None:
     d = frame.extra.get("dedup")
     return d if isinstance(d, dict) else None
@@ -261,7 +291,7 @@ def _manifest_dedup(frame: Frame) -> dict[str, Any] | None:
 
 def contact_sheet(path: str | os.PathLike[str], *, every: int = 1, start: Any = None,
                   end: Any = None, columns: int = 8, thumb_width: int = 160,
-                  ivtc: str = "auto", dedup: bool = False,
+                  ivtc: str = "auto", dedup: bool = False, seek: bool | None = None,
                   progress: ProgressCallback = no_progress) -> ContactSheet:
     """Compose a contact sheet of a dump folder/file, a PNG folder or a video range.
 
@@ -277,6 +307,10 @@ def contact_sheet(path: str | os.PathLike[str], *, every: int = 1, start: Any = 
     thumb_width : int
         Thumbnail width in pixels (height follows the frame's aspect ratio).
     ivtc, dedup : video options; their decisions are marked on the tiles.
+    seek : bool or None
+        Read only the selected frames (seek in videos, open single files of folders) instead
+        of one pass over the range; ``None`` decides (folders with ``every > 1``, videos with
+        ``every >= SEEK_EVERY`` and no hard IVTC).
     progress : callback, stages ``"decode"`` and ``"thumbnails"``.
 
     Returns
@@ -297,12 +331,9 @@ def contact_sheet(path: str | os.PathLike[str], *, every: int = 1, start: Any = 
     tiles: list[Tile] = []
     total = src.count
     indices: list[int] = []  # frame index by position in the stream (dedup's "ordinal")
+    expected = None if total is None else -(-total // every)
 
-    def handle(frame: Frame, decision: dict[str, Any] | None) -> None:
-        k = len(indices)
-        indices.append(int(frame.index))
-        if k % every:
-            return
+    def add_tile(frame: Frame, decision: dict[str, Any] | None) -> None:
         dropped = bool(decision is not None and decision.get("kept") is False)
         dup = decision.get("duplicate_of") if decision else None
         if dedup and isinstance(dup, int) and 0 <= dup < len(indices):
@@ -312,11 +343,25 @@ def contact_sheet(path: str | os.PathLike[str], *, every: int = 1, start: Any = 
                           dropped=dropped, duplicate_of=int(dup) if isinstance(dup, int) else None,
                           matched=_matched(frame.fields)))
         thumbs.append(thumbnail(frame, thumb_width))
-        progress("thumbnails", len(tiles), None if total is None else -(-total // every))
+        progress("thumbnails", len(tiles), expected)
+
+    def handle(frame: Frame, decision: dict[str, Any] | None) -> None:
+        k = len(indices)
+        indices.append(int(frame.index))
+        if k % every == 0:
+            add_tile(frame, decision)
 
     with src:
-        _each_frame(src, dedup, handle)
-        info = dict(src.info)
+        sparse = None if dedup else _sparse_openers(src, path, every, ivtc, seek)
+        if sparse is None:  # one pass over every frame of the range
+            _each_frame(src, dedup, handle)
+        else:  # only the selected frames are read (seek / open one file each)
+            for opener in sparse:
+                with opener() as one:
+                    frame = next(iter(one), None)
+                if frame is not None:
+                    add_tile(frame, _manifest_dedup(frame))
+        info = dict(src.info)  # after iterating: IVTC/dedup results are filled in then
     if not tiles:
         raise UsageError("no frame selected")
     if every == 1:  # with gaps the frame before a decimated one may not be on the sheet

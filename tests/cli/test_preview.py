@@ -193,3 +193,24 @@ def test_ivtc_fields_and_decimation_marks(tmp_path):
         right = tuple(img[y + 6, x + 16 + 6 - 1])
         assert (right == pv.DROPPED) == (t.decimated_after is not None)
     assert any(t.matched for t in sheet.tiles)
+
+
+def test_sparse_reading_gives_the_same_sheet(clip, tmp_path):
+    path, keys = clip
+    # video: seeking to every 10th frame (from 3) = decoding them all and keeping every 10th
+    seek = pv.contact_sheet(path, every=10, start=3, columns=3, thumb_width=16, seek=True)
+    linear = pv.contact_sheet(path, every=10, start=3, columns=3, thumb_width=16, seek=False)
+    assert [t.index for t in seek.tiles] == [3, 13, 23, 33, 43]
+    assert [t.key_frame for t in seek.tiles] == [k in keys for k in (3, 13, 23, 33, 43)]
+    assert np.array_equal(seek.image, linear.image)
+    # dump folder: every 3rd file opened on its own
+    dumps = tmp_path / "dumps"
+    assert main(["dump", str(path), "-o", str(dumps), "--start", "4", "--end", "20"]) == 0
+    sparse = pv.contact_sheet(dumps, every=3, columns=4, thumb_width=16)
+    full = pv.contact_sheet(dumps, every=3, columns=4, thumb_width=16, seek=False)
+    assert [t.index for t in sparse.tiles] == [4, 7, 10, 13, 16, 19]
+    assert np.array_equal(sparse.image, full.image)
+    for j, k in enumerate([4, 7, 10, 13, 16, 19]):
+        x, y = _tile_geometry(j, 4, 16, 9, 1)
+        px = sparse.image[y + 7, x + 11].astype(float)
+        assert np.abs(px - np.rint(palette(k) * 255)).max() <= 3, (k, px)
