@@ -56,6 +56,8 @@ _MIN_RSCALE = 0.01
 # ... but small frames (up to this many pixels) use their whole overlap.
 _SMALL_FRAME = 80_000
 _TILE = 48
+# Cell size (px) of the gradient-energy map that places the tiles.
+_CELL = 8
 # Gauss-Newton stops at full resolution once a step is shorter than this (px).
 _TOL0 = 2e-3
 
@@ -122,6 +124,7 @@ class PreparedPlane:
     levels: list[_Level]
     shape: tuple[int, int]
     spec: np.ndarray | None = None  # rfft2 of the windowed coarsest level (cached)
+    energy: np.ndarray | None = None  # integral image of gradient energy (cached)
 
     @property
     def nbytes(self) -> int:
@@ -408,24 +411,68 @@ def _spread(lo: int, length: int, size: int, count: int) -> np.ndarray:
     return np.linspace(lo, lo + length - size, count).round().astype(np.int64)
 
 
-def _tiles(y0: int, x0: int, rows: int, cols: int,
-           budget: int | None) -> tuple[np.ndarray, int, int]:
-    """Tiles (starts (n, 2), tile rows, tile cols) covering the region, or a spread-out subset
-    of about ``budget`` pixels."""
+def _tiles(y0: int, x0: int, rows: int, cols: int, budget: int | None,
+           energy: np.ndarray | None = None, shift: tuple[float, float] = (0.0, 0.0),
+           cell: int = 8) -> tuple[np.ndarray, int, int]:
+    """Tiles (starts (n, 2), tile rows, tile cols) covering the region, or about ``budget``
+    pixels of it: the region is cut into a grid of zones (so the tiles stay spread out, and
+    an animated character cannot take them all) and each zone's tile sits where the
+    gradient energy is largest (so flat colour, which says nothing about the shift, is not
+    sampled). ``energy`` is :func:`_energy` of the plane whose pixel ``q + shift`` a q-tile
+    reads, in cells of ``cell`` pixels of this level."""
     if budget is None or rows * cols <= budget:
         th, tw = min(rows, 32), cols
         ny = -(-rows // th)
         ys = _spread(y0, rows, th, ny) if ny > 1 else np.array([y0], np.int64)
         xs = np.array([x0], np.int64)
-    else:
-        th, tw = min(rows, _TILE), min(cols, _TILE)
-        n_tiles = max(1, budget // (th * tw))
-        # a grid with the region's aspect ratio
-        ny = max(1, min(rows // th, round(math.sqrt(n_tiles * rows / cols))))
-        nx = max(1, min(cols // tw, n_tiles // ny))
+        grid = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1).reshape(-1, 2)
+        return np.ascontiguousarray(grid, np.int64), th, tw
+    th, tw = min(rows, _TILE), min(cols, _TILE)
+    n_tiles = max(1, budget // (th * tw))
+    # a grid of zones with the region's aspect ratio
+    ny = max(1, min(rows // th, round(math.sqrt(n_tiles * rows / cols))))
+    nx = max(1, min(cols // tw, n_tiles // ny))
+    if energy is None:
         ys, xs = _spread(y0, rows, th, ny), _spread(x0, cols, tw, nx)
-    grid = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1).reshape(-1, 2)
-    return np.ascontiguousarray(grid, np.int64), th, tw
+        grid = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1).reshape(-1, 2)
+        return np.ascontiguousarray(grid, np.int64), th, tw
+    ey = np.linspace(y0, y0 + rows, ny + 1).astype(np.int64)
+    ex = np.linspace(x0, x0 + cols, nx + 1).astype(np.int64)
+    ncy, ncx = energy.shape[0] - 1, energy.shape[1] - 1
+    out = []
+    for iy in range(ny):
+        cand_y = np.arange(ey[iy], max(ey[iy + 1] - th, ey[iy]) + 1, cell)
+        cy0 = np.clip(((cand_y + shift[1]) // cell).astype(np.int64), 0, ncy)
+        cy1 = np.clip(((cand_y + th + shift[1]) // cell).astype(np.int64), 0, ncy)
+        for ix in range(nx):
+            cand_x = np.arange(ex[ix], max(ex[ix + 1] - tw, ex[ix]) + 1, cell)
+            cx0 = np.clip(((cand_x + shift[0]) // cell).astype(np.int64), 0, ncx)
+            cx1 = np.clip(((cand_x + tw + shift[0]) // cell).astype(np.int64), 0, ncx)
+            e = (energy[cy1][:, cx1] - energy[cy0][:, cx1] - energy[cy1][:, cx0]
+                 + energy[cy0][:, cx0])
+            k = int(np.argmax(e))
+            out.append((int(cand_y[k // len(cand_x)]), int(cand_x[k % len(cand_x)])))
+    return np.array(out, np.int64).reshape(-1, 2), th, tw
+
+
+def _energy(p: PreparedPlane) -> np.ndarray:
+    """Integral image (float64, (H/_CELL + 1, W/_CELL + 1)) of the squared gradient of the
+    full-resolution plane per _CELL x _CELL cell (estimated on every other pixel; ignored
+    pixels count 0). Cached on the plane."""
+    if p.energy is None:
+        lv = p.levels[0]
+        a = lv.img[::2, ::2].astype(np.float32)
+        e = np.zeros(a.shape, np.float32)
+        e[:-1, :-1] = np.square(np.diff(a, axis=1)[:-1]) + np.square(np.diff(a, axis=0)[:, :-1])
+        if lv.valid is not None:
+            e *= lv.valid[::2, ::2]
+        c = _CELL // 2
+        hc, wc = e.shape[0] // c, e.shape[1] // c
+        cells = e[: hc * c, : wc * c].reshape(hc, c, wc, c).sum(axis=(1, 3), dtype=np.float64)
+        integral = np.zeros((hc + 1, wc + 1))
+        integral[1:, 1:] = cells.cumsum(axis=0).cumsum(axis=1)
+        p.energy = integral
+    return p.energy
 
 
 @dataclass
@@ -444,17 +491,27 @@ _EMPTY = np.ones((1, 1), bool)
 
 def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
              budget: int | None, stats: bool, scale: float = 0.0,
-             ) -> tuple[float, float, _Fit | None, float]:
+             energy: np.ndarray | None = None, cell: int = _CELL,
+             layout: tuple[np.ndarray, int, int] | None = None,
+             ) -> tuple[float, float, _Fit | None, float, tuple[np.ndarray, int, int]]:
     """One Gauss-Newton step at shift (dx, dy) of this level.
 
-    ``scale`` is the robust residual scale (0 = plain least squares). Returns the update,
-    the fit statistics (when ``stats``) and the robust scale of this step's residuals
-    (1.4826 x median |r|)."""
+    ``scale`` is the robust residual scale (0 = plain least squares). ``layout`` reuses the
+    tiles of an earlier step of the same pair and level (moved into the current region).
+    Returns the update, the fit statistics (when ``stats``), the robust scale of this step's
+    residuals (1.4826 x median |r|) and the tiles used."""
     h, w = a_lv.img.shape
     reg = _region(h, w, dx, dy)
     if reg is None:
         raise AlignmentError("the frames do not overlap enough to be aligned")
-    tiles, th, tw = _tiles(*reg, budget)
+    if layout is None or layout[1] > reg[2] or layout[2] > reg[3]:
+        layout = _tiles(*reg, budget, energy, (dx / 2, dy / 2), cell)
+    else:
+        starts, th_, tw_ = layout
+        lo = np.array([reg[0], reg[1]], np.int64)
+        hi = np.array([reg[0] + reg[2] - th_, reg[1] + reg[3] - tw_], np.int64)
+        layout = (np.clip(starts, lo, hi), th_, tw_)
+    tiles, th, tw = layout
     hist = np.zeros((len(tiles), NBINS), np.int64)
     ay, ax, by_, bx_ = dy / 2, dx / 2, -dy / 2, -dx / 2
     fay, fax, fby, fbx = math.floor(ay), math.floor(ax), math.floor(by_), math.floor(bx_)
@@ -502,7 +559,7 @@ def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
         else:
             sx = sy = math.inf
         fit = _Fit(dx, dy, max(0.0, min(1.0, z)), math.sqrt(srr / n), sx, sy, int(n))
-    return ddx, ddy, fit, new_scale
+    return ddx, ddy, fit, new_scale, layout
 
 
 def _refine(ref: PreparedPlane, mov: PreparedPlane, dx: float, dy: float, level: int,
@@ -515,9 +572,13 @@ def _refine(ref: PreparedPlane, mov: PreparedPlane, dx: float, dy: float, level:
         a, b = ref.levels[lvl], mov.levels[lvl]
         cx, cy = dx / s, dy / s
         iters = 10 if lvl == 0 else 4
+        budget = None if a.img.size <= _SMALL_FRAME else _FINE_BUDGET
+        cell = _CELL >> lvl
+        energy = _energy(ref) if budget is not None and cell >= 1 else None
+        layout = None
         for _ in range(iters):
-            budget = None if a.img.size <= _SMALL_FRAME else _FINE_BUDGET
-            ddx, ddy, fit, scale = _gn_step(a, b, cx, cy, motion, budget, lvl == 0, scale)
+            ddx, ddy, fit, scale, layout = _gn_step(a, b, cx, cy, motion, budget, lvl == 0,
+                                                    scale, energy, max(cell, 1), layout)
             # a step longer than a pixel means we are outside the basin: damp it
             mag = math.hypot(ddx, ddy)
             if mag > 1.0:

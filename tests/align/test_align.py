@@ -15,6 +15,7 @@ import pytest
 from overmix.align import JUMPS, align, estimate_shift
 from overmix.errors import AlignmentError, UsageError
 from tests.align.scenes import (
+    _disk,
     cel_world,
     eased_offsets,
     encode_decode,
@@ -138,6 +139,22 @@ def test_align_photo_like_h264(tmp_path) -> None:
     moved = np.array([[r.dx, r.dy] for r in (estimate_shift(s, d)
                                              for s, d in zip(frames, decoded, strict=True))])
     _check(res.xy - (moved - moved[0]), truth, 0.03)
+
+
+def test_sparse_detail_large_frames() -> None:
+    """Large frames refine on a pixel budget: a sky with a few outlined disks must still be
+    sampled where the detail is (tiles placed by gradient energy)."""
+    h, w, s = 360, 640, 2
+    truth = eased_offsets(12, (61.3, -17.7))
+    rng = np.random.default_rng(3)
+    wh, ww = h + 60, w + 140
+    yy = (np.arange(wh * s, dtype=np.float32)[:, None] + 0.5) / (wh * s)
+    world = np.broadcast_to(0.75 - 0.35 * yy, (wh * s, ww * s)).astype(np.float32).copy()
+    for _ in range(5):
+        _disk(world, rng.uniform(0, wh * s), rng.uniform(0, ww * s), rng.uniform(5, 12) * s,
+              float(rng.uniform(0.2, 0.9)), outline=1.5 * s)
+    frames = sample_frames(world, s, truth, h, w, (70.0, 30.0))
+    _check(align(frames).xy, truth, 0.05)
 
 
 def test_motion_restricted_to_one_axis() -> None:
