@@ -6,8 +6,15 @@
 ``frame_k(i, j) = frame_0(i + y_k, j + x_k)``, frame 0 at (0, 0), a pan to the right gives
 increasing x.
 
-Frames are read one at a time through the provider and only a sliding window of prepared
-frames (the current one and the ones its jumps reach back to) is held in memory.
+Pairs: each frame against the frames 1, 2, 4 and 8 before it (when the predicted overlap is
+at least 35%); every 8th frame (a key frame) also against the key frames 16, 32, 64 and 128
+before it, as far as the memory budget allows, which keeps long slow pans from drifting.
+The shortest jump is searched (phase correlation); the others start from the position it
+gives. Letterbox bars on frame 0 are found and ignored.
+
+Frames are read once, one at a time, in order, through the provider; only a sliding window
+of prepared frames (uint16 pyramids, ~2.7 MB per 1280x720 frame, at most
+``WINDOW_BUDGET`` plus the 9 most recent frames) is held in memory.
 """
 
 from __future__ import annotations

@@ -19,10 +19,17 @@ Method
    whole pixels. Masked pixels (and the pixels whose kernel touches them) have weight 0;
    after the first step, pixels whose residual is far beyond the robust residual scale
    (animation, an unmasked overlay) are down-weighted (Cauchy weights). Large frames use a
-   bounded number of pixels: tiles spread evenly over the overlap.
+   bounded number of pixels (about 24k per step): the overlap is cut into a grid of zones and
+   each zone contributes one 48 px tile where its gradient energy is largest, so flat colour
+   is not sampled and the tiles stay spread over the frame.
 3. **Quality**: ZNCC of the two resampled overlaps (``confidence``), RMS residual
    (``error``), overlap fraction and a standard error of the shift from the Gauss-Newton
    normal matrix (``sigma_x``, ``sigma_y``), used as weights by :mod:`overmix.align.solve`.
+
+Measured (tools/bench_align.py, drawn pans area-sampled at known offsets): line art within
+0.015 px lossless and 0.04 px through H.264 8/10-bit; smooth/photo-like texture within
+0.015 px lossless; through H.264 the decoded frames themselves are displaced by up to ~0.09 px
+(quarter-pel motion compensation), which the aligner follows to within ~0.02 px.
 """
 
 from __future__ import annotations
