@@ -227,6 +227,12 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
             else:
                 _measure(k, window, est, pairs, results, motion, shape[1], shape[0], pool,
                          long_jumps)
+                if k not in est:
+                    # no confident match (a flash or noise frame, or frame 0 was one): seed a
+                    # position by extrapolation so later frames can still be chained to it;
+                    # the solve, not this guess, decides the offsets
+                    last = max(est)
+                    est[k] = est[last] + _velocity(k, est) * (k - last)
             if k == 0:
                 long_jumps = long_jumps_for(window[0].nbytes)
             far = max(long_jumps, default=0)

@@ -253,6 +253,17 @@ def test_noise_frame_is_rejected(cel_eased) -> None:
     assert res.indices[0] == 100
 
 
+def test_noise_first_frame(cel_eased) -> None:
+    """Frame 0 itself unusable: the others are still aligned to each other (frame 0's own
+    position is extrapolated, and stays the origin)."""
+    frames, truth = cel_eased
+    frames = list(frames)
+    frames[0] = np.random.default_rng(1).random((H, W), dtype=np.float32)
+    res = align(frames)
+    assert res.extra["unaligned_frames"] == [0] and res.xy[0].tolist() == [0.0, 0.0]
+    _check(res.xy[1:] - res.xy[1], truth[1:] - truth[1], 0.05)
+
+
 # --- errors and the provider interface ------------------------------------------------------
 
 
