@@ -12,7 +12,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "preview", help="contact sheet of a dump folder or a video range",
         description="Thumbnails with frame index and time; key frames framed orange, frames "
-                    "IVTC rebuilt from two coded frames blue, frames dedup drops red and grey.")
+                    "dedup drops framed red and greyed; IVTC: a blue corner on frames woven "
+                    "from two coded frames, a red right edge where the next coded frame was "
+                    "decimated.")
     p.add_argument("input", metavar="INPUT", help="video, dump file/folder or PNG folder")
     p.add_argument("-o", "--output", required=True, metavar="SHEET.png", help="output PNG")
     p.add_argument("--every", type=int, default=1, metavar="N",

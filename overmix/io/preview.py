@@ -14,11 +14,14 @@ Layout (pixels; the sheet is 8-bit R'G'B'):
   surrounded by a ``BORDER``-pixel frame: :data:`DROPPED` (red, thumbnail dimmed to grey) for
   frames dedup drops, else :data:`KEY` (orange) for key frames, else :data:`PLAIN` (grey);
 - IVTC marks: a :data:`MATCHED` (blue) ``MARK`` x ``MARK`` square in the thumbnail's top-right
-  corner for a frame IVTC wove from the fields of two coded frames; the frame's right border
-  column in :data:`DROPPED` (red) when decimation dropped the coded frame that followed it;
+  corner for a frame IVTC wove from the fields of two coded frames; the tile's right border
+  (``BORDER`` px) in :data:`DROPPED` (red) when decimation dropped the coded frame after it;
 - the caption below: ``#index`` on the left, the time in seconds (``12.345s``) on the right;
   a second line, when IVTC or dedup ran, shows the fields (``12t+13b``, plus ``x14`` when
   coded frame 14 was decimated after it) or ``dup 11`` for a dropped duplicate of frame 11.
+
+With ``every`` > 1 only the selected frames are read where that is cheaper: single files of a
+dump/PNG folder, frame-accurate seeks in a video from ``every >= SEEK_EVERY`` on.
 """
 
 from __future__ import annotations
