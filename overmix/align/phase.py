@@ -491,6 +491,8 @@ class _Fit:
     sx: float
     sy: float
     npix: int
+    alpha: float = 1.0
+    beta: float = 0.0
 
 
 _EMPTY = np.ones((1, 1), bool)
@@ -500,13 +502,15 @@ def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
              budget: int | None, stats: bool, scale: float = 0.0,
              energy: np.ndarray | None = None, cell: int = _CELL,
              layout: tuple[np.ndarray, int, int] | None = None,
-             ) -> tuple[float, float, _Fit | None, float, tuple[np.ndarray, int, int]]:
+             gain: tuple[float, float] = (1.0, 0.0),
+             ) -> tuple[float, float, _Fit, float, tuple[np.ndarray, int, int]]:
     """One Gauss-Newton step at shift (dx, dy) of this level.
 
     ``scale`` is the robust residual scale (0 = plain least squares). ``layout`` reuses the
     tiles of an earlier step of the same pair and level (moved into the current region).
-    Returns the update, the fit statistics (when ``stats``), the robust scale of this step's
-    residuals (1.4826 x median |r|) and the tiles used."""
+    ``gain`` = (alpha, beta) maps mov's values onto ref's (``alpha * b + beta``).
+    Returns the update, the fit statistics, the robust scale of this step's residuals
+    (1.4826 x median |r|) and the tiles used."""
     h, w = a_lv.img.shape
     reg = _region(h, w, dx, dy)
     if reg is None:
@@ -532,7 +536,7 @@ def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
         int(use_valid), tiles, th, tw, fay, fax, fby, fbx,
         round(ay), round(ax), round(by_), round(bx_),
         *_kernels(ay - fay, ax - fax, by_ - fby, bx_ - fbx, unit=1.0 / _ENC_GAIN),
-        _ROBUST_C * _ROBUST_C * scale * scale, hist,
+        _ROBUST_C * _ROBUST_C * scale * scale, hist, gain[0], gain[1],
     ).sum(axis=0)
     counts = hist.sum(axis=0)
     half = np.searchsorted(np.cumsum(counts), 0.5 * counts.sum())
@@ -550,22 +554,24 @@ def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
     elif det > 1e-12 * max(hxx * hyy, 1e-30):
         ddx = -(hyy * bx - hxy * by) / det
         ddy = -(hxx * by - hxy * bx) / det
-    fit = None
-    if stats:
-        va_ = saa - sa * sa / n
-        vb_ = sbb - sb * sb / n
-        cov = sab - sa * sb / n
-        z = cov / math.sqrt(va_ * vb_) if va_ > 1e-12 and vb_ > 1e-12 else 0.0
-        s2 = srr / max(n - 2, 1)
-        if motion == "x":
-            sx, sy = math.sqrt(s2 / hxx) if hxx > 1e-12 else math.inf, 0.0
-        elif motion == "y":
-            sx, sy = 0.0, math.sqrt(s2 / hyy) if hyy > 1e-12 else math.inf
-        elif det > 1e-12 * max(hxx * hyy, 1e-30):
-            sx, sy = math.sqrt(s2 * hyy / det), math.sqrt(s2 * hxx / det)
-        else:
-            sx = sy = math.inf
-        fit = _Fit(dx, dy, max(0.0, min(1.0, z)), math.sqrt(srr / n), sx, sy, int(n))
+    va_ = saa - sa * sa / n
+    vb_ = sbb - sb * sb / n
+    cov = sab - sa * sb / n
+    z = cov / math.sqrt(va_ * vb_) if va_ > 1e-12 and vb_ > 1e-12 else 0.0
+    s2 = srr / max(n - 2, 1)
+    if motion == "x":
+        sx, sy = math.sqrt(s2 / hxx) if hxx > 1e-12 else math.inf, 0.0
+    elif motion == "y":
+        sx, sy = 0.0, math.sqrt(s2 / hyy) if hyy > 1e-12 else math.inf
+    elif det > 1e-12 * max(hxx * hyy, 1e-30):
+        sx, sy = math.sqrt(s2 * hyy / det), math.sqrt(s2 * hxx / det)
+    else:
+        sx = sy = math.inf
+    # gain and offset of mov against ref for the next step (matched standard deviations and
+    # means; a fade or flash between the frames then does not look like motion)
+    alpha = min(max(math.sqrt(va_ / vb_), 0.25), 4.0) if va_ > 1e-12 and vb_ > 1e-12 else 1.0
+    fit = _Fit(dx, dy, max(0.0, min(1.0, z)), math.sqrt(srr / n), sx, sy, int(n),
+               alpha, (sa - alpha * sb) / n)
     return ddx, ddy, fit, new_scale, layout
 
 
@@ -584,8 +590,9 @@ def _refine(ref: PreparedPlane, mov: PreparedPlane, dx: float, dy: float, level:
         energy = _energy(ref) if budget is not None and cell >= 1 else None
         layout = None
         for _ in range(iters):
+            gain = (fit.alpha, fit.beta) if fit is not None else (1.0, 0.0)
             ddx, ddy, fit, scale, layout = _gn_step(a, b, cx, cy, motion, budget, lvl == 0,
-                                                    scale, energy, max(cell, 1), layout)
+                                                    scale, energy, max(cell, 1), layout, gain)
             # a step longer than a pixel means we are outside the basin: damp it
             mag = math.hypot(ddx, ddy)
             if mag > 1.0:

@@ -56,7 +56,7 @@ def gn_accumulate(a_img: np.ndarray, b_img: np.ndarray, a_valid: np.ndarray,
                   cols: int, a_off_y: int, a_off_x: int, b_off_y: int, b_off_x: int,
                   a_round_y: int, a_round_x: int, b_round_y: int, b_round_x: int,
                   kya: np.ndarray, kxa: np.ndarray, kyb: np.ndarray, kxb: np.ndarray,
-                  c2: float, hist: np.ndarray) -> np.ndarray:
+                  c2: float, hist: np.ndarray, alpha: float, beta: float) -> np.ndarray:
     """Sums of one Gauss-Newton step, one row per tile (shape (n_tiles, NSUMS), float64).
 
     Parameters
@@ -84,6 +84,10 @@ def gn_accumulate(a_img: np.ndarray, b_img: np.ndarray, a_valid: np.ndarray,
     hist : int64 (n_tiles, NBINS)
         Filled with a histogram of ``|r|`` in bins of 1/HIST_SCALE (last bin: overflow), for
         the robust scale of the next step.
+    alpha, beta : float
+        Gain and offset that map mov's values onto ref's (fades, flashes): the residual is
+        ``r = a - (alpha * b + beta)`` and the gradient that of ``(a + alpha * b + beta) / 2``.
+        The sums ``sb``, ``sbb``, ``sab`` stay on the raw ``b`` (to estimate them).
     """
     nb = tiles.shape[0]
     taps = kya.shape[0]
@@ -106,7 +110,7 @@ def gn_accumulate(a_img: np.ndarray, b_img: np.ndarray, a_valid: np.ndarray,
         _vpass(tmp, rows_s, cols_s, kyb, sb_)
         for i in range(rows_s):
             for j in range(cols_s):
-                mm[i, j] = 0.5 * (sa_[i, j] + sb_[i, j])
+                mm[i, j] = 0.5 * (sa_[i, j] + alpha * sb_[i, j] + beta)
         hxx = hxy = hyy = bx = by = n = 0.0
         s_a = s_b = s_aa = s_bb = s_ab = s_rr = 0.0
         for i in range(2, rows_s - 2):
@@ -125,7 +129,7 @@ def gn_accumulate(a_img: np.ndarray, b_img: np.ndarray, a_valid: np.ndarray,
                 b = rb[j] * wgt
                 gx = (m0[j - 2] - 8.0 * m0[j - 1] + 8.0 * m0[j + 1] - m0[j + 2]) * (wgt / 12.0)
                 gy = (mu2[j] - 8.0 * mu1[j] + 8.0 * md1[j] - md2[j]) * (wgt / 12.0)
-                r = a - b
+                r = a - alpha * b - beta * wgt
                 if wgt > 0.0:
                     hb = int(abs(r) * HIST_SCALE)
                     hist[bi, min(hb, NBINS - 1)] += 1

@@ -227,6 +227,13 @@ def test_letterbox_bars_found_and_ignored(cel_eased) -> None:
     assert align(frames).extra["bars"] == [0, 0, 0, 0]
 
 
+def test_fade_between_frames(cel_eased) -> None:
+    """A fade (gain and offset changing every frame) is not mistaken for motion."""
+    frames, truth = cel_eased
+    faded = [f * np.float32(1 - 0.04 * k) + np.float32(0.01 * k) for k, f in enumerate(frames)]
+    _check(align(faded).xy, truth, 0.05)
+
+
 def test_border_ignores_dirty_edges(cel_eased) -> None:
     frames, truth = cel_eased
     dirty = []
