@@ -18,7 +18,8 @@ Method
    amount of smoothing and the interpolator's low-pass does not pull the estimate towards
    whole pixels. Masked pixels (and the pixels whose kernel touches them) have weight 0;
    after the first step, pixels whose residual is far beyond the robust residual scale
-   (animation, an unmasked overlay) are down-weighted (Cauchy weights). Large frames use a
+   (animation, an unmasked overlay) are down-weighted (Cauchy weights), and mov's gain and
+   offset are matched to ref's (so a fade or flash is not taken for motion). Large frames use a
    bounded number of pixels (about 24k per step): the overlap is cut into a grid of zones and
    each zone contributes one 48 px tile where its gradient energy is largest, so flat colour
    is not sampled and the tiles stay spread over the frame.
@@ -499,7 +500,7 @@ _EMPTY = np.ones((1, 1), bool)
 
 
 def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
-             budget: int | None, stats: bool, scale: float = 0.0,
+             budget: int | None, scale: float = 0.0,
              energy: np.ndarray | None = None, cell: int = _CELL,
              layout: tuple[np.ndarray, int, int] | None = None,
              gain: tuple[float, float] = (1.0, 0.0),
@@ -591,8 +592,8 @@ def _refine(ref: PreparedPlane, mov: PreparedPlane, dx: float, dy: float, level:
         layout = None
         for _ in range(iters):
             gain = (fit.alpha, fit.beta) if fit is not None else (1.0, 0.0)
-            ddx, ddy, fit, scale, layout = _gn_step(a, b, cx, cy, motion, budget, lvl == 0,
-                                                    scale, energy, max(cell, 1), layout, gain)
+            ddx, ddy, fit, scale, layout = _gn_step(a, b, cx, cy, motion, budget, scale,
+                                                    energy, max(cell, 1), layout, gain)
             # a step longer than a pixel means we are outside the basin: damp it
             mag = math.hypot(ddx, ddy)
             if mag > 1.0:
