@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
+from scipy.sparse.linalg import spsolve
 
 from overmix.align.phase import PairResult, check_motion
 
@@ -92,21 +94,25 @@ def components(n: int, edges: Sequence[tuple[int, int]]) -> np.ndarray:
 
 def _wls(n: int, pi: np.ndarray, pj: np.ndarray, d: np.ndarray, w: np.ndarray,
          anchor: int) -> np.ndarray:
-    """Weighted least squares for one axis; frame ``anchor`` = 0. Returns (n,) positions."""
-    lap = np.zeros((n, n))
+    """Weighted least squares for one axis; frame ``anchor`` = 0. Returns (n,) positions.
+
+    The normal matrix is the weighted graph Laplacian of the pairs (sparse: each frame has a
+    handful of pairs), solved with the anchor's row and column removed."""
+    ww = np.concatenate([w, w, -w, -w])
+    rows = np.concatenate([pi, pj, pi, pj])
+    cols = np.concatenate([pi, pj, pj, pi])
+    lap = sparse.csr_matrix((ww, (rows, cols)), shape=(n, n))
     rhs = np.zeros(n)
-    np.add.at(lap, (pi, pi), w)
-    np.add.at(lap, (pj, pj), w)
-    np.add.at(lap, (pi, pj), -w)
-    np.add.at(lap, (pj, pi), -w)
     np.add.at(rhs, pj, w * d)
     np.add.at(rhs, pi, -w * d)
     keep = np.ones(n, bool)
     keep[anchor] = False
     # a tiny ridge keeps frames without pairs finite (the caller marks them)
-    sub = lap[np.ix_(keep, keep)] + np.eye(n - 1) * 1e-9 * max(float(w.max(initial=0)), 1e-12)
+    ridge = 1e-9 * max(float(w.max(initial=0)), 1e-12)
+    sub = lap[keep][:, keep] + sparse.identity(n - 1, format="csr") * ridge
     x = np.zeros(n)
-    x[keep] = np.linalg.solve(sub, rhs[keep])
+    if n > 1:
+        x[keep] = spsolve(sub.tocsc(), rhs[keep])
     return x
 
 
