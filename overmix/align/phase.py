@@ -222,7 +222,11 @@ def prepare(luma: np.ndarray, ignore: np.ndarray | None = None, border: int = 0,
     masks : MaskPyramid or None
         A precomputed :func:`mask_pyramid` (then ``ignore`` and ``border`` are not used).
     """
-    img = np.asarray(luma, dtype=np.float32)
+    raw = np.asarray(luma)
+    if raw.dtype.kind not in "f":
+        raise UsageError(
+            f"alignment takes float working luma (Y' in [0, 1]), not {raw.dtype} codes")
+    img = raw.astype(np.float32, copy=False)
     if img.ndim != 2:
         raise AlignmentError(f"a luma plane must be 2-D (got shape {img.shape})")
     shape = (int(img.shape[0]), int(img.shape[1]))

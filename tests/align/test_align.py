@@ -284,6 +284,8 @@ def test_errors() -> None:
         align([f, f], motion="diagonal")
     with pytest.raises(UsageError):
         align([f, f], indices=[1])
+    with pytest.raises(UsageError, match="float working luma"):
+        align([np.zeros((H, W), np.uint8)] * 2)
 
 
 def test_frames_that_do_not_overlap_are_named() -> None:
