@@ -45,6 +45,7 @@ from scipy import ndimage
 from overmix.errors import AlignmentError, UsageError
 from overmix.geometry import Canvas
 from overmix.progress import ProgressCallback, no_progress
+from overmix.warp import CanvasAccumulator, get_item, sample_bilinear, sample_canvas
 
 __all__ = [
     "AnimationResult",
@@ -86,163 +87,6 @@ class AnimationResult:
     errors: np.ndarray
     groups: int
     scores: np.ndarray
-
-
-# --------------------------------------------------------------------------------------------
-# Warping helpers (bilinear, one fractional shift per frame)
-# --------------------------------------------------------------------------------------------
-
-
-def _window(a: np.ndarray, r0: int, c0: int, h: int, w: int) -> np.ndarray:
-    """``a[r0:r0+h, c0:c0+w]`` with zeros where the window leaves ``a``."""
-    out = np.zeros((h, w), dtype=np.float32)
-    rs, cs = max(r0, 0), max(c0, 0)
-    re, ce = min(r0 + h, a.shape[0]), min(c0 + w, a.shape[1])
-    if re > rs and ce > cs:
-        out[rs - r0 : re - r0, cs - c0 : ce - c0] = a[rs:re, cs:ce]
-    return out
-
-
-def _window_ones(shape: tuple[int, ...], r0: int, c0: int, h: int, w: int) -> np.ndarray:
-    """1 where the window ``[r0:r0+h, c0:c0+w]`` lies inside an array of ``shape``, else 0."""
-    out = np.zeros((h, w), dtype=np.float32)
-    rs, cs = max(r0, 0), max(c0, 0)
-    re, ce = min(r0 + h, shape[0]), min(c0 + w, shape[1])
-    if re > rs and ce > cs:
-        out[rs - r0 : re - r0, cs - c0 : ce - c0] = 1.0
-    return out
-
-
-def _sample(img: np.ndarray, weight: np.ndarray | None, ty: float, tx: float, h: int,
-            w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bilinear samples of ``img`` at ``(i + ty, j + tx)`` for an ``h x w`` grid.
-
-    Parameters
-    ----------
-    img : ndarray (H, W) float
-    weight : ndarray (H, W) float in [0, 1] or None
-        Coverage of ``img`` (0 = no data); outside ``img`` the coverage is 0.
-    ty, tx : float
-        Position (row, column) in ``img`` of output sample (0, 0).
-
-    Returns
-    -------
-    value, coverage : ndarray (h, w) float32
-        The coverage-normalised bilinear value and the bilinear-weighted coverage in [0, 1].
-    """
-    iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
-    fy, fx = max(ty - iy, 0.0), max(tx - ix, 0.0)
-    # only the (h + 1) x (w + 1) window the taps touch is read
-    src = _window(img, iy, ix, h + 1, w + 1)
-    if weight is None:
-        wt = _window_ones(img.shape, iy, ix, h + 1, w + 1)
-    else:
-        wt = _window(weight, iy, ix, h + 1, w + 1)
-    wv = src * wt
-    acc = np.zeros((h, w), dtype=np.float32)
-    cov = np.zeros((h, w), dtype=np.float32)
-    for dy, by in ((0, 1.0 - fy), (1, fy)):
-        if by < 1e-6:
-            continue
-        for dx, bx in ((0, 1.0 - fx), (1, fx)):
-            if bx < 1e-6:
-                continue
-            b = np.float32(by * bx)
-            acc += b * wv[dy : dy + h, dx : dx + w]
-            cov += b * wt[dy : dy + h, dx : dx + w]
-    val = np.divide(acc, cov, out=np.zeros_like(acc), where=cov > 1e-6)
-    return val, cov
-
-
-def sample_canvas(canvas_img: np.ndarray, canvas_weight: np.ndarray | None, xy: Sequence[float],
-                  canvas: Canvas, shape: tuple[int, int],
-                  scale: tuple[int, int] = (1, 1)) -> tuple[np.ndarray, np.ndarray]:
-    """A canvas image seen from one frame: its values at the frame's pixel positions.
-
-    Parameters
-    ----------
-    canvas_img, canvas_weight : ndarray (Hc, Wc)
-        Canvas plane and its coverage (None = fully covered), at the plane's resolution.
-    xy : (x, y)
-        The frame's offset in frame-0 luma pixels.
-    canvas : Canvas
-    shape : (h, w)
-        Frame plane shape.
-    scale : (sx, sy)
-        Plane subsampling (a chroma plane moves by offset / sub samples).
-
-    Returns
-    -------
-    value, coverage : ndarray (h, w) float32
-    """
-    sx, sy = scale
-    ty = (float(xy[1]) - canvas.y) / sy
-    tx = (float(xy[0]) - canvas.x) / sx
-    return _sample(canvas_img, canvas_weight, ty, tx, shape[0], shape[1])
-
-
-class CanvasAccumulator:
-    """Running weighted sum of frames placed on the canvas (bilinear), one plane.
-
-    Parameters
-    ----------
-    canvas : Canvas
-    scale : (sx, sy)
-        Plane subsampling; the accumulator has ``ceil(canvas / sub)`` samples.
-    """
-
-    def __init__(self, canvas: Canvas, scale: tuple[int, int] = (1, 1)) -> None:
-        self.canvas = canvas
-        self.scale = scale
-        h = -(-canvas.height // scale[1])
-        w = -(-canvas.width // scale[0])
-        self.sum = np.zeros((h, w), dtype=np.float32)
-        self.weight = np.zeros((h, w), dtype=np.float32)
-
-    def add(self, plane: np.ndarray, xy: Sequence[float], weight: np.ndarray | None = None,
-            gain: float = 1.0) -> None:
-        """Add one frame plane at offset ``xy``; ``weight`` (frame-sized, 0..1) scales it."""
-        sx, sy = self.scale
-        ry = (float(xy[1]) - self.canvas.y) / sy
-        rx = (float(xy[0]) - self.canvas.x) / sx
-        i0, j0 = math.floor(ry + 1e-6), math.floor(rx + 1e-6)
-        h, w = plane.shape
-        val, cov = _sample(np.asarray(plane, dtype=np.float32), weight, i0 - ry, j0 - rx,
-                           h + 1, w + 1)
-        if gain != 1.0:
-            cov = cov * np.float32(gain)
-        r0, c0 = max(i0, 0), max(j0, 0)
-        r1, c1 = min(i0 + h + 1, self.sum.shape[0]), min(j0 + w + 1, self.sum.shape[1])
-        if r1 <= r0 or c1 <= c0:
-            return
-        sl = (slice(r0 - i0, r1 - i0), slice(c0 - j0, c1 - j0))
-        self.sum[r0:r1, c0:c1] += val[sl] * cov[sl]
-        self.weight[r0:r1, c0:c1] += cov[sl]
-
-    def seen_from(self, xy: Sequence[float], shape: tuple[int, int]) -> tuple[np.ndarray,
-                                                                              np.ndarray]:
-        """The running mean seen from a frame at ``xy``: (value, coverage), plane-shaped.
-
-        Only the window under the frame is read (no canvas-sized work per call).
-        """
-        sx, sy = self.scale
-        ry = (float(xy[1]) - self.canvas.y) / sy
-        rx = (float(xy[0]) - self.canvas.x) / sx
-        iy, ix = math.floor(ry + 1e-6), math.floor(rx + 1e-6)
-        h, w = shape
-        s = _window(self.sum, iy, ix, h + 1, w + 1)
-        wt = _window(self.weight, iy, ix, h + 1, w + 1)
-        mean = np.divide(s, wt, out=np.zeros_like(s), where=wt > 1e-6)
-        return _sample(mean, np.minimum(wt, 1.0), ry - iy, rx - ix, h, w)
-
-    def mean(self) -> np.ndarray:
-        """The weighted mean (0 where nothing was added)."""
-        return np.divide(self.sum, self.weight, out=np.zeros_like(self.sum),
-                         where=self.weight > 1e-6)
-
-    def coverage(self) -> np.ndarray:
-        """Coverage in [0, 1] (1 where the accumulated weight reaches one full frame)."""
-        return np.minimum(self.weight, 1.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,8 +174,7 @@ def auto_threshold(scores: np.ndarray, *, min_ratio: float = 2.0,
 
 
 def _get(lumas: LumaProvider, k: int) -> np.ndarray:
-    arr = lumas(k) if callable(lumas) else lumas[k]
-    return np.asarray(arr, dtype=np.float32)
+    return np.asarray(get_item(lumas, k), dtype=np.float32)
 
 
 def _count(lumas: LumaProvider, n: int | None) -> int:
@@ -447,7 +290,8 @@ def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None 
                 break
             # frame j seen from frame k: frame_j(i, c) = frame_0(i + y_j, ...) so frame k pixel
             # (i, c) is frame j pixel (i + y_k - y_j, c + x_k - x_j).
-            val, cov = _sample(window[j], ones, xy[k, 1] - xy[j, 1], xy[k, 0] - xy[j, 0], h, w)
+            val, cov = sample_bilinear(window[j], ones, xy[k, 1] - xy[j, 1],
+                                       xy[k, 0] - xy[j, 0], h, w)
             s = pair_score(a, val, cov, mask=mask, top_fraction=top_fraction)
             all_scores.append(s)
             if lag == 1:

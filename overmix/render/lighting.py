@@ -28,71 +28,11 @@ from scipy.sparse.linalg import lsqr
 from overmix.errors import AlignmentError
 from overmix.geometry import Canvas
 from overmix.progress import ProgressCallback, no_progress
+from overmix.warp import sample_bilinear
 
 __all__ = ["apply_gain", "estimate_gains", "fit_pair", "should_compensate"]
 
 LumaProvider = Callable[[int], np.ndarray] | Sequence[np.ndarray]
-
-
-def _window(a: np.ndarray, r0: int, c0: int, h: int, w: int) -> np.ndarray:
-    """``a[r0:r0+h, c0:c0+w]`` with zeros outside ``a``."""
-    out = np.zeros((h, w), dtype=np.float32)
-    rs, cs = max(r0, 0), max(c0, 0)
-    re, ce = min(r0 + h, a.shape[0]), min(c0 + w, a.shape[1])
-    if re > rs and ce > cs:
-        out[rs - r0 : re - r0, cs - c0 : ce - c0] = a[rs:re, cs:ce]
-    return out
-
-
-def _window_ones(shape: tuple[int, ...], r0: int, c0: int, h: int, w: int) -> np.ndarray:
-    """1 where the window ``[r0:r0+h, c0:c0+w]`` lies inside an array of ``shape``, else 0."""
-    out = np.zeros((h, w), dtype=np.float32)
-    rs, cs = max(r0, 0), max(c0, 0)
-    re, ce = min(r0 + h, shape[0]), min(c0 + w, shape[1])
-    if re > rs and ce > cs:
-        out[rs - r0 : re - r0, cs - c0 : ce - c0] = 1.0
-    return out
-
-
-def _sample(img: np.ndarray, weight: np.ndarray | None, ty: float, tx: float, h: int,
-            w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bilinear samples of ``img`` at ``(i + ty, j + tx)`` for an ``h x w`` grid.
-
-    Parameters
-    ----------
-    img : ndarray (H, W) float
-    weight : ndarray (H, W) float in [0, 1] or None
-        Coverage of ``img`` (0 = no data); outside ``img`` the coverage is 0.
-    ty, tx : float
-        Position (row, column) in ``img`` of output sample (0, 0).
-
-    Returns
-    -------
-    value, coverage : ndarray (h, w) float32
-        The coverage-normalised bilinear value and the bilinear-weighted coverage in [0, 1].
-    """
-    iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
-    fy, fx = max(ty - iy, 0.0), max(tx - ix, 0.0)
-    # only the (h + 1) x (w + 1) window the taps touch is read
-    src = _window(img, iy, ix, h + 1, w + 1)
-    if weight is None:
-        wt = _window_ones(img.shape, iy, ix, h + 1, w + 1)
-    else:
-        wt = _window(weight, iy, ix, h + 1, w + 1)
-    wv = src * wt
-    acc = np.zeros((h, w), dtype=np.float32)
-    cov = np.zeros((h, w), dtype=np.float32)
-    for dy, by in ((0, 1.0 - fy), (1, fy)):
-        if by < 1e-6:
-            continue
-        for dx, bx in ((0, 1.0 - fx), (1, fx)):
-            if bx < 1e-6:
-                continue
-            b = np.float32(by * bx)
-            acc += b * wv[dy : dy + h, dx : dx + w]
-            cov += b * wt[dy : dy + h, dx : dx + w]
-    val = np.divide(acc, cov, out=np.zeros_like(acc), where=cov > 1e-6)
-    return val, cov
 
 
 def fit_pair(x: np.ndarray, y: np.ndarray, *, iterations: int = 5,
@@ -191,11 +131,12 @@ def estimate_gains(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas |
             j = k + d
             if j >= n:
                 break
-            val, cov = _sample(cache[j], None, xy[k, 1] - xy[j, 1], xy[k, 0] - xy[j, 0], h, w)
+            val, cov = sample_bilinear(cache[j], None, xy[k, 1] - xy[j, 1],
+                                       xy[k, 0] - xy[j, 0], h, w)
             ok = cov > 0.999
             if mask is not None:
                 # the mask is fixed in frame coordinates: ignore it in both frames
-                mv, _ = _sample(mask.astype(np.float32), None, xy[k, 1] - xy[j, 1],
+                mv, _ = sample_bilinear(mask.astype(np.float32), None, xy[k, 1] - xy[j, 1],
                                 xy[k, 0] - xy[j, 0], h, w)
                 ok &= ~mask & (mv < 0.01)
             ok = ok[::step, ::step]

@@ -38,6 +38,7 @@ from scipy import ndimage
 from overmix.errors import UsageError
 from overmix.geometry import Canvas
 from overmix.progress import ProgressCallback, no_progress
+from overmix.warp import CanvasAccumulator, get_item, sample_bilinear
 
 __all__ = [
     "OverlayRemoved",
@@ -50,116 +51,6 @@ __all__ = [
 
 LumaProvider = Callable[[int], np.ndarray] | Sequence[np.ndarray]
 PlanesProvider = Callable[[int], Sequence[np.ndarray]] | Sequence[Sequence[np.ndarray]]
-
-
-# --------------------------------------------------------------------------------------------
-# Bilinear placement helpers (restore may not import align or render)
-# --------------------------------------------------------------------------------------------
-
-
-def _window(a: np.ndarray, r0: int, c0: int, h: int, w: int) -> np.ndarray:
-    out = np.zeros((h, w), dtype=np.float32)
-    rs, cs = max(r0, 0), max(c0, 0)
-    re, ce = min(r0 + h, a.shape[0]), min(c0 + w, a.shape[1])
-    if re > rs and ce > cs:
-        out[rs - r0 : re - r0, cs - c0 : ce - c0] = a[rs:re, cs:ce]
-    return out
-
-
-def _window_ones(shape: tuple[int, ...], r0: int, c0: int, h: int, w: int) -> np.ndarray:
-    """1 where the window ``[r0:r0+h, c0:c0+w]`` lies inside an array of ``shape``, else 0."""
-    out = np.zeros((h, w), dtype=np.float32)
-    rs, cs = max(r0, 0), max(c0, 0)
-    re, ce = min(r0 + h, shape[0]), min(c0 + w, shape[1])
-    if re > rs and ce > cs:
-        out[rs - r0 : re - r0, cs - c0 : ce - c0] = 1.0
-    return out
-
-
-def _sample(img: np.ndarray, weight: np.ndarray | None, ty: float, tx: float, h: int,
-            w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bilinear samples of ``img`` at ``(i + ty, j + tx)`` for an ``h x w`` grid.
-
-    Parameters
-    ----------
-    img : ndarray (H, W) float
-    weight : ndarray (H, W) float in [0, 1] or None
-        Coverage of ``img`` (0 = no data); outside ``img`` the coverage is 0.
-    ty, tx : float
-        Position (row, column) in ``img`` of output sample (0, 0).
-
-    Returns
-    -------
-    value, coverage : ndarray (h, w) float32
-        The coverage-normalised bilinear value and the bilinear-weighted coverage in [0, 1].
-    """
-    iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
-    fy, fx = max(ty - iy, 0.0), max(tx - ix, 0.0)
-    # only the (h + 1) x (w + 1) window the taps touch is read
-    src = _window(img, iy, ix, h + 1, w + 1)
-    if weight is None:
-        wt = _window_ones(img.shape, iy, ix, h + 1, w + 1)
-    else:
-        wt = _window(weight, iy, ix, h + 1, w + 1)
-    wv = src * wt
-    acc = np.zeros((h, w), dtype=np.float32)
-    cov = np.zeros((h, w), dtype=np.float32)
-    for dy, by in ((0, 1.0 - fy), (1, fy)):
-        if by < 1e-6:
-            continue
-        for dx, bx in ((0, 1.0 - fx), (1, fx)):
-            if bx < 1e-6:
-                continue
-            b = np.float32(by * bx)
-            acc += b * wv[dy : dy + h, dx : dx + w]
-            cov += b * wt[dy : dy + h, dx : dx + w]
-    val = np.divide(acc, cov, out=np.zeros_like(acc), where=cov > 1e-6)
-    return val, cov
-
-
-class _Acc:
-    """Weighted running sum of one plane on the canvas (plane resolution)."""
-
-    def __init__(self, canvas: Canvas, scale: tuple[int, int]) -> None:
-        self.canvas, self.scale = canvas, scale
-        shape = (-(-canvas.height // scale[1]), -(-canvas.width // scale[0]))
-        self.sum = np.zeros(shape, dtype=np.float32)
-        self.weight = np.zeros(shape, dtype=np.float32)
-
-    def _pos(self, xy: Sequence[float]) -> tuple[float, float]:
-        return ((float(xy[1]) - self.canvas.y) / self.scale[1],
-                (float(xy[0]) - self.canvas.x) / self.scale[0])
-
-    def add(self, plane: np.ndarray, xy: Sequence[float], weight: np.ndarray | None) -> None:
-        ry, rx = self._pos(xy)
-        i0, j0 = math.floor(ry + 1e-6), math.floor(rx + 1e-6)
-        h, w = plane.shape
-        val, cov = _sample(np.asarray(plane, np.float32), weight, i0 - ry, j0 - rx, h + 1, w + 1)
-        r0, c0 = max(i0, 0), max(j0, 0)
-        r1, c1 = min(i0 + h + 1, self.sum.shape[0]), min(j0 + w + 1, self.sum.shape[1])
-        if r1 > r0 and c1 > c0:
-            sl = (slice(r0 - i0, r1 - i0), slice(c0 - j0, c1 - j0))
-            self.sum[r0:r1, c0:c1] += val[sl] * cov[sl]
-            self.weight[r0:r1, c0:c1] += cov[sl]
-
-    def mean(self) -> np.ndarray:
-        return np.divide(self.sum, self.weight, out=np.zeros_like(self.sum),
-                         where=self.weight > 1e-6)
-
-    def seen_from(self, xy: Sequence[float], shape: tuple[int, int]) -> tuple[np.ndarray,
-                                                                              np.ndarray]:
-        """The mean canvas at a frame's pixel positions: (value, coverage)."""
-        ry, rx = self._pos(xy)
-        iy, ix = math.floor(ry + 1e-6), math.floor(rx + 1e-6)
-        h, w = shape
-        s = _window(self.sum, iy, ix, h + 1, w + 1)
-        wt = _window(self.weight, iy, ix, h + 1, w + 1)
-        mean = np.divide(s, wt, out=np.zeros_like(s), where=wt > 1e-6)
-        return _sample(mean, np.minimum(wt, 1.0), ry - iy, rx - ix, h, w)
-
-
-def _get(src: LumaProvider | PlanesProvider, k: int):  # noqa: ANN202 - either kind
-    return src(k) if callable(src) else src[k]
 
 
 def _otsu(v: np.ndarray, bins: int = 256) -> float:
@@ -264,7 +155,7 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
     progress = progress or no_progress
     xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
     n = len(xy)
-    y0 = np.asarray(_get(lumas, 0), np.float32)
+    y0 = np.asarray(get_item(lumas, 0), np.float32)
     h, w = y0.shape
     if canvas is None:
         canvas = Canvas.covering(xy, w, h)
@@ -283,7 +174,7 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
 
     if reduce > 1:
         r = reduce
-        small = lambda k: _reduce(_get(lumas, k), r)  # noqa: E731
+        small = lambda k: _reduce(get_item(lumas, k), r)  # noqa: E731
         xs = xy / r
         hs, ws = small(0).shape
         found = _detect_round(small, xs, Canvas.covering(xs, ws, hs), None, robust_passes,
@@ -350,7 +241,7 @@ def _detect_round(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas,
     Returns ``(score, mask)`` or None when nothing is static.
     """
     n = len(xy)
-    f0 = np.asarray(_get(lumas, 0), np.float32)
+    f0 = np.asarray(get_item(lumas, 0), np.float32)
     h, w = f0.shape
     wk = None if exclude is None else (~exclude).astype(np.float32)
     mean, cov = _robust_background(lumas, xy, canvas, wk, passes=passes, tau=tau, tick=tick)
@@ -360,9 +251,9 @@ def _detect_round(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas,
     # is enough: values are in [0, 1] and the variances tested are >= (4 noise)^2
     sb, sf, sbb, sbf = (np.zeros((h, w), dtype=np.float32) for _ in range(4))
     for k in range(n):
-        f = f0 if k == 0 else np.asarray(_get(lumas, k), np.float32)
+        f = f0 if k == 0 else np.asarray(get_item(lumas, k), np.float32)
         ry, rx = (xy[k, 1] - canvas.y), (xy[k, 0] - canvas.x)
-        val, c = _sample(mean, cov, ry, rx, h, w)
+        val, c = sample_bilinear(mean, cov, ry, rx, h, w)
         ok = c > 0.99
         bv = np.where(ok, val, np.float32(0))
         fv = np.where(ok, f, np.float32(0))
@@ -410,18 +301,18 @@ def _robust_background(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas,
     Returns ``(mean, coverage)`` on the canvas.
     """
     n = len(xy)
-    acc = _Acc(canvas, (1, 1))
+    acc = CanvasAccumulator(canvas, (1, 1))
     for k in range(n):
-        acc.add(np.asarray(_get(lumas, k), np.float32), xy[k], weight)
+        acc.add(np.asarray(get_item(lumas, k), np.float32), xy[k], weight)
         if tick:
             tick(k)
     mean, cov = acc.mean(), np.minimum(acc.weight, 1.0)
     for _ in range(passes):
-        acc = _Acc(canvas, (1, 1))
+        acc = CanvasAccumulator(canvas, (1, 1))
         for k in range(n):
-            f = np.asarray(_get(lumas, k), np.float32)
+            f = np.asarray(get_item(lumas, k), np.float32)
             ry, rx = xy[k, 1] - canvas.y, xy[k, 0] - canvas.x
-            val, _ = _sample(mean, cov, ry, rx, f.shape[0], f.shape[1])
+            val, _ = sample_bilinear(mean, cov, ry, rx, f.shape[0], f.shape[1])
             r = (f - val) / np.float32(tau)
             wr = 1.0 / (1.0 + r * r)
             acc.add(f, xy[k], wr if weight is None else weight * wr)
@@ -478,7 +369,7 @@ def estimate_overlay(planes: PlanesProvider, offsets_xy: np.ndarray, canvas: Can
     progress = progress or no_progress
     xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
     n = len(xy)
-    p0 = [np.asarray(p, np.float32) for p in _get(planes, 0)]
+    p0 = [np.asarray(p, np.float32) for p in get_item(planes, 0)]
     h, w = p0[0].shape
     if mask.shape != (h, w):
         raise UsageError(f"overlay mask is {mask.shape[1]}x{mask.shape[0]}, frames are {w}x{h}")
@@ -492,9 +383,9 @@ def estimate_overlay(planes: PlanesProvider, offsets_xy: np.ndarray, canvas: Can
     keeps = [(~_downsample_max(excl, sx, sy, shapes[c])).astype(np.float32)
              for c, (sx, sy) in enumerate(scales)]
     # 1. background planes without the overlay
-    accs = [_Acc(canvas, scales[c]) for c in range(npl)]
+    accs = [CanvasAccumulator(canvas, scales[c]) for c in range(npl)]
     for k in range(n):
-        pk = p0 if k == 0 else [np.asarray(p, np.float32) for p in _get(planes, k)]
+        pk = p0 if k == 0 else [np.asarray(p, np.float32) for p in get_item(planes, k)]
         for c in range(npl):
             accs[c].add(pk[c], xy[k], keeps[c])
         progress("overlay: estimate", k + 1, 2 * n)
@@ -509,7 +400,7 @@ def estimate_overlay(planes: PlanesProvider, offsets_xy: np.ndarray, canvas: Can
     sums = [{key: np.zeros((r1 - r0, c1 - c0), np.float64) for key in ("n", "b", "f", "bb", "bf")}
             for (r0, r1, c0, c1) in boxes]
     for k in range(n):
-        pk = p0 if k == 0 else [np.asarray(p, np.float32) for p in _get(planes, k)]
+        pk = p0 if k == 0 else [np.asarray(p, np.float32) for p in get_item(planes, k)]
         for c, (sx, sy) in enumerate(scales):
             r0, r1, c0, c1 = boxes[c]
             at = (xy[k, 0] + c0 * sx, xy[k, 1] + r0 * sy)
