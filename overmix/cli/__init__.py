@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -45,14 +46,27 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    _add_quiet(sub)
     return parser
+
+
+def _add_quiet(sub: argparse._SubParsersAction) -> None:
+    """Accept ``--quiet`` after the command too (``overmix stitch ... --quiet``), recursively."""
+    for child in set(sub.choices.values()):
+        if not any("--quiet" in a.option_strings for a in child._actions):
+            child.add_argument("--quiet", "-q", dest="quiet_sub", action="store_true",
+                               help="no progress bars")
+        for action in child._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _add_quiet(action)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    ui = UI(quiet=args.quiet or getattr(args, "json", False))
+    quiet = args.quiet or getattr(args, "quiet_sub", False) or getattr(args, "json", False)
+    ui = UI(quiet=quiet)
     try:
         return int(args.func(args, ui) or 0)
     except UsageError as exc:
@@ -70,6 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a filesystem error the library did not wrap
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         ui.error(f"{exc.strerror or exc}{where}")
+        return 1
+    except Exception as exc:  # a bug: still one line, unless OVERMIX_DEBUG asks for the trace
+        if os.environ.get("OVERMIX_DEBUG"):
+            raise
+        ui.error(f"internal error ({type(exc).__name__}: {exc}); set OVERMIX_DEBUG=1 for details")
         return 1
 
 
