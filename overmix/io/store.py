@@ -6,8 +6,12 @@ long-GOP codecs, costly to seek, so the scene's frames are decoded once into a s
 
 Frames are kept as **native codes** (uint8/uint16 planes, exactly as decoded), which is 2-4x
 smaller than float working planes. The store holds frames in memory up to a budget
-(``budget_bytes``, default 512 MB); frames past the budget are written to a temporary folder
-as raw plane files and read back with :func:`numpy.fromfile` when asked for. Read-back uses
+(``budget_bytes``, default :data:`DEFAULT_BUDGET` = 16 MB, a few HD frames); frames past the
+budget are written to a temporary folder as raw plane files (plain writes, no fsync) and read
+back with :func:`numpy.fromfile` when asked for. Each frame is read about twice per stitch
+(align, render), so the read-back comes from the OS page cache: spilling a 60-frame 720p clip
+costs no measurable time (issue #5: 3.11 s either way) but keeps ~170 MB of codes out of the
+process, whose memory then grows with the canvas, not with the number of frames. Read-back uses
 plain reads, not memory maps, so that the resident set size reported by the OS reflects what
 the program really holds. The folder is removed on :meth:`FrameStore.close` (or when the store
 is used as a context manager, on exit).
@@ -34,7 +38,9 @@ from overmix.progress import ProgressCallback, no_progress
 
 __all__ = ["DEFAULT_BUDGET", "FrameStore"]
 
-DEFAULT_BUDGET = 512 * 1024 * 1024  # bytes of native codes kept in memory
+# Bytes of native codes kept in memory; the rest is spilled (see the module docs). Small
+# inputs (tests, short low-resolution clips) never touch the disk.
+DEFAULT_BUDGET = 16 * 1024 * 1024
 
 
 @dataclass
