@@ -54,6 +54,7 @@ __all__ = [
     "render_canvas",
     "restore_canvas",
     "separate_animation",
+    "snap_offsets",
     "stitch",
     "stitch_jpeg",
     "write_output",
@@ -63,6 +64,7 @@ __all__ = [
 
 MOTIONS = ("xy", "x", "y")
 PNG_LEVEL = 3  # zlib level of the stitched PNG
+OFFSET_SCALE = 1e6  # aligned offsets are rounded to 1/OFFSET_SCALE px (see snap_offsets)
 
 
 @dataclass
@@ -249,8 +251,23 @@ def compute_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray |
         return off
     from overmix.align import align
 
-    return align(store, motion=opts.motion, mask=ignore, border=opts.border,
-                 indices=store.indices, progress=progress)
+    return snap_offsets(align(store, motion=opts.motion, mask=ignore, border=opts.border,
+                              indices=store.indices, progress=progress))
+
+
+def snap_offsets(off: Offsets) -> Offsets:
+    """Offsets rounded to a grid of 1 / :data:`OFFSET_SCALE` px (1e-6 px).
+
+    The solved offsets can differ in their last bits between runs with other thread counts
+    (BLAS, FFT or numba threading change the summation order); the canvas extent (floor/ceil
+    of the offsets) and the coverage at frame edges must not. A position within 1e-6 px of a
+    whole pixel becomes exactly that pixel; the change (≤ 5e-7 px) is far below the alignment
+    error."""
+    # integer / 1e6 is correctly rounded: whole pixels come out exact (3000000 / 1e6 = 3.0)
+    xy = np.round(np.asarray(off.xy, np.float64) * OFFSET_SCALE) / OFFSET_SCALE
+    xy += 0.0  # -0.0 -> 0.0 (identical JSON)
+    return Offsets(xy, list(off.indices), off.frame_width, off.frame_height, list(off.anim),
+                   dict(off.extra))
 
 
 def _check_overlap(off: Offsets) -> None:
@@ -299,8 +316,8 @@ def realign_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         return offsets
     _, masks = animated_frame_masks(lambda n: store.luma(pos[n]), offsets.xy, offsets.anim,
                                     offsets.canvas, progress=progress)
-    new = align(store, motion=opts.motion, mask=ignore, border=opts.border,
-                frame_masks=masks, indices=store.indices, progress=progress)
+    new = snap_offsets(align(store, motion=opts.motion, mask=ignore, border=opts.border,
+                             frame_masks=masks, indices=store.indices, progress=progress))
     extra = {**new.extra, "animation": offsets.extra.get("animation")}
     return Offsets(new.xy, new.indices, new.frame_width, new.frame_height, list(offsets.anim),
                    extra)

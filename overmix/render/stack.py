@@ -83,6 +83,8 @@ _MODES = {"median": 0, "min": 1, "max": 2, "winsorized": 3, "sigma-clip": 4, "di
 WINSOR_FRACTION = 0.2
 SIGMA_KAPPA = 2.5
 DEFAULT_TILE_BUDGET = 256 * 1024 * 1024
+# Smallest summed frame weight that gives a canvas value; below it a sample is a hole.
+COVER_MIN = 1e-6
 MAX_CANVAS_PIXELS = 1_000_000_000  # beyond this an offsets file is almost surely wrong
 
 
@@ -419,6 +421,9 @@ def _render_average(ctx: _Ctx, disagreement: bool) -> RenderResult:
     residual = _residual(sq, sums[0], wsums[0]) if sq is not None else None
     del sq
     lw = wsums[0]
+    # a weight too small to give a value (_divide wrote 0) is a hole, not an opaque black
+    # pixel: coverage and alpha then do not flip with last-bit changes of the offsets
+    lw[lw <= COVER_MIN] = 0.0
     holes = _count_holes(lw)
     _fill_chroma_holes(sums, wsums, ctx.layout)
     stats: dict[str, object] = {"frames": total, "holes": holes}
@@ -432,7 +437,7 @@ def _divide(s, w):  # pragma: no cover - numba
     h, wd = s.shape
     for i in range(h):
         for j in range(wd):
-            s[i, j] = s[i, j] / w[i, j] if w[i, j] > 1e-6 else 0.0
+            s[i, j] = s[i, j] / w[i, j] if w[i, j] > COVER_MIN else 0.0
 
 
 @njit(cache=True)
@@ -441,7 +446,7 @@ def _count_holes(w):  # pragma: no cover - numba
     h, wd = w.shape
     for i in range(h):
         for j in range(wd):
-            if w[i, j] <= 1e-6:
+            if w[i, j] <= COVER_MIN:
                 n += 1
     return n
 
@@ -467,7 +472,7 @@ def _fill_chroma_holes(planes: list[np.ndarray], weights: list[np.ndarray],
     to a hole does not pull colour towards grey. (Luma holes stay 0 under alpha 0.)"""
     if layout.family != Family.YCBCR or len(weights) < 2:
         return
-    hole = weights[1] <= 1e-6
+    hole = weights[1] <= COVER_MIN
     if not hole.any() or hole.all():
         return
     from scipy import ndimage
@@ -534,7 +539,7 @@ def _render_stacks(ctx: _Ctx, method: str, tile_budget: int) -> RenderResult:
                 w2 = ctx.weights(fp, valid, g[0], px, py)
                 if w2 is None:
                     w2 = py.cover[:, None] * px.cover[None, :]
-                miss = w2 <= 1e-6
+                miss = w2 <= COVER_MIN
                 for p in g:
                     vals = resample_plane(planes[p], px, py)
                     vals[miss] = np.nan
