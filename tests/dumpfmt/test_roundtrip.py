@@ -219,3 +219,15 @@ def test_out_of_range_samples_can_be_reencoded_as_stored() -> None:
     np.testing.assert_array_equal(dumpfmt.decode(data).planes[0], p)
     with pytest.raises(dumpfmt.DumpError, match="outside 0..255"):
         dumpfmt.encode([np.array([[256]])], depth=8, check_range=False)
+
+
+@pytest.mark.parametrize("level", [1, 2, 3, 6, 9])
+def test_fast_zlib_levels_are_plain_zlib_streams(level: int) -> None:
+    # Levels 1-3 may go through ISA-L; any zlib (Overmix's uncompress()) must still read them.
+    rng = np.random.default_rng(level)
+    y = (rng.integers(0, 60, (36, 52)) * 16 + np.arange(52)).astype(np.uint16)
+    data = dumpfmt.encode([y], depth=10, compression="zlib", level=level)
+    ind = _independent_read(data)
+    np.testing.assert_array_equal(ind["planes"][0], y)
+    length = struct.unpack_from("<I", data, 6 + 12)[0]
+    assert zlib.decompress(data[6 + 16 : 6 + 16 + length]) == y.astype("<u2").tobytes()
