@@ -227,7 +227,8 @@ def test_fast_zlib_levels_are_plain_zlib_streams(level: int) -> None:
     rng = np.random.default_rng(level)
     y = (rng.integers(0, 60, (36, 52)) * 16 + np.arange(52)).astype(np.uint16)
     data = dumpfmt.encode([y], depth=10, compression="zlib", level=level)
-    ind = _independent_read(data)
-    np.testing.assert_array_equal(ind["planes"][0], y)
+    (depth, kind, got), = _independent_read(data)["planes"]
+    assert (depth, kind) == (10, "zlib")
+    np.testing.assert_array_equal(got, y)
     length = struct.unpack_from("<I", data, 6 + 12)[0]
     assert zlib.decompress(data[6 + 16 : 6 + 16 + length]) == y.astype("<u2").tobytes()
