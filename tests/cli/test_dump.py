@@ -167,11 +167,11 @@ def test_truncated_video_warns(tmp_path: Path, capsys) -> None:
 
 
 def test_error_mid_run_leaves_nothing(clips, tmp_path: Path, monkeypatch, capsys) -> None:
-    import overmix.io.dumps as dumps
+    import overmix.io.dumpdir as dumpdir
     from overmix.errors import OutputError
 
     calls = {"n": 0}
-    real = dumps.encode_frame
+    real = dumpdir.encode_frame
 
     def flaky(frame, **kw):
         calls["n"] += 1
@@ -179,7 +179,7 @@ def test_error_mid_run_leaves_nothing(clips, tmp_path: Path, monkeypatch, capsys
             raise OutputError("disk full (simulated)")
         return real(frame, **kw)
 
-    monkeypatch.setattr(dumps, "encode_frame", flaky)
+    monkeypatch.setattr(dumpdir, "encode_frame", flaky)
     out = tmp_path / "o"
     assert main(["dump", str(clips["hi10"]), "-o", str(out)]) == 1
     assert "disk full" in capsys.readouterr().err
