@@ -1,27 +1,96 @@
 """overmix: turn anime video into clean, full-size, colour-accurate stills.
 
-The public API mirrors the command line (DESIGN §2): verbs that return numpy arrays or
-plain dataclasses. Heavy submodules are imported on first use.
+The public API mirrors the command line (DESIGN §2) for scripts and notebooks::
+
+    import overmix
+    with overmix.open_frames("ep01.mkv", start=120, end=180) as frames:
+        rgb = overmix.convert(next(iter(frames)), depth=16)   # (H, W, 3) uint16
+    offsets = overmix.align("ep01.mkv", start=120, end=180)    # overmix.Offsets
+    result = overmix.stitch("ep01.mkv", "pan.png", start=120, end=180, render="median")
+    overmix.dump("ep01.mkv", "dumps/", start=120, end=180)
+
+Keyword options are the command-line options with underscores (``save_offsets=...``). The
+verbs are imported on first use, so ``import overmix`` stays light.
 """
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING, Any
+
 from overmix.color.spec import ChromaLocation, ColorInfo, Matrix, Primaries, Range, Transfer
 from overmix.errors import OvermixError
 from overmix.frame import Family, Frame, PlaneLayout
+from overmix.geometry import Canvas, Offsets
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from overmix.frame import FrameSource
+    from overmix.io.dumpdir import DumpResult
+    from overmix.pipeline import StitchResult
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Canvas",
     "ChromaLocation",
     "ColorInfo",
     "Family",
     "Frame",
     "Matrix",
+    "Offsets",
     "OvermixError",
     "PlaneLayout",
     "Primaries",
     "Range",
     "Transfer",
     "__version__",
+    "align",
+    "convert",
+    "dump",
+    "open_frames",
+    "stitch",
 ]
+
+
+def open_frames(path: str | os.PathLike[str], **options: Any) -> FrameSource:
+    """Frames of a video, dump, dump folder or PNG(s): ``start``, ``end``, ``frames``, ``ivtc``,
+    ``dedup``, ``stream`` ... (see :func:`overmix.io.sources.open_source`)."""
+    from overmix.io.sources import open_source
+
+    return open_source(path, **options)
+
+
+def convert(frame: Frame, **options: Any) -> np.ndarray:
+    """A frame as an 8/16-bit R'G'B' picture (H, W, 3|4): ``depth``, ``dither``,
+    ``chroma_filter``, ``linear`` (see :func:`overmix.color.convert.frame_to_image`)."""
+    from overmix.color.convert import frame_to_image
+
+    return frame_to_image(frame, **options)
+
+
+def align(path: str | os.PathLike[str], **options: Any) -> Offsets:
+    """Sub-pixel offsets of the frames of ``path`` (options as ``overmix align``)."""
+    from overmix.pipeline import StitchOptions, align_input
+
+    offsets, _ = align_input(path, StitchOptions(**options))
+    return offsets
+
+
+def stitch(path: str | os.PathLike[str], output: str | os.PathLike[str] | None = None,
+           **options: Any) -> StitchResult:
+    """Stitch a pan into one canvas, written to ``output`` (.png or .dump) when given
+    (options as ``overmix stitch``, e.g. ``render="median"``, ``scale=2``)."""
+    from overmix.pipeline import StitchOptions
+    from overmix.pipeline import stitch as _stitch
+
+    return _stitch(path, StitchOptions(**options), output=output)
+
+
+def dump(path: str | os.PathLike[str], folder: str | os.PathLike[str],
+         **options: Any) -> DumpResult:
+    """Dump frames to ``folder`` as .dump files plus scene.json (options as ``overmix dump``)."""
+    from overmix.io.dumpdir import dump as _dump
+
+    return _dump(path, folder, **options)
