@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +59,7 @@ __all__ = [
     "stitch_jpeg",
     "write_output",
     "write_overlay",
+    "write_png_strips",
     "write_project",
 ]
 
@@ -612,6 +613,23 @@ def canvas_image(res: RenderResult, *, depth: int, dither: bool = False,
     Converted in row strips (with a chroma margin) so the float RGB never exists for the
     whole canvas unless dithering needs it.
     """
+    h, w = res.planes[0].shape
+    out: np.ndarray | None = None
+    for r0, r1, img in _image_strips(res, depth=depth, dither=dither,
+                                     chroma_filter=chroma_filter, strip=strip):
+        if out is None:
+            out = np.empty((h, w, img.shape[2]), np.uint8 if depth <= 8 else np.uint16)
+        out[r0:r1] = img
+    assert out is not None
+    return out[..., 0] if out.shape[2] == 1 else out
+
+
+def _image_strips(res: RenderResult, *, depth: int, dither: bool = False,
+                  chroma_filter: str = "bilinear", strip: int = 256,
+                  ) -> Iterator[tuple[int, int, np.ndarray]]:
+    """``(r0, r1, rows)`` of the canvas picture, top to bottom: rows ``[r0, r1)`` as
+    (r1 - r0, W, C) uint8/uint16 codes, C = 3 (RGB), 4 (RGBA), 1 (gray) or 2 (gray + alpha);
+    one strip of the whole canvas when dithering."""
     from overmix.color.convert import to_rgb, to_rgb_codes
     from overmix.color.dither import quantize
 
@@ -622,8 +640,6 @@ def canvas_image(res: RenderResult, *, depth: int, dither: bool = False,
     top = float((1 << color.bit_depth) - 1)
     h, w = res.planes[0].shape
     gray = fam == Family.GRAY
-    nch = (1 if gray else 3) + (1 if alpha_full else 0)
-    out = np.empty((h, w, nch), np.uint8 if depth <= 8 else np.uint16)
     sy = lay.sub_y if fam == Family.YCBCR else 1
     strip = max(sy, strip - strip % sy)
     margin = 4  # chroma rows beyond the strip: more than any upsampling filter reaches
@@ -645,11 +661,72 @@ def canvas_image(res: RenderResult, *, depth: int, dither: bool = False,
             img = quantize(rgb, depth, dither=True)
         else:
             img = to_rgb_codes(planes, color, depth=depth, **kw)  # type: ignore[arg-type]
+        del planes, alpha
         img = img[r0 - l0:r1 - l0]
         if gray:
             img = img[..., [0, 3]] if alpha_full else img[..., :1]
-        out[r0:r1] = img
-    return out[..., 0] if nch == 1 else out
+        yield r0, r1, np.ascontiguousarray(img)
+
+
+def write_png_strips(path: str | os.PathLike[str], width: int, height: int, channels: int,
+                     depth: int, strips: Iterable[tuple[int, int, np.ndarray]],
+                     level: int = PNG_LEVEL) -> Path:
+    """Write a PNG (ISO/IEC 15948) from row strips, atomically, without the whole picture.
+
+    ``strips`` yields ``(r0, r1, rows)`` top to bottom, rows (r1 - r0, width, channels)
+    uint8 (``depth`` 8) or uint16 (``depth`` 16); channels 1 gray, 2 gray + alpha, 3 RGB,
+    4 RGBA. Every row uses the *Sub* filter (type 1: difference to the pixel on the left, so
+    each strip is filtered on its own) and the stream is deflated by ISA-L (``isal``, ~5x
+    faster than zlib at the same level; the stream is standard zlib) or by zlib when isal is
+    missing. On the issue #5 canvas (1560x738 RGBA16) it writes in ~0.06 s what FFmpeg's
+    encoder (Paeth, zlib level 3) wrote in ~0.2 s, 1 % larger, holding one strip at a time.
+    """
+    import struct
+    import zlib
+
+    from overmix.atomic import atomic_path
+
+    try:
+        from isal import isal_zlib as zmod
+        zlevel = min(level, 3)  # ISA-L levels are 0-3
+    except ImportError:  # pragma: no cover - isal is a dependency
+        zmod, zlevel = zlib, level  # type: ignore[assignment]
+    ctype = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    bpp = channels * (2 if depth == 16 else 1)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(data, zlib.crc32(kind))
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    path = Path(path)
+    done = 0
+    with atomic_path(path) as tmp:
+        try:
+            with open(tmp, "wb") as f:
+                f.write(b"\x89PNG\r\n\x1a\n")
+                f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, ctype,
+                                                    0, 0, 0)))
+                comp = zmod.compressobj(zlevel)
+                for r0, r1, rows in strips:
+                    if r0 != done or rows.shape != (r1 - r0, width, channels):
+                        raise ValueError("PNG strips must cover the rows in order")
+                    raw = rows.astype(">u2" if depth == 16 else np.uint8, copy=False)
+                    b = raw.reshape(r1 - r0, width * channels).view(np.uint8)
+                    filt = np.empty((r1 - r0, b.shape[1] + 1), np.uint8)
+                    filt[:, 0] = 1  # filter type Sub
+                    filt[:, 1:bpp + 1] = b[:, :bpp]
+                    np.subtract(b[:, bpp:], b[:, :-bpp], out=filt[:, bpp + 1:])
+                    data = comp.compress(filt.data)
+                    if data:
+                        f.write(chunk(b"IDAT", data))
+                    done = r1
+                if done != height:
+                    raise ValueError("PNG strips must cover every row")
+                f.write(chunk(b"IDAT", comp.flush()))
+                f.write(chunk(b"IEND", b""))
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
 
 
 def canvas_frame(res: RenderResult) -> Frame:
@@ -694,11 +771,19 @@ def write_output(result: StitchResult, path: str | os.PathLike[str], opts: Stitc
         else:
             from overmix.io.png import write_png
 
-            img = canvas_image(res, depth=depth, dither=opts.dither,
-                               chroma_filter=opts.chroma_filter)
-            # zlib level 3: ~5x faster than the default 6 on 16-bit canvases, ~5 % larger
-            write_png(target, img, compression_level=PNG_LEVEL)
-            if len(renders) > 1:
+            if len(renders) == 1:
+                # streamed: the integer picture never exists whole (nor FFmpeg's copies)
+                h, w = res.planes[0].shape
+                gray = res.layout.family == Family.GRAY
+                channels = (1 if gray else 3) + (1 if res.has_holes else 0)
+                write_png_strips(target, w, h, channels, depth,
+                                 _image_strips(res, depth=depth, dither=opts.dither,
+                                               chroma_filter=opts.chroma_filter))
+            else:
+                img = canvas_image(res, depth=depth, dither=opts.dither,
+                                   chroma_filter=opts.chroma_filter)
+                # zlib level 3: ~5x faster than the default 6 on 16-bit canvases, ~5 % larger
+                write_png(target, img, compression_level=PNG_LEVEL)
                 images.append(img)
         written.append(target)
     if len(renders) > 1 and suffix == ".png":
