@@ -54,6 +54,27 @@ __all__ = [
 ]
 
 
+def _register_imageio() -> None:
+    """Make ``imageio.v3.imread("x.dump")`` work wherever overmix is imported.
+
+    imageio has no entry points for third-party plugins, only its own registry; adding the
+    plugin costs about 25 ms and happens only when imageio is installed.
+    """
+    from importlib.util import find_spec
+
+    if find_spec("imageio") is None:
+        return
+    try:
+        from overmix.io.imageio_plugin import register
+
+        register()
+    except Exception:  # noqa: BLE001 - an odd imageio version must never break overmix
+        pass
+
+
+_register_imageio()
+
+
 def open_frames(path: str | os.PathLike[str], **options: Any) -> FrameSource:
     """Frames of a video, dump, dump folder or PNG(s): ``start``, ``end``, ``frames``, ``ivtc``,
     ``dedup``, ``stream`` ... (see :func:`overmix.io.sources.open_source`)."""

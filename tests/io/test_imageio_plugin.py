@@ -99,3 +99,17 @@ def test_other_files_are_left_to_other_plugins(tmp_path, dumps):
     bad.write_bytes(b"DMP0\x03\x01" + b"\xff" * 10)
     with pytest.raises(OSError):
         iio.imread(bad)
+
+
+def test_importing_overmix_is_enough(dumps, tmp_path):
+    # A fresh interpreter: no explicit register() call, only `import overmix`.
+    import subprocess
+    import sys
+
+    dump = sorted((dumps / "c10").glob("*.dump"))[0]
+    out = tmp_path / "a.npy"
+    code = ("import sys, numpy, overmix, imageio.v3 as iio; "
+            "numpy.save(sys.argv[2], iio.imread(sys.argv[1]))")
+    subprocess.run([sys.executable, "-c", code, str(dump), str(out)], check=True)
+    assert main(["convert", str(dump), "-o", str(tmp_path / "a.png")]) == 0
+    np.testing.assert_array_equal(np.load(out), read_png_array(tmp_path / "a.png")[0])
