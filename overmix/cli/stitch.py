@@ -56,7 +56,9 @@ def register(subparsers: Any) -> None:
     r.add_argument("--save-project", metavar="FILE", help="write an Overmix project "
                    "(.xml.overmix)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    p.set_defaults(func=run)
+    # nothing to clean up after run() (the store's folder is gone): the program may end
+    # without the interpreter's teardown (overmix.cli.main)
+    p.set_defaults(func=run, exit_fast=True)
 
 
 def add_input_arguments(p: argparse.ArgumentParser) -> None:
