@@ -198,6 +198,30 @@ def load_store(input_path: str | os.PathLike[str], opts: StitchOptions,
     return store
 
 
+def release_memory() -> None:
+    """Give the heap pages freed by the last stage back to the OS (glibc ``malloc_trim``).
+
+    The decoder's frame buffers and a stage's temporaries are freed into malloc's arenas
+    (one per thread: decoder threads, the alignment's pool), which keep them; the next stage
+    would then run on top of them. Measured on the issue #5 clip: 10-20 MB less peak RSS for
+    a few ms. A no-op where the C library has no ``malloc_trim``.
+    """
+    global _TRIM
+    if _TRIM is None:
+        try:
+            import ctypes
+
+            _TRIM = ctypes.CDLL(None).malloc_trim
+            _TRIM.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)  # type: ignore[operator]
+
+
+_TRIM: object = None
+
+
 def load_mask(path: str | os.PathLike[str], shape: tuple[int, int]) -> np.ndarray:
     """The ``--mask`` PNG as a bool (h, w) *ignore* mask: white (≥ half level) = ignore.
 
@@ -851,6 +875,7 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
     t = time.perf_counter()
     with load_store(input_path, opts, progress) as store:
         timings["load"] = time.perf_counter() - t
+        release_memory()
         assert store.shape is not None
         ignore = load_mask(opts.mask, store.shape) if opts.mask else None
         given_logo = logo_mask(store, opts)
@@ -868,6 +893,7 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
                                         _union(ignore, None if overlay is None else
                                                _grow(overlay.mask)), progress)
         timings["align"] = time.perf_counter() - t
+        release_memory()
         if opts.save_offsets:
             offsets.save(opts.save_offsets)
         t = time.perf_counter()
@@ -896,6 +922,7 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         if overlay is not None:
             summary["overlay_pixels"] = int(overlay.mask.sum())
     result = StitchResult(renders, offsets, offsets.canvas, renders[0].color, summary)
+    release_memory()
     if output is not None:
         t = time.perf_counter()
         files = write_output(result, output, opts)
