@@ -124,50 +124,52 @@ def _cell_labels(shape: tuple[int, int], block: int, phase: tuple[int, int]) -> 
     return ci[:, None] * ncj + cj[None, :], nci, ncj
 
 
-def _cell_stats(y: np.ndarray, block: int, phase: tuple[int, int], flat_tol: float,
-                edge_tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per grid cell: is it flat, and how many of its 4 neighbours sit across a *jump*.
+def _cell_evidence(get: Callable[[int], np.ndarray], picks: np.ndarray, shape: tuple[int, int],
+                   block: int, phase: tuple[int, int]) -> tuple[np.ndarray, np.ndarray,
+                                                                 np.ndarray]:
+    """Mean pixel steps per grid cell, accumulated over the sampled frames (frame coordinates).
 
-    A cell is flat when its range is below ``flat_tol`` or its mean pixel step is below
-    ``0.3 * edge_tol`` (compressed blocks; whole cells only). The border with a neighbour is a
-    jump when the mean pixel step across it exceeds ``edge_tol`` and 2.5 times the mean pixel
-    step inside both cells: a mosaic is constant inside and jumps at its
-    block borders, whereas a smooth gradient steps the same inside a cell as across its border.
+    Returns
+    -------
+    inside : ndarray (nci, ncj) float64
+        Mean over the frames of the mean |step| between neighbouring pixels of the same cell.
+    jump_r : ndarray (nci, ncj - 1) float64
+        Mean over the frames of the mean |step| across the border with the right neighbour.
+    jump_d : ndarray (nci - 1, ncj) float64
+        The same across the border with the neighbour below.
+
+    The mosaic is fixed to the screen while the drawing pans under it, so these averages
+    separate the two without any per-frame decision: under the mosaic the steps sit on the
+    block borders (codec ringing only adds a small ``inside``), while over the moving drawing
+    every position inside a cell sees the same edges as its borders over the pan.
     """
-    lab, nci, ncj = _cell_labels(y.shape, block, phase)
+    lab, nci, ncj = _cell_labels(shape, block, phase)
     nc = nci * ncj
-    idx = np.arange(nc)
-    hi = np.asarray(ndimage.maximum(y, lab, idx)).reshape(nci, ncj)
-    lo = np.asarray(ndimage.minimum(y, lab, idx)).reshape(nci, ncj)
-    cnt = np.bincount(lab.ravel(), minlength=nc).reshape(nci, ncj)
-    flat = (hi - lo < flat_tol) & (cnt == block * block)
-    dx = np.abs(np.diff(y, axis=1)).astype(np.float64)
-    dy = np.abs(np.diff(y, axis=0)).astype(np.float64)
-    bx = ((np.arange(1, y.shape[1]) - phase[0]) % block) == 0  # pair (j, j+1) crosses a border
-    by = ((np.arange(1, y.shape[0]) - phase[1]) % block) == 0
-    lx = lab[:, :-1]  # cell of the left / upper pixel of each pair
-    ly = lab[:-1, :]
-
-    def cell_mean(v: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        s = np.bincount(labels.ravel(), weights=v.ravel(), minlength=nc)
-        c = np.bincount(labels.ravel(), minlength=nc)
-        return (s / np.maximum(c, 1)).reshape(nci, ncj)
-
-    inside = np.maximum(cell_mean(dx[:, ~bx], lx[:, ~bx]), cell_mean(dy[~by, :], ly[~by, :]))
-    # codec noise makes the range of a compressed mosaic block large but its mean step small
-    flat = (flat | (inside < 0.3 * edge_tol)) & (cnt == block * block)
-    jump_r = cell_mean(dx[:, bx], lx[:, bx])[:, :-1]  # border with the right neighbour
-    jump_d = cell_mean(dy[by, :], ly[by, :])[:-1, :]  # border with the neighbour below
-    ref_r = np.maximum(edge_tol, 2.5 * np.maximum(inside[:, :-1], inside[:, 1:]))
-    ref_d = np.maximum(edge_tol, 2.5 * np.maximum(inside[:-1], inside[1:]))
-    dh = ((jump_r > ref_r) & flat[:, :-1] & flat[:, 1:]).astype(np.int32)
-    dv = ((jump_d > ref_d) & flat[:-1] & flat[1:]).astype(np.int32)
-    nd = np.zeros(flat.shape, np.int32)
-    nd[:-1] += dv
-    nd[1:] += dv
-    nd[:, :-1] += dh
-    nd[:, 1:] += dh
-    return flat, nd
+    bx = ((np.arange(1, shape[1]) - phase[0]) % block) == 0  # pair (j, j+1) crosses a border
+    by = ((np.arange(1, shape[0]) - phase[1]) % block) == 0
+    lx_in = lab[:, :-1][:, ~bx].ravel()
+    ly_in = lab[:-1, :][~by, :].ravel()
+    lx_bd = lab[:, :-1][:, bx].ravel()  # cell left of each crossing pair
+    ly_bd = lab[:-1, :][by, :].ravel()
+    n_in = np.bincount(lx_in, minlength=nc) + np.bincount(ly_in, minlength=nc)
+    n_r = np.bincount(lx_bd, minlength=nc)
+    n_d = np.bincount(ly_bd, minlength=nc)
+    s_in = np.zeros(nc)
+    s_r = np.zeros(nc)
+    s_d = np.zeros(nc)
+    for k in picks:
+        y = np.asarray(get(int(k)), dtype=np.float32)
+        dx = np.abs(np.diff(y, axis=1))
+        dy = np.abs(np.diff(y, axis=0))
+        s_in += (np.bincount(lx_in, weights=dx[:, ~bx].ravel(), minlength=nc)
+                 + np.bincount(ly_in, weights=dy[~by, :].ravel(), minlength=nc))
+        s_r += np.bincount(lx_bd, weights=dx[:, bx].ravel(), minlength=nc)
+        s_d += np.bincount(ly_bd, weights=dy[by, :].ravel(), minlength=nc)
+    m = max(len(picks), 1)
+    inside = (s_in / np.maximum(n_in, 1) / m).reshape(nci, ncj)
+    jump_r = (s_r / np.maximum(n_r, 1) / m).reshape(nci, ncj)[:, :-1]
+    jump_d = (s_d / np.maximum(n_d, 1) / m).reshape(nci, ncj)[:-1, :]
+    return inside, jump_r, jump_d
 
 
 def _region_mask(get: Callable[[int], np.ndarray], picks: np.ndarray, shape: tuple[int, int],
@@ -175,21 +177,39 @@ def _region_mask(get: Callable[[int], np.ndarray], picks: np.ndarray, shape: tup
                  edge_tol: float) -> np.ndarray:
     """The censored region (bool, frame shape) for the grid ``(b, phase)``.
 
-    Cells flat in 70% of the sampled frames or more — the drawing pans under a mosaic, so outside
-    it a cell stays flat only where the drawing is flat along the whole pan — that in some
-    frame jump against at least two flat neighbour cells; hole-filled, closed, components of
-    six cells or more, each completed by the cells of its bounding box that are flat in most
-    frames.
+    Evidence is pooled over all sampled frames in frame coordinates (:func:`_cell_evidence`),
+    so codec noise, which differs from frame to frame, averages out instead of vetoing cells
+    frame by frame. A cell's *border ratio* on each side is the mean step across that border
+    over the cell's mean step inside (floored at ``0.3 * edge_tol``: codec ringing and flat
+    drawing); a moving drawing gives about 1 on every side. Seeds: cells with three of their
+    four side ratios >= 3 (a drawing cell next to the censor has one strong side) whose inside
+    step is near the censor's noise floor (the median over the candidates). Seeds are
+    hole-filled and closed, components of fewer than six cells dropped, and each component
+    completed by the cells of its bounding box that are consistent with a mosaic (two side
+    ratios >= 1.5, or nearly constant inside on average: over flat parts of the drawing a
+    mosaic cell shows no jumps to pool).
     """
-    nflat = None
-    edgy = None
-    for k in picks:
-        y = np.asarray(get(int(k)), dtype=np.float32)
-        flat, nd = _cell_stats(y, b, phase, flat_tol, edge_tol)
-        nflat = flat.astype(np.int32) if nflat is None else nflat + flat
-        edgy = (nd >= 2) if edgy is None else edgy | (nd >= 2)
-    assert nflat is not None and edgy is not None
-    cells = (nflat >= 0.7 * len(picks)) & edgy
+    inside, jump_r, jump_d = _cell_evidence(get, picks, shape, b, phase)
+    nci, ncj = inside.shape
+    side = np.zeros((4, nci, ncj))  # missing sides (frame edge) count as no evidence
+    side[0][:, 1:] = jump_r
+    side[1][:, :-1] = jump_r
+    side[2][1:] = jump_d
+    side[3][:-1] = jump_d
+    ratio = side / np.maximum(inside, 0.3 * edge_tol)
+    srt = np.sort(ratio, axis=0)
+    score = srt[1]  # three of the four sides strong
+    weak = srt[2]  # two of the four sides
+    lab_full, _, _ = _cell_labels(shape, b, phase)
+    whole = (np.bincount(lab_full.ravel(), minlength=nci * ncj) == b * b).reshape(nci, ncj)
+    cells = (score >= 3.0) & whole
+    if cells.any():
+        # drawing cells next to the censor can show strong sides too (the step from a block
+        # mean to the drawing); they are far from constant inside, unlike the censor's cells,
+        # whose inside steps are the codec's noise floor, the same across the censor
+        floor = float(np.median(inside[cells]))
+        cells &= inside <= max(2.5 * floor, 0.3 * edge_tol)
+    consistent = ((weak >= 1.5) | (inside < min(flat_tol, 0.5 * edge_tol))) & whole
     cells = ndimage.binary_fill_holes(cells)
     cells = ndimage.binary_closing(cells, np.ones((3, 3), bool), border_value=0) | cells
     cells = ndimage.binary_fill_holes(cells)
@@ -198,16 +218,13 @@ def _region_mask(get: Callable[[int], np.ndarray], picks: np.ndarray, shape: tup
         keep = np.bincount(lbl.ravel()) >= 6
         keep[0] = False
         cells = keep[lbl]
-        # censors are compact: within each region's bounding box, take every cell that is
-        # flat in most frames (compression noise hides some of the jumps)
+        # censors are compact: complete each region within its bounding box
         lbl, _ = ndimage.label(cells)
-        mostly_flat = nflat >= 0.5 * len(picks)
         for sl in ndimage.find_objects(lbl):
             if sl is not None:
-                cells[sl] |= mostly_flat[sl]
+                cells[sl] |= consistent[sl]
         cells = ndimage.binary_fill_holes(cells)
-    lab, _, _ = _cell_labels(shape, b, phase)
-    return cells.ravel()[lab]
+    return cells.ravel()[lab_full]
 
 
 def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4, 33),
