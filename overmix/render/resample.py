@@ -231,7 +231,7 @@ def accumulate(acc: np.ndarray, vals: np.ndarray | None, px: AxisPlan, py: AxisP
     _acc(acc, v, py.cover, px.cover, _NO_W2 if w2 is None else w2, py.lo, px.lo, power)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # nogil: render splits a frame's rows between threads
 def _splat(src, r0, r1, xs, wx, ys, wy, n_src_y, cy, cx, w2, use_w2, a, b, acc, wacc, add_w,
            i0, j0, tmp, row):  # pragma: no cover - numba
     width = src.shape[1]

@@ -50,6 +50,7 @@ References
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -381,39 +382,101 @@ def _render_average(ctx: _Ctx, disagreement: bool) -> RenderResult:
     # Straight from the codes only when planes(k) is FrameStore's own conversion; a wrapper
     # that changes the planes (overlay removal, ...) must be read through planes(k).
     fused = sq is None and getattr(type(ctx.provider), "planes", None) is FrameStore.planes
-    for done, fp in enumerate(ctx.plans, 1):
-        if fused:  # straight from the codes: no float copy of the frame, no resampled frame
-            codes = ctx.provider.frame(fp.k).planes  # type: ignore[attr-defined]
-            affine = ctx.affine(fp)
-            valid = ctx.valid(fp)
-            for gi, entry in enumerate(fp.groups):
-                if entry is None:
-                    continue
-                g, px, py = entry
-                w2 = ctx.weights(fp, valid, g[0], px, py)
-                for n, p in enumerate(g):
-                    a, b = affine[p]
-                    splat(codes[p], px, py, sums[p], wsums[gi] if n == 0 else None,
-                          a=a, b=b, w2=w2)
-            del codes
-            ctx.progress("render", done, total)
-            continue
-        planes = ctx.planes(fp)
-        valid = ctx.valid(fp)
-        for gi, entry in enumerate(fp.groups):
-            if entry is None:
+    pool = None
+    if fused and total > 1 and ctx.plane_shape(0)[0] >= 2 * _SPLIT_MIN_ROWS \
+            and (os.cpu_count() or 1) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(2)
+    try:
+        for done, fp in enumerate(ctx.plans, 1):
+            if fused:  # straight from the codes: no float copy of the frame, no resampled one
+                codes = ctx.provider.frame(fp.k).planes  # type: ignore[attr-defined]
+                jobs = _splat_jobs(ctx, fp, codes, sums, wsums, 2 if pool else 1)
+                if pool is not None and len(jobs) > 1:
+                    for f in [pool.submit(_run_jobs, j) for j in jobs]:
+                        f.result()
+                else:
+                    for j in jobs:
+                        _run_jobs(j)
+                del codes, jobs
+                ctx.progress("render", done, total)
                 continue
-            g, px, py = entry
-            w2 = ctx.weights(fp, valid, g[0], px, py)
-            accumulate(wsums[gi], None, px, py, w2, power=0)
-            for p in g:
-                vals = resample_plane(planes[p], px, py)
-                accumulate(sums[p], vals, px, py, w2, power=1)
-                if p == 0 and sq is not None:
-                    accumulate(sq, vals, px, py, w2, power=2)
-                del vals
-        del planes
-        ctx.progress("render", done, total)
+            _add_resampled(ctx, fp, sums, wsums, sq)
+            ctx.progress("render", done, total)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return _finish_average(ctx, sums, wsums, sq, groups, total)
+
+
+# Canvas rows below which a frame is not split between two threads.
+_SPLIT_MIN_ROWS = 64
+_Job = tuple[np.ndarray, AxisPlan, AxisPlan, np.ndarray, "np.ndarray | None", float, float,
+             "np.ndarray | None"]
+
+
+def _splat_jobs(ctx: _Ctx, fp: _FramePlan, codes: Sequence[np.ndarray],
+                sums: list[np.ndarray], wsums: list[np.ndarray], parts: int) -> list[list[_Job]]:
+    """The splats of one frame, in ``parts`` lists over disjoint canvas row ranges (every
+    plane cut at the same luma row), so the lists can run on different threads: each canvas
+    sample gets the same additions in the same order either way (identical results)."""
+    affine = ctx.affine(fp)
+    valid = ctx.valid(fp)
+    out: list[list[_Job]] = [[] for _ in range(parts)]
+    y0 = y1 = 0
+    if parts > 1 and fp.groups[0] is not None:
+        y0, y1 = fp.groups[0][2].lo, fp.groups[0][2].hi
+        if y1 - y0 < 2 * _SPLIT_MIN_ROWS:
+            parts = 1
+    for gi, entry in enumerate(fp.groups):
+        if entry is None:
+            continue
+        g, px, py = entry
+        w2 = ctx.weights(fp, valid, g[0], px, py)
+        sy = max(1, round(ctx.plane_shape(0)[0] / max(1, ctx.plane_shape(g[0])[0])))
+        cuts = [py.lo, py.hi] if parts == 1 else \
+            [py.lo, max(py.lo, min(py.hi, (y0 + (y1 - y0) // 2) // sy)), py.hi]
+        for part in range(len(cuts) - 1):
+            sub = py.sub(cuts[part], cuts[part + 1])
+            if sub is None:
+                continue
+            w2p = None if w2 is None else w2[sub.lo - py.lo:sub.hi - py.lo]
+            for n, p in enumerate(g):
+                a, b = affine[p]
+                out[part].append((codes[p], px, sub, sums[p], wsums[gi] if n == 0 else None,
+                                  a, b, w2p))
+    return [j for j in out if j]
+
+
+def _run_jobs(jobs: list[_Job]) -> None:
+    for src, px, py, acc, wacc, a, b, w2 in jobs:
+        splat(src, px, py, acc, wacc, a=a, b=b, w2=w2)
+
+
+def _add_resampled(ctx: _Ctx, fp: _FramePlan, sums: list[np.ndarray],
+                   wsums: list[np.ndarray], sq: np.ndarray | None) -> None:
+    """One frame through its working planes (a wrapper provider, or the disagreement)."""
+    planes = ctx.planes(fp)
+    valid = ctx.valid(fp)
+    for gi, entry in enumerate(fp.groups):
+        if entry is None:
+            continue
+        g, px, py = entry
+        w2 = ctx.weights(fp, valid, g[0], px, py)
+        accumulate(wsums[gi], None, px, py, w2, power=0)
+        for p in g:
+            vals = resample_plane(planes[p], px, py)
+            accumulate(sums[p], vals, px, py, w2, power=1)
+            if p == 0 and sq is not None:
+                accumulate(sq, vals, px, py, w2, power=2)
+            del vals
+    del planes
+
+
+def _finish_average(ctx: _Ctx, sums: list[np.ndarray], wsums: list[np.ndarray],
+                    sq: np.ndarray | None, groups: list[tuple[int, ...]],
+                    total: int) -> RenderResult:
     # mean = sum / weight in place: the sums become the canvas (no temporaries)
     for gi, g in enumerate(groups):
         for p in g:
