@@ -155,9 +155,9 @@ def part_a(video: Path, truth: np.ndarray, out_dir: Path) -> None:
                 "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     cmd = [sys.executable, "-m", "overmix", "--quiet", "stitch", str(video), "-o", str(out),
            "--save-offsets", str(out_dir / "bench_offsets.json")]
-    for extra, what in (([], "default: all frames in memory"),
-                        (["--memory-budget", "32"], "--memory-budget 32: frames past 32 MB "
-                                                    "wait in a temporary folder")):
+    for extra, what in (([], "default: frames past 16 MB wait in a temporary folder"),
+                        (["--memory-budget", "512"], "--memory-budget 512: all frames in "
+                                                     "memory")):
         res = subprocess.run([sys.executable, "-c", launcher, *cmd, *extra], check=True,
                              capture_output=True, text=True)
         wall, peak = (float(v) for v in res.stdout.split())
