@@ -155,7 +155,7 @@ def part_a(video: Path, truth: np.ndarray, out_dir: Path) -> None:
                 "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     cmd = [sys.executable, "-m", "overmix", "--quiet", "stitch", str(video), "-o", str(out),
            "--save-offsets", str(out_dir / "bench_offsets.json")]
-    for extra, what in (([], "default: frames past 16 MB wait in a temporary folder"),
+    for extra, what in (([], "default: frames past 4 MB wait in a temporary folder"),
                         (["--memory-budget", "512"], "--memory-budget 512: all frames in "
                                                      "memory")):
         res = subprocess.run([sys.executable, "-c", launcher, *cmd, *extra], check=True,

@@ -77,7 +77,7 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stream", type=int, metavar="N", default=None,
                    help="video stream (0-based among video streams)")
     p.add_argument("--memory-budget", type=float, metavar="MB", default=None,
-                   help="decoded frames kept in memory (default 16 MB); the rest wait in a "
+                   help="decoded frames kept in memory (default 4 MB); the rest wait in a "
                         "temporary folder")
 
 

@@ -6,7 +6,7 @@ long-GOP codecs, costly to seek, so the scene's frames are decoded once into a s
 
 Frames are kept as **native codes** (uint8/uint16 planes, exactly as decoded), which is 2-4x
 smaller than float working planes. The store holds frames in memory up to a budget
-(``budget_bytes``, default :data:`DEFAULT_BUDGET` = 16 MB, a few HD frames); frames past the
+(``budget_bytes``, default :data:`DEFAULT_BUDGET` = 4 MB, one HD frame); frames past the
 budget are written to a temporary folder as raw plane files (plain writes, no fsync) and read
 back with :func:`numpy.fromfile` when asked for. Each frame is read about twice per stitch
 (align, render), so the read-back comes from the OS page cache: spilling a 60-frame 720p clip
@@ -40,7 +40,7 @@ __all__ = ["DEFAULT_BUDGET", "FrameStore"]
 
 # Bytes of native codes kept in memory; the rest is spilled (see the module docs). Small
 # inputs (tests, short low-resolution clips) never touch the disk.
-DEFAULT_BUDGET = 16 * 1024 * 1024
+DEFAULT_BUDGET = 4 * 1024 * 1024
 
 
 @dataclass
