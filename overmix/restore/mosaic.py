@@ -7,11 +7,17 @@ on the canvas, ``A_k`` places it in frame k (sub-pixel shift, :mod:`overmix.rest
 and ``M`` replaces the mosaic region's blocks by their means (an orthogonal projection). We solve
 the regularised least-squares problem
 
-    min_D  sum_k || M A_k D - y_k ||²  +  mu * c * || grad D ||²
+    min_D  sum_k || M A_k D - y_k ||²  +  mu * c * sum_edges huber_s(grad D)
 
 by conjugate gradients on the normal equations, matrix-free, streaming over the frames in every
-product (only the right-hand side needs the frame pixels). Pixels no frame constrains get the
-smooth (harmonic) continuation from the regulariser.
+product (only the right-hand side needs the frame pixels); the Huber prior (quadratic below the
+scale ``s``, linear above: cel drawings are flat between sharp lines) is handled by iteratively
+reweighted least squares, a few CG passes with edge weights from the previous estimate. Pixels
+no frame constrains get the smooth continuation from the regulariser.
+
+Codec noise (H.264 ringing inside the blocks, blocks not quite constant) is tolerated by the
+detection, which pools per-cell evidence over all sampled frames in frame coordinates rather
+than deciding frame by frame.
 
 Overmix's "Demosaic" only samples every ``b``-th pixel of each frame (one per block, at a
 user-given phase) and its "Mosaic detection" is an edge-direction image; here the block size,
@@ -295,6 +301,7 @@ def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4
 
 def recover_mosaic(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Canvas,
                    info: MosaicInfo, *, iterations: int = 200, mu: float = 0.02,
+                   edge_scale: float = 0.03, reweight: int = 3,
                    plane_sub: tuple[int, int] = (1, 1),
                    plane_offset: tuple[float, float] = (0.0, 0.0),
                    progress: ProgressCallback | None = None) -> MosaicResult:
@@ -314,6 +321,13 @@ def recover_mosaic(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: 
         Conjugate-gradient iterations at most (each streams over the frames once).
     mu : float
         Weight of the smoothness regulariser (relative to the mean observations per pixel).
+    edge_scale : float
+        Huber scale of the regulariser (working units, Y' for luma): steps above it are
+        penalised linearly (total-variation-like, keeps the drawing's lines sharp where
+        they must be filled in), below it quadratically. 0 keeps the plain quadratic prior.
+    reweight : int
+        Reweighted (IRLS) passes after the first, quadratic one; ``iterations`` is shared:
+        half for the first pass, the rest split evenly.
     plane_sub, plane_offset :
         For a chroma plane: subsampling and siting; the block size and phase must be multiples
         of the subsampling.
@@ -390,36 +404,56 @@ def recover_mosaic(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: 
     c = float(wall.sum()) / wall.size
     lam = mu * c
 
+    # edge weights of the regulariser: all 1 (Tikhonov) in the first pass, then reweighted
+    # (IRLS towards a Huber / total-variation prior): a cel drawing is flat between sharp
+    # lines, and the quadratic prior would blur the lines it has to fill in under the mosaic
+    wx = np.ones((shape[0], shape[1] - 1), np.float32)
+    wy = np.ones((shape[0] - 1, shape[1]), np.float32)
+
     def normal(z: np.ndarray) -> np.ndarray:
         out = np.zeros(shape, np.float32)
         for k in range(n):
             warps[k].adjoint(M(warps[k].forward(z)), out)
-        # + lam * (-Laplacian) with reflecting borders
-        gx = np.diff(z, axis=1)
-        gy = np.diff(z, axis=0)
-        out[:, :-1] -= lam * gx
-        out[:, 1:] += lam * gx
-        out[:-1, :] -= lam * gy
-        out[1:, :] += lam * gy
+        # + lam * D^T W D (weighted -Laplacian) with reflecting borders
+        gx = lam * wx * np.diff(z, axis=1)
+        gy = lam * wy * np.diff(z, axis=0)
+        out[:, :-1] -= gx
+        out[:, 1:] += gx
+        out[:-1, :] -= gy
+        out[1:, :] += gy
         return out
 
-    # conjugate gradients on the normal equations (float32 planes, float64 scalars)
+    # conjugate gradients on the normal equations (float32 planes, float64 scalars);
+    # half the iterations for the first pass, the rest shared by the reweighted passes
+    passes = 1 + max(int(reweight), 0) if edge_scale > 0 else 1
+    budget = [iterations] if passes == 1 else (
+        [iterations - iterations // 2]
+        + [len(c) for c in np.array_split(np.arange(iterations // 2), passes - 1)])
     x = x0.astype(np.float32)
-    r = rhs - normal(x)
-    pdir = r.copy()
-    rr = float(np.vdot(r, r))
-    stop = 1e-12 * max(float(np.vdot(rhs, rhs)), 1e-30)
-    for it in range(iterations):
-        if rr <= stop:
-            break
-        ap = normal(pdir)
-        alpha = rr / max(float(np.vdot(pdir, ap)), 1e-30)
-        x += np.float32(alpha) * pdir
-        r -= np.float32(alpha) * ap
-        rr_new = float(np.vdot(r, r))
-        pdir = r + np.float32(rr_new / rr) * pdir
-        rr = rr_new
-        progress("mosaic", it + 1, iterations)
+    done = 0
+    for npass, its in enumerate(budget):
+        if npass:
+            # Huber weights: 1 below ``edge_scale``, edge_scale / |step| above
+            wx = np.minimum(1.0, edge_scale / np.maximum(np.abs(np.diff(x, axis=1)), 1e-6))
+            wy = np.minimum(1.0, edge_scale / np.maximum(np.abs(np.diff(x, axis=0)), 1e-6))
+            wx = wx.astype(np.float32)
+            wy = wy.astype(np.float32)
+        r = rhs - normal(x)
+        pdir = r.copy()
+        rr = float(np.vdot(r, r))
+        stop = 1e-12 * max(float(np.vdot(rhs, rhs)), 1e-30)
+        for _ in range(its):
+            if rr <= stop:
+                break
+            ap = normal(pdir)
+            alpha = rr / max(float(np.vdot(pdir, ap)), 1e-30)
+            x += np.float32(alpha) * pdir
+            r -= np.float32(alpha) * ap
+            rr_new = float(np.vdot(r, r))
+            pdir = r + np.float32(rr_new / rr) * pdir
+            rr = rr_new
+            done += 1
+            progress("mosaic", done, iterations)
     plane = x
 
     def popcount(v: np.ndarray) -> np.ndarray:
