@@ -10,7 +10,7 @@ method next to the plain average, on drawn cel scenes (tests/restore/scenes.py) 
 plus seconds per iteration and the working memory of super-resolution for 30 and 60 frames
 (tracemalloc peak above the frames already held), which must not grow with the frame count.
 
-Run from the repository root:  python tools/bench_restore.py  [--quick]
+Run from the repository root:  python tools/bench_restore.py  [--quick] [--only 4]
 """
 
 from __future__ import annotations
@@ -306,13 +306,15 @@ def bench_mosaic(tmp: Path, quick: bool) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller scenes")
+    ap.add_argument("--only", type=int, nargs="+", choices=range(1, 5), metavar="N",
+                    help="run only these sections (1 SR, 2 JPEG, 3 deconvolution, 4 mosaic)")
     args = ap.parse_args()
+    benches = (bench_superres, bench_jpeg, bench_deconvolve, bench_mosaic)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        bench_superres(tmp, args.quick)
-        bench_jpeg(tmp, args.quick)
-        bench_deconvolve(tmp, args.quick)
-        bench_mosaic(tmp, args.quick)
+        for i, bench in enumerate(benches, 1):
+            if not args.only or i in args.only:
+                bench(tmp, args.quick)
     return 0
 
 
