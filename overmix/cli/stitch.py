@@ -127,7 +127,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     if summary.get("animation_frames", 1) > 1:
         rows.append(("animation frames", str(summary["animation_frames"])))
     t = summary.get("timings", {})
-    rows.append(("time", ", ".join(f"{k} {v:.2f} s" for k, v in t.items())))
+    rows.append(("time (s)", ", ".join(f"{k} {v:.2f}" for k, v in t.items())))
     for f in summary.get("outputs", []):
         rows.append(("wrote", str(f)))
     return rows
