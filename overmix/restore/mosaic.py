@@ -208,7 +208,7 @@ def _region_mask(get: Callable[[int], np.ndarray], picks: np.ndarray, shape: tup
     weak = srt[2]  # two of the four sides
     lab_full, _, _ = _cell_labels(shape, b, phase)
     whole = (np.bincount(lab_full.ravel(), minlength=nci * ncj) == b * b).reshape(nci, ncj)
-    cells = (score >= 3.0) & whole
+    cells = (score >= 2.0) & whole
     if cells.any():
         # drawing cells next to the censor can show strong sides too (the step from a block
         # mean to the drawing); they are far from constant inside, unlike the censor's cells,
@@ -234,7 +234,8 @@ def _region_mask(get: Callable[[int], np.ndarray], picks: np.ndarray, shape: tup
 
 
 def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4, 33),
-                  sample: int = 24, min_score: float = 0.02, edge_tol: float = 0.02,
+                  sample: int = 24, min_score: float = 0.005, tries: int = 8,
+                  edge_tol: float = 0.02,
                   flat_tol: float = 0.04) -> MosaicInfo | None:
     """Find a screen-fixed mosaic censor in the frames' Y' planes.
 
@@ -256,6 +257,9 @@ def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4
         Frames examined (spread evenly).
     min_score : float
         Least excess share of edges on the grid to consider a size.
+    tries : int
+        Region tests at most (candidates in order of excess): a small censor or one under
+        strong codec smoothing casts few votes, so the true size need not lead them.
     edge_tol, flat_tol : float
         Pixel step that counts as an edge / largest range inside a constant cell (Y').
 
@@ -290,8 +294,8 @@ def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4
         return None
     # The votes propose, best first; the region test decides (it rejects gradients and line
     # art that happens to repeat). The true size out-votes its divisors and multiples.
-    for score, b, px, py in sorted(cands, reverse=True):
-        if score < max(min_score, 0.5 * top):
+    for score, b, px, py in sorted(cands, reverse=True)[:max(int(tries), 1)]:
+        if score < min_score:
             break
         mask = _region_mask(get, picks, shape, b, (px, py), flat_tol, edge_tol)
         if mask.sum() >= 4 * b * b:
