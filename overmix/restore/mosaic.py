@@ -243,9 +243,10 @@ def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4
     border position modulo each candidate size ``b``; a mosaic puts an excess of votes on one
     residue (its grid phase), natural edges spread evenly; the true size has a larger excess
     (``f (1 - 1/b)`` for a share ``f`` of mosaic edges) than its divisors and multiples.
-    Decision: in order of excess, the first size for which the region test of
-    :func:`_region_mask` (constant cells that jump against their neighbours) finds whole
-    blocks.
+    Decision: in order of excess (at most ``tries`` sizes), the first size for which the
+    region test of :func:`_region_mask` finds at least four whole blocks: cells nearly
+    constant inside that jump against their neighbours, on average over the sampled frames
+    (robust to codec noise: H.264 up to crf ~32 on drawn test pans).
 
     Parameters
     ----------
@@ -261,7 +262,9 @@ def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4
         Region tests at most (candidates in order of excess): a small censor or one under
         strong codec smoothing casts few votes, so the true size need not lead them.
     edge_tol, flat_tol : float
-        Pixel step that counts as an edge / largest range inside a constant cell (Y').
+        Pixel step that counts as an edge (Y'); ``0.3 * edge_tol`` floors a cell's mean inside
+        step and ``min(flat_tol, edge_tol / 2)`` is the mean inside step below which a cell
+        counts as constant when completing a region.
 
     Returns
     -------
