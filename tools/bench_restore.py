@@ -277,7 +277,7 @@ def bench_mosaic(tmp: Path, quick: bool) -> None:
     print(f"  true covered area {int(cov.sum())} px, of which never seen uncovered "
           f"{int(hidden.sum())} px")
     variants = [("forward model", frames)]
-    for crf in (22, 26):
+    for crf in (22, 26, 30):
         decoded, kbps = h264_luma(frames, tmp, f"mosaic{crf}", crf)
         variants.append((f"H.264 crf {crf} ({kbps:.0f} kbit/s)", decoded))
     for label, fr in variants:
