@@ -1,10 +1,11 @@
-"""Sub-pixel resampling of a placed frame plane onto a canvas plane (separable, numba).
+"""Sub-pixel resampling of a placed frame plane onto a canvas plane (separable, numpy).
 
 The motion is a pure translation, so along each axis every canvas sample sees the frame at the
 same fractional phase (or, for ``--chroma full``, at one of ``step`` phases). An
 :class:`AxisPlan` holds, per canvas sample along one axis, the first source tap and the tap
 weights; :func:`resample_plane` applies the x plan to the needed source rows and then the y
-plan (two 1-D passes, numba loops).
+plan (two 1-D passes, each a weighted sum of ``taps`` gathered (shifted) slices in numpy:
+no numba on the default stitch path).
 
 Kernels
 -------
@@ -37,7 +38,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from overmix.errors import UsageError
 from overmix.render.canvas import PlaneGrid
@@ -153,132 +153,71 @@ def plan_axes(dst: PlaneGrid, src: PlaneGrid, area_x: tuple[float, float],
     return px, py
 
 
-@njit(cache=True)
-def _pass_x(src, r0, r1, start, w, out):  # pragma: no cover - numba
+def _pass_x(src: np.ndarray, r0: int, r1: int, start: np.ndarray,
+            w: np.ndarray) -> np.ndarray:
+    """Rows ``r0..r1`` of ``src`` (any numeric dtype) resampled along x: float32
+    (r1 - r0 + 1, n), ``out[:, j] = Σ_t w[j, t] · src[:, clip(start[j] + t)]``."""
+    rows = src[r0:r1 + 1]
     width = src.shape[1]
     n, taps = w.shape
-    for r in range(r0, r1 + 1):
-        for j in range(n):
-            s = start[j]
-            acc = 0.0
-            if s >= 0 and s + taps <= width:
-                for t in range(taps):
-                    acc += w[j, t] * src[r, s + t]
-            else:
-                for t in range(taps):
-                    k = s + t
-                    k = 0 if k < 0 else (width - 1 if k >= width else k)
-                    acc += w[j, t] * src[r, k]
-            out[r - r0, j] = acc
+    out = np.zeros((rows.shape[0], n), np.float32)
+    s0 = int(start[0]) if n else 0
+    # a translation plan reads consecutive columns: plain slices when no tap is clamped
+    contiguous = n > 0 and s0 >= 0 and s0 + n - 1 + taps <= width \
+        and bool(np.all(np.diff(start) == 1))
+    for t in range(taps):
+        wt = w[:, t]
+        if not wt.any():
+            continue
+        if contiguous:
+            v = rows[:, s0 + t:s0 + t + n]
+        else:
+            v = np.take(rows, np.clip(start + t, 0, width - 1), axis=1)
+        out += v * wt[None, :]
+    return out
 
 
-@njit(cache=True)
-def _pass_y(tmp, r0, n_src, start, w, out):  # pragma: no cover - numba
+def _pass_y(tmp: np.ndarray, r0: int, n_src: int, start: np.ndarray,
+            w: np.ndarray) -> np.ndarray:
+    """``tmp`` (x-resampled source rows from ``r0``) resampled along y: float32 (n, cols),
+    ``out[i] = Σ_t w[i, t] · tmp[clip(start[i] + t, 0, n_src - 1) - r0]``."""
     n, taps = w.shape
-    nx = tmp.shape[1]
-    for i in range(n):
-        for j in range(nx):
-            out[i, j] = 0.0
-        for t in range(taps):
-            wt = w[i, t]
-            if wt == 0.0:
-                continue
-            k = start[i] + t
-            k = 0 if k < 0 else (n_src - 1 if k >= n_src else k)
-            k -= r0
-            for j in range(nx):
-                out[i, j] += wt * tmp[k, j]
+    out = np.zeros((n, tmp.shape[1]), np.float32)
+    for t in range(taps):
+        wt = w[:, t]
+        if not wt.any():
+            continue
+        k = np.clip(start + t, 0, n_src - 1) - r0
+        k0 = int(k[0]) if n else 0
+        if n and bool(np.all(np.diff(k) == 1)):
+            v = tmp[k0:k0 + n]
+        else:
+            v = np.take(tmp, k, axis=0)
+        out += v * wt[:, None]
+    return out
 
 
 def resample_plane(src: np.ndarray, px: AxisPlan, py: AxisPlan) -> np.ndarray:
     """Frame plane ``src`` (float32 (rows, cols)) sampled at canvas samples
     ``[py.lo, py.hi) x [px.lo, px.hi)``; returns float32 (py.hi - py.lo, px.hi - px.lo)."""
-    src = np.ascontiguousarray(src, dtype=np.float32)
+    src = np.asarray(src, dtype=np.float32)
     r0, r1 = py.src_range
-    tmp = np.empty((r1 - r0 + 1, px.hi - px.lo), np.float32)
-    _pass_x(src, r0, r1, px.start, px.weights, tmp)
-    out = np.empty((py.hi - py.lo, px.hi - px.lo), np.float32)
-    _pass_y(tmp, r0, py.n_src, py.start, py.weights, out)
-    return out
-
-
-@njit(cache=True)
-def _acc(acc, vals, wy, wx, w2, i0, j0, power):  # pragma: no cover - numba
-    ny, nx = w2.shape if w2.shape[0] > 0 else (wy.shape[0], wx.shape[0])
-    use2 = w2.shape[0] > 0
-    for i in range(ny):
-        for j in range(nx):
-            w = w2[i, j] if use2 else wy[i] * wx[j]
-            if w == 0.0:
-                continue
-            if power == 0:
-                acc[i0 + i, j0 + j] += w
-            elif power == 1:
-                acc[i0 + i, j0 + j] += w * vals[i, j]
-            else:
-                v = vals[i, j]
-                acc[i0 + i, j0 + j] += w * v * v
-
-
-_NO_W2 = np.zeros((0, 0), np.float32)
+    tmp = _pass_x(src, r0, r1, px.start, px.weights)
+    return _pass_y(tmp, r0, py.n_src, py.start, py.weights)
 
 
 def accumulate(acc: np.ndarray, vals: np.ndarray | None, px: AxisPlan, py: AxisPlan,
                w2: np.ndarray | None = None, power: int = 1) -> None:
     """``acc[py.lo:py.hi, px.lo:px.hi] += w · vals**power`` with ``w = cover_y ⊗ cover_x``
     (or ``w2`` when given, e.g. coverage times a mask); ``power`` 0 adds the weights."""
-    v = _NO_W2 if vals is None else vals
-    _acc(acc, v, py.cover, px.cover, _NO_W2 if w2 is None else w2, py.lo, px.lo, power)
-
-
-@njit(cache=True, nogil=True)  # nogil: render splits a frame's rows between threads
-def _splat(src, r0, r1, xs, wx, ys, wy, n_src_y, cy, cx, w2, use_w2, a, b, acc, wacc, add_w,
-           i0, j0, tmp, row):  # pragma: no cover - numba
-    width = src.shape[1]
-    nx, tx = wx.shape
-    for r in range(r0, r1 + 1):
-        for j in range(nx):
-            s = xs[j]
-            v = 0.0
-            if tx == 4 and s >= 0 and s + 4 <= width:  # the cubic case, unrolled
-                v = (wx[j, 0] * src[r, s] + wx[j, 1] * src[r, s + 1]
-                     + wx[j, 2] * src[r, s + 2] + wx[j, 3] * src[r, s + 3])
-            elif s >= 0 and s + tx <= width:
-                for t in range(tx):
-                    v += wx[j, t] * src[r, s + t]
-            else:
-                for t in range(tx):
-                    k = s + t
-                    k = 0 if k < 0 else (width - 1 if k >= width else k)
-                    v += wx[j, t] * src[r, k]
-            tmp[r - r0, j] = v
-    ny, ty = wy.shape
-    for i in range(ny):
-        for j in range(nx):
-            row[j] = 0.0
-        for t in range(ty):
-            wt = wy[i, t]
-            if wt == 0.0:
-                continue
-            k = ys[i] + t
-            k = 0 if k < 0 else (n_src_y - 1 if k >= n_src_y else k)
-            k -= r0
-            for j in range(nx):
-                row[j] += wt * tmp[k, j]
-        ci = cy[i]
-        if use_w2:
-            for j in range(nx):
-                w = w2[i, j]
-                acc[i0 + i, j0 + j] += w * (a * row[j] + b)
-                if add_w:
-                    wacc[i0 + i, j0 + j] += w
-        else:
-            for j in range(nx):
-                w = ci * cx[j]
-                acc[i0 + i, j0 + j] += w * (a * row[j] + b)
-            if add_w:
-                for j in range(nx):
-                    wacc[i0 + i, j0 + j] += ci * cx[j]
+    w = np.multiply.outer(py.cover, px.cover) if w2 is None else w2
+    dst = acc[py.lo:py.hi, px.lo:px.hi]
+    if power == 0 or vals is None:
+        dst += w
+    elif power == 1:
+        dst += w * vals
+    else:
+        dst += w * vals * vals
 
 
 def splat(src: np.ndarray, px: AxisPlan, py: AxisPlan, acc: np.ndarray,
@@ -288,14 +227,27 @@ def splat(src: np.ndarray, px: AxisPlan, py: AxisPlan, acc: np.ndarray,
     ``px x py`` and add ``w · (a · value + b)`` to ``acc`` (and ``w`` to ``wacc`` when given),
     ``w = cover_y ⊗ cover_x`` or ``w2``.
 
-    Fuses the two passes of :func:`resample_plane` with the accumulation and the affine
-    code → working conversion (exact to float rounding because the kernel weights sum to 1),
-    so no float copy of the frame and no resampled frame is ever allocated.
+    Applies the two passes of :func:`resample_plane` straight to the codes and the affine
+    code → working conversion afterwards (exact to float rounding because the kernel weights
+    sum to 1), so no float copy of the whole frame is made; numpy releases the GIL in the
+    array operations, so row ranges can run on different threads.
     """
     r0, r1 = py.src_range
-    tmp = np.empty((r1 - r0 + 1, px.hi - px.lo), np.float32)
-    row = np.empty(px.hi - px.lo, np.float32)
-    use_w2 = w2 is not None
-    _splat(np.ascontiguousarray(src), r0, r1, px.start, px.weights, py.start, py.weights,
-           py.n_src, py.cover, px.cover, w2 if use_w2 else _NO_W2, use_w2, float(a), float(b),
-           acc, acc if wacc is None else wacc, wacc is not None, py.lo, px.lo, tmp, row)
+    vals = _pass_y(_pass_x(src, r0, r1, px.start, px.weights), r0, py.n_src, py.start,
+                   py.weights)
+    if a != 1.0:
+        vals *= np.float32(a)
+    if b != 0.0:
+        vals += np.float32(b)
+    dst = acc[py.lo:py.hi, px.lo:px.hi]
+    if w2 is not None:
+        vals *= w2
+        dst += vals
+        if wacc is not None:
+            wacc[py.lo:py.hi, px.lo:px.hi] += w2
+    else:
+        vals *= py.cover[:, None]
+        vals *= px.cover[None, :]
+        dst += vals
+        if wacc is not None:
+            wacc[py.lo:py.hi, px.lo:px.hi] += np.multiply.outer(py.cover, px.cover)
