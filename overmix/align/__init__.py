@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import types
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, runtime_checkable
@@ -414,3 +416,18 @@ def _solve(n: int, labels: list[int], pairs: list[Pair],
         "unaligned_frames": [labels[k] for k in isolated],
     }
     return Offsets(xy, labels, w, h, extra=extra)
+
+
+class _VerbModule(types.ModuleType):
+    """This subpackage is also the API verb ``overmix.align(path, **options)``.
+
+    Importing ``overmix.align`` rebinds the name ``overmix.align`` from the root package's verb
+    to this module, so the module forwards calls to the verb (looked up at call time in the
+    already-loaded root package; nothing here depends on the layers above).
+    """
+
+    def __call__(self, *args: object, **kwargs: object) -> Offsets:
+        return sys.modules["overmix"]._align_verb(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _VerbModule

@@ -19,6 +19,15 @@ def test_api_verbs_on_the_sample(tmp_path):
 
     offsets = overmix.align(SAMPLE, start=0, end=6)
     assert len(offsets) == 6 and offsets.indices == list(range(6))
+    # Importing the subpackage rebinds the name; the verb must keep working.
+    import importlib
+
+    importlib.import_module("overmix.align")
+    from overmix.align import align as align_lumas
+
+    again = overmix.align(SAMPLE, start=0, end=6)
+    np.testing.assert_array_equal(again.xy, offsets.xy)
+    assert callable(align_lumas)
 
     res = overmix.dump(SAMPLE, tmp_path / "d", start=0, end=3)
     assert res.frames == 3 and (tmp_path / "d" / "scene.json").exists()
