@@ -1,16 +1,19 @@
-"""Numba kernel of the sub-pixel refinement: one symmetric Gauss-Newton step.
+"""Sums of the sub-pixel refinement: one symmetric Gauss-Newton step (numpy).
 
 For a shift ``d`` the kernel resamples ``ref`` at ``q + d/2`` and ``mov`` at ``q - d/2`` on an
 integer grid ``q`` (rows in bands), with separable kernels whose weights are the same for every
 pixel (the fractional phase of a translation is constant), and accumulates the normal equations
 of ``r = a - b`` against the gradient of ``m = (a + b) / 2`` (five-point derivative), plus the
 sums needed for ZNCC and the residual.
+
+All tiles are gathered into one ``(tiles, rows, cols)`` stack and each 1-D pass is a weighted
+sum of ``taps`` shifted slices (numpy; no numba on the default stitch path). The passes run in
+float32 like the resampled planes, the gradients, residuals and sums in float64.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 __all__ = ["gn_accumulate", "NSUMS", "NBINS", "HIST_SCALE"]
 
@@ -21,36 +24,30 @@ NBINS = 96
 HIST_SCALE = 512.0
 
 
-@njit(cache=True, inline="always", fastmath=True)
-def _hpass(img: np.ndarray, row0: int, col0: int, nrows: int, ncols: int, k: np.ndarray,
-           out: np.ndarray) -> None:
-    taps = k.shape[0]
-    for r in range(nrows):
-        src = img[row0 + r]
-        dst = out[r]
-        for c in range(ncols):
-            dst[c] = 0.0
-        for t in range(taps):
-            kt = k[t]
-            base = col0 + t
-            for c in range(ncols):
-                dst[c] += kt * src[base + c]
+def _windows(img: np.ndarray, r0: np.ndarray, c0: np.ndarray, nr: int,
+             nc: int) -> np.ndarray:
+    """``img[r0[k]:r0[k] + nr, c0[k]:c0[k] + nc]`` for every tile k: (tiles, nr, nc)."""
+    rows = r0[:, None, None] + np.arange(nr)[None, :, None]
+    cols = c0[:, None, None] + np.arange(nc)[None, None, :]
+    return img[rows, cols]
 
 
-@njit(cache=True, inline="always", fastmath=True)
-def _vpass(tmp: np.ndarray, nrows: int, ncols: int, k: np.ndarray, out: np.ndarray) -> None:
-    taps = k.shape[0]
-    for r in range(nrows):
-        for c in range(ncols):
-            out[r, c] = 0.0
-        for t in range(taps):
-            kt = k[t]
-            row = tmp[r + t]
-            for c in range(ncols):
-                out[r, c] += kt * row[c]
+def _resample_tiles(img: np.ndarray, r0: np.ndarray, c0: np.ndarray, nrows: int, ncols: int,
+                    ky: np.ndarray, kx: np.ndarray) -> np.ndarray:
+    """Separable resampling of the tile windows starting at (r0, c0): float32
+    (tiles, nrows, ncols), ``out[r, c] = Σ_ty Σ_tx ky[ty] kx[tx] img[r0 + r + ty, c0 + c + tx]``
+    (x pass first, then y, each summed tap by tap in float32)."""
+    taps = kx.shape[0]
+    win = _windows(img, r0, c0, nrows + taps - 1, ncols + taps - 1)
+    tmp = np.zeros((win.shape[0], nrows + taps - 1, ncols), np.float32)
+    for t in range(taps):
+        tmp += np.float32(kx[t]) * win[:, :, t:t + ncols]
+    out = np.zeros((win.shape[0], nrows, ncols), np.float32)
+    for t in range(taps):
+        out += np.float32(ky[t]) * tmp[:, t:t + nrows, :]
+    return out
 
 
-@njit(cache=True, fastmath=True, nogil=True)
 def gn_accumulate(a_img: np.ndarray, b_img: np.ndarray, a_valid: np.ndarray,
                   b_valid: np.ndarray, use_valid: int, tiles: np.ndarray, band_rows: int,
                   cols: int, a_off_y: int, a_off_x: int, b_off_y: int, b_off_x: int,
@@ -92,71 +89,51 @@ def gn_accumulate(a_img: np.ndarray, b_img: np.ndarray, a_valid: np.ndarray,
     nb = tiles.shape[0]
     taps = kya.shape[0]
     R = taps // 2
-    out = np.zeros((nb, NSUMS))
     rows_s = band_rows + 4
     cols_s = cols + 4
-    for bi in range(nb):
-        q0 = tiles[bi, 0]
-        qx0 = tiles[bi, 1]
-        tmp = np.empty((rows_s + taps - 1, cols_s), np.float32)
-        sa_ = np.empty((rows_s, cols_s), np.float32)
-        sb_ = np.empty((rows_s, cols_s), np.float32)
-        mm = np.empty((rows_s, cols_s), np.float32)
-        _hpass(a_img, q0 - 2 + a_off_y - R + 1, qx0 - 2 + a_off_x - R + 1,
-               rows_s + taps - 1, cols_s, kxa, tmp)
-        _vpass(tmp, rows_s, cols_s, kya, sa_)
-        _hpass(b_img, q0 - 2 + b_off_y - R + 1, qx0 - 2 + b_off_x - R + 1,
-               rows_s + taps - 1, cols_s, kxb, tmp)
-        _vpass(tmp, rows_s, cols_s, kyb, sb_)
-        for i in range(rows_s):
-            for j in range(cols_s):
-                mm[i, j] = 0.5 * (sa_[i, j] + alpha * sb_[i, j] + beta)
-        hxx = hxy = hyy = bx = by = n = 0.0
-        s_a = s_b = s_aa = s_bb = s_ab = s_rr = 0.0
-        for i in range(2, rows_s - 2):
-            qy = q0 + i - 2
-            m0 = mm[i]
-            mu1, mu2, md1, md2 = mm[i - 1], mm[i - 2], mm[i + 1], mm[i + 2]
-            ra, rb = sa_[i], sb_[i]
-            for j in range(2, cols_s - 2):
-                wgt = 1.0
-                if use_valid:
-                    qx = qx0 + j - 2
-                    if not (a_valid[qy + a_round_y, qx + a_round_x]
-                            and b_valid[qy + b_round_y, qx + b_round_x]):
-                        wgt = 0.0
-                a = ra[j] * wgt
-                b = rb[j] * wgt
-                gx = (m0[j - 2] - 8.0 * m0[j - 1] + 8.0 * m0[j + 1] - m0[j + 2]) * (wgt / 12.0)
-                gy = (mu2[j] - 8.0 * mu1[j] + 8.0 * md1[j] - md2[j]) * (wgt / 12.0)
-                r = a - alpha * b - beta * wgt
-                if wgt > 0.0:
-                    hb = int(abs(r) * HIST_SCALE)
-                    hist[bi, min(hb, NBINS - 1)] += 1
-                rw = 1.0 / (1.0 + r * r / c2) if c2 > 0.0 else 1.0
-                hxx += rw * gx * gx
-                hxy += rw * gx * gy
-                hyy += rw * gy * gy
-                bx += rw * gx * r
-                by += rw * gy * r
-                n += wgt
-                s_a += a
-                s_b += b
-                s_aa += a * a
-                s_bb += b * b
-                s_ab += a * b
-                s_rr += r * r
-        o = out[bi]
-        o[0] = hxx
-        o[1] = hxy
-        o[2] = hyy
-        o[3] = bx
-        o[4] = by
-        o[5] = n
-        o[6] = s_a
-        o[7] = s_b
-        o[8] = s_aa
-        o[9] = s_bb
-        o[10] = s_ab
-        o[11] = s_rr
+    q0 = tiles[:, 0].astype(np.int64)
+    qx0 = tiles[:, 1].astype(np.int64)
+    sa_ = _resample_tiles(a_img, q0 - 2 + a_off_y - R + 1, qx0 - 2 + a_off_x - R + 1,
+                          rows_s, cols_s, kya, kxa)
+    sb_ = _resample_tiles(b_img, q0 - 2 + b_off_y - R + 1, qx0 - 2 + b_off_x - R + 1,
+                          rows_s, cols_s, kyb, kxb)
+    mm = (0.5 * (sa_ + alpha * sb_.astype(np.float64) + beta)).astype(np.float32)
+    mm = mm.astype(np.float64)
+    inner = (slice(None), slice(2, rows_s - 2), slice(2, cols_s - 2))
+    if use_valid:
+        ok = _windows(a_valid, q0 + a_round_y, qx0 + a_round_x, band_rows, cols) \
+            & _windows(b_valid, q0 + b_round_y, qx0 + b_round_x, band_rows, cols)
+        wgt = ok.astype(np.float64)
+    else:
+        ok = None
+        wgt = np.ones((nb, band_rows, cols))
+    a = sa_[inner] * wgt
+    b = sb_[inner] * wgt
+    ny, nx = rows_s - 2, cols_s - 2  # five-point derivative (Fornberg) along x and y of m
+    gx = (mm[:, 2:ny, 0:nx - 2] - 8.0 * mm[:, 2:ny, 1:nx - 1] + 8.0 * mm[:, 2:ny, 3:nx + 1]
+          - mm[:, 2:ny, 4:nx + 2]) * (wgt / 12.0)
+    gy = (mm[:, 0:ny - 2, 2:nx] - 8.0 * mm[:, 1:ny - 1, 2:nx] + 8.0 * mm[:, 3:ny + 1, 2:nx]
+          - mm[:, 4:ny + 2, 2:nx]) * (wgt / 12.0)
+    r = a - alpha * b - beta * wgt
+    hb = np.minimum((np.abs(r) * HIST_SCALE).astype(np.int64), NBINS - 1)
+    hb += (np.arange(nb, dtype=np.int64) * NBINS)[:, None, None]
+    hist += np.bincount(hb.ravel() if ok is None else hb[ok],
+                        minlength=nb * NBINS).reshape(nb, NBINS).astype(hist.dtype)
+    rw = 1.0 / (1.0 + r * r / c2) if c2 > 0.0 else np.ones_like(r)
+    out = np.empty((nb, NSUMS))
+    ax = (1, 2)
+    rgx = rw * gx
+    rgy = rw * gy
+    out[:, 0] = (rgx * gx).sum(axis=ax)
+    out[:, 1] = (rgx * gy).sum(axis=ax)
+    out[:, 2] = (rgy * gy).sum(axis=ax)
+    out[:, 3] = (rgx * r).sum(axis=ax)
+    out[:, 4] = (rgy * r).sum(axis=ax)
+    out[:, 5] = wgt.sum(axis=ax)
+    out[:, 6] = a.sum(axis=ax)
+    out[:, 7] = b.sum(axis=ax)
+    out[:, 8] = (a * a).sum(axis=ax)
+    out[:, 9] = (b * b).sum(axis=ax)
+    out[:, 10] = (a * b).sum(axis=ax)
+    out[:, 11] = (r * r).sum(axis=ax)
     return out
