@@ -655,7 +655,6 @@ def _image_strips(res: RenderResult, *, depth: int, dither: bool = False,
     (r1 - r0, W, C) uint8/uint16 codes, C = 3 (RGB), 4 (RGBA), 1 (gray) or 2 (gray + alpha);
     one strip of the whole canvas when dithering."""
     from overmix.color.convert import to_rgb, to_rgb_codes
-    from overmix.color.dither import quantize
 
     color = res.color
     lay = res.layout
@@ -678,9 +677,12 @@ def _image_strips(res: RenderResult, *, depth: int, dither: bool = False,
             planes.append(_float_codes(res.planes[p][m0:m1], color, fam == Family.YCBCR))
         alpha = (res.coverage[l0:l1] > 0).astype(np.float32) * np.float32(top) \
             if alpha_full else None
+        # the numpy conversion: the stitch output path does not load numba (~100 MB RSS)
         kw = dict(family=fam.value, sub_x=lay.sub_x, sub_y=lay.sub_y,
-                  chroma_filter=chroma_filter, alpha=alpha)
+                  chroma_filter=chroma_filter, alpha=alpha, engine="numpy")
         if dither:
+            from overmix.color.dither import quantize  # numba error diffusion
+
             rgb = to_rgb(planes, color, **kw)  # type: ignore[arg-type]
             img = quantize(rgb, depth, dither=True)
         else:

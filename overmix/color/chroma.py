@@ -43,7 +43,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from overmix.color.spec import ChromaLocation
 from overmix.errors import UnsupportedError
@@ -213,28 +212,17 @@ def chroma_positions(n_luma: int, sub: int, offset: float) -> np.ndarray:
     return (np.arange(n_luma, dtype=np.float64) - offset) / sub
 
 
-@njit(cache=True)
-def _resample_kernel(plane, iy, wy, ix, wx, out):  # pragma: no cover - numba
-    h_out, w_out = out.shape
-    w_src = plane.shape[1]
-    ty = iy.shape[1]
-    tx = ix.shape[1]
-    row = np.empty(w_src, dtype=np.float64)
-    for i in range(h_out):
-        # Vertical pass for this output row, then horizontal pass.
-        for k in range(w_src):
-            row[k] = 0.0
-        for t in range(ty):
-            wt = wy[i, t]
-            if wt != 0.0:
-                r = iy[i, t]
-                for k in range(w_src):
-                    row[k] += wt * plane[r, k]
-        for j in range(w_out):
-            acc = 0.0
-            for t in range(tx):
-                acc += wx[j, t] * row[ix[j, t]]
-            out[i, j] = acc
+def _resample_numpy(plane: np.ndarray, iy: np.ndarray, wy: np.ndarray, ix: np.ndarray,
+                    wx: np.ndarray) -> np.ndarray:
+    """Vertical then horizontal gathered tap sums in float64: float32 (len(iy), len(ix)),
+    ``out[i, j] = Σ_tx wx[j, tx] · Σ_ty wy[i, ty] · plane[iy[i, ty], ix[j, tx]]``."""
+    row = np.zeros((iy.shape[0], plane.shape[1]), np.float64)
+    for t in range(iy.shape[1]):
+        row += wy[:, t, None].astype(np.float64) * plane[iy[:, t]]
+    out = np.zeros((iy.shape[0], ix.shape[0]), np.float64)
+    for t in range(ix.shape[1]):
+        out += wx[None, :, t].astype(np.float64) * row[:, ix[:, t]]
+    return out.astype(np.float32)
 
 
 def resample(plane: np.ndarray, rows: Weights, cols: Weights) -> np.ndarray:
@@ -256,11 +244,7 @@ def resample(plane: np.ndarray, rows: Weights, cols: Weights) -> np.ndarray:
         raise UnsupportedError(
             f"plane of shape {plane.shape} does not match tables for {(rows.n_src, cols.n_src)}"
         )
-    out = np.empty((rows.n_out, cols.n_out), dtype=np.float32)
-    _resample_kernel(
-        np.ascontiguousarray(plane), rows.index, rows.weight, cols.index, cols.weight, out
-    )
-    return out
+    return _resample_numpy(plane, rows.index, rows.weight, cols.index, cols.weight)
 
 
 def upsample_tables(

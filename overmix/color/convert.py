@@ -32,7 +32,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
 
 from overmix.color import transfer
 from overmix.color.chroma import upsample_tables
@@ -238,60 +237,38 @@ def reinterpret(rgb: np.ndarray, used: Matrix, correct: Matrix) -> np.ndarray:
 # Fused Y'CbCr → R'G'B' kernel
 
 
-@njit(cache=True)
-def _ycbcr_kernel(yp, cbp, crp, iy, wy, ix, wx, consts, m, qmax, out):  # pragma: no cover
-    """Range removal, separable chroma interpolation and the matrix in one pass per row.
+def _ycbcr_numpy(yp: np.ndarray, cbp: np.ndarray, crp: np.ndarray, iy: np.ndarray,
+                 wy: np.ndarray, ix: np.ndarray, wx: np.ndarray, consts: np.ndarray,
+                 m: np.ndarray, qmax: int, out: np.ndarray) -> None:
+    """Numpy twin of the fused kernel (same float64 arithmetic, same rounding).
 
-    ``out`` is float32 (``qmax == 0``: unclipped working R'G'B') or an integer array
-    (``qmax > 0``: ``floor(clip(v, 0, 1) · qmax + 0.5)``).
+    Range removal, separable chroma interpolation (vertical, then horizontal: gathered tap
+    sums) and the matrix; ``out`` (H, W, 3) is float32 (``qmax == 0``: unclipped working
+    R'G'B') or an integer array (``qmax > 0``: ``floor(clip(v, 0, 1) · qmax + 0.5)``).
     """
-    h, w = yp.shape
-    cw = cbp.shape[1]
     y_off, inv_ys, c_off, inv_cs = consts[0], 1.0 / consts[1], consts[2], 1.0 / consts[3]
-    m00, m01, m02 = m[0, 0], m[0, 1], m[0, 2]
-    m10, m11, m12 = m[1, 0], m[1, 1], m[1, 2]
-    m20, m21, m22 = m[2, 0], m[2, 1], m[2, 2]
-    ty = iy.shape[1]
-    tx = ix.shape[1]
-    rb = np.empty(cw, dtype=np.float64)
-    rr = np.empty(cw, dtype=np.float64)
-    for i in range(h):
-        # Vertical chroma pass: the (interpolated) chroma row for luma row i, as working values.
-        for k in range(cw):
-            rb[k] = 0.0
-            rr[k] = 0.0
-        for t in range(ty):
-            wt = wy[i, t]
-            if wt != 0.0:
-                r = iy[i, t]
-                for k in range(cw):
-                    rb[k] += wt * cbp[r, k]
-                    rr[k] += wt * crp[r, k]
-        for k in range(cw):
-            rb[k] = (rb[k] - c_off) * inv_cs
-            rr[k] = (rr[k] - c_off) * inv_cs
-        for j in range(w):
-            cb = 0.0
-            cr = 0.0
-            for t in range(tx):
-                wt = wx[j, t]
-                cb += wt * rb[ix[j, t]]
-                cr += wt * rr[ix[j, t]]
-            yv = (yp[i, j] - y_off) * inv_ys
-            r = m00 * yv + m01 * cb + m02 * cr
-            g = m10 * yv + m11 * cb + m12 * cr
-            b = m20 * yv + m21 * cb + m22 * cr
-            if qmax > 0:
-                r = min(max(r, 0.0), 1.0) * qmax + 0.5
-                g = min(max(g, 0.0), 1.0) * qmax + 0.5
-                b = min(max(b, 0.0), 1.0) * qmax + 0.5
-                out[i, j, 0] = int(r)
-                out[i, j, 1] = int(g)
-                out[i, j, 2] = int(b)
-            else:
-                out[i, j, 0] = r
-                out[i, j, 1] = g
-                out[i, j, 2] = b
+    chroma = []
+    for plane in (cbp, crp):
+        rows = np.zeros((iy.shape[0], plane.shape[1]), np.float64)
+        for t in range(iy.shape[1]):
+            rows += wy[:, t, None].astype(np.float64) * plane[iy[:, t]]
+        rows -= c_off
+        rows *= inv_cs
+        c = np.zeros((iy.shape[0], ix.shape[0]), np.float64)
+        for t in range(ix.shape[1]):
+            c += wx[None, :, t].astype(np.float64) * rows[:, ix[:, t]]
+        chroma.append(c)
+        del rows
+    yv = (yp.astype(np.float64) - y_off) * inv_ys
+    cb, cr = chroma
+    for k in range(3):
+        v = m[k, 0] * yv + m[k, 1] * cb + m[k, 2] * cr
+        if qmax > 0:
+            np.clip(v, 0.0, 1.0, out=v)
+            v *= qmax
+            v += 0.5
+            np.floor(v, out=v)
+        out[..., k] = v
 
 
 def _family_name(family: object) -> str:
@@ -311,8 +288,11 @@ def _convert(
     chroma_filter: str,
     out: np.ndarray,
     qmax: int,
+    engine: str = "numba",
 ) -> None:
     """Fill ``out`` (H, W, ≥3) with R'G'B' (float working values, or codes when ``qmax``)."""
+    if engine not in ("numba", "numpy"):
+        raise UnsupportedError(f"unknown conversion engine {engine!r} (use numba or numpy)")
     fam = _family_name(family)
     y = np.asarray(planes[0])
     h, w = y.shape
@@ -346,7 +326,13 @@ def _convert(
     dst = out if out.shape[2] == 3 and out.flags.c_contiguous else np.empty(
         (h, w, 3), dtype=out.dtype
     )
-    _ycbcr_kernel(
+    if engine == "numba":
+        from overmix.color.convert_kernel import ycbcr_kernel  # fused, fastest on big frames
+
+        kernel = ycbcr_kernel
+    else:
+        kernel = _ycbcr_numpy
+    kernel(
         np.ascontiguousarray(y), np.ascontiguousarray(cb), np.ascontiguousarray(cr),
         rows.index, rows.weight, cols.index, cols.weight, consts, m, qmax, dst,
     )
@@ -369,6 +355,7 @@ def to_rgb(
     chroma_filter: str = "bilinear",
     linear: bool = False,
     alpha: np.ndarray | None = None,
+    engine: str = "numba",
 ) -> np.ndarray:
     """Planes of codes → R'G'B' (or linear RGB) float32 in [0, 1], not clipped.
 
@@ -390,6 +377,9 @@ def to_rgb(
         Apply the BT.1886 EOTF (``V^2.4``, sign-mirrored below 0) to get linear light.
     alpha : ndarray or None
         Full-size alpha codes (same depth); appended as a 4th channel in [0, 1].
+    engine : str
+        Y'CbCr path: ``"numba"`` (one fused kernel, fastest for whole frames) or ``"numpy"``
+        (same arithmetic and results, without importing numba; e.g. ``overmix stitch``).
 
     Returns
     -------
@@ -399,7 +389,7 @@ def to_rgb(
     h, w = y.shape
     nch = 3 if alpha is None else 4
     out = np.empty((h, w, nch), dtype=np.float32)
-    _convert(planes, color, family, sub_x, sub_y, chroma_filter, out, 0)
+    _convert(planes, color, family, sub_x, sub_y, chroma_filter, out, 0, engine)
     if linear:
         out[..., :3] = transfer.bt1886_eotf(out[..., :3])
     if alpha is not None:
@@ -418,6 +408,7 @@ def to_rgb_codes(
     chroma_filter: str = "bilinear",
     linear: bool = False,
     alpha: np.ndarray | None = None,
+    engine: str = "numba",
 ) -> np.ndarray:
     """Like :func:`to_rgb`, quantised in the same pass: ``round(clip(v, 0, 1) · (2^depth − 1))``.
 
@@ -431,13 +422,13 @@ def to_rgb_codes(
         raise UnsupportedError(f"output depth {depth} is outside 1-16")
     if linear:
         rgb = to_rgb(planes, color, family=family, sub_x=sub_x, sub_y=sub_y,
-                     chroma_filter=chroma_filter, linear=True, alpha=alpha)
+                     chroma_filter=chroma_filter, linear=True, alpha=alpha, engine=engine)
         return quantize_codes(rgb, depth)
     y = np.asarray(planes[0])
     h, w = y.shape
     nch = 3 if alpha is None else 4
     out = np.empty((h, w, nch), dtype=np.uint8 if depth <= 8 else np.uint16)
-    _convert(planes, color, family, sub_x, sub_y, chroma_filter, out, 2**depth - 1)
+    _convert(planes, color, family, sub_x, sub_y, chroma_filter, out, 2**depth - 1, engine)
     if alpha is not None:
         out[..., 3] = quantize_codes(_alpha_working(alpha, color.bit_depth), depth)
     return out
