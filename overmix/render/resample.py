@@ -153,48 +153,76 @@ def plan_axes(dst: PlaneGrid, src: PlaneGrid, area_x: tuple[float, float],
     return px, py
 
 
+def _taps_sum(src: np.ndarray, start: np.ndarray, w: np.ndarray, axis: int) -> np.ndarray:
+    """One 1-D pass along ``axis`` of float32 ``src``: sample j is
+    ``Σ_t w[j, t] · src[clip(start[j] + t, 0, len - 1)]`` (float32, ``len`` = src's extent).
+
+    A translation plan reads consecutive source indices with the same weights for every
+    sample: the samples whose taps all lie inside are a sum of ``taps`` scaled slices; only
+    the few samples at the ends (clamped taps), or a plan of another shape, gather.
+    """
+    n, taps = w.shape
+    lim = src.shape[axis]
+    shape = list(src.shape)
+    shape[axis] = n
+    out = np.zeros(shape, np.float32)
+    if n == 0:
+        return out
+
+    def cut(a: int, b: int) -> tuple[slice, ...]:
+        return (slice(a, b), slice(None)) if axis == 0 else (slice(None), slice(a, b))
+
+    def along(v: np.ndarray) -> np.ndarray:  # a per-sample vector shaped to broadcast
+        return v[:, None] if axis == 0 else v[None, :]
+
+    ja = jb = 0
+    if n == 1 or bool(np.all(np.diff(start) == 1)):
+        s0 = int(start[0])
+        ja, jb = max(0, -s0), min(n, lim - taps + 1 - s0)
+    if ja < jb:
+        const = bool(np.all(w[ja:jb] == w[ja]))
+        dst = out[cut(ja, jb)]
+        tmp = np.empty_like(dst)
+        for t in range(taps):
+            v = src[cut(s0 + ja + t, s0 + jb + t)]
+            if const:
+                if w[ja, t] == 0.0:
+                    continue
+                np.multiply(v, w[ja, t], out=tmp)
+            else:
+                np.multiply(v, along(w[ja:jb, t]), out=tmp)
+            dst += tmp
+    else:
+        ja = jb = n
+    edge = np.r_[0:ja, jb:n]
+    if edge.size:
+        idx = np.clip(start[edge, None] + np.arange(taps), 0, lim - 1)
+        acc = np.zeros_like(out[cut(0, edge.size)])
+        for t in range(taps):
+            acc += np.take(src, idx[:, t], axis=axis) * along(w[edge, t])
+        if axis == 0:
+            out[edge] = acc
+        else:
+            out[:, edge] = acc
+    return out
+
+
 def _pass_x(src: np.ndarray, r0: int, r1: int, start: np.ndarray,
             w: np.ndarray) -> np.ndarray:
     """Rows ``r0..r1`` of ``src`` (any numeric dtype) resampled along x: float32
     (r1 - r0 + 1, n), ``out[:, j] = Σ_t w[j, t] · src[:, clip(start[j] + t)]``."""
-    rows = src[r0:r1 + 1]
-    width = src.shape[1]
-    n, taps = w.shape
-    out = np.zeros((rows.shape[0], n), np.float32)
-    s0 = int(start[0]) if n else 0
-    # a translation plan reads consecutive columns: plain slices when no tap is clamped
-    contiguous = n > 0 and s0 >= 0 and s0 + n - 1 + taps <= width \
-        and bool(np.all(np.diff(start) == 1))
-    for t in range(taps):
-        wt = w[:, t]
-        if not wt.any():
-            continue
-        if contiguous:
-            v = rows[:, s0 + t:s0 + t + n]
-        else:
-            v = np.take(rows, np.clip(start + t, 0, width - 1), axis=1)
-        out += v * wt[None, :]
-    return out
+    rows = np.asarray(src[r0:r1 + 1], dtype=np.float32)
+    return _taps_sum(rows, start, w, 1)
 
 
 def _pass_y(tmp: np.ndarray, r0: int, n_src: int, start: np.ndarray,
             w: np.ndarray) -> np.ndarray:
-    """``tmp`` (x-resampled source rows from ``r0``) resampled along y: float32 (n, cols),
-    ``out[i] = Σ_t w[i, t] · tmp[clip(start[i] + t, 0, n_src - 1) - r0]``."""
-    n, taps = w.shape
-    out = np.zeros((n, tmp.shape[1]), np.float32)
-    for t in range(taps):
-        wt = w[:, t]
-        if not wt.any():
-            continue
-        k = np.clip(start + t, 0, n_src - 1) - r0
-        k0 = int(k[0]) if n else 0
-        if n and bool(np.all(np.diff(k) == 1)):
-            v = tmp[k0:k0 + n]
-        else:
-            v = np.take(tmp, k, axis=0)
-        out += v * wt[:, None]
-    return out
+    """``tmp`` (x-resampled source rows ``r0..``) resampled along y: float32 (n, cols),
+    ``out[i] = Σ_t w[i, t] · tmp[clip(start[i] + t, 0, n_src - 1) - r0]``. ``tmp`` holds every
+    row the clamped taps read (``AxisPlan.src_range``), so clamping to its own rows is the
+    same."""
+    assert r0 + tmp.shape[0] <= n_src
+    return _taps_sum(tmp, start - r0, w, 0)
 
 
 def resample_plane(src: np.ndarray, px: AxisPlan, py: AxisPlan) -> np.ndarray:
