@@ -27,24 +27,58 @@ HIST_SCALE = 512.0
 def _windows(img: np.ndarray, r0: np.ndarray, c0: np.ndarray, nr: int,
              nc: int) -> np.ndarray:
     """``img[r0[k]:r0[k] + nr, c0[k]:c0[k] + nc]`` for every tile k: (tiles, nr, nc)."""
-    rows = r0[:, None, None] + np.arange(nr)[None, :, None]
-    cols = c0[:, None, None] + np.arange(nc)[None, None, :]
-    return img[rows, cols]
+    out = np.empty((len(r0), nr, nc), img.dtype)
+    for k, (r, c) in enumerate(zip(r0.tolist(), c0.tolist(), strict=True)):
+        out[k] = img[r:r + nr, c:c + nc]
+    return out
+
+
+def _band_matrix(k: np.ndarray, n: int) -> np.ndarray:
+    """(n + taps - 1, n) float32 matrix M with ``M[c + t, c] = k[t]``: ``x @ M`` is the
+    correlation of x's last axis with k (output c reads inputs c .. c + taps - 1)."""
+    taps = k.shape[0]
+    m = np.zeros((n + taps - 1, n), np.float32)
+    c = np.arange(n)
+    for t in range(taps):
+        m[c + t, c] = k[t]
+    return m
+
+
+def _diff_matrix(n: int) -> np.ndarray:
+    """(n + 4, n) float64 matrix D with ``(x @ D)[c]`` the five-point derivative
+    ``(x[c] - 8 x[c + 1] + 8 x[c + 3] - x[c + 4]) / 12`` (centre c + 2)."""
+    d = np.zeros((n + 4, n))
+    c = np.arange(n)
+    for t, k in enumerate((1.0, -8.0, 0.0, 8.0, -1.0)):
+        d[c + t, c] = k / 12.0
+    return d
+
+
+# Tiles up to this many columns are resampled by small matrix products (one BLAS call per
+# pass); wider ones (small frames taken whole) by taps scaled slices.
+_MATMUL_MAX = 160
 
 
 def _resample_tiles(img: np.ndarray, r0: np.ndarray, c0: np.ndarray, nrows: int, ncols: int,
                     ky: np.ndarray, kx: np.ndarray) -> np.ndarray:
     """Separable resampling of the tile windows starting at (r0, c0): float32
     (tiles, nrows, ncols), ``out[r, c] = Σ_ty Σ_tx ky[ty] kx[tx] img[r0 + r + ty, c0 + c + tx]``
-    (x pass first, then y, each summed tap by tap in float32)."""
+    (x pass first, then y, in float32)."""
     taps = kx.shape[0]
     win = _windows(img, r0, c0, nrows + taps - 1, ncols + taps - 1)
+    if max(nrows, ncols) <= _MATMUL_MAX:
+        tmp = win @ _band_matrix(kx, ncols)
+        return np.matmul(_band_matrix(ky, nrows).T, tmp)
     tmp = np.zeros((win.shape[0], nrows + taps - 1, ncols), np.float32)
+    part = np.empty_like(tmp)
     for t in range(taps):
-        tmp += np.float32(kx[t]) * win[:, :, t:t + ncols]
+        np.multiply(win[:, :, t:t + ncols], kx[t], out=part)
+        tmp += part
     out = np.zeros((win.shape[0], nrows, ncols), np.float32)
+    part = part[:, :nrows]
     for t in range(taps):
-        out += np.float32(ky[t]) * tmp[:, t:t + nrows, :]
+        np.multiply(tmp[:, t:t + nrows, :], ky[t], out=part)
+        out += part
     return out
 
 
@@ -107,33 +141,41 @@ def gn_accumulate(a_img: np.ndarray, b_img: np.ndarray, a_valid: np.ndarray,
     else:
         ok = None
         wgt = np.ones((nb, band_rows, cols))
-    a = sa_[inner] * wgt
-    b = sb_[inner] * wgt
-    ny, nx = rows_s - 2, cols_s - 2  # five-point derivative (Fornberg) along x and y of m
-    gx = (mm[:, 2:ny, 0:nx - 2] - 8.0 * mm[:, 2:ny, 1:nx - 1] + 8.0 * mm[:, 2:ny, 3:nx + 1]
-          - mm[:, 2:ny, 4:nx + 2]) * (wgt / 12.0)
-    gy = (mm[:, 0:ny - 2, 2:nx] - 8.0 * mm[:, 1:ny - 1, 2:nx] + 8.0 * mm[:, 3:ny + 1, 2:nx]
-          - mm[:, 4:ny + 2, 2:nx]) * (wgt / 12.0)
-    r = a - alpha * b - beta * wgt
+    a = sa_[inner].astype(np.float64)
+    b = sb_[inner].astype(np.float64)
+    # five-point derivative (m[j-2] - 8 m[j-1] + 8 m[j+1] - m[j+2]) / 12 along x and y of m,
+    # as products with a (n + 4, n) difference matrix
+    gx = mm[:, 2:rows_s - 2, :] @ _diff_matrix(cols)
+    gy = np.matmul(_diff_matrix(band_rows).T, mm[:, :, 2:cols_s - 2])
+    if use_valid:
+        a *= wgt
+        b *= wgt
+        gx *= wgt
+        gy *= wgt
+        r = a - alpha * b - beta * wgt
+    else:
+        r = a - alpha * b - beta
     hb = np.minimum((np.abs(r) * HIST_SCALE).astype(np.int64), NBINS - 1)
     hb += (np.arange(nb, dtype=np.int64) * NBINS)[:, None, None]
     hist += np.bincount(hb.ravel() if ok is None else hb[ok],
                         minlength=nb * NBINS).reshape(nb, NBINS).astype(hist.dtype)
     rw = 1.0 / (1.0 + r * r / c2) if c2 > 0.0 else np.ones_like(r)
+    # per tile: [gx gy r]ᵀ diag(rw) [gx gy r] and [a b r 1]ᵀ [a b r 1], as batched products
+    g = np.stack([gx, gy, r], axis=1).reshape(nb, 3, -1)
+    hm = np.matmul(g * rw.reshape(nb, 1, -1), g.transpose(0, 2, 1))
+    v = np.stack([a, b, r, wgt], axis=1).reshape(nb, 4, -1)
+    vm = np.matmul(v, v.transpose(0, 2, 1))
     out = np.empty((nb, NSUMS))
-    ax = (1, 2)
-    rgx = rw * gx
-    rgy = rw * gy
-    out[:, 0] = (rgx * gx).sum(axis=ax)
-    out[:, 1] = (rgx * gy).sum(axis=ax)
-    out[:, 2] = (rgy * gy).sum(axis=ax)
-    out[:, 3] = (rgx * r).sum(axis=ax)
-    out[:, 4] = (rgy * r).sum(axis=ax)
-    out[:, 5] = wgt.sum(axis=ax)
-    out[:, 6] = a.sum(axis=ax)
-    out[:, 7] = b.sum(axis=ax)
-    out[:, 8] = (a * a).sum(axis=ax)
-    out[:, 9] = (b * b).sum(axis=ax)
-    out[:, 10] = (a * b).sum(axis=ax)
-    out[:, 11] = (r * r).sum(axis=ax)
+    out[:, 0] = hm[:, 0, 0]
+    out[:, 1] = hm[:, 0, 1]
+    out[:, 2] = hm[:, 1, 1]
+    out[:, 3] = hm[:, 0, 2]
+    out[:, 4] = hm[:, 1, 2]
+    out[:, 5] = vm[:, 3, 3]  # Σ wgt² = Σ wgt (0/1)
+    out[:, 6] = vm[:, 0, 3]  # Σ a·wgt = Σ a (a is 0 where wgt is)
+    out[:, 7] = vm[:, 1, 3]
+    out[:, 8] = vm[:, 0, 0]
+    out[:, 9] = vm[:, 1, 1]
+    out[:, 10] = vm[:, 0, 1]
+    out[:, 11] = vm[:, 2, 2]
     return out
