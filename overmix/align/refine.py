@@ -143,10 +143,17 @@ def gn_accumulate(a_img: np.ndarray, b_img: np.ndarray, a_valid: np.ndarray,
         wgt = np.ones((nb, band_rows, cols))
     a = sa_[inner].astype(np.float64)
     b = sb_[inner].astype(np.float64)
-    # five-point derivative (m[j-2] - 8 m[j-1] + 8 m[j+1] - m[j+2]) / 12 along x and y of m,
-    # as products with a (n + 4, n) difference matrix
-    gx = mm[:, 2:rows_s - 2, :] @ _diff_matrix(cols)
-    gy = np.matmul(_diff_matrix(band_rows).T, mm[:, :, 2:cols_s - 2])
+    # five-point derivative (m[j-2] - 8 m[j-1] + 8 m[j+1] - m[j+2]) / 12 along x and y of m:
+    # products with a (n + 4, n) difference matrix on small tiles, slices on large ones
+    if max(band_rows, cols) <= _MATMUL_MAX:
+        gx = mm[:, 2:rows_s - 2, :] @ _diff_matrix(cols)
+        gy = np.matmul(_diff_matrix(band_rows).T, mm[:, :, 2:cols_s - 2])
+    else:
+        ny, nx = rows_s - 2, cols_s - 2
+        gx = ((mm[:, 2:ny, 0:nx - 2] - mm[:, 2:ny, 4:nx + 2])
+              + 8.0 * (mm[:, 2:ny, 3:nx + 1] - mm[:, 2:ny, 1:nx - 1])) / 12.0
+        gy = ((mm[:, 0:ny - 2, 2:nx] - mm[:, 4:ny + 2, 2:nx])
+              + 8.0 * (mm[:, 3:ny + 1, 2:nx] - mm[:, 1:ny - 1, 2:nx])) / 12.0
     if use_valid:
         a *= wgt
         b *= wgt

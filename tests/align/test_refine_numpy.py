@@ -20,8 +20,12 @@ def _sample(img: np.ndarray, y: int, x: int, ky: np.ndarray, kx: np.ndarray) -> 
     return float(ky.astype(np.float64) @ win @ kx.astype(np.float64))
 
 
+@pytest.mark.parametrize("matmul", [True, False])
 @pytest.mark.parametrize("use_valid,c2", [(0, 0.0), (1, 0.01)])
-def test_gn_sums_match_definition(use_valid: int, c2: float) -> None:
+def test_gn_sums_match_definition(use_valid: int, c2: float, matmul: bool,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    if not matmul:  # the slice path of large tiles
+        monkeypatch.setattr("overmix.align.refine._MATMUL_MAX", 0)
     rng = np.random.default_rng(3)
     h, w = 48, 56
     a_img = rng.random((h, w)).astype(np.float32)
