@@ -13,6 +13,8 @@ float32 like the resampled planes, the gradients, residuals and sums in float64.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = ["gn_accumulate", "NSUMS", "NBINS", "HIST_SCALE"]
@@ -37,13 +39,13 @@ def _band_matrix(k: np.ndarray, n: int) -> np.ndarray:
     """(n + taps - 1, n) float32 matrix M with ``M[c + t, c] = k[t]``: ``x @ M`` is the
     correlation of x's last axis with k (output c reads inputs c .. c + taps - 1)."""
     taps = k.shape[0]
-    m = np.zeros((n + taps - 1, n), np.float32)
-    c = np.arange(n)
-    for t in range(taps):
-        m[c + t, c] = k[t]
-    return m
+    m = np.zeros((n + taps - 1) * n, np.float32)
+    # flat index of (c + t, c) is c (n + 1) + t n
+    m[(np.arange(n) * (n + 1))[:, None] + np.arange(taps) * n] = k
+    return m.reshape(n + taps - 1, n)
 
 
+@functools.lru_cache(maxsize=8)
 def _diff_matrix(n: int) -> np.ndarray:
     """(n + 4, n) float64 matrix D with ``(x @ D)[c]`` the five-point derivative
     ``(x[c] - 8 x[c + 1] + 8 x[c + 3] - x[c + 4]) / 12`` (centre c + 2)."""
@@ -51,6 +53,7 @@ def _diff_matrix(n: int) -> np.ndarray:
     c = np.arange(n)
     for t, k in enumerate((1.0, -8.0, 0.0, 8.0, -1.0)):
         d[c + t, c] = k / 12.0
+    d.flags.writeable = False  # cached and shared
     return d
 
 
