@@ -6,9 +6,11 @@ pixel (the fractional phase of a translation is constant), and accumulates the n
 of ``r = a - b`` against the gradient of ``m = (a + b) / 2`` (five-point derivative), plus the
 sums needed for ZNCC and the residual.
 
-All tiles are gathered into one ``(tiles, rows, cols)`` stack and each 1-D pass is a weighted
-sum of ``taps`` shifted slices (numpy; no numba on the default stitch path). The passes run in
-float32 like the resampled planes, the gradients, residuals and sums in float64.
+All tiles are gathered into one ``(tiles, rows, cols)`` stack; each 1-D pass (and the
+five-point derivative) is a product with a small banded matrix on tiles up to ``_MATMUL_MAX``
+samples a side, else a weighted sum of shifted slices (numpy; no numba on the default stitch
+path). The passes run in float32 like the resampled planes, the gradients, residuals and sums
+in float64.
 """
 
 from __future__ import annotations
