@@ -1,12 +1,12 @@
 """Rendering placed frames onto one canvas (DESIGN §6 "Render").
 
 - :mod:`overmix.render.canvas` — where each plane's samples sit (chroma siting kept);
-- :mod:`overmix.render.resample` — separable sub-pixel kernels (numba);
+- :mod:`overmix.render.resample` — separable sub-pixel kernels (numpy shifted-slice sums);
 - :mod:`overmix.render.stack` — :func:`render`: average, median, min/max, by-luma, robust means,
-  difference;
+  difference (the statistics kernels in :mod:`overmix.render.stack_kernels` use numba);
 - :mod:`overmix.render.lighting` — per-frame gain/offset (``--lighting``).
 
-``render`` and ``RenderResult`` are loaded on first use (numba is slow to import).
+``render`` and ``RenderResult`` are loaded on first use (keeps ``import overmix.render`` light).
 """
 
 from __future__ import annotations
