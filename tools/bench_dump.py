@@ -5,7 +5,7 @@ scene, then measures in one run:
 
 - decode-only: ``overmix.video.open_video`` raw planes (``np.from_dlpack`` copies), frames/s;
 - PyAV baseline: ``frame.to_ndarray()`` on every frame, frames/s;
-- ``overmix dump`` with ``--compress none``, ``zlib`` (default level 6) and ``xz`` (default
+- ``overmix dump`` with ``--compress none``, ``zlib`` (default level 1) and ``xz`` (default
   preset 6, on fewer frames because it is slow): frames/s, bytes per frame and the CPU cores
   used (process CPU time / wall time).
 
