@@ -15,11 +15,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
 from overmix.geometry import Canvas
 
 __all__ = ["CanvasAccumulator", "get_item", "sample_bilinear", "sample_canvas", "window",
-           "window_ones"]
+           "window_ones", "reduce_box"]
 
 
 def get_item(src: Callable[[int], Any] | Sequence[Any], k: int) -> Any:
@@ -179,3 +180,27 @@ class CanvasAccumulator:
     def coverage(self) -> np.ndarray:
         """Coverage in [0, 1] (1 where the accumulated weight reaches one full frame)."""
         return np.minimum(self.weight, 1.0)
+
+
+def reduce_box(a: np.ndarray, r: int) -> np.ndarray:
+    """Reduce by ``r``: ``r x r`` box means, then a [1, 2, 1] / 4 smoothing on the small grid.
+
+    The extra smoothing keeps aliasing low enough that frames at fractional reduced offsets
+    still compare cleanly; both steps are cheap (no wide kernel at full resolution). Sample
+    (i, j) sits at full-resolution ``(r i + (r - 1) / 2, r j + (r - 1) / 2)`` for every frame
+    alike, so offsets simply scale by 1 / r. The ragged right/bottom edge is dropped.
+    """
+    a = np.asarray(a, dtype=np.float32)
+    if r <= 1:
+        return a
+    h, w = (a.shape[0] // r) * r, (a.shape[1] // r) * r
+    # sum of the r*r strided views (much faster than a reshape-mean over strided axes)
+    b = np.zeros((h // r, w // r), dtype=np.float32)
+    for dy in range(r):
+        for dx in range(r):
+            b += a[dy:h:r, dx:w:r]
+    b *= np.float32(1.0 / (r * r))
+    for axis in (0, 1):
+        b = ndimage.correlate1d(b, np.array([0.25, 0.5, 0.25], np.float32), axis=axis,
+                                mode="nearest")
+    return b

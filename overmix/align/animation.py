@@ -45,7 +45,13 @@ from scipy import ndimage
 from overmix.errors import AlignmentError, UsageError
 from overmix.geometry import Canvas
 from overmix.progress import ProgressCallback, no_progress
-from overmix.warp import CanvasAccumulator, get_item, sample_bilinear, sample_canvas
+from overmix.warp import (
+    CanvasAccumulator,
+    get_item,
+    reduce_box,
+    sample_bilinear,
+    sample_canvas,
+)
 
 __all__ = [
     "AnimationResult",
@@ -185,30 +191,6 @@ def _count(lumas: LumaProvider, n: int | None) -> int:
     return len(lumas)
 
 
-def _box(a: np.ndarray, r: int) -> np.ndarray:
-    """Reduce by ``r``: ``r x r`` box means, then a [1, 2, 1] / 4 smoothing on the small grid.
-
-    The extra smoothing keeps aliasing low enough that frames at fractional reduced offsets
-    still compare cleanly; both steps are cheap (no wide kernel at full resolution). Sample
-    (i, j) sits at full-resolution ``(r i + (r - 1) / 2, r j + (r - 1) / 2)`` for every frame
-    alike, so offsets simply scale by 1 / r. The ragged right/bottom edge is dropped.
-    """
-    a = np.asarray(a, dtype=np.float32)
-    if r <= 1:
-        return a
-    h, w = (a.shape[0] // r) * r, (a.shape[1] // r) * r
-    # sum of the r*r strided views (much faster than a reshape-mean over strided axes)
-    b = np.zeros((h // r, w // r), dtype=np.float32)
-    for dy in range(r):
-        for dx in range(r):
-            b += a[dy:h:r, dx:w:r]
-    b *= np.float32(1.0 / (r * r))
-    for axis in (0, 1):
-        b = ndimage.correlate1d(b, np.array([0.25, 0.5, 0.25], np.float32), axis=axis,
-                                mode="nearest")
-    return b
-
-
 # --------------------------------------------------------------------------------------------
 # Separation
 # --------------------------------------------------------------------------------------------
@@ -260,12 +242,12 @@ def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None 
     if reduce > 1:
         # Telling cels apart does not need full resolution.
         source = lumas
-        lumas = lambda k: _box(_get(source, k), reduce)  # noqa: E731
-        first = _box(first, reduce)
+        lumas = lambda k: reduce_box(_get(source, k), reduce)  # noqa: E731
+        first = reduce_box(first, reduce)
         xy = xy / reduce
         canvas = None
         if mask is not None:
-            mask = _box(mask.astype(np.float32), reduce) > 0
+            mask = reduce_box(mask.astype(np.float32), reduce) > 0
     h, w = first.shape
     if canvas is None:
         canvas = Canvas.covering(xy, w, h)

@@ -38,7 +38,7 @@ from scipy import ndimage
 from overmix.errors import UsageError
 from overmix.geometry import Canvas
 from overmix.progress import ProgressCallback, no_progress
-from overmix.warp import CanvasAccumulator, get_item, sample_bilinear
+from overmix.warp import CanvasAccumulator, get_item, reduce_box, sample_bilinear
 
 __all__ = [
     "OverlayRemoved",
@@ -174,7 +174,7 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
 
     if reduce > 1:
         r = reduce
-        small = lambda k: _reduce(get_item(lumas, k), r)  # noqa: E731
+        small = lambda k: reduce_box(get_item(lumas, k), r)  # noqa: E731
         xs = xy / r
         hs, ws = small(0).shape
         found = _detect_round(small, xs, Canvas.covering(xs, ws, hs), None, robust_passes,
@@ -208,28 +208,6 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
     return score
 
 
-def _reduce(a: np.ndarray, r: int) -> np.ndarray:
-    """Reduce by ``r``: ``r x r`` box means, then a [1, 2, 1] / 4 smoothing on the small grid.
-
-    The extra smoothing keeps aliasing low enough that frames at fractional reduced offsets
-    still compare cleanly; both steps are cheap (no wide kernel at full resolution). Sample
-    (i, j) sits at full-resolution ``(r i + (r - 1) / 2, r j + (r - 1) / 2)`` for every frame
-    alike, so offsets simply scale by 1 / r. The ragged right/bottom edge is dropped.
-    """
-    a = np.asarray(a, dtype=np.float32)
-    if r <= 1:
-        return a
-    h, w = (a.shape[0] // r) * r, (a.shape[1] // r) * r
-    # sum of the r*r strided views (much faster than a reshape-mean over strided axes)
-    b = np.zeros((h // r, w // r), dtype=np.float32)
-    for dy in range(r):
-        for dx in range(r):
-            b += a[dy:h:r, dx:w:r]
-    b *= np.float32(1.0 / (r * r))
-    for axis in (0, 1):
-        b = ndimage.correlate1d(b, np.array([0.25, 0.5, 0.25], np.float32), axis=axis,
-                                mode="nearest")
-    return b
 
 
 def _detect_round(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas,
