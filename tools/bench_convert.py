@@ -114,7 +114,7 @@ def main() -> None:
         ref = textbook_rgb16(planes)
         frame = av_frame(planes)
         paths = {
-            "overmix to_rgb_codes (1 thread)": lambda p=planes: to_rgb_codes(p, color, depth=16),
+            "overmix to_rgb_codes (2 bands)": lambda p=planes: to_rgb_codes(p, color, depth=16),
             "PyAV to_ndarray rgb48le (auto thr)": lambda f=frame: f.to_ndarray(
                 format="rgb48le", src_colorspace="ITU709", dst_colorspace="ITU709",
                 src_color_range="MPEG", dst_color_range="JPEG"),

@@ -29,7 +29,9 @@ applies the BT.1886 EOTF (``V^2.4``, :mod:`overmix.color.transfer`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -326,16 +328,28 @@ def _convert(
     dst = out if out.shape[2] == 3 and out.flags.c_contiguous else np.empty(
         (h, w, 3), dtype=out.dtype
     )
+    y, cb, cr = np.ascontiguousarray(y), np.ascontiguousarray(cb), np.ascontiguousarray(cr)
     if engine == "numba":
         from overmix.color.convert_kernel import ycbcr_kernel  # fused, fastest on big frames
 
-        kernel = ycbcr_kernel
+        # Rows are independent (the row tables hold absolute chroma rows), so two bands run
+        # on two threads (the kernel releases the GIL) with results identical to one pass.
+        bands = 2 if h >= 256 and (os.cpu_count() or 1) > 1 else 1
+        cuts = [h * b // bands for b in range(bands + 1)]
+
+        def band(b: int) -> None:
+            a, e = cuts[b], cuts[b + 1]
+            ycbcr_kernel(y[a:e], cb, cr, rows.index[a:e], rows.weight[a:e], cols.index,
+                         cols.weight, consts, m, qmax, dst[a:e])
+
+        if bands == 1:
+            band(0)
+        else:
+            with ThreadPoolExecutor(bands) as pool:
+                list(pool.map(band, range(bands)))
     else:
-        kernel = _ycbcr_numpy
-    kernel(
-        np.ascontiguousarray(y), np.ascontiguousarray(cb), np.ascontiguousarray(cr),
-        rows.index, rows.weight, cols.index, cols.weight, consts, m, qmax, dst,
-    )
+        _ycbcr_numpy(y, cb, cr, rows.index, rows.weight, cols.index, cols.weight, consts, m,
+                     qmax, dst)
     if dst is not out:
         out[..., :3] = dst
 

@@ -12,7 +12,7 @@ from numba import njit
 __all__ = ["ycbcr_kernel"]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ycbcr_kernel(yp, cbp, crp, iy, wy, ix, wx, consts, m, qmax, out):  # pragma: no cover
     """Range removal, separable chroma interpolation and the matrix in one pass per row.
 
