@@ -22,27 +22,17 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _memory import reset_peak, status  # noqa: E402
+
 W, H = 1280, 720
-
-
-def _status(key: str) -> int:
-    for line in open("/proc/self/status"):
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
 
 
 def main() -> None:
@@ -88,15 +78,15 @@ def main() -> None:
     base_t = None
     for m in RENDERS:
         gc.collect()
-        _reset_peak()
-        rss0 = _status("VmRSS")
+        reset_peak()
+        rss0 = status("VmRSS")
         tracemalloc.start()
         t = time.perf_counter()
         res = render(store, off, method=m, tile_budget=budget)
         dt = time.perf_counter() - t
         _, traced = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        grow = _status("VmHWM") - rss0
+        grow = status("VmHWM") - rss0
         del res
         if base_t is None:
             base_t = dt

@@ -41,26 +41,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _memory import reset_peak, status  # noqa: E402
 from make_samples import draw_world, encode, to_ycbcr10  # noqa: E402
 
 W, H = 1280, 720
-
-
-def _status(key: str) -> int:
-    """A ``/proc/self/status`` memory figure in bytes."""
-    for line in open("/proc/self/status"):
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def pan_positions(n: int) -> np.ndarray:
@@ -230,15 +214,15 @@ def part_b(n: int) -> None:
         canvas_bytes = 4 * (cv.width * cv.height + 2 * (-(-cv.width // 2)) * (-(-cv.height // 2)))
         frame_bytes = 4 * (W * H + 2 * (W // 2) * (H // 2))
         bound = 3 * (canvas_bytes + frame_bytes)
-        ok = _reset_peak()
-        rss0 = _status("VmRSS")
+        ok = reset_peak()
+        rss0 = status("VmRSS")
         tracemalloc.start()
         t = time.perf_counter()
         res = render(store, off, method="average")
         dt = time.perf_counter() - t
         _, traced = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        grow = _status("VmHWM") - rss0
+        grow = status("VmHWM") - rss0
         del res
     print(f"B  {n} frames {W}x{H} 4:2:0 10-bit, store spilled to disk, render average: "
           f"{dt:.2f} s; canvas {cv.width}x{cv.height}")
