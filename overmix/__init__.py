@@ -91,19 +91,13 @@ def convert(frame: Frame, **options: Any) -> np.ndarray:
     return frame_to_image(frame, **options)
 
 
-def _align_verb(path: str | os.PathLike[str], **options: Any) -> Offsets:
-    """Sub-pixel offsets of the frames of ``path`` (options as ``overmix align``).
-
-    Also reachable as ``overmix.align(...)`` once the ``overmix.align`` subpackage has been
-    imported (that module forwards calls here).
-    """
+def align(path: str | os.PathLike[str], **options: Any) -> Offsets:
+    """Sub-pixel offsets of the frames of ``path`` (options as ``overmix align``)."""
     from overmix.pipeline import StitchOptions, align_input
 
     offsets, _ = align_input(path, StitchOptions(**options))
     return offsets
 
-
-align = _align_verb
 
 
 def stitch(path: str | os.PathLike[str], output: str | os.PathLike[str] | None = None,

@@ -7,7 +7,7 @@ others:
 1. :func:`load_store` — open the input (:func:`overmix.io.sources.open_source`) and decode
    every selected frame once into a :class:`~overmix.io.store.FrameStore`;
 2. :func:`load_mask` — the ``--mask`` PNG (white = ignore, frame coordinates);
-3. :func:`compute_offsets` — read ``--offsets`` or align (:func:`overmix.align.align`);
+3. :func:`compute_offsets` — read ``--offsets`` or align (:func:`overmix.registration.align`);
 4. :func:`separate_animation` — ``--animation`` (animation ids per frame);
 5. :func:`estimate_lighting` — ``--lighting`` (per-frame gain/offset on Y');
 6. :func:`render_canvas` — one :class:`~overmix.render.stack.RenderResult` per animation frame;
@@ -274,7 +274,7 @@ def compute_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray |
             raise AlignmentError("the offsets file places only one frame; stitching needs 2")
         _check_overlap(off)
         return off
-    from overmix.align import align
+    from overmix.registration import align
 
     return snap_offsets(align(store, motion=opts.motion, mask=ignore, border=opts.border,
                               indices=store.indices, progress=progress))
@@ -316,7 +316,7 @@ def separate_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     """``--animation``: give each frame an animation id (``offsets.anim``)."""
     if str(opts.animation) == "off":
         return offsets
-    from overmix.align.animation import separate
+    from overmix.registration.animation import separate
 
     pos = _positions(store, offsets)
     groups = None if opts.animation == "auto" else int(opts.animation)
@@ -333,8 +333,8 @@ def realign_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                       progress: ProgressCallback = no_progress) -> Offsets:
     """Align again with the animated parts masked out (they pull offsets towards the
     character's motion); the animation ids are kept. For offsets aligned on the store."""
-    from overmix.align import align
-    from overmix.align.animation import animated_frame_masks
+    from overmix.registration import align
+    from overmix.registration.animation import animated_frame_masks
 
     pos = _positions(store, offsets)
     if pos != list(range(len(store))):  # rows must be the store's frames, in order
@@ -484,7 +484,7 @@ def merge_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         return renders
     from dataclasses import replace
 
-    from overmix.align.animation import merge_planes
+    from overmix.registration.animation import merge_planes
 
     together = Offsets(offsets.xy, offsets.indices, offsets.frame_width, offsets.frame_height)
     shared = render_canvas(store, together, opts, ignore, gains, progress, weights=weights)[0]
@@ -956,7 +956,7 @@ def stitch_jpeg(input_path: str | os.PathLike[str], opts: StitchOptions,
         xy = np.array([off.xy[where[i]] for i in range(len(paths))])
     if xy is None and len(paths) > 1:
         # shifted copies: align their decoded luma, JPEG crops move by whole pixels
-        from overmix.align import align
+        from overmix.registration import align
         from overmix.restore.jpeg import JpegLumas
 
         lumas = JpegLumas([str(p) for p in paths])

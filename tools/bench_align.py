@@ -1,7 +1,7 @@
-"""Benchmark of overmix.align: offset error against drawn pans with known sub-pixel offsets.
+"""Benchmark of overmix.registration: offset error against drawn pans with known sub-pixel offsets.
 
 Each clip is a pan over a world drawn at 4x and area-sampled exactly at the true (sub-pixel,
-both axes) offsets (tests/align/scenes.py); encoded clips go through libx264 (CRF 18) and
+both axes) offsets (tests/registration/scenes.py); encoded clips go through libx264 (CRF 18) and
 PyAV decoding. For every clip it prints the maximum and RMS error of the offsets (px, over
 both axes of all frames; frame 0 is the reference at (0, 0)), the alignment wall time per frame
 and the process CPU time per frame (all threads; the wall time depends on what else runs on
@@ -24,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from overmix.align import align, estimate_shift, long_jumps_for, window_frames  # noqa: E402
-from overmix.align.phase import prepare  # noqa: E402
-from tests.align.scenes import (  # noqa: E402
+from overmix.registration import align, estimate_shift, long_jumps_for, window_frames  # noqa: E402
+from overmix.registration.phase import prepare  # noqa: E402
+from tests.registration.scenes import (  # noqa: E402
     cel_world,
     eased_offsets,
     encode_decode,

@@ -7,7 +7,7 @@ Each stage runs in the same process, one after the other:
 
 - ``read``: reading every frame's planes (or lumas) once (the provider's own cost);
 - ``average``: :func:`overmix.render.stack.render` ``average`` (the plain stitch);
-- ``animation``: :func:`overmix.align.animation.separate` on a pan with a 3-cel animated
+- ``animation``: :func:`overmix.registration.animation.separate` on a pan with a 3-cel animated
   character (luma only);
 - ``logo detect``: :func:`overmix.restore.overlay.detect_static` on a pan with a static
   semi-transparent logo; ``logo estimate``: :func:`~overmix.restore.overlay.estimate_overlay`
@@ -38,10 +38,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from overmix.align.animation import separate  # noqa: E402
 from overmix.color.spec import ColorInfo  # noqa: E402
 from overmix.frame import Family, PlaneLayout  # noqa: E402
 from overmix.geometry import Offsets  # noqa: E402
+from overmix.registration.animation import separate  # noqa: E402
 from overmix.render.lighting import apply_gain, estimate_gains  # noqa: E402
 from overmix.render.stack import render  # noqa: E402
 from overmix.restore.overlay import (  # noqa: E402

@@ -384,7 +384,7 @@ def animated_frame_masks(lumas: LumaProvider, offsets_xy: np.ndarray, ids: Seque
 
     Renders each animation frame's luma on the canvas (one pass over the frames), marks where
     they disagree (:func:`animated_mask`) and returns that canvas mask with a callable giving
-    each frame's view of it, ready for ``overmix.align.align(..., frame_masks=...)``.
+    each frame's view of it, ready for ``overmix.registration.align(..., frame_masks=...)``.
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """Global frame offsets from pairwise shifts: robust weighted least squares.
 
 Each measured pair (i, j, d) says ``xy[j] - xy[i] ≈ d`` (``d`` from
-:func:`overmix.align.phase.estimate_shift` with ``ref = frame i``, ``mov = frame j``). The
+:func:`overmix.registration.phase.estimate_shift` with ``ref = frame i``, ``mov = frame j``). The
 offsets minimise ``sum_k w_k * rho(|xy[j_k] - xy[i_k] - d_k|)`` with frame ``anchor`` fixed at
 (0, 0): weights ``w = c^2 / (sigma^2 + sigma0^2)`` from the pair's standard error ``sigma``,
 its confidence ``c`` and a floor ``sigma0`` for errors the refinement cannot see
@@ -21,7 +21,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
-from overmix.align.phase import PairResult, check_motion
+from overmix.registration.phase import PairResult, check_motion
 
 __all__ = ["Pair", "components", "pair_weights", "solve_offsets"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.align.scenes import cel_world, sample_frames
+from tests.registration.scenes import cel_world, sample_frames
 
 
 def test_integer_offsets_are_crops() -> None:

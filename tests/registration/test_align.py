@@ -1,6 +1,6 @@
-"""Accuracy and behaviour of overmix.align against pans with known sub-pixel offsets.
+"""Accuracy and behaviour of overmix.registration against pans with known sub-pixel offsets.
 
-Frames are exact area samples of a world drawn at 4x (tests/align/scenes.py), so the truth
+Frames are exact area samples of a world drawn at 4x (tests/registration/scenes.py), so the truth
 does not depend on any interpolator the aligner uses.
 """
 
@@ -12,9 +12,9 @@ import weakref
 import numpy as np
 import pytest
 
-from overmix.align import JUMPS, align, estimate_shift
 from overmix.errors import AlignmentError, UsageError
-from tests.align.scenes import (
+from overmix.registration import JUMPS, align, estimate_shift
+from tests.registration.scenes import (
     _disk,
     cel_world,
     eased_offsets,

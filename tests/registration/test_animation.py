@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from overmix.align.animation import (
+from overmix.geometry import Canvas
+from overmix.registration.animation import (
     CanvasAccumulator,
     animated_mask,
     auto_threshold,
@@ -15,7 +16,6 @@ from overmix.align.animation import (
     merge_static,
     separate,
 )
-from overmix.geometry import Canvas
 from tests.scenes.draw import animated_pan, pan, psnr
 
 
@@ -113,8 +113,8 @@ def test_animated_mask_and_frame_masks_cover_the_character() -> None:
 
 def test_realignment_with_animation_masks() -> None:
     """Masks from the separation keep the moving character out of a re-alignment."""
-    from overmix.align import align
-    from overmix.align.animation import animated_frame_masks
+    from overmix.registration import align
+    from overmix.registration.animation import animated_frame_masks
 
     sc = animated_pan(n=18, hold=1)
     res = separate(sc.luma, sc.xy)
@@ -154,7 +154,7 @@ def test_small_blink_is_found_and_jitter_is_not_animation() -> None:
 
 
 def test_merge_planes_uses_all_frames_where_cels_agree() -> None:
-    from overmix.align.animation import merge_planes
+    from overmix.registration.animation import merge_planes
 
     sc = animated_pan(n=30, hold=1, sigma=0.03)
     canvas = Canvas.covering(sc.xy, 160, 96)

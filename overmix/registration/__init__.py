@@ -1,8 +1,8 @@
 """Sub-pixel alignment of a scene's frames (DESIGN §4 offsets, §6 "Align").
 
 :func:`align` measures the shift between neighbouring frames and a few longer jumps
-(:func:`~overmix.align.phase.estimate_shift`), then solves all of them jointly
-(:func:`~overmix.align.solve.solve_offsets`) into :class:`~overmix.geometry.Offsets`:
+(:func:`~overmix.registration.phase.estimate_shift`), then solves all of them jointly
+(:func:`~overmix.registration.solve.solve_offsets`) into :class:`~overmix.geometry.Offsets`:
 ``frame_k(i, j) = frame_0(i + y_k, j + x_k)``, frame 0 at (0, 0), a pan to the right gives
 increasing x.
 
@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import math
 import os
-import sys
-import types
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from overmix.align.phase import (
+from overmix.errors import AlignmentError, UsageError
+from overmix.geometry import Offsets
+from overmix.progress import ProgressCallback
+from overmix.registration.phase import (
     MaskPyramid,
     PairResult,
     PreparedPlane,
@@ -39,16 +40,13 @@ from overmix.align.phase import (
     mask_pyramid,
     prepare,
 )
-from overmix.align.solve import (
+from overmix.registration.solve import (
     MIN_CONFIDENCE,
     Pair,
     components,
     pair_weights,
     solve_offsets,
 )
-from overmix.errors import AlignmentError, UsageError
-from overmix.geometry import Offsets
-from overmix.progress import ProgressCallback
 
 __all__ = [
     "JUMPS",
@@ -416,18 +414,3 @@ def _solve(n: int, labels: list[int], pairs: list[Pair],
         "unaligned_frames": [labels[k] for k in isolated],
     }
     return Offsets(xy, labels, w, h, extra=extra)
-
-
-class _VerbModule(types.ModuleType):
-    """This subpackage is also the API verb ``overmix.align(path, **options)``.
-
-    Importing ``overmix.align`` rebinds the name ``overmix.align`` from the root package's verb
-    to this module, so the module forwards calls to the verb (looked up at call time in the
-    already-loaded root package; nothing here depends on the layers above).
-    """
-
-    def __call__(self, *args: object, **kwargs: object) -> Offsets:
-        return sys.modules["overmix"]._align_verb(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _VerbModule

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from overmix.align.refine import HIST_SCALE, NBINS, NSUMS, gn_accumulate
+from overmix.registration.refine import HIST_SCALE, NBINS, NSUMS, gn_accumulate
 
 
 def _kernel(frac: float) -> np.ndarray:
@@ -25,7 +25,7 @@ def _sample(img: np.ndarray, y: int, x: int, ky: np.ndarray, kx: np.ndarray) -> 
 def test_gn_sums_match_definition(use_valid: int, c2: float, matmul: bool,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     if not matmul:  # the slice path of large tiles
-        monkeypatch.setattr("overmix.align.refine._MATMUL_MAX", 0)
+        monkeypatch.setattr("overmix.registration.refine._MATMUL_MAX", 0)
     rng = np.random.default_rng(3)
     h, w = 48, 56
     a_img = rng.random((h, w)).astype(np.float32)

@@ -25,7 +25,7 @@ Method
    is not sampled and the tiles stay spread over the frame.
 3. **Quality**: ZNCC of the two resampled overlaps (``confidence``), RMS residual
    (``error``), overlap fraction and a standard error of the shift from the Gauss-Newton
-   normal matrix (``sigma_x``, ``sigma_y``), used as weights by :mod:`overmix.align.solve`.
+   normal matrix (``sigma_x``, ``sigma_y``), used as weights by :mod:`overmix.registration.solve`.
 
 Measured (tools/bench_align.py, drawn pans area-sampled at known offsets): line art within
 0.015 px lossless and 0.04 px through H.264 8/10-bit; smooth/photo-like texture within
@@ -42,8 +42,8 @@ import numpy as np
 from scipy import fft as sfft
 from scipy import ndimage
 
-from overmix.align.refine import HIST_SCALE, NBINS, gn_accumulate
 from overmix.errors import AlignmentError, UsageError
+from overmix.registration.refine import HIST_SCALE, NBINS, gn_accumulate
 
 __all__ = [
     "PairResult", "PreparedPlane", "check_motion", "estimate_shift", "mask_pyramid", "prepare",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from overmix.align import Pair, solve_offsets
-from overmix.align.phase import PairResult
+from overmix.registration import Pair, solve_offsets
+from overmix.registration.phase import PairResult
 
 
 def _pairs(truth: np.ndarray, jumps=(1, 2, 4), noise: float = 0.005, seed: int = 0):
