@@ -11,23 +11,15 @@ subsampled plane moves by offset / subsampling samples. The high-quality rendere
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage
 
 from overmix.geometry import Canvas
 
-__all__ = ["CanvasAccumulator", "get_item", "sample_bilinear", "sample_canvas", "window",
+__all__ = ["CanvasAccumulator", "sample_bilinear", "sample_canvas", "window",
            "window_ones", "reduce_box"]
-
-
-def get_item(src: Callable[[int], Any] | Sequence[Any], k: int) -> Any:
-    """Item ``k`` of a provider that is either a callable or a sequence."""
-    return src(k) if callable(src) else src[k]
-
-
 
 
 def window(a: np.ndarray, r0: int, c0: int, h: int, w: int) -> np.ndarray:

@@ -23,13 +23,13 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from overmix.errors import AlignmentError, UsageError
 from overmix.geometry import Offsets
 from overmix.progress import ProgressCallback
+from overmix.providers import LumaProvider, count, reader
 from overmix.registration.phase import (
     MaskPyramid,
     PairResult,
@@ -94,29 +94,11 @@ _POOL_MIN_PIXELS = 200_000
 MIN_JUMP_OVERLAP = 0.35
 
 
-@runtime_checkable
-class LumaProvider(Protocol):
-    """Random access to float32 luma planes: ``len(p)`` and ``p[k]`` (or ``p.luma(k)``)."""
-
-    def __len__(self) -> int: ...
-
-    def __getitem__(self, k: int) -> np.ndarray: ...
-
-
-def _reader(lumas: object) -> tuple[int, Callable[[int], np.ndarray]]:
-    luma = getattr(lumas, "luma", None)
-    if callable(luma):
-        return len(lumas), luma  # type: ignore[arg-type]
-    if hasattr(lumas, "__getitem__") and hasattr(lumas, "__len__"):
-        return len(lumas), lumas.__getitem__  # type: ignore[attr-defined]
-    raise UsageError("align() needs a sequence of luma planes or an object with .luma(k)")
-
-
 def _overlap_frac(d: np.ndarray, w: int, h: int) -> float:
     return max(0.0, (w - abs(float(d[0])))) * max(0.0, (h - abs(float(d[1])))) / (w * h)
 
 
-def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = "xy",
+def align(lumas: LumaProvider, *, motion: str = "xy",
           mask: np.ndarray | None = None, border: int = 0,
           frame_masks: Callable[[int], np.ndarray | None] | None = None,
           indices: Sequence[int] | None = None,
@@ -167,7 +149,7 @@ def align(lumas: Sequence[np.ndarray] | LumaProvider | object, *, motion: str = 
     check_motion(motion)
     if border < 0:
         raise UsageError(f"border must be >= 0 (got {border})")
-    n, read = _reader(lumas)
+    n, read = count(lumas), reader(lumas)
     labels = list(range(n)) if indices is None else [int(i) for i in indices]
     if len(labels) != n:
         raise UsageError(f"indices has {len(labels)} entries for {n} frames")

@@ -45,9 +45,9 @@ from scipy import ndimage
 from overmix.errors import AlignmentError, UsageError
 from overmix.geometry import Canvas
 from overmix.progress import ProgressCallback, no_progress
+from overmix.providers import LumaProvider, count, luma_reader
 from overmix.warp import (
     CanvasAccumulator,
-    get_item,
     reduce_box,
     sample_bilinear,
     sample_canvas,
@@ -66,9 +66,6 @@ __all__ = [
     "sample_canvas",
     "separate",
 ]
-
-LumaProvider = Callable[[int], np.ndarray] | Sequence[np.ndarray]
-
 
 @dataclass
 class AnimationResult:
@@ -179,18 +176,6 @@ def auto_threshold(scores: np.ndarray, *, min_ratio: float = 2.0,
     return math.inf
 
 
-def _get(lumas: LumaProvider, k: int) -> np.ndarray:
-    return np.asarray(get_item(lumas, k), dtype=np.float32)
-
-
-def _count(lumas: LumaProvider, n: int | None) -> int:
-    if n is not None:
-        return n
-    if callable(lumas):
-        raise UsageError("a luma callable needs the number of frames (offsets)")
-    return len(lumas)
-
-
 # --------------------------------------------------------------------------------------------
 # Separation
 # --------------------------------------------------------------------------------------------
@@ -233,16 +218,17 @@ def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None 
     """
     progress = progress or no_progress
     xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
-    n = _count(lumas, len(xy))
+    n = count(lumas, len(xy))
     if n == 0:
         raise AlignmentError("no frames to separate")
-    first = _get(lumas, 0)
+    read = luma_reader(lumas)
+    first = read(0)
     if reduce is None:
         reduce = max(1, round(first.shape[1] / 640))
     if reduce > 1:
         # Telling cels apart does not need full resolution.
-        source = lumas
-        lumas = lambda k: reduce_box(_get(source, k), reduce)  # noqa: E731
+        full = read
+        read = luma_reader(lambda k: reduce_box(full(k), reduce))
         first = reduce_box(first, reduce)
         xy = xy / reduce
         canvas = None
@@ -264,7 +250,7 @@ def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None 
     for k in range(n):
         for j in range(k, min(n, k + lags + 1)):
             if j not in window:
-                window[j] = _get(lumas, j)
+                window[j] = read(j)
         a = window[k]
         for lag in range(1, lags + 1):
             j = k + lag
@@ -297,7 +283,7 @@ def separate(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None 
     scores = np.zeros(n)
     last_group = 0
     for k in range(n):
-        y = first if k == 0 else _get(lumas, k)
+        y = first if k == 0 else read(k)
         best, best_s = -1, math.inf
         for g, rep in enumerate(reps):
             val, cov = rep.seen_from(xy[k], (h, w))
@@ -394,14 +380,15 @@ def animated_frame_masks(lumas: LumaProvider, offsets_xy: np.ndarray, ids: Seque
     progress = progress or no_progress
     xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
     n = len(xy)
-    first = _get(lumas, 0)
+    read = luma_reader(lumas)
+    first = read(0)
     shape = first.shape
     if canvas is None:
         canvas = Canvas.covering(xy, shape[1], shape[0])
     groups = sorted(set(int(i) for i in ids))
     accs = {g: CanvasAccumulator(canvas) for g in groups}
     for k in range(n):
-        accs[int(ids[k])].add(first if k == 0 else _get(lumas, k), xy[k])
+        accs[int(ids[k])].add(first if k == 0 else read(k), xy[k])
         progress("animation: masks", k + 1, n)
     if len(groups) < 2:
         cmask = np.zeros((canvas.height, canvas.width), dtype=bool)

@@ -19,7 +19,7 @@ Cb/Cr in [-0.5, 0.5], float32).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -28,12 +28,10 @@ from scipy.sparse.linalg import lsqr
 from overmix.errors import AlignmentError
 from overmix.geometry import Canvas
 from overmix.progress import ProgressCallback, no_progress
+from overmix.providers import LumaProvider, luma_reader
 from overmix.warp import sample_bilinear
 
 __all__ = ["apply_gain", "estimate_gains", "fit_pair", "should_compensate"]
-
-LumaProvider = Callable[[int], np.ndarray] | Sequence[np.ndarray]
-
 
 def fit_pair(x: np.ndarray, y: np.ndarray, *, iterations: int = 5,
              clip: tuple[float, float] = (0.02, 0.98)) -> tuple[float, float, float]:
@@ -115,8 +113,7 @@ def estimate_gains(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas |
     out[:, 0] = 1.0
     if n == 1:
         return out
-    get = (lambda k: np.asarray(lumas(k), np.float32)) if callable(lumas) else (
-        lambda k: np.asarray(lumas[k], np.float32))
+    get = luma_reader(lumas)
     jumps = sorted({int(j) for j in jumps if 0 < int(j) < n})
     cache: dict[int, np.ndarray] = {}
     pairs: list[tuple[int, int, float, float, float]] = []

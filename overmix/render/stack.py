@@ -54,7 +54,6 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
@@ -65,6 +64,7 @@ from overmix.frame import Family, PlaneLayout
 from overmix.geometry import Canvas, Offsets
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
+from overmix.providers import PlaneProvider
 from overmix.render.canvas import PlaneGrid, canvas_grid, canvas_layout, frame_grid
 from overmix.render.names import RENDERS
 from overmix.render.resample import (
@@ -86,18 +86,6 @@ DEFAULT_TILE_BUDGET = 256 * 1024 * 1024
 # Smallest summed frame weight that gives a canvas value; below it a sample is a hole.
 COVER_MIN = 1e-6
 MAX_CANVAS_PIXELS = 1_000_000_000  # beyond this an offsets file is almost surely wrong
-
-
-class PlaneProvider(Protocol):
-    """What the renderer reads frames from (e.g. :class:`overmix.io.store.FrameStore`)."""
-
-    layout: PlaneLayout | None
-    color: ColorInfo | None
-    shape: tuple[int, int] | None
-
-    def __len__(self) -> int: ...
-
-    def planes(self, k: int) -> tuple[np.ndarray, ...]: ...
 
 
 @dataclass

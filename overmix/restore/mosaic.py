@@ -36,12 +36,12 @@ from scipy import ndimage
 from overmix.errors import InputError, UsageError
 from overmix.geometry import Canvas
 from overmix.progress import ProgressCallback, no_progress
+from overmix.providers import ArrayProvider, reader
 from overmix.restore.degrade import BlockMean, frame_warp, hr_grid
 from overmix.restore.inpaint import fill_harmonic
 
 __all__ = ["MosaicInfo", "MosaicResult", "detect_mosaic", "recover_mosaic"]
 
-FrameGetter = Callable[[int], np.ndarray] | Sequence[np.ndarray]
 
 
 @dataclass
@@ -91,13 +91,6 @@ class MosaicResult:
     direct: np.ndarray
     constrained: np.ndarray
     recovered_fraction: float
-
-
-def _getter(frames: FrameGetter) -> Callable[[int], np.ndarray]:
-    if callable(frames):
-        return frames  # type: ignore[return-value]
-    seq = frames
-    return lambda k: seq[k]
 
 
 def _grid_votes(y: np.ndarray, sizes: Sequence[int], tol: float) -> dict[int, tuple[np.ndarray,
@@ -233,7 +226,7 @@ def _region_mask(get: Callable[[int], np.ndarray], picks: np.ndarray, shape: tup
     return cells.ravel()[lab_full]
 
 
-def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4, 33),
+def detect_mosaic(frames: ArrayProvider, n: int, *, sizes: Sequence[int] = range(4, 33),
                   sample: int = 24, min_score: float = 0.005, tries: int = 8,
                   edge_tol: float = 0.02,
                   flat_tol: float = 0.04) -> MosaicInfo | None:
@@ -270,7 +263,7 @@ def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4
     -------
     MosaicInfo or None when no mosaic is found.
     """
-    get = _getter(frames)
+    get = reader(frames)
     if n < 1:
         raise InputError("no frames to look for a mosaic in")
     sizes = [int(b) for b in sizes if 2 <= int(b)]
@@ -306,7 +299,7 @@ def detect_mosaic(frames: FrameGetter, n: int, *, sizes: Sequence[int] = range(4
     return None
 
 
-def recover_mosaic(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Canvas,
+def recover_mosaic(frames: ArrayProvider, n: int, offsets_xy: np.ndarray, canvas: Canvas,
                    info: MosaicInfo, *, iterations: int = 200, mu: float = 0.02,
                    edge_scale: float = 0.03, reweight: int = 3,
                    plane_sub: tuple[int, int] = (1, 1),
@@ -346,7 +339,7 @@ def recover_mosaic(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: 
     MosaicResult
     """
     progress = progress or no_progress
-    get = _getter(frames)
+    get = reader(frames)
     sx, sy = plane_sub
     if info.block % sx or info.block % sy or info.phase[0] % sx or info.phase[1] % sy:
         raise UsageError("mosaic block grid does not fit the plane's subsampling")

@@ -38,7 +38,8 @@ from scipy import ndimage
 from overmix.errors import UsageError
 from overmix.geometry import Canvas
 from overmix.progress import ProgressCallback, no_progress
-from overmix.warp import CanvasAccumulator, get_item, reduce_box, sample_bilinear
+from overmix.providers import LumaProvider, PlanesProvider, luma_reader, reader
+from overmix.warp import CanvasAccumulator, reduce_box, sample_bilinear
 
 __all__ = [
     "OverlayRemoved",
@@ -49,8 +50,6 @@ __all__ = [
     "static_mask",
 ]
 
-LumaProvider = Callable[[int], np.ndarray] | Sequence[np.ndarray]
-PlanesProvider = Callable[[int], Sequence[np.ndarray]] | Sequence[Sequence[np.ndarray]]
 
 
 def _otsu(v: np.ndarray, bins: int = 256) -> float:
@@ -155,7 +154,7 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
     progress = progress or no_progress
     xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
     n = len(xy)
-    y0 = np.asarray(get_item(lumas, 0), np.float32)
+    y0 = luma_reader(lumas)(0)
     h, w = y0.shape
     if canvas is None:
         canvas = Canvas.covering(xy, w, h)
@@ -174,7 +173,8 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
 
     if reduce > 1:
         r = reduce
-        small = lambda k: reduce_box(get_item(lumas, k), r)  # noqa: E731
+        raw = reader(lumas)
+        small = lambda k: reduce_box(raw(k), r)  # noqa: E731
         xs = xy / r
         hs, ws = small(0).shape
         found = _detect_round(small, xs, Canvas.covering(xs, ws, hs), None, robust_passes,
@@ -219,7 +219,8 @@ def _detect_round(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas,
     Returns ``(score, mask)`` or None when nothing is static.
     """
     n = len(xy)
-    f0 = np.asarray(get_item(lumas, 0), np.float32)
+    read = luma_reader(lumas)
+    f0 = read(0)
     h, w = f0.shape
     wk = None if exclude is None else (~exclude).astype(np.float32)
     mean, cov = _robust_background(lumas, xy, canvas, wk, passes=passes, tau=tau, tick=tick)
@@ -229,7 +230,7 @@ def _detect_round(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas,
     # is enough: values are in [0, 1] and the variances tested are >= (4 noise)^2
     sb, sf, sbb, sbf = (np.zeros((h, w), dtype=np.float32) for _ in range(4))
     for k in range(n):
-        f = f0 if k == 0 else np.asarray(get_item(lumas, k), np.float32)
+        f = f0 if k == 0 else read(k)
         ry, rx = (xy[k, 1] - canvas.y), (xy[k, 0] - canvas.x)
         val, c = sample_bilinear(mean, cov, ry, rx, h, w)
         ok = c > 0.99
@@ -279,16 +280,17 @@ def _robust_background(lumas: LumaProvider, xy: np.ndarray, canvas: Canvas,
     Returns ``(mean, coverage)`` on the canvas.
     """
     n = len(xy)
+    read = luma_reader(lumas)
     acc = CanvasAccumulator(canvas, (1, 1))
     for k in range(n):
-        acc.add(np.asarray(get_item(lumas, k), np.float32), xy[k], weight)
+        acc.add(read(k), xy[k], weight)
         if tick:
             tick(k)
     mean, cov = acc.mean(), np.minimum(acc.weight, 1.0)
     for _ in range(passes):
         acc = CanvasAccumulator(canvas, (1, 1))
         for k in range(n):
-            f = np.asarray(get_item(lumas, k), np.float32)
+            f = read(k)
             ry, rx = xy[k, 1] - canvas.y, xy[k, 0] - canvas.x
             val, _ = sample_bilinear(mean, cov, ry, rx, f.shape[0], f.shape[1])
             r = (f - val) / np.float32(tau)
@@ -347,7 +349,8 @@ def estimate_overlay(planes: PlanesProvider, offsets_xy: np.ndarray, canvas: Can
     progress = progress or no_progress
     xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
     n = len(xy)
-    p0 = [np.asarray(p, np.float32) for p in get_item(planes, 0)]
+    get = reader(planes)
+    p0 = [np.asarray(p, np.float32) for p in get(0)]
     h, w = p0[0].shape
     if mask.shape != (h, w):
         raise UsageError(f"overlay mask is {mask.shape[1]}x{mask.shape[0]}, frames are {w}x{h}")
@@ -363,7 +366,7 @@ def estimate_overlay(planes: PlanesProvider, offsets_xy: np.ndarray, canvas: Can
     # 1. background planes without the overlay
     accs = [CanvasAccumulator(canvas, scales[c]) for c in range(npl)]
     for k in range(n):
-        pk = p0 if k == 0 else [np.asarray(p, np.float32) for p in get_item(planes, k)]
+        pk = p0 if k == 0 else [np.asarray(p, np.float32) for p in get(k)]
         for c in range(npl):
             accs[c].add(pk[c], xy[k], keeps[c])
         progress("overlay: estimate", k + 1, 2 * n)
@@ -378,7 +381,7 @@ def estimate_overlay(planes: PlanesProvider, offsets_xy: np.ndarray, canvas: Can
     sums = [{key: np.zeros((r1 - r0, c1 - c0), np.float64) for key in ("n", "b", "f", "bb", "bf")}
             for (r0, r1, c0, c1) in boxes]
     for k in range(n):
-        pk = p0 if k == 0 else [np.asarray(p, np.float32) for p in get_item(planes, k)]
+        pk = p0 if k == 0 else [np.asarray(p, np.float32) for p in get(k)]
         for c, (sx, sy) in enumerate(scales):
             r0, r1, c0, c1 = boxes[c]
             at = (xy[k, 0] + c0 * sx, xy[k, 1] + r0 * sy)

@@ -36,6 +36,7 @@ import numpy as np
 from overmix.errors import InputError, UsageError
 from overmix.geometry import Canvas
 from overmix.progress import ProgressCallback, no_progress
+from overmix.providers import ArrayProvider, reader
 from overmix.restore.degrade import Grid, Warp, frame_warp, hr_grid
 from overmix.restore.inpaint import fill_nearest
 
@@ -43,7 +44,6 @@ __all__ = ["SrStats", "back_project", "check_scale", "superresolve", "superresol
 
 MAX_SCALE = 8.0
 
-FrameGetter = Callable[[int], np.ndarray] | Sequence[np.ndarray]
 
 
 def check_scale(scale: float) -> float:
@@ -65,13 +65,6 @@ class SrStats:
 
     objective: list[float]
     seconds: list[float]
-
-
-def _getter(frames: FrameGetter) -> Callable[[int], np.ndarray]:
-    if callable(frames):
-        return frames  # type: ignore[return-value]
-    seq = frames
-    return lambda k: seq[k]
 
 
 def _shift_pairs(p: int) -> list[tuple[int, int]]:
@@ -136,7 +129,7 @@ def _warps(n: int, offsets_xy: np.ndarray, get: Callable[[int], np.ndarray], gri
     return warps, shapes  # type: ignore[return-value]
 
 
-def back_project(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Canvas, *,
+def back_project(frames: ArrayProvider, n: int, offsets_xy: np.ndarray, canvas: Canvas, *,
                  scale: float, plane_sub: tuple[int, int] = (1, 1),
                  plane_offset: tuple[float, float] = (0.0, 0.0),
                  psf_sigma: float = 0.0, grid_sub: tuple[int, int] | None = None,
@@ -151,7 +144,7 @@ def back_project(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
     Returns ``(plane, weight)`` on the grid of :func:`~overmix.restore.degrade.hr_grid`; the
     initial estimate of :func:`superresolve` (and a fair "upscaled average" baseline).
     """
-    get = _getter(frames)
+    get = reader(frames)
     offsets_xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
     grid = hr_grid(canvas, scale, plane_sub if grid_sub is None else grid_sub,
                    plane_offset if grid_offset is None else grid_offset)
@@ -171,7 +164,7 @@ def back_project(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
     return fill_nearest(out, valid), wgt
 
 
-def superresolve(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Canvas, *,
+def superresolve(frames: ArrayProvider, n: int, offsets_xy: np.ndarray, canvas: Canvas, *,
                  scale: float, plane_sub: tuple[int, int] = (1, 1),
                  plane_offset: tuple[float, float] = (0.0, 0.0), iterations: int = 20,
                  lam: float = 0.02, alpha: float = 0.7, p: int = 2, psf_sigma: float = 0.0,
@@ -240,7 +233,7 @@ def superresolve(frames: FrameGetter, n: int, offsets_xy: np.ndarray, canvas: Ca
     if iterations < 0:
         raise UsageError("iterations must be ≥ 0")
     progress = progress or no_progress
-    get = _getter(frames)
+    get = reader(frames)
     offsets_xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
     if len(offsets_xy) < n:
         raise InputError(f"{len(offsets_xy)} offsets for {n} frames")
