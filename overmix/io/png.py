@@ -27,7 +27,7 @@ from overmix.color.spec import ChromaLocation, ColorInfo, Matrix, Primaries, Ran
 from overmix.errors import FormatError, InputError, OutputError, UnsupportedError
 from overmix.frame import Family, Frame, PlaneLayout
 
-__all__ = ["encode_png", "read_png", "read_png_array", "write_apng", "write_png"]
+__all__ = ["decode_png", "encode_png", "read_png", "read_png_array", "write_apng", "write_png"]
 
 # (channels, 8-bit?) → FFmpeg pixel format accepted by the png encoder.
 _FORMATS = {
@@ -121,7 +121,7 @@ def _packed_array(frame: av.VideoFrame) -> np.ndarray:
     raw = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:h]
     if name in _PACKED:
         c, b = _PACKED[name]
-        rows = np.ascontiguousarray(raw[:, : w * c * b])
+        rows = raw[:, : w * c * b]  # a view of FFmpeg's buffer: copied once below
         if b == 1:
             return rows.reshape(h, w, c).copy()
         order = ">u2" if name.endswith("be") else "<u2"
@@ -143,6 +143,31 @@ def _packed_array(frame: av.VideoFrame) -> np.ndarray:
     raise UnsupportedError(f"PNG decoded to unsupported pixel format {name}")
 
 
+def decode_png(data: bytes, name: str = "PNG") -> tuple[np.ndarray, int]:
+    """Decode PNG file bytes to ``(image, bit_depth)`` (see :func:`read_png_array`).
+
+    The bytes go straight to FFmpeg's png decoder (no demuxer: opening a container probes
+    the stream by decoding the picture once more, which doubled the cost). FFmpeg releases
+    the GIL while decoding, so several files decode in parallel threads.
+    """
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise FormatError(f"cannot decode PNG {name}: not a PNG file")
+    try:
+        ctx = av.CodecContext.create("png", "r")
+        frames = ctx.decode(av.Packet(data))
+        if not frames:
+            frames = ctx.decode(None)
+        if not frames:
+            raise FormatError(f"no picture in {name}")
+        frame = frames[0]
+        image = _packed_array(frame)
+    except (av.FFmpegError, ValueError) as exc:
+        raise FormatError(f"cannot decode PNG {name}: {exc}") from None
+    fmt = frame.format.name
+    depth = 1 if fmt in ("monob", "monow") else (16 if image.dtype == np.uint16 else 8)
+    return image, depth
+
+
 def read_png_array(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """Decode a PNG file to ``(image, bit_depth)``.
 
@@ -159,20 +184,10 @@ def read_png_array(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     if path.is_dir():
         raise InputError(f"is a folder, not a PNG file: {path}")
     try:
-        with av.open(str(path), format="png_pipe") as container:
-            frame = next(container.decode(video=0))
-            image = _packed_array(frame)
-    except StopIteration:
-        raise FormatError(f"no picture in {path}") from None
-    except UnsupportedError:
-        raise
-    except (av.FFmpegError, ValueError) as exc:
-        raise FormatError(f"cannot decode PNG {path}: {exc}") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    name = frame.format.name
-    depth = 1 if name in ("monob", "monow") else (16 if image.dtype == np.uint16 else 8)
-    return image, depth
+    return decode_png(data, str(path))
 
 
 def read_png(path: str | os.PathLike[str], *, index: int = 0) -> Frame:

@@ -25,6 +25,7 @@ from overmix.errors import InputError, UsageError
 from overmix.frame import Frame, FrameSource, PlaneLayout
 from overmix.io.dumps import ProbeDump, frame_from_dump, read_dump, read_dump_info
 from overmix.io.manifest import MANIFEST_NAME, Manifest, read_manifest
+from overmix.io.prefetch import prefetch
 from overmix.progress import ProgressCallback, no_progress
 from overmix.ranges import FrameRange, Position
 
@@ -150,14 +151,19 @@ class DumpSource(_Base):
 
     def __iter__(self) -> Iterator[Frame]:
         total = self.count
-        for k, (path, entry, pos) in enumerate(
-            zip(self.files, self._entries, self._positions, strict=True)
-        ):
-            dump = read_dump(path)
-            color = self._manifest_color
+        color = self._manifest_color
+
+        def decode(job: tuple[Path, dict[str, Any] | None, int]) -> tuple[Frame, str]:
+            path, entry, pos = job
             index = int(entry["index"]) if entry and isinstance(entry.get("index"), int) \
                 else pos
-            frame, how = frame_from_dump(dump, color=color, index=index, source=str(path))
+            return frame_from_dump(read_dump(path), color=color, index=index, source=str(path))
+
+        jobs = list(zip(self.files, self._entries, self._positions, strict=True))
+        # files are inflated ahead in threads (zlib and ISA-L release the GIL)
+        for k, ((path, entry, _), (frame, how)) in enumerate(
+            zip(jobs, prefetch(decode, jobs), strict=True)
+        ):
             if frame.shape != self._shape or frame.layout != self.layout:
                 raise InputError(
                     f"{path}: {frame.width}x{frame.height} {frame.layout.name} differs from "
@@ -200,6 +206,7 @@ class PngSource(_Base):
         self._positions = list(selection)
         self.count = len(self.files)
         first = self._read(self.files[0], self._positions[0])
+        self._first: Frame | None = first  # decoded to describe the input: used once
         self.color = first.color
         self.layout = first.layout
         self._shape = first.shape
@@ -218,8 +225,17 @@ class PngSource(_Base):
         return read_png(path).replace(index=index, source=str(path))
 
     def __iter__(self) -> Iterator[Frame]:
-        for k, (path, pos) in enumerate(zip(self.files, self._positions, strict=True)):
-            frame = self._read(path, pos)
+        jobs = list(zip(self.files, self._positions, strict=True))
+        # files are decoded ahead in threads (FFmpeg's png decoder releases the GIL)
+        first, self._first = self._first, None
+
+        def read(job: tuple[Path, int]) -> Frame:
+            if first is not None and job == jobs[0]:
+                return first
+            return self._read(*job)
+
+        frames = prefetch(read, jobs)
+        for k, ((path, _), frame) in enumerate(zip(jobs, frames, strict=True)):
             if frame.shape != self._shape or frame.layout != self.layout \
                     or frame.color.bit_depth != self.color.bit_depth:
                 raise InputError(
