@@ -940,7 +940,7 @@ def stitch_jpeg(input_path: str | os.PathLike[str], opts: StitchOptions,
     picture from every file's DCT coefficients (overmix.restore.jpeg). ``--offsets`` places
     shifted files (``index`` = position in name order); otherwise files of one size are
     aligned (offsets rounded to whole pixels) and files of different sizes are refused."""
-    from overmix.color.spec import ChromaLocation, Matrix, Primaries, Range, Transfer
+    from overmix.color.untagged import jfif_color
     from overmix.frame import PlaneLayout
     from overmix.restore.jpeg import estimate_from_jpegs, jpeg_paths
 
@@ -964,9 +964,7 @@ def stitch_jpeg(input_path: str | os.PathLike[str], opts: StitchOptions,
             xy = np.round(align(lumas, motion=opts.motion, border=opts.border,
                                 progress=progress).xy)
     est = estimate_from_jpegs([str(p) for p in paths], offsets=xy, progress=progress)
-    # JFIF (ITU-T T.871): BT.601 matrix, full range, centred chroma, sRGB-like transfer
-    color = ColorInfo(Matrix.BT470BG if len(est.planes) == 3 else Matrix.GRAY, Range.FULL,
-                      Transfer.IEC61966_2_1, Primaries.BT709, ChromaLocation.CENTER, 8)
+    color = jfif_color(len(est.planes))
     fam = Family.YCBCR if len(est.planes) == 3 else Family.GRAY
     holes = int((est.weight <= 0).sum())
     res = RenderResult(est.planes, PlaneLayout(fam, 1, 1), color, est.weight, est.canvas,

@@ -37,7 +37,8 @@ import numpy as np
 
 from overmix.color import transfer
 from overmix.color.chroma import upsample_tables
-from overmix.color.spec import ColorInfo, Matrix, Range, guess_matrix, luma_coefficients
+from overmix.color.spec import ColorInfo, Matrix, Range, luma_coefficients
+from overmix.color.untagged import resolve_matrix
 from overmix.errors import UnsupportedError
 
 __all__ = [
@@ -48,7 +49,6 @@ __all__ = [
     "range_constants",
     "reinterpret",
     "reinterpret_matrix",
-    "resolve_matrix",
     "rgb_to_ycbcr",
     "rgb_to_ycbcr_matrix",
     "to_rgb",
@@ -134,12 +134,6 @@ def quantize_codes(v: np.ndarray, depth: int) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # Matrices
-
-
-def resolve_matrix(matrix: Matrix, width: int, height: int) -> Matrix:
-    """``UNSPECIFIED`` → the untagged guess for this size (DESIGN §4); others unchanged."""
-    matrix = Matrix(matrix)
-    return guess_matrix(width, height) if matrix == Matrix.UNSPECIFIED else matrix
 
 
 def rgb_to_ycbcr_matrix(matrix: Matrix) -> np.ndarray:

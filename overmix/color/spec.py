@@ -1,4 +1,6 @@
-"""Colour metadata: ITU-T H.273 code points, luma coefficients and the untagged-source rules.
+"""Colour metadata: ITU-T H.273 code points, luma coefficients and :class:`ColorInfo`.
+
+What to assume when a source does not say (the untagged rules) is :mod:`overmix.color.untagged`.
 
 The enums carry the numbers of ITU-T H.273 (*Coding-independent code points for video signal
 type identification*), which are also the numbers FFmpeg and PyAV report for
@@ -25,7 +27,6 @@ __all__ = [
     "Primaries",
     "Range",
     "Transfer",
-    "guess_matrix",
     "luma_coefficients",
 ]
 
@@ -202,14 +203,6 @@ def luma_coefficients(matrix: Matrix) -> tuple[float, float]:
         raise UnsupportedError(f"matrix {matrix.name} has no Kr/Kb Y'CbCr form") from None
 
 
-def guess_matrix(width: int, height: int) -> Matrix:
-    """The matrix to assume for an untagged Y'CbCr source of this luma size.
-
-    SD (width ≤ 1024 and height ≤ 576) is BT.601, anything larger BT.709, as players do.
-    """
-    return Matrix.BT470BG if width <= 1024 and height <= 576 else Matrix.BT709
-
-
 @dataclass(frozen=True)
 class ColorInfo:
     """What the codes of a frame mean.
@@ -247,17 +240,11 @@ class ColorInfo:
 
     @classmethod
     def untagged(cls, width: int, height: int, bit_depth: int = 8) -> ColorInfo:
-        """The assumptions for an untagged Y'CbCr source (DESIGN §4).
+        """The assumptions for an untagged Y'CbCr source (DESIGN §4); the rules live in
+        :func:`overmix.color.untagged.untagged_color`."""
+        from overmix.color.untagged import untagged_color  # the module builds on this one
 
-        Matrix BT.601 for SD and BT.709 above; limited range; left chroma; the transfer and
-        primaries that go with the matrix.
-        """
-        m = guess_matrix(width, height)
-        if m == Matrix.BT709:
-            return cls(Matrix.BT709, Range.LIMITED, Transfer.BT709, Primaries.BT709,
-                       ChromaLocation.LEFT, bit_depth)
-        return cls(m, Range.LIMITED, Transfer.SMPTE170M, Primaries.SMPTE170M,
-                   ChromaLocation.LEFT, bit_depth)
+        return untagged_color(width, height, bit_depth)
 
     def to_json(self) -> dict[str, object]:
         """Plain JSON form (enum names, lower case) for manifests and ``--json``."""

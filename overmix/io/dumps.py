@@ -33,13 +33,12 @@ import numpy as np
 import dumpfmt
 from overmix.atomic import write_bytes_atomic
 from overmix.color.spec import (
-    ChromaLocation,
     ColorInfo,
     Matrix,
-    Primaries,
     Range,
     Transfer,
 )
+from overmix.color.untagged import BT601_MATRICES, REC709_CURVES, dump_color
 from overmix.errors import FormatError, InputError, OutputError, UnsupportedError
 from overmix.frame import Family, Frame, PlaneLayout, dtype_for_depth
 
@@ -55,9 +54,6 @@ __all__ = [
     "ProbeDump",
 ]
 
-_601 = (Matrix.BT470BG, Matrix.SMPTE170M)
-# Transfer curves that are the BT.709 OETF (BT.601/2020 use the same formula).
-_709_CURVES = (Transfer.BT709, Transfer.SMPTE170M, Transfer.BT2020_10, Transfer.BT2020_12)
 
 
 def _fail(path: str | os.PathLike[str], exc: BaseException) -> InputError:
@@ -90,20 +86,11 @@ def read_dump_info(path: str | os.PathLike[str]) -> dumpfmt.DumpInfo:
         raise _fail(path, exc) from None
 
 
-def _transfer_from_byte(byte: int | None, default: Transfer, matrix: Matrix) -> Transfer:
-    if byte == 0:
-        return Transfer.LINEAR
-    if byte == 1:
-        return Transfer.IEC61966_2_1
-    if byte == 2:
-        return Transfer.SMPTE170M if matrix in _601 else Transfer.BT709
-    return default
-
-
 def color_from_header(
     header: dumpfmt.Header, width: int, height: int, depth: int, ncolour: int
 ) -> tuple[ColorInfo, str]:
-    """The colour a dump's header implies, and where it came from.
+    """The colour a dump's header implies, and where it came from
+    (:func:`overmix.color.untagged.dump_color` holds the rules).
 
     Parameters
     ----------
@@ -120,33 +107,8 @@ def color_from_header(
     (ColorInfo, str)
         The colour and ``"header"`` or ``"guess"``.
     """
-    if ncolour == 1:
-        # One plane is gray whatever the header says (Overmix does the same).
-        transfer = _transfer_from_byte(header.transfer, Transfer.BT709, Matrix.GRAY)
-        how = "header" if header.has_magic and header.transform == 0 else "guess"
-        return ColorInfo(Matrix.GRAY, Range.FULL, transfer, Primaries.BT709,
-                         ChromaLocation.LEFT, depth), how
-    t = header.transform if header.has_magic else None
-    if t == 1:
-        transfer = _transfer_from_byte(header.transfer, Transfer.IEC61966_2_1, Matrix.RGB)
-        return ColorInfo(Matrix.RGB, Range.FULL, transfer, Primaries.BT709,
-                         ChromaLocation.LEFT, depth), "header"
-    if t == 5:
-        raise UnsupportedError("Bayer (camera raw) dumps are not supported")
-    if t in (2, 4):
-        rng, loc = (Range.LIMITED, ChromaLocation.LEFT) if t == 2 else (
-            Range.FULL, ChromaLocation.CENTER)
-        transfer = _transfer_from_byte(header.transfer, Transfer.SMPTE170M, Matrix.BT470BG)
-        return ColorInfo(Matrix.BT470BG, rng, transfer, Primaries.SMPTE170M, loc,
-                         depth), "header"
-    if t == 3:
-        transfer = _transfer_from_byte(header.transfer, Transfer.BT709, Matrix.BT709)
-        return ColorInfo(Matrix.BT709, Range.LIMITED, transfer, Primaries.BT709,
-                         ChromaLocation.LEFT, depth), "header"
-    # No header, transform 0 with three planes, 6 (unknown) or an invalid byte: DESIGN §4 rules.
-    guess = ColorInfo.untagged(width, height, depth)
-    transfer = _transfer_from_byte(header.transfer, guess.transfer, guess.matrix)
-    return guess.with_(transfer=transfer), "guess"
+    return dump_color(header.transform if header.has_magic else None, header.transfer, width,
+                      height, depth, ncolour)
 
 
 def header_for_color(color: ColorInfo) -> tuple[int, int]:
@@ -156,7 +118,7 @@ def header_for_color(color: ColorInfo) -> tuple[int, int]:
         transform = dumpfmt.TRANSFORM["gray"]
     elif m == Matrix.RGB:
         transform = dumpfmt.TRANSFORM["rgb"]
-    elif m in _601:
+    elif m in BT601_MATRICES:
         transform = dumpfmt.TRANSFORM["ycbcr601" if r == Range.LIMITED else "jpeg"]
     elif m == Matrix.BT709 and r == Range.LIMITED:
         transform = dumpfmt.TRANSFORM["ycbcr709"]
@@ -167,7 +129,7 @@ def header_for_color(color: ColorInfo) -> tuple[int, int]:
         transfer = dumpfmt.TRANSFER["linear"]
     elif tr == Transfer.IEC61966_2_1:
         transfer = dumpfmt.TRANSFER["srgb"]
-    elif tr in _709_CURVES:
+    elif tr in REC709_CURVES:
         transfer = dumpfmt.TRANSFER["rec709"]
     else:
         transfer = dumpfmt.TRANSFER["unknown"]

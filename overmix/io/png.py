@@ -23,7 +23,7 @@ import av
 import numpy as np
 
 from overmix.atomic import atomic_path
-from overmix.color.spec import ChromaLocation, ColorInfo, Matrix, Primaries, Range, Transfer
+from overmix.color.untagged import image_color
 from overmix.errors import FormatError, InputError, OutputError, UnsupportedError
 from overmix.frame import Family, Frame, PlaneLayout
 
@@ -203,14 +203,7 @@ def read_png(path: str | os.PathLike[str], *, index: int = 0) -> Frame:
     alpha = np.ascontiguousarray(image[..., c - 1]) if c in (2, 4) else None
     ncolor = 1 if gray else 3
     planes = tuple(np.ascontiguousarray(image[..., k]) for k in range(ncolor))
-    color = ColorInfo(
-        matrix=Matrix.GRAY if gray else Matrix.RGB,
-        range=Range.FULL,
-        transfer=Transfer.IEC61966_2_1,
-        primaries=Primaries.BT709,
-        chroma_location=ChromaLocation.LEFT,
-        bit_depth=depth,
-    )
+    color = image_color(gray, depth)
     layout = PlaneLayout(Family.GRAY if gray else Family.RGB, 1, 1)
     return Frame(planes=planes, layout=layout, color=color, alpha=alpha, index=index,
                  source=str(path)).validate()

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 import dumpfmt
-from overmix.color.spec import ColorInfo, Matrix, Range, Transfer
+from overmix.color.spec import ColorInfo, Matrix, Range
+from overmix.color.untagged import matrix_color
 from overmix.errors import InputError, OutputError, OvermixError, UsageError
 from overmix.io.dumps import header_for_color, read_dump, read_dump_info
 from overmix.io.manifest import read_manifest
@@ -61,15 +62,14 @@ def color_for_matrix(matrix: str, range_: str | None = None) -> ColorInfo:
     """The colour an explicit ``--matrix`` (and ``--range``) means for header conversion."""
     try:
         m = Matrix.parse(matrix)
-        r = Range.parse(range_) if range_ else Range.LIMITED
+        r = Range.parse(range_) if range_ else None
     except InputError as exc:  # UnsupportedError: a bad option value
         raise UsageError(str(exc)) from None
     if m == Matrix.RGB:
         # video_dumper stores gbrp as G, B, R without a tag: an RGB header would swap colours.
         raise UsageError("--matrix rgb is not supported for headerless dumps (video_dumper "
                          "stores G, B, R planes)")
-    transfer = Transfer.SMPTE170M if m in (Matrix.BT470BG, Matrix.SMPTE170M) else Transfer.BT709
-    return ColorInfo(matrix=m, range=r, transfer=transfer)
+    return matrix_color(m, r)
 
 
 def collect_dumps(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:

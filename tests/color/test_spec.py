@@ -5,9 +5,9 @@ from overmix.color.spec import (
     ColorInfo,
     Matrix,
     Range,
-    guess_matrix,
     luma_coefficients,
 )
+from overmix.color.untagged import guess_matrix
 from overmix.errors import UnsupportedError
 from overmix.frame import Family, PlaneLayout
 

@@ -15,7 +15,7 @@ from overmix.color.spec import ChromaLocation, ColorInfo, Matrix, Primaries, Ran
 from overmix.errors import InputError, RangeError, UnsupportedError
 from overmix.frame import Family
 from overmix.video import open_video, probe
-from overmix.video.decode import frame_planes, pix_spec
+from overmix.video.pixfmt import frame_planes, pix_spec
 from tests.video.conftest import pyav_planes
 from tests.videogen import draw_scene, planes_to_frame, rgb_to_yuv_codes
 
@@ -222,7 +222,7 @@ def test_transfer_tagged(clip) -> None:
 def test_bad_seek_falls_back_to_linear_decode(clip, monkeypatch) -> None:
     """A seek that lands after the target is detected and the frames still come right."""
     from overmix.frame import FrameSource
-    from overmix.video import decode
+    from overmix.video import source as decode
 
     path = clip("seek.mkv", n=40, codec="libx264", pix_fmt="yuv420p10le", gop=8,
                 codec_options={"max_b_frames": 2})

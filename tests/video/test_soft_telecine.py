@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from overmix.video import open_video, probe
-from overmix.video.decode import PacketIndex, cadence
+from overmix.video.index import PacketIndex
+from overmix.video.probe import cadence
 from tests.video.conftest import pyav_planes
 from tests.videogen import soft_telecine_mpeg2
 
