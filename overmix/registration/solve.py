@@ -32,6 +32,8 @@ MIN_CONFIDENCE = 0.35
 # Tukey threshold (in robust-scale units) and the smallest scale (px) it is applied to.
 _TUKEY_C = 4.685
 _MIN_SCALE = 0.03
+# Up to this many frames the normal equations are solved as a dense matrix.
+_DENSE_MAX = 400
 
 
 @dataclass(frozen=True)
@@ -101,18 +103,25 @@ def _wls(n: int, pi: np.ndarray, pj: np.ndarray, d: np.ndarray, w: np.ndarray,
     ww = np.concatenate([w, w, -w, -w])
     rows = np.concatenate([pi, pj, pi, pj])
     cols = np.concatenate([pi, pj, pj, pi])
-    lap = sparse.csr_matrix((ww, (rows, cols)), shape=(n, n))
-    rhs = np.zeros(n)
-    np.add.at(rhs, pj, w * d)
-    np.add.at(rhs, pi, -w * d)
+    rhs = np.bincount(pj, w * d, minlength=n) - np.bincount(pi, w * d, minlength=n)
     keep = np.ones(n, bool)
     keep[anchor] = False
     # a tiny ridge keeps frames without pairs finite (the caller marks them)
     ridge = 1e-9 * max(float(w.max(initial=0)), 1e-12)
-    sub = lap[keep][:, keep] + sparse.identity(n - 1, format="csr") * ridge
     x = np.zeros(n)
-    if n > 1:
-        x[keep] = spsolve(sub.tocsc(), rhs[keep])
+    if n <= 1:
+        return x
+    if n <= _DENSE_MAX:
+        # a scene's few hundred frames: a dense solve, without sparse-matrix set-up costs
+        # that would otherwise dominate short scenes of small frames
+        lap = np.bincount(rows * n + cols, ww, minlength=n * n).reshape(n, n)
+        sub = lap[np.ix_(keep, keep)]
+        sub[np.diag_indices(n - 1)] += ridge
+        x[keep] = np.linalg.solve(sub, rhs[keep])
+        return x
+    lap = sparse.csr_matrix((ww, (rows, cols)), shape=(n, n))
+    sub = lap[keep][:, keep] + sparse.identity(n - 1, format="csr") * ridge
+    x[keep] = spsolve(sub.tocsc(), rhs[keep])
     return x
 
 
