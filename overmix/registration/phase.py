@@ -19,10 +19,11 @@ Method
    whole pixels. Masked pixels (and the pixels whose kernel touches them) have weight 0;
    after the first step, pixels whose residual is far beyond the robust residual scale
    (animation, an unmasked overlay) are down-weighted (Cauchy weights), and mov's gain and
-   offset are matched to ref's (so a fade or flash is not taken for motion). Large frames use a
-   bounded number of pixels (about 24k per step): the overlap is cut into a grid of zones and
-   each zone contributes one 48 px tile where its gradient energy is largest, so flat colour
-   is not sampled and the tiles stay spread over the frame.
+   offset are matched to ref's (so a fade or flash is not taken for motion). A step uses a
+   number of pixels that follows the frame's size (2.6 % of them, 4096 to 24k; small planes
+   whole): the overlap is cut into a grid of zones and each zone contributes one tile (48 px,
+   smaller for small frames) where its gradient energy is largest, so flat colour is not
+   sampled and the tiles stay spread over the frame.
 3. **Quality**: ZNCC of the two resampled overlaps (``confidence``), RMS residual
    (``error``), overlap fraction and a standard error of the shift from the Gauss-Newton
    normal matrix (``sigma_x``, ``sigma_y``), used as weights by :mod:`overmix.registration.solve`.
@@ -61,9 +62,15 @@ _FINE_BUDGET = 24_000
 # _MIN_RSCALE luma units); a wide scale: only pixels that clearly disagree lose weight.
 _ROBUST_C = 10.0
 _MIN_RSCALE = 0.01
-# ... but small frames (up to this many pixels) use their whole overlap.
-_SMALL_FRAME = 80_000
 _TILE = 48
+# The per-step budget follows the frame's pixels (so alignment cost follows the pixel count,
+# issue #15): this fraction of the level's pixels, at least _MIN_BUDGET, at most
+# _FINE_BUDGET; tiles shrink with it (down to _MIN_TILE) so there are always about
+# _MIN_TILES zones spread over the frame.
+_FINE_FRACTION = _FINE_BUDGET / (1280 * 720)
+_MIN_BUDGET = 4096
+_MIN_TILES = 10
+_MIN_TILE = 16
 # Cell size (px) of the gradient-energy map that places the tiles.
 _CELL = 8
 # Gauss-Newton stops at full resolution once a step is shorter than this (px).
@@ -416,6 +423,17 @@ def _region(h: int, w: int, dx: float, dy: float) -> tuple[int, int, int, int] |
     return lo_y, lo_x, hi_y - lo_y + 1, hi_x - lo_x + 1
 
 
+def _fine_budget(pixels: int) -> int | None:
+    """Pixels per Gauss-Newton step at a level of ``pixels`` (None: the whole overlap)."""
+    budget = min(_FINE_BUDGET, max(_MIN_BUDGET, round(_FINE_FRACTION * pixels)))
+    return None if pixels <= 2 * budget else budget
+
+
+def _tile_side(budget: int) -> int:
+    """Side of the square tiles that give about _MIN_TILES tiles for ``budget`` pixels."""
+    return int(min(_TILE, max(_MIN_TILE, math.isqrt(budget // _MIN_TILES))))
+
+
 def _spread(lo: int, length: int, size: int, count: int) -> np.ndarray:
     """``count`` starts of windows of ``size`` spread evenly over [lo, lo + length)."""
     if count <= 1:
@@ -439,7 +457,8 @@ def _tiles(y0: int, x0: int, rows: int, cols: int, budget: int | None,
         xs = np.array([x0], np.int64)
         grid = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1).reshape(-1, 2)
         return np.ascontiguousarray(grid, np.int64), th, tw
-    th, tw = min(rows, _TILE), min(cols, _TILE)
+    side = _tile_side(budget)
+    th, tw = min(rows, side), min(cols, side)
     n_tiles = max(1, budget // (th * tw))
     # a grid of zones with the region's aspect ratio
     ny = max(1, min(rows // th, round(math.sqrt(n_tiles * rows / cols))))
@@ -450,21 +469,33 @@ def _tiles(y0: int, x0: int, rows: int, cols: int, budget: int | None,
         return np.ascontiguousarray(grid, np.int64), th, tw
     ey = np.linspace(y0, y0 + rows, ny + 1).astype(np.int64)
     ex = np.linspace(x0, x0 + cols, nx + 1).astype(np.int64)
-    ncy, ncx = energy.shape[0] - 1, energy.shape[1] - 1
-    out = []
-    for iy in range(ny):
-        cand_y = np.arange(ey[iy], max(ey[iy + 1] - th, ey[iy]) + 1, cell)
-        cy0 = np.clip(((cand_y + shift[1]) // cell).astype(np.int64), 0, ncy)
-        cy1 = np.clip(((cand_y + th + shift[1]) // cell).astype(np.int64), 0, ncy)
-        for ix in range(nx):
-            cand_x = np.arange(ex[ix], max(ex[ix + 1] - tw, ex[ix]) + 1, cell)
-            cx0 = np.clip(((cand_x + shift[0]) // cell).astype(np.int64), 0, ncx)
-            cx1 = np.clip(((cand_x + tw + shift[0]) // cell).astype(np.int64), 0, ncx)
-            e = (energy[cy1][:, cx1] - energy[cy0][:, cx1] - energy[cy1][:, cx0]
-                 + energy[cy0][:, cx0])
-            k = int(np.argmax(e))
-            out.append((int(cand_y[k // len(cand_x)]), int(cand_x[k % len(cand_x)])))
-    return np.array(out, np.int64).reshape(-1, 2), th, tw
+    # candidate starts per zone row / column (every ``cell`` px), padded to one length by
+    # repeating the last one (a repeat never wins a tie: argmax keeps the first maximum)
+    ys, cy0, cy1 = _zone_candidates(ey, th, cell, shift[1], energy.shape[0] - 1)
+    xs, cx0, cx1 = _zone_candidates(ex, tw, cell, shift[0], energy.shape[1] - 1)
+    # tile energy of every candidate of every zone: (ny, my, nx, mx) from the integral image
+    e = (energy[cy1[:, :, None, None], cx1[None, None]]
+         - energy[cy0[:, :, None, None], cx1[None, None]]
+         - energy[cy1[:, :, None, None], cx0[None, None]]
+         + energy[cy0[:, :, None, None], cx0[None, None]])
+    my, mx = ys.shape[1], xs.shape[1]
+    best = e.transpose(0, 2, 1, 3).reshape(ny, nx, my * mx).argmax(axis=2)
+    out = np.stack([np.take_along_axis(ys, best // mx, axis=1),
+                    np.take_along_axis(xs, (best % mx).T, axis=1).T], axis=-1)
+    return np.ascontiguousarray(out.reshape(-1, 2), np.int64), th, tw
+
+
+def _zone_candidates(edges: np.ndarray, size: int, cell: int, shift: float,
+                     ncell: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate tile starts of each zone between ``edges`` (zones, m), padded, and the
+    first / past-the-end energy cells the tiles cover (clipped to ``ncell``)."""
+    a = edges[:-1]
+    count = (np.maximum(edges[1:] - size, a) - a) // cell + 1
+    step = np.minimum(np.arange(int(count.max()))[None, :], (count - 1)[:, None])
+    pos = (a[:, None] + cell * step).astype(np.int64)
+    c0 = np.clip(((pos + shift) // cell).astype(np.int64), 0, ncell)
+    c1 = np.clip(((pos + size + shift) // cell).astype(np.int64), 0, ncell)
+    return pos, c0, c1
 
 
 def _energy(p: PreparedPlane) -> np.ndarray:
@@ -590,7 +621,7 @@ def _refine(ref: PreparedPlane, mov: PreparedPlane, dx: float, dy: float, level:
         a, b = ref.levels[lvl], mov.levels[lvl]
         cx, cy = dx / s, dy / s
         iters = 10 if lvl == 0 else 4
-        budget = None if a.img.size <= _SMALL_FRAME else _FINE_BUDGET
+        budget = _fine_budget(a.img.size)
         cell = _CELL >> lvl
         energy = _energy(ref) if budget is not None and cell >= 1 else None
         layout = None
