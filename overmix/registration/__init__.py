@@ -89,7 +89,7 @@ def long_jumps_for(frame_bytes: int) -> tuple[int, ...]:
         out += (j,)
     return out
 # Frames at least this large measure their longer jumps on 2 threads.
-_POOL_MIN_PIXELS = 200_000
+_POOL_MIN_PIXELS = 60_000
 # Smallest predicted overlap (fraction of a frame) for a longer jump to be measured.
 MIN_JUMP_OVERLAP = 0.35
 
@@ -159,6 +159,7 @@ def align(lumas: LumaProvider, *, motion: str = "xy",
 
     window: dict[int, PreparedPlane] = {}
     est: dict[int, np.ndarray] = {}  # running position of each frame (chained)
+    conf: dict[int, float] = {0: 1.0}  # confidence of the measurement that placed a frame
     pairs: list[Pair] = []
     results: list[tuple[int, int, PairResult]] = []
     shape: tuple[int, int] | None = None
@@ -208,7 +209,7 @@ def align(lumas: LumaProvider, *, motion: str = "xy",
                 est[0] = np.zeros(2)
             else:
                 _measure(k, window, est, pairs, results, motion, shape[1], shape[0], pool,
-                         long_jumps)
+                         long_jumps, conf)
                 if k not in est:
                     # no confident match (a flash or noise frame, or frame 0 was one): seed a
                     # position by extrapolation so later frames can still be chained to it;
@@ -278,10 +279,16 @@ def _velocity(k: int, est: dict[int, np.ndarray]) -> np.ndarray:
     return np.zeros(2)
 
 
+def _steady(k: int, est: dict[int, np.ndarray], conf: dict[int, float]) -> bool:
+    """Frames k-1 and k-2 were both placed by a confident measurement (so the velocity from
+    them predicts frame k)."""
+    return k - 1 in conf and k - 2 in conf
+
+
 def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, np.ndarray],
              pairs: list[Pair], results: list[tuple[int, int, PairResult]], motion: str,
              w: int, h: int, pool: ThreadPoolExecutor | None,
-             long_jumps: tuple[int, ...]) -> None:
+             long_jumps: tuple[int, ...], conf: dict[int, float]) -> None:
     """Measure frame k against earlier frames in the window; update its running position.
 
     The shortest available jump is measured first with a full search; the longer ones start
@@ -295,8 +302,12 @@ def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, np.ndarray
     found: list[tuple[int, PairResult]] = []
     best: tuple[float, np.ndarray] | None = None
     first = todo.pop(0)
+    # the predicted position (constant velocity) is tried first when the previous frame was
+    # placed confidently: no phase correlation for a steady pan, whose coarse search costs
+    # the same for small frames as for large ones; a miss falls back to the search
+    chain = conf.get(first) if first == k - 1 and _steady(k, est, conf) else None
     r0 = _pair(window[first], window[k], est[first] + vel * (k - first) - est[first], motion,
-               None)
+               chain)
     if r0 is not None:
         found.append((first, r0))
         if r0.confidence >= MIN_CONFIDENCE:
@@ -324,6 +335,7 @@ def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, np.ndarray
             best = (r.confidence, est[i] + np.array([r.dx, r.dy]))
     if best is not None:
         est[k] = best[1]
+        conf[k] = best[0]
 
 
 def _pair(ref: PreparedPlane, mov: PreparedPlane, pred: np.ndarray, motion: str,
