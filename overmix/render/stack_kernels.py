@@ -7,22 +7,26 @@ and starting its compiler costs about 100 MB of resident memory.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numba import njit
 
 __all__ = ["count_var", "pick_by_luma", "reduce_kernel"]
 
-@njit(cache=True)
-def _count_var(stack, count):  # pragma: no cover - numba
+@njit(cache=True, nogil=True)
+def _count_var(stack, count, i0, i1):  # pragma: no cover - numba
     """count[i, j] = non-NaN values; returns (Σ per-pixel variance, pixels) over pixels with
-    ≥ 2 values. Reads the stack row by row (contiguous) to stay cache friendly."""
+    ≥ 2 values, for rows i0..i1-1. Reads the stack row by row (contiguous) to stay cache
+    friendly."""
     k, h, w = stack.shape
     s1 = np.zeros(w)
     s2 = np.zeros(w)
     c = np.zeros(w, np.int64)
     vsum = 0.0
     vn = 0
-    for i in range(h):
+    for i in range(i0, i1):
         s1[:] = 0.0
         s2[:] = 0.0
         c[:] = 0
@@ -43,7 +47,7 @@ def _count_var(stack, count):  # pragma: no cover - numba
     return vsum, vn
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _select(b, n, kth):  # pragma: no cover - numba
     """Partial sort of b[:n] in place so that b[kth] is the kth smallest (Hoare quickselect,
     median-of-3 pivot); everything before it is ≤ it."""
@@ -77,12 +81,12 @@ def _select(b, n, kth):  # pragma: no cover - numba
     return b[kth]
 
 
-@njit(cache=True)
-def _reduce_kernel(stack, mode, param, out):  # pragma: no cover - numba
+@njit(cache=True, nogil=True)
+def _reduce_kernel(stack, mode, param, out, i0, i1):  # pragma: no cover - numba
     k, h, w = stack.shape
     rows = np.empty((w, max(k, 1)), np.float32)  # row i of every frame, compacted per pixel
     cnt = np.zeros(w, np.int64)
-    for i in range(h):
+    for i in range(i0, i1):
         cnt[:] = 0
         for t in range(k):
             for j in range(w):
@@ -133,7 +137,7 @@ def _reduce_kernel(stack, mode, param, out):  # pragma: no cover - numba
                 out[i, j] = _sigma_clip(b, n, param)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sigma_clip(b, n, param):  # pragma: no cover - numba
     """Mean of b[:n] after iterative clipping at ``param`` σ around the median (b reordered).
     O(n) per iteration: quickselect for the median, the kept values compacted in place."""
@@ -170,11 +174,12 @@ def _sigma_clip(b, n, param):  # pragma: no cover - numba
     return s / m
 
 
-@njit(cache=True)
-def _pick_by_luma(ly, cb, cr, sx, sy, ox, oy, sign, out_cb, out_cr):  # pragma: no cover
+@njit(cache=True, nogil=True)
+def _pick_by_luma(ly, cb, cr, sx, sy, ox, oy, sign, out_cb, out_cr, i0,
+                  i1):  # pragma: no cover - numba
     k, lh, lw = ly.shape
     _, h, w = cb.shape
-    for i in range(h):
+    for i in range(i0, i1):
         y = sy * i + oy
         y0 = int(np.floor(y))
         fy = y - y0
@@ -207,6 +212,45 @@ def _pick_by_luma(ly, cb, cr, sx, sy, ox, oy, sign, out_cb, out_cr):  # pragma: 
                 out_cr[i, j] = cr[pick, i, j]
 
 
-count_var = _count_var
-reduce_kernel = _reduce_kernel
-pick_by_luma = _pick_by_luma
+# ----------------------------------------------------------------------------- threads
+# The kernels release the GIL (nogil) and every output row depends only on its own input
+# rows, so the wrappers below cut the rows into one range per core and run them in threads:
+# the same values as one call (only the variance sum is added in two parts).
+
+_MIN_ROWS = 16  # fewer rows than this per thread are not worth a thread
+
+
+def _row_ranges(h: int) -> list[tuple[int, int]]:
+    parts = max(1, min(os.cpu_count() or 1, 4, h // _MIN_ROWS))
+    cuts = [h * p // parts for p in range(parts + 1)]
+    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+
+
+def _run_rows(fn, h, *args):
+    """``fn(*args, i0, i1)`` over row ranges covering ``[0, h)``, in threads; the results."""
+    ranges = _row_ranges(h)
+    if len(ranges) <= 1:
+        return [fn(*args, 0, h)]
+    with ThreadPoolExecutor(len(ranges)) as pool:
+        return list(pool.map(lambda r: fn(*args, r[0], r[1]), ranges))
+
+
+def count_var(stack: np.ndarray, count: np.ndarray) -> tuple[float, int]:
+    """count[i, j] = non-NaN values of ``stack[:, i, j]`` (stack (k, h, w) float32); returns
+    (Σ per-pixel variance, pixels) over the pixels with ≥ 2 values."""
+    parts = _run_rows(_count_var, stack.shape[1], stack, count)
+    return float(sum(p[0] for p in parts)), int(sum(p[1] for p in parts))
+
+
+def reduce_kernel(stack: np.ndarray, mode: int, param: float, out: np.ndarray) -> None:
+    """out[i, j] = the statistic ``mode`` of the non-NaN values of ``stack[:, i, j]``
+    (0 median, 1 min, 2 max, 3 winsorized, 4 sigma-clip, 5 mean absolute deviation)."""
+    _run_rows(_reduce_kernel, stack.shape[1], stack, mode, param, out)
+
+
+def pick_by_luma(ly: np.ndarray, cb: np.ndarray, cr: np.ndarray, sx: float, sy: float,
+                 ox: float, oy: float, sign: float, out_cb: np.ndarray,
+                 out_cr: np.ndarray) -> None:
+    """Each chroma sample from the frame whose Y' at its position is the min (sign 1) or max
+    (sign -1)."""
+    _run_rows(_pick_by_luma, cb.shape[1], ly, cb, cr, sx, sy, ox, oy, sign, out_cb, out_cr)
