@@ -72,9 +72,8 @@ def _launch(cmd: list[str]) -> dict[str, object]:
 
 def make_png_pan(folder: Path, n: int, w: int, h: int) -> np.ndarray:
     """Write (once) n RGB PNG frames of the pan; returns the true offsets (n, 2)."""
-    from scipy import ndimage
-
     from make_samples import draw_world
+    from scipy import ndimage
 
     xy = np.array([[k * STEP[0], k * STEP[1]] for k in range(n)])
     done = folder / "done"
