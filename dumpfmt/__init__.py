@@ -5,7 +5,8 @@
 >>> dumpfmt.decode(data).planes[0].shape
 (2, 3)
 
-See :mod:`dumpfmt.format` for the byte layout.
+See :mod:`dumpfmt.format` for the byte layout, :mod:`dumpfmt.reader` and
+:mod:`dumpfmt.writer` for reading and writing it.
 """
 
 from dumpfmt.format import (
@@ -19,13 +20,9 @@ from dumpfmt.format import (
     DumpInfo,
     Header,
     PlaneInfo,
-    decode,
-    encode,
-    read,
-    read_info,
-    write,
-    write_bytes,
 )
+from dumpfmt.reader import decode, read, read_info
+from dumpfmt.writer import check_level, encode, write, write_bytes
 
 __all__ = [
     "COMPRESSIONS",
@@ -38,6 +35,7 @@ __all__ = [
     "DumpInfo",
     "Header",
     "PlaneInfo",
+    "check_level",
     "decode",
     "encode",
     "read",

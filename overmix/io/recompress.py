@@ -224,7 +224,7 @@ def recompress(
         raise UsageError(f"unknown compression {to!r} (use zlib, xz or none)")
     if level is not None:
         try:
-            dumpfmt.format._check_level(to, level)
+            dumpfmt.check_level(to, level)
         except dumpfmt.DumpError as exc:
             raise UsageError(str(exc)) from None
     files = collect_dumps(paths)
