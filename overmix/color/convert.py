@@ -1,4 +1,4 @@
-"""Codes ↔ working values, Y'CbCr ↔ R'G'B' matrices, and the one-call frame → RGB conversion.
+"""Codes ↔ working values and the one-call frame → RGB conversion (matrices: :mod:`.matrices`).
 
 This is the only place where integer codes become float working values and back (DESIGN §3-4).
 
@@ -17,11 +17,10 @@ constants (it is rarely meaningful there, but it stays monotone and invertible).
 
 Matrices
 --------
-From Kr, Kb (``Kg = 1 − Kr − Kb``), ITU-R BT.601-7 §2.5.2, BT.709-6 item 3.2-3.3, BT.2020-2
-table 4 (non-constant luminance), SMPTE ST 240, FCC 47 CFR 73.682:
-``Y' = Kr R' + Kg G' + Kb B'``, ``Cb = (B' − Y') / (2(1 − Kb))``, ``Cr = (R' − Y') / (2(1 − Kr))``.
-Constants are float64; pixels float32. Results are **not clipped**: out-of-range codes give
-out-of-range R'G'B', clipped only at quantisation.
+From Kr, Kb (:mod:`overmix.color.matrices`: ITU-R BT.601-7 §2.5.2, BT.709-6 items 3.2-3.3,
+BT.2020-2 table 4, SMPTE ST 240, FCC 47 CFR 73.682). Constants are float64; pixels float32.
+Results are **not clipped**: out-of-range codes give out-of-range R'G'B', clipped only at
+quantisation.
 
 Transfer: output R'G'B' keeps the source transfer (what a player shows). ``linear=True``
 applies the BT.1886 EOTF (``V^2.4``, :mod:`overmix.color.transfer`).
@@ -37,7 +36,8 @@ import numpy as np
 
 from overmix.color import transfer
 from overmix.color.chroma import upsample_tables
-from overmix.color.spec import ColorInfo, Matrix, Range, luma_coefficients
+from overmix.color.matrices import reinterpret, rgb_to_ycbcr, ycbcr_to_rgb_matrix
+from overmix.color.spec import ColorInfo, Matrix, Range
 from overmix.color.untagged import resolve_matrix
 from overmix.errors import UnsupportedError
 
@@ -47,15 +47,9 @@ __all__ = [
     "from_rgb",
     "quantize_codes",
     "range_constants",
-    "reinterpret",
-    "reinterpret_matrix",
-    "rgb_to_ycbcr",
-    "rgb_to_ycbcr_matrix",
     "to_rgb",
     "to_rgb_codes",
     "working_to_codes",
-    "ycbcr_to_rgb",
-    "ycbcr_to_rgb_matrix",
 ]
 
 
@@ -130,103 +124,6 @@ def quantize_codes(v: np.ndarray, depth: int) -> np.ndarray:
     top = 2**depth - 1
     q = np.floor(np.clip(np.asarray(v, dtype=np.float32), 0.0, 1.0) * np.float32(top) + 0.5)
     return q.astype(np.uint8 if depth <= 8 else np.uint16)
-
-
-# ---------------------------------------------------------------------------------------------
-# Matrices
-
-
-def rgb_to_ycbcr_matrix(matrix: Matrix) -> np.ndarray:
-    """3×3 float64 matrix, rows Y', Cb, Cr; columns R', G', B'.
-
-    ``Y' = Kr R' + Kg G' + Kb B'``, ``Cb = (B' − Y')/(2(1 − Kb))``, ``Cr = (R' − Y')/(2(1 − Kr))``
-    (ITU-R BT.601-7 §2.5.2, BT.709-6 items 3.2-3.3, BT.2020-2 table 4). YCgCo is
-    ITU-T H.273 eq. 44-46.
-    """
-    matrix = Matrix(matrix)
-    if matrix == Matrix.YCGCO:
-        return np.array([[0.25, 0.5, 0.25], [-0.25, 0.5, -0.25], [0.5, 0.0, -0.5]])
-    if matrix == Matrix.RGB:
-        return np.eye(3)
-    kr, kb = luma_coefficients(matrix)
-    kg = 1.0 - kr - kb
-    return np.array([
-        [kr, kg, kb],
-        [-kr / (2 * (1 - kb)), -kg / (2 * (1 - kb)), 0.5],
-        [0.5, -kg / (2 * (1 - kr)), -kb / (2 * (1 - kr))],
-    ])
-
-
-def ycbcr_to_rgb_matrix(matrix: Matrix) -> np.ndarray:
-    """3×3 float64 matrix, rows R', G', B'; columns Y', Cb, Cr (inverse of the encoder).
-
-    ``R' = Y' + 2(1 − Kr) Cr``, ``B' = Y' + 2(1 − Kb) Cb``,
-    ``G' = Y' − 2Kb(1 − Kb)/Kg · Cb − 2Kr(1 − Kr)/Kg · Cr``.
-
-    >>> np.round(ycbcr_to_rgb_matrix(Matrix.BT709), 4)
-    array([[ 1.    ,  0.    ,  1.5748],
-           [ 1.    , -0.1873, -0.4681],
-           [ 1.    ,  1.8556,  0.    ]])
-    """
-    matrix = Matrix(matrix)
-    if matrix == Matrix.YCGCO:
-        return np.array([[1.0, -1.0, 1.0], [1.0, 1.0, 0.0], [1.0, -1.0, -1.0]])
-    if matrix == Matrix.RGB:
-        return np.eye(3)
-    kr, kb = luma_coefficients(matrix)
-    kg = 1.0 - kr - kb
-    return np.array([
-        [1.0, 0.0, 2 * (1 - kr)],
-        [1.0, -2 * kb * (1 - kb) / kg, -2 * kr * (1 - kr) / kg],
-        [1.0, 2 * (1 - kb), 0.0],
-    ])
-
-
-def ycbcr_to_rgb(
-    y: np.ndarray, cb: np.ndarray, cr: np.ndarray, matrix: Matrix
-) -> np.ndarray:
-    """Working Y', Cb, Cr (same shape) → R'G'B' float32, shape ``y.shape + (3,)``, not clipped."""
-    m = ycbcr_to_rgb_matrix(matrix)
-    y = np.asarray(y, dtype=np.float32)
-    cb = np.asarray(cb, dtype=np.float32)
-    cr = np.asarray(cr, dtype=np.float32)
-    out = np.empty(y.shape + (3,), dtype=np.float32)
-    for c in range(3):
-        out[..., c] = m[c, 0] * y + np.float32(m[c, 1]) * cb + np.float32(m[c, 2]) * cr
-    return out
-
-
-def rgb_to_ycbcr(rgb: np.ndarray, matrix: Matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """R'G'B' float (..., 3) → working ``(Y', Cb, Cr)``, float32 arrays of ``rgb.shape[:-1]``."""
-    m = rgb_to_ycbcr_matrix(matrix)
-    rgb = np.asarray(rgb, dtype=np.float32)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    return tuple(  # type: ignore[return-value]
-        (np.float32(m[c, 0]) * r + np.float32(m[c, 1]) * g + np.float32(m[c, 2]) * b)
-        .astype(np.float32)
-        for c in range(3)
-    )
-
-
-def reinterpret_matrix(used: Matrix, correct: Matrix) -> np.ndarray:
-    """3×3 float64 R'G'B' → R'G'B' fix for a picture decoded with the wrong matrix.
-
-    A player that decoded Y'CbCr with ``used`` instead of ``correct`` showed
-    ``RGB_bad = M_used⁻¹ · YCbCr``. Re-encoding with ``used`` recovers the Y'CbCr; decoding
-    with ``correct`` gives the right picture: ``RGB = M_correct⁻¹ · M_used · RGB_bad``.
-    """
-    return ycbcr_to_rgb_matrix(correct) @ rgb_to_ycbcr_matrix(used)
-
-
-def reinterpret(rgb: np.ndarray, used: Matrix, correct: Matrix) -> np.ndarray:
-    """Apply :func:`reinterpret_matrix` to float R'G'B' ``(..., 3)``; returns float32, not clipped.
-
-    ``reinterpret(png, Matrix.BT470BG, Matrix.BT709)`` repairs an HD screenshot that a player
-    decoded with BT.601 (the CLI's ``--reinterpret 601:709``).
-    """
-    m = reinterpret_matrix(used, correct).astype(np.float32)
-    rgb = np.asarray(rgb, dtype=np.float32)
-    return np.einsum("...c,dc->...d", rgb, m).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------------

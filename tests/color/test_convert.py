@@ -13,13 +13,11 @@ import pytest
 from overmix.color.convert import (
     codes_to_working,
     range_constants,
-    reinterpret,
-    rgb_to_ycbcr,
     to_rgb,
     to_rgb_codes,
     working_to_codes,
-    ycbcr_to_rgb,
 )
+from overmix.color.matrices import reinterpret, rgb_to_ycbcr, ycbcr_to_rgb
 from overmix.color.spec import ChromaLocation, ColorInfo, Matrix, Range
 
 # Kr, Kb from the standards (BT.601-7, BT.709-6, BT.2020-2, SMPTE 240M, FCC).
