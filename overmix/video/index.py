@@ -7,15 +7,17 @@ file (path, mtime, size, stream) for the life of the process.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 
 from overmix.errors import InputError
 
-__all__ = ["PacketIndex", "open_container", "packet_index"]
+__all__ = ["PacketIndex", "Packets", "open_container", "packet_index"]
 
 
 @dataclass
@@ -53,18 +55,9 @@ def packet_index(path: str | Path, stream_index: int) -> PacketIndex:
     keys: list[int] = []
     durs: list[int] = []
     missing = 0
-    bad = 0
     with open_container(p) as c:
-        stream = c.streams[stream_index]
-        it = c.demux(stream)
-        while True:
-            try:
-                pkt = next(it)
-            except StopIteration:
-                break
-            except (av.error.FFmpegError, OSError):
-                bad += 1
-                break
+        packets = Packets(c, c.streams[stream_index])
+        for pkt in packets:
             if pkt.size == 0:
                 continue
             if pkt.pts is None:
@@ -78,10 +71,35 @@ def packet_index(path: str | Path, stream_index: int) -> PacketIndex:
     spts = [pts[i] for i in order]
     sdur = [durs[i] for i in order]
     usable = missing == 0 and len(set(spts)) == len(spts)
-    idx = PacketIndex(spts, sorted(keys), sdur, usable, bad)
+    idx = PacketIndex(spts, sorted(keys), sdur, usable, int(packets.failed))
     with _INDEX_LOCK:
         _INDEX_CACHE[key] = idx
     return idx
+
+
+class Packets:
+    """The packets of one stream, in file order, until the end or the first demuxing error.
+
+    A truncated or corrupt container ends the iteration early with ``failed`` set, so callers
+    keep what was read (and a decoder can be drained).
+    """
+
+    def __init__(self, container: av.container.InputContainer, stream: Any) -> None:
+        self.container = container
+        self.stream = stream
+        self.failed = False
+
+    def __iter__(self) -> Iterator[av.Packet]:
+        it = self.container.demux(self.stream)
+        while True:
+            try:
+                pkt = next(it)
+            except StopIteration:
+                return
+            except (av.error.FFmpegError, OSError):
+                self.failed = True
+                return
+            yield pkt
 
 
 def open_container(path: Path) -> av.container.InputContainer:

@@ -37,7 +37,7 @@ from overmix.errors import RangeError, UnsupportedError, UsageError
 from overmix.frame import Frame
 from overmix.progress import ProgressCallback, no_progress
 from overmix.ranges import FrameRange, Position
-from overmix.video.index import open_container, packet_index
+from overmix.video.index import Packets, open_container, packet_index
 from overmix.video.pixfmt import PixSpec, frame_planes, pix_spec
 from overmix.video.probe import VideoInfo, probe
 
@@ -83,27 +83,22 @@ class _Decoder:
                     c.seek(int(seek_pts), stream=s, backward=True, any_frame=False)
                 except (av.error.FFmpegError, OSError):
                     c.seek(0, backward=True)
-            it = c.demux(s)
-            while True:
-                try:
-                    pkt = next(it)
-                except StopIteration:
-                    break
-                except (av.error.FFmpegError, OSError):
-                    # Truncated or corrupt container: decode what we have, then drain.
-                    self.truncated = True
-                    self.errors += 1
-                    try:
-                        yield from s.codec_context.decode(None)
-                    except (av.error.FFmpegError, OSError):
-                        pass
-                    break
+            packets = Packets(c, s)
+            for pkt in packets:
                 try:
                     decoded = pkt.decode()
                 except (av.error.FFmpegError, OSError):
                     self.errors += 1
                     continue
                 yield from decoded
+            if packets.failed:
+                # Truncated or corrupt container: decode what we have, then drain.
+                self.truncated = True
+                self.errors += 1
+                try:
+                    yield from s.codec_context.decode(None)
+                except (av.error.FFmpegError, OSError):
+                    pass
         finally:
             c.close()
 
@@ -379,25 +374,22 @@ class VideoSource:
                              + (f" (start {rng.start} is beyond the end)" if rng.start else ""))
 
     def _lazy_range(self, rng: FrameRange) -> range:
-        a = 0
-        if rng.start is not None:
-            if rng.start.index is None:
-                rate = float(self.rate or 24)
-                a = int(math.ceil(float(rng.start.seconds) * rate - 1e-6))  # type: ignore
-            else:
-                a = rng.start.index
-        b = 1 << 62
-        if rng.end is not None:
-            if rng.end.index is None:
-                rate = float(self.rate or 24)
-                b = int(math.ceil(float(rng.end.seconds) * rate - 1e-6))  # type: ignore
-            else:
-                b = rng.end.index
+        """The range on the numbering IVTC/dedup deliver (times at the delivered rate)."""
+        a = self._delivered_index(rng.start, 0)
+        b = self._delivered_index(rng.end, 1 << 62)
         if rng.frames is not None:
             b = min(b, a + rng.frames)
         if b <= a:
             raise RangeError(f"empty range: {rng.start}..{rng.end} selects no frame")
         return range(a, b)
+
+    def _delivered_index(self, p: Position | None, default: int) -> int:
+        if p is None:
+            return default
+        if p.index is None:
+            rate = float(self.rate or 24)
+            return int(math.ceil(float(p.seconds) * rate - 1e-6))  # type: ignore[arg-type]
+        return p.index
 
     def _header_frames(self) -> int:
         """Frames the container header promises (for counting frames lost to truncation)."""
