@@ -26,9 +26,9 @@ from overmix.geometry import Canvas, Offsets
 if TYPE_CHECKING:
     import numpy as np
 
+    from overmix.commands.dump import DumpResult
+    from overmix.commands.stitch import StitchResult
     from overmix.frame import FrameSource
-    from overmix.io.dumpdir import DumpResult
-    from overmix.pipeline import StitchResult
 
 __version__ = "0.1.0"
 
@@ -93,19 +93,19 @@ def convert(frame: Frame, **options: Any) -> np.ndarray:
 
 def align(path: str | os.PathLike[str], **options: Any) -> Offsets:
     """Sub-pixel offsets of the frames of ``path`` (options as ``overmix align``)."""
-    from overmix.pipeline import StitchOptions, align_input
+    from overmix.commands.align import align_input
+    from overmix.commands.options import StitchOptions
 
     offsets, _ = align_input(path, StitchOptions(**options))
     return offsets
-
 
 
 def stitch(path: str | os.PathLike[str], output: str | os.PathLike[str] | None = None,
            **options: Any) -> StitchResult:
     """Stitch a pan into one canvas, written to ``output`` (.png or .dump) when given
     (options as ``overmix stitch``, e.g. ``render="median"``, ``scale=2``)."""
-    from overmix.pipeline import StitchOptions
-    from overmix.pipeline import stitch as _stitch
+    from overmix.commands.options import StitchOptions
+    from overmix.commands.stitch import stitch as _stitch
 
     return _stitch(path, StitchOptions(**options), output=output)
 
@@ -113,6 +113,6 @@ def stitch(path: str | os.PathLike[str], output: str | os.PathLike[str] | None =
 def dump(path: str | os.PathLike[str], folder: str | os.PathLike[str],
          **options: Any) -> DumpResult:
     """Dump frames to ``folder`` as .dump files plus scene.json (options as ``overmix dump``)."""
-    from overmix.io.dumpdir import dump as _dump
+    from overmix.commands.dump import dump as _dump
 
     return _dump(path, folder, **options)

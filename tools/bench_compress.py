@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import dumpfmt
-from overmix.io.recompress import recompress
+from overmix.commands.compress import recompress
 
 METHODS = {
     "none": ("none", None),

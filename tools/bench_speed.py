@@ -208,7 +208,8 @@ def part_stitch(work: Path, repeat: int) -> None:
 
 
 def part_align(work: Path, repeat: int) -> None:
-    from overmix.pipeline import StitchOptions, load_store
+    from overmix.commands.options import StitchOptions
+    from overmix.commands.stages import load_store
     from overmix.registration import align
 
     print(f"\n[align] 48 frames 480x270 against 48 frames 1280x720 (same pan); {_load()}")

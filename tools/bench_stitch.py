@@ -97,15 +97,12 @@ def _warm_up() -> None:
     from scipy import ndimage
 
     from overmix.color.spec import ColorInfo
+    from overmix.commands.options import StitchOptions
+    from overmix.commands.output import StitchResult
+    from overmix.commands.stages import compute_offsets, render_canvas
     from overmix.frame import Frame, PlaneLayout
     from overmix.io.store import FrameStore
-    from overmix.pipeline import (
-        StitchOptions,
-        StitchResult,
-        canvas_image,
-        compute_offsets,
-        render_canvas,
-    )
+    from overmix.render.picture import canvas_image
 
     rng = np.random.default_rng(1)
     world = ndimage.gaussian_filter(rng.random((80, 120)), 2)
@@ -121,14 +118,9 @@ def _warm_up() -> None:
 
 
 def part_a(video: Path, truth: np.ndarray, out_dir: Path) -> None:
-    from overmix.pipeline import (
-        StitchOptions,
-        StitchResult,
-        compute_offsets,
-        load_store,
-        render_canvas,
-        write_output,
-    )
+    from overmix.commands.options import StitchOptions
+    from overmix.commands.output import StitchResult, write_output
+    from overmix.commands.stages import compute_offsets, load_store, render_canvas
 
     out = out_dir / "bench_stitch.png"
     # 1. the whole command in a fresh process, started from a small launcher process so that
@@ -177,7 +169,7 @@ def part_a(video: Path, truth: np.ndarray, out_dir: Path) -> None:
           f"RMS {np.sqrt(np.mean(err ** 2)):.4f} px (per axis), max distance {d.max():.4f} px")
     sample = Path(__file__).resolve().parent.parent / "samples" / "pan.mkv"
     if sample.exists():
-        from overmix.pipeline import align_input
+        from overmix.commands.align import align_input
 
         off, _ = align_input(sample, opts)
         tj = json.loads(sample.with_suffix(".truth.json").read_text())

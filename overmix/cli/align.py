@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rich.table import Table
+
 from overmix.cli._ui import UI
-from overmix.cli.stitch import add_align_arguments, add_input_arguments, options
+from overmix.cli.stitch import add_align_arguments, add_input_arguments, options, summary_rows
 
 
 def register(subparsers: Any) -> None:
@@ -24,21 +26,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from rich.table import Table
+    # lazy: alignment loads registration (scipy), which other commands skip
+    from overmix.commands.align import align_input
 
-    from overmix.errors import OutputError
-    from overmix.pipeline import align_input
-
-    if args.output:
-        from pathlib import Path
-
-        if Path(args.output).resolve() == Path(args.input).resolve():
-            raise OutputError(f"the output would overwrite the input: {args.output}")
     opts = options(args)
     with ui.progress() as progress:
-        offsets, summary = align_input(args.input, opts, progress)
-    if args.output:
-        offsets.save(args.output)
+        offsets, summary = align_input(args.input, opts, progress, output=args.output)
     if args.json:
         ui.print_json(offsets.to_json())
         return 0
@@ -48,8 +41,6 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     for i, (x, y) in zip(offsets.indices, offsets.xy, strict=True):
         table.add_row(str(i), f"{x:.3f}", f"{y:.3f}")
     ui.out.print(table)
-    from overmix.cli.stitch import summary_rows
-
     for k, v in summary_rows(summary):
         ui.out.print(f"{k}: {v}")
     if args.output:

@@ -1,7 +1,7 @@
 """``overmix compress PATH... [--to zlib|xz|none] [--level L] [--matrix M] [--jobs N]``.
 
 Recompresses dumps in place, bit-exactly and atomically (a thin layer over
-:mod:`overmix.io.recompress`).
+:mod:`overmix.commands.compress`).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _size(n: int) -> str:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from overmix.io.recompress import color_for_matrix, recompress
+    from overmix.commands.compress import color_for_matrix, recompress  # lazy: only here
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be 1 or more")

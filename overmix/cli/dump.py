@@ -1,6 +1,6 @@
 """``overmix dump VIDEO -o DIR``: frames as dumps (DESIGN §5) plus ``scene.json``.
 
-A thin layer over :func:`overmix.io.dumpdir.dump` (threaded compression, atomic files,
+A thin layer over :func:`overmix.commands.dump.dump` (threaded compression, atomic files,
 nothing partial left on error).
 """
 
@@ -50,7 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from overmix.io.dumpdir import dump
+    from overmix.commands.dump import dump  # lazy: only when dumping
 
     with ui.progress() as progress:
         res = dump(

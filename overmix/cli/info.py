@@ -38,26 +38,26 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from overmix.io.dumpinfo import describe_dump, describe_dump_folder
-    from overmix.io.sources import _DUMP_EXTS, _PNG_EXTS, is_video_path, list_inputs
+    from overmix.commands.info import describe_dump, describe_dump_folder
+    from overmix.io.sources import DUMP_EXTS, PNG_EXTS, is_video_path, list_inputs
 
     path = Path(args.input)
     if not path.exists():
         raise InputError(f"no such file or folder: {path}")
     if path.is_dir():
-        if list_inputs(path, _DUMP_EXTS):
+        if list_inputs(path, DUMP_EXTS):
             with ui.progress() as progress:
                 data = describe_dump_folder(path, verify=args.verify, progress=progress)
             _show(ui, args, data, _folder_table)
             return 0
-        if list_inputs(path, _PNG_EXTS):
+        if list_inputs(path, PNG_EXTS):
             return _png_info(args, ui, path)
         raise InputError(f"no .dump or .png files in folder {path}")
     suffix = path.suffix.lower()
-    if suffix in _DUMP_EXTS or _starts_with_magic(path):
+    if suffix in DUMP_EXTS or _starts_with_magic(path):
         _show(ui, args, describe_dump(path), _dump_table)
         return 0
-    if suffix in _PNG_EXTS:
+    if suffix in PNG_EXTS:
         return _png_info(args, ui, path)
     if is_video_path(path):
         if _info_video is None or not hasattr(_info_video, "run_video_info"):

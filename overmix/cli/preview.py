@@ -34,7 +34,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from overmix.io.preview import contact_sheet, write_contact_sheet
+    # lazy: the contact sheet loads numba (dither), which other commands skip
+    from overmix.commands.preview import contact_sheet, write_contact_sheet
 
     with ui.progress() as progress:
         sheet = contact_sheet(args.input, every=args.every, start=args.start, end=args.end,

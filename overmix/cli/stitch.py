@@ -1,7 +1,7 @@
 """``overmix stitch INPUT -o OUT.png``: one still from a camera pan (DESIGN §7).
 
 Options are registered here with the exact names of the CLI contract; the work is done by
-:func:`overmix.pipeline.stitch`.
+:func:`overmix.commands.stitch.stitch`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rich.table import Table
+
 from overmix.cli._ui import UI
+from overmix.commands.options import StitchOptions
 from overmix.errors import UsageError
 from overmix.render.names import RENDERS
 
@@ -91,9 +94,7 @@ def add_align_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def options(args: argparse.Namespace) -> Any:
-    """:class:`~overmix.pipeline.StitchOptions` from parsed arguments."""
-    from overmix.pipeline import StitchOptions
-
+    """:class:`~overmix.commands.options.StitchOptions` from parsed arguments."""
     if args.frames is not None and args.frames < 1:
         raise UsageError(f"--frames must be >= 1 (got {args.frames})")
     names = StitchOptions.__dataclass_fields__
@@ -134,8 +135,6 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def print_summary(ui: UI, summary: dict[str, Any]) -> None:
-    from rich.table import Table
-
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
@@ -145,7 +144,8 @@ def print_summary(ui: UI, summary: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from overmix.pipeline import stitch
+    # lazy: the stitch loads registration/render/restore (scipy), which other commands skip
+    from overmix.commands.stitch import stitch
 
     opts = options(args)
     with ui.progress() as progress:

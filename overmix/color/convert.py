@@ -45,6 +45,7 @@ __all__ = [
     "codes_to_working",
     "frame_to_image",
     "from_rgb",
+    "output_depth",
     "quantize_codes",
     "range_constants",
     "to_rgb",
@@ -117,6 +118,14 @@ def working_to_codes(
     v = np.floor(np.asarray(plane, dtype=np.float64) * scale + off + 0.5)
     np.clip(v, 0, 2**bit_depth - 1, out=v)
     return v.astype(np.uint8 if bit_depth <= 8 else np.uint16)
+
+
+def output_depth(bit_depth: int, depth: int | None = None) -> int:
+    """Bits per channel of an output picture: ``depth`` when given, else 16 for sources
+    deeper than 8 bits and 8 otherwise (``--depth``'s default for every command)."""
+    if depth is not None:
+        return int(depth)
+    return 16 if bit_depth > 8 else 8
 
 
 def quantize_codes(v: np.ndarray, depth: int) -> np.ndarray:
@@ -382,8 +391,7 @@ def frame_to_image(
     layout = frame.layout  # type: ignore[attr-defined]
     planes = frame.planes  # type: ignore[attr-defined]
     alpha = frame.alpha  # type: ignore[attr-defined]
-    if depth is None:
-        depth = 16 if color.bit_depth > 8 else 8
+    depth = output_depth(color.bit_depth, depth)
     fam = _family_name(layout.family)
     kw = dict(family=fam, sub_x=layout.sub_x, sub_y=layout.sub_y, chroma_filter=chroma_filter,
               linear=linear, alpha=alpha)

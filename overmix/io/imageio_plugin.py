@@ -172,6 +172,8 @@ class DumpPlugin(PluginV3):
     def properties(self, *, index: Any = None, depth: int | str | None = None,
                    raw: bool = False, plane: int | None = None, **_: Any) -> ImageProperties:
         """Shape and dtype of what :meth:`read` returns with the same arguments."""
+        from overmix.color.convert import output_depth  # lazy: `import overmix` stays light
+
         batch = self._check_index(index)
         f = self._frame
         assert f is not None
@@ -187,7 +189,7 @@ class DumpPlugin(PluginV3):
         elif depth == "float":
             shape, dtype = (h, w, nch + (2 if gray else 0)), np.dtype(np.float32)
         else:
-            d = depth if depth is not None else (16 if f.color.bit_depth > 8 else 8)
+            d = output_depth(f.color.bit_depth, None if depth is None else int(depth))
             shape = (h, w, nch)
             dtype = np.dtype(np.uint8 if int(d) <= 8 else np.uint16)
         if batch:

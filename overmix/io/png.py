@@ -1,10 +1,12 @@
-"""PNG in and out through PyAV's (FFmpeg's) png/apng codecs, 8 and 16 bit, with alpha.
+"""PNG in and out, 8 and 16 bit, with alpha.
 
 Writing takes integer pictures (uint8 → 8-bit PNG, uint16 → 16-bit PNG) of shape (H, W) gray,
-(H, W, 2) gray + alpha, (H, W, 3) RGB or (H, W, 4) RGBA; the bytes are copied into an FFmpeg
-frame of the matching packed format (``gray``/``ya8``/``rgb24``/``rgba`` or
-``gray16be``/``ya16be``/``rgb48be``/``rgba64be``), so no conversion touches the values. Files
-are written atomically (temporary file + rename).
+(H, W, 2) gray + alpha, (H, W, 3) RGB or (H, W, 4) RGBA. Every still (convert, stitch, preview,
+overlay) goes through one writer, :func:`write_png_strips`: it takes the picture in row strips
+(so a stitched canvas never exists whole as integers), filters and deflates them itself and
+writes the file atomically (temporary file + rename); the codes are stored as given. Animated
+PNGs (:func:`write_apng`) go through FFmpeg's apng muxer, frame bytes copied into packed
+FFmpeg frames (``rgb24``/``rgba``/``rgb48be``/...), again without a conversion.
 
 Reading gives a :class:`~overmix.frame.Frame` with the codes exactly as stored: RGB (or gray)
 family, full range, transfer IEC 61966-2-1 (sRGB), bit depth 8 or 16 (1 for bilevel images),
@@ -15,19 +17,23 @@ chunks (gAMA, iCCP, cICP) are not interpreted.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import struct
+import zlib
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+from isal import isal_zlib
 
 from overmix.atomic import atomic_path
 from overmix.color.untagged import image_color
 from overmix.errors import FormatError, InputError, OutputError, UnsupportedError
 from overmix.frame import Family, Frame, PlaneLayout
 
-__all__ = ["decode_png", "encode_png", "read_png", "read_png_array", "write_apng", "write_png"]
+__all__ = ["PNG_LEVEL", "decode_png", "read_png", "read_png_array", "write_apng", "write_png",
+           "write_png_strips"]
 
 # (channels, 8-bit?) → FFmpeg pixel format accepted by the png encoder.
 _FORMATS = {
@@ -68,26 +74,14 @@ def _to_video_frame(a: np.ndarray) -> av.VideoFrame:
     return frame
 
 
-def encode_png(image: np.ndarray, *, compression_level: int | None = None) -> bytes:
-    """PNG file bytes of an (H, W[, C]) uint8/uint16 picture (see module docstring)."""
-    a = _as_hwc(image)
-    frame = _to_video_frame(a)
-    ctx = av.CodecContext.create("png", "w")
-    ctx.width, ctx.height = a.shape[1], a.shape[0]
-    ctx.pix_fmt = frame.format.name
-    ctx.time_base = Fraction(1, 25)
-    opts = {"pred": "paeth"}  # smaller files than "none" at little cost
-    if compression_level is not None:
-        opts["compression_level"] = str(int(compression_level))
-    ctx.options = opts
-    packets = ctx.encode(frame) + ctx.encode(None)
-    return b"".join(bytes(p) for p in packets)
+PNG_LEVEL = 3  # default deflate level: ~5x faster than zlib's 6 on 16-bit canvases, ~5 % larger
+STRIP_ROWS = 256  # rows filtered and deflated at a time by write_png
 
 
 def write_png(
     path: str | os.PathLike[str], image: np.ndarray, *, compression_level: int | None = None
 ) -> Path:
-    """Write ``image`` as a PNG file, atomically.
+    """Write ``image`` as a PNG file, atomically (through :func:`write_png_strips`).
 
     Parameters
     ----------
@@ -96,18 +90,67 @@ def write_png(
     image : ndarray of uint8 or uint16, shape (H, W), (H, W, 2), (H, W, 3) or (H, W, 4)
         Gray, gray + alpha, RGB or RGBA codes. uint16 → 16-bit PNG.
     compression_level : int or None
-        zlib level 0-9 (FFmpeg's default when None).
+        deflate level 0-9 (:data:`PNG_LEVEL` when None).
 
     Returns
     -------
     Path
         ``path``.
     """
-    data = encode_png(image, compression_level=compression_level)
+    a = _as_hwc(image)
+    h, w, c = a.shape
+    strips = ((r, min(h, r + STRIP_ROWS), a[r:r + STRIP_ROWS]) for r in range(0, h, STRIP_ROWS))
+    level = PNG_LEVEL if compression_level is None else int(compression_level)
+    return write_png_strips(path, w, h, c, 8 if a.dtype == np.uint8 else 16, strips, level)
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC-32 of type and data (ISO/IEC 15948 §5.3)."""
+    crc = zlib.crc32(data, zlib.crc32(kind))
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def write_png_strips(path: str | os.PathLike[str], width: int, height: int, channels: int,
+                     depth: int, strips: Iterable[tuple[int, int, np.ndarray]],
+                     level: int = PNG_LEVEL) -> Path:
+    """Write a PNG (ISO/IEC 15948) from row strips, atomically, without the whole picture.
+
+    ``strips`` yields ``(r0, r1, rows)`` top to bottom, rows (r1 - r0, width, channels)
+    uint8 (``depth`` 8) or uint16 (``depth`` 16); channels 1 gray, 2 gray + alpha, 3 RGB,
+    4 RGBA. Every row uses the *Sub* filter (type 1: difference to the pixel on the left, so
+    each strip is filtered on its own) and the stream is deflated by ISA-L (``isal``, ~5x
+    faster than zlib at the same level; the stream is standard zlib). On the issue #5 canvas
+    (1560x738 RGBA16) it writes in ~0.06 s what FFmpeg's encoder (Paeth, zlib level 3) wrote
+    in ~0.2 s, 1 % larger, holding one strip at a time.
+    """
+    ctype = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    bpp = channels * (2 if depth == 16 else 1)
     path = Path(path)
+    done = 0
     with atomic_path(path) as tmp:
         try:
-            tmp.write_bytes(data)
+            with open(tmp, "wb") as f:
+                f.write(b"\x89PNG\r\n\x1a\n")
+                f.write(_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, ctype,
+                                                     0, 0, 0)))
+                comp = isal_zlib.compressobj(min(level, 3))  # ISA-L levels are 0-3
+                for r0, r1, rows in strips:
+                    if r0 != done or rows.shape != (r1 - r0, width, channels):
+                        raise ValueError("PNG strips must cover the rows in order")
+                    raw = rows.astype(">u2" if depth == 16 else np.uint8, copy=False)
+                    b = raw.reshape(r1 - r0, width * channels).view(np.uint8)
+                    filt = np.empty((r1 - r0, b.shape[1] + 1), np.uint8)
+                    filt[:, 0] = 1  # filter type Sub
+                    filt[:, 1:bpp + 1] = b[:, :bpp]
+                    np.subtract(b[:, bpp:], b[:, :-bpp], out=filt[:, bpp + 1:])
+                    data = comp.compress(filt.data)
+                    if data:
+                        f.write(_chunk(b"IDAT", data))
+                    done = r1
+                if done != height:
+                    raise ValueError("PNG strips must cover every row")
+                f.write(_chunk(b"IDAT", comp.flush()))
+                f.write(_chunk(b"IEND", b""))
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

@@ -37,10 +37,10 @@ __all__ = [
     "open_source",
 ]
 
-_DUMP_EXTS = (".dump",)
-_PNG_EXTS = (".png",)
+DUMP_EXTS = (".dump",)
+PNG_EXTS = (".png",)
 #: Files never taken for videos even without a known video extension.
-_NOT_VIDEO = _DUMP_EXTS + _PNG_EXTS + (".json", ".txt", ".xml", ".overmix", ".jpg", ".jpeg")
+_NOT_VIDEO = DUMP_EXTS + PNG_EXTS + (".json", ".txt", ".xml", ".overmix", ".jpg", ".jpeg")
 
 
 def _natural_key(name: str) -> list[object]:
@@ -284,21 +284,21 @@ def open_source(
         raise InputError(f"no such file or folder: {p}")
     rng = FrameRange.parse(start, end, frames)
     if p.is_dir():
-        dumps = list_inputs(p, _DUMP_EXTS)
+        dumps = list_inputs(p, DUMP_EXTS)
         if dumps:
             _refuse_video_options("dumps", ivtc, dedup, stream)
             return DumpSource(p, dumps, read_manifest(p), rng, progress)  # type: ignore[return-value]
-        pngs = list_inputs(p, _PNG_EXTS)
+        pngs = list_inputs(p, PNG_EXTS)
         if pngs:
             _refuse_video_options("PNGs", ivtc, dedup, stream)
             return PngSource(p, pngs, rng, progress)  # type: ignore[return-value]
         raise InputError(f"no .dump or .png files in folder {p}")
     suffix = p.suffix.lower()
-    if suffix in _DUMP_EXTS or _has_dump_magic(p):
+    if suffix in DUMP_EXTS or _has_dump_magic(p):
         _refuse_video_options("dumps", ivtc, dedup, stream)
         manifest = read_manifest(p.parent) if (p.parent / MANIFEST_NAME).is_file() else None
         return DumpSource(p, [p], manifest, rng, progress)  # type: ignore[return-value]
-    if suffix in _PNG_EXTS:
+    if suffix in PNG_EXTS:
         _refuse_video_options("PNGs", ivtc, dedup, stream)
         return PngSource(p, [p], rng, progress)  # type: ignore[return-value]
     opener = _video_opener()

@@ -210,7 +210,7 @@ def test_kill_midway_leaves_every_file_old_or_new(tmp_path) -> None:
 
 def test_interrupt_stops_queued_files(tmp_path, monkeypatch) -> None:
     """Ctrl-C while files are queued: queued files are not touched, running ones finish."""
-    from overmix.io import recompress as rc
+    from overmix.commands import compress as rc
 
     folder = tmp_path / "d"
     folder.mkdir()

@@ -167,7 +167,7 @@ def test_truncated_video_warns(tmp_path: Path, capsys) -> None:
 
 
 def test_error_mid_run_leaves_nothing(clips, tmp_path: Path, monkeypatch, capsys) -> None:
-    import overmix.io.dumpdir as dumpdir
+    import overmix.commands.dump as dumpdir
     from overmix.errors import OutputError
 
     calls = {"n": 0}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from overmix.cli import main
-from overmix.io import preview as pv
+from overmix.commands import preview as pv
 from overmix.io.png import read_png_array
 from tests.videogen import encode_video, rgb_to_yuv_codes
 

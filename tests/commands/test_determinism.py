@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from overmix.commands.stages import snap_offsets
 from overmix.geometry import Offsets
-from overmix.pipeline import snap_offsets
 from tests.videogen import make_clip
 
 

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from overmix.errors import OutputError
-from overmix.io.png import read_png_array
-from overmix.pipeline import write_png_strips
+from overmix.io.png import read_png_array, write_png_strips
 
 
 def _strips(img: np.ndarray, step: int):

@@ -17,6 +17,7 @@ import dumpfmt
 from overmix.errors import InputError, OvermixError
 from overmix.io.dumps import ProbeDump, frame_from_dump, read_dump, read_dump_info
 from overmix.io.manifest import Manifest, read_manifest
+from overmix.io.sources import DUMP_EXTS, list_inputs
 from overmix.progress import ProgressCallback, no_progress
 
 __all__ = ["describe_dump", "describe_dump_folder", "transform_name", "transfer_name"]
@@ -123,13 +124,11 @@ def describe_dump_folder(
     ``missing``: listed but absent files, ``unlisted``: files the manifest does not list) and
     ``inconsistent``: ``[{"file", "reason"}]``.
     """
-    from overmix.io.sources import _DUMP_EXTS, list_inputs
-
     progress = progress or no_progress
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"no such folder: {root}")
-    files = list_inputs(root, _DUMP_EXTS)
+    files = list_inputs(root, DUMP_EXTS)
     if not files:
         raise InputError(f"no .dump files in folder {root}")
     manifest = read_manifest(root)

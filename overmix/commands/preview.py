@@ -26,8 +26,10 @@ dump/PNG folder, frame-accurate seeks in a video from ``every >= SEEK_EVERY`` on
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,7 +41,10 @@ from overmix.color.convert import to_rgb
 from overmix.color.dither import quantize
 from overmix.errors import UsageError
 from overmix.frame import Frame
+from overmix.io import png
+from overmix.io.sources import open_source
 from overmix.progress import ProgressCallback, no_progress
+from overmix.video.dedup import dedup_frames
 
 __all__ = [
     "BACKGROUND", "BORDER", "DROPPED", "GAP", "KEY", "LINE", "MARGIN", "MARK", "MATCHED", "PAD",
@@ -181,18 +186,13 @@ class ContactSheet:
                 "source": self.info}
 
 
-_FIELDS_RE = None
+_FIELDS_RE = re.compile(r"^(\d+)[tb]\+(\d+)[tb]$")
 
 
 def _matched(fields: str | None) -> bool:
     """True when IVTC built the frame from fields of two different coded frames."""
-    global _FIELDS_RE
     if not fields:
         return False
-    import re
-
-    if _FIELDS_RE is None:
-        _FIELDS_RE = re.compile(r"^(\d+)[tb]\+(\d+)[tb]$")
     m = _FIELDS_RE.match(fields.strip())
     return bool(m) and m.group(1) != m.group(2)
 
@@ -212,8 +212,6 @@ def _mark_decimation(tiles: list[Tile], info: dict[str, Any]) -> None:
     dropped = result.get("dropped") if isinstance(result, dict) else None
     if not dropped:
         return
-    import bisect
-
     shown = sorted((o, i) for i, t in enumerate(tiles) if (o := _ordinal(t.fields)) is not None)
     keys = [o for o, _ in shown]
     for d in dropped:
@@ -239,8 +237,6 @@ def _each_frame(src: Any, dedup: bool,
     if src.kind != "video":
         raise UsageError("--dedup applies to videos; a dump folder shows the decisions "
                          "recorded in its scene.json")
-    from overmix.video.dedup import dedup_frames
-
     log: dict[str, Any] = {}
 
     def feed() -> Iterator[Frame]:
@@ -269,8 +265,6 @@ def _sparse_openers(src: Any, path: str | os.PathLike[str], every: int, ivtc: st
     frame-accurate seek when ``every >= SEEK_EVERY`` (or ``seek=True``) and the numbering is
     the coded one (no hard IVTC: its frame numbers need a linear pass anyway).
     """
-    from overmix.io.sources import open_source
-
     if every == 1 or seek is False:
         return None
     if src.kind in ("dumps", "png") and getattr(src, "files", None):
@@ -326,8 +320,6 @@ def contact_sheet(path: str | os.PathLike[str], *, every: int = 1, start: Any = 
         raise UsageError(f"--columns must be 1 or more, got {columns}")
     if not 8 <= thumb_width <= 4096:
         raise UsageError(f"--thumb-width must be 8-4096, got {thumb_width}")
-    from overmix.io.sources import open_source
-
     src = open_source(path, start=start, end=end, ivtc=ivtc, dedup=False,
                       progress=lambda s, d, t: progress("decode", d, t))
     thumbs: list[np.ndarray] = []
@@ -450,6 +442,4 @@ def _fit(thumb: np.ndarray, th: int, tw: int) -> np.ndarray:
 
 def write_contact_sheet(sheet: ContactSheet, path: str | os.PathLike[str]) -> Path:
     """Write the sheet as an 8-bit RGB PNG, atomically."""
-    from overmix.io.png import write_png
-
-    return write_png(path, sheet.image)
+    return png.write_png(path, sheet.image)

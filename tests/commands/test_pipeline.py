@@ -6,17 +6,14 @@ import numpy as np
 import pytest
 
 from overmix.color.spec import ColorInfo
+from overmix.commands.options import StitchOptions
+from overmix.commands.stages import positions as _positions
+from overmix.commands.stages import render_canvas
 from overmix.errors import InputError
 from overmix.frame import Frame, PlaneLayout
 from overmix.geometry import Offsets
 from overmix.io.store import FrameStore
-from overmix.pipeline import (
-    StitchOptions,
-    _positions,
-    canvas_frame,
-    canvas_image,
-    render_canvas,
-)
+from overmix.render.picture import canvas_frame, canvas_image
 from tests.render.scene import frame_planes, scene_rgb, to_codes
 
 H, W = 40, 56
@@ -72,7 +69,7 @@ def test_offsets_for_missing_frames_are_named() -> None:
 def test_lossless_video_pan_end_to_end_beats_single_frames(tmp_path) -> None:
     """Decode → align → render on a lossless 10-bit pan with sub-pixel motion in both axes:
     the stitched Y' is closer to the drawn scene than each frame is, over that frame's area."""
-    from overmix.pipeline import stitch
+    from overmix.commands.stitch import stitch
     from tests.videogen import color_tags, encode_video
 
     h, w, n = 64, 96, 8
@@ -102,7 +99,8 @@ def test_lossless_video_pan_end_to_end_beats_single_frames(tmp_path) -> None:
 
 
 def test_progress_reports_each_stage(tmp_path) -> None:
-    from overmix.pipeline import align_input, stitch
+    from overmix.commands.align import align_input
+    from overmix.commands.stitch import stitch
     from tests.videogen import make_clip
 
     clip = make_clip(tmp_path / "c.mkv", n=4, h=48, w=64, options={"qp": "0"})

@@ -13,18 +13,21 @@ import os
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from overmix.atomic import write_bytes_atomic
-from overmix.errors import InputError, OutputError, UsageError
+from overmix.commands.paths import check_output_folder, make_folder
+from overmix.errors import InputError, UsageError
 from overmix.frame import Frame
 from overmix.io.dumps import encode_frame
 from overmix.io.manifest import Manifest, dump_name, format_rate, write_manifest
 from overmix.io.sources import open_source
 from overmix.progress import ProgressCallback, no_progress
+from overmix.video.scenes import detect_cuts, scenes_from_cuts
 
 __all__ = ["ZLIB_DEFAULT_LEVEL", "DumpResult", "dump", "scene_bounds"]
 
@@ -48,26 +51,9 @@ class DumpResult:
         return int(self.info.get("lost_frames", 0) or 0)
 
 
-def check_output_folder(out: Path, force: bool) -> bool:
-    """Validate the output folder; returns True when the run must create it."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output {out} exists and is not a folder")
-    if out.is_dir():
-        if any(out.iterdir()) and not force:
-            raise OutputError(f"output folder {out} exists and is not empty (use --force)")
-        if not os.access(out, os.W_OK):
-            raise OutputError(f"output folder {out} is not writable")
-        return False
-    if not out.parent.exists():
-        raise OutputError(f"parent folder of {out} does not exist")
-    return True
-
-
 def scene_bounds(path: str | os.PathLike[str], scene: int, *, progress: ProgressCallback
                  | None = None, **source_options: Any) -> tuple[int, int, int]:
     """``(start, end, scene_count)`` of scene ``scene`` (0-based; a full scan for cuts)."""
-    from overmix.video.scenes import detect_cuts, scenes_from_cuts
-
     report = progress or no_progress
     src = open_source(path, progress=lambda s, d, t: report("scenes", d, t), **source_options)
     with src:
@@ -116,14 +102,13 @@ def dump(
         raise UsageError(f"--frames must be 1 or more, got {frames}")
     if compression not in ("zlib", "xz", "none"):
         raise UsageError(f"unknown compression {compression!r} (use zlib, xz or none)")
-    create = check_output_folder(out, force)
+    create = check_output_folder(out, force=force, not_in=[path])
     if not Path(path).exists():
         raise InputError(f"no such file: {path}")
     if level is None and compression == "zlib":
         level = ZLIB_DEFAULT_LEVEL
     video_options: dict[str, Any] = dict(ivtc=ivtc, field_order=field_order, dedup=dedup,
                                          dedup_threshold=dedup_threshold, stream=stream)
-
     t0 = time.perf_counter()
     scene_info = None
     if scene is not None:
@@ -131,92 +116,115 @@ def dump(
         start, end = s0, s1
         scene_info = {"scene": scene, "of": nscenes, "start": s0, "end": s1}
     src = open_source(path, start=start, end=end, frames=frames, **video_options)
+    writer = _Writer(out, compression, level, workers or max(1, os.cpu_count() or 1),
+                     lambda n: report("dump", n, getattr(src, "count", None)))
+    try:
+        if create:
+            make_folder(out)
+            writer.created = True
+        with src:
+            for frame in src:
+                writer.submit(frame)
+            writer.drain(0)
+        info = dict(getattr(src, "info", {}) or {})
+        write_manifest(out, _manifest(src, path, info, writer.entries, {
+            "compression": compression, "level": level, "scene": scene_info}))
+        writer.written.append(out / "scene.json")
+        if force:
+            writer.remove_stale()
+    except BaseException:
+        writer.undo()
+        raise
+    finally:
+        writer.pool.shutdown(wait=True)
+    return DumpResult(out, len(writer.entries), writer.total, time.perf_counter() - t0, info)
 
-    def write_one(frame: Frame, target: Path) -> int:
-        data = encode_frame(frame, compression=compression, level=level)
+
+def _manifest(src: Any, path: str | os.PathLike[str], info: dict[str, Any],
+              entries: list[dict[str, Any]], extra: dict[str, Any]) -> Manifest:
+    """The ``scene.json`` of a dump (DESIGN §5): colour, source, rate, frames, decisions."""
+    return Manifest(
+        color=src.color,
+        source=str(Path(path).resolve()),
+        stream=info.get("stream") if isinstance(info.get("stream"), int) else None,
+        frame_rate=format_rate(src.rate) if src.rate else None,
+        frames=entries,
+        ivtc=info.get("ivtc") or {"mode": "off"},
+        dedup=info.get("dedup") or {"enabled": False},
+        extra={
+            "compression": extra["compression"],
+            "level": extra["level"],
+            "video": info.get("video"),
+            "range": info.get("range"),
+            "scene": extra["scene"],
+            "lost_frames": info.get("lost_frames", 0),
+            "decode_errors": info.get("decode_errors", 0),
+        },
+    )
+
+
+class _Writer:
+    """Compresses and writes frames on a thread pool, in order, a bounded number in flight;
+    remembers what it wrote so that :meth:`undo` can remove it."""
+
+    def __init__(self, out: Path, compression: str, level: int | None, workers: int,
+                 report: Callable[[int], None]) -> None:
+        self.out, self.compression, self.level = out, compression, level
+        self.workers, self.report = workers, report
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dump")
+        self.pending: deque[tuple[Future[int], Path, dict[str, Any]]] = deque()
+        self.written: list[Path] = []
+        self.entries: list[dict[str, Any]] = []
+        self.total = 0
+        self.created = False
+
+    def _write(self, frame: Frame, target: Path) -> int:
+        data = encode_frame(frame, compression=self.compression, level=self.level)
         write_bytes_atomic(target, data)
         return len(data)
 
-    nworkers = workers or max(1, os.cpu_count() or 1)
-    pending: deque[tuple[Future[int], Path, dict[str, Any]]] = deque()
-    written: list[Path] = []
-    entries: list[dict[str, Any]] = []
-    total = 0
-    created = False
+    def submit(self, frame: Frame) -> None:
+        name = dump_name(frame.index)
+        entry: dict[str, Any] = {
+            "file": name, "index": frame.index, "pts": frame.pts,
+            "time": None if frame.time is None else round(frame.time, 6),
+            "key_frame": bool(frame.key_frame), "fields": frame.fields,
+        }
+        if "ordinal" in frame.extra:
+            entry["source_frame"] = frame.extra["ordinal"]
+        target = self.out / name
+        self.pending.append((self.pool.submit(self._write, frame, target), target, entry))
+        self.drain(2 * self.workers)
 
-    def finish_one() -> None:
-        nonlocal total
-        fut, target, entry = pending.popleft()
-        entry["bytes"] = fut.result()
-        written.append(target)
-        entries.append(entry)
-        total += entry["bytes"]
-        report("dump", len(entries), getattr(src, "count", None))
+    def drain(self, keep: int) -> None:
+        """Wait for the oldest writes until at most ``keep`` are in flight."""
+        while len(self.pending) > keep:
+            fut, target, entry = self.pending.popleft()
+            entry["bytes"] = fut.result()
+            self.written.append(target)
+            self.entries.append(entry)
+            self.total += entry["bytes"]
+            self.report(len(self.entries))
 
-    pool = ThreadPoolExecutor(max_workers=nworkers, thread_name_prefix="dump")
-    try:
-        if create:
-            try:
-                out.mkdir()
-            except OSError as exc:
-                raise OutputError(f"cannot create {out}: {exc.strerror or exc}") from None
-            created = True
-        with src:
-            for frame in src:
-                name = dump_name(frame.index)
-                entry: dict[str, Any] = {
-                    "file": name, "index": frame.index, "pts": frame.pts,
-                    "time": None if frame.time is None else round(frame.time, 6),
-                    "key_frame": bool(frame.key_frame), "fields": frame.fields,
-                }
-                if "ordinal" in frame.extra:
-                    entry["source_frame"] = frame.extra["ordinal"]
-                pending.append((pool.submit(write_one, frame, out / name), out / name, entry))
-                while len(pending) > 2 * nworkers:
-                    finish_one()
-            while pending:
-                finish_one()
-        info = dict(getattr(src, "info", {}) or {})
-        manifest = Manifest(
-            color=src.color,
-            source=str(Path(path).resolve()),
-            stream=info.get("stream") if isinstance(info.get("stream"), int) else None,
-            frame_rate=format_rate(src.rate) if src.rate else None,
-            frames=entries,
-            ivtc=info.get("ivtc") or {"mode": "off"},
-            dedup=info.get("dedup") or {"enabled": False},
-            extra={
-                "compression": compression,
-                "level": level,
-                "video": info.get("video"),
-                "range": info.get("range"),
-                "scene": scene_info,
-                "lost_frames": info.get("lost_frames", 0),
-                "decode_errors": info.get("decode_errors", 0),
-            },
-        )
-        write_manifest(out, manifest)
-        written.append(out / "scene.json")
-        if force:
-            keep = {p.name for p in written}
-            for old in out.iterdir():  # stale dumps of an earlier run
-                if NAME_RE.match(old.name) and old.name not in keep:
-                    old.unlink()
-    except BaseException:
-        for fut, _, _ in pending:
+    def remove_stale(self) -> None:
+        """``--force``: dumps of an earlier run that this one did not write."""
+        keep = {p.name for p in self.written}
+        for old in self.out.iterdir():
+            if NAME_RE.match(old.name) and old.name not in keep:
+                old.unlink()
+
+    def undo(self) -> None:
+        """Remove every file this run wrote (and the folder if it made it)."""
+        for fut, _, _ in self.pending:
             fut.cancel()
-        pool.shutdown(wait=True)
-        for fut, target, _ in pending:
+        self.pool.shutdown(wait=True)
+        for fut, target, _ in self.pending:
             if fut.done() and not fut.cancelled() and fut.exception() is None:
-                written.append(target)
-        for p in written:
+                self.written.append(target)
+        for p in self.written:
             p.unlink(missing_ok=True)
-        if created:
+        if self.created:
             try:
-                out.rmdir()
+                self.out.rmdir()
             except OSError:
                 pass
-        raise
-    finally:
-        pool.shutdown(wait=True)
-    return DumpResult(out, len(entries), total, time.perf_counter() - t0, info)

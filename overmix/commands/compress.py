@@ -31,6 +31,7 @@ from overmix.color.untagged import matrix_color
 from overmix.errors import InputError, OutputError, OvermixError, UsageError
 from overmix.io.dumps import header_for_color, read_dump, read_dump_info
 from overmix.io.manifest import read_manifest
+from overmix.io.sources import DUMP_EXTS, list_inputs
 from overmix.progress import ProgressCallback, no_progress
 
 __all__ = ["FileResult", "collect_dumps", "color_for_matrix", "recompress", "recompress_file"]
@@ -74,14 +75,12 @@ def color_for_matrix(matrix: str, range_: str | None = None) -> ColorInfo:
 
 def collect_dumps(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Dump files named directly or found in folders (not recursive), without duplicates."""
-    from overmix.io.sources import _DUMP_EXTS, list_inputs
-
     out: list[Path] = []
     seen: set[Path] = set()
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = list_inputs(p, _DUMP_EXTS)
+            found = list_inputs(p, DUMP_EXTS)
             if not found:
                 raise InputError(f"no .dump files in folder {p}")
         elif p.is_file():

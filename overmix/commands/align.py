@@ -1,0 +1,41 @@
+"""``overmix align``: the sub-pixel offsets of a pan's frames (DESIGN §7 offsets JSON)."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+
+from overmix.commands.options import StitchOptions
+from overmix.commands.paths import check_not_input
+from overmix.commands.stages import compute_offsets, load_mask, load_store
+from overmix.commands.stitch import summarize
+from overmix.geometry import Offsets
+from overmix.progress import ProgressCallback, no_progress
+
+__all__ = ["align_input"]
+
+
+def align_input(input_path: str | os.PathLike[str], opts: StitchOptions | None = None,
+                progress: ProgressCallback = no_progress, *,
+                output: str | os.PathLike[str] | None = None,
+                ) -> tuple[Offsets, dict[str, object]]:
+    """Load and align an input; returns the offsets and a summary (frames, canvas, residual,
+    timings); the offsets JSON is written to ``output`` when given."""
+    opts = (opts or StitchOptions()).check()
+    if output is not None:
+        check_not_input([input_path], [output])
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    with load_store(input_path, opts, progress) as store:
+        timings["load"] = time.perf_counter() - t
+        assert store.shape is not None
+        ignore = load_mask(opts.mask, store.shape) if opts.mask else None
+        t = time.perf_counter()
+        opts_no_file = replace(opts, offsets=None)
+        offsets = compute_offsets(store, opts_no_file, ignore, progress)
+        timings["align"] = time.perf_counter() - t
+        summary = summarize(store, offsets, None, timings)
+    if output is not None:
+        offsets.save(output)
+    return offsets, summary

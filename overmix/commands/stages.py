@@ -1,0 +1,293 @@
+"""The stages of a stitch (DESIGN §1, §6): each takes and returns plain objects, so optional
+stages (lighting, animation, overlays) plug in without touching the others.
+
+1. :func:`load_store` — open the input (:func:`overmix.io.sources.open_source`) and decode
+   every selected frame once into a :class:`~overmix.io.store.FrameStore`;
+2. :func:`load_mask` — the ``--mask`` PNG (white = ignore, frame coordinates);
+3. :func:`compute_offsets` — read ``--offsets`` or align (:func:`overmix.registration.align`);
+4. :func:`separate_animation` — ``--animation`` (animation ids per frame);
+5. :func:`estimate_lighting` — ``--lighting`` (per-frame gain/offset on Y');
+6. :func:`render_canvas` — one :class:`~overmix.render.stack.RenderResult` per animation frame;
+7. :func:`find_overlay` — ``--logo`` / ``--extract-overlay``.
+
+Restoration is in :mod:`overmix.commands.restoration`, output in :mod:`overmix.commands.output`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import ndimage
+
+from overmix.commands.options import StitchOptions
+from overmix.errors import AlignmentError, InputError
+from overmix.geometry import Offsets
+from overmix.io.png import read_png_array
+from overmix.io.sources import open_source
+from overmix.io.store import FrameStore
+from overmix.progress import ProgressCallback, no_progress
+from overmix.registration import align
+from overmix.registration.animation import animated_frame_masks, merge_planes, separate
+from overmix.render.lighting import estimate_gains, should_compensate
+from overmix.render.stack import RenderResult, render
+from overmix.restore.overlay import detect_static, estimate_overlay, static_mask
+
+OFFSET_SCALE = 1e6  # aligned offsets are rounded to 1/OFFSET_SCALE px (see snap_offsets)
+
+
+def load_store(input_path: str | os.PathLike[str], opts: StitchOptions,
+               progress: ProgressCallback = no_progress) -> FrameStore:
+    """Open the input and decode the selected frames once (stage ``load``)."""
+    src = open_source(input_path, start=opts.start, end=opts.end, frames=opts.frames,
+                      ivtc=opts.ivtc, field_order=opts.field_order, dedup=opts.dedup,
+                      dedup_threshold=opts.dedup_threshold, stream=opts.stream)
+    try:
+        store = FrameStore.from_source(src, budget_bytes=opts.memory_budget,
+                                       tmp_dir=opts.tmp_dir, progress=progress)
+    finally:
+        src.close()
+    if len(store) == 0:
+        store.close()
+        raise InputError(f"no frames selected from {input_path}")
+    return store
+
+
+def load_mask(path: str | os.PathLike[str], shape: tuple[int, int]) -> np.ndarray:
+    """The ``--mask`` PNG as a bool (h, w) *ignore* mask: white (≥ half level) = ignore.
+
+    Raises :class:`InputError` when the file is unreadable or not the frames' size.
+    """
+    img, depth = read_png_array(path)
+    if img.ndim == 2:
+        img = img[..., None]
+    h, w = shape
+    if img.shape[:2] != (h, w):
+        raise InputError(
+            f"mask {path} is {img.shape[1]}x{img.shape[0]}, the frames are {w}x{h}"
+        )
+    gray = img[..., :3].astype(np.float32).mean(axis=2) if img.shape[2] >= 3 else \
+        img[..., 0].astype(np.float32)
+    return gray >= 0.5 * ((1 << depth) - 1)
+
+
+def positions(store: FrameStore, offsets: Offsets) -> list[int]:
+    """Store position of each offsets row; error naming offsets for frames not in the input."""
+    where = {idx: k for k, idx in enumerate(store.indices)}
+    missing = [i for i in offsets.indices if i not in where]
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:10]) + (" ..." if len(missing) > 10 else "")
+        have = store.indices
+        raise InputError(
+            f"the offsets list frames that are not in the input: {shown} "
+            f"(the input has {len(have)} frames, indices {have[0]}-{have[-1]})"
+        )
+    return [where[i] for i in offsets.indices]
+
+
+def compute_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None = None,
+                    progress: ProgressCallback = no_progress) -> Offsets:
+    """Offsets from ``opts.offsets`` (JSON) or by aligning the store (stage ``align``)."""
+    assert store.shape is not None
+    h, w = store.shape
+    if len(store) < 2:
+        raise AlignmentError(
+            f"stitching needs at least 2 frames; the input has {len(store)} "
+            "(use 'overmix convert' for a single frame)"
+        )
+    if opts.offsets is not None:
+        off = Offsets.load(opts.offsets)
+        off = Offsets(off.xy, off.indices, w, h, off.anim, off.extra)
+        positions(store, off)  # validate before any work
+        if len(off) < 2:
+            raise AlignmentError("the offsets file places only one frame; stitching needs 2")
+        _check_overlap(off)
+        return off
+
+    return snap_offsets(align(store, motion=opts.motion, mask=ignore, border=opts.border,
+                              indices=store.indices, progress=progress))
+
+
+def snap_offsets(off: Offsets) -> Offsets:
+    """Offsets rounded to a grid of 1 / :data:`OFFSET_SCALE` px (1e-6 px).
+
+    The solved offsets can differ in their last bits between runs with other thread counts
+    (BLAS, FFT or numba threading change the summation order); the canvas extent (floor/ceil
+    of the offsets) and the coverage at frame edges must not. A position within 1e-6 px of a
+    whole pixel becomes exactly that pixel; the change (≤ 5e-7 px) is far below the alignment
+    error."""
+    # integer / 1e6 is correctly rounded: whole pixels come out exact (3000000 / 1e6 = 3.0)
+    xy = np.round(np.asarray(off.xy, np.float64) * OFFSET_SCALE) / OFFSET_SCALE
+    xy += 0.0  # -0.0 -> 0.0 (identical JSON)
+    return Offsets(xy, list(off.indices), off.frame_width, off.frame_height, list(off.anim),
+                   dict(off.extra))
+
+
+def _check_overlap(off: Offsets) -> None:
+    """Every frame must overlap another one (else it is not part of one picture)."""
+    xy = off.xy
+    if len(xy) > 4000:  # pairwise test would be large; the canvas shows any island anyway
+        return
+    dx = np.abs(xy[:, None, 0] - xy[None, :, 0]) < off.frame_width
+    dy = np.abs(xy[:, None, 1] - xy[None, :, 1]) < off.frame_height
+    touch = dx & dy
+    np.fill_diagonal(touch, False)
+    alone = [off.indices[n] for n in np.nonzero(~touch.any(axis=1))[0]]
+    if alone:
+        shown = ", ".join(map(str, alone[:10])) + (" ..." if len(alone) > 10 else "")
+        raise AlignmentError(f"the offsets place frames {shown} apart from every other frame "
+                             "(they do not overlap)")
+
+
+def separate_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+                       progress: ProgressCallback = no_progress) -> Offsets:
+    """``--animation``: give each frame an animation id (``offsets.anim``)."""
+    if str(opts.animation) == "off":
+        return offsets
+
+    pos = positions(store, offsets)
+    groups = None if opts.animation == "auto" else int(opts.animation)
+    res = separate(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas,
+                   max_groups=groups, progress=progress)
+    extra = dict(offsets.extra)
+    extra["animation"] = {"groups": int(res.groups), "threshold": float(res.threshold)}
+    return Offsets(offsets.xy, offsets.indices, offsets.frame_width, offsets.frame_height,
+                   list(res.ids), extra)
+
+
+def realign_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+                      ignore: np.ndarray | None = None,
+                      progress: ProgressCallback = no_progress) -> Offsets:
+    """Align again with the animated parts masked out (they pull offsets towards the
+    character's motion); the animation ids are kept. For offsets aligned on the store."""
+    pos = positions(store, offsets)
+    if pos != list(range(len(store))):  # rows must be the store's frames, in order
+        return offsets
+    _, masks = animated_frame_masks(lambda n: store.luma(pos[n]), offsets.xy, offsets.anim,
+                                    offsets.canvas, progress=progress)
+    new = snap_offsets(align(store, motion=opts.motion, mask=ignore, border=opts.border,
+                             frame_masks=masks, indices=store.indices, progress=progress))
+    extra = {**new.extra, "animation": offsets.extra.get("animation")}
+    return Offsets(new.xy, new.indices, new.frame_width, new.frame_height, list(offsets.anim),
+                   extra)
+
+
+def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+                      ignore: np.ndarray | None = None,
+                      progress: ProgressCallback = no_progress) -> np.ndarray | None:
+    """``--lighting``: per-frame ``(a, b)`` with frame Y' = a · scene Y' + b, or None."""
+    if opts.lighting == "off":
+        return None
+
+    pos = positions(store, offsets)
+    gains = estimate_gains(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas,
+                           mask=ignore, progress=progress)
+    if opts.lighting == "auto" and not should_compensate(gains):
+        return None
+    return np.asarray(gains, dtype=np.float64).reshape(len(offsets), 2)
+
+
+def render_canvas(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+                  ignore: np.ndarray | None = None, gains: np.ndarray | None = None,
+                  progress: ProgressCallback = no_progress,
+                  weights: np.ndarray | None = None) -> list[RenderResult]:
+    """Render one canvas per animation frame (stage ``render``), all on the same canvas.
+    ``weights`` (h, w, frame coordinates, 0..1) multiply every frame's validity (``--logo``)."""
+    pos = positions(store, offsets)
+    valid = None if ignore is None else (~ignore).astype(np.float32)
+    if weights is not None:
+        valid = weights.astype(np.float32) if valid is None else valid * weights
+    ids = sorted(set(offsets.anim))
+    out = []
+    for a in ids:
+        rows = [n for n, g in enumerate(offsets.anim) if g == a]
+        if len(ids) == 1:
+            sub, sub_pos, sub_gains = offsets, pos, gains
+        else:
+            # the shared canvas: keep all frames' extent by rendering on the full offsets'
+            # canvas (frames of other animation frames are left out of the stack)
+            sub = Offsets(offsets.xy[rows], [offsets.indices[n] for n in rows],
+                          offsets.frame_width, offsets.frame_height)
+            sub_pos = [pos[n] for n in rows]
+            sub_gains = None if gains is None else gains[rows]
+        res = render(store, sub, positions=sub_pos, method=opts.render, kernel=opts.kernel,
+                     border=opts.border, mask=valid, gains=sub_gains,
+                     full_chroma=opts.chroma == "full", tile_budget=opts.tile_budget,
+                     canvas=offsets.canvas, progress=progress)
+        out.append(res)
+    return out
+
+
+@dataclass
+class OverlayInfo:
+    """``--logo`` / ``--extract-overlay``: the static overlay found in the frames.
+
+    ``mask`` (h, w) bool, True = overlay (frame coordinates); ``color`` per plane (working
+    units, native plane sizes) and ``alpha`` (h, w) float32, or None when not estimated.
+    """
+    mask: np.ndarray
+    color: list[np.ndarray] | None = None
+    alpha: np.ndarray | None = None
+
+
+def logo_mask(store: FrameStore, opts: StitchOptions) -> np.ndarray | None:
+    """``--logo FILE.png``: the given overlay mask (white = overlay), else None."""
+    if opts.logo in ("auto", "off"):
+        return None
+    assert store.shape is not None
+    return load_mask(opts.logo, store.shape)
+
+
+def find_overlay(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+                 given: np.ndarray | None,
+                 progress: ProgressCallback = no_progress) -> OverlayInfo | None:
+    """Detect (``--logo auto``, or for ``--extract-overlay``) or take the given overlay mask,
+    then estimate its colour and alpha (stage ``overlay``); None when there is none."""
+    if opts.logo == "off" and not opts.extract_overlay:
+        return None
+
+    pos = positions(store, offsets)
+    mask = given
+    if mask is None:
+        score = detect_static(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas,
+                              progress=progress)
+        mask = static_mask(score)
+    if not mask.any():
+        return OverlayInfo(mask)
+    color, alpha = estimate_overlay(lambda n: store.planes(pos[n]), offsets.xy, offsets.canvas,
+                                    mask, progress=progress)
+    return OverlayInfo(mask, color, alpha)
+
+
+def merge_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+                    renders: list[RenderResult], ignore: np.ndarray | None = None,
+                    gains: np.ndarray | None = None, weights: np.ndarray | None = None,
+                    progress: ProgressCallback = no_progress) -> list[RenderResult]:
+    """Several animation frames: what every frame agrees on comes from the render of all the
+    frames (less noise), the animated parts from each animation frame's own render, and its
+    uncovered parts from the others (Overmix's AnimRender, catalogue §6.10)."""
+    if len(renders) < 2 or opts.render == "difference":
+        return renders
+
+
+    together = Offsets(offsets.xy, offsets.indices, offsets.frame_width, offsets.frame_height)
+    shared = render_canvas(store, together, opts, ignore, gains, progress, weights=weights)[0]
+    out = []
+    for r in renders:
+        planes, cov = merge_planes(r.planes, r.coverage, shared.planes, shared.coverage)
+        stats = {**r.stats, "holes": int((cov <= 0).sum())}
+        out.append(replace(r, planes=tuple(planes), coverage=cov, stats=stats))
+    return out
+
+
+def union(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """Union of two optional bool masks."""
+    if a is None:
+        return b
+    return a if b is None else (a | b)
+
+
+def grow(mask: np.ndarray, pixels: int = 2) -> np.ndarray:
+    """A mask grown by a few pixels (overlay edges are soft after compression)."""
+    return ndimage.binary_dilation(mask, iterations=pixels) if mask.any() else mask

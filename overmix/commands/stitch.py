@@ -1,0 +1,167 @@
+"""``overmix stitch``: source -> store -> align -> render -> restore -> output (DESIGN §1, §6).
+
+The driver runs the stages of :mod:`overmix.commands.stages` (load, mask, align, animation,
+overlay, lighting, render), :mod:`overmix.commands.restoration` (mosaic, super-resolution,
+deconvolution) and :mod:`overmix.commands.output` (colour conversion once, at the end).
+``--jpeg`` inputs take their own driver (:mod:`overmix.commands.stitch_jpeg`).
+
+Everything stays in Y'CbCr working planes until the last stage. Progress goes to one callback
+with the stages ``load``, ``align``, ``render`` (and the optional ones' own names).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from overmix.commands.options import StitchOptions
+from overmix.commands.output import (
+    STITCH_SUFFIXES,
+    StitchResult,
+    write_output,
+    write_overlay,
+    write_project,
+)
+from overmix.commands.paths import check_not_input, check_output_file
+from overmix.commands.restoration import check_available, restore_canvas
+from overmix.commands.stages import (
+    OverlayInfo,
+    compute_offsets,
+    estimate_lighting,
+    find_overlay,
+    grow,
+    load_mask,
+    load_store,
+    logo_mask,
+    merge_animation,
+    realign_animation,
+    render_canvas,
+    separate_animation,
+    union,
+)
+from overmix.commands.stitch_jpeg import stitch_jpeg
+from overmix.geometry import Offsets
+from overmix.io.store import FrameStore
+from overmix.memory import release_memory
+from overmix.progress import ProgressCallback, no_progress
+from overmix.render.stack import RenderResult
+from overmix.restore.overlay import OverlayRemoved, overlay_weights
+
+__all__ = ["StitchOptions", "StitchResult", "stitch", "summarize"]
+
+
+def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None,
+           progress: ProgressCallback = no_progress, *,
+           output: str | os.PathLike[str] | None = None) -> StitchResult:
+    """Stitch the frames of ``input_path`` into one canvas (written to ``output`` if given).
+
+    Raises
+    ------
+    InputError, AlignmentError, UsageError, UnsupportedError, OutputError
+        With a one-line message naming the problem (frames of different sizes or formats, a
+        single frame, frames that do not overlap, offsets for frames not in the input, ...).
+    """
+    opts = (opts or StitchOptions()).check()
+    check_available(opts)
+    check_not_input([input_path], [output, opts.save_offsets, opts.save_project,
+                                   opts.extract_overlay])
+    if output is not None:
+        check_output_file(output, suffixes=STITCH_SUFFIXES)
+    if opts.jpeg:
+        return stitch_jpeg(input_path, opts, progress, output=output)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    with load_store(input_path, opts, progress) as store:
+        timings["load"] = time.perf_counter() - t
+        release_memory()
+        assert store.shape is not None
+        ignore = load_mask(opts.mask, store.shape) if opts.mask else None
+        t = time.perf_counter()
+        offsets, overlay = _place(store, opts, ignore, progress)
+        timings["align"] = time.perf_counter() - t
+        release_memory()
+        if opts.save_offsets:
+            offsets.save(opts.save_offsets)
+        t = time.perf_counter()
+        renders, gains = _render(store, offsets, opts, ignore, overlay, progress)
+        if opts.extract_overlay:
+            write_overlay(overlay, store, opts.extract_overlay, opts)
+        if opts.save_project:
+            write_project(store, offsets, opts.save_project,
+                          union(ignore, None if overlay is None else overlay.mask))
+        timings["render"] = time.perf_counter() - t
+        summary = summarize(store, offsets, renders, timings)
+        if gains is not None:
+            summary["lighting"] = gains.tolist()
+        if overlay is not None:
+            summary["overlay_pixels"] = int(overlay.mask.sum())
+    result = StitchResult(renders, offsets, offsets.canvas, renders[0].color, summary)
+    release_memory()
+    if output is not None:
+        t = time.perf_counter()
+        files = write_output(result, output, opts)
+        timings["output"] = time.perf_counter() - t
+        summary["outputs"] = [str(f) for f in files]
+    return result
+
+
+def _place(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
+           progress: ProgressCallback) -> tuple[Offsets, OverlayInfo | None]:
+    """Offsets (read or aligned), the static overlay and the animation ids (stage ``align``).
+
+    A detected logo pulls the alignment towards zero motion, and animated parts towards the
+    character's motion: the frames are aligned again with those masked out."""
+    given_logo = logo_mask(store, opts)
+    offsets = compute_offsets(store, opts, union(ignore, given_logo), progress)
+    overlay = find_overlay(store, offsets, opts, given_logo, progress)
+    aligned = opts.offsets is None
+    if overlay is not None and given_logo is None and overlay.mask.any() and aligned:
+        offsets = compute_offsets(store, opts, union(ignore, grow(overlay.mask)), progress)
+    offsets = separate_animation(store, offsets, opts, progress)
+    if len(set(offsets.anim)) > 1 and aligned:
+        logo = None if overlay is None else grow(overlay.mask)
+        offsets = realign_animation(store, offsets, opts, union(ignore, logo), progress)
+    return offsets, overlay
+
+
+def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+            ignore: np.ndarray | None, overlay: OverlayInfo | None,
+            progress: ProgressCallback) -> tuple[list[RenderResult], np.ndarray | None]:
+    """Lighting, render, animation merge and restoration (stage ``render``); returns the
+    canvases and the lighting gains (None when not compensated)."""
+    logo_ignore = None if overlay is None else grow(overlay.mask)
+    gains = estimate_lighting(store, offsets, opts, union(ignore, logo_ignore), progress)
+    provider, weights = store, None
+    if opts.logo != "off" and overlay is not None and overlay.alpha is not None:
+        provider = OverlayRemoved(store, overlay.color or [], overlay.alpha)
+        weights = overlay_weights(overlay.alpha)
+    renders = render_canvas(provider, offsets, opts, ignore, gains, progress,  # type: ignore
+                            weights=weights)
+    renders = merge_animation(provider, offsets, opts, renders, ignore, gains,  # type: ignore
+                              weights, progress)
+    return restore_canvas(store, offsets, renders, opts, progress), gains
+
+
+def summarize(store: FrameStore, offsets: Offsets, renders: list[RenderResult] | None,
+              timings: dict[str, float]) -> dict[str, object]:
+    """The summary of a stitch or an alignment (see :class:`StitchResult`)."""
+    cv = offsets.canvas
+    out: dict[str, object] = {
+        "input_frames": len(store),
+        "frames": len(offsets),
+        "frame_size": {"width": offsets.frame_width, "height": offsets.frame_height},
+        "canvas": cv.to_json(),
+        "timings": timings,
+    }
+    for key in ("residual_rms", "residual_max", "rejected_pairs", "unaligned_frames"):
+        if key in offsets.extra:
+            out[key if key != "residual_rms" else "residual_px"] = offsets.extra[key]
+    if renders:
+        out["render"] = renders[0].method
+        if "residual" in renders[0].stats:
+            out["disagreement"] = float(renders[0].stats["residual"])  # type: ignore[arg-type]
+        out["holes"] = int(renders[0].stats.get("holes", 0))
+        out["animation_frames"] = len(renders)
+    return out
