@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.linalg import spsolve
 
 from overmix.registration.phase import PairResult, check_motion
 
@@ -119,6 +117,9 @@ def _wls(n: int, pi: np.ndarray, pj: np.ndarray, d: np.ndarray, w: np.ndarray,
         sub[np.diag_indices(n - 1)] += ridge
         x[keep] = np.linalg.solve(sub, rhs[keep])
         return x
+    from scipy import sparse  # long scenes only: scipy's import costs ~0.2 s of start-up
+    from scipy.sparse.linalg import spsolve
+
     lap = sparse.csr_matrix((ww, (rows, cols)), shape=(n, n))
     sub = lap[keep][:, keep] + sparse.identity(n - 1, format="csr") * ridge
     x[keep] = spsolve(sub.tocsc(), rhs[keep])
