@@ -165,7 +165,7 @@ def _taps_sum(src: np.ndarray, start: np.ndarray, w: np.ndarray, axis: int) -> n
     lim = src.shape[axis]
     shape = list(src.shape)
     shape[axis] = n
-    out = np.zeros(shape, np.float32)
+    out = np.empty(shape, np.float32)  # every sample is written below (interior or edge)
     if n == 0:
         return out
 
@@ -182,16 +182,18 @@ def _taps_sum(src: np.ndarray, start: np.ndarray, w: np.ndarray, axis: int) -> n
     if ja < jb:
         const = bool(np.all(w[ja:jb] == w[ja]))
         dst = out[cut(ja, jb)]
-        tmp = np.empty_like(dst)
+        tmp: np.ndarray | None = None
         for t in range(taps):
+            if const and w[ja, t] == 0.0 and (tmp is not None or t < taps - 1):
+                continue  # a whole-pixel phase has one non-zero tap
             v = src[cut(s0 + ja + t, s0 + jb + t)]
-            if const:
-                if w[ja, t] == 0.0:
-                    continue
-                np.multiply(v, w[ja, t], out=tmp)
+            wt = w[ja, t] if const else along(w[ja:jb, t])
+            if tmp is None:  # the first tap writes the output directly (no zeroing pass)
+                np.multiply(v, wt, out=dst)
+                tmp = np.empty_like(dst)
             else:
-                np.multiply(v, along(w[ja:jb, t]), out=tmp)
-            dst += tmp
+                np.multiply(v, wt, out=tmp)
+                dst += tmp
     else:
         ja = jb = n
     edge = np.r_[0:ja, jb:n]
@@ -261,10 +263,9 @@ def splat(src: np.ndarray, px: AxisPlan, py: AxisPlan, acc: np.ndarray,
     array operations, so row ranges can run on different threads.
     """
     r0, r1 = py.src_range
-    vals = _pass_y(_pass_x(src, r0, r1, px.start, px.weights), r0, py.n_src, py.start,
-                   py.weights)
-    if a != 1.0:
-        vals *= np.float32(a)
+    # the gain a rides on the y kernel (a few numbers instead of a pass over the plane)
+    wy = py.weights if a == 1.0 else py.weights * np.float32(a)
+    vals = _pass_y(_pass_x(src, r0, r1, px.start, px.weights), r0, py.n_src, py.start, wy)
     if b != 0.0:
         vals += np.float32(b)
     dst = acc[py.lo:py.hi, px.lo:px.hi]
@@ -273,9 +274,18 @@ def splat(src: np.ndarray, px: AxisPlan, py: AxisPlan, acc: np.ndarray,
         dst += vals
         if wacc is not None:
             wacc[py.lo:py.hi, px.lo:px.hi] += w2
-    else:
-        vals *= py.cover[:, None]
-        vals *= px.cover[None, :]
-        dst += vals
-        if wacc is not None:
-            wacc[py.lo:py.hi, px.lo:px.hi] += np.multiply.outer(py.cover, px.cover)
+        return
+    # coverage is 1 inside the frame: only the partly covered edge rows/columns are weighted
+    ey = np.flatnonzero(py.cover != 1.0)
+    ex = np.flatnonzero(px.cover != 1.0)
+    if ey.size:
+        vals[ey] *= py.cover[ey, None]
+    if ex.size:
+        vals[:, ex] *= px.cover[None, ex]
+    dst += vals
+    if wacc is not None:
+        wdst = wacc[py.lo:py.hi, px.lo:px.hi]
+        if ey.size or ex.size:
+            wdst += np.multiply.outer(py.cover, px.cover)
+        else:
+            wdst += np.float32(1.0)
