@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,31 +155,50 @@ def convert(input: PathLike, output: PathLike, *, frame: str | int | float | Non
 def _convert_many(inp: Path, out: Path, create: bool, colour: _Colour, start: object,
                   end: object, ivtc: str, stream: int | None,
                   progress: ProgressCallback) -> ConvertResult:
-    """Every frame of the range into the folder ``out``; nothing is left behind on error."""
-    written: list[Path] = []
+    """Every frame of the range into the folder ``out``; nothing is left behind on error.
+
+    A pipeline over the cores: this thread decodes (FFmpeg's own threads) and converts
+    (the colour kernel on two row bands) frame k + 1 while a writer thread filters and
+    deflates frame k's PNG (ISA-L releases the GIL); at most :data:`_WRITES_AHEAD` pictures
+    wait for the writer, so memory stays bounded.
+    """
+    jobs: list[tuple[Path, Future[Path]]] = []
     first: tuple[Frame, np.ndarray] | None = None
     ok = False
     try:
         src = open_source(inp, start=start, end=end, ivtc=ivtc, stream=stream)
         if create:
             make_folder(out)
-        with src:
+        with src, ThreadPoolExecutor(1, thread_name_prefix="overmix-png") as writer:
             total = getattr(src, "count", None)
-            for k, frame in enumerate(src):
+            done = 0
+            for frame in src:
                 image = colour.image(frame)
                 path = out / f"{int(frame.index):06d}.png"
-                png.write_png(path, image)
-                written.append(path)
+                jobs.append((path, writer.submit(png.write_png, path, image)))
                 first = first or (frame, image)
-                progress("convert", k + 1, total)
-        if not written:
+                del image
+                while len(jobs) - done > _WRITES_AHEAD:
+                    jobs[done][1].result()  # a write error ends the run here
+                    done += 1
+                    progress("convert", done, total)
+            for _, job in jobs[done:]:
+                job.result()
+                done += 1
+                progress("convert", done, total)
+        if not jobs:
             raise RangeError("the range selects no frame")
         ok = True
     finally:
-        if not ok:
-            for path in written:
-                path.unlink(missing_ok=True)
+        if not ok:  # the writer has finished (the pool is closed): remove what it wrote
+            for path, job in jobs:
+                if job.done() and not job.cancelled() and job.exception() is None:
+                    path.unlink(missing_ok=True)
             if create and out.is_dir() and not any(out.iterdir()):
                 shutil.rmtree(out, ignore_errors=True)
     assert first is not None
-    return ConvertResult(written, True, *first)
+    return ConvertResult([p for p, _ in jobs], True, *first)
+
+
+# Pictures converted ahead of the PNG writer (each is one frame's RGB codes).
+_WRITES_AHEAD = 2
