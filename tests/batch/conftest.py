@@ -15,7 +15,7 @@ FAKE = [sys.executable, str(Path(__file__).with_name("fakeprog.py"))]
 def client():
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+                                       dashboard_address=":0", silence_logs=logging.ERROR)
     c = distributed.Client(cluster)
     try:
         yield c
