@@ -12,6 +12,7 @@ See :mod:`dumpfmt.format` for the byte layout, :mod:`dumpfmt.reader` and
 from dumpfmt.format import (
     COMPRESSIONS,
     MAGIC,
+    MAX_FILE_BYTES,
     MAX_SAMPLES,
     TRANSFER,
     TRANSFORM,
@@ -27,6 +28,7 @@ from dumpfmt.writer import check_level, encode, write, write_bytes
 __all__ = [
     "COMPRESSIONS",
     "MAGIC",
+    "MAX_FILE_BYTES",
     "MAX_SAMPLES",
     "TRANSFER",
     "TRANSFORM",

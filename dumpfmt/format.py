@@ -34,6 +34,7 @@ import numpy as np
 __all__ = [
     "COMPRESSIONS",
     "MAGIC",
+    "MAX_FILE_BYTES",
     "MAX_SAMPLES",
     "Dump",
     "DumpError",
@@ -58,6 +59,12 @@ COMPRESSIONS = ("none", "zlib", "xz")
 #: Largest plane (in samples) the reader accepts: 16384 x 16384. Guards against a header that
 #: claims a huge plane behind a tiny, highly compressed payload.
 MAX_SAMPLES = 1 << 28
+#: Largest decoded size of one file, all planes together (bytes of samples: 1 per sample up to
+#: 8 bits, 2 above). Checked from the plane records, before anything is allocated or
+#: decompressed. 1 GiB holds e.g. a 16384 x 16384 8-bit 4:4:4 picture (768 MiB) or a
+#: 7680 x 4320 16-bit 4:4:4 + alpha frame (253 MiB); four 16384^2 16-bit planes (2 GiB) are
+#: refused.
+MAX_FILE_BYTES = 1 << 30
 
 #: A plane record (width, height, depth, config) and the u32 compressed-length field.
 PLANE_RECORD = struct.Struct("<IIHH")

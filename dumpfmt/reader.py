@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import lzma
 import os
+import stat
 import zlib
 from typing import BinaryIO
 
@@ -18,6 +19,7 @@ from dumpfmt.format import (
     CFG_XZ,
     CFG_ZLIB,
     MAGIC,
+    MAX_FILE_BYTES,
     MAX_SAMPLES,
     PLANE_RECORD,
     U32,
@@ -35,6 +37,11 @@ def _open(src: str | os.PathLike[str] | bytes | bytearray | memoryview) -> tuple
     if isinstance(src, (bytes, bytearray, memoryview)):
         data = bytes(src)
         return io.BytesIO(data), len(data)
+    st = os.stat(src)
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(21, "Is a directory", str(src))
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block or never end
+        raise DumpError("not a regular file (a FIFO or a device); dumps are read from files")
     f = open(src, "rb")  # noqa: SIM115 - closed by the caller
     try:
         size = os.fstat(f.fileno()).st_size
@@ -66,6 +73,7 @@ def _parse(f: BinaryIO, size: int) -> tuple[Header, list[PlaneInfo]]:
     if pos >= size:
         raise DumpError("no plane in the file (empty dump)")
     planes: list[PlaneInfo] = []
+    total = 0  # decoded bytes of the planes so far
     while pos < size:
         n = len(planes)
         left = size - pos
@@ -114,6 +122,10 @@ def _parse(f: BinaryIO, size: int) -> tuple[Header, list[PlaneInfo]]:
                 f"plane {n} ({width}x{height}, depth {depth}, {comp}): truncated payload, "
                 f"needs {length} bytes, {size - pos} left"
             )
+        total += raw
+        if total > MAX_FILE_BYTES:
+            raise DumpError(f"planes 0-{n} decode to {total} bytes, more than the "
+                            f"{MAX_FILE_BYTES >> 20} MiB per file the reader accepts")
         planes.append(PlaneInfo(width, height, depth, comp, length, pos))
         pos += length
         f.seek(pos)

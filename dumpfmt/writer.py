@@ -197,7 +197,8 @@ def write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = Fals
     path = Path(path)
     folder = path.parent
     while True:  # like mkstemp, but honouring the umask (mkstemp makes 0600 files)
-        tmp = folder / f".{path.name}.tmp-{secrets.token_hex(6)}.dump"
+        # The pid lets a later run tell a dead process's leftover from a write in progress.
+        tmp = folder / f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(6)}.dump"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                          0o666)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from overmix.atomic import input_scope
 from overmix.color.spec import ChromaLocation, ColorInfo, Matrix, Primaries, Range, Transfer
 from overmix.errors import OvermixError
 from overmix.frame import Family, Frame, PlaneLayout
@@ -96,7 +97,8 @@ def align(path: str | os.PathLike[str], **options: Any) -> Offsets:
     from overmix.commands.align import align_input
     from overmix.commands.options import StitchOptions
 
-    offsets, _ = align_input(path, StitchOptions(**options))
+    with input_scope():
+        offsets, _ = align_input(path, StitchOptions(**options))
     return offsets
 
 
@@ -107,7 +109,8 @@ def stitch(path: str | os.PathLike[str], output: str | os.PathLike[str] | None =
     from overmix.commands.options import StitchOptions
     from overmix.commands.stitch import stitch as _stitch
 
-    return _stitch(path, StitchOptions(**options), output=output)
+    with input_scope():  # what this call reads constrains only this call's outputs
+        return _stitch(path, StitchOptions(**options), output=output)
 
 
 def dump(path: str | os.PathLike[str], folder: str | os.PathLike[str],
@@ -115,4 +118,5 @@ def dump(path: str | os.PathLike[str], folder: str | os.PathLike[str],
     """Dump frames to ``folder`` as .dump files plus scene.json (options as ``overmix dump``)."""
     from overmix.commands.dump import dump as _dump
 
-    return _dump(path, folder, **options)
+    with input_scope():
+        return _dump(path, folder, **options)

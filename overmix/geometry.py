@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from overmix.atomic import write_text_atomic
+from overmix.atomic import check_input, write_text_atomic
 from overmix.errors import InputError, UsageError
 
 __all__ = ["Canvas", "Offsets"]
@@ -130,10 +130,15 @@ class Offsets:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Offsets:
         p = Path(path)
+        if not p.exists():
+            raise InputError(f"offsets file not found: {p}")
+        check_input(p)  # a FIFO would block the read
         try:
             data = json.loads(p.read_text())
         except FileNotFoundError:
             raise InputError(f"offsets file not found: {p}") from None
+        except RecursionError:
+            raise InputError(f"cannot read offsets file {p}: JSON nested too deeply") from None
         except (OSError, ValueError) as exc:
             raise InputError(f"cannot read offsets file {p}: {exc}") from None
         if not isinstance(data, dict):

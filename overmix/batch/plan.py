@@ -199,7 +199,51 @@ def make_plan(job: Job, *, detect: Detector | None = None,
                 ids[t.id] = t
                 tasks.append(t)
     progress("scenes", len(files), len(files))
+    check_outputs_vs_inputs(tasks, Path(job.output))
     return Plan(job, tasks, problems, cache)
+
+
+def task_inputs(task: Task | dict[str, Any]) -> list[str]:
+    """Every file a task reads: its input and the input-file options (``--mask``, ...)."""
+    src = task if isinstance(task, dict) else task.to_json()
+    words = list(src["argv"])
+    found = [src["input"]]
+    for k, w in enumerate(words[:-1]):
+        if w.startswith("--") and w[2:].replace("-", "_") in INPUT_FILE_OPTIONS:
+            found.append(words[k + 1])
+    return found
+
+
+def task_outputs(task: Task, root: Path) -> list[Path]:
+    """Where a task's files land: its output and the side outputs beside it."""
+    final = root / task.output
+    side = [final.parent / w[len(OUTDIR) + 1:] for w in task.argv if w.startswith(OUTDIR + "/")]
+    return [final, *side]
+
+
+def touches(out: str | os.PathLike[str], inp: str | os.PathLike[str]) -> bool:
+    """True when writing ``out`` (a file, or a folder swapped in whole) would touch ``inp``:
+    the same file (also through symlinks or hard links) or a folder that holds it."""
+    o, i = os.path.realpath(out), os.path.realpath(inp)
+    if o == i or i.startswith(o.rstrip(os.sep) + os.sep):
+        return True
+    try:
+        return os.path.samefile(out, inp)
+    except OSError:
+        return False
+
+
+def check_outputs_vs_inputs(tasks: list[Task], root: Path) -> None:
+    """Refuse a plan where any task's output (or side output) lands on, or is a folder that
+    holds, any task's input: a batch never replaces its own sources (issue 13)."""
+    inputs = sorted({p for t in tasks for p in task_inputs(t)})
+    for t in tasks:
+        for out in task_outputs(t, root):
+            for inp in inputs:
+                if touches(out, inp):
+                    raise UsageError(
+                        f"task {t.id!r} would write {out}, which is (or holds) the input "
+                        f"{inp}; change the output root or template")
 
 
 def _input_files(job: Job, problems: list[Problem]) -> list[tuple[str, InputSpec]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from overmix.batch.manifest import STAGING_NAME, tree_hash, tree_size
-from overmix.batch.plan import OUT, OUTDIR, Detector, detect_scenes
+from overmix.batch.plan import OUT, OUTDIR, Detector, detect_scenes, task_inputs, touches
 from overmix.errors import OvermixError
 
 __all__ = ["client_environment", "default_program", "detect_task", "execute_task"]
@@ -92,6 +92,10 @@ def execute_task(task: dict[str, Any], root: str, program: Sequence[str] | None 
         if not made:
             return {"status": "failed", "reason": "the command wrote no output",
                     "stderr": err[-4000:], "seconds": time.perf_counter() - t0}
+        problem = _unsafe(made, final.parent, task_inputs(task))
+        if problem:  # checked before anything is published
+            return {"status": "failed", "reason": f"{problem}; nothing replaced",
+                    "stderr": err[-4000:], "seconds": time.perf_counter() - t0}
         outputs = _publish(made, final.parent, root_p)
         return {"status": "done", "outputs": outputs, "seconds": time.perf_counter() - t0}
     finally:
@@ -107,6 +111,20 @@ def _task_env(changes: dict[str, str | None] | None) -> dict[str, str]:
         else:
             env[k] = v
     return env
+
+
+def _unsafe(made: list[Path], folder: Path, reads: list[str]) -> str | None:
+    """Why publishing ``made`` into ``folder`` would be unsafe (None when it is safe): a
+    destination that is (or holds) one of the task's inputs, or that exists as a symlink,
+    device or FIFO (only regular files and folders are replaced)."""
+    for item in made:
+        dest = folder / item.name
+        hit = next((r for r in reads if touches(dest, r)), None)
+        if hit is not None:
+            return f"output {dest} would replace the input {hit}"
+        if dest.is_symlink() or (dest.exists() and not (dest.is_file() or dest.is_dir())):
+            return f"output {dest} is a link, device or FIFO"
+    return None
 
 
 def _publish(made: list[Path], folder: Path, root: Path) -> dict[str, dict[str, Any]]:

@@ -12,9 +12,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
+from overmix.atomic import input_scope
 from overmix.cli._ui import UI
 from overmix.errors import OvermixError, UsageError
 
@@ -78,16 +82,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     return rc
 
 
-def _dispatch(args: argparse.Namespace, ui: UI) -> int:
-    """Run the command; library errors become one line on stderr and an exit status."""
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (or SIGHUP), raised in the main thread so that every ``finally`` and context
+    manager runs: temporary files and the spilled frame store are removed on the way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    signal.signal(signum, signal.SIG_IGN)  # a second one must not cut the cleanup short
+    raise _Terminated(signum)
+
+
+@contextmanager
+def _signals_cleanup() -> Iterator[None]:
+    """Turn SIGTERM/SIGHUP into an exception for the command's duration (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    saved = {s: signal.signal(s, _on_signal) for s in wanted}
     try:
-        return int(args.func(args, ui) or 0)
+        yield
+    finally:
+        for s, h in saved.items():
+            signal.signal(s, h)
+
+
+def _dispatch(args: argparse.Namespace, ui: UI) -> int:
+    """Run the command; library errors become one line on stderr and an exit status.
+
+    The command gets its own registry of inputs (overmix.atomic: no output may land on one),
+    and SIGTERM/SIGINT unwind it like an error, so that nothing temporary is left behind.
+    """
+    try:
+        with _signals_cleanup(), input_scope(), _quiet_numpy():
+            return int(args.func(args, ui) or 0)
     except UsageError as exc:
         ui.error(str(exc))
         return 2
     except OvermixError as exc:
         ui.error(str(exc))
         return 1
+    except _Terminated as exc:
+        ui.error(f"terminated by {signal.Signals(exc.signum).name}")
+        return 128 + exc.signum
     except KeyboardInterrupt:
         ui.error("interrupted")
         return 130
@@ -103,6 +144,20 @@ def _dispatch(args: argparse.Namespace, ui: UI) -> int:
             raise
         ui.error(f"internal error ({type(exc).__name__}: {exc}); set OVERMIX_DEBUG=1 for details")
         return 1
+
+
+@contextmanager
+def _quiet_numpy() -> Iterator[None]:
+    """No numpy RuntimeWarning dumps on the terminal (all-black frames, empty masks): a
+    degenerate input ends in the library's one-line error, not in warnings before it."""
+    import warnings
+
+    import numpy as np
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        # errstate is per thread; worker threads' numpy warnings go through `warnings`
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,31 +31,34 @@ def register(subparsers: Any) -> None:
     p.add_argument("input", metavar="INPUT", help="video file, dump file, dump folder or PNG")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
     p.add_argument("--verify", action="store_true",
-                   help="dump folders: decode every payload too (slower; finds corrupt data)")
+                   help="dumps: decode every payload too (slower; finds corrupt data)")
     if _info_video is not None and hasattr(_info_video, "add_arguments"):
         _info_video.add_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from overmix.atomic import check_input
     from overmix.commands.info import describe_dump, describe_dump_folder
     from overmix.io.sources import DUMP_EXTS, PNG_EXTS, is_video_path, list_inputs
 
     path = Path(args.input)
-    if not path.exists():
-        raise InputError(f"no such file or folder: {path}")
+    check_input(path)  # missing, FIFO, device: one line now, never a blocked read
     if path.is_dir():
         if list_inputs(path, DUMP_EXTS):
             with ui.progress() as progress:
                 data = describe_dump_folder(path, verify=args.verify, progress=progress)
             _show(ui, args, data, _folder_table)
+            if not data.get("complete", True):
+                ui.warn(f"{path} holds an interrupted dump (scene.json is marked incomplete); "
+                        "run the dump again to replace it")
             return 0
         if list_inputs(path, PNG_EXTS):
             return _png_info(args, ui, path)
         raise InputError(f"no .dump or .png files in folder {path}")
     suffix = path.suffix.lower()
     if suffix in DUMP_EXTS or _starts_with_magic(path):
-        _show(ui, args, describe_dump(path), _dump_table)
+        _show(ui, args, describe_dump(path, decode=args.verify), _dump_table)
         return 0
     if suffix in PNG_EXTS:
         return _png_info(args, ui, path)
@@ -149,7 +152,9 @@ def _folder_table(d: dict[str, Any]) -> list[Table]:
         ("total size", f"{_size(d['total_bytes'])} ({d['total_bytes']} bytes)"),
         ("raw size", _size(d["raw_bytes"])),
         ("ratio", f"{ratio:.2f}:1" if ratio else "-"),
-        ("scene.json", "yes" if d["manifest"] else "no"),
+        ("scene.json", ("yes" if d.get("complete", True) else
+                        "INCOMPLETE: an interrupted dump, run it again") if d["manifest"]
+         else "no"),
     ]
     if d["manifest"]:
         rows += [("source", str(d.get("source"))), ("frame rate", str(d.get("frame_rate")))]

@@ -35,8 +35,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     # lazy: the contact sheet loads numba (dither), which other commands skip
+    from overmix.atomic import check_input
+    from overmix.commands.paths import check_not_input
     from overmix.commands.preview import contact_sheet, write_contact_sheet
 
+    check_input(args.input)
+    check_not_input([args.input], [args.output])  # before the work; again at the write
     with ui.progress() as progress:
         sheet = contact_sheet(args.input, every=args.every, start=args.start, end=args.end,
                               columns=args.columns, thumb_width=args.thumb_width,

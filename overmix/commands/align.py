@@ -24,7 +24,7 @@ def align_input(input_path: str | os.PathLike[str], opts: StitchOptions | None =
     timings); the offsets JSON is written to ``output`` when given."""
     opts = (opts or StitchOptions()).check()
     if output is not None:
-        check_not_input([input_path], [output])
+        check_not_input([input_path, opts.mask], [output])
     timings: dict[str, float] = {}
     t = time.perf_counter()
     with load_store(input_path, opts, progress) as store:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 import dumpfmt
+from overmix.atomic import check_output
 from overmix.color.spec import ColorInfo, Matrix, Range
 from overmix.color.untagged import matrix_color
 from overmix.errors import InputError, OutputError, OvermixError, UsageError
@@ -97,6 +98,7 @@ def collect_dumps(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 def _replace_verified(path: Path, data: bytes) -> None:
     """Write ``data`` beside ``path`` and rename it over ``path`` (keeps the file mode)."""
+    check_output(path, inplace=True)  # a symlink is never replaced nor written through
     try:
         mode = os.stat(path).st_mode & 0o7777
         dumpfmt.write_bytes(path, data, fsync=True, mode=mode)

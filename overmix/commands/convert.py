@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from overmix.atomic import check_input, register_input
 from overmix.color.convert import frame_to_image
 from overmix.color.spec import Matrix, Range
 from overmix.commands.paths import check_output_file, check_output_folder, make_folder
@@ -125,15 +126,16 @@ def convert(input: PathLike, output: PathLike, *, frame: str | int | float | Non
         if start is not None or end is not None:
             raise UsageError("--frame cannot be combined with --start/--end")
     inp, out = Path(input), Path(output)
-    if not inp.exists():
-        raise InputError(f"no such file or folder: {inp}")
+    check_input(inp)  # missing, FIFO, device: one line, never a blocked read
+    register_input(inp)  # no output may land on it (overmix.atomic)
     ranged = start is not None or end is not None
     # A range writes a folder, except into a file named *.png (then its first frame).
     if all or (ranged and out.suffix.lower() != ".png"):
         not_in = [inp, inp.parent] if inp.is_file() else [inp]
         create = check_output_folder(out, force=force, not_in=not_in)
         return _convert_many(inp, out, create, colour, start, end, ivtc, stream, progress)
-    check_output_file(out, inputs=[inp], folder_hint=" (use --all to write a folder of PNGs)")
+    check_output_file(out, inputs=[inp], suffixes=(".png",),
+                      folder_hint=" (use --all to write a folder of PNGs)")
     if ranged:
         at, n = (start, end), start or 0
     else:

@@ -19,12 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from overmix.atomic import write_bytes_atomic
+from overmix.atomic import check_input, is_input, register_input, write_bytes_atomic
 from overmix.commands.paths import check_output_folder, make_folder
-from overmix.errors import InputError, UsageError
+from overmix.errors import OvermixError, UsageError
 from overmix.frame import Frame
 from overmix.io.dumps import encode_frame
-from overmix.io.manifest import Manifest, dump_name, format_rate, write_manifest
+from overmix.io.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    dump_name,
+    format_rate,
+    read_manifest,
+    write_manifest,
+)
 from overmix.io.sources import open_source
 from overmix.progress import ProgressCallback, no_progress
 from overmix.video.scenes import detect_cuts, scenes_from_cuts
@@ -49,6 +56,15 @@ class DumpResult:
     @property
     def lost_frames(self) -> int:
         return int(self.info.get("lost_frames", 0) or 0)
+
+
+def _interrupted(out: Path) -> bool:
+    """True when ``out`` holds the incomplete ``scene.json`` of a dump that did not finish."""
+    try:
+        manifest = read_manifest(out) if out.is_dir() else None
+    except OvermixError:
+        return False
+    return manifest is not None and not manifest.complete
 
 
 def scene_bounds(path: str | os.PathLike[str], scene: int, *, progress: ProgressCallback
@@ -102,9 +118,11 @@ def dump(
         raise UsageError(f"--frames must be 1 or more, got {frames}")
     if compression not in ("zlib", "xz", "none"):
         raise UsageError(f"unknown compression {compression!r} (use zlib, xz or none)")
+    check_input(path)  # missing, FIFO, device: one line, never a blocked read
+    register_input(path)  # the output folder may not hold it (overmix.atomic)
+    if not force and _interrupted(out):
+        force = True  # a killed run's folder (manifest still incomplete) is replaced
     create = check_output_folder(out, force=force, not_in=[path])
-    if not Path(path).exists():
-        raise InputError(f"no such file: {path}")
     if level is None and compression == "zlib":
         level = ZLIB_DEFAULT_LEVEL
     video_options: dict[str, Any] = dict(ivtc=ivtc, field_order=field_order, dedup=dedup,
@@ -122,6 +140,10 @@ def dump(
         if create:
             make_folder(out)
             writer.created = True
+        # The manifest comes first, marked incomplete: a dump killed before its end (even by
+        # SIGKILL) is then recognisable; the final manifest below replaces it.
+        write_manifest(out, Manifest(color=src.color, source=str(Path(path).resolve()),
+                                     complete=False))
         with src:
             for frame in src:
                 writer.submit(frame)
@@ -199,8 +221,9 @@ class _Writer:
     def drain(self, keep: int) -> None:
         """Wait for the oldest writes until at most ``keep`` are in flight."""
         while len(self.pending) > keep:
-            fut, target, entry = self.pending.popleft()
-            entry["bytes"] = fut.result()
+            fut, target, entry = self.pending[0]
+            entry["bytes"] = fut.result()  # a signal here leaves it in `pending` for undo()
+            self.pending.popleft()
             self.written.append(target)
             self.entries.append(entry)
             self.total += entry["bytes"]
@@ -210,7 +233,7 @@ class _Writer:
         """``--force``: dumps of an earlier run that this one did not write."""
         keep = {p.name for p in self.written}
         for old in self.out.iterdir():
-            if NAME_RE.match(old.name) and old.name not in keep:
+            if NAME_RE.match(old.name) and old.name not in keep and is_input(old) is None:
                 old.unlink()
 
     def undo(self) -> None:
@@ -223,6 +246,12 @@ class _Writer:
                 self.written.append(target)
         for p in self.written:
             p.unlink(missing_ok=True)
+        try:  # only our incomplete manifest left: nothing to flag any more
+            if self.out.is_dir() and {q.name for q in self.out.iterdir()} <= {MANIFEST_NAME} \
+                    and _interrupted(self.out):
+                (self.out / MANIFEST_NAME).unlink()
+        except OSError:
+            pass
         if self.created:
             try:
                 self.out.rmdir()

@@ -153,6 +153,8 @@ def describe_dump_folder(
         "total_bytes": sum(f.stat().st_size for f in files),
         "raw_bytes": sum(i.raw_bytes for i in infos.values()),
         "manifest": manifest is not None,
+        # False: a dump that was interrupted (scene.json written first, marked incomplete)
+        "complete": manifest is None or manifest.complete,
     }
     data["compression_ratio"] = _ratio(
         data["raw_bytes"], sum(i.file_size for i in infos.values()))

@@ -4,6 +4,11 @@ An output is checked before any work: a file output must have an accepted suffix
 a folder or one of the inputs, and its folder must exist and be writable; a folder output
 must be a folder (or creatable), empty unless ``force``, writable, and not the input.
 Messages are one line naming the path.
+
+"Not an input" is the guard of :mod:`overmix.atomic`: the inputs are registered (a folder
+with every file in it, by identity, so symlinks and hard links count) and an output that is
+one of them, or exists as a symlink, device or FIFO, is refused here before the work and
+again by the atomic write itself.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from overmix.atomic import check_output, register_input
+from overmix.atomic import check_output_folder as holds_no_input
 from overmix.errors import OutputError, UsageError
 
 __all__ = ["check_not_input", "check_output_file", "check_output_folder", "check_suffix"]
@@ -23,12 +30,23 @@ def _same(a: PathLike, b: PathLike) -> bool:
     return Path(a).resolve() == Path(b).resolve()
 
 
-def check_not_input(inputs: Iterable[PathLike], outputs: Iterable[PathLike | None]) -> None:
-    """Never overwrite an input: refuse any output that resolves to one of ``inputs``."""
-    ins = [Path(i) for i in inputs]
+def check_not_input(inputs: Iterable[PathLike | None],
+                    outputs: Iterable[PathLike | None]) -> None:
+    """Never overwrite an input: register ``inputs`` (``None`` entries are skipped) and refuse
+    any output that is one of the registered inputs, a link, device or FIFO, or that two
+    outputs share."""
+    for i in inputs:
+        if i is not None:
+            register_input(i)
+    seen: set[str] = set()
     for o in outputs:
-        if o is not None and any(_same(o, i) for i in ins):
-            raise OutputError(f"the output would overwrite the input: {o}")
+        if o is None:
+            continue
+        check_output(o)
+        key = os.path.abspath(o)
+        if key in seen:
+            raise OutputError(f"two outputs name the same file: {o}")
+        seen.add(key)
 
 
 def check_suffix(path: PathLike, suffixes: Sequence[str], what: str = "output") -> None:
@@ -49,7 +67,7 @@ def check_output_file(out: PathLike, *, inputs: Iterable[PathLike] = (),
         raise OutputError(f"output must end in {' or '.join(suffixes)}: {out}")
     if out.is_dir():
         raise OutputError(f"output {out} is a folder{folder_hint}")
-    check_not_input(inputs, [out])
+    check_not_input(inputs, [out])  # also: not a link, device or FIFO
     parent = out.parent
     if not parent.is_dir():
         raise OutputError(f"output folder {parent} does not exist")
@@ -68,6 +86,7 @@ def check_output_folder(out: PathLike, *, force: bool = False,
     out = Path(out)
     if any(_same(out, p) for p in not_in):
         raise OutputError(f"output folder {out} is the input folder")
+    holds_no_input(out)  # stale files are removed there: it must hold no registered input
     if out.exists() and not out.is_dir():
         raise OutputError(f"output {out} exists and is not a folder")
     if out.is_dir():

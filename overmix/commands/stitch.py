@@ -65,8 +65,9 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
     """
     opts = (opts or StitchOptions()).check()
     check_available(opts)
-    check_not_input([input_path], [output, opts.save_offsets, opts.save_project,
-                                   opts.extract_overlay])
+    logo_file = opts.logo if opts.logo not in ("auto", "off", "on") else None
+    check_not_input([input_path, opts.mask, opts.offsets, logo_file],
+                    [output, opts.save_offsets, opts.save_project, opts.extract_overlay])
     if output is not None:
         check_output_file(output, suffixes=STITCH_SUFFIXES)
     if opts.jpeg:

@@ -28,7 +28,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from overmix.atomic import write_text_atomic
+from overmix.atomic import check_input, write_text_atomic
 from overmix.color.spec import ColorInfo
 from overmix.errors import FormatError, InputError, OutputError
 
@@ -73,6 +73,11 @@ class Manifest:
     ivtc, dedup : dict
         Summaries of those decisions.
     version : int
+    complete : bool
+        False while ``overmix dump`` is still writing the folder: the manifest is written
+        first as incomplete and rewritten complete at the end, so a dump that was killed is
+        recognisable (readers refuse it, ``info`` flags it, a rerun replaces it). Manifests
+        without the key are complete.
     extra : dict
         Any other top-level keys, kept on rewrite.
     """
@@ -85,6 +90,7 @@ class Manifest:
     ivtc: dict[str, Any] = field(default_factory=dict)
     dedup: dict[str, Any] = field(default_factory=dict)
     version: int = MANIFEST_VERSION
+    complete: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
     _by_file: tuple[Any, int, dict[str, dict[str, Any]]] | None = field(
         default=None, init=False, repr=False, compare=False)
@@ -112,6 +118,7 @@ class Manifest:
             "frames": self.frames,
             "ivtc": self.ivtc,
             "dedup": self.dedup,
+            "complete": self.complete,
         }
         for k, v in self.extra.items():
             data.setdefault(k, v)
@@ -126,7 +133,7 @@ class Manifest:
             raise FormatError(f"{where}: no \"color\" object")
         try:
             col = ColorInfo.from_json(color)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise FormatError(f"{where}: bad colour: {exc}") from None
         except InputError as exc:
             raise FormatError(f"{where}: {exc}") from None
@@ -135,24 +142,75 @@ class Manifest:
             isinstance(f, dict) and isinstance(f.get("file"), str) for f in frames
         ):
             raise FormatError(f"{where}: \"frames\" must be a list of objects with a \"file\"")
+        _check_frames(frames, where)
         rate = data.get("frame_rate")
         if rate is not None:
             rate = str(rate)
             if parse_rate(rate) is None:
                 raise FormatError(f"{where}: bad frame_rate {rate!r} (want \"num/den\")")
-        known = {"version", "source", "stream", "color", "frame_rate", "frames", "ivtc", "dedup"}
+        version = data.get("version", MANIFEST_VERSION)
+        if not _is_int(version) or not 1 <= version <= MANIFEST_VERSION:
+            raise FormatError(f"{where}: unsupported version {version!r} (this overmix reads "
+                              f"version 1-{MANIFEST_VERSION})")
+        complete = data.get("complete", True)
+        if not isinstance(complete, bool):
+            raise FormatError(f"{where}: \"complete\" must be true or false")
+        source = data.get("source")
+        if source is not None and not isinstance(source, str):
+            raise FormatError(f"{where}: \"source\" must be a string")
+        summaries = {}
+        for key in ("ivtc", "dedup"):
+            value = data.get(key) or {}
+            if not isinstance(value, dict):
+                raise FormatError(f"{where}: \"{key}\" must be an object")
+            summaries[key] = dict(value)
+        known = {"version", "source", "stream", "color", "frame_rate", "frames", "ivtc", "dedup",
+                 "complete"}
         stream = data.get("stream")
         return cls(
             color=col,
-            source=data.get("source"),
-            stream=int(stream) if isinstance(stream, int) else None,
+            source=source,
+            stream=stream if _is_int(stream) else None,
             frame_rate=rate,
             frames=frames,
-            ivtc=dict(data.get("ivtc") or {}),
-            dedup=dict(data.get("dedup") or {}),
-            version=int(data.get("version", MANIFEST_VERSION)),
+            ivtc=summaries["ivtc"],
+            dedup=summaries["dedup"],
+            version=version,
+            complete=complete,
             extra={k: v for k, v in data.items() if k not in known},
         )
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_frames(frames: list[dict[str, Any]], where: str) -> None:
+    """Each file listed once, each ``index`` a distinct integer >= 0, numbers where numbers go:
+    a manifest that repeats a frame would make readers and writers disagree on the count."""
+    files: set[str] = set()
+    indices: set[int] = set()
+    for f in frames:
+        name = f["file"]
+        if name in files:
+            raise FormatError(f"{where}: \"frames\" lists {name!r} twice")
+        files.add(name)
+        index = f.get("index")
+        if index is not None:
+            if not _is_int(index) or index < 0:
+                raise FormatError(f"{where}: frame {name!r} has a bad index {index!r}")
+            if index in indices:
+                raise FormatError(f"{where}: \"frames\" repeats index {index} ({name!r})")
+            indices.add(index)
+        for key in ("pts", "source_frame"):
+            if f.get(key) is not None and not _is_int(f[key]):
+                raise FormatError(f"{where}: frame {name!r} has a bad {key} {f[key]!r}")
+        t = f.get("time")
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float))
+                              or t != t or t in (float("inf"), float("-inf"))):
+            raise FormatError(f"{where}: frame {name!r} has a bad time {t!r}")
+        if f.get("fields") is not None and not isinstance(f["fields"], str):
+            raise FormatError(f"{where}: frame {name!r} has bad fields {f['fields']!r}")
 
 
 def parse_rate(text: str | None) -> Fraction | None:
@@ -181,6 +239,9 @@ def read_manifest(folder: str | os.PathLike[str]) -> Manifest | None:
     manifest.
     """
     path = Path(folder) / MANIFEST_NAME
+    if not path.exists():
+        return None
+    check_input(path)  # a FIFO would block the read
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -193,6 +254,8 @@ def read_manifest(folder: str | os.PathLike[str]) -> Manifest | None:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FormatError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise FormatError(f"{path}: JSON nested too deeply") from None
     return Manifest.from_json(data, where=str(path))
 
 

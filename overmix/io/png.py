@@ -27,7 +27,7 @@ import av
 import numpy as np
 from isal import isal_zlib
 
-from overmix.atomic import atomic_path
+from overmix.atomic import atomic_path, check_input
 from overmix.color.untagged import image_color
 from overmix.errors import FormatError, InputError, OutputError, UnsupportedError
 from overmix.frame import Family, Frame, PlaneLayout
@@ -226,6 +226,7 @@ def read_png_array(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
         raise InputError(f"no such file: {path}")
     if path.is_dir():
         raise InputError(f"is a folder, not a PNG file: {path}")
+    check_input(path)  # a FIFO or device would block the decoder
     try:
         data = path.read_bytes()
     except OSError as exc:

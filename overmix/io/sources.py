@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from overmix.atomic import check_input, register_input
 from overmix.color.spec import ColorInfo
 from overmix.errors import InputError, UsageError
 from overmix.frame import Frame, FrameSource, PlaneLayout
@@ -280,14 +281,18 @@ def open_source(
         Empty range or bad options.
     """
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"no such file or folder: {p}")
+    check_input(p)  # missing, FIFO, device: fail now instead of blocking in a reader
+    register_input(p)  # outputs never land on an input (overmix.atomic)
     rng = FrameRange.parse(start, end, frames)
     if p.is_dir():
         dumps = list_inputs(p, DUMP_EXTS)
         if dumps:
             _refuse_video_options("dumps", ivtc, dedup, stream)
-            return DumpSource(p, dumps, read_manifest(p), rng, progress)  # type: ignore[return-value]
+            manifest = read_manifest(p)
+            if manifest is not None and not manifest.complete:
+                raise InputError(f"{p} holds an interrupted dump (its scene.json is marked "
+                                 "incomplete); run the dump again to replace it")
+            return DumpSource(p, dumps, manifest, rng, progress)  # type: ignore[return-value]
         pngs = list_inputs(p, PNG_EXTS)
         if pngs:
             _refuse_video_options("PNGs", ivtc, dedup, stream)
@@ -296,7 +301,10 @@ def open_source(
     suffix = p.suffix.lower()
     if suffix in DUMP_EXTS or _has_dump_magic(p):
         _refuse_video_options("dumps", ivtc, dedup, stream)
-        manifest = read_manifest(p.parent) if (p.parent / MANIFEST_NAME).is_file() else None
+        manifest = None
+        if (p.parent / MANIFEST_NAME).is_file():
+            register_input(p.parent / MANIFEST_NAME)
+            manifest = read_manifest(p.parent)
         return DumpSource(p, [p], manifest, rng, progress)  # type: ignore[return-value]
     if suffix in PNG_EXTS:
         _refuse_video_options("PNGs", ivtc, dedup, stream)

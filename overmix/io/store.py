@@ -23,6 +23,8 @@ are made on demand with the range constants of :func:`overmix.color.convert.rang
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -31,16 +33,28 @@ from pathlib import Path
 
 import numpy as np
 
+from overmix.atomic import remove_stale
 from overmix.color.spec import ColorInfo
 from overmix.errors import InputError
 from overmix.frame import Family, Frame, FrameSource, PlaneLayout
 from overmix.progress import ProgressCallback, no_progress
 
-__all__ = ["DEFAULT_BUDGET", "FrameStore"]
+__all__ = ["DEFAULT_BUDGET", "FrameStore", "remove_stale_stores"]
 
 # Bytes of native codes kept in memory; the rest is spilled (see the module docs). Small
 # inputs (tests, short low-resolution clips) never touch the disk.
 DEFAULT_BUDGET = 4 * 1024 * 1024
+# Spill folders are named after their owner process, so that stores left by a killed run
+# (SIGKILL, power loss) are recognised and removed by the next store made in that place.
+STORE_PREFIX = "overmix-store-"
+_STORE_RE = re.compile(rf"^{STORE_PREFIX}(\d+)-")
+_swept: set[str] = set()
+
+
+def remove_stale_stores(parent: str | Path | None = None) -> list[Path]:
+    """Remove spill folders in ``parent`` (default: the temporary folder) whose owner
+    process is gone; returns them."""
+    return remove_stale(parent or tempfile.gettempdir(), _STORE_RE)
 
 
 @dataclass
@@ -173,7 +187,12 @@ class FrameStore:
 
     def _spill_dir(self) -> Path:
         if self._tmp is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix="overmix-store-", dir=self._tmp_parent))
+            parent = str(self._tmp_parent or tempfile.gettempdir())
+            if parent not in _swept:  # once per place and process
+                _swept.add(parent)
+                remove_stale_stores(parent)
+            self._tmp = Path(tempfile.mkdtemp(prefix=f"{STORE_PREFIX}{os.getpid()}-",
+                                              dir=self._tmp_parent))
         return self._tmp
 
     # ---------------------------------------------------------------- access
