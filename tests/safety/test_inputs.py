@@ -47,9 +47,10 @@ def test_info_reads_headers_only(tmp_path) -> None:
     """A 768 MiB-when-decoded file (under the limit) is described from its headers: `info`
     stays small in memory; `--verify` decodes and finds the payloads corrupt."""
     f = _claims(tmp_path / "ok.dump", [(16384, 16384, 8)] * 3)
-    code = ("import resource, sys\nfrom overmix.cli import main\nrc = main(sys.argv[1:])\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-            "sys.exit(rc)\n")
+    # VmHWM: this process's peak resident set (ru_maxrss would carry the forking parent's)
+    code = ("import sys\nfrom overmix.cli import main\nrc = main(sys.argv[1:])\n"
+            "hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')]\n"
+            "print(hwm[0].split()[1], file=sys.stderr)\nsys.exit(rc)\n")
     p = subprocess.run([sys.executable, "-c", code, "info", "--json", str(f)],
                        capture_output=True, timeout=300)
     assert p.returncode == 0, p.stderr
