@@ -5,8 +5,8 @@ Writing takes integer pictures (uint8 → 8-bit PNG, uint16 → 16-bit PNG) of s
 overlay) goes through one writer, :func:`write_png_strips`: it takes the picture in row strips
 (so a stitched canvas never exists whole as integers), filters and deflates them itself and
 writes the file atomically (temporary file + rename); the codes are stored as given. Animated
-PNGs (:func:`write_apng`) go through FFmpeg's apng muxer, frame bytes copied into packed
-FFmpeg frames (``rgb24``/``rgba``/``rgb48be``/...), again without a conversion.
+PNGs (:func:`write_apng`) are made of the same filtered, deflated rows (acTL/fcTL/fdAT chunks of
+the APNG specification).
 
 Reading gives a :class:`~overmix.frame.Frame` with the codes exactly as stored: RGB (or gray)
 family, full range, transfer IEC 61966-2-1 (sRGB), bit depth 8 or 16 (1 for bilevel images),
@@ -19,8 +19,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from collections.abc import Iterable, Sequence
-from fractions import Fraction
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import av
@@ -35,11 +34,6 @@ from overmix.frame import Family, Frame, PlaneLayout
 __all__ = ["PNG_LEVEL", "decode_png", "read_png", "read_png_array", "write_apng", "write_png",
            "write_png_strips"]
 
-# (channels, 8-bit?) → FFmpeg pixel format accepted by the png encoder.
-_FORMATS = {
-    (1, True): "gray", (2, True): "ya8", (3, True): "rgb24", (4, True): "rgba",
-    (1, False): "gray16be", (2, False): "ya16be", (3, False): "rgb48be", (4, False): "rgba64be",
-}
 # FFmpeg pixel format → (channels, bytes per sample) for the packed formats the decoder gives.
 _PACKED = {
     "gray": (1, 1), "ya8": (2, 1), "rgb24": (3, 1), "rgba": (4, 1),
@@ -59,19 +53,6 @@ def _as_hwc(image: np.ndarray) -> np.ndarray:
     if a.shape[0] < 1 or a.shape[1] < 1:
         raise UnsupportedError(f"cannot write an empty picture of shape {a.shape}")
     return a
-
-
-def _to_video_frame(a: np.ndarray) -> av.VideoFrame:
-    """Copy an (H, W, C) uint8/uint16 array into a packed FFmpeg frame, byte for byte."""
-    h, w, c = a.shape
-    fmt = _FORMATS[(c, a.dtype == np.uint8)]
-    frame = av.VideoFrame(w, h, fmt)
-    plane = frame.planes[0]
-    row_bytes = w * c * a.itemsize
-    dst = np.frombuffer(plane, np.uint8).reshape(h, plane.line_size)
-    src = a if a.dtype == np.uint8 else a.astype(">u2")
-    dst[:, :row_bytes] = np.ascontiguousarray(src).view(np.uint8).reshape(h, row_bytes)
-    return frame
 
 
 PNG_LEVEL = 3  # default deflate level: ~5x faster than zlib's 6 on 16-bit canvases, ~5 % larger
@@ -123,37 +104,48 @@ def write_png_strips(path: str | os.PathLike[str], width: int, height: int, chan
     (1560x738 RGBA16) it writes in ~0.06 s what FFmpeg's encoder (Paeth, zlib level 3) wrote
     in ~0.2 s, 1 % larger, holding one strip at a time.
     """
-    ctype = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
-    bpp = channels * (2 if depth == 16 else 1)
     path = Path(path)
-    done = 0
     with atomic_path(path) as tmp:
         try:
             with open(tmp, "wb") as f:
-                f.write(b"\x89PNG\r\n\x1a\n")
-                f.write(_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, ctype,
-                                                     0, 0, 0)))
-                comp = isal_zlib.compressobj(min(level, 3))  # ISA-L levels are 0-3
-                for r0, r1, rows in strips:
-                    if r0 != done or rows.shape != (r1 - r0, width, channels):
-                        raise ValueError("PNG strips must cover the rows in order")
-                    raw = rows.astype(">u2" if depth == 16 else np.uint8, copy=False)
-                    b = raw.reshape(r1 - r0, width * channels).view(np.uint8)
-                    filt = np.empty((r1 - r0, b.shape[1] + 1), np.uint8)
-                    filt[:, 0] = 1  # filter type Sub
-                    filt[:, 1:bpp + 1] = b[:, :bpp]
-                    np.subtract(b[:, bpp:], b[:, :-bpp], out=filt[:, bpp + 1:])
-                    data = comp.compress(filt.data)
-                    if data:
-                        f.write(_chunk(b"IDAT", data))
-                    done = r1
-                if done != height:
-                    raise ValueError("PNG strips must cover every row")
-                f.write(_chunk(b"IDAT", comp.flush()))
+                f.write(_header(width, height, channels, depth))
+                for data in _deflated(width, height, channels, depth, strips, level):
+                    f.write(_chunk(b"IDAT", data))
                 f.write(_chunk(b"IEND", b""))
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
+
+
+def _header(width: int, height: int, channels: int, depth: int) -> bytes:
+    """PNG signature and IHDR (no interlace, filter method 0)."""
+    ctype = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    return b"\x89PNG\r\n\x1a\n" + _chunk(
+        b"IHDR", struct.pack(">IIBBBBB", width, height, depth, ctype, 0, 0, 0))
+
+
+def _deflated(width: int, height: int, channels: int, depth: int,
+              strips: Iterable[tuple[int, int, np.ndarray]], level: int) -> Iterator[bytes]:
+    """The zlib stream of the filtered rows (see :func:`write_png_strips`), in pieces."""
+    bpp = channels * (2 if depth == 16 else 1)
+    comp = isal_zlib.compressobj(min(level, 3))  # ISA-L levels are 0-3
+    done = 0
+    for r0, r1, rows in strips:
+        if r0 != done or rows.shape != (r1 - r0, width, channels):
+            raise ValueError("PNG strips must cover the rows in order")
+        raw = rows.astype(">u2" if depth == 16 else np.uint8, copy=False)
+        b = raw.reshape(r1 - r0, width * channels).view(np.uint8)
+        filt = np.empty((r1 - r0, b.shape[1] + 1), np.uint8)
+        filt[:, 0] = 1  # filter type Sub
+        filt[:, 1:bpp + 1] = b[:, :bpp]
+        np.subtract(b[:, bpp:], b[:, :-bpp], out=filt[:, bpp + 1:])
+        data = comp.compress(filt.data)
+        if data:
+            yield data
+        done = r1
+    if done != height:
+        raise ValueError("PNG strips must cover every row")
+    yield comp.flush()
 
 
 def _packed_array(frame: av.VideoFrame) -> np.ndarray:
@@ -282,26 +274,32 @@ def write_apng(
     if len(delays) != len(arrays) or min(delays) < 1:
         raise UnsupportedError("give one positive delay per frame")
     path = Path(path)
-    tb = Fraction(1, 1000)
+    h, w, c = shape
+    depth = 8 if dtype == np.uint8 else 16
+    seq = 0
     with atomic_path(path) as tmp:
         try:
-            # The muxer takes each delay from the next frame's pts; the last one is an option.
-            options = {"plays": str(int(plays)), "final_delay": f"{delays[-1] / 1000:.3f}"}
-            with av.open(str(tmp), "w", format="apng", options=options) as out:
-                stream = out.add_stream("apng", rate=Fraction(1000, delays[0]))
-                stream.width, stream.height = shape[1], shape[0]
-                stream.pix_fmt = _FORMATS[(shape[2], dtype == np.uint8)]
-                stream.codec_context.time_base = tb
-                t = 0
-                for a, d in zip(arrays, delays, strict=True):
-                    vf = _to_video_frame(a)
-                    vf.pts, vf.time_base, vf.duration = t, tb, d
-                    t += d
-                    for packet in stream.encode(vf):
-                        out.mux(packet)
-                for packet in stream.encode(None):
-                    out.mux(packet)
-        except av.FFmpegError as exc:
-            raise OutputError(f"cannot write animated PNG {path}: {exc}") from None
+            with open(tmp, "wb") as f:
+                f.write(_header(w, h, c, depth))
+                # APNG: acTL (frames, plays), then per frame an fcTL (sequence, size, offset
+                # 0,0, delay ms/1000, dispose none, blend source) and its data: IDAT for the
+                # first frame (also the still shown by viewers without APNG), then fdAT
+                f.write(_chunk(b"acTL", struct.pack(">II", len(arrays), int(plays))))
+                for n, (a, d) in enumerate(zip(arrays, delays, strict=True)):
+                    f.write(_chunk(b"fcTL", struct.pack(">IIIIIHHBB", seq, w, h, 0, 0, d,
+                                                        1000, 0, 0)))
+                    seq += 1
+                    strips = ((r, min(h, r + STRIP_ROWS), a[r:r + STRIP_ROWS])
+                              for r in range(0, h, STRIP_ROWS))
+                    for data in _deflated(w, h, c, depth, strips, PNG_LEVEL):
+                        if n == 0:
+                            f.write(_chunk(b"IDAT", data))
+                        else:
+                            f.write(_chunk(b"fdAT", struct.pack(">I", seq) + data))
+                            seq += 1
+                f.write(_chunk(b"IEND", b""))
+        except OSError as exc:
+            raise OutputError(f"cannot write animated PNG {path}: {exc.strerror or exc}") \
+                from None
     return path
 

@@ -7,6 +7,7 @@ import struct
 import subprocess
 import zlib
 
+import av
 import numpy as np
 import pytest
 
@@ -128,6 +129,25 @@ def test_apng_frames_and_delays(tmp_path):
     delays = [struct.unpack(">HH", b[20:24]) for k, b in parts if k == b"fcTL"]
     assert [1000 * n / d for n, d in delays] == [40, 80, 120]
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_apng_decodes_exactly_in_ffmpeg(tmp_path):
+    # FFmpeg's apng demuxer and decoder (independent of the writer) give back every frame's
+    # codes; 300 rows span two deflate strips, so later frames have several fdAT chunks
+    rng = np.random.default_rng(5)
+    for dtype, channels, top in ((np.uint8, 3, 255), (np.uint16, 4, 65535)):
+        frames = [rng.integers(0, top, (300, 37, channels)).astype(dtype) for _ in range(3)]
+        path = tmp_path / f"anim{channels}.png"
+        write_apng(path, frames, 100)
+        with av.open(str(path), format="apng") as container:
+            got = [f for f in container.decode(video=0)]
+        assert len(got) == 3
+        for frame, want in zip(got, frames, strict=True):
+            raw = np.frombuffer(frame.planes[0], np.uint8).reshape(300, -1)
+            row = 37 * channels * np.dtype(dtype).itemsize
+            order = "<u2" if frame.format.name.endswith("le") else ">u2"
+            arr = raw[:, :row].copy().view(order if dtype == np.uint16 else np.uint8)
+            np.testing.assert_array_equal(arr.reshape(want.shape), want)
 
 
 def test_bad_inputs_and_outputs(tmp_path):
