@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from overmix.cli._types import finite_float
 from overmix.cli._ui import UI
 
 
@@ -35,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="override the stream's field order for IVTC")
     p.add_argument("--dedup", action="store_true", help="drop frames repeating their "
                    "predecessor")
-    p.add_argument("--dedup-threshold", type=float, metavar="X", default=None,
+    p.add_argument("--dedup-threshold", type=finite_float, metavar="X", default=None,
                    help="duplicate if the largest 16x16 block difference is at most X "
                         "(8-bit codes; default automatic)")
     p.add_argument("--compress", choices=("zlib", "xz", "none"), default="zlib",

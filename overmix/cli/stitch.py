@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.table import Table
 
+from overmix.cli._types import finite_float
 from overmix.cli._ui import UI
 from overmix.commands.options import StitchOptions
 from overmix.errors import UsageError
@@ -51,7 +52,7 @@ def register(subparsers: Any) -> None:
     s.add_argument("--lighting", choices=("auto", "off", "on"), default="off",
                    help="compensate per-frame brightness changes (default off)")
     r = p.add_argument_group("restoration")
-    r.add_argument("--scale", type=float, metavar="S", help="super-resolution factor")
+    r.add_argument("--scale", type=finite_float, metavar="S", help="super-resolution factor")
     r.add_argument("--deconvolve", metavar="SIGMA[:ITERS]", help="Richardson-Lucy deblur")
     r.add_argument("--mosaic", choices=("auto", "off"), default="off",
                    help="recover detail under a mosaic censor")
@@ -75,11 +76,11 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
                    help="override the stream's field order for IVTC")
     p.add_argument("--dedup", action="store_true", help="drop frames repeating their "
                    "predecessor")
-    p.add_argument("--dedup-threshold", type=float, metavar="X", default=None,
+    p.add_argument("--dedup-threshold", type=finite_float, metavar="X", default=None,
                    help="duplicate threshold (8-bit codes; default automatic)")
     p.add_argument("--stream", type=int, metavar="N", default=None,
                    help="video stream (0-based among video streams)")
-    p.add_argument("--memory-budget", type=float, metavar="MB", default=None,
+    p.add_argument("--memory-budget", type=finite_float, metavar="MB", default=None,
                    help="decoded frames kept in memory (default 4 MB); the rest wait in a "
                         "temporary folder")
 

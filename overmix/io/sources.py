@@ -5,14 +5,18 @@ INPUT may be (DESIGN §7): a video file, a dump file, a folder of dumps (with or
 (``2.png`` before ``10.png``; zero-padded dump names sort the same either way); hidden files
 (such as half-written temporary files) are skipped.
 
-Ranges (``start``/``end``/``frames``) select by 0-based position in that order, or by time
-relative to the first file: time = position / ``frame_rate`` of the manifest (the first frame
-at or after the time). Without a manifest, and for PNGs, there is no rate and only frame
-indices are accepted. (``Frame.index``/``pts``/``time`` still carry the manifest's values.)
+Ranges (``start``/``end``/``frames``) select by 0-based position in that order, or by time:
+the first frame whose ``time`` in the manifest (seconds since the video's first frame, as the
+video reader counts them) is at or after the time, so ``--frame 1s`` picks the same frame on
+a video and on its dumps, also at a variable frame rate. A manifest without times falls back
+to time = position / ``frame_rate``. Without a manifest, and for PNGs, there is no rate and
+only frame indices are accepted. (``Frame.index``/``pts``/``time`` carry the manifest's
+values; two files may not claim one index.)
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -112,8 +116,10 @@ class DumpSource(_Base):
         self.manifest = manifest
         self.progress = progress or no_progress
         entries = [manifest.frame_for(f.name) if manifest else None for f in files]
+        _check_indices(path, files, entries)
         self.rate = manifest.rate if manifest else None
-        selection = rng.resolve(len(files), float(self.rate) if self.rate else None)
+        selection = _by_time(rng, entries).resolve(len(files),
+                                                   float(self.rate) if self.rate else None)
         self.files = [files[i] for i in selection]
         self._entries = [entries[i] for i in selection]
         self._positions = list(selection)
@@ -156,8 +162,7 @@ class DumpSource(_Base):
 
         def decode(job: tuple[Path, dict[str, Any] | None, int]) -> tuple[Frame, str]:
             path, entry, pos = job
-            index = int(entry["index"]) if entry and isinstance(entry.get("index"), int) \
-                else pos
+            index = _entry_index(entry, pos)
             return frame_from_dump(read_dump(path), color=color, index=index, source=str(path))
 
         jobs = list(zip(self.files, self._entries, self._positions, strict=True))
@@ -186,6 +191,39 @@ class DumpSource(_Base):
             frame.extra["color_from"] = how
             self.progress("read", k + 1, total)
             yield frame
+
+
+def _entry_index(entry: dict[str, Any] | None, pos: int) -> int:
+    index = entry.get("index") if entry else None
+    return index if isinstance(index, int) and not isinstance(index, bool) else pos
+
+
+def _check_indices(path: Path, files: list[Path], entries: list[dict[str, Any] | None]) -> None:
+    """Two files with one frame index (a manifest entry and an unlisted file's position) would
+    make outputs named by index overwrite each other: refuse."""
+    seen: dict[int, str] = {}
+    for pos, (f, e) in enumerate(zip(files, entries, strict=True)):
+        k = _entry_index(e, pos)
+        if k in seen:
+            raise InputError(f"{path}: {f.name} and {seen[k]} are both frame {k} "
+                             "(fix or remove scene.json)")
+        seen[k] = f.name
+
+
+def _by_time(rng: FrameRange, entries: list[dict[str, Any] | None]) -> FrameRange:
+    """``rng`` with times turned into positions through the manifest's per-frame ``time``
+    (the first frame at or after it), when every file has one in display order."""
+    times = [e.get("time") if e else None for e in entries]
+    numeric = all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in times)
+    if not times or not numeric or any(b < a for a, b in zip(times, times[1:], strict=False)):
+        return rng
+
+    def conv(p: Position | None) -> Position | None:
+        if p is None or p.seconds is None:
+            return p
+        return Position(index=bisect.bisect_left(times, p.seconds - 1e-6))
+
+    return FrameRange(conv(rng.start), conv(rng.end), rng.frames)
 
 
 def _short(c: ColorInfo) -> str:

@@ -33,10 +33,12 @@ class PacketIndex:
     durations: list[int]
     usable: bool
     bad_packets: int = 0
+    no_pts: int = 0  # packets without a timestamp (a raw H.264/HEVC elementary stream)
 
     @property
     def count(self) -> int:
-        return len(self.pts)
+        """Frame packets, with or without a timestamp (one coded picture each)."""
+        return len(self.pts) + self.no_pts
 
 
 _INDEX_CACHE: dict[tuple[str, int, int, int], PacketIndex] = {}
@@ -71,7 +73,7 @@ def packet_index(path: str | Path, stream_index: int) -> PacketIndex:
     spts = [pts[i] for i in order]
     sdur = [durs[i] for i in order]
     usable = missing == 0 and len(set(spts)) == len(spts)
-    idx = PacketIndex(spts, sorted(keys), sdur, usable, int(packets.failed))
+    idx = PacketIndex(spts, sorted(keys), sdur, usable, int(packets.failed), missing)
     with _INDEX_LOCK:
         _INDEX_CACHE[key] = idx
     return idx

@@ -302,7 +302,7 @@ def _color_tags(fr: av.VideoFrame, cc: Any) -> dict[str, int | None]:
 
 def _duration(idx: PacketIndex, tb: Fraction, header: float | None) -> float | None:
     """Seconds from the first pts to the end of the last packet, else the header's duration."""
-    if idx.count >= 2:
+    if len(idx.pts) >= 2:
         duration = float((idx.pts[-1] - idx.pts[0] + (idx.durations[-1] or 0)) * tb)
         return duration if duration > 0 else header
     return header

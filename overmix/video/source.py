@@ -362,7 +362,11 @@ class VideoSource:
                 self.info["count_mismatch"] = {"packets": len(sel), "frames": delivered}
             if sel.stop >= self.video.frame_count:
                 # frames the header promises beyond the packets present (a truncated file)
-                header_total = self._header_frames()
+                # MPEG-TS/PS carry constant-rate broadcast video where packets get lost in the
+                # middle; other containers may be variable-rate (see _header_frames)
+                by_rate = (dec is not None and bool(dec.errors or dec.truncated)) or \
+                    self.video.container in ("mpegts", "mpeg")
+                header_total = self._header_frames(by_rate)
                 missing = header_total - self.video.frame_count
                 if missing >= 2 or (missing > 0 and dec is not None
                                     and (dec.errors or dec.truncated)):
@@ -391,15 +395,27 @@ class VideoSource:
             return int(math.ceil(float(p.seconds) * rate - 1e-6))  # type: ignore[arg-type]
         return p.index
 
-    def _header_frames(self) -> int:
+    def _header_frames(self, by_rate: bool = True) -> int:
         """Frames the container header promises (for counting frames lost to truncation)."""
         v = self.video
         if v.header_frames:
             return v.header_frames
         dur = v.header_seconds  # the stream's own duration (the container's may be audio's)
-        if dur and v.rate and self.ivtc_decision.get("mode") != "soft":
-            return int(round(dur * float(v.rate)))
-        return 0
+        if not dur or not v.rate or self.ivtc_decision.get("mode") == "soft":
+            return 0
+        pts = self._index.pts
+        if not by_rate and len(pts) >= 2:
+            # A stream that decoded cleanly can only have lost frames at its end: the
+            # header's duration not covered by the packets, in steps of the typical frame
+            # duration. A variable frame rate stream (whose average rate times duration is
+            # not its frame count) then counts no loss. Damaged streams and MPEG-TS/PS are
+            # counted by rate (duration x rate).
+            tb = float(v.time_base)
+            step = float(np.median(np.diff(np.asarray(pts, dtype=np.float64)))) * tb
+            covered = (pts[-1] - pts[0]) * tb + step
+            if step > 0:
+                return len(pts) + max(0, int(round((dur - covered) / step)))
+        return int(round(dur * float(v.rate)))
 
     def close(self) -> None:
         self._closed = True

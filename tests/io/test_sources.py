@@ -62,9 +62,12 @@ def test_ranges_by_index_and_manifest_time(tmp_path) -> None:
     assert [f.index for f in src] == [2, 3, 4]
     src = open_source(tmp_path / "d", start=1, frames=2)
     assert [f.index for f in src] == [1, 2]
-    # times count from the first file at the manifest's frame rate: 0.1 s -> ceil(2.4) = 3
-    src = open_source(tmp_path / "d", start="0.1s", end="0.2s")
+    # times are the manifest's (seconds since the video's first frame, as the video reader
+    # counts them; this dump starts at 10 s, 24000/1001 fps): the first frame at or after
+    src = open_source(tmp_path / "d", start="10.1s", end="10.2s")
     assert [f.index for f in src] == [3, 4]
+    src = open_source(tmp_path / "d", start="10.125s", frames=1)  # frame 3 is at 10.1251 s
+    assert [f.index for f in src] == [3]
     with pytest.raises(RangeError):
         open_source(tmp_path / "d", start=6)
 
