@@ -109,6 +109,10 @@ def compute_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray |
                               indices=store.indices, progress=progress))
 
 
+#: An alignment whose every offset is this close to whole pixels is a whole-pixel pan.
+INTEGER_PAN_TOL = 0.02
+
+
 def snap_offsets(off: Offsets) -> Offsets:
     """Offsets rounded to a grid of 1 / :data:`OFFSET_SCALE` px (1e-6 px).
 
@@ -117,8 +121,15 @@ def snap_offsets(off: Offsets) -> Offsets:
     of the offsets) and the coverage at frame edges must not. A position within 1e-6 px of a
     whole pixel becomes exactly that pixel; the change (≤ 5e-7 px) is far below the alignment
     error."""
+    xy = np.asarray(off.xy, np.float64)
+    if len(xy) >= 2 and np.all(np.abs(xy - np.round(xy)) <= INTEGER_PAN_TOL):
+        # A pan by whole pixels (digital pans, crops, screenshots): the refinement lands
+        # within ~1e-3 px of the integers, and rounding it makes the render an exact copy
+        # and the canvas exactly the union (a sub-pixel pan has every offset this close to
+        # an integer with probability (2 x tol)^(n-1), and then moves by at most tol).
+        xy = np.round(xy)
     # integer / 1e6 is correctly rounded: whole pixels come out exact (3000000 / 1e6 = 3.0)
-    xy = np.round(np.asarray(off.xy, np.float64) * OFFSET_SCALE) / OFFSET_SCALE
+    xy = np.round(xy * OFFSET_SCALE) / OFFSET_SCALE
     xy += 0.0  # -0.0 -> 0.0 (identical JSON)
     return Offsets(xy, list(off.indices), off.frame_width, off.frame_height, list(off.anim),
                    dict(off.extra))
