@@ -26,6 +26,7 @@ import av
 import numpy as np
 from isal import isal_zlib
 
+import dumpfmt
 from overmix.atomic import atomic_path, check_input
 from overmix.color.untagged import image_color
 from overmix.errors import FormatError, InputError, OutputError, UnsupportedError
@@ -178,6 +179,23 @@ def _packed_array(frame: av.VideoFrame) -> np.ndarray:
     raise UnsupportedError(f"PNG decoded to unsupported pixel format {name}")
 
 
+# Decoded channels per PNG colour type (ISO/IEC 15948 table 11.1; palette expands to RGBA).
+_CHANNELS = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}
+
+
+def _check_size(data: bytes, name: str) -> None:
+    """Refuse, from the IHDR chunk and before any decoding, a picture that decodes to more
+    than :data:`dumpfmt.MAX_FILE_BYTES` (the per-file limit every picture input shares)."""
+    if len(data) < 33 or data[12:16] != b"IHDR":
+        raise FormatError(f"cannot decode PNG {name}: no IHDR chunk first")
+    width, height = struct.unpack(">II", data[16:24])
+    depth, ctype = data[24], data[25]
+    size = width * height * _CHANNELS.get(ctype, 4) * (2 if depth == 16 else 1)
+    if size > dumpfmt.MAX_FILE_BYTES:
+        raise FormatError(f"{name}: a {width}x{height} PNG decodes to {size} bytes, more than "
+                          f"the {dumpfmt.MAX_FILE_BYTES >> 20} MiB per file overmix accepts")
+
+
 def decode_png(data: bytes, name: str = "PNG") -> tuple[np.ndarray, int]:
     """Decode PNG file bytes to ``(image, bit_depth)`` (see :func:`read_png_array`).
 
@@ -187,6 +205,7 @@ def decode_png(data: bytes, name: str = "PNG") -> tuple[np.ndarray, int]:
     """
     if data[:8] != b"\x89PNG\r\n\x1a\n":
         raise FormatError(f"cannot decode PNG {name}: not a PNG file")
+    _check_size(data, name)
     try:
         ctx = av.CodecContext.create("png", "r")
         frames = ctx.decode(av.Packet(data))

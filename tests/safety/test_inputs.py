@@ -43,6 +43,30 @@ def test_per_file_limit_counts_all_planes(tmp_path, capsys) -> None:
     assert not (tmp_path / "x.png").exists()
 
 
+def test_png_size_limit_from_the_header(tmp_path, capsys) -> None:
+    """A PNG whose IHDR claims 60000x60000 RGBA 16-bit (28.8 GB decoded) behind a few bytes
+    of data: refused from the header, before FFmpeg allocates anything."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", 60000, 60000, 16, 6, 0, 0, 0)
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+    folder = tmp_path / "pngs"
+    folder.mkdir()
+    shutil.copy(bomb, folder / "0.png")
+    for argv in (["info", str(bomb)], ["convert", str(bomb), "-o", str(tmp_path / "o.png")],
+                 ["stitch", str(folder), "-o", str(tmp_path / "s.png")]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert "MiB per file" in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.png", "pngs"]
+
+
 def test_info_reads_headers_only(tmp_path) -> None:
     """A 768 MiB-when-decoded file (under the limit) is described from its headers: `info`
     stays small in memory; `--verify` decodes and finds the payloads corrupt."""
