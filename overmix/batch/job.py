@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from overmix.atomic import check_input
 from overmix.errors import InputError, UsageError
 from overmix.ranges import FrameRange
 
@@ -65,6 +66,7 @@ def load_job(path: str | os.PathLike[str]) -> Job:
     :class:`~overmix.errors.UsageError` when its content is invalid.
     """
     path = Path(path).resolve()
+    check_input(path)  # a FIFO would block the read
     try:
         text = path.read_bytes()
     except OSError as exc:
@@ -74,12 +76,16 @@ def load_job(path: str | os.PathLike[str]) -> Job:
             data = json.loads(text)
         except ValueError as exc:
             raise InputError(f"{path}: invalid JSON: {exc}") from None
+        except RecursionError:
+            raise InputError(f"{path}: JSON nested too deeply") from None
     else:
         toml = _toml_module()
         try:
             data = toml.loads(text.decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise InputError(f"{path}: invalid TOML: {exc}") from None
+        except RecursionError:
+            raise InputError(f"{path}: TOML nested too deeply") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a job is a table of settings")
     return job_from_dict(data, path)

@@ -35,7 +35,7 @@ def read_manifest(root: Path) -> dict[str, Any]:
             data.setdefault("tasks", {})
             data.setdefault("scenes", {})
             return data
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         pass
     return {"version": 1, "tasks": {}, "scenes": {}}
 

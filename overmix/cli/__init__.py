@@ -135,6 +135,9 @@ def _dispatch(args: argparse.Namespace, ui: UI) -> int:
     except MemoryError:
         ui.error("out of memory")
         return 1
+    except RecursionError:  # a hostile input nested deeper than a reader expected
+        ui.error("an input is nested too deeply to be read")
+        return 1
     except OSError as exc:  # a filesystem error the library did not wrap
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         ui.error(f"{exc.strerror or exc}{where}")

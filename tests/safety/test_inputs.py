@@ -160,3 +160,19 @@ def test_bad_scene_json_is_one_line(tmp_path, capsys, case: str) -> None:
         assert err.startswith("overmix: error: ") and err.count("\n") == 1, err
         assert "internal error" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+@pytest.mark.parametrize("name,text", [
+    ("job.json", "[" * 100_000 + "]" * 100_000),
+    ("job.toml", "a = " + "[" * 100_000 + "]" * 100_000),
+    ("offsets.json", '{"frames": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+])
+def test_deeply_nested_side_files_are_one_line(tmp_path, capsys, name: str, text: str) -> None:
+    f = tmp_path / name
+    f.write_text(text)
+    folder = _folder(tmp_path)
+    argv = ["batch", "plan", str(f)] if name.startswith("job") else \
+        ["stitch", str(folder), "-o", str(tmp_path / "s.png"), "--offsets", str(f)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "nested too deeply" in err and err.count("\n") == 1 and "internal" not in err
