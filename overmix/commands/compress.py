@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 import dumpfmt
-from overmix.atomic import check_output
+from overmix.atomic import check_input, check_output
 from overmix.color.spec import ColorInfo, Matrix, Range
 from overmix.color.untagged import matrix_color
 from overmix.errors import InputError, OutputError, OvermixError, UsageError
@@ -80,6 +80,7 @@ def collect_dumps(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     seen: set[Path] = set()
     for raw in paths:
         p = Path(raw)
+        check_input(p)  # missing, FIFO, device: one line, never a blocked read
         if p.is_dir():
             found = list_inputs(p, DUMP_EXTS)
             if not found:

@@ -104,6 +104,8 @@ def test_fifo_inputs_fail_fast(tmp_path) -> None:
         ["convert", str(fifo), "-o", str(tmp_path / "o.png")],
         ["stitch", str(fifo), "-o", str(tmp_path / "s.png")],
         ["dump", str(fifo), "-o", str(tmp_path / "d")],
+        ["compress", str(fifo)],
+        ["preview", str(fifo), "-o", str(tmp_path / "p.png")],
         ["stitch", str(pngs), "-o", str(tmp_path / "s.png"), "--mask", str(mask)],
     ]
     code = ("import sys\nfrom overmix.cli import main\n"
