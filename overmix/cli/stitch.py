@@ -87,8 +87,14 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_align_arguments(p: argparse.ArgumentParser) -> None:
     """``--motion/--mask/--border``."""
-    p.add_argument("--motion", choices=("xy", "x", "y"), default="xy",
-                   help="allowed camera motion (default xy)")
+    p.add_argument("--motion", choices=("xy", "x", "y", "zoom", "similarity", "auto"),
+                   default="auto",
+                   help="camera motion model: xy (pan), x or y (one axis), zoom (pan + zoom), "
+                        "similarity (pan + zoom + rotation), auto (the simplest that fits; "
+                        "default)")
+    p.add_argument("--canvas-scale", type=float, metavar="C", default=None,
+                   help="canvas pixel size in frame-0 pixels (default: the most zoomed-in "
+                        "frame's; C < 1 is finer than frame 0)")
     p.add_argument("--mask", metavar="FILE", help="PNG in frame size: white = ignore")
     p.add_argument("--border", type=int, default=0, metavar="N",
                    help="ignore N pixels at every frame edge")
@@ -119,6 +125,8 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("residual alignment error",
                      f"{float(summary['residual_px']):.3f} px RMS, "
                      f"{float(summary.get('residual_max', 0.0)):.3f} px max"))
+    if summary.get("motion"):
+        rows.append(("motion model", str(summary["motion"])))
     if summary.get("unaligned_frames"):
         rows.append(("unaligned frames", ", ".join(map(str, summary["unaligned_frames"]))))
     if "disagreement" in summary:
@@ -130,6 +138,8 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("animation frames", str(summary["animation_frames"])))
     t = summary.get("timings", {})
     rows.append(("time (s)", ", ".join(f"{k} {v:.2f}" for k, v in t.items())))
+    for w in summary.get("warnings", []):
+        rows.append(("warning", str(w)))
     for f in summary.get("outputs", []):
         rows.append(("wrote", str(f)))
     return rows
@@ -151,6 +161,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     opts = options(args)
     with ui.progress() as progress:
         result = stitch(args.input, opts, progress, output=args.output)
+    for w in result.summary.get("warnings", []):
+        ui.warn(w)
     if args.json:
         ui.print_json({**result.summary, "offsets": result.offsets.to_json()})
     else:

@@ -110,8 +110,10 @@ def align(lumas: LumaProvider, *, motion: str = "xy",
     lumas : sequence of (H, W) float32 arrays, or an object with ``len()`` and ``luma(k)`` /
         ``[k]``
         Working luma planes (Y' in [0, 1]), all the same size. Read one at a time, in order.
-    motion : "xy" | "x" | "y"
-        "x" allows horizontal motion only (every y = 0), "y" vertical only.
+    motion : "xy" | "x" | "y" | "zoom" | "similarity" | "auto"
+        "x" allows horizontal motion only (every y = 0), "y" vertical only; "zoom" adds a
+        per-frame scale, "similarity" a scale and an angle, "auto" picks the simplest that
+        fits (:mod:`overmix.registration.transform`).
     mask : (H, W) bool/float or None
         Pixels to ignore in every frame (True or > 0.5), in frame coordinates: a static logo,
         letterbox bars.
@@ -146,6 +148,12 @@ def align(lumas: LumaProvider, *, motion: str = "xy",
     UsageError
         Bad ``motion``, ``border`` or ``indices``.
     """
+    if motion in ("zoom", "similarity", "auto"):  # zoom/rotation: registration.transform
+        from overmix.registration.transform import align_transform
+
+        return align_transform(lumas, motion=motion, mask=mask, border=border,
+                               frame_masks=frame_masks, indices=indices, progress=progress,
+                               auto_bars=auto_bars)
     check_motion(motion)
     if border < 0:
         raise UsageError(f"border must be >= 0 (got {border})")

@@ -38,8 +38,8 @@ class PlaneGrid:
 
     x0: float
     y0: float
-    step_x: int
-    step_y: int
+    step_x: float
+    step_y: float
     rows: int
     cols: int
 
@@ -68,11 +68,16 @@ def canvas_layout(layout: PlaneLayout, *, full_chroma: bool = False) -> PlaneLay
 
 def canvas_grid(canvas: Canvas, layout: PlaneLayout, location: ChromaLocation, plane: int,
                 *, full_chroma: bool = False) -> PlaneGrid:
-    """Sample grid of canvas plane ``plane`` (layout = the *source* layout)."""
+    """Sample grid of canvas plane ``plane`` (layout = the *source* layout). On a canvas of
+    pitch ``c = canvas.scale`` the plane's siting is in canvas pixels: sample (i, j) sits at
+    ``(canvas.x + c·(sx·j + ox), canvas.y + c·(sy·i + oy))``."""
     out = canvas_layout(layout, full_chroma=full_chroma)
     sx, sy, ox, oy = _plane_siting(out, location, plane)
     rows, cols = out.plane_shape(plane, canvas.height, canvas.width)
-    return PlaneGrid(canvas.x + ox, canvas.y + oy, sx, sy, rows, cols)
+    c = canvas.scale
+    if c == 1.0:
+        return PlaneGrid(canvas.x + ox, canvas.y + oy, sx, sy, rows, cols)
+    return PlaneGrid(canvas.x + c * ox, canvas.y + c * oy, c * sx, c * sy, rows, cols)
 
 
 def frame_grid(x: float, y: float, height: int, width: int, layout: PlaneLayout,

@@ -75,6 +75,15 @@ from overmix.render.resample import (
     resample_plane,
     splat,
 )
+from overmix.render.transform import (
+    WarpPlan,
+    WarpRows,
+    axis_or_warp_cover,
+    plan_warp,
+    warp_mask,
+    warp_splat,
+    warp_values,
+)
 
 __all__ = ["RENDERS", "PlaneProvider", "RenderResult", "render"]
 
@@ -138,7 +147,9 @@ class _FramePlan:
 
     n: int  # row in the offsets
     k: int  # provider position
-    groups: list[tuple[tuple[int, ...], AxisPlan, AxisPlan] | None]
+    # (planes, x plan, y plan): AxisPlans for a translation, a WarpPlan and its WarpRows for
+    # a scaled/rotated frame or a canvas of pitch != 1 (overmix.render.transform)
+    groups: list[tuple[tuple[int, ...], AxisPlan | WarpPlan, AxisPlan | WarpRows] | None]
 
 
 def _groups(layout: PlaneLayout) -> list[tuple[int, ...]]:
@@ -153,10 +164,19 @@ def _plan_frames(offsets: Offsets, positions: Sequence[int], canvas: Canvas, lay
     loc = color.chroma_location
     plans: list[_FramePlan] = []
     b = float(border)
+    scales, angles = offsets.scales, offsets.angles
     for n, ((x, y), k) in enumerate(zip(offsets.xy, positions, strict=True)):
-        groups: list[tuple[tuple[int, ...], AxisPlan, AxisPlan] | None] = []
+        groups: list[tuple[tuple[int, ...], AxisPlan | WarpPlan, AxisPlan | WarpRows] | None]
+        groups = []
+        warp = offsets.transformed(n) or canvas.scale != 1.0
         for g in _groups(layout):
             dst = canvas_grid(canvas, layout, loc, g[0], full_chroma=full_chroma)
+            if warp:  # through the frame's full transform (2-D resampling)
+                own = frame_grid(0.0, 0.0, height, width, layout, loc, g[0])
+                wp = plan_warp(dst, own, float(x), float(y), float(scales[n]),
+                               float(angles[n]), b, kernel)
+                groups.append(None if wp is None else (g, wp, wp.rows()))
+                continue
             src = frame_grid(float(x), float(y), height, width, layout, loc, g[0])
             pp = plan_axes(dst, src, *_area(src, b), kernel)
             groups.append(None if pp is None else (g, pp[0], pp[1]))
@@ -174,11 +194,9 @@ def _area(src: PlaneGrid, border: float) -> tuple[tuple[float, float], tuple[flo
     return ax, ay
 
 
-def _mask_weights(valid: np.ndarray, layout: PlaneLayout, plane: int, px: AxisPlan,
-                  py: AxisPlan, dst_grid: PlaneGrid, src_grid: PlaneGrid,
-                  area_x: tuple[float, float],
-                  area_y: tuple[float, float], taps: int) -> np.ndarray:
-    """Validity (frame coords, 1 = use) as a weight on the canvas samples of ``px x py``."""
+def _shrunk_valid(valid: np.ndarray, layout: PlaneLayout, plane: int,
+                  taps: int) -> np.ndarray:
+    """Validity (luma frame coords) on plane ``plane``'s samples, shrunk by ``taps``."""
     sx, sy = layout.plane_scale(plane)
     v = valid
     if (sx, sy) != (1, 1):  # a chroma sample is valid only if its whole cell is
@@ -188,7 +206,15 @@ def _mask_weights(valid: np.ndarray, layout: PlaneLayout, plane: int, px: AxisPl
         v = v.reshape(ch, sy, cw, sx).min(axis=(1, 3))
     from scipy import ndimage  # imported when needed: it costs ~0.2 s at start-up
 
-    v = ndimage.minimum_filter(v.astype(np.float32), size=taps, mode="nearest")
+    return ndimage.minimum_filter(v.astype(np.float32), size=taps, mode="nearest")
+
+
+def _mask_weights(valid: np.ndarray, layout: PlaneLayout, plane: int, px: AxisPlan,
+                  py: AxisPlan, dst_grid: PlaneGrid, src_grid: PlaneGrid,
+                  area_x: tuple[float, float],
+                  area_y: tuple[float, float], taps: int) -> np.ndarray:
+    """Validity (frame coords, 1 = use) as a weight on the canvas samples of ``px x py``."""
+    v = _shrunk_valid(valid, layout, plane, taps)
     lin = plan_axes(dst_grid, src_grid, area_x, area_y, "linear")
     assert lin is not None
     lx, ly = lin[0].sub(px.lo, px.hi), lin[1].sub(py.lo, py.hi)
@@ -343,10 +369,15 @@ class _Ctx:
             v = a if v is None else v * a
         return v
 
-    def weights(self, fp: _FramePlan, valid: np.ndarray | None, plane: int, px: AxisPlan,
-                py: AxisPlan) -> np.ndarray | None:
+    def weights(self, fp: _FramePlan, valid: np.ndarray | None, plane: int,
+                px: AxisPlan | WarpPlan, py: AxisPlan | WarpRows) -> np.ndarray | None:
         if valid is None:
             return None
+        if isinstance(px, WarpPlan):
+            assert isinstance(py, WarpRows)
+            taps = int(np.ceil(KERNELS[self.kernel] * px.stretch))
+            return warp_mask(_shrunk_valid(valid, self.layout, plane, taps), px, py)
+        assert isinstance(py, AxisPlan)
         x, y = self.offsets.xy[fp.n]
         loc = self.color.chroma_location
         dst = canvas_grid(self.canvas, self.layout, loc, plane, full_chroma=self.full_chroma)
@@ -438,7 +469,20 @@ def _splat_jobs(ctx: _Ctx, fp: _FramePlan, codes: Sequence[np.ndarray],
 
 def _run_jobs(jobs: list[_Job]) -> None:
     for src, px, py, acc, wacc, a, b, w2 in jobs:
-        splat(src, px, py, acc, wacc, a=a, b=b, w2=w2)
+        if isinstance(px, WarpPlan):
+            warp_splat(src, px, py, acc, wacc, a=a, b=b, w2=w2)  # type: ignore[arg-type]
+        else:
+            splat(src, px, py, acc, wacc, a=a, b=b, w2=w2)
+
+
+def _values(src: np.ndarray, px: AxisPlan | WarpPlan,
+            py: AxisPlan | WarpRows) -> np.ndarray:
+    """A frame plane at the canvas samples of ``px x py`` (either kind of plan)."""
+    if isinstance(px, WarpPlan):
+        assert isinstance(py, WarpRows)
+        return warp_values(src, px, py)
+    assert isinstance(py, AxisPlan)
+    return resample_plane(src, px, py)
 
 
 def _add_resampled(ctx: _Ctx, fp: _FramePlan, sums: list[np.ndarray],
@@ -451,12 +495,14 @@ def _add_resampled(ctx: _Ctx, fp: _FramePlan, sums: list[np.ndarray],
             continue
         g, px, py = entry
         w2 = ctx.weights(fp, valid, g[0], px, py)
-        accumulate(wsums[gi], None, px, py, w2, power=0)
+        if w2 is None and isinstance(px, WarpPlan):
+            w2 = axis_or_warp_cover(px, py)
+        accumulate(wsums[gi], None, px, py, w2, power=0)  # type: ignore[arg-type]
         for p in g:
-            vals = resample_plane(planes[p], px, py)
-            accumulate(sums[p], vals, px, py, w2, power=1)
+            vals = _values(planes[p], px, py)
+            accumulate(sums[p], vals, px, py, w2, power=1)  # type: ignore[arg-type]
             if p == 0 and sq is not None:
-                accumulate(sq, vals, px, py, w2, power=2)
+                accumulate(sq, vals, px, py, w2, power=2)  # type: ignore[arg-type]
             del vals
     del planes
 
@@ -581,10 +627,10 @@ def _render_stacks(ctx: _Ctx, method: str, tile_budget: int) -> RenderResult:
                     continue
                 w2 = ctx.weights(fp, valid, g[0], px, py)
                 if w2 is None:
-                    w2 = py.cover[:, None] * px.cover[None, :]
+                    w2 = axis_or_warp_cover(px, py)
                 miss = w2 <= COVER_MIN
                 for p in g:
-                    vals = resample_plane(planes[p], px, py)
+                    vals = _values(planes[p], px, py)
                     vals[miss] = np.nan
                     stacks[p][slot, py.lo - a:py.hi - a, px.lo:px.hi] = vals
             steps += 1

@@ -48,3 +48,44 @@ def test_positions_and_ranges():
         FrameRange.parse("5", "2")
     with pytest.raises(RangeError):
         FrameRange.parse("50").resolve(10)
+
+
+def test_offsets_json_transforms_round_trip_and_defaults(tmp_path):
+    """Per-frame scale/angle and the canvas scale are written and read back exactly; a file
+    without them reads as translation (DESIGN §4 "Transforms")."""
+    o = Offsets(np.array([[0, 0], [3.5, -1.25]]), [0, 1], 64, 48, scale=[1.0, 0.98],
+                angle=[0.0, 0.4])
+    p = tmp_path / "t.json"
+    o.save(p)
+    data = json.loads(p.read_text())
+    assert data["frames"][1]["scale"] == 0.98 and data["frames"][1]["angle"] == 0.4
+    assert data["canvas"]["scale"] == 0.98  # the sharpest frame's pitch
+    back = Offsets.load(p)
+    np.testing.assert_array_equal(back.scales, [1.0, 0.98])
+    np.testing.assert_array_equal(back.angles, [0.0, 0.4])
+    assert back.canvas == o.canvas
+    # the canvas holds every frame's corners (frame 1: rotated, 0.98 px pixels)
+    cv = o.canvas
+    corners = o.corners().reshape(-1, 2)
+    assert corners[:, 0].min() >= cv.x - cv.scale / 2 - 1e-9
+    assert corners[:, 0].max() <= cv.x + cv.scale * (cv.width - 0.5) + 1e-3
+    assert corners[:, 1].max() <= cv.y + cv.scale * (cv.height - 0.5) + 1e-3
+    # an edited file: canvas scale kept, frame transforms optional
+    edited = {"frames": [{"index": 0, "x": 0, "y": 0}, {"index": 1, "x": 2, "y": 0,
+                                                      "scale": 1.02}],
+              "canvas": {"x": 0, "y": 0, "width": 1, "height": 1, "scale": 0.5}}
+    e = Offsets.from_json(edited, 64, 48)
+    assert e.has_transform and e.pitch == 0.5 and e.angles.tolist() == [0.0, 0.0]
+    # frame 1 spans x in [2 - 0.51, 2 + 1.02 * 63.5]: about 133 px at pitch 0.5
+    assert e.canvas.scale == 0.5 and 2 * 66 <= e.canvas.width <= 2 * 68
+    plain = Offsets.from_json({"frames": [{"index": 0, "x": 0, "y": 0},
+                                          {"index": 1, "x": 1.5, "y": 0}]}, 64, 48)
+    assert not plain.has_transform and plain.scale is None and plain.pitch == 1.0
+    assert "scale" not in plain.to_json()["canvas"]
+    assert "scale" not in plain.to_json()["frames"][1]
+    for bad in ({"scale": 0}, {"scale": -1}, {"angle": "x"}, {"scale": float("nan")}):
+        with pytest.raises(InputError):
+            Offsets.from_json({"frames": [{"index": 0, "x": 0, "y": 0, **bad}]}, 8, 8)
+    with pytest.raises(InputError):
+        Offsets.from_json({"frames": [{"index": 0, "x": 0, "y": 0}],
+                           "canvas": {"scale": 0}}, 8, 8)
