@@ -40,14 +40,13 @@ from overmix.errors import AlignmentError, UsageError
 from overmix.registration.phase import (
     _CELL,
     _ENC_GAIN,
-    _FINE_BUDGET,
     _MIN_RSCALE,
     _R,
     _ROBUST_C,
-    _SMALL_FRAME,
     PreparedPlane,
     _coarse,
     _energy,
+    _fine_budget,
     _Level,
     _region,
     _spread,
@@ -276,7 +275,7 @@ def _refine(ref: PreparedPlane, mov: PreparedPlane, t: complex, mu: complex, lev
         h, w = a.img.shape
         c = complex((c0.real - o) / f, (c0.imag - o) / f)
         tl = t / f
-        budget = None if a.img.size <= _SMALL_FRAME else _FINE_BUDGET
+        budget = _fine_budget(a.img.size)
         cell = max(_CELL >> lvl, 1)
         energy = _energy(ref) if budget is not None and (_CELL >> lvl) >= 1 else None
         radius = abs(complex(w, h)) / 2

@@ -56,9 +56,9 @@ _SIGMA_MU0 = 2e-5
 
 
 def _frame_reader(lumas: object) -> tuple[int, Callable[[int], np.ndarray]]:
-    from overmix.registration import _reader
+    from overmix.providers import count, reader
 
-    return _reader(lumas)
+    return count(lumas), reader(lumas)
 
 
 class _Preparer:
