@@ -12,7 +12,7 @@ from overmix.errors import UsageError
 from overmix.io.store import DEFAULT_BUDGET
 from overmix.render.names import RENDERS
 
-MOTIONS = ("xy", "x", "y")
+MOTIONS = ("xy", "x", "y", "zoom", "similarity", "auto")
 
 
 @dataclass
@@ -22,7 +22,9 @@ class StitchOptions:
     Input: ``start``, ``end`` (frame index or time), ``frames`` (max count), ``ivtc``
     (auto|on|off), ``field_order``, ``dedup``, ``dedup_threshold``, ``stream``.
     Geometry: ``offsets`` (read from JSON instead of aligning), ``save_offsets``, ``motion``
-    (xy|x|y), ``mask`` (PNG, white = ignore), ``border`` (luma px ignored at frame edges).
+    (xy|x|y|zoom|similarity|auto), ``canvas_scale`` (canvas pixel pitch in frame-0 pixels;
+    default the sharpest frame's), ``mask`` (PNG, white = ignore), ``border`` (luma px ignored
+    at frame edges).
     Render: ``render`` (one of :data:`~overmix.render.stack.RENDERS`), ``kernel``
     (cubic|lanczos3), ``chroma`` (native: chroma canvas at the source subsampling; full: 4:4:4).
     Scene: ``animation`` (auto|off|N), ``logo`` (auto|off|PNG), ``extract_overlay`` (PNG path),
@@ -45,7 +47,8 @@ class StitchOptions:
     stream: int | None = None
     offsets: str | os.PathLike[str] | None = None
     save_offsets: str | os.PathLike[str] | None = None
-    motion: str = "xy"
+    motion: str = "auto"
+    canvas_scale: float | None = None
     mask: str | os.PathLike[str] | None = None
     border: int = 0
     render: str = "average"
@@ -72,7 +75,14 @@ class StitchOptions:
         if self.render not in RENDERS:
             raise UsageError(f"unknown render {self.render!r} (use {', '.join(RENDERS)})")
         if self.motion not in MOTIONS:
-            raise UsageError(f"--motion must be xy, x or y (got {self.motion!r})")
+            raise UsageError(f"--motion must be one of {', '.join(MOTIONS)} "
+                             f"(got {self.motion!r})")
+        if self.canvas_scale is not None and not (0.05 <= self.canvas_scale <= 20):
+            raise UsageError(f"--canvas-scale must be in [0.05, 20] (got {self.canvas_scale})")
+        if self.motion in ("zoom", "similarity") and translation_only_features(self):
+            raise UsageError(f"--motion {self.motion} cannot be combined with "
+                             f"{', '.join(translation_only_features(self))} (they need a "
+                             "translation-only motion)")
         if self.border < 0:
             raise UsageError(f"--border must be >= 0 (got {self.border})")
         if self.chroma not in ("native", "full"):
@@ -89,3 +99,31 @@ class StitchOptions:
         if self.scale is not None and not self.scale > 0:
             raise UsageError(f"--scale must be > 0 (got {self.scale})")
         return self
+
+
+def translation_only_features(opts: StitchOptions) -> list[str]:
+    """The options given whose stages handle translated frames only (not zoom/rotation)."""
+    out = []
+    if str(opts.animation) != "off":
+        out.append("--animation")
+    if opts.logo != "off":
+        out.append("--logo")
+    if opts.extract_overlay:
+        out.append("--extract-overlay")
+    if opts.lighting != "off":
+        out.append("--lighting")
+    if opts.scale is not None:
+        out.append("--scale")
+    if opts.mosaic != "off":
+        out.append("--mosaic")
+    if opts.jpeg:
+        out.append("--jpeg")
+    return out
+
+
+def align_motion(opts: StitchOptions) -> str:
+    """The motion model handed to the aligner: ``auto`` is translation only (``xy``) when an
+    option needs translated frames (:func:`translation_only_features`)."""
+    if opts.motion == "auto" and translation_only_features(opts):
+        return "xy"
+    return opts.motion

@@ -89,6 +89,26 @@ def write_project(store: FrameStore, offsets: Offsets, path: str | os.PathLike[s
                         animation=len(set(offsets.anim)) > 1)
 
 
+def project_drops(offsets: Offsets) -> list[str]:
+    """What an Overmix project cannot hold of these offsets (the summary warns about it).
+
+    Overmix places images by their offset only; it neither aligns nor renders zoom or
+    rotation (Overmix issue #146), so the project gets each frame's offset ``(x, y)`` (the
+    position of its pixel (0, 0), exact) with rotation 0 and zoom 1; the canvas pitch is lost
+    too.
+    """
+    out = []
+    if offsets.has_transform:
+        out.append("the Overmix project keeps each frame's offset only: its zoom/rotation "
+                   f"(scale {offsets.scales.min():.5g}-{offsets.scales.max():.5g}, angle "
+                   f"{offsets.angles.min():.4g}-{offsets.angles.max():.4g} deg) is dropped, "
+                   "Overmix cannot render it")
+    if offsets.pitch != 1.0:
+        out.append(f"the Overmix project has no canvas scale (here {offsets.pitch:.5g}); "
+                   "Overmix renders at frame 0's pixel size")
+    return out
+
+
 def write_output(result: StitchResult, path: str | os.PathLike[str], opts: StitchOptions,
                  ) -> list[Path]:
     """Write the stitched canvas(es): ``.png`` through the colour pipeline, ``.dump`` as

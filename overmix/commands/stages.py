@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import ndimage
 
-from overmix.commands.options import StitchOptions
-from overmix.errors import AlignmentError, InputError
+from overmix.commands.options import StitchOptions, align_motion, translation_only_features
+from overmix.errors import AlignmentError, InputError, UsageError
 from overmix.geometry import Offsets
 from overmix.io.png import read_png_array
 from overmix.io.sources import open_source
@@ -98,15 +98,26 @@ def compute_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray |
         )
     if opts.offsets is not None:
         off = Offsets.load(opts.offsets)
-        off = Offsets(off.xy, off.indices, w, h, off.anim, off.extra)
+        off = off.with_rows(range(len(off)), frame_width=w, frame_height=h)
         positions(store, off)  # validate before any work
         if len(off) < 2:
             raise AlignmentError("the offsets file places only one frame; stitching needs 2")
+        if off.has_transform and translation_only_features(opts):
+            raise UsageError(f"the offsets scale or rotate frames, which "
+                             f"{', '.join(translation_only_features(opts))} cannot handle")
         _check_overlap(off)
-        return off
+        return _with_canvas_scale(off, opts)
 
-    return snap_offsets(align(store, motion=opts.motion, mask=ignore, border=opts.border,
-                              indices=store.indices, progress=progress))
+    return _with_canvas_scale(snap_offsets(align(
+        store, motion=align_motion(opts), mask=ignore, border=opts.border,
+        indices=store.indices, progress=progress)), opts)
+
+
+def _with_canvas_scale(off: Offsets, opts: StitchOptions) -> Offsets:
+    """``--canvas-scale`` overrides the canvas pitch (of the file or the automatic one)."""
+    if opts.canvas_scale is None:
+        return off
+    return off.with_rows(range(len(off)), canvas_scale=float(opts.canvas_scale))
 
 
 #: An alignment whose every offset is this close to whole pixels is a whole-pixel pan.
@@ -131,8 +142,11 @@ def snap_offsets(off: Offsets) -> Offsets:
     # integer / 1e6 is correctly rounded: whole pixels come out exact (3000000 / 1e6 = 3.0)
     xy = np.round(xy * OFFSET_SCALE) / OFFSET_SCALE
     xy += 0.0  # -0.0 -> 0.0 (identical JSON)
-    return Offsets(xy, list(off.indices), off.frame_width, off.frame_height, list(off.anim),
-                   dict(off.extra))
+    changes: dict[str, object] = {"xy": xy}
+    if off.has_transform:  # scale to 1e-9, angle to 1e-7 degrees (same reason)
+        changes["scale"] = np.round(off.scales * 1e9) / 1e9
+        changes["angle"] = np.round(off.angles * 1e7) / 1e7 + 0.0
+    return off.with_rows(range(len(off)), **changes)
 
 
 def _check_overlap(off: Offsets) -> None:
@@ -177,7 +191,7 @@ def realign_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         return offsets
     _, masks = animated_frame_masks(lambda n: store.luma(pos[n]), offsets.xy, offsets.anim,
                                     offsets.canvas, progress=progress)
-    new = snap_offsets(align(store, motion=opts.motion, mask=ignore, border=opts.border,
+    new = snap_offsets(align(store, motion=align_motion(opts), mask=ignore, border=opts.border,
                              frame_masks=masks, indices=store.indices, progress=progress))
     extra = {**new.extra, "animation": offsets.extra.get("animation")}
     return Offsets(new.xy, new.indices, new.frame_width, new.frame_height, list(offsets.anim),
@@ -218,8 +232,7 @@ def render_canvas(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         else:
             # the shared canvas: keep all frames' extent by rendering on the full offsets'
             # canvas (frames of other animation frames are left out of the stack)
-            sub = Offsets(offsets.xy[rows], [offsets.indices[n] for n in rows],
-                          offsets.frame_width, offsets.frame_height)
+            sub = offsets.with_rows(rows, anim=[])
             sub_pos = [pos[n] for n in rows]
             sub_gains = None if gains is None else gains[rows]
         res = render(store, sub, positions=sub_pos, method=opts.render, kernel=opts.kernel,
@@ -282,7 +295,7 @@ def merge_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         return renders
 
 
-    together = Offsets(offsets.xy, offsets.indices, offsets.frame_width, offsets.frame_height)
+    together = offsets.with_rows(range(len(offsets)), anim=[])
     shared = render_canvas(store, together, opts, ignore, gains, progress, weights=weights)[0]
     out = []
     for r in renders:

@@ -20,6 +20,7 @@ from overmix.commands.options import StitchOptions
 from overmix.commands.output import (
     STITCH_SUFFIXES,
     StitchResult,
+    project_drops,
     write_output,
     write_overlay,
     write_project,
@@ -89,15 +90,19 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         renders, gains = _render(store, offsets, opts, ignore, overlay, progress)
         if opts.extract_overlay:
             write_overlay(overlay, store, opts.extract_overlay, opts)
+        warnings: list[str] = []
         if opts.save_project:
             write_project(store, offsets, opts.save_project,
                           union(ignore, None if overlay is None else overlay.mask))
+            warnings += project_drops(offsets)
         timings["render"] = time.perf_counter() - t
         summary = summarize(store, offsets, renders, timings)
         if gains is not None:
             summary["lighting"] = gains.tolist()
         if overlay is not None:
             summary["overlay_pixels"] = int(overlay.mask.sum())
+        if warnings:
+            summary["warnings"] = warnings
     result = StitchResult(renders, offsets, offsets.canvas, renders[0].color, summary)
     release_memory()
     if output is not None:
@@ -156,7 +161,8 @@ def summarize(store: FrameStore, offsets: Offsets, renders: list[RenderResult] |
         "canvas": cv.to_json(),
         "timings": timings,
     }
-    for key in ("residual_rms", "residual_max", "rejected_pairs", "unaligned_frames"):
+    for key in ("residual_rms", "residual_max", "rejected_pairs", "unaligned_frames",
+                "motion"):
         if key in offsets.extra:
             out[key if key != "residual_rms" else "residual_px"] = offsets.extra[key]
     if renders:

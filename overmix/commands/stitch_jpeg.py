@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from overmix.color.untagged import jfif_color
-from overmix.commands.options import StitchOptions
+from overmix.commands.options import StitchOptions, align_motion
 from overmix.commands.output import StitchResult, write_output
 from overmix.errors import InputError
 from overmix.frame import Family, PlaneLayout
@@ -43,7 +43,7 @@ def stitch_jpeg(input_path: str | os.PathLike[str], opts: StitchOptions,
         # shifted copies: align their decoded luma, JPEG crops move by whole pixels
         lumas = JpegLumas([str(p) for p in paths])
         if len(set(lumas.shapes)) == 1:
-            xy = np.round(align(lumas, motion=opts.motion, border=opts.border,
+            xy = np.round(align(lumas, motion=align_motion(opts), border=opts.border,
                                 progress=progress).xy)
     est = estimate_from_jpegs([str(p) for p in paths], offsets=xy, progress=progress)
     color = jfif_color(len(est.planes))
