@@ -16,6 +16,8 @@ from dumpfmt.format import (
     CFG_ZLIB,
     COMPRESSIONS,
     MAGIC,
+    MAX_FILE_BYTES,
+    MAX_SAMPLES,
     PLANE_RECORD,
     TRANSFER,
     TRANSFORM,
@@ -116,6 +118,16 @@ def _plane_settings(planes: Sequence[np.ndarray], depth: int | Sequence[int],
         if c not in COMPRESSIONS:
             raise DumpError(f"unknown compression {c!r} (use zlib, xz or none)")
         check_level(c, level)
+    # What the reader would refuse is not written (one limit for both sides).
+    size = sum(int(np.size(p)) * (1 if int(d) <= 8 else 2)
+               for p, d in zip(planes, depths, strict=True))
+    if size > MAX_FILE_BYTES:
+        raise DumpError(f"the planes take {size} bytes, more than the {MAX_FILE_BYTES >> 20} MiB "
+                        "per file a dump may hold")
+    shapes = [np.shape(p) for p in planes]
+    if any(len(s) == 2 and s[0] * s[1] > MAX_SAMPLES for s in shapes):
+        raise DumpError(f"a plane of {max(s[0] * s[1] for s in shapes if len(s) == 2)} samples "
+                        f"is larger than the {MAX_SAMPLES} a dump plane may hold")
     return planes, depths, comps, magic
 
 

@@ -43,6 +43,16 @@ def test_per_file_limit_counts_all_planes(tmp_path, capsys) -> None:
     assert not (tmp_path / "x.png").exists()
 
 
+def test_writer_keeps_the_same_limit() -> None:
+    """What the reader refuses is never written: three 16384² 16-bit planes (1.5 GiB) are
+    refused by the encoder (zero-stride planes: nothing is allocated here)."""
+    big = np.broadcast_to(np.uint16(0), (16384, 16384))
+    with pytest.raises(dumpfmt.DumpError, match="MiB per file"):
+        dumpfmt.encode([big, big, big], depth=10)
+    with pytest.raises(dumpfmt.DumpError, match="a dump plane may hold"):
+        dumpfmt.encode([np.broadcast_to(np.uint8(0), (16385, 16384))], depth=8)
+
+
 def test_png_size_limit_from_the_header(tmp_path, capsys) -> None:
     """A PNG whose IHDR claims 60000x60000 RGBA 16-bit (28.8 GB decoded) behind a few bytes
     of data: refused from the header, before FFmpeg allocates anything."""
