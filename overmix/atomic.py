@@ -40,6 +40,7 @@ __all__ = [
     "check_input",
     "check_output",
     "check_output_folder",
+    "clean_stale_temps",
     "input_scope",
     "is_input",
     "pid_alive",
@@ -260,6 +261,12 @@ def remove_stale(folder: str | os.PathLike[str], pattern: re.Pattern[str]) -> li
         except OSError:
             continue
     return removed
+
+
+def clean_stale_temps(folder: str | os.PathLike[str]) -> None:
+    """Remove dead processes' temporary files (``.NAME.tmp-PID-*``) from ``folder``, once per
+    folder and process (every write through :func:`atomic_path` does it)."""
+    _clean_once(Path(folder))
 
 
 def _clean_once(folder: Path) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 import dumpfmt
-from overmix.atomic import check_input, check_output
+from overmix.atomic import check_input, check_output, clean_stale_temps
 from overmix.color.spec import ColorInfo, Matrix, Range
 from overmix.color.untagged import matrix_color
 from overmix.errors import InputError, OutputError, OvermixError, UsageError
@@ -100,6 +100,7 @@ def collect_dumps(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 def _replace_verified(path: Path, data: bytes) -> None:
     """Write ``data`` beside ``path`` and rename it over ``path`` (keeps the file mode)."""
     check_output(path, inplace=True)  # a symlink is never replaced nor written through
+    clean_stale_temps(path.parent)  # what a killed earlier run left beside the dumps
     try:
         mode = os.stat(path).st_mode & 0o7777
         dumpfmt.write_bytes(path, data, fsync=True, mode=mode)

@@ -91,6 +91,10 @@ class FrameStore:
                  tmp_dir: str | Path | None = None) -> None:
         self.budget_bytes = int(max(0, budget_bytes))
         self._tmp_parent = tmp_dir
+        parent = str(tmp_dir or tempfile.gettempdir())
+        if parent not in _swept:  # at start, once per place and process: killed runs' stores
+            _swept.add(parent)
+            remove_stale_stores(parent)
         self._tmp: Path | None = None
         self._entries: list[_Entry] = []
         self._mem_bytes = 0
@@ -187,10 +191,6 @@ class FrameStore:
 
     def _spill_dir(self) -> Path:
         if self._tmp is None:
-            parent = str(self._tmp_parent or tempfile.gettempdir())
-            if parent not in _swept:  # once per place and process
-                _swept.add(parent)
-                remove_stale_stores(parent)
             self._tmp = Path(tempfile.mkdtemp(prefix=f"{STORE_PREFIX}{os.getpid()}-",
                                               dir=self._tmp_parent))
         return self._tmp

@@ -89,8 +89,8 @@ def test_kill_mid_stitch_store_is_removed_by_the_next_run(pan, tmp_path) -> None
     small.mkdir()
     for name in ("000.png", "001.png", "002.png"):
         (small / name).write_bytes((pan / name).read_bytes())
-    again = _start(["stitch", str(small), "-o", str(tmp_path / "t.png"), "--memory-budget",
-                    "0"], tmp)
+    # (the next run keeps its 3 small frames in memory: the sweep does not depend on spilling)
+    again = _start(["stitch", str(small), "-o", str(tmp_path / "t.png")], tmp)
     assert again.wait(timeout=300) == 0, again.stderr.read() if again.stderr else ""
     assert list(tmp.iterdir()) == []  # ...so the next run removes the dead run's store
     assert not (tmp_path / "s.png").exists() and (tmp_path / "t.png").is_file()
@@ -152,3 +152,33 @@ def test_killed_dump_is_recognised_and_replaced(video, tmp_path, capsys) -> None
 
     data = json.loads(capsys.readouterr().out)
     assert data["complete"] is True and data["frames"] == 48 and not data["inconsistent"]
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_stale_temporary_files_are_removed_by_the_next_run(pan, tmp_path, capsys) -> None:
+    """Temporary files of a dead process (SIGKILL, power loss) in an output folder are
+    removed by the next command writing there: stitch, convert, compress."""
+    import dumpfmt
+
+    out = tmp_path / "out"
+    out.mkdir()
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    dumpfmt.write(dumps / "000000.dump", [np.zeros((8, 8), np.uint8)], depth=8)
+    dead = _dead_pid()
+    stale = [out / f".s.png.tmp-{dead}-0a1b2c3d.png", out / f".c.png.tmp-{dead}-99.png",
+             dumps / f".000000.dump.tmp-{dead}-0123456789ab.dump"]
+    alive = out / f".other.png.tmp-{os.getpid()}-0a1b.png"  # a live process's: kept
+    for f in [*stale, alive]:
+        f.write_bytes(b"half a file")
+    assert main(["stitch", str(pan / "000.png"), "-o", str(out / "one.png"), "-q"]) in (0, 1)
+    assert main(["convert", str(pan / "000.png"), "-o", str(out / "c.png")]) == 0
+    assert main(["compress", str(dumps), "--to", "xz"]) == 0
+    capsys.readouterr()
+    assert [f for f in stale if f.exists()] == []
+    assert alive.exists()
