@@ -276,6 +276,8 @@ def _refine(ref: PreparedPlane, mov: PreparedPlane, t: complex, mu: complex, lev
         c = complex((c0.real - o) / f, (c0.imag - o) / f)
         tl = t / f
         budget = _fine_budget(a.img.size)
+        if budget is not None:  # four parameters: twice the translation path's pixels
+            budget = 2 * budget if 4 * budget < a.img.size else None
         cell = max(_CELL >> lvl, 1)
         energy = _energy(ref) if budget is not None and (_CELL >> lvl) >= 1 else None
         radius = abs(complex(w, h)) / 2
@@ -313,7 +315,8 @@ def estimate_similarity(ref: PreparedPlane, mov: PreparedPlane, *, model: str = 
     guess : (x, m) or None
         Predicted transform ``T(p) = x + m·p`` (complex). With ``search`` the translation is
         searched by phase correlation (the guess adds a candidate and gives m); without, the
-        refinement starts from the guess on the second pyramid level.
+        refinement starts from the guess at full resolution (it must be within about a pixel
+        everywhere in the frame).
 
     Returns
     -------
@@ -334,7 +337,6 @@ def estimate_similarity(ref: PreparedPlane, mov: PreparedPlane, *, model: str = 
     if model == "zoom":
         m0 = complex(abs(m0), 0.0)
     t0, mu0 = midpoint(x0, m0, c)
-    nlev = len(ref.levels)
     if search or guess is None:
         cx, cy, lvl = _coarse(ref, mov, "xy", (t0.real, t0.imag) if guess is not None
                               else None, min_overlap)
@@ -343,7 +345,7 @@ def estimate_similarity(ref: PreparedPlane, mov: PreparedPlane, *, model: str = 
         fit = _refine(ref, mov, complex(cx, cy) * s, mu0, max(lvl - 1, 0),
                       model == "similarity")
     else:
-        fit = _refine(ref, mov, t0, mu0, min(1, nlev - 1), model == "similarity")
+        fit = _refine(ref, mov, t0, mu0, 0, model == "similarity")
     x, m = transform(fit.t, fit.mu, c)
     d = fit.t
     overlap = max(0.0, (w - abs(d.real)) * (h - abs(d.imag)) / (w * h))

@@ -207,7 +207,13 @@ def align_transform(lumas: Sequence[np.ndarray] | object, *, motion: str = "auto
                 return off
         else:
             model, ds, da = "similarity", math.nan, math.nan
-        out = align_transform(lumas, motion=model, **kw)  # type: ignore[arg-type]
+        try:
+            out = align_transform(lumas, motion=model, **kw)  # type: ignore[arg-type]
+        except AlignmentError:
+            if off is None:
+                raise
+            off.extra["motion"] = "xy"  # the richer model failed: keep the pan
+            out = off
         out.extra["motion_detected"] = {"scale_change": ds, "angle_deg": da}
         return out
     return _align_model(lumas, motion, mask, border, frame_masks, indices, progress,
@@ -231,6 +237,7 @@ def _align_model(lumas: object, model: str, mask: np.ndarray | None, border: int
     c = complex((w - 1) / 2, (h - 1) / 2)
     window: dict[int, PreparedPlane] = {}
     est: dict[int, tuple[complex, complex]] = {}  # running (x_k, m_k)
+    conf: dict[int, float] = {}  # confidence of the measurement that placed frame k
     found: list[tuple[int, int, SimilarityResult]] = []
     keep = max(JUMPS)
     long_jumps: tuple[int, ...] = ()
@@ -245,9 +252,10 @@ def _align_model(lumas: object, model: str, mask: np.ndarray | None, border: int
         del y
         if k == 0:
             est[0] = (0j, 1 + 0j)
+            conf[0] = 1.0
             long_jumps = long_jumps_for(window[0].nbytes)
         else:
-            _measure(k, window, est, found, model, w, h, c, long_jumps,
+            _measure(k, window, est, conf, found, model, w, h, c, long_jumps,
                      JUMPS, KEY_EVERY, MIN_JUMP_OVERLAP)
             if k not in est:
                 last = max(est)
@@ -292,6 +300,7 @@ def _overlap(x: complex, m: complex, c: complex, w: int, h: int) -> float:
 
 
 def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, tuple[complex, complex]],
+             conf: dict[int, float],
              found: list[tuple[int, int, SimilarityResult]], model: str, w: int, h: int,
              c: complex, long_jumps: tuple[int, ...], jumps: tuple[int, ...], key_every: int,
              min_overlap: float) -> None:
@@ -302,7 +311,10 @@ def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, tuple[comp
         return
     best: tuple[float, tuple[complex, complex]] | None = None
     first = todo.pop(0)
-    r0 = _pair(window[first], window[k], _relative(est[first], pred), model, True)
+    # a steady camera (frames k-1 and k-2 placed by confident measurements): refine the
+    # neighbour pair from the prediction, the phase correlation only when that misses
+    chain = conf.get(first) if first == k - 1 and k - 2 in conf else None
+    r0 = _pair(window[first], window[k], _relative(est[first], pred), model, chain, c)
     results: list[tuple[int, SimilarityResult]] = []
     if r0 is not None:
         results.append((first, r0))
@@ -313,7 +325,7 @@ def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, tuple[comp
         g = _relative(est[i], base)
         if _overlap(g[0], g[1], c, w, h) < min_overlap:
             continue
-        r = _pair(window[i], window[k], g, model, best is None)
+        r = _pair(window[i], window[k], g, model, None if best is None else best[0], c)
         if r is not None:
             results.append((i, r))
     for i, r in results:
@@ -322,6 +334,7 @@ def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, tuple[comp
             best = (r.confidence, _compose(est[i], r))
     if best is not None:
         est[k] = best[1]
+        conf[k] = best[0]
 
 
 def _compose(ti: tuple[complex, complex], r: SimilarityResult) -> tuple[complex, complex]:
@@ -331,13 +344,15 @@ def _compose(ti: tuple[complex, complex], r: SimilarityResult) -> tuple[complex,
 
 
 def _pair(ref: PreparedPlane, mov: PreparedPlane, guess: tuple[complex, complex], model: str,
-          search: bool) -> SimilarityResult | None:
-    if not search:
+          chain_conf: float | None, c: complex) -> SimilarityResult | None:
+    """One pair: refined from ``guess`` when it comes from a confident chain (``chain_conf``,
+    that measurement's confidence) and the result agrees with it, else searched."""
+    if chain_conf is not None:
         try:
             r = estimate_similarity(ref, mov, model=model, guess=guess, search=False)
-            gx = guess[0]
-            if r.confidence >= MIN_CONFIDENCE and abs(complex(r.dx, r.dy) - gx) <= 2.0 + \
-                    abs(guess[1] - r.m) * max(ref.shape):
+            centre = guess[0] + (guess[1] - 1) * c  # displacement of the centre predicted
+            if r.confidence >= chain_conf - 0.1 and abs(
+                    complex(r.dx, r.dy) + (r.m - 1) * c - centre) <= 1.0:
                 return r
         except AlignmentError:
             pass
