@@ -182,3 +182,17 @@ def test_stale_temporary_files_are_removed_by_the_next_run(pan, tmp_path, capsys
     capsys.readouterr()
     assert [f for f in stale if f.exists()] == []
     assert alive.exists()
+
+
+def test_sigterm_mid_convert_all_leaves_nothing(video, tmp_path) -> None:
+    out = tmp_path / "png"
+    before = snapshot(video)
+    proc = _start(["convert", str(video), "--all", "-o", str(out), "--depth", "16"], tmp_path)
+    _wait_for(lambda: out.is_dir() and len(list(out.iterdir())) >= 2, proc,
+              "two PNGs were written")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert err.decode() == "overmix: error: terminated by SIGTERM\n"
+    assert not out.exists()
+    assert snapshot(video) == before
