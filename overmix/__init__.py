@@ -95,10 +95,10 @@ def convert(frame: Frame, **options: Any) -> np.ndarray:
 def align(path: str | os.PathLike[str], **options: Any) -> Offsets:
     """Sub-pixel offsets of the frames of ``path`` (options as ``overmix align``)."""
     from overmix.commands.align import align_input
-    from overmix.commands.options import StitchOptions
+    from overmix.commands.options import stitch_options
 
     with input_scope():
-        offsets, _ = align_input(path, StitchOptions(**options))
+        offsets, _ = align_input(path, stitch_options(options, "align"))
     return offsets
 
 
@@ -106,11 +106,11 @@ def stitch(path: str | os.PathLike[str], output: str | os.PathLike[str] | None =
            **options: Any) -> StitchResult:
     """Stitch a pan into one canvas, written to ``output`` (.png or .dump) when given
     (options as ``overmix stitch``, e.g. ``render="median"``, ``scale=2``)."""
-    from overmix.commands.options import StitchOptions
+    from overmix.commands.options import stitch_options
     from overmix.commands.stitch import stitch as _stitch
 
     with input_scope():  # what this call reads constrains only this call's outputs
-        return _stitch(path, StitchOptions(**options), output=output)
+        return _stitch(path, stitch_options(options), output=output)
 
 
 def dump(path: str | os.PathLike[str], folder: str | os.PathLike[str],

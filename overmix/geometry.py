@@ -31,7 +31,12 @@ import numpy as np
 from overmix.atomic import check_input, write_text_atomic
 from overmix.errors import InputError, UsageError
 
-__all__ = ["Canvas", "Offsets"]
+__all__ = ["MOTIONS", "TRANSLATIONS", "Canvas", "Offsets"]
+
+# camera motion models (``--motion``): translations (both axes, or one axis only), pan + zoom,
+# pan + zoom + rotation, or the simplest of those that fits
+MOTIONS = ("xy", "x", "y", "zoom", "similarity", "auto")
+TRANSLATIONS = MOTIONS[:3]  # what the phase correlation itself estimates
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from overmix.atomic import check_input
+from overmix.commands.options import check_command_options
 from overmix.errors import InputError, UsageError
 from overmix.ranges import FrameRange
 
@@ -233,6 +234,10 @@ def _action(a: Any, where: str) -> Action:
     for k in opts:
         if k in ("o", "output", "start", "end", "frame", "all", "quiet", "q"):
             raise UsageError(f"{where}: option '{k}' is set by the batch itself")
+    try:  # what the command line would refuse, with its message
+        check_command_options(cmd, opts)
+    except UsageError as exc:
+        raise UsageError(f"{where}: [action.options] of {cmd}: {exc}") from None
     frame = a.get("frame", "start")
     if frame not in ("start", "middle"):
         raise UsageError(f"{where}: 'frame' is \"start\" or \"middle\", got {frame!r}")

@@ -19,6 +19,7 @@ from typing import Any
 
 from overmix.batch.job import Action, InputSpec, Job, abs_path
 from overmix.batch.manifest import MANIFEST_NAME, STAGING_NAME
+from overmix.commands.options import OPTIONS, options_argv
 from overmix.errors import InputError, OvermixError, UsageError
 from overmix.progress import ProgressCallback, no_progress
 
@@ -26,35 +27,6 @@ __all__ = ["OUT", "OUTDIR", "Plan", "Problem", "Task", "detect_scenes", "make_pl
            "options_argv"]
 
 Detector = Callable[[Path], list[tuple[int, int]]]
-
-
-def options_argv(options: dict[str, Any]) -> list[str]:
-    """Command-line words for ``{name: value}`` options.
-
-    ``True`` → ``--name``; ``False``/``None`` → omitted; a list → the option repeated;
-    anything else → ``--name VALUE``. Underscores in names become dashes.
-    """
-    argv: list[str] = []
-    for key in sorted(options):
-        value = options[key]
-        flag = "--" + key.replace("_", "-")
-        if value is True:
-            argv.append(flag)
-        elif value is False or value is None:
-            continue
-        elif isinstance(value, list):
-            for v in value:
-                argv += [flag, _word(v)]
-        else:
-            argv += [flag, _word(value)]
-    return argv
-
-
-def _word(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return repr(v)  # keep "2.0" a float so the command reads the same value
-    return str(v)
-
 
 
 @dataclass(frozen=True)
@@ -88,10 +60,10 @@ OUT = "{OUT}"
 OUTDIR = "{OUTDIR}"
 
 # Options naming files the command reads: relative paths are taken from the job's folder.
-INPUT_FILE_OPTIONS = {"mask", "offsets", "logo"}
+INPUT_FILE_OPTIONS = {o.name for o in OPTIONS.values() if o.path == "in"}
 # Options naming extra files the command writes: a file name (template) written beside the
 # task's main output, through the same staging folder, and recorded in the manifest.
-OUTPUT_FILE_OPTIONS = {"save_offsets", "save_project", "extract_overlay"}
+OUTPUT_FILE_OPTIONS = {o.name for o in OPTIONS.values() if o.path == "out"}
 
 
 @dataclass

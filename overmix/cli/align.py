@@ -8,7 +8,8 @@ from typing import Any
 from rich.table import Table
 
 from overmix.cli._ui import UI
-from overmix.cli.stitch import add_align_arguments, add_input_arguments, options, summary_rows
+from overmix.cli.stitch import summary_rows
+from overmix.commands.options import add_options, stitch_options
 
 
 def register(subparsers: Any) -> None:
@@ -19,9 +20,7 @@ def register(subparsers: Any) -> None:
                     "`overmix stitch --offsets` reads.")
     p.add_argument("input", metavar="INPUT", help="video, dump file, folder of dumps or PNGs")
     p.add_argument("-o", "--output", metavar="FILE", help="write the offsets JSON here")
-    add_input_arguments(p)
-    add_align_arguments(p)
-    p.add_argument("--json", action="store_true", help="print the offsets JSON on stdout")
+    add_options(p, "align")
     p.set_defaults(func=run)
 
 
@@ -29,7 +28,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     # lazy: alignment loads registration (scipy), which other commands skip
     from overmix.commands.align import align_input
 
-    opts = options(args)
+    opts = stitch_options(args, "align")
     with ui.progress() as progress:
         offsets, summary = align_input(args.input, opts, progress, output=args.output)
     if args.json:

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from overmix import batch
 from overmix.cli._ui import UI
-from overmix.errors import UsageError
+from overmix.commands.options import add_options, check_namespace
 
 
 def register(subparsers: Any) -> None:
@@ -22,18 +22,11 @@ def register(subparsers: Any) -> None:
     sub.required = True
     plan = sub.add_parser("plan", help="show the tasks a job would run")
     plan.add_argument("job", metavar="JOB", help="job file (.toml or .json)")
-    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    add_options(plan, "batch plan")
     plan.set_defaults(func=run_plan)
     run = sub.add_parser("run", help="run a job")
     run.add_argument("job", metavar="JOB", help="job file (.toml or .json)")
-    run.add_argument("--scheduler", metavar="ADDRESS",
-                     help="Dask scheduler to use, e.g. tcp://host:8786 (default: a local cluster)")
-    run.add_argument("--workers", type=int, metavar="N",
-                     help="worker processes of the local cluster (default: CPU count)")
-    run.add_argument("--log", metavar="FILE", help="append a JSON-lines log of the run here")
-    run.add_argument("--force", action="store_true",
-                     help="run every task, also those the manifest lists as done")
-    run.add_argument("--json", action="store_true", help="print the results as JSON")
+    add_options(run, "batch run")
     run.set_defaults(func=run_run)
 
 
@@ -65,9 +58,8 @@ def run_plan(args: argparse.Namespace, ui: UI) -> int:
 
 
 def run_run(args: argparse.Namespace, ui: UI) -> int:
+    check_namespace(args, "batch run")
     job = batch.load_job(args.job)
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be 1 or more")
 
     def on_start(plan: batch.Plan, todo: list[batch.Task], dashboard: str | None) -> None:
         if dashboard:

@@ -7,27 +7,13 @@ Recompresses dumps in place, bit-exactly and atomically (a thin layer over
 from __future__ import annotations
 
 import argparse
-import lzma
 from typing import Any
 
 from rich.table import Table
 
 from overmix.cli._ui import UI
+from overmix.commands.options import add_options, check_namespace
 from overmix.errors import InputError, UsageError
-
-
-def _level(text: str) -> int:
-    """``0``-``9``, or ``9e`` for xz's extreme presets."""
-    t = text.strip().lower()
-    extreme = t.endswith("e")
-    try:
-        value = int(t[:-1] if extreme else t)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid level {text!r} (use 0-9, or 0e-9e for xz)")\
-            from None
-    if not 0 <= value <= 9:
-        raise argparse.ArgumentTypeError(f"level {value} is outside 0-9")
-    return value | lzma.PRESET_EXTREME if extreme else value
 
 
 def register(subparsers: Any) -> None:
@@ -39,21 +25,7 @@ def register(subparsers: Any) -> None:
                     "DMP0 header when their matrix is known (scene.json or --matrix).",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="dump files or folders of dumps")
-    p.add_argument("--to", choices=("zlib", "xz", "none"), default="xz",
-                   help="target compression (default: xz)")
-    p.add_argument("--level", type=_level, metavar="L",
-                   help="zlib level 0-9 / xz preset 0-9 or 0e-9e (default 6); with --level, "
-                        "files already in the target compression are recompressed too")
-    p.add_argument("--matrix", metavar="M",
-                   help="matrix of headerless dumps (601, 709, 2020, ...) for their new header; "
-                        "wins over scene.json")
-    p.add_argument("--range", dest="range_", metavar="R", choices=("limited", "full"),
-                   help="range that goes with --matrix (default: limited)")
-    p.add_argument("--jobs", "-j", type=int, metavar="N",
-                   help="parallel workers (default: number of CPU cores)")
-    p.add_argument("--force", action="store_true",
-                   help="recompress files that already use the target compression")
-    p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    add_options(p, "compress")
     p.set_defaults(func=run)
 
 
@@ -67,14 +39,13 @@ def _size(n: int) -> str:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from overmix.commands.compress import color_for_matrix, recompress  # lazy: only here
 
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError("--jobs must be 1 or more")
-    if args.range_ and not args.matrix:
+    o = check_namespace(args, "compress")
+    if o["range"] and not o["matrix"]:
         raise UsageError("--range needs --matrix")
-    color = color_for_matrix(args.matrix, args.range_) if args.matrix else None
+    color = color_for_matrix(o["matrix"], o["range"]) if o["matrix"] else None
     with ui.progress() as progress:
-        results = recompress(args.paths, to=args.to, level=args.level, matrix=color,
-                             jobs=args.jobs, progress=progress)
+        results = recompress(args.paths, to=str(o["to"]), level=o["level"], matrix=color,
+                             jobs=o["jobs"], force=o["force"], progress=progress)
     failed = [r for r in results if r.status == "failed"]
     done = [r for r in results if r.status == "recompressed"]
     before = sum(r.before for r in results)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from overmix.cli._types import finite_float
 from overmix.cli._ui import UI
+from overmix.commands.options import add_options, check_namespace
 
 
 def register(subparsers: Any) -> None:
@@ -25,42 +25,15 @@ def register(subparsers: Any) -> None:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="INPUT", help="video file (or dumps/PNGs)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--start", metavar="T", help="first frame: index, seconds or HH:MM:SS.mmm")
-    p.add_argument("--end", metavar="T", help="end (excluded): index, seconds or HH:MM:SS.mmm")
-    p.add_argument("--frames", type=int, metavar="N", help="at most N frames")
-    p.add_argument("--scene", type=int, metavar="N", help="dump scene N (0-based, see "
-                   "`overmix info VIDEO --scenes`)")
-    p.add_argument("--ivtc", choices=("auto", "on", "off"), default="auto",
-                   help="inverse telecine (default auto)")
-    p.add_argument("--field-order", choices=("tff", "bff"), default=None,
-                   help="override the stream's field order for IVTC")
-    p.add_argument("--dedup", action="store_true", help="drop frames repeating their "
-                   "predecessor")
-    p.add_argument("--dedup-threshold", type=finite_float, metavar="X", default=None,
-                   help="duplicate if the largest 16x16 block difference is at most X "
-                        "(8-bit codes; default automatic)")
-    p.add_argument("--compress", choices=("zlib", "xz", "none"), default="zlib",
-                   help="plane compression (default zlib)")
-    p.add_argument("--level", type=int, metavar="L", default=None,
-                   help="zlib level 0-9 (default 1: on video noise it compresses within 1%% "
-                        "of level 6 at ~10-25x the speed) or xz preset 0-9 (default 6)")
-    p.add_argument("--stream", type=int, metavar="N", default=None,
-                   help="video stream (0-based among video streams)")
-    p.add_argument("--force", action="store_true", help="write into a non-empty folder")
-    p.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
+    add_options(p, "dump")
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from overmix.commands.dump import dump  # lazy: only when dumping
 
     with ui.progress() as progress:
-        res = dump(
-            args.input, args.output, start=args.start, end=args.end, frames=args.frames,
-            scene=args.scene, ivtc=args.ivtc, field_order=args.field_order, dedup=args.dedup,
-            dedup_threshold=args.dedup_threshold, stream=args.stream,
-            compression=args.compress, level=args.level, force=args.force,
-            workers=args.workers, progress=progress,
-        )
+        res = dump(args.input, args.output, progress=progress,
+                   **check_namespace(args, "dump"))
     if res.lost_frames:
         ui.warn(f"{res.lost_frames} frames could not be decoded")
     extra = ""

@@ -1,23 +1,22 @@
 """``overmix info INPUT [--json]``: what a dump, a dump folder, a PNG or a video holds.
 
-Dumps are described here (:mod:`overmix.io.dumpinfo`); videos by ``overmix.cli._info_video``.
+The description is :func:`overmix.commands.info.describe`; this module prints it as tables:
+dump files and folders (totals, inconsistent files), PNGs, and videos (container, codec,
+pixel format, size, SAR, frame rate and film rate after telecine, exact frame count,
+duration, colour tags and what is assumed, field order, the telecine decision of ``--ivtc
+auto``; ``--scenes`` adds the scene cuts).
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from fractions import Fraction
 from typing import Any
 
 from rich.table import Table
 
 from overmix.cli._ui import UI
-from overmix.errors import InputError, UnsupportedError
-
-try:  # video info is built separately; info on dumps works without it
-    from overmix.cli import _info_video
-except ImportError:  # pragma: no cover - before that module exists
-    _info_video = None  # type: ignore[assignment]
+from overmix.commands.options import add_options, check_namespace
 
 
 def register(subparsers: Any) -> None:
@@ -26,63 +25,33 @@ def register(subparsers: Any) -> None:
         description="Show sizes, planes, bit depth, compression and colour of a dump file or a "
                     "folder of dumps (totals and inconsistent files), or the streams of a "
                     "video.",
-        conflict_handler="resolve",
     )
     p.add_argument("input", metavar="INPUT", help="video file, dump file, dump folder or PNG")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
-    p.add_argument("--verify", action="store_true",
-                   help="dumps: decode every payload too (slower; finds corrupt data)")
-    if _info_video is not None and hasattr(_info_video, "add_arguments"):
-        _info_video.add_arguments(p)
+    add_options(p, "info")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from overmix.atomic import check_input
-    from overmix.commands.info import describe_dump, describe_dump_folder
-    from overmix.io.sources import DUMP_EXTS, PNG_EXTS, is_video_path, list_inputs
+    # lazy: describing a video loads PyAV and the decoder, which other commands skip
+    from overmix.commands.info import describe
 
-    path = Path(args.input)
-    check_input(path)  # missing, FIFO, device: one line now, never a blocked read
-    if path.is_dir():
-        if list_inputs(path, DUMP_EXTS):
-            with ui.progress() as progress:
-                data = describe_dump_folder(path, verify=args.verify, progress=progress)
-            _show(ui, args, data, _folder_table)
-            if not data.get("complete", True):
-                ui.warn(f"{path} holds an interrupted dump (scene.json is marked incomplete); "
-                        "run the dump again to replace it")
-            return 0
-        if list_inputs(path, PNG_EXTS):
-            return _png_info(args, ui, path)
-        raise InputError(f"no .dump or .png files in folder {path}")
-    suffix = path.suffix.lower()
-    if suffix in DUMP_EXTS or _starts_with_magic(path):
-        _show(ui, args, describe_dump(path, decode=args.verify), _dump_table)
-        return 0
-    if suffix in PNG_EXTS:
-        return _png_info(args, ui, path)
-    if is_video_path(path):
-        if _info_video is None or not hasattr(_info_video, "run_video_info"):
-            raise UnsupportedError("video info is not available in this build")
-        return int(_info_video.run_video_info(args, ui) or 0)
-    raise UnsupportedError(f"{path}: not a video, dump or PNG")
-
-
-def _starts_with_magic(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(4) == b"DMP0"
-    except OSError:
-        return False
-
-
-def _show(ui: UI, args: argparse.Namespace, data: dict[str, Any], table: Any) -> None:
-    if args.json:
+    o = check_namespace(args, "info")
+    with ui.progress() as progress:
+        data = describe(args.input, verify=o["verify"], scenes=o["scenes"], stream=o["stream"],
+                        progress=progress)
+    if o["json"]:
         ui.print_json(data)
     else:
-        for t in table(data):
+        tables = {"dump": _dump_table, "dump-folder": _folder_table, "png": _png_table,
+                  "video": _video_tables}[data["kind"]]
+        for t in tables(data):
             ui.out.print(t)
+        if data.get("lost_frames") and data["kind"] == "video":
+            ui.warn(f"{data['lost_frames']} frames could not be decoded")
+    if not data.get("complete", True):
+        ui.warn(f"{args.input} holds an interrupted dump (scene.json is marked incomplete); "
+                "run the dump again to replace it")
+    return 0
 
 
 def _size(n: int | None) -> str:
@@ -175,17 +144,92 @@ def _folder_table(d: dict[str, Any]) -> list[Table]:
     return tables
 
 
-def _png_info(args: argparse.Namespace, ui: UI, path: Path) -> int:
-    from overmix.io.sources import open_source
+def _png_table(data: dict[str, Any]) -> list[Table]:
+    return [_kv_table(str(data.get("path")), [
+        ("frames", str(data.get("frames"))),
+        ("size", f"{data.get('width')}x{data.get('height')} {data.get('layout')}"),
+        ("colour", _color_text({"color": data.get("color"), "color_from": "file"})),
+    ])]
 
-    with open_source(path) as src:
-        data = {"kind": "png", **src.info}
-    if args.json:
-        ui.print_json(data)
-    else:
-        ui.out.print(_kv_table(str(path), [
-            ("frames", str(data.get("frames"))),
-            ("size", f"{data.get('width')}x{data.get('height')} {data.get('layout')}"),
-            ("colour", _color_text({"color": data.get("color"), "color_from": "file"})),
-        ]))
-    return 0
+
+def _video_tables(data: dict[str, Any]) -> list[Table]:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in video_rows(data):
+        table.add_row(label, value)
+    if "scenes" not in data:
+        return [table]
+    st = Table(title=f"{len(data['scenes'])} scene(s)")
+    for col in ("scene", "start", "end", "frames", "time"):
+        st.add_column(col, justify="right")
+    for s in data["scenes"]:
+        st.add_row(str(s["scene"]), str(s["start"]), str(s["end"]), str(s["frames"]),
+                   _fmt_time(s["start_time"]))
+    return [table, st]
+
+
+def _fmt_time(t: float | None) -> str:
+    if t is None:
+        return "?"
+    m, s = divmod(float(t), 60.0)
+    h, m = divmod(int(m), 60)
+    return f"{h:02d}:{m:02d}:{s:06.3f}"
+
+
+def _rate(text: str | None) -> str | None:
+    return None if not text else f"{float(Fraction(text)):.3f} fps ({Fraction(text)})"
+
+
+def video_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(label, value)`` rows of a video's description (:func:`describe_video`'s JSON, or
+    ``VideoInfo.to_json()``); with the IVTC decision when the description has one."""
+    c, guessed = data["color"], data.get("color_guessed", {})
+
+    def tag(name: str, value: str) -> str:
+        return value + (" (assumed)" if guessed.get(name) else "")
+
+    tags = ", ".join(f"{k}={v}" for k, v in data["tags"].items() if v is not None)
+    rate, film = _rate(data["frame_rate"]), _rate(data.get("film_rate"))
+    sar = data.get("sar")
+    rows = [
+        ("file", data["path"]), ("container", data["container"]), ("stream", str(data["stream"])),
+        ("codec", data["codec"] + (f" ({data['profile']})" if data.get("profile") else "")),
+        ("pixel format", f"{data['pix_fmt']} ({data['layout']}, {c['bit_depth']}-bit)"),
+        ("size", f"{data['width']}x{data['height']}"),
+        ("SAR", sar.replace("/", ":") if sar else "1:1 (unset)"),
+        ("frame rate", rate or "unknown"),
+    ]
+    iv = data.get("ivtc") or {}
+    if iv.get("mode") == "hard" and data.get("delivered_rate"):
+        rows.append(("film rate", f"{_rate(data['delivered_rate'])} after IVTC, about "
+                                  f"{data['frame_count'] * 4 // 5} frames"))
+    if film and data.get("film_rate") != data["frame_rate"]:
+        rows.append(("film rate", film))
+    duration = data.get("duration")
+    rows += [
+        ("frames", f"{data['frame_count']}"
+         + (" (estimated)" if data.get("frame_count_estimated") else "")),
+        ("duration", f"{duration:.3f} s" if duration is not None else "unknown"),
+        ("colour tags", tags or "none"),
+        ("matrix", tag("matrix", c["matrix"].upper())),
+        ("range", tag("range", c["range"])),
+        ("transfer", tag("transfer", c["transfer"].upper())),
+        ("primaries", tag("primaries", c["primaries"].upper())),
+        ("chroma location", tag("chroma_location", c["chroma_location"])),
+        ("field order", data["field_order"] + (" (interlaced)" if data.get("interlaced")
+                                               else "")),
+        ("telecine", _telecine(data, iv)),
+    ]
+    return rows
+
+
+def _telecine(data: dict[str, Any], iv: dict[str, Any]) -> str:
+    rate = data.get("delivered_rate")
+    if iv.get("mode") == "hard":
+        return f"hard telecine: {iv.get('pattern') or '3:2'} (IVTC on, {rate} fps)"
+    if iv.get("mode") == "soft":
+        return (f"soft telecine: {iv.get('pattern') or '3:2'} (coded frames passed through "
+                f"at {rate} fps)")
+    value = str((data.get("telecine") or {}).get("guess", "none"))
+    return f"{value} ({iv['reason']})" if iv.get("reason") else value

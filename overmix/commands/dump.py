@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from overmix.atomic import check_input, is_input, register_input, write_bytes_atomic
+from overmix.commands.options import command_options
 from overmix.commands.paths import check_output_folder, make_folder
 from overmix.errors import OvermixError, UsageError
 from overmix.frame import Frame
@@ -82,59 +83,45 @@ def scene_bounds(path: str | os.PathLike[str], scene: int, *, progress: Progress
     return s.start, s.end, len(scenes)
 
 
-def dump(
-    path: str | os.PathLike[str],
-    folder: str | os.PathLike[str],
-    *,
-    start: str | int | float | None = None,
-    end: str | int | float | None = None,
-    frames: int | None = None,
-    scene: int | None = None,
-    ivtc: str = "auto",
-    field_order: str | None = None,
-    dedup: bool = False,
-    dedup_threshold: float | None = None,
-    stream: int | None = None,
-    compression: str = "zlib",
-    level: int | None = None,
-    force: bool = False,
-    workers: int | None = None,
-    progress: ProgressCallback | None = None,
-) -> DumpResult:
+def dump(path: str | os.PathLike[str], folder: str | os.PathLike[str], *,
+         progress: ProgressCallback | None = None, **options: Any) -> DumpResult:
     """Dump the frames of ``path`` (a range, or scene ``scene``) into ``folder``.
 
+    ``options`` are those of ``overmix dump`` (:data:`~overmix.commands.options.OPTIONS`):
+    ``start``, ``end``, ``frames``, ``scene``, ``ivtc``, ``field_order``, ``dedup``,
+    ``dedup_threshold``, ``stream``, ``compress``, ``level``, ``force``, ``workers``.
     Files are ``000042.dump`` (zero-padded display index), DMP0 at native depth, plus
     ``scene.json`` (DESIGN §5). ``level`` defaults to 1 for zlib (see :data:`ZLIB_DEFAULT_LEVEL`)
     and 6 for xz. An existing non-empty folder is refused unless ``force``; with ``force``,
     stale dumps of an earlier run are removed once the new ones are in place.
     """
+    o = command_options("dump", options)
     report = progress or no_progress
     out = Path(folder)
+    start, end, scene, level = o["start"], o["end"], o["scene"], o["level"]
     if scene is not None and (start is not None or end is not None):
         raise UsageError("--scene cannot be combined with --start/--end")
-    if level is not None and not 0 <= level <= 9:
-        raise UsageError(f"--level must be 0-9, got {level}")
-    if frames is not None and frames <= 0:
-        raise UsageError(f"--frames must be 1 or more, got {frames}")
-    if compression not in ("zlib", "xz", "none"):
-        raise UsageError(f"unknown compression {compression!r} (use zlib, xz or none)")
+    compression = str(o["compress"])
+    if level is not None and level > 9 and compression != "xz":
+        raise UsageError("--level 0e-9e (extreme) is for --compress xz only")
     check_input(path)  # missing, FIFO, device: one line, never a blocked read
     register_input(path)  # the output folder may not hold it (overmix.atomic)
+    force = o["force"]
     if not force and _interrupted(out):
         force = True  # a killed run's folder (manifest still incomplete) is replaced
     create = check_output_folder(out, force=force, not_in=[path])
     if level is None and compression == "zlib":
         level = ZLIB_DEFAULT_LEVEL
-    video_options: dict[str, Any] = dict(ivtc=ivtc, field_order=field_order, dedup=dedup,
-                                         dedup_threshold=dedup_threshold, stream=stream)
+    video_options = {k: o[k] for k in ("ivtc", "field_order", "dedup", "dedup_threshold",
+                                        "stream")}
     t0 = time.perf_counter()
     scene_info = None
     if scene is not None:
         s0, s1, nscenes = scene_bounds(path, scene, progress=report, **video_options)
         start, end = s0, s1
         scene_info = {"scene": scene, "of": nscenes, "start": s0, "end": s1}
-    src = open_source(path, start=start, end=end, frames=frames, **video_options)
-    writer = _Writer(out, compression, level, workers or max(1, os.cpu_count() or 1),
+    src = open_source(path, start=start, end=end, frames=o["frames"], **video_options)
+    writer = _Writer(out, compression, level, o["workers"] or max(1, os.cpu_count() or 1),
                      lambda n: report("dump", n, getattr(src, "count", None)))
     try:
         if create:

@@ -1,4 +1,7 @@
-"""Descriptions of dump files and dump folders (for ``overmix info``), as JSON-able dicts.
+"""``overmix info``: what a video, a dump, a dump folder or a PNG holds, as JSON-able dicts.
+
+:func:`describe` picks the kind of input; :func:`describe_video` probes a video (and the
+telecine decision of ``--ivtc auto``, optionally the scene cuts). Dumps:
 
 A single file is fully decoded (so a corrupt payload is an error). A folder is described from
 the plane records alone (fast on thousands of files); ``verify=True`` decodes every payload
@@ -14,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import dumpfmt
-from overmix.errors import InputError, OvermixError
+from overmix.atomic import check_input
+from overmix.errors import InputError, OvermixError, UnsupportedError
 from overmix.io.dumps import ProbeDump, frame_from_dump, read_dump, read_dump_info
 from overmix.io.manifest import Manifest, read_manifest
-from overmix.io.sources import DUMP_EXTS, list_inputs
+from overmix.io.sources import DUMP_EXTS, PNG_EXTS, is_video_path, list_inputs, open_source
 from overmix.progress import ProgressCallback, no_progress
+from overmix.video import open_video
+from overmix.video.scenes import detect_cuts, scenes_from_cuts
 
 __all__ = ["describe_dump", "describe_dump_folder", "transform_name", "transfer_name"]
 
@@ -192,4 +198,65 @@ def describe_dump_folder(
                     ivtc=manifest.ivtc, dedup=manifest.dedup)
     order = {f.name: k for k, f in enumerate(files)}
     data["inconsistent"] = sorted(bad, key=lambda b: order.get(b["file"], 0))
+    return data
+
+
+def describe(path: str | os.PathLike[str], *, verify: bool = False, scenes: bool = False,
+             stream: int | None = None,
+             progress: ProgressCallback = no_progress) -> dict[str, Any]:
+    """The description of any input; its ``kind`` is ``dump``, ``dump-folder``, ``png`` or
+    ``video``."""
+    p = Path(path)
+    check_input(p)  # missing, FIFO, device: one line now, never a blocked read
+    if p.is_dir():
+        if list_inputs(p, DUMP_EXTS):
+            return describe_dump_folder(p, verify=verify, progress=progress)
+        if list_inputs(p, PNG_EXTS):
+            return describe_png(p)
+        raise InputError(f"no .dump or .png files in folder {p}")
+    suffix = p.suffix.lower()
+    if suffix in DUMP_EXTS or _starts_with_magic(p):
+        return describe_dump(p, decode=verify)
+    if suffix in PNG_EXTS:
+        return describe_png(p)
+    if is_video_path(p):
+        return describe_video(p, stream=stream, scenes=scenes, progress=progress)
+    raise UnsupportedError(f"{p}: not a video, dump or PNG")
+
+
+def _starts_with_magic(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"DMP0"
+    except OSError:
+        return False
+
+
+def describe_png(path: Path) -> dict[str, Any]:
+    """A PNG file or folder of PNGs: frames, size, layout, colour."""
+    with open_source(path) as src:
+        return {"kind": "png", **src.info}
+
+
+def describe_video(path: str | os.PathLike[str], *, stream: int | None = None,
+                   scenes: bool = False,
+                   progress: ProgressCallback | None = None) -> dict[str, Any]:
+    """A video (probe + IVTC decision + optional scenes)."""
+    src = open_video(path, stream=stream, ivtc="auto", progress=progress)
+    data = src.video.to_json()
+    data["ivtc"] = src.ivtc_decision
+    iv = src.ivtc_decision
+    if iv.get("mode") == "hard":
+        data["telecine"] = {**data.get("telecine", {}), "guess": "hard",
+                            "pattern": iv.get("pattern"),
+                            "film_rate": None if src.rate is None else str(src.rate)}
+    data["delivered_rate"] = None if src.rate is None else str(src.rate)
+    data["assumed_color"] = src.color.to_json()
+    if scenes:
+        cuts, n = detect_cuts(src)
+        sc = scenes_from_cuts(cuts, n, end_time=data.get("duration"))
+        data["scenes"] = [s.to_json() for s in sc]
+        data["cuts"] = [c.to_json() for c in cuts]
+        if src.info.get("lost_frames"):
+            data["lost_frames"] = src.info["lost_frames"]
     return data

@@ -1,129 +1,563 @@
-"""The options of the commands (DESIGN §7).
+"""Every option of the commands, once: flag, type, default, choices, range and help (DESIGN §7).
 
-:class:`StitchOptions` holds every ``overmix stitch`` option plus the input selection.
+:data:`OPTIONS` is the one table. Everything else is derived from it:
+
+- the CLI's argparse: :func:`add_options` adds a command's options to its parser;
+- :class:`StitchOptions`, the stitch/align options dataclass (its fields are
+  :data:`STITCH`'s options, their defaults and types) and its validation :meth:`check`;
+- the Python API's keyword arguments (``overmix.stitch(..., render="median")`` →
+  ``StitchOptions(**kw).check()``);
+- ``batch``'s check of ``[action.options]`` (:func:`check_command_options`: the same parser
+  and the same checks as the command line, hence the same messages).
+
+Modes that are choices are :class:`Choice` enums (``str`` subclasses: ``Render.MEDIAN ==
+"median"``, and they hash, print and serialise as their value). Ranges are checked by
+:func:`check_value`, after parsing, with one message per kind of bound.
+
+Adding a stitch option is one :class:`Option` row here, its name in :data:`STITCH_CLI` (or
+:data:`ALIGN`, for ``align`` too) and the code that uses ``opts.<name>``: the flag, the
+dataclass field, the keyword, the batch check and the help follow.
 """
 
 from __future__ import annotations
 
+import argparse
+import lzma
+import math
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, make_dataclass
+from enum import Enum
+from typing import Any
 
+from overmix.commands.paths import check_suffix
 from overmix.errors import UsageError
+from overmix.geometry import MOTIONS
 from overmix.io.store import DEFAULT_BUDGET
 from overmix.render.names import RENDERS
 
-MOTIONS = ("xy", "x", "y", "zoom", "similarity", "auto")
+__all__ = [
+    "COMMAND_OPTIONS", "OPTIONS", "STITCH", "Choice", "Option", "StitchOptions",
+    "add_options", "check_command_options", "check_namespace", "check_value",
+    "command_options", "options_argv", "source_options", "stitch_options",
+]
 
 
-@dataclass
-class StitchOptions:
-    """Every ``overmix stitch`` option (DESIGN §7), plus the input selection.
+class Choice(str, Enum):
+    """A mode chosen by name: equal to, hashed, printed and serialised as its value."""
 
-    Input: ``start``, ``end`` (frame index or time), ``frames`` (max count), ``ivtc``
-    (auto|on|off), ``field_order``, ``dedup``, ``dedup_threshold``, ``stream``.
-    Geometry: ``offsets`` (read from JSON instead of aligning), ``save_offsets``, ``motion``
-    (xy|x|y|zoom|similarity|auto), ``canvas_scale`` (canvas pixel pitch in frame-0 pixels;
-    default the sharpest frame's), ``mask`` (PNG, white = ignore), ``border`` (luma px ignored
-    at frame edges).
-    Render: ``render`` (one of :data:`~overmix.render.stack.RENDERS`), ``kernel``
-    (cubic|lanczos3), ``chroma`` (native: chroma canvas at the source subsampling; full: 4:4:4).
-    Scene: ``animation`` (auto|off|N), ``logo`` (auto|off|PNG), ``extract_overlay`` (PNG path),
-    ``lighting`` (auto|off|on).
-    Restoration: ``scale`` (super-resolution factor), ``deconvolve`` (``SIGMA[:ITERS]``),
-    ``mosaic`` (auto|off), ``jpeg``.
-    Output: ``depth`` (8|16, default 16 for sources deeper than 8 bits), ``dither``,
-    ``chroma_filter`` (chroma upsampling for RGB output), ``save_project``.
-    Resources: ``memory_budget`` (bytes of decoded frames kept in memory), ``tile_budget``
-    (bytes of frame stacks for the statistics renders), ``tmp_dir``.
+    __str__ = str.__str__
+    __format__ = str.__format__
+    __hash__ = str.__hash__
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        return tuple(m.value for m in cls)
+
+
+def _choice(name: str, values: Iterable[str]) -> Any:
+    return Choice(name, {v.upper().replace("-", "_"): v for v in values})  # type: ignore[call-overload]
+
+
+Render = _choice("Render", RENDERS)
+Ivtc = _choice("Ivtc", ("auto", "on", "off"))
+FieldOrder = _choice("FieldOrder", ("tff", "bff"))
+Motion = _choice("Motion", MOTIONS)
+Kernel = _choice("Kernel", ("cubic", "lanczos3"))
+Chroma = _choice("Chroma", ("native", "full"))
+Lighting = _choice("Lighting", ("auto", "off", "on"))
+Mosaic = _choice("Mosaic", ("auto", "off"))
+ChromaFilter = _choice("ChromaFilter", ("bilinear", "bicubic", "lanczos"))
+Compression = _choice("Compression", ("zlib", "xz", "none"))
+
+MB = 2**20  # budgets are given in MB
+
+
+def _animation(value: Any) -> str:
+    """``auto``, ``off`` or a count >= 1 (as text)."""
+    a = str(value)
+    if a not in ("auto", "off") and not (a.isdigit() and int(a) >= 1):
+        raise UsageError(f"--animation must be auto, off or a count >= 1 (got {a!r})")
+    return a
+
+
+def finite_float(word: str) -> float:
+    """A float option's word: ``nan`` and ``inf`` are refused by argparse (exit 2), never
+    values."""
+    try:
+        value = float(word)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {word!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{word!r} is not a finite number")
+    return value
+
+
+def _level(word: str) -> int:
+    """``0``-``9``, or ``0e``-``9e`` for xz's extreme presets (a command-line word)."""
+    t = str(word).strip().lower()
+    extreme = t.endswith("e")
+    try:
+        n = int(t[:-1] if extreme else t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid level {word!r} (use 0-9, or 0e-9e for xz)") \
+            from None
+    if not 0 <= n <= 9:
+        raise argparse.ArgumentTypeError(f"level {n} is outside 0-9")
+    return n | lzma.PRESET_EXTREME if extreme else n
+
+
+def _level_value(value: Any) -> int:
+    """A level given as a number (API, batch): 0-9, xz's extreme flag allowed."""
+    if isinstance(value, str):
+        return _level(value)
+    n = int(value)
+    if not 0 <= (n & ~lzma.PRESET_EXTREME) <= 9:
+        raise argparse.ArgumentTypeError(f"level {n} is outside 0-9")
+    return n
+
+
+def _deconvolve(value: Any) -> str:
+    """``SIGMA[:ITERS]``, checked by the deconvolution's own parser."""
+    # lazy: restore.deconvolve loads scipy, which the CLI's start (every command) skips
+    from overmix.restore.deconvolve import parse_deconvolve
+
+    parse_deconvolve(str(value))
+    return str(value)
+
+
+def _scale(value: Any) -> float:
+    """A super-resolution factor, checked by the super-resolution's own rule (> 1, <= 8)."""
+    # lazy: restore.superres loads scipy, which the CLI's start (every command) skips
+    from overmix.restore.superres import check_scale
+
+    return check_scale(value)
+
+
+def _project(value: Any) -> str:
+    check_suffix(value, (".xml.overmix",), "--save-project")
+    return os.fspath(value)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: its keyword ``name`` (dataclass field, argparse dest) and everything else.
+
+    ``kind`` converts a command-line word: ``str``, ``int``, ``float``, ``bool`` (a switch
+    without a value), or a :class:`Choice` enum. ``low``/``high`` bound numbers (``low_open``:
+    strictly above ``low``); ``values`` lists allowed non-enum values; ``parse`` validates and
+    normalises what the other fields cannot say (after parsing: a usage error, exit 2);
+    ``word`` is argparse's ``type`` for a value argparse itself must refuse. ``flag`` defaults
+    to ``--name-with-dashes``;
+    ``""`` makes the option API-only. ``path``: ``"in"`` / ``"out"`` for file options (batch
+    resolves them). ``helps`` gives a command its own help where the option's meaning there
+    differs in detail.
     """
 
-    start: str | int | float | None = None
-    end: str | int | float | None = None
-    frames: int | None = None
-    ivtc: str = "auto"
-    field_order: str | None = None
-    dedup: bool = False
-    dedup_threshold: float | None = None
-    stream: int | None = None
-    offsets: str | os.PathLike[str] | None = None
-    save_offsets: str | os.PathLike[str] | None = None
-    motion: str = "auto"
-    canvas_scale: float | None = None
-    mask: str | os.PathLike[str] | None = None
-    border: int = 0
-    render: str = "average"
-    kernel: str = "cubic"
-    chroma: str = "native"
-    animation: str = "off"
-    logo: str = "off"
-    extract_overlay: str | os.PathLike[str] | None = None
-    lighting: str = "off"
-    scale: float | None = None
-    deconvolve: str | None = None
-    mosaic: str = "off"
-    jpeg: bool = False
-    depth: int | None = None
-    dither: bool = False
-    chroma_filter: str = "bilinear"
-    save_project: str | os.PathLike[str] | None = None
-    memory_budget: int = DEFAULT_BUDGET
-    tile_budget: int = 256 * 1024 * 1024
-    tmp_dir: str | os.PathLike[str] | None = None
+    name: str
+    help: str
+    kind: Any = str
+    default: Any = None
+    flag: str | None = None
+    short: str | None = None
+    metavar: str | None = None
+    values: tuple[Any, ...] = ()
+    low: float | None = None
+    low_open: bool = False
+    high: float | None = None
+    parse: Callable[[Any], Any] | None = None
+    word: Callable[[str], Any] | None = None
+    path: str | None = None
+    group: str | None = None
+    exclusive: str | None = None
+    hidden: bool = False
+    cli_only: bool = False
+    helps: Mapping[str, str] = field(default_factory=dict)
 
-    def check(self) -> StitchOptions:
-        """Raise :class:`UsageError` for values out of range; returns self."""
-        if self.render not in RENDERS:
-            raise UsageError(f"unknown render {self.render!r} (use {', '.join(RENDERS)})")
-        if self.motion not in MOTIONS:
-            raise UsageError(f"--motion must be one of {', '.join(MOTIONS)} "
-                             f"(got {self.motion!r})")
-        if self.canvas_scale is not None and not (0.05 <= self.canvas_scale <= 20):
-            raise UsageError(f"--canvas-scale must be in [0.05, 20] (got {self.canvas_scale})")
-        if self.motion in ("zoom", "similarity") and translation_only_features(self):
-            raise UsageError(f"--motion {self.motion} cannot be combined with "
-                             f"{', '.join(translation_only_features(self))} (they need a "
-                             "translation-only motion)")
-        if self.border < 0:
-            raise UsageError(f"--border must be >= 0 (got {self.border})")
-        if self.chroma not in ("native", "full"):
-            raise UsageError(f"--chroma must be native or full (got {self.chroma!r})")
-        if self.depth is not None and self.depth not in (8, 16):
-            raise UsageError(f"--depth must be 8 or 16 (got {self.depth})")
-        if self.lighting not in ("auto", "off", "on"):
-            raise UsageError(f"--lighting must be auto, off or on (got {self.lighting!r})")
-        if self.mosaic not in ("auto", "off"):
-            raise UsageError(f"--mosaic must be auto or off (got {self.mosaic!r})")
-        a = str(self.animation)
-        if a not in ("auto", "off") and not (a.isdigit() and int(a) >= 1):
-            raise UsageError(f"--animation must be auto, off or a count >= 1 (got {a!r})")
-        if self.scale is not None and not self.scale > 0:
-            raise UsageError(f"--scale must be > 0 (got {self.scale})")
-        return self
+    @property
+    def cli_flag(self) -> str:
+        return ("--" + self.name.replace("_", "-")) if self.flag is None else self.flag
+
+    @property
+    def choices(self) -> tuple[Any, ...]:
+        if isinstance(self.kind, type) and issubclass(self.kind, Choice):
+            return self.kind.values()
+        return self.values
 
 
-def translation_only_features(opts: StitchOptions) -> list[str]:
+_T = "index, seconds or HH:MM:SS.mmm"
+_VIDEO = ("stitch", "align")
+
+OPTIONS: dict[str, Option] = {o.name: o for o in (
+    # --- input selection
+    Option("start", f"first frame: {_T}", metavar="T"),
+    Option("end", f"end (excluded): {_T}", metavar="T"),
+    Option("frames", "at most N frames", int, metavar="N", low=1),
+    Option("frame", "frame to convert: index (default 0), or a time such as 12.5s or "
+           "00:01:02.500", metavar="N", exclusive="which"),
+    Option("all", "convert every frame (of the range) into the folder OUT", bool,
+           default=False, exclusive="which"),
+    Option("scene", "dump scene N (0-based, see `overmix info VIDEO --scenes`)", int,
+           metavar="N", low=0),
+    Option("ivtc", "inverse telecine for videos (default auto)", Ivtc, default="auto"),
+    Option("field_order", "override the stream's field order for IVTC", FieldOrder),
+    Option("dedup", "drop frames repeating their predecessor", bool, default=False,
+           helps={"preview": "mark the frames dedup would drop (videos; ranges count all "
+                             "frames)"}),
+    Option("dedup_threshold", "a frame repeats its predecessor when its largest 16x16 block "
+           "difference to the last kept frame is at most X (8-bit codes; default automatic, "
+           "2-6 from the codec noise)", float, metavar="X"),
+    Option("stream", "video stream (0-based among video streams)", int, metavar="N", low=0),
+    Option("memory_budget", f"decoded frames kept in memory, MB (default "
+           f"{DEFAULT_BUDGET / MB:g}); the rest wait in a temporary folder", float,
+           default=DEFAULT_BUDGET / MB, metavar="MB", low=0),
+    Option("tile_budget", "frame stacks of the statistics renders, MB", float, default=256.0,
+           flag="", low=0),
+    Option("tmp_dir", "folder for the frames beyond the memory budget", flag=""),
+    # --- geometry
+    Option("motion", "camera motion model: xy (pan), x or y (one axis), zoom (pan + zoom), "
+           "similarity (pan + zoom + rotation), auto (the simplest that fits; default)",
+           Motion, default="auto"),
+    Option("canvas_scale", "canvas pixel size in frame-0 pixels (default: the most zoomed-in "
+           "frame's; C < 1 is finer than frame 0)", float, metavar="C", low=0.05, high=20),
+    Option("mask", "PNG in frame size: white = ignore", metavar="FILE", path="in"),
+    Option("border", "ignore N pixels at every frame edge", int, default=0, metavar="N",
+           low=0),
+    Option("offsets", "use these offsets (JSON) instead of aligning", metavar="FILE",
+           path="in", group="render"),
+    Option("save_offsets", "write the offsets (JSON)", metavar="FILE", path="out",
+           group="render"),
+    # --- render and output
+    Option("render", "how frames are combined (default average)", Render, default="average",
+           group="render"),
+    Option("kernel", "sub-pixel resampling kernel (default cubic = Catmull-Rom)", Kernel,
+           default="cubic", group="render"),
+    Option("chroma", "chroma canvas at the source's subsampling (native) or 4:4:4 (full)",
+           Chroma, default="native", group="render"),
+    Option("depth", "PNG bits per channel (default 16 for sources deeper than 8 bits)", int,
+           values=(8, 16), group="render"),
+    Option("dither", "Floyd-Steinberg error diffusion to 8 bits instead of rounding", bool,
+           default=False, group="render"),
+    Option("chroma_filter", "chroma upsampling filter (default bilinear)", ChromaFilter,
+           default="bilinear"),
+    Option("linear", "write linear light (BT.1886 EOTF) instead of the source's R'G'B'", bool,
+           default=False),
+    Option("matrix", "Y'CbCr matrix: 601, 709, 2020, 240m, fcc, ...", metavar="M",
+           helps={"convert": "override the Y'CbCr matrix: 601, 709, 2020, 240m, fcc, ...",
+                  "compress": "matrix of headerless dumps (601, 709, 2020, ...) for their new "
+                              "header; wins over scene.json"}),
+    Option("range", "quantisation range: limited or full", metavar="R",
+           helps={"convert": "override the quantisation range: limited or full",
+                  "compress": "range that goes with --matrix (default: limited)"}),
+    Option("reinterpret", "repair an RGB screenshot rendered with the wrong matrix, e.g. "
+           "601:709 (re-encode with USED, decode with CORRECT)", metavar="USED:CORRECT"),
+    # --- scene
+    Option("animation", "separate animation frames (writes OUT-NN.png and an APNG)",
+           default="off", metavar="auto|off|N", parse=_animation, group="scene"),
+    Option("logo", "remove a static overlay (detected, or this mask PNG)", default="off",
+           metavar="auto|off|FILE", path="in", group="scene"),
+    Option("extract_overlay", "write the static overlay as RGBA PNG", metavar="FILE",
+           path="out", group="scene"),
+    Option("lighting", "compensate per-frame brightness changes (default off)", Lighting,
+           default="off", group="scene"),
+    # --- restoration
+    Option("scale", "super-resolution factor (> 1, at most 8)", float, metavar="S",
+           parse=_scale, group="restoration"),
+    Option("deconvolve", "Richardson-Lucy deblur", metavar="SIGMA[:ITERS]",
+           parse=_deconvolve, group="restoration"),
+    Option("mosaic", "recover detail under a mosaic censor", Mosaic, default="off",
+           group="restoration"),
+    Option("jpeg", "JPEG inputs: DCT-constraint estimation", bool, default=False,
+           group="restoration"),
+    Option("save_project", "write an Overmix project (.xml.overmix)", metavar="FILE",
+           path="out", parse=_project, group="restoration"),
+    # --- dump, compress, preview, info
+    Option("compress", "plane compression (default zlib)", Compression, default="zlib"),
+    Option("to", "target compression (default: xz)", Compression, default="xz"),
+    Option("level", "zlib level 0-9 (default 1: on video noise it compresses within 1%% of "
+           "level 6 at ~10-25x the speed) or xz preset 0-9, 0e-9e (default 6)", metavar="L",
+           parse=_level_value, word=_level,
+           helps={"compress": "zlib level 0-9 / xz preset 0-9 or 0e-9e (default 6); with "
+                              "--level, files already in the target compression are "
+                              "recompressed too"}),
+    Option("jobs", "parallel workers (default: number of CPU cores)", int, short="-j",
+           metavar="N", low=1),
+    Option("workers", "compression threads", int, metavar="N", low=1, hidden=True,
+           helps={"batch run": "worker processes of the local cluster (default: CPU count)"}),
+    Option("every", "one thumbnail per N frames (default 1)", int, default=1, metavar="N",
+           low=1),
+    Option("columns", "thumbnails per row (default 8)", int, default=8, metavar="C", low=1),
+    Option("thumb_width", "thumbnail width in pixels (default 160)", int, default=160,
+           metavar="W", low=8, high=4096),
+    Option("verify", "dumps: decode every payload too (slower; finds corrupt data)",
+           bool, default=False),
+    Option("scenes", "videos: list scene cuts (decodes the whole stream)", bool,
+           default=False),
+    Option("force", "write into a non-empty output folder", bool, default=False,
+           helps={"compress": "recompress files that already use the target compression",
+                  "batch run": "run every task, also those the manifest lists as done"}),
+    Option("json", "print the result as JSON on stdout", bool, default=False, cli_only=True),
+    # --- batch
+    Option("scheduler", "Dask scheduler to use, e.g. tcp://host:8786 (default: a local "
+           "cluster)", metavar="ADDRESS"),
+    Option("log", "append a JSON-lines log of the run here", metavar="FILE"),
+)}
+
+INPUT = ("start", "end", "frames", "ivtc", "field_order", "dedup", "dedup_threshold", "stream")
+ALIGN = ("motion", "canvas_scale", "mask", "border")
+# the options of `overmix stitch`, in --help order (`overmix align` takes INPUT and ALIGN)
+STITCH_CLI = (*INPUT, "memory_budget", *ALIGN, "render", "offsets", "save_offsets", "depth",
+              "dither", "chroma", "kernel", "animation", "logo", "extract_overlay", "lighting",
+              "scale", "deconvolve", "mosaic", "jpeg", "save_project")
+# the fields of StitchOptions: the stitch options and those only the Python API sets
+STITCH = (*STITCH_CLI, "chroma_filter", "tile_budget", "tmp_dir")
+
+# commands whose --help shows the options in titled sections (Option.group)
+SECTIONED = ("stitch",)
+
+COMMAND_OPTIONS: dict[str, tuple[str, ...]] = {
+    "info": ("json", "verify", "scenes", "stream"),
+    "dump": ("start", "end", "frames", "scene", "ivtc", "field_order", "dedup",
+             "dedup_threshold", "compress", "level", "stream", "force", "workers"),
+    "convert": ("frame", "all", "start", "end", "depth", "dither", "matrix", "range",
+                "chroma_filter", "linear", "ivtc", "stream", "reinterpret", "force"),
+    "align": (*INPUT, "memory_budget", *ALIGN, "json"),
+    "stitch": (*STITCH_CLI, "json"),
+    "preview": ("every", "start", "end", "columns", "thumb_width", "ivtc", "dedup", "json"),
+    "compress": ("to", "level", "matrix", "range", "jobs", "force", "json"),
+    "batch plan": ("json",),
+    "batch run": ("scheduler", "workers", "log", "force", "json"),
+}
+
+
+# ----------------------------------------------------------------------------- checking
+
+
+def _bounds(o: Option) -> str:
+    if o.low is not None and o.high is not None:
+        if o.low_open:
+            return f"> {o.low:g} and <= {o.high:g}"
+        return f"{o.low:g}-{o.high:g}"
+    if o.low is not None:
+        return f"{'>' if o.low_open else '>='} {o.low:g}"
+    return f"<= {o.high:g}"
+
+
+def check_value(o: Option, value: Any) -> Any:
+    """``value`` converted to the option's kind and checked against its range and choices;
+    raises :class:`UsageError` naming the flag. ``None`` passes (not given)."""
+    if value is None:
+        return None
+    flag = o.cli_flag or o.name
+    if o.parse is not None:
+        try:
+            return o.parse(value)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
+    if o.choices:
+        kind = o.kind if o.kind not in (str, int, float) else None
+        ok = str(value) in map(str, o.choices)
+        if not ok:
+            shown = ", ".join(map(str, o.choices))
+            raise UsageError(f"{flag} must be one of {shown} (got {value!r})")
+        return kind(str(value)) if kind else o.kind(value)
+    if o.kind is bool:
+        if not isinstance(value, bool):
+            raise UsageError(f"{flag} is a switch: true or false (got {value!r})")
+        return value
+    if o.kind in (int, float):
+        try:
+            v = o.kind(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"{flag} needs a number (got {value!r})") from None
+        if isinstance(value, float) and o.kind is int and v != value:
+            raise UsageError(f"{flag} needs a whole number (got {value!r})")
+        if not math.isfinite(v) or (o.low is not None and (v <= o.low if o.low_open
+                                                           else v < o.low)) \
+                or (o.high is not None and v > o.high):
+            raise UsageError(f"{flag} must be {_bounds(o)} (got {value:g})"
+                             if isinstance(value, (int, float)) else
+                             f"{flag} must be {_bounds(o)} (got {value!r})")
+        return v
+    return value if isinstance(value, str) else os.fspath(value) \
+        if isinstance(value, os.PathLike) else str(value)
+
+
+# ----------------------------------------------------------------------------- StitchOptions
+
+
+def _check(self: Any) -> Any:
+    """Convert every value to its option's kind and check it (:class:`UsageError` with the
+    command-line message otherwise); returns self."""
+    for f in fields(self):
+        setattr(self, f.name, check_value(OPTIONS[f.name], getattr(self, f.name)))
+    if self.scale is not None and self.mosaic != "off":
+        raise UsageError("--scale and --mosaic cannot be combined (recover the mosaic first, "
+                         "then super-resolve its output)")
+    if self.motion in ("zoom", "similarity") and translation_only_features(self):
+        raise UsageError(f"--motion {self.motion} cannot be combined with "
+                         f"{', '.join(translation_only_features(self))} (they need a "
+                         "translation-only motion)")
+    return self
+
+
+def _field(name: str) -> tuple[str, Any, Any]:
+    o = OPTIONS[name]
+    kind = o.kind if o.kind is not str else (str | os.PathLike[str] if o.path else str)
+    return name, kind | None if o.default is None else kind, field(default=o.default)
+
+
+StitchOptions = make_dataclass(
+    "StitchOptions", [_field(n) for n in STITCH], namespace={"check": _check},
+)
+StitchOptions.__module__ = __name__
+StitchOptions.__doc__ = (
+    "Every ``overmix stitch`` option plus the input selection: one field per name of "
+    ":data:`STITCH`, with the default, type and help of its :class:`Option` in "
+    ":data:`OPTIONS`. :meth:`check` validates (and converts to the enums) in place.")
+
+
+def translation_only_features(opts: Any) -> list[str]:
     """The options given whose stages handle translated frames only (not zoom/rotation)."""
-    out = []
-    if str(opts.animation) != "off":
-        out.append("--animation")
-    if opts.logo != "off":
-        out.append("--logo")
-    if opts.extract_overlay:
-        out.append("--extract-overlay")
-    if opts.lighting != "off":
-        out.append("--lighting")
-    if opts.scale is not None:
-        out.append("--scale")
-    if opts.mosaic != "off":
-        out.append("--mosaic")
-    if opts.jpeg:
-        out.append("--jpeg")
-    return out
+    given = {"animation": str(opts.animation) != "off", "logo": opts.logo != "off",
+             "extract_overlay": bool(opts.extract_overlay), "lighting": opts.lighting != "off",
+             "scale": opts.scale is not None, "mosaic": opts.mosaic != "off",
+             "jpeg": bool(opts.jpeg)}
+    return [OPTIONS[name].cli_flag for name, on in given.items() if on]
 
 
-def align_motion(opts: StitchOptions) -> str:
+def align_motion(opts: Any) -> str:
     """The motion model handed to the aligner: ``auto`` is translation only (``xy``) when an
     option needs translated frames (:func:`translation_only_features`)."""
     if opts.motion == "auto" and translation_only_features(opts):
         return "xy"
-    return opts.motion
+    return str(opts.motion)
+
+
+def source_options(opts: Any) -> dict[str, Any]:
+    """The input-selection options of ``opts`` as keywords of ``open_source``."""
+    return {name: getattr(opts, name) for name in INPUT}
+
+
+# ----------------------------------------------------------------------------- argparse
+
+
+def add_options(parser: argparse.ArgumentParser, command: str) -> None:
+    """Add the options of ``command`` (a key of :data:`COMMAND_OPTIONS`) to ``parser``;
+    grouped options go into titled argument groups, ``exclusive`` ones into a mutually
+    exclusive group."""
+    groups: dict[str, Any] = {}
+    for name in COMMAND_OPTIONS[command]:
+        o = OPTIONS[name]
+        if not o.cli_flag:
+            continue
+        target: Any = parser
+        if o.exclusive and o.exclusive not in groups:
+            groups[o.exclusive] = parser.add_mutually_exclusive_group()
+        section = o.group if command in SECTIONED else None
+        if section and section not in groups and not o.exclusive:
+            groups[section] = parser.add_argument_group(section)
+        if o.exclusive or section:
+            target = groups[o.exclusive or section]  # type: ignore[index]
+        flags = [o.cli_flag] + ([o.short] if o.short else [])
+        help_ = argparse.SUPPRESS if o.hidden and command not in o.helps else \
+            o.helps.get(command, o.help)
+        kw: dict[str, Any] = {"dest": name, "help": help_}
+        if o.kind is bool:
+            target.add_argument(*flags, action="store_true", **kw)
+            continue
+        kw["default"] = None
+        if o.metavar:
+            kw["metavar"] = o.metavar
+        if o.choices:
+            kw["choices"] = o.choices
+        if o.word is not None:
+            kw["type"] = o.word
+        elif o.kind in (int, float):
+            kw["type"] = finite_float if o.kind is float else int
+        target.add_argument(*flags, **kw)
+
+
+def command_options(command: str, given: Mapping[str, Any], *,
+                    cli: bool = False) -> dict[str, Any]:
+    """The options of ``command``: ``given`` ones converted and checked
+    (:func:`check_value`), the others at their defaults. Unknown names are a
+    :class:`UsageError`; ``cli`` includes the options that only the CLI has (``json``)."""
+    names = [n for n in COMMAND_OPTIONS[command] if cli or not OPTIONS[n].cli_only]
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise UsageError(f"unknown option(s) for {command}: {', '.join(unknown)}")
+    return {n: OPTIONS[n].default if given.get(n) is None else check_value(OPTIONS[n], given[n])
+            for n in names}
+
+
+def check_namespace(args: argparse.Namespace, command: str) -> dict[str, Any]:
+    """The parsed options of ``command`` (:func:`command_options` with the CLI's ones)."""
+    given = {n: getattr(args, n, None) for n in COMMAND_OPTIONS[command]
+             if OPTIONS[n].cli_flag}
+    return command_options(command, given, cli=True)
+
+
+def stitch_options(args: argparse.Namespace | Mapping[str, Any],
+                   command: str = "stitch") -> Any:
+    """:class:`StitchOptions` from parsed ``stitch``/``align`` arguments or API keywords."""
+    if isinstance(args, argparse.Namespace):
+        values = check_namespace(args, command)
+    else:
+        values = dict(args)
+        unknown = sorted(set(values) - set(STITCH))
+        if unknown:
+            raise UsageError(f"unknown option(s) for {command}: {', '.join(unknown)}")
+    return StitchOptions(**{k: v for k, v in values.items() if k in STITCH}).check()
+
+
+# ----------------------------------------------------------------------------- batch
+
+
+def options_argv(options: Mapping[str, Any]) -> list[str]:
+    """Command-line words for ``{name: value}`` options.
+
+    ``True`` → ``--name``; ``False``/``None`` → omitted; a list → the option repeated;
+    anything else → ``--name VALUE``. Underscores in names become dashes.
+    """
+    argv: list[str] = []
+    for key in sorted(options):
+        value = options[key]
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value is False or value is None:
+            continue
+        elif isinstance(value, list):
+            for v in value:
+                argv += [flag, _word(v)]
+        else:
+            argv += [flag, _word(value)]
+    return argv
+
+
+def _word(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return repr(v)  # keep "2.0" a float so the command reads the same value
+    return str(v)
+
+
+class _Refuse(argparse.ArgumentParser):
+    """argparse that raises :class:`UsageError` with argparse's own message."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def check_command_options(command: str, options: Mapping[str, Any],
+                          fixed: Sequence[str] = ()) -> None:
+    """Check ``options`` of ``command`` as its command line would: the same parser (unknown
+    options, choices, numbers) and the same range checks, so the same messages. ``fixed``
+    are words the caller adds itself (``-o OUT``, ``--start``, ...)."""
+    parser = _Refuse(prog=f"overmix {command}", add_help=False)
+    add_options(parser, command)
+    args = parser.parse_args([*fixed, *options_argv(options)])
+    if command in _VIDEO:
+        stitch_options(args, command)
+    else:
+        check_namespace(args, command)

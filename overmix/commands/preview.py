@@ -39,6 +39,7 @@ import numpy as np
 
 from overmix.color.convert import to_rgb
 from overmix.color.dither import quantize
+from overmix.commands.options import command_options
 from overmix.errors import UsageError
 from overmix.frame import Frame
 from overmix.io import png
@@ -286,15 +287,14 @@ def _manifest_dedup(frame: Frame) -> dict[str, Any] | None:
     return d if isinstance(d, dict) else None
 
 
-def contact_sheet(path: str | os.PathLike[str], *, every: int = 1, start: Any = None,
-                  end: Any = None, columns: int = 8, thumb_width: int = 160,
-                  ivtc: str = "auto", dedup: bool = False, seek: bool | None = None,
-                  progress: ProgressCallback = no_progress) -> ContactSheet:
+def contact_sheet(path: str | os.PathLike[str], *, seek: bool | None = None,
+                  progress: ProgressCallback = no_progress, **options: Any) -> ContactSheet:
     """Compose a contact sheet of a dump folder/file, a PNG folder or a video range.
 
     Parameters
     ----------
     path : input (anything :func:`overmix.io.sources.open_source` opens).
+    options : those of ``overmix preview`` (:data:`~overmix.commands.options.OPTIONS`):
     every : int
         Keep every ``every``-th frame of the range (the first is always kept).
     start, end : frame index or time of the range ``[start, end)``; with ``dedup`` they count
@@ -314,12 +314,9 @@ def contact_sheet(path: str | os.PathLike[str], *, every: int = 1, start: Any = 
     -------
     ContactSheet
     """
-    if every < 1:
-        raise UsageError(f"--every must be 1 or more, got {every}")
-    if columns < 1:
-        raise UsageError(f"--columns must be 1 or more, got {columns}")
-    if not 8 <= thumb_width <= 4096:
-        raise UsageError(f"--thumb-width must be 8-4096, got {thumb_width}")
+    o = command_options("preview", options)
+    every, start, end, ivtc, dedup = o["every"], o["start"], o["end"], o["ivtc"], o["dedup"]
+    columns, thumb_width = o["columns"], o["thumb_width"]
     src = open_source(path, start=start, end=end, ivtc=ivtc, dedup=False,
                       progress=lambda s, d, t: progress("decode", d, t))
     thumbs: list[np.ndarray] = []

@@ -8,9 +8,8 @@ from dataclasses import replace
 import numpy as np
 
 from overmix.commands.options import StitchOptions
-from overmix.commands.paths import check_suffix
 from overmix.commands.stages import load_mask, positions
-from overmix.errors import InputError, UsageError
+from overmix.errors import InputError
 from overmix.frame import Family
 from overmix.geometry import Offsets
 from overmix.io.store import FrameStore
@@ -19,20 +18,7 @@ from overmix.render.stack import RenderResult
 from overmix.restore.deconvolve import parse_deconvolve, richardson_lucy
 from overmix.restore.inpaint import fill_nearest
 from overmix.restore.mosaic import detect_mosaic, recover_mosaic
-from overmix.restore.superres import check_scale, superresolve_planes
-
-
-def check_available(opts: StitchOptions) -> None:
-    """Refuse, before any work, options whose stage is not wired in yet."""
-    if opts.scale is not None:
-        check_scale(opts.scale)
-        if opts.mosaic != "off":
-            raise UsageError("--scale and --mosaic cannot be combined (recover the mosaic "
-                             "first, then super-resolve its output)")
-    if opts.deconvolve:
-        parse_deconvolve(opts.deconvolve)
-    if opts.save_project:
-        check_suffix(opts.save_project, (".xml.overmix",), "--save-project")
+from overmix.restore.superres import superresolve_planes
 
 
 def restore_canvas(store: FrameStore, offsets: Offsets, renders: list[RenderResult],

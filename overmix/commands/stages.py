@@ -21,7 +21,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import ndimage
 
-from overmix.commands.options import StitchOptions, align_motion, translation_only_features
+from overmix.commands.options import (
+    MB,
+    StitchOptions,
+    align_motion,
+    source_options,
+    translation_only_features,
+)
 from overmix.errors import AlignmentError, InputError, UsageError
 from overmix.geometry import Offsets
 from overmix.io.png import read_png_array
@@ -40,11 +46,9 @@ OFFSET_SCALE = 1e6  # aligned offsets are rounded to 1/OFFSET_SCALE px (see snap
 def load_store(input_path: str | os.PathLike[str], opts: StitchOptions,
                progress: ProgressCallback = no_progress) -> FrameStore:
     """Open the input and decode the selected frames once (stage ``load``)."""
-    src = open_source(input_path, start=opts.start, end=opts.end, frames=opts.frames,
-                      ivtc=opts.ivtc, field_order=opts.field_order, dedup=opts.dedup,
-                      dedup_threshold=opts.dedup_threshold, stream=opts.stream)
+    src = open_source(input_path, **source_options(opts))
     try:
-        store = FrameStore.from_source(src, budget_bytes=opts.memory_budget,
+        store = FrameStore.from_source(src, budget_bytes=int(opts.memory_budget * MB),
                                        tmp_dir=opts.tmp_dir, progress=progress)
     finally:
         src.close()
@@ -237,7 +241,7 @@ def render_canvas(store: FrameStore, offsets: Offsets, opts: StitchOptions,
             sub_gains = None if gains is None else gains[rows]
         res = render(store, sub, positions=sub_pos, method=opts.render, kernel=opts.kernel,
                      border=opts.border, mask=valid, gains=sub_gains,
-                     full_chroma=opts.chroma == "full", tile_budget=opts.tile_budget,
+                     full_chroma=opts.chroma == "full", tile_budget=int(opts.tile_budget * MB),
                      canvas=offsets.canvas, progress=progress)
         out.append(res)
     return out

@@ -26,7 +26,7 @@ from overmix.commands.output import (
     write_project,
 )
 from overmix.commands.paths import check_not_input, check_output_file
-from overmix.commands.restoration import check_available, restore_canvas
+from overmix.commands.restoration import restore_canvas
 from overmix.commands.stages import (
     OverlayInfo,
     compute_offsets,
@@ -65,7 +65,6 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         single frame, frames that do not overlap, offsets for frames not in the input, ...).
     """
     opts = (opts or StitchOptions()).check()
-    check_available(opts)
     logo_file = opts.logo if opts.logo not in ("auto", "off", "on") else None
     check_not_input([input_path, opts.mask, opts.offsets, logo_file],
                     [output, opts.save_offsets, opts.save_project, opts.extract_overlay])

@@ -43,13 +43,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from overmix.errors import AlignmentError, UsageError
+from overmix.geometry import TRANSLATIONS as MOTIONS
 from overmix.registration.refine import HIST_SCALE, NBINS, gn_accumulate
 
 __all__ = [
     "PairResult", "PreparedPlane", "check_motion", "estimate_shift", "mask_pyramid", "prepare",
 ]
-
-MOTIONS = ("xy", "x", "y")
 
 # Lanczos kernel half-width (taps per axis = 2 * _R).
 _R = 6

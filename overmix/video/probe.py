@@ -94,42 +94,6 @@ class VideoInfo:
             "streams": self.streams,
         }
 
-    def rows(self) -> list[tuple[str, str]]:
-        """``(label, value)`` rows for a table."""
-        def tag(name: str, value: str) -> str:
-            return value + (" (assumed)" if self.guessed.get(name) else "")
-
-        c = self.color
-        tags = ", ".join(f"{k}={v}" for k, v in self.tags.items() if v is not None)
-        rate = f"{float(self.rate):.3f} fps ({self.rate})" if self.rate else "unknown"
-        film = (f"{float(self.film_rate):.3f} fps ({self.film_rate})"
-                if self.film_rate and self.film_rate != self.rate else None)
-        rows = [
-            ("file", self.path),
-            ("container", self.container),
-            ("stream", str(self.stream)),
-            ("codec", self.codec + (f" ({self.profile})" if self.profile else "")),
-            ("pixel format", f"{self.pix_fmt} ({self.layout.name}, {c.bit_depth}-bit)"),
-            ("size", f"{self.width}x{self.height}"),
-            ("SAR", f"{self.sar.numerator}:{self.sar.denominator}" if self.sar else "1:1 (unset)"),
-            ("frame rate", rate),
-        ]
-        if film:
-            rows.append(("film rate", film))
-        rows += [
-            ("frames", f"{self.frame_count}" + (" (estimated)" if self.count_estimated else "")),
-            ("duration", f"{self.duration:.3f} s" if self.duration is not None else "unknown"),
-            ("colour tags", tags or "none"),
-            ("matrix", tag("matrix", c.matrix.name)),
-            ("range", tag("range", c.range.name.lower())),
-            ("transfer", tag("transfer", c.transfer.name)),
-            ("primaries", tag("primaries", c.primaries.name)),
-            ("chroma location", tag("chroma_location", c.chroma_location.name.lower())),
-            ("field order", self.field_order + (" (interlaced)" if self.interlaced else "")),
-            ("telecine", str(self.telecine.get("guess", "none"))),
-        ]
-        return rows
-
 
 def _pick_stream(c: av.container.InputContainer, path: Path, stream: int | None) -> Any:
     videos = list(c.streams.video)

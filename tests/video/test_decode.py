@@ -11,6 +11,7 @@ import av
 import numpy as np
 import pytest
 
+from overmix.cli.info import video_rows
 from overmix.color.spec import ChromaLocation, ColorInfo, Matrix, Primaries, Range, Transfer
 from overmix.errors import InputError, RangeError, UnsupportedError
 from overmix.frame import Family
@@ -85,7 +86,7 @@ def test_probe_fields(clip) -> None:
     assert info.duration == pytest.approx(14 * 1001 / 24000, abs=2e-3)
     j = info.to_json()
     assert j["color"]["range"] == "full" and j["frame_count"] == 14
-    labels = [r[0] for r in info.rows()]
+    labels = [r[0] for r in video_rows(j)]
     assert {"codec", "pixel format", "frames", "matrix", "range", "telecine"} <= set(labels)
 
 
