@@ -50,6 +50,9 @@ _MIN_SIGNIFICANCE = 5.0
 # Frames apart at most this much are chained for the detection (predicted overlap).
 _DETECT_OVERLAP = 0.6
 _DETECT_MAX_PAIRS = 12
+# ... and at most this many frames apart (a pair measured across a large zoom is less exact,
+# which could read a pure zoom as a rotation)
+_DETECT_MAX_HOP = 16
 # Floor of a pair's standard errors: centre (px) and log-scale/angle (dimensionless).
 _SIGMA_T0 = 0.02
 _SIGMA_MU0 = 2e-5
@@ -107,7 +110,8 @@ def detect_motion(lumas: object, xy: np.ndarray, *, mask: np.ndarray | None = No
     """The simplest model for a scene aligned by translation at ``xy`` ((n, 2)).
 
     Measures the zoom and rotation between frames along a chain that spans the scene (each
-    hop as long as the frames still overlap by :data:`_DETECT_OVERLAP`), and composes them.
+    hop as long as the frames still overlap by :data:`_DETECT_OVERLAP`, at most
+    :data:`_DETECT_MAX_HOP` frames), and composes them.
     Returns ``(model, scale change, angle change in degrees)``: the largest relative change
     of the scale and of the angle from frame 0 along the chain, and ``"xy"``, ``"zoom"`` or
     ``"similarity"``. A change counts when it reaches :data:`MIN_SCALE_CHANGE` (scale) or
@@ -126,7 +130,7 @@ def detect_motion(lumas: object, xy: np.ndarray, *, mask: np.ndarray | None = No
     a = 0
     while a < n - 1:
         b = a + 1
-        while b + 1 < n and overlap(a, b + 1) >= _DETECT_OVERLAP:
+        while b + 1 < n and b + 1 - a <= _DETECT_MAX_HOP and overlap(a, b + 1) >= _DETECT_OVERLAP:
             b += 1
         hops.append((a, b))
         a = b
