@@ -24,7 +24,7 @@ import numpy as np
 
 from overmix.atomic import check_input, register_input
 from overmix.color.convert import frame_to_image
-from overmix.color.spec import Matrix, Range
+from overmix.color.spec import Matrix, Range, luma_coefficients
 from overmix.commands.paths import check_output_file, check_output_folder, make_folder
 from overmix.errors import InputError, RangeError, UsageError
 from overmix.frame import Family, Frame
@@ -95,6 +95,10 @@ def parse_reinterpret(text: str) -> tuple[Matrix, Matrix]:
         raise UsageError(f"--reinterpret: {exc}") from None
     if used in (Matrix.RGB, Matrix.GRAY) or correct in (Matrix.RGB, Matrix.GRAY):
         raise UsageError("--reinterpret takes two Y'CbCr matrices, e.g. 601:709")
+    if luma_coefficients(used) == luma_coefficients(correct):
+        # 601 = BT470BG = 170M (same Kr, Kb): the repair would be the identity
+        raise UsageError(f"--reinterpret {text}: both sides name the same matrix "
+                         f"(Kr, Kb = {luma_coefficients(used)}), nothing to repair")
     return used, correct
 
 

@@ -199,6 +199,10 @@ def test_bad_input_and_usage(tmp_path, capsys):
     _err_line(capsys)
     assert main(["convert", str(tmp_path / "d"), "-o", out, "--reinterpret", "601:709"]) == 2
     assert "RGB" in _err_line(capsys)
+    # the same matrix on both sides (601 = BT470BG = 170M): a usage error, nothing written
+    for same in ("601:601", "170m:601", "bt470bg:601", "709:bt709"):
+        assert main(["convert", str(tmp_path / "d"), "-o", out, "--reinterpret", same]) == 2
+        assert "same matrix" in _err_line(capsys)
     with pytest.raises(SystemExit) as ex:
         main(["convert", str(tmp_path / "d"), "-o", out, "--frame", "1", "--all"])
     assert ex.value.code == 2
