@@ -109,6 +109,9 @@ class Offsets:
     canvas_scale : float or None
         Canvas pixel pitch c in frame-0 pixels (None = the sharpest frame's,
         ``min(1, min s)``).
+    gains : ndarray (n, 2) float64 or None
+        Per-frame lighting ``(gain, offset)`` when compensation ran (frame Y' = gain · scene
+        Y' + offset, :mod:`overmix.render.lighting`); JSON fields ``gain`` and ``offset``.
     """
 
     xy: np.ndarray
@@ -120,6 +123,7 @@ class Offsets:
     scale: np.ndarray | None = None
     angle: np.ndarray | None = None
     canvas_scale: float | None = None
+    gains: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.xy = np.asarray(self.xy, dtype=np.float64).reshape(-1, 2)
@@ -138,6 +142,10 @@ class Offsets:
             raise UsageError("a frame scale must be > 0")
         if self.canvas_scale is not None and not self.canvas_scale > 0:
             raise UsageError(f"the canvas scale must be > 0 (got {self.canvas_scale})")
+        if self.gains is not None:
+            self.gains = np.asarray(self.gains, dtype=np.float64).reshape(-1, 2)
+            if len(self.gains) != len(self.xy):
+                raise UsageError("offsets and lighting gains differ in length")
 
     def __len__(self) -> int:
         return len(self.xy)
@@ -179,6 +187,7 @@ class Offsets:
             "scale": None if self.scale is None else self.scale[rows],
             "angle": None if self.angle is None else self.angle[rows],
             "canvas_scale": self.canvas_scale,
+            "gains": None if self.gains is None else self.gains[rows],
         }
         kw.update(changes)
         return Offsets(**kw)  # type: ignore[arg-type]
@@ -209,6 +218,9 @@ class Offsets:
             for f, s, a in zip(frames, self.scales, self.angles, strict=True):
                 f["scale"] = float(s)
                 f["angle"] = float(a)
+        if self.gains is not None:
+            for f, (g, o) in zip(frames, self.gains, strict=True):
+                f["gain"], f["offset"] = float(g), float(o)
         out: dict[str, object] = {"frames": frames, "canvas": self.canvas.to_json()}
         out["frame_size"] = {"width": self.frame_width, "height": self.frame_height}
         out.update(self.extra)
@@ -244,6 +256,7 @@ class Offsets:
             raise InputError("offsets JSON has a non-finite frame angle")
         if cscale is not None and not (math.isfinite(cscale) and cscale > 0):
             raise InputError("offsets JSON has a canvas scale that is not a number > 0")
+        gains = _read_gains(frames)
         if len(set(idx)) != len(idx):
             raise InputError("offsets JSON lists a frame index twice")
         size = data.get("frame_size") if isinstance(data.get("frame_size"), dict) else {}
@@ -251,7 +264,7 @@ class Offsets:
         h = frame_height if frame_height is not None else int(size.get("height", 0))  # type: ignore[union-attr]
         transform = bool(np.any(scale != 1.0) or np.any(angle != 0.0))
         return cls(xy, idx, w, h, anim, scale=scale if transform else None,
-                   angle=angle if transform else None, canvas_scale=cscale)
+                   angle=angle if transform else None, canvas_scale=cscale, gains=gains)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the JSON atomically."""
@@ -274,3 +287,21 @@ class Offsets:
         if not isinstance(data, dict):
             raise InputError(f"offsets file {p} is not a JSON object")
         return cls.from_json(data)
+
+
+def _read_gains(frames: list[dict[str, object]]) -> np.ndarray | None:
+    """Optional per-frame lighting ``gain``/``offset`` (n, 2); None when no frame has them."""
+    have = [("gain" in f, "offset" in f) for f in frames]
+    if not any(g or o for g, o in have):
+        return None
+    if not all(g and o for g, o in have):
+        raise InputError("offsets JSON: 'gain' and 'offset' must be given for every frame "
+                         "or for none")
+    try:
+        out = np.array([[float(f["gain"]), float(f["offset"])] for f in frames])  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError("offsets JSON: 'gain' and 'offset' must be numbers") from None
+    if not np.all(np.isfinite(out)) or np.any(out[:, 0] <= 0):
+        raise InputError("offsets JSON: every 'gain' must be a finite number > 0 and every "
+                         "'offset' finite")
+    return out

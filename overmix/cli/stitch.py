@@ -51,6 +51,8 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("uncovered pixels", f"{summary['holes']} (transparent)"))
     if summary.get("animation_frames", 1) > 1:
         rows.append(("animation frames", str(summary["animation_frames"])))
+    if summary.get("lighting"):
+        rows.append(("lighting", lighting_text(summary["lighting"])))
     t = summary.get("timings", {})
     rows.append(("time (s)", ", ".join(f"{k} {v:.2f}" for k, v in t.items())))
     for w in summary.get("warnings", []):
@@ -58,6 +60,19 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     for f in summary.get("outputs", []):
         rows.append(("wrote", str(f)))
     return rows
+
+
+def lighting_text(info: dict[str, Any]) -> str:
+    """One line: whether lighting was compensated and the range of gains/offsets."""
+    if "gain_range" not in info:
+        return str(info.get("source", "not compensated"))
+    g0, g1 = info["gain_range"]
+    o0, o1 = info["offset_range"]
+    span = f"gains {g0:.4f}-{g1:.4f}, offsets {o0 * 255:+.2f} to {o1 * 255:+.2f} (8-bit levels)"
+    if info.get("compensated"):
+        src = " (from the offsets file)" if info.get("source") == "offsets file" else ""
+        return f"compensated{src}: {span}"
+    return f"steady, not compensated (within the estimate's uncertainty): {span}"
 
 
 def print_summary(ui: UI, summary: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ from overmix.commands.options import (
     source_options,
     translation_only_features,
 )
-from overmix.errors import AlignmentError, InputError, UsageError
+from overmix.errors import AlignmentError, InputError, UnsupportedError, UsageError
 from overmix.geometry import Offsets
 from overmix.io.png import read_png_array
 from overmix.io.sources import open_source
@@ -36,7 +36,7 @@ from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.registration import align
 from overmix.registration.animation import animated_frame_masks, merge_planes, separate
-from overmix.render.lighting import estimate_gains, should_compensate
+from overmix.render.lighting import fit_lighting
 from overmix.render.stack import RenderResult, render
 from overmix.restore.overlay import detect_static, estimate_overlay, static_mask
 
@@ -204,17 +204,44 @@ def realign_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
 
 def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                       ignore: np.ndarray | None = None,
-                      progress: ProgressCallback = no_progress) -> np.ndarray | None:
-    """``--lighting``: per-frame ``(a, b)`` with frame Y' = a · scene Y' + b, or None."""
-    if opts.lighting == "off":
-        return None
+                      progress: ProgressCallback = no_progress,
+                      ) -> tuple[np.ndarray | None, dict[str, object] | None]:
+    """``--lighting``: per-frame ``(a, b)`` with frame Y' = a · scene Y' + b, or None (no
+    compensation), and the summary entry (None with ``off``).
 
+    ``auto`` compensates only when some frame's lighting departs from the scene's beyond the
+    estimate's own uncertainty (:meth:`~overmix.render.lighting.LightingFit.changed`); else
+    the render is exactly the ``off`` render. Gains carried by ``--offsets`` are used as
+    given (``auto``/``on``)."""
+    if opts.lighting == "off":
+        return None, None
+    if offsets.gains is not None:
+        gains = np.asarray(offsets.gains, np.float64)
+        return gains, _lighting_summary(gains, True, "offsets file")
+    if offsets.has_transform:
+        # the cell grid of the fit follows translations only
+        if opts.lighting == "on":
+            raise UnsupportedError("--lighting on: frames with zoom or rotation are not "
+                                   "supported yet (use --lighting off or --motion xy)")
+        return None, {"compensated": False, "source": "not estimated (zoom/rotation)"}
     pos = positions(store, offsets)
-    gains = estimate_gains(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas,
-                           mask=ignore, progress=progress)
-    if opts.lighting == "auto" and not should_compensate(gains):
-        return None
-    return np.asarray(gains, dtype=np.float64).reshape(len(offsets), 2)
+    fit = fit_lighting(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas, mask=ignore,
+                       border=opts.border, progress=progress)
+    on = opts.lighting == "on" or fit.changed()
+    info = _lighting_summary(fit.gains, on, "estimated")
+    info["largest_change"] = float(fit.change.max(initial=0.0))
+    info["change_stderr"] = float(fit.change_se.max(initial=0.0))
+    if fit.static_bins:
+        info["screen_fixed_cells"] = fit.static_bins
+    return (fit.gains if on else None), info
+
+
+def _lighting_summary(gains: np.ndarray, compensated: bool, source: str) -> dict[str, object]:
+    """The ``lighting`` entry of the stitch summary."""
+    g = np.asarray(gains, np.float64).reshape(-1, 2)
+    return {"compensated": bool(compensated), "source": source,
+            "gain_range": [float(g[:, 0].min()), float(g[:, 0].max())],
+            "offset_range": [float(g[:, 1].min()), float(g[:, 1].max())]}
 
 
 def render_canvas(store: FrameStore, offsets: Offsets, opts: StitchOptions,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -83,10 +84,18 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         offsets, overlay = _place(store, opts, ignore, progress)
         timings["align"] = time.perf_counter() - t
         release_memory()
+        t = time.perf_counter()
+        logo_ignore = None if overlay is None else grow(overlay.mask)
+        gains, lighting = estimate_lighting(store, offsets, opts, union(ignore, logo_ignore),
+                                            progress)
+        if gains is not None:  # recorded with the offsets (and read back by --offsets)
+            offsets = replace(offsets, gains=gains)
+        if lighting is not None:
+            timings["lighting"] = time.perf_counter() - t
         if opts.save_offsets:
             offsets.save(opts.save_offsets)
         t = time.perf_counter()
-        renders, gains = _render(store, offsets, opts, ignore, overlay, progress)
+        renders = _render(store, offsets, opts, ignore, overlay, gains, progress)
         if opts.extract_overlay:
             write_overlay(overlay, store, opts.extract_overlay, opts)
         warnings: list[str] = []
@@ -96,8 +105,8 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
             warnings += project_drops(offsets)
         timings["render"] = time.perf_counter() - t
         summary = summarize(store, offsets, renders, timings)
-        if gains is not None:
-            summary["lighting"] = gains.tolist()
+        if lighting is not None:
+            summary["lighting"] = lighting
         if overlay is not None:
             summary["overlay_pixels"] = int(overlay.mask.sum())
         if warnings:
@@ -133,11 +142,9 @@ def _place(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
 
 def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
             ignore: np.ndarray | None, overlay: OverlayInfo | None,
-            progress: ProgressCallback) -> tuple[list[RenderResult], np.ndarray | None]:
-    """Lighting, render, animation merge and restoration (stage ``render``); returns the
-    canvases and the lighting gains (None when not compensated)."""
-    logo_ignore = None if overlay is None else grow(overlay.mask)
-    gains = estimate_lighting(store, offsets, opts, union(ignore, logo_ignore), progress)
+            gains: np.ndarray | None, progress: ProgressCallback) -> list[RenderResult]:
+    """Render (lighting ``gains`` undone, None: as decoded), animation merge and restoration
+    (stage ``render``); returns the canvases."""
     provider, weights = store, None
     if opts.logo != "off" and overlay is not None and overlay.alpha is not None:
         provider = OverlayRemoved(store, overlay.color or [], overlay.alpha)
@@ -146,7 +153,7 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                             weights=weights)
     renders = merge_animation(provider, offsets, opts, renders, ignore, gains,  # type: ignore
                               weights, progress)
-    return restore_canvas(store, offsets, renders, opts, progress), gains
+    return restore_canvas(store, offsets, renders, opts, progress)
 
 
 def summarize(store: FrameStore, offsets: Offsets, renders: list[RenderResult] | None,

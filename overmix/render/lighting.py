@@ -1,16 +1,32 @@
-"""Lighting compensation: per-frame gain and offset on Y' (flashes, fades).
+"""Lighting compensation: per-frame gain and offset on Y' (flashes, fades, flicker).
 
-Model: frame k shows the scene ``s`` as ``f_k = a_k * s + b_k`` on working Y' (a flash scales
-R'G'B', a fade to black scales, a fade to white adds). Chroma scales with the same ``a_k``
+Model: frame k shows the scene ``s`` as ``f_k = a_k * s + b_k`` on working Y' (a flash or a
+fade to black scales R'G'B', a fade to white adds grey). Chroma scales with the same ``a_k``
 (``Cb = (B' - Y') / (2 (1 - Kb))`` is linear in R'G'B', and an added grey has none).
 
-Estimation is pairwise and streaming: for each frame k and a few later frames j (default
-distances 1, 2 and 4), frame j is warped onto frame k by the offsets and a robust line
-``f_j = A f_k + B`` is fitted on the overlap (Huber IRLS, clipped pixels excluded). Then
-``log a_j - log a_k = log A`` is solved for all frames by weighted least squares, and
-``b_j - A b_k = B`` likewise. The gauge (which brightness is "the scene") is set so that the
-median frame has gain 1 and offset 0: a flash on a minority of frames is corrected towards the
-others.
+Estimation (:func:`fit_lighting`) without the biases of a chain of pairwise fits:
+
+1. **Same band on every side.** Each frame is integrated over one grid of canvas cells
+   (``cell`` px, fixed to the canvas) with smooth windows (quadratic B-splines) evaluated at
+   the frame's own sample positions: no resampling kernel, and every frame at any sub-pixel
+   phase sees the same low-pass of the same scene region (a kernel that resamples only one
+   side of a pair shrinks that side's variance and biases the slope low). Each window averages
+   ~``2 cell**2`` pixels, which divides the grain's variance accordingly.
+2. **One global fit, noise on every side.** ``m_kc = a_k S_c + b_k`` for all frames k and
+   cells c at once, the cell values ``S_c`` unknowns like the gains: a total least-squares
+   (errors-in-variables) fit, solved by Gauss-Newton with the cell unknowns eliminated (Schur
+   complement), robust (Cauchy IRLS). Relative gains between distant frames come from every
+   overlap at once, so errors do not add up along the pan.
+3. **Background only.** Cells touching the ignore mask (user mask, static overlay) or a
+   frame's own ignore mask are left out; content fixed in frame coordinates while the scene
+   moves (hardsubs, logos, a character the camera follows) is found as frame-position bins
+   where most frames disagree with the scene, and left out; moving foreground is down-weighted
+   by the robust weights; cells averaging near white (possibly clipped) are left out.
+4. **Gauge.** The scene's brightness is a free choice: the median frame gets gain 1, offset 0.
+
+``--lighting auto`` (:meth:`LightingFit.changed`) compensates only when some frame's change of
+Y' is larger than both ``z`` standard errors of the estimate and half an 8-bit code: a steady
+scene is rendered exactly as with ``off``.
 
 Coordinates: offsets as in :mod:`overmix.geometry`; values are working planes (Y' in [0, 1],
 Cb/Cr in [-0.5, 0.5], float32).
@@ -19,168 +35,474 @@ Cb/Cr in [-0.5, 0.5], float32).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.linalg import lsqr
 
 from overmix.errors import AlignmentError
 from overmix.geometry import Canvas
 from overmix.progress import ProgressCallback, no_progress
 from overmix.providers import LumaProvider, luma_reader
-from overmix.warp import sample_bilinear
 
-__all__ = ["apply_gain", "estimate_gains", "fit_pair", "should_compensate"]
+__all__ = ["LightingFit", "apply_gain", "cell_means", "estimate_gains", "fit_lighting"]
 
-def fit_pair(x: np.ndarray, y: np.ndarray, *, iterations: int = 5,
-             clip: tuple[float, float] = (0.02, 0.98)) -> tuple[float, float, float]:
-    """Robust line ``y = A x + B`` (reduced major axis, Huber IRLS).
+MaskProvider = Callable[[int], "np.ndarray | None"]
+
+WHITE_CELL = 0.97  # cells whose mean Y' reaches this may hold clipped highlights: left out
+MIN_CHANGE = 0.5 / 255  # auto: smallest change of Y' worth compensating (half an 8-bit code)
+
+
+# ----------------------------------------------------------------------------- cell means
+
+
+def _window_sums(f: np.ndarray, q0: float, cell: int, axis: int) -> tuple[np.ndarray, int]:
+    """Sums of a plane's samples under quadratic B-spline windows along ``axis``.
+
+    Sample i sits at cell coordinate ``q = q0 + i / cell``; window c is the centred quadratic
+    B-spline ``B(q - c)`` (support 3 cells: ``3/4 - d^2`` for ``|d| <= 1/2``,
+    ``(3/2 - |d|)^2 / 2`` to ``|d| = 3/2``). The windows are a partition of unity, and for an
+    integer ``cell`` each window's weights sum to exactly ``cell`` whatever the phase (its
+    spectrum, ``sinc^3``, vanishes at every multiple of the sampling rate and falls fast near
+    them, so content near the sampling rate hardly leaks in). Returns ``(sums, c0)``: sums
+    for windows ``c0, c0 + 1, ...`` (float64), every window the samples reach.
+    """
+    size = f.shape[axis]
+    q = q0 + np.arange(size, dtype=np.float64) / cell
+    j0 = np.floor(q + 0.5).astype(np.int64)
+    d = q - j0
+    shape = [1, 1]
+    shape[axis] = size
+    d = d.reshape(shape)
+    starts = np.flatnonzero(np.diff(j0, prepend=j0[0] - 1))
+    c0 = int(j0[0]) - 1
+    ncell = int(j0[-1]) - c0 + 2
+    f = np.asarray(f, np.float64)
+    parts = [np.add.reduceat(f * wgt, starts, axis=axis)
+             for wgt in (0.5 * (0.5 - d) ** 2, 0.75 - d * d, 0.5 * (0.5 + d) ** 2)]
+    out_shape = list(f.shape)
+    out_shape[axis] = ncell
+    out = np.zeros(out_shape)
+    groups = j0[starts] - c0
+    for shift, part in enumerate(parts):  # windows j0 - 1, j0, j0 + 1
+        if axis == 1:
+            out[:, groups - 1 + shift] += part
+        else:
+            out[groups - 1 + shift] += part
+    return out, c0
+
+
+def cell_means(luma: np.ndarray, x: float, y: float, canvas: Canvas, cell: int,
+               margin: float = 1.0) -> tuple[np.ndarray, int, int]:
+    """Window means of one frame over the canvas cells whose window it covers.
+
+    Cell (r, c) is the separable quadratic B-spline window (3 cells wide, see
+    :func:`_window_sums`) centred on canvas pixel
+    ``((r + 0.5) cell - 0.5, (c + 0.5) cell - 0.5)`` (a cell of the ``cell``-px grid fixed to
+    the canvas). Its weights are evaluated at the frame's own sample positions: with a smooth
+    window the weighted sum of samples equals the integral of the scene under the window up to
+    terms from content near the sampling rate (the window's spectrum vanishes at every
+    multiple of the sampling rate), so frames at any sub-pixel phase see the same low-pass of the
+    same scene region.
 
     Parameters
     ----------
-    x, y : ndarray (m,) float
-        Paired samples (the same scene points in two frames).
-    clip : (lo, hi)
-        Samples outside this range in either frame are dropped (clipped highlights/shadows).
+    luma : ndarray (h, w) float
+        The frame's working Y'.
+    x, y : float
+        The frame's offset (frame-0 luma px).
+    canvas : Canvas
+        The grid's origin (canvas pixel (i, j) is at frame-0 ``(canvas.x + j, canvas.y + i)``).
+    margin : float
+        Frame-edge pixels a window may not reach (edges of decoded frames are unreliable).
 
     Returns
     -------
-    (A, B, weight) : the fit and a confidence weight (0 when it cannot be fitted).
+    (means (nr, nc) float64, r0, c0): cells ``r0..r0+nr-1``, ``c0..c0+nc-1`` of the grid;
+    (0, 0) means when the frame holds no whole window.
     """
-    keep = (x > clip[0]) & (x < clip[1]) & (y > clip[0]) & (y < clip[1])
-    x, y = x[keep].astype(np.float64), y[keep].astype(np.float64)
-    if x.size < 50 or float(np.var(x)) < 1e-5:
-        return 1.0, 0.0, 0.0
-    w = np.ones_like(x)
-    a, b = 1.0, 0.0
-    for _ in range(iterations):
-        sw = w.sum()
-        mx, my = (w * x).sum() / sw, (w * y).sum() / sw
-        vx = (w * (x - mx) ** 2).sum()
-        vy = (w * (y - my) ** 2).sum()
-        cxy = (w * (x - mx) * (y - my)).sum()
-        if vx <= 0 or cxy <= 0:
-            return 1.0, 0.0, 0.0
-        # Reduced-major-axis slope: both frames are equally noisy, and an ordinary y-on-x fit
-        # would shrink every slope by var(s) / (var(s) + noise), a bias that accumulates along
-        # the chain of pairs.
-        a = float(math.sqrt(vy / vx))
-        b = float(my - a * mx)
-        r = y - (a * x + b)
-        scale = 1.4826 * float(np.median(np.abs(r))) + 1e-4
-        c = 1.345 * scale  # Huber constant for 95% efficiency
-        ar = np.abs(r)
-        w = np.where(ar <= c, 1.0, c / np.maximum(ar, 1e-12))
-    r = y - (a * x + b)
-    resid = float(np.sqrt(np.mean(w * r * r)) + 1e-3)
-    conf = float(np.var(x)) * w.sum() / (resid * resid)
-    return a, b, conf
+    h, w = luma.shape
+    # cell coordinate of frame sample (0, 0): its canvas position minus the first centre
+    qx = (x - canvas.x - (cell - 1) / 2) / cell
+    qy = (y - canvas.y - (cell - 1) / 2) / cell
+    cols, cx0 = _window_sums(luma, qx, cell, axis=1)
+    sums, cy0 = _window_sums(cols, qy, cell, axis=0)
+    # whole windows only: window c spans q in (c - 3/2, c + 3/2), i.e. samples with
+    # margin <= i <= size - 1 - margin must reach both ends
+    c_lo = math.ceil(qx + margin / cell + 1.5 - 1e-9)
+    c_hi = math.floor(qx + (w - 1 - margin) / cell - 1.5 + 1e-9)
+    r_lo = math.ceil(qy + margin / cell + 1.5 - 1e-9)
+    r_hi = math.floor(qy + (h - 1 - margin) / cell - 1.5 + 1e-9)
+    if c_hi < c_lo or r_hi < r_lo:
+        return np.zeros((0, 0)), r_lo, c_lo
+    means = sums[r_lo - cy0:r_hi - cy0 + 1, c_lo - cx0:c_hi - cx0 + 1] / float(cell * cell)
+    return means, r_lo, c_lo
 
 
-def estimate_gains(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None = None, *,
-                   jumps: Sequence[int] = (1, 2, 4), mask: np.ndarray | None = None,
-                   max_samples: int = 20000,
-                   progress: ProgressCallback | None = None) -> np.ndarray:
-    """Per-frame ``(gain, offset)`` on working Y' relative to the scene.
+def _cell_hits(sat: np.ndarray, x: float, y: float, canvas: Canvas, cell: int,
+               r0: int, c0: int, nr: int, nc: int) -> np.ndarray:
+    """(nr, nc) bool: the window of each cell (see :func:`cell_means`) covers a set pixel of
+    the mask whose summed-area table (h + 1, w + 1) is ``sat``."""
+    h, w = sat.shape[0] - 1, sat.shape[1] - 1
+    # window of cell c in frame coordinates: centre (c + 0.5) cell - 0.5 + canvas.x - x,
+    # +- 1.5 cell
+    cxs = (np.arange(c0, c0 + nc) + 0.5) * cell - 0.5 + canvas.x - x
+    cys = (np.arange(r0, r0 + nr) + 0.5) * cell - 0.5 + canvas.y - y
+    half = 1.5 * cell
+    jx0 = np.clip(np.floor(cxs - half).astype(np.int64) + 1, 0, w)
+    jx1 = np.clip(np.ceil(cxs + half).astype(np.int64), 0, w)
+    iy0 = np.clip(np.floor(cys - half).astype(np.int64) + 1, 0, h)
+    iy1 = np.clip(np.ceil(cys + half).astype(np.int64), 0, h)
+    s = (sat[np.ix_(iy1, jx1)] - sat[np.ix_(iy0, jx1)] - sat[np.ix_(iy1, jx0)]
+         + sat[np.ix_(iy0, jx0)])
+    return s > 0
+
+
+def _sat(mask: np.ndarray) -> np.ndarray:
+    """Summed-area table (h + 1, w + 1) int64 of a bool mask."""
+    h, w = mask.shape
+    out = np.zeros((h + 1, w + 1), np.int64)
+    np.cumsum(np.cumsum(mask, axis=0, dtype=np.int64), axis=1, out=out[1:, 1:])
+    return out
+
+
+# ----------------------------------------------------------------------------- the fit
+
+
+@dataclass
+class LightingFit:
+    """Per-frame lighting, its uncertainty and the auto decision.
+
+    Attributes
+    ----------
+    gains : ndarray (n, 2) float64
+        ``(a_k, b_k)`` with frame Y' = a_k · scene Y' + b_k (median frame: (1, 0)).
+    change : ndarray (n,) float64
+        Largest change of Y' the frame's lighting makes over the levels it shows (10th to
+        90th percentile of its cells): ``max |(a_k - 1) s + b_k|``.
+    change_se : ndarray (n,) float64
+        Standard error of ``change`` (from the fit's covariance and residual scale).
+    cells : int
+        Canvas cells used; ``observations`` (frame, cell) pairs kept.
+    cell : int
+        Cell size (px).
+    static_bins : int
+        Frame-position bins left out as screen-fixed content.
+    """
+
+    gains: np.ndarray
+    change: np.ndarray
+    change_se: np.ndarray
+    cells: int = 0
+    observations: int = 0
+    cell: int = 0
+    static_bins: int = 0
+
+    def changed(self, z: float = 5.0, min_change: float = MIN_CHANGE) -> bool:
+        """``--lighting auto``: True when some frame's lighting differs from the scene's by
+        more than ``z`` standard errors and more than ``min_change`` (Y')."""
+        if len(self.change) == 0:
+            return False
+        limit = np.maximum(z * self.change_se, min_change)
+        return bool(np.any(self.change > limit))
+
+
+def _cauchy(r: np.ndarray, scale: float) -> np.ndarray:
+    c = 2.385 * scale  # 95 % efficiency at the normal
+    return 1.0 / (1.0 + (r / c) ** 2)
+
+
+def _solve_reduced(k: np.ndarray, c: np.ndarray, w: np.ndarray, a: np.ndarray, s: np.ndarray,
+                   r: np.ndarray, n: int, ncell: int, first: np.ndarray, damping: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One Gauss-Newton step of ``m = a_k S_c + b_k`` with the cell unknowns eliminated.
+
+    Returns ``(delta_theta (2n,) [a0, b0, a1, b1, ...], delta_S (ncell,), H_red (2n, 2n))``.
+    """
+    sc = s[c]
+    ak = a[k]
+    # per-frame blocks and gradients
+    haa = np.bincount(k, w * sc * sc, n)
+    hab = np.bincount(k, w * sc, n)
+    hbb = np.bincount(k, w, n)
+    ga = np.bincount(k, w * sc * r, n)
+    gb = np.bincount(k, w * r, n)
+    d = np.bincount(c, w * ak * ak, ncell)
+    gs = np.bincount(c, w * ak * r, ncell)
+    dinv = np.where(d > 0, 1.0 / np.maximum(d, 1e-300), 0.0)
+    h = np.zeros((2 * n, 2 * n))
+    idx = np.arange(n)
+    h[2 * idx, 2 * idx] = haa
+    h[2 * idx, 2 * idx + 1] = hab
+    h[2 * idx + 1, 2 * idx] = hab
+    h[2 * idx + 1, 2 * idx + 1] = hbb
+    g = np.empty(2 * n)
+    g[0::2], g[1::2] = ga, gb
+    # Schur complement: H_red = H_tt - U^T D^-1 U, U[c, 2k] = w a S, U[c, 2k+1] = w a.
+    # Cells are taken in blocks ordered by their first frame, so each block touches a short
+    # run of frames and its Gram matrix is small (cost ~ cells x (frames per cell)^2).
+    ua = w * ak * sc * np.sqrt(dinv[c])
+    ub = w * ak * np.sqrt(dinv[c])
+    cell_rank = np.empty(ncell, np.int64)
+    cell_rank[np.argsort(first, kind="stable")] = np.arange(ncell)
+    order = np.argsort(cell_rank[c], kind="stable")
+    co, ko = cell_rank[c][order], k[order]
+    ua, ub = ua[order], ub[order]
+    blk = co // 256
+    cuts = np.flatnonzero(np.diff(blk)) + 1
+    starts = np.concatenate([[0], cuts])
+    ends = np.concatenate([cuts, [len(co)]])
+    by_rank = np.argsort(first, kind="stable")  # rank -> cell
+    for s0, s1 in zip(starts, ends, strict=True):
+        kk = ko[s0:s1]
+        lo, hi = int(kk.min()), int(kk.max()) + 1
+        cr = co[s0:s1]
+        base = int(cr[0])
+        nrow = int(cr[-1]) - base + 1
+        v = np.zeros((nrow, 2 * (hi - lo)))
+        # one observation per (cell, frame): plain assignment
+        v[cr - base, 2 * (kk - lo)] = ua[s0:s1]
+        v[cr - base, 2 * (kk - lo) + 1] = ub[s0:s1]
+        cells = by_rank[base:base + nrow]
+        # einsum, not BLAS: threaded BLAS on these mid-sized products runs up to 10x slower
+        # on a busy machine
+        h[2 * lo:2 * hi, 2 * lo:2 * hi] -= np.einsum("ij,ik->jk", v, v)
+        g[2 * lo:2 * hi] -= np.einsum("ij,i->j", v, gs[cells] * np.sqrt(dinv[cells]))
+    h_red = h
+    damp = damping * np.maximum(np.diag(h_red), 1e-12) + 1e-12
+    dtheta = np.linalg.solve(h_red + np.diag(damp), g)
+    # back-substitution: dS = D^-1 (g_S - U dtheta)
+    u_dt = np.bincount(c, w * ak * (sc * dtheta[2 * k] + dtheta[2 * k + 1]), ncell)
+    ds = dinv * (gs - u_dt)
+    return dtheta, ds, h_red
+
+
+def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None = None, *,
+                 mask: np.ndarray | None = None, frame_masks: MaskProvider | None = None,
+                 cell: int | None = None, border: int = 0, iterations: int = 16,
+                 progress: ProgressCallback | None = None) -> LightingFit:
+    """Per-frame ``(gain, offset)`` on working Y' relative to the scene, with uncertainty.
 
     Parameters
     ----------
-    lumas : callable ``k -> (h, w) float32`` or sequence
-        Working Y' of each frame.
+    lumas : LumaProvider (:mod:`overmix.providers`)
+        Working Y' of each frame (read once, in order).
     offsets_xy : ndarray (n, 2)
         Aligned ``(x, y)`` of each frame (frame-0 luma pixels).
     canvas : Canvas or None
-        Unused (kept for a uniform signature with the other stages).
-    jumps : sequence of int
-        Frame distances paired.
+        The cell grid's origin (default: the canvas covering the frames).
     mask : ndarray (h, w) bool or None
-        Frame-coordinate ignore mask (True = ignore; logos, animated parts).
-    max_samples : int
-        Pixels per pair used in the fit (a regular subsample).
+        Frame-coordinate ignore mask (True = ignore: ``--mask``, logos, static overlays).
+    frame_masks : callable ``k -> (h, w) bool or None``
+        Per-frame ignore masks (overlays, moving foreground), True = ignore.
+    cell : int or None
+        Cell size in px (default: about 800 cells per frame).
+    border : int
+        Frame-edge pixels not used (at least 1).
+    iterations : int
+        Robust Gauss-Newton iterations (stops early when converged).
 
     Returns
     -------
-    ndarray (n, 2) float64 : column 0 gain ``a_k``, column 1 offset ``b_k``, so that
-    ``f_k = a_k * s + b_k``; the scene is ``(f_k - b_k) / a_k``.
+    LightingFit
     """
     progress = progress or no_progress
     xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
     n = len(xy)
     if n == 0:
         raise AlignmentError("no frames for lighting estimation")
-    out = np.zeros((n, 2))
-    out[:, 0] = 1.0
-    if n == 1:
-        return out
+    unit = LightingFit(np.tile([1.0, 0.0], (n, 1)), np.zeros(n), np.zeros(n))
     get = luma_reader(lumas)
-    jumps = sorted({int(j) for j in jumps if 0 < int(j) < n})
-    cache: dict[int, np.ndarray] = {}
-    pairs: list[tuple[int, int, float, float, float]] = []
-    for k in range(n):
-        for j in [k] + [k + d for d in jumps]:
-            if j < n and j not in cache:
-                cache[j] = get(j)
-        fk = cache[k]
-        h, w = fk.shape
-        step = max(1, int(math.sqrt(h * w / max_samples)))
-        for d in jumps:
-            j = k + d
-            if j >= n:
-                break
-            val, cov = sample_bilinear(cache[j], None, xy[k, 1] - xy[j, 1],
-                                       xy[k, 0] - xy[j, 0], h, w)
-            ok = cov > 0.999
-            if mask is not None:
-                # the mask is fixed in frame coordinates: ignore it in both frames
-                mv, _ = sample_bilinear(mask.astype(np.float32), None, xy[k, 1] - xy[j, 1],
-                                xy[k, 0] - xy[j, 0], h, w)
-                ok &= ~mask & (mv < 0.01)
-            ok = ok[::step, ::step]
-            a, b, conf = fit_pair(fk[::step, ::step][ok], val[::step, ::step][ok])
-            if conf > 0 and a > 0.05:
-                pairs.append((k, j, a, b, conf))
-        cache.pop(k, None)
-        progress("lighting", k + 1, n)
-    if not pairs:
-        return out
-    # log a_j - log a_k = log A (weighted LS, gauge by a soft prior towards 0)
-    m = len(pairs)
-    rows = np.repeat(np.arange(m), 2)
-    cols = np.array([[p[1], p[0]] for p in pairs]).ravel()
-    sw = np.sqrt(np.array([p[4] for p in pairs]))
-    sw = sw / sw.max()
-    vals = np.stack([sw, -sw], axis=1).ravel()
-    prior = 1e-3
-    mat = coo_matrix((np.concatenate([vals, np.full(n, prior)]),
-                      (np.concatenate([rows, m + np.arange(n)]),
-                       np.concatenate([cols, np.arange(n)]))), shape=(m + n, n)).tocsr()
-    rhs = np.concatenate([sw * np.log([p[2] for p in pairs]), np.zeros(n)])
-    loga = lsqr(mat, rhs, atol=1e-12, btol=1e-12)[0]
-    loga -= np.median(loga)
-    a = np.exp(loga)
-    # b_j - A b_k = B
-    vals_b = np.stack([sw, -sw * np.array([p[2] for p in pairs])], axis=1).ravel()
-    mat_b = coo_matrix((np.concatenate([vals_b, np.full(n, prior)]),
-                        (np.concatenate([rows, m + np.arange(n)]),
-                         np.concatenate([cols, np.arange(n)]))), shape=(m + n, n)).tocsr()
-    rhs_b = np.concatenate([sw * np.array([p[3] for p in pairs]), np.zeros(n)])
-    b = lsqr(mat_b, rhs_b, atol=1e-12, btol=1e-12)[0]
-    # gauge: s' = s + d moves b_k by -a_k d; choose d so the median offset is 0
-    d = float(np.median(b / a))
-    b = b - a * d
-    out[:, 0], out[:, 1] = a, b
+    if n == 1:
+        return unit
+    f0 = get(0)
+    h, w = f0.shape
+    if canvas is None:
+        canvas = Canvas.covering(xy, w, h)
+    if cell is None:
+        cell = max(4, round(math.sqrt(h * w / 800)))
+    ncols = -(-canvas.width // cell) + 1
+    sat = _sat(mask) if mask is not None and mask.any() else None
+    ks, cs, ms, bins = [], [], [], []
+    for j in range(n):
+        f = f0 if j == 0 else get(j)
+        x, y = float(xy[j, 0]), float(xy[j, 1])
+        mean, r0, c0 = cell_means(f, x, y, canvas, cell, margin=max(1.0, float(border)))
+        nr, nc = mean.shape
+        progress("lighting", j + 1, n)
+        if nr == 0 or nc == 0:
+            continue
+        keep = mean < WHITE_CELL
+        if sat is not None:
+            keep &= ~_cell_hits(sat, x, y, canvas, cell, r0, c0, nr, nc)
+        fm = frame_masks(j) if frame_masks is not None else None
+        if fm is not None and np.any(fm):
+            keep &= ~_cell_hits(_sat(np.asarray(fm, bool)), x, y, canvas, cell, r0, c0, nr, nc)
+        rr, cc = np.nonzero(keep)
+        ks.append(np.full(len(rr), j, np.int32))
+        cs.append(((rr + r0) * ncols + (cc + c0)).astype(np.int64))
+        ms.append(mean[rr, cc])
+        # the cell's position in frame coordinates, in whole cells (screen-fixed content)
+        fy = np.floor((rr + r0) + (canvas.y - y) / cell + 0.5).astype(np.int64)
+        fx = np.floor((cc + c0) + (canvas.x - x) / cell + 0.5).astype(np.int64)
+        bins.append((fy + 2) * (w // cell + 4) + (fx + 2))
+    del f0
+    if not ks:
+        return unit
+    k = np.concatenate(ks)
+    cid = np.concatenate(cs)
+    m = np.concatenate(ms)
+    fbin = np.concatenate(bins)
+    # cells seen by at least two frames are the only ones that say anything
+    cu, c, counts = np.unique(cid, return_inverse=True, return_counts=True)
+    shared = counts[c] >= 2
+    k, c, m, fbin = k[shared], c[shared], m[shared], fbin[shared]
+    if len(k) == 0:
+        return unit
+    cu, c = np.unique(c, return_inverse=True)
+    ncell = len(cu)
+    return _fit(k, c, m, fbin, n, ncell, cell, iterations) or unit
+
+
+def _fit(k: np.ndarray, c: np.ndarray, m: np.ndarray, fbin: np.ndarray, n: int, ncell: int,
+         cell: int, iterations: int) -> LightingFit | None:
+    """The robust global fit of ``m = a_k S_c + b_k`` over observations (k, c)."""
+    k = k.astype(np.int64)
+    first = np.full(ncell, n, np.int64)
+    np.minimum.at(first, c, k)
+    base = np.ones(len(m))
+    a, b = np.ones(n), np.zeros(n)
+    cnt = np.bincount(c, minlength=ncell).astype(np.float64)
+    s = np.bincount(c, m, ncell) / np.maximum(cnt, 1)
+    static_bins = 0
+    h_red = None
+    wgt = base
+    scale = 1.0
+    for it in range(iterations):
+        r = m - a[k] * s[c] - b[k]
+        live = base > 0
+        scale = max(1.4826 * float(np.median(np.abs(r[live]))), 1e-5) if live.any() else 1e-5
+        wgt = base * _cauchy(r, scale)
+        if it in (2, 5):
+            # screen-fixed content: frame-position bins where most frames disagree with the
+            # scene (a hardsub, a logo, a character the camera follows)
+            bu, bi = np.unique(fbin, return_inverse=True)
+            z = np.abs(r) / scale
+            med = _group_median(bi, z, len(bu))
+            bad = med > 3.0
+            if bad.any():
+                static_bins = int(bad.sum())
+                base = np.where(bad[bi], 0.0, base)
+                wgt = base * _cauchy(r, scale)
+        dtheta, ds, h_red = _solve_reduced(k, c, wgt, a, s, r, n, ncell, first,
+                                           damping=1e-6)
+        a = a + dtheta[0::2]
+        b = b + dtheta[1::2]
+        s = s + ds
+        a, b, s = _gauge(a, b, s, k, wgt)
+        if it >= 6 and float(np.abs(dtheta).max()) < 1e-6:
+            break
+    if h_red is None:
+        return None
+    # uncertainty: covariance sigma^2 H^+ (the gauge's null space removed by the pseudo-inverse),
+    # sigma from the weighted residuals
+    r = m - a[k] * s[c] - b[k]
+    sw = float(wgt.sum())
+    dof = max(sw - ncell - 2 * n, 1.0)
+    sigma2 = float((wgt * r * r).sum()) / dof
+    cov = _pinv(h_red) * sigma2
+    idx = np.arange(n)
+    va, vb, vab = cov[2 * idx, 2 * idx], cov[2 * idx + 1, 2 * idx + 1], cov[2 * idx, 2 * idx + 1]
+    lo, hi = _frame_levels(k, s[c], wgt, n)
+    change = np.zeros(n)
+    change_se = np.zeros(n)
+    for lev in (lo, hi):
+        d = (a - 1.0) * lev + b
+        v = np.maximum(va * lev * lev + 2 * vab * lev + vb, 0.0)
+        better = np.abs(d) > change
+        change = np.where(better, np.abs(d), change)
+        change_se = np.where(better, np.sqrt(v), change_se)
+    # frames without usable cells (all masked): lighting interpolated from the frames
+    # around them in time (fades and flicker are the rule, not the exception, there)
+    has = np.bincount(k, wgt, n) > 0
+    if has.any() and not has.all():
+        at = np.flatnonzero(has)
+        a[~has] = np.interp(np.flatnonzero(~has), at, a[has])
+        b[~has] = np.interp(np.flatnonzero(~has), at, b[has])
+        change[~has], change_se[~has] = 0.0, 0.0
+    used = np.bincount(c, wgt > 0.5, ncell) > 0
+    return LightingFit(np.stack([a, b], axis=1), change, change_se, int(used.sum()),
+                       int((wgt > 0.5).sum()), cell, static_bins)
+
+
+def _group_median(group: np.ndarray, v: np.ndarray, ngroups: int) -> np.ndarray:
+    """Median of ``v`` per group id (0..ngroups-1); 0 for empty groups."""
+    order = np.lexsort((v, group))
+    g, vs = group[order], v[order]
+    starts = np.searchsorted(g, np.arange(ngroups), "left")
+    ends = np.searchsorted(g, np.arange(ngroups), "right")
+    cnt = ends - starts
+    mid = starts + np.maximum(cnt - 1, 0) // 2
+    mid2 = starts + cnt // 2
+    out = np.zeros(ngroups)
+    ok = cnt > 0
+    out[ok] = 0.5 * (vs[mid[ok]] + vs[np.minimum(mid2[ok], len(vs) - 1)])
     return out
 
 
-def should_compensate(gains: np.ndarray, *, gain_tol: float = 0.03,
-                      offset_tol: float = 0.015) -> bool:
-    """``--lighting auto``: True when some frame's gain or offset departs from the scene's."""
-    g = np.asarray(gains, dtype=np.float64).reshape(-1, 2)
-    if len(g) == 0:
-        return False
-    return bool(np.max(np.abs(g[:, 0] - 1.0)) > gain_tol
-                or np.max(np.abs(g[:, 1])) > offset_tol)
+def _gauge(a: np.ndarray, b: np.ndarray, s: np.ndarray, k: np.ndarray, w: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Choose the scene's brightness: the median frame (among frames with data) gets a = 1,
+    b / a = 0. ``f = a S + b = (a / al)(al S) + b`` and ``= a (S + be) + (b - a be)``."""
+    has = np.bincount(k, w, len(a)) > 0
+    if not has.any() or np.any(a[has] <= 0):
+        return a, b, s
+    al = float(np.exp(np.median(np.log(a[has]))))
+    a, s = a / al, s * al
+    be = float(np.median(b[has] / a[has]))
+    return a, b - a * be, s + be
+
+
+def _pinv(h: np.ndarray) -> np.ndarray:
+    """Pseudo-inverse of the symmetric reduced normal matrix (drops the gauge directions)."""
+    if len(h) > 1600:  # too large for a dense eigendecomposition: per-frame blocks only
+        out = np.zeros_like(h)
+        for i in range(0, len(h), 2):
+            blk = h[i:i + 2, i:i + 2]
+            out[i:i + 2, i:i + 2] = np.linalg.pinv(blk)
+        return out
+    vals, vecs = np.linalg.eigh(h)
+    keep = vals > vals.max() * 1e-10
+    return (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
+
+
+def _frame_levels(k: np.ndarray, sc: np.ndarray, w: np.ndarray, n: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """10th and 90th percentile of the scene level each frame shows (its inlier cells)."""
+    lo, hi = np.full(n, 0.1), np.full(n, 0.9)
+    keep = w > 0.5
+    kk, ss = k[keep], sc[keep]
+    order = np.lexsort((ss, kk))
+    kk, ss = kk[order], ss[order]
+    starts = np.searchsorted(kk, np.arange(n), "left")
+    ends = np.searchsorted(kk, np.arange(n), "right")
+    cnt = ends - starts
+    ok = cnt > 0
+    lo[ok] = ss[starts[ok] + (cnt[ok] - 1) // 10]
+    hi[ok] = ss[starts[ok] + (9 * (cnt[ok] - 1)) // 10]
+    return lo, hi
+
+
+def estimate_gains(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None = None, *,
+                   mask: np.ndarray | None = None,
+                   progress: ProgressCallback | None = None, **kw: object) -> np.ndarray:
+    """Per-frame ``(gain, offset)`` (n, 2) on working Y': the gains of :func:`fit_lighting`.
+
+    Column 0 gain ``a_k``, column 1 offset ``b_k``, so that ``f_k = a_k * s + b_k``; the scene
+    is ``(f_k - b_k) / a_k``.
+    """
+    return fit_lighting(lumas, offsets_xy, canvas, mask=mask, progress=progress,
+                        **kw).gains  # type: ignore[arg-type]
 
 
 def apply_gain(planes: Sequence[np.ndarray], gain: Sequence[float]) -> list[np.ndarray]:

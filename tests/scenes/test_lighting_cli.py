@@ -1,0 +1,124 @@
+"""End to end (issue #19): ``overmix stitch --lighting`` on H.264 pans with known lighting.
+
+Small versions of the issue's pans (:mod:`tests.render.lit_pan`, 192x108, fractional steps,
+8-bit crf 20): the lit pan is scored against the un-lit scene (BT.709 luma PSNR after one
+global least-squares gain/offset, the free choice of scene brightness); ``auto`` on the steady
+pan must write the same bytes as ``off``; the offsets JSON carries the gains back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from overmix.cli import main
+from overmix.io.png import read_png_array
+from tests.render.lit_pan import lit_pan, luma709
+from tests.videogen import color_tags, encode_video, rgb_to_yuv_codes
+
+N, H, W = 24, 108, 192
+
+
+def _h264(path: Path, frames: list[np.ndarray], crf: int = 20) -> Path:
+    codes = [rgb_to_yuv_codes(np.clip(f, 0, 1), "709", False, 8, (2, 2)) for f in frames]
+    return encode_video(path, codes, codec="libx264", pix_fmt="yuv420p",
+                        options={"crf": str(crf)}, tags=color_tags("709"))
+
+
+@pytest.fixture(scope="module")
+def pans(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lit")
+    lit = lit_pan(n=N, h=H, w=W, step=(2.5, 0.4))
+    steady = lit_pan(n=N, h=H, w=W, step=(2.5, 0.4), lit=False)
+    offsets = d / "true.json"
+    offsets.write_text(json.dumps({"frames": [{"index": k, "x": float(x), "y": float(y)}
+                                              for k, (x, y) in enumerate(lit.xy)]}))
+    return lit, _h264(d / "lit.mkv", lit.rgb), _h264(d / "steady.mkv", steady.rgb), offsets
+
+
+def _stitch(capsys, args: list[str]) -> dict:
+    capsys.readouterr()
+    assert main(["-q", "stitch", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _score(png: Path, summary: dict, scene) -> float:
+    """Luma PSNR (dB) against the un-lit scene after one global least-squares gain/offset."""
+    img, depth = read_png_array(png)
+    rgb = img[..., :3].astype(np.float64) / ((1 << depth) - 1)
+    cv = summary["canvas"]
+    truth = scene.truth_luma(cv["x"], cv["y"], cv["height"], cv["width"]).astype(np.float64)
+    y = luma709(rgb)[4:-4, 4:-4].astype(np.float64)
+    t = truth[4:-4, 4:-4]
+    ok = np.ones(y.shape, bool) if img.shape[2] == 3 else img[4:-4, 4:-4, 3] == (1 << depth) - 1
+    a = np.stack([y[ok], np.ones(int(ok.sum()))], axis=1)
+    coef, *_ = np.linalg.lstsq(a, t[ok], rcond=None)
+    err = a @ coef - t[ok]
+    return float(10 * np.log10(1.0 / np.mean(err * err)))
+
+
+def test_steady_pan_auto_writes_the_off_bytes(pans, tmp_path, capsys) -> None:
+    _, _, steady, _ = pans
+    off, auto = tmp_path / "off.png", tmp_path / "auto.png"
+    true = ["--offsets", str(pans[3])]
+    _stitch(capsys, [str(steady), "-o", str(off), "--lighting", "off", *true])
+    s = _stitch(capsys, [str(steady), "-o", str(auto), "--lighting", "auto",
+                         "--save-offsets", str(tmp_path / "o.json"), *true])
+    assert auto.read_bytes() == off.read_bytes()
+    assert s["lighting"]["compensated"] is False
+    g0, g1 = s["lighting"]["gain_range"]
+    assert 0.99 < g0 <= g1 < 1.01
+    saved = json.loads((tmp_path / "o.json").read_text())
+    assert all("gain" not in f for f in saved["frames"])  # nothing compensated, nothing saved
+
+
+def test_lit_pan_compensated_with_true_and_own_offsets(pans, tmp_path, capsys) -> None:
+    lit, video, _, true = pans
+    own = tmp_path / "own.json"  # the tool's own alignment, once
+    capsys.readouterr()
+    assert main(["-q", "align", str(video), "-o", str(own)]) == 0
+    scores = {}
+    for name, extra in (("true", ["--offsets", str(true)]), ("own", ["--offsets", str(own)])):
+        for mode in ("off", "on", "auto"):
+            out = tmp_path / f"{name}-{mode}.png"
+            s = _stitch(capsys, [str(video), "-o", str(out), "--lighting", mode, *extra])
+            scores[name, mode] = _score(out, s, lit)
+            if mode != "off":
+                assert s["lighting"]["compensated"] is True
+                g0, g1 = s["lighting"]["gain_range"]
+                assert g1 / g0 > 1.2  # the 20 % fade and the flicker
+    for name in ("true", "own"):
+        assert scores[name, "on"] > scores[name, "off"] + 6, scores
+        assert abs(scores[name, "auto"] - scores[name, "on"]) < 1e-9, scores
+
+
+def test_offsets_json_carries_the_gains_back(pans, tmp_path, capsys) -> None:
+    _, video, _, true = pans
+    first, again = tmp_path / "a.png", tmp_path / "b.png"
+    saved = tmp_path / "gains.json"
+    _stitch(capsys, [str(video), "-o", str(first), "--lighting", "on", "--offsets", str(true),
+                     "--save-offsets", str(saved)])
+    frames = json.loads(saved.read_text())["frames"]
+    assert all(f["gain"] > 0 and "offset" in f for f in frames)
+    gains = np.array([f["gain"] for f in frames])
+    assert gains.max() / gains.min() > 1.2
+    s = _stitch(capsys, [str(video), "-o", str(again), "--lighting", "auto", "--offsets",
+                         str(saved)])
+    assert s["lighting"]["source"] == "offsets file"
+    assert again.read_bytes() == first.read_bytes()
+    back = [f["gain"] for f in s["offsets"]["frames"]]
+    np.testing.assert_allclose(back, gains)
+    # gains on some frames only: one line, exit 1, nothing written
+    bad = json.loads(saved.read_text())
+    del bad["frames"][3]["gain"]
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    capsys.readouterr()
+    out = tmp_path / "c.png"
+    assert main(["-q", "stitch", str(video), "-o", str(out), "--lighting", "on", "--offsets",
+                 str(tmp_path / "bad.json")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("overmix: error:") and "gain" in err[0]
+    assert not out.exists()
