@@ -35,6 +35,28 @@ def test_offsets_minimal_and_bad(tmp_path):
         Offsets.load(tmp_path / "missing.json")
 
 
+def test_offsets_json_lighting_gains(tmp_path):
+    """Per-frame ``gain``/``offset`` (issue #19): written when present, read back, optional,
+    all-or-none, positive gains."""
+    off = Offsets(np.array([[0.0, 0.0], [2.5, 1.0]]), [0, 1], 64, 48,
+                  gains=np.array([[1.0, 0.0], [0.8, 0.03]]))
+    p = tmp_path / "g.json"
+    off.save(p)
+    frames = json.loads(p.read_text())["frames"]
+    assert [(f["gain"], f["offset"]) for f in frames] == [(1.0, 0.0), (0.8, 0.03)]
+    back = Offsets.load(p)
+    np.testing.assert_array_equal(back.gains, off.gains)
+    plain = Offsets(off.xy, [0, 1], 64, 48)
+    assert "gain" not in plain.to_json()["frames"][0]
+    assert Offsets.from_json(plain.to_json()).gains is None
+    for bad in ([{"index": 0, "x": 0, "y": 0, "gain": 1.0, "offset": 0.0},
+                 {"index": 1, "x": 1, "y": 0}],
+                [{"index": 0, "x": 0, "y": 0, "gain": 0.0, "offset": 0.0}],
+                [{"index": 0, "x": 0, "y": 0, "gain": "x", "offset": 0.0}]):
+        with pytest.raises(InputError, match="gain"):
+            Offsets.from_json({"frames": bad})
+
+
 def test_positions_and_ranges():
     assert parse_position("42").index == 42
     assert parse_position("12.5").seconds == 12.5
