@@ -10,7 +10,9 @@ Cb/Cr -> a C). Offsets follow the toolkit convention (frame 0 at (0, 0)).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -60,14 +62,18 @@ def issue_lighting(n: int) -> np.ndarray:
 
 def lit_pan(n: int = 40, h: int = 270, w: int = 480, step: tuple[float, float] | None = None,
             seed: int = 4, grain: float = 0.012, lighting: np.ndarray | None = None,
-            lit: bool = True, overlays: bool = False) -> LitPan:
+            lit: bool = True, overlays: bool = False,
+            convert: Callable[[np.ndarray], Any] | None = None) -> LitPan:
     """The pan of issue #19 (default 40 frames of 480x270 moving (200, 30) px in fractional
     steps); ``step`` per frame (default: (200, 30) / 40 with a little jitter), ``lighting``
     (n, 2) gains (default :func:`issue_lighting`; ``lit=False``: none).
 
     ``overlays``: also a character walking against the pan (part of the lit scene, moving
     ~4 px per frame in the world) and a hardsub burned in after the lighting (white blocky
-    glyphs with a black outline, fixed at the bottom centre of every frame)."""
+    glyphs with a black outline, fixed at the bottom centre of every frame).
+
+    ``convert``: keep ``convert(rgb)`` of each frame instead of the float R'G'B' (e.g. video
+    codes, so that long HD pans fit in memory)."""
     sx, sy = step if step is not None else (5.0, 0.75)
     k = np.arange(n, dtype=np.float64)
     xy = np.stack([sx * k + 0.31 * np.sin(1.7 * k), sy * k + 0.23 * np.cos(1.3 * k)], axis=1)
@@ -95,7 +101,7 @@ def lit_pan(n: int = 40, h: int = 270, w: int = 480, step: tuple[float, float] |
             sub = hardsub_mask(h, w)
             rgb[sub["fill"]] = 0.95
             rgb[sub["edge"]] = 0.05
-        frames.append(rgb.astype(np.float32))
+        frames.append(rgb.astype(np.float32) if convert is None else convert(rgb))
     return LitPan(frames, xy, gains, world.astype(np.float32))
 
 

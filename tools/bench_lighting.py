@@ -1,0 +1,196 @@
+"""Benchmark (issue #19): lighting compensation against an exact truth, through ``stitch``.
+
+Pans (:mod:`tests.render.lit_pan`): soft drawn line art at fractional steps, per-frame grain,
+lighting applied to the R'G'B' exactly as the model (a 20 % fade to black across the pan,
+flicker -3/-4/+4/+5 % on four frames, one frame mixed 3 % with white), and the same frames
+without lighting; H.264 10-bit crf 16 and 8-bit crf 20, BT.709 tagged.
+
+Figures, every stitch through :func:`overmix.pipeline.stitch` (what ``overmix stitch`` runs):
+
+1. **Quality** (40 frames, 480x270, moving (200, 30) px): BT.709 luma PSNR of the canvas
+   against the un-lit scene after one global least-squares gain/offset (the reference
+   lighting is a free choice), for ``--lighting off|on|auto`` with the true offsets and with
+   the tool's own alignment; the steady pan's ``off`` is the reference, and its ``auto`` must
+   give the same canvas.
+2. **Gain error** per frame (after the free choice of brightness) on 40- and 160-frame pans
+   (the same step, so 4x the length), and on a 40-frame pan with a hardsub and a character
+   walking against the pan (no mask given: the fit finds and leaves out screen-fixed content;
+   no per-frame masks from the registration exist yet).
+3. **Cost**: a 60-frame 1280x720 pan, ``stitch`` with ``--lighting off`` and ``on`` (own
+   alignment, whole pipeline), alternated, best of ``--repeat``; the ratio is what counts
+   (absolute times on a shared machine are noise).
+
+Usage: ``python tools/bench_lighting.py [--quick] [--repeat 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from overmix.geometry import Offsets  # noqa: E402
+from overmix.pipeline import StitchOptions, align_input, stitch  # noqa: E402
+from tests.render.lit_pan import gain_errors, lit_pan  # noqa: E402
+from tests.videogen import color_tags, encode_video, rgb_to_yuv_codes  # noqa: E402
+
+ENCODINGS = {"10-bit crf 16": ("yuv420p10le", 10, 16), "8-bit crf 20": ("yuv420p", 8, 20)}
+
+
+def encode(path: Path, codes: list, pix_fmt: str, crf: int) -> Path:
+    return encode_video(path, codes, codec="libx264", pix_fmt=pix_fmt,
+                        options={"crf": str(crf)}, tags=color_tags("709"))
+
+
+def to_codes(depth: int):
+    return lambda rgb: rgb_to_yuv_codes(np.clip(rgb, 0, 1), "709", False, depth, (2, 2))
+
+
+def score(res, scene) -> float:
+    """Luma PSNR (dB) of a stitch against the un-lit scene after one global LS gain/offset."""
+    cv = res.canvas
+    y = res.planes[0].astype(np.float64)
+    truth = scene.truth_luma(cv.x, cv.y, cv.height, cv.width).astype(np.float64)
+    ok = ndimage.binary_erosion(res.renders[0].coverage > 0, iterations=4)
+    a = np.stack([y[ok], np.ones(int(ok.sum()))], axis=1)
+    coef, *_ = np.linalg.lstsq(a, truth[ok], rcond=None)
+    err = a @ coef - truth[ok]
+    return float(10 * np.log10(1.0 / np.mean(err * err)))
+
+
+def save_offsets(path: Path, xy: np.ndarray, w: int, h: int) -> Path:
+    Offsets(xy, list(range(len(xy))), w, h).save(path)
+    return path
+
+
+def run(video: Path, offsets: Path, mode: str):
+    return stitch(str(video), StitchOptions(offsets=str(offsets), lighting=mode))
+
+
+def quality(tmp: Path, n: int) -> None:
+    print(f"\n[1] quality: {n} frames 480x270, (200, 30) px pan; luma PSNR (dB) vs the un-lit "
+          "scene after one global gain/offset")
+    lit_sc = lit_pan(n=n)
+    steady_sc = lit_pan(n=n, lit=False)
+    true = save_offsets(tmp / "true.json", lit_sc.xy, 480, 270)
+    print(f"{'stitch':44s} " + " ".join(f"{e:>22s}" for e in ENCODINGS))
+    rows: dict[str, list[str]] = {}
+    for enc, (pix_fmt, depth, crf) in ENCODINGS.items():
+        conv = to_codes(depth)
+        lit_v = encode(tmp / f"lit{depth}.mkv", [conv(f) for f in lit_sc.rgb], pix_fmt, crf)
+        steady_v = encode(tmp / f"steady{depth}.mkv", [conv(f) for f in steady_sc.rgb],
+                          pix_fmt, crf)
+        for name, video in (("lit", lit_v), ("steady", steady_v)):
+            own_off, _ = align_input(str(video))
+            own = tmp / f"own-{name}{depth}.json"
+            own_off.save(own)
+            for src, offs in (("true offsets", true), ("own alignment", own)):
+                ref = None
+                for mode in ("off", "on", "auto"):
+                    res = run(video, offs, mode)
+                    p = score(res, lit_sc)
+                    if name == "steady" and mode == "off":
+                        ref = (p, res.planes)
+                        rows.setdefault("__ref" + src, []).append(f"{p:.2f}")
+                    key = f"{name} pan, {mode}, {src}"
+                    info = res.summary.get("lighting") or {}
+                    txt = f"{p:.2f}"
+                    if info:
+                        g0, g1 = info["gain_range"]
+                        txt += f" {'C' if info['compensated'] else '-'} {g0:.3f}-{g1:.3f}"
+                    if name == "steady" and mode == "auto" and ref is not None:
+                        same = all(np.array_equal(a, b) for a, b in zip(res.planes, ref[1],
+                                                                         strict=True))
+                        txt += " =off" if same else f" {p - ref[0]:+.3f}"
+                    rows.setdefault(key, []).append(txt)
+    order = [k for k in rows if not k.startswith("__ref")]
+    order.sort(key=lambda k: (not k.startswith("steady"), k.split(", ")[2], k))
+    for k in order:
+        print(f"{k:44s} " + " ".join(f"{v:>22s}" for v in rows[k]))
+    for src in ("true offsets", "own alignment"):
+        ref = [float(v) for v in rows["__ref" + src]]
+        for mode in ("on", "auto"):
+            lit = [float(v.split()[0]) for v in rows[f"lit pan, {mode}, {src}"]]
+            off = [float(v.split()[0]) for v in rows[f"lit pan, off, {src}"]]
+            print(f"  lit {mode:4s} ({src}): vs steady off " + ", ".join(
+                f"{a - r:+.2f}" for a, r in zip(lit, ref, strict=True)) + " dB; vs lit off "
+                + ", ".join(f"{a - o:+.2f}" for a, o in zip(lit, off, strict=True)) + " dB")
+    print("  (C = compensated, - = not; =off: canvas identical to the off stitch)")
+
+
+def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
+    print("\n[2] gain error per frame (max over frames, after the free choice of brightness), "
+          "--lighting on")
+    print(f"{'pan':44s} " + " ".join(f"{e:>22s}" for e in ENCODINGS))
+    cases = [(f"{n} frames", dict(n=n)) for n in lengths]
+    cases.append(("40 frames + hardsub + walking character", dict(n=40, overlays=True)))
+    for label, kw in cases:
+        for src in ("true offsets", "own alignment"):
+            if src == "own alignment" and kw["n"] > 40:
+                continue  # the long pan: true offsets only (alignment time, not lighting)
+            cells = []
+            for _enc, (pix_fmt, depth, crf) in ENCODINGS.items():
+                sc = lit_pan(convert=to_codes(depth), **kw)
+                video = encode(tmp / f"g{kw['n']}-{depth}.mkv", sc.rgb, pix_fmt, crf)
+                offs = save_offsets(tmp / f"g{kw['n']}.json", sc.xy, 480, 270)
+                if src == "own alignment":
+                    off, _ = align_input(str(video))
+                    off.save(tmp / "gown.json")
+                    offs = tmp / "gown.json"
+                res = run(video, offs, "on")
+                ga, ob = gain_errors(res.offsets.gains, sc.gains)
+                cells.append(f"{100 * ga.max():.3f}% / {255 * ob.max():.2f} lv")
+            print(f"{label + ', ' + src:44s} " + " ".join(f"{c:>22s}" for c in cells))
+    print("  (max gain error % / max offset error in 8-bit levels; bound: 0.3 %)")
+
+
+def cost(tmp: Path, repeat: int, n: int = 60) -> None:
+    print(f"\n[3] cost: {n} frames 1280x720 (8-bit crf 20), whole stitch with own alignment")
+    sc = lit_pan(n=n, h=720, w=1280, step=(8.0, 2.0), convert=to_codes(8))
+    video = encode(tmp / "hd.mkv", sc.rgb, "yuv420p", 20)
+    del sc
+    best: dict[str, float] = {}
+    stage: dict[str, float] = {}
+    for _ in range(repeat):
+        for mode in ("off", "on"):
+            t = time.perf_counter()
+            res = stitch(str(video), StitchOptions(lighting=mode))
+            dt = time.perf_counter() - t
+            best[mode] = min(best.get(mode, dt), dt)
+            if mode == "on":
+                lt = float(res.summary["timings"].get("lighting", 0.0))  # type: ignore[union-attr]
+                stage["lighting"] = min(stage.get("lighting", lt), lt)
+    print(f"  off {best['off']:.2f} s, on {best['on']:.2f} s (lighting stage "
+          f"{stage['lighting']:.2f} s): on / off = {best['on'] / best['off']:.3f} "
+          "(bound 1.15)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="shorter run: 40/80-frame gain test")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: 1,2,3")
+    args = ap.parse_args()
+    print(f"load: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} "
+          f"{os.getloadavg()[2]:.1f} on {os.cpu_count()} cores")
+    skip = set(args.skip.split(","))
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        if "1" not in skip:
+            quality(tmp, 40)
+        if "2" not in skip:
+            gain_accuracy(tmp, (40, 80) if args.quick else (40, 160))
+        if "3" not in skip:
+            cost(tmp, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
