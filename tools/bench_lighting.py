@@ -83,7 +83,7 @@ def quality(tmp: Path, n: int) -> None:
     true = save_offsets(tmp / "true.json", lit_sc.xy, 480, 270)
     print(f"{'stitch':44s} " + " ".join(f"{e:>22s}" for e in ENCODINGS))
     rows: dict[str, list[str]] = {}
-    for enc, (pix_fmt, depth, crf) in ENCODINGS.items():
+    for pix_fmt, depth, crf in ENCODINGS.values():
         conv = to_codes(depth)
         lit_v = encode(tmp / f"lit{depth}.mkv", [conv(f) for f in lit_sc.rgb], pix_fmt, crf)
         steady_v = encode(tmp / f"steady{depth}.mkv", [conv(f) for f in steady_sc.rgb],
@@ -137,7 +137,7 @@ def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
             if src == "own alignment" and kw["n"] > 40:
                 continue  # the long pan: true offsets only (alignment time, not lighting)
             cells = []
-            for _enc, (pix_fmt, depth, crf) in ENCODINGS.items():
+            for pix_fmt, depth, crf in ENCODINGS.values():
                 sc = lit_pan(convert=to_codes(depth), **kw)
                 video = encode(tmp / f"g{kw['n']}-{depth}.mkv", sc.rgb, pix_fmt, crf)
                 offs = save_offsets(tmp / f"g{kw['n']}.json", sc.xy, 480, 270)
