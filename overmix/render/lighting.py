@@ -56,19 +56,20 @@ MIN_CHANGE = 0.5 / 255  # auto: smallest change of Y' worth compensating (half a
 # ----------------------------------------------------------------------------- cell means
 
 
-def _window_sums(f: np.ndarray, q0: float, cell: int, axis: int) -> tuple[np.ndarray, int]:
+def _window_sums(f: np.ndarray, q0: float, step: float, axis: int) -> tuple[np.ndarray, int]:
     """Sums of a plane's samples under quadratic B-spline windows along ``axis``.
 
-    Sample i sits at cell coordinate ``q = q0 + i / cell``; window c is the centred quadratic
+    Sample i sits at cell coordinate ``q = q0 + i * step``; window c is the centred quadratic
     B-spline ``B(q - c)`` (support 3 cells: ``3/4 - d^2`` for ``|d| <= 1/2``,
-    ``(3/2 - |d|)^2 / 2`` to ``|d| = 3/2``). The windows are a partition of unity, and for an
-    integer ``cell`` each window's weights sum to exactly ``cell`` whatever the phase (its
+    ``(3/2 - |d|)^2 / 2`` to ``|d| = 3/2``). The windows are a partition of unity, and when
+    ``1 / step`` is an integer each window's weights sum to exactly ``1 / step`` whatever the
+    phase (its
     spectrum, ``sinc^3``, vanishes at every multiple of the sampling rate and falls fast near
     them, so content near the sampling rate hardly leaks in). Returns ``(sums, c0)``: sums
     for windows ``c0, c0 + 1, ...`` (float64), every window the samples reach.
     """
     size = f.shape[axis]
-    q = q0 + np.arange(size, dtype=np.float64) / cell
+    q = q0 + np.arange(size, dtype=np.float64) * step
     j0 = np.floor(q + 0.5).astype(np.int64)
     d = q - j0
     shape = [1, 1]
@@ -77,9 +78,14 @@ def _window_sums(f: np.ndarray, q0: float, cell: int, axis: int) -> tuple[np.nda
     starts = np.flatnonzero(np.diff(j0, prepend=j0[0] - 1))
     c0 = int(j0[0]) - 1
     ncell = int(j0[-1]) - c0 + 2
-    f = np.asarray(f, np.float64)
-    parts = [np.add.reduceat(f * wgt, starts, axis=axis)
-             for wgt in (0.5 * (0.5 - d) ** 2, 0.75 - d * d, 0.5 * (0.5 + d) ** 2)]
+    # the three weights are quadratics in d: three sums (of f, f d, f d^2) give all windows
+    fd = f * d.astype(f.dtype)
+    r0, r1 = np.add.reduceat(f, starts, axis=axis), np.add.reduceat(fd, starts, axis=axis)
+    fd *= d.astype(f.dtype)
+    r2 = np.add.reduceat(fd, starts, axis=axis)
+    del fd
+    r0, r1, r2 = (np.asarray(r, np.float64) for r in (r0, r1, r2))
+    parts = [0.125 * r0 - 0.5 * r1 + 0.5 * r2, 0.75 * r0 - r2, 0.125 * r0 + 0.5 * r1 + 0.5 * r2]
     out_shape = list(f.shape)
     out_shape[axis] = ncell
     out = np.zeros(out_shape)
@@ -93,21 +99,20 @@ def _window_sums(f: np.ndarray, q0: float, cell: int, axis: int) -> tuple[np.nda
 
 
 def cell_means(luma: np.ndarray, x: float, y: float, canvas: Canvas, cell: int,
-               margin: float = 1.0) -> tuple[np.ndarray, int, int]:
+               margin: float = 1.0, reduce: int | None = None) -> tuple[np.ndarray, int, int]:
     """Window means of one frame over the canvas cells whose window it covers.
 
     Cell (r, c) is the separable quadratic B-spline window (3 cells wide, see
-    :func:`_window_sums`) centred on canvas pixel
-    ``((r + 0.5) cell - 0.5, (c + 0.5) cell - 0.5)`` (a cell of the ``cell``-px grid fixed to
-    the canvas). Its weights are evaluated at the frame's own sample positions: with a smooth
-    window the weighted sum of samples equals the integral of the scene under the window up to
-    terms from content near the sampling rate (the window's spectrum vanishes at every
-    multiple of the sampling rate), so frames at any sub-pixel phase see the same low-pass of the
-    same scene region.
+    :func:`_window_sums`) centred on canvas pixel ``((r + 0.5) cell - 0.5, (c + 0.5) cell -
+    0.5)`` (a cell of the ``cell``-px grid fixed to the canvas). Its weights are evaluated at
+    the frame's own sample positions: with a smooth window the weighted sum of samples equals
+    the integral of the scene under the window up to terms from content near the sampling rate
+    (the window's spectrum vanishes at every multiple of the sampling rate), so frames at any
+    sub-pixel phase see the same low-pass of the same scene region.
 
     Parameters
     ----------
-    luma : ndarray (h, w) float
+    luma : ndarray (h, w) float32
         The frame's working Y'.
     x, y : float
         The frame's offset (frame-0 luma px).
@@ -115,27 +120,46 @@ def cell_means(luma: np.ndarray, x: float, y: float, canvas: Canvas, cell: int,
         The grid's origin (canvas pixel (i, j) is at frame-0 ``(canvas.x + j, canvas.y + i)``).
     margin : float
         Frame-edge pixels a window may not reach (edges of decoded frames are unreliable).
+    reduce : 1, 2 or None
+        2: sum 2x2 pixel blocks first (a 2-tap sum has a zero at half the sampling rate, so the
+        block means are the scene's samples at 2 px spacing without new aliasing) and window
+        those, a quarter of the work; needs an even ``cell``. None: 2 when ``cell >= 16`` and
+        even.
 
     Returns
     -------
     (means (nr, nc) float64, r0, c0): cells ``r0..r0+nr-1``, ``c0..c0+nc-1`` of the grid;
     (0, 0) means when the frame holds no whole window.
     """
-    h, w = luma.shape
-    # cell coordinate of frame sample (0, 0): its canvas position minus the first centre
-    qx = (x - canvas.x - (cell - 1) / 2) / cell
-    qy = (y - canvas.y - (cell - 1) / 2) / cell
-    cols, cx0 = _window_sums(luma, qx, cell, axis=1)
-    sums, cy0 = _window_sums(cols, qy, cell, axis=0)
-    # whole windows only: window c spans q in (c - 3/2, c + 3/2), i.e. samples with
-    # margin <= i <= size - 1 - margin must reach both ends
-    c_lo = math.ceil(qx + margin / cell + 1.5 - 1e-9)
-    c_hi = math.floor(qx + (w - 1 - margin) / cell - 1.5 + 1e-9)
-    r_lo = math.ceil(qy + margin / cell + 1.5 - 1e-9)
-    r_hi = math.floor(qy + (h - 1 - margin) / cell - 1.5 + 1e-9)
+    if reduce is None:
+        reduce = 2 if cell >= 16 and cell % 2 == 0 else 1
+    f = np.asarray(luma, np.float32)
+    if reduce == 2 and cell % 2 == 0:
+        h2, w2 = f.shape[0] // 2, f.shape[1] // 2
+        f = f[:2 * h2, :2 * w2]
+        f = 0.25 * (f[0::2, 0::2] + f[1::2, 0::2] + f[0::2, 1::2] + f[1::2, 1::2])
+        px = 2
+    else:
+        px = 1
+    h, w = f.shape
+    step = px / cell
+    # cell coordinate of sample (0, 0) (at frame pixel ((px - 1) / 2, (px - 1) / 2)): its
+    # canvas position minus the first centre
+    off = (px - 1) / 2
+    qx = (x + off - canvas.x - (cell - 1) / 2) / cell
+    qy = (y + off - canvas.y - (cell - 1) / 2) / cell
+    cols, cx0 = _window_sums(f, qx, step, axis=1)
+    sums, cy0 = _window_sums(cols, qy, step, axis=0)
+    # whole windows only: window c spans q in (c - 3/2, c + 3/2); the samples from the
+    # margin on must reach both ends
+    m = math.ceil(margin / px)
+    c_lo = math.ceil(qx + m * step + 1.5 - 1e-9)
+    c_hi = math.floor(qx + (w - 1 - m) * step - 1.5 + 1e-9)
+    r_lo = math.ceil(qy + m * step + 1.5 - 1e-9)
+    r_hi = math.floor(qy + (h - 1 - m) * step - 1.5 + 1e-9)
     if c_hi < c_lo or r_hi < r_lo:
         return np.zeros((0, 0)), r_lo, c_lo
-    means = sums[r_lo - cy0:r_hi - cy0 + 1, c_lo - cx0:c_hi - cx0 + 1] / float(cell * cell)
+    means = sums[r_lo - cy0:r_hi - cy0 + 1, c_lo - cx0:c_hi - cx0 + 1] * (step * step)
     return means, r_lo, c_lo
 
 
