@@ -5,7 +5,8 @@ lighting applied to the R'G'B' exactly as the model (a 20 % fade to black across
 flicker -3/-4/+4/+5 % on four frames, one frame mixed 3 % with white), and the same frames
 without lighting; H.264 10-bit crf 16 and 8-bit crf 20, BT.709 tagged.
 
-Figures, every stitch through :func:`overmix.pipeline.stitch` (what ``overmix stitch`` runs):
+Figures, every stitch through :func:`overmix.commands.stitch.stitch` (what ``overmix stitch``
+runs):
 
 1. **Quality** (40 frames, 480x270, moving (200, 30) px): BT.709 luma PSNR of the canvas
    against the un-lit scene after one global least-squares gain/offset (the reference
@@ -37,8 +38,10 @@ from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from overmix.commands.align import align_input  # noqa: E402
+from overmix.commands.options import StitchOptions  # noqa: E402
+from overmix.commands.stitch import stitch  # noqa: E402
 from overmix.geometry import Offsets  # noqa: E402
-from overmix.pipeline import StitchOptions, align_input, stitch  # noqa: E402
 from tests.render.lit_pan import gain_errors, lit_pan, luma709  # noqa: E402
 from tests.videogen import color_tags, encode_video, rgb_to_yuv_codes  # noqa: E402
 
