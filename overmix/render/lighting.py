@@ -293,8 +293,8 @@ def _solve_reduced(k: np.ndarray, c: np.ndarray, w: np.ndarray, a: np.ndarray, s
         h[2 * lo:2 * hi, 2 * lo:2 * hi] -= np.einsum("ij,ik->jk", v, v)
         g[2 * lo:2 * hi] -= np.einsum("ij,i->j", v, gs[cells] * np.sqrt(dinv[cells]))
     h_red = h
-    damp = damping * np.maximum(np.diag(h_red), 1e-12) + 1e-12
-    dtheta = np.linalg.solve(h_red + np.diag(damp), g)
+    reg = _gauge_fixed(h_red, a, damping)
+    dtheta = _chol_solve(_cholesky(reg), g)
     # back-substitution: dS = D^-1 (g_S - U dtheta)
     u_dt = np.bincount(c, w * ak * (sc * dtheta[2 * k] + dtheta[2 * k + 1]), ncell)
     ds = dinv * (gs - u_dt)
@@ -434,9 +434,7 @@ def _fit(k: np.ndarray, c: np.ndarray, m: np.ndarray, fbin: np.ndarray, n: int, 
     sw = float(wgt.sum())
     dof = max(sw - ncell - 2 * n, 1.0)
     sigma2 = float((wgt * r * r).sum()) / dof
-    cov = _pinv(h_red) * sigma2
-    idx = np.arange(n)
-    va, vb, vab = cov[2 * idx, 2 * idx], cov[2 * idx + 1, 2 * idx + 1], cov[2 * idx, 2 * idx + 1]
+    va, vb, vab = (v * sigma2 for v in _pinv_blocks(h_red, a))
     lo, hi = _frame_levels(k, s[c], wgt, n)
     change = np.zeros(n)
     change_se = np.zeros(n)
@@ -487,17 +485,76 @@ def _gauge(a: np.ndarray, b: np.ndarray, s: np.ndarray, k: np.ndarray, w: np.nda
     return a, b - a * be, s + be
 
 
-def _pinv(h: np.ndarray) -> np.ndarray:
-    """Pseudo-inverse of the symmetric reduced normal matrix (drops the gauge directions)."""
-    if len(h) > 1600:  # too large for a dense eigendecomposition: per-frame blocks only
-        out = np.zeros_like(h)
-        for i in range(0, len(h), 2):
-            blk = h[i:i + 2, i:i + 2]
-            out[i:i + 2, i:i + 2] = np.linalg.pinv(blk)
-        return out
-    vals, vecs = np.linalg.eigh(h)
-    keep = vals > vals.max() * 1e-10
-    return (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
+def _gauge_basis(a: np.ndarray) -> np.ndarray:
+    """(2n, 2) orthonormal directions of the gauge (the scene's free scale and offset):
+    ``S -> (1 + e) S + h`` moves ``(a_k, b_k)`` by ``(-e a_k, -h a_k)``."""
+    n = len(a)
+    q = np.zeros((2 * n, 2))
+    q[0::2, 0] = a
+    q[1::2, 1] = a
+    return q / np.maximum(np.linalg.norm(q, axis=0), 1e-300)
+
+
+def _gauge_fixed(h: np.ndarray, a: np.ndarray, damping: float = 0.0) -> np.ndarray:
+    """``H + c Q Q^T`` (+ a little damping): positive definite, the same as ``H`` off the
+    gauge directions Q (``H`` is singular along them)."""
+    q = _gauge_basis(a)
+    c = max(float(np.trace(h)) / len(h), 1e-300)
+    out = h + c * (q @ q.T)
+    out[np.diag_indices_from(out)] += damping * np.maximum(np.diag(h), 0.0) + 1e-12 * c
+    return out
+
+
+def _cholesky(m: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor of a small SPD matrix, column by column in numpy (einsum, no
+    LAPACK: the threaded library spins for tens of milliseconds per call on a busy
+    machine, longer than the whole factorisation takes here)."""
+    n = len(m)
+    low = np.zeros_like(m)
+    for j in range(n):
+        row = low[j, :j]
+        d = m[j, j] - np.einsum("i,i->", row, row)
+        d = np.sqrt(max(d, 1e-300))
+        low[j, j] = d
+        if j + 1 < n:
+            low[j + 1:, j] = (m[j + 1:, j] - np.einsum("ij,j->i", low[j + 1:, :j], row)) / d
+    return low
+
+
+def _tri_inverse(low: np.ndarray) -> np.ndarray:
+    """Inverse of a lower-triangular matrix by forward substitution (rows)."""
+    n = len(low)
+    inv = np.zeros_like(low)
+    for j in range(n):
+        rhs = -np.einsum("i,ij->j", low[j, :j], inv[:j])
+        rhs[j] += 1.0
+        inv[j] = rhs / low[j, j]
+    return inv
+
+
+def _chol_solve(low: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Solve ``L L^T x = g``."""
+    n = len(g)
+    y = np.zeros(n)
+    for j in range(n):
+        y[j] = (g[j] - np.einsum("i,i->", low[j, :j], y[:j])) / low[j, j]
+    x = np.zeros(n)
+    for j in range(n - 1, -1, -1):
+        x[j] = (y[j] - np.einsum("i,i->", low[j + 1:, j], x[j + 1:])) / low[j, j]
+    return x
+
+
+def _pinv_blocks(h: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame ``(var a, var b, cov ab)`` of the pseudo-inverse of the reduced normal
+    matrix ``H`` (gauge directions Q dropped): ``H^+ = (H + c Q Q^T)^-1 - Q Q^T / c``."""
+    q = _gauge_basis(a)
+    c = max(float(np.trace(h)) / len(h), 1e-300)
+    inv = _tri_inverse(_cholesky(_gauge_fixed(h, a)))
+    # (L L^T)^-1 = L^-T L^-1: entry (i, k) = sum_r inv[r, i] inv[r, k]
+    va = np.einsum("ri,ri->i", inv[:, 0::2], inv[:, 0::2]) - q[0::2, 0] ** 2 / c
+    vb = np.einsum("ri,ri->i", inv[:, 1::2], inv[:, 1::2]) - q[1::2, 1] ** 2 / c
+    vab = np.einsum("ri,ri->i", inv[:, 0::2], inv[:, 1::2])
+    return va, vb, vab
 
 
 def _frame_levels(k: np.ndarray, sc: np.ndarray, w: np.ndarray, n: int

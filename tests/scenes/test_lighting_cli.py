@@ -79,7 +79,7 @@ def test_lit_pan_compensated_with_true_and_own_offsets(pans, tmp_path, capsys) -
     lit, video, _, true = pans
     own = tmp_path / "own.json"  # the tool's own alignment, once
     capsys.readouterr()
-    assert main(["-q", "align", str(video), "-o", str(own)]) == 0
+    assert main(["-q", "align", str(video), "-o", str(own), "--motion", "xy"]) == 0
     scores = {}
     for name, extra in (("true", ["--offsets", str(true)]), ("own", ["--offsets", str(own)])):
         for mode in ("off", "on", "auto"):
