@@ -24,17 +24,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     # lazy: the contact sheet loads numba (dither), which other commands skip
-    from overmix.atomic import check_input
-    from overmix.commands.paths import check_not_input
-    from overmix.commands.preview import contact_sheet, write_contact_sheet
+    from overmix.commands.preview import preview
 
-    check_input(args.input)
-    check_not_input([args.input], [args.output])  # before the work; again at the write
+    options = check_namespace(args, "preview")
+    options.pop("json")
     with ui.progress() as progress:
-        options = check_namespace(args, "preview")
-        options.pop("json")
-        sheet = contact_sheet(args.input, progress=progress, **options)
-    write_contact_sheet(sheet, args.output)
+        sheet = preview(args.input, args.output, progress=progress, **options)
     if args.json:
         ui.print_json({"output": args.output, **sheet.to_json()})
     else:

@@ -3,7 +3,8 @@
 
 - :mod:`~overmix.commands.options` — every option once (flag, type, default, choices, range,
   help); the CLI's argparse, :class:`~overmix.commands.options.StitchOptions`, the API's
-  keywords and ``batch plan`` are derived from it;
+  keywords and ``batch plan`` are derived from it (:mod:`~overmix.commands.schema`: what
+  an option is and how a value is checked);
 - :mod:`~overmix.commands.paths` — the output-path rules every command keeps;
 - :mod:`~overmix.commands.stitch` (driver) with :mod:`~overmix.commands.stages`,
   :mod:`~overmix.commands.restoration`, :mod:`~overmix.commands.output` and

@@ -21,7 +21,14 @@ from overmix.atomic import check_input
 from overmix.errors import InputError, OvermixError, UnsupportedError
 from overmix.io.dumps import ProbeDump, frame_from_dump, read_dump, read_dump_info
 from overmix.io.manifest import Manifest, read_manifest
-from overmix.io.sources import DUMP_EXTS, PNG_EXTS, is_video_path, list_inputs, open_source
+from overmix.io.sources import (
+    DUMP_EXTS,
+    PNG_EXTS,
+    has_dump_magic,
+    is_video_path,
+    list_inputs,
+    open_source,
+)
 from overmix.progress import ProgressCallback, no_progress
 from overmix.video import open_video
 from overmix.video.scenes import detect_cuts, scenes_from_cuts
@@ -215,21 +222,13 @@ def describe(path: str | os.PathLike[str], *, verify: bool = False, scenes: bool
             return describe_png(p)
         raise InputError(f"no .dump or .png files in folder {p}")
     suffix = p.suffix.lower()
-    if suffix in DUMP_EXTS or _starts_with_magic(p):
+    if suffix in DUMP_EXTS or has_dump_magic(p):
         return describe_dump(p, decode=verify)
     if suffix in PNG_EXTS:
         return describe_png(p)
     if is_video_path(p):
         return describe_video(p, stream=stream, scenes=scenes, progress=progress)
     raise UnsupportedError(f"{p}: not a video, dump or PNG")
-
-
-def _starts_with_magic(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(4) == b"DMP0"
-    except OSError:
-        return False
 
 
 def describe_png(path: Path) -> dict[str, Any]:

@@ -23,14 +23,21 @@ from __future__ import annotations
 
 import argparse
 import lzma
-import math
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, make_dataclass
-from enum import Enum
+from collections.abc import Mapping, Sequence
+from dataclasses import field, fields, make_dataclass
 from typing import Any
 
 from overmix.commands.paths import check_suffix
+from overmix.commands.schema import (
+    Choice,
+    Option,
+    Refuse,
+    check_value,
+    choice,
+    finite_float,
+    options_argv,
+)
 from overmix.errors import UsageError
 from overmix.geometry import MOTIONS
 from overmix.io.store import DEFAULT_BUDGET
@@ -43,32 +50,16 @@ __all__ = [
 ]
 
 
-class Choice(str, Enum):
-    """A mode chosen by name: equal to, hashed, printed and serialised as its value."""
-
-    __str__ = str.__str__
-    __format__ = str.__format__
-    __hash__ = str.__hash__
-
-    @classmethod
-    def values(cls) -> tuple[str, ...]:
-        return tuple(m.value for m in cls)
-
-
-def _choice(name: str, values: Iterable[str]) -> Any:
-    return Choice(name, {v.upper().replace("-", "_"): v for v in values})  # type: ignore[call-overload]
-
-
-Render = _choice("Render", RENDERS)
-Ivtc = _choice("Ivtc", ("auto", "on", "off"))
-FieldOrder = _choice("FieldOrder", ("tff", "bff"))
-Motion = _choice("Motion", MOTIONS)
-Kernel = _choice("Kernel", ("cubic", "lanczos3"))
-Chroma = _choice("Chroma", ("native", "full"))
-Lighting = _choice("Lighting", ("auto", "off", "on"))
-Mosaic = _choice("Mosaic", ("auto", "off"))
-ChromaFilter = _choice("ChromaFilter", ("bilinear", "bicubic", "lanczos"))
-Compression = _choice("Compression", ("zlib", "xz", "none"))
+Render = choice("Render", RENDERS)
+Ivtc = choice("Ivtc", ("auto", "on", "off"))
+FieldOrder = choice("FieldOrder", ("tff", "bff"))
+Motion = choice("Motion", MOTIONS)
+Kernel = choice("Kernel", ("cubic", "lanczos3"))
+Chroma = choice("Chroma", ("native", "full"))
+Lighting = choice("Lighting", ("auto", "off", "on"))
+Mosaic = choice("Mosaic", ("auto", "off"))
+ChromaFilter = choice("ChromaFilter", ("bilinear", "bicubic", "lanczos"))
+Compression = choice("Compression", ("zlib", "xz", "none"))
 
 MB = 2**20  # budgets are given in MB
 
@@ -79,18 +70,6 @@ def _animation(value: Any) -> str:
     if a not in ("auto", "off") and not (a.isdigit() and int(a) >= 1):
         raise UsageError(f"--animation must be auto, off or a count >= 1 (got {a!r})")
     return a
-
-
-def finite_float(word: str) -> float:
-    """A float option's word: ``nan`` and ``inf`` are refused by argparse (exit 2), never
-    values."""
-    try:
-        value = float(word)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number: {word!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{word!r} is not a finite number")
-    return value
 
 
 def _level(word: str) -> int:
@@ -137,52 +116,6 @@ def _scale(value: Any) -> float:
 def _project(value: Any) -> str:
     check_suffix(value, (".xml.overmix",), "--save-project")
     return os.fspath(value)
-
-
-@dataclass(frozen=True)
-class Option:
-    """One option: its keyword ``name`` (dataclass field, argparse dest) and everything else.
-
-    ``kind`` converts a command-line word: ``str``, ``int``, ``float``, ``bool`` (a switch
-    without a value), or a :class:`Choice` enum. ``low``/``high`` bound numbers (``low_open``:
-    strictly above ``low``); ``values`` lists allowed non-enum values; ``parse`` validates and
-    normalises what the other fields cannot say (after parsing: a usage error, exit 2);
-    ``word`` is argparse's ``type`` for a value argparse itself must refuse. ``flag`` defaults
-    to ``--name-with-dashes``;
-    ``""`` makes the option API-only. ``path``: ``"in"`` / ``"out"`` for file options (batch
-    resolves them). ``helps`` gives a command its own help where the option's meaning there
-    differs in detail.
-    """
-
-    name: str
-    help: str
-    kind: Any = str
-    default: Any = None
-    flag: str | None = None
-    short: str | None = None
-    metavar: str | None = None
-    values: tuple[Any, ...] = ()
-    low: float | None = None
-    low_open: bool = False
-    high: float | None = None
-    parse: Callable[[Any], Any] | None = None
-    word: Callable[[str], Any] | None = None
-    path: str | None = None
-    group: str | None = None
-    exclusive: str | None = None
-    hidden: bool = False
-    cli_only: bool = False
-    helps: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def cli_flag(self) -> str:
-        return ("--" + self.name.replace("_", "-")) if self.flag is None else self.flag
-
-    @property
-    def choices(self) -> tuple[Any, ...]:
-        if isinstance(self.kind, type) and issubclass(self.kind, Choice):
-            return self.kind.values()
-        return self.values
 
 
 _T = "index, seconds or HH:MM:SS.mmm"
@@ -330,59 +263,6 @@ COMMAND_OPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-# ----------------------------------------------------------------------------- checking
-
-
-def _bounds(o: Option) -> str:
-    if o.low is not None and o.high is not None:
-        if o.low_open:
-            return f"> {o.low:g} and <= {o.high:g}"
-        return f"{o.low:g}-{o.high:g}"
-    if o.low is not None:
-        return f"{'>' if o.low_open else '>='} {o.low:g}"
-    return f"<= {o.high:g}"
-
-
-def check_value(o: Option, value: Any) -> Any:
-    """``value`` converted to the option's kind and checked against its range and choices;
-    raises :class:`UsageError` naming the flag. ``None`` passes (not given)."""
-    if value is None:
-        return None
-    flag = o.cli_flag or o.name
-    if o.parse is not None:
-        try:
-            return o.parse(value)
-        except argparse.ArgumentTypeError as exc:
-            raise UsageError(f"{flag}: {exc}") from None
-    if o.choices:
-        kind = o.kind if o.kind not in (str, int, float) else None
-        ok = str(value) in map(str, o.choices)
-        if not ok:
-            shown = ", ".join(map(str, o.choices))
-            raise UsageError(f"{flag} must be one of {shown} (got {value!r})")
-        return kind(str(value)) if kind else o.kind(value)
-    if o.kind is bool:
-        if not isinstance(value, bool):
-            raise UsageError(f"{flag} is a switch: true or false (got {value!r})")
-        return value
-    if o.kind in (int, float):
-        try:
-            v = o.kind(value)
-        except (TypeError, ValueError):
-            raise UsageError(f"{flag} needs a number (got {value!r})") from None
-        if isinstance(value, float) and o.kind is int and v != value:
-            raise UsageError(f"{flag} needs a whole number (got {value!r})")
-        if not math.isfinite(v) or (o.low is not None and (v <= o.low if o.low_open
-                                                           else v < o.low)) \
-                or (o.high is not None and v > o.high):
-            raise UsageError(f"{flag} must be {_bounds(o)} (got {value:g})"
-                             if isinstance(value, (int, float)) else
-                             f"{flag} must be {_bounds(o)} (got {value!r})")
-        return v
-    return value if isinstance(value, str) else os.fspath(value) \
-        if isinstance(value, os.PathLike) else str(value)
-
-
 # ----------------------------------------------------------------------------- StitchOptions
 
 
@@ -514,47 +394,12 @@ def stitch_options(args: argparse.Namespace | Mapping[str, Any],
 # ----------------------------------------------------------------------------- batch
 
 
-def options_argv(options: Mapping[str, Any]) -> list[str]:
-    """Command-line words for ``{name: value}`` options.
-
-    ``True`` → ``--name``; ``False``/``None`` → omitted; a list → the option repeated;
-    anything else → ``--name VALUE``. Underscores in names become dashes.
-    """
-    argv: list[str] = []
-    for key in sorted(options):
-        value = options[key]
-        flag = "--" + key.replace("_", "-")
-        if value is True:
-            argv.append(flag)
-        elif value is False or value is None:
-            continue
-        elif isinstance(value, list):
-            for v in value:
-                argv += [flag, _word(v)]
-        else:
-            argv += [flag, _word(value)]
-    return argv
-
-
-def _word(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return repr(v)  # keep "2.0" a float so the command reads the same value
-    return str(v)
-
-
-class _Refuse(argparse.ArgumentParser):
-    """argparse that raises :class:`UsageError` with argparse's own message."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
-
-
 def check_command_options(command: str, options: Mapping[str, Any],
                           fixed: Sequence[str] = ()) -> None:
     """Check ``options`` of ``command`` as its command line would: the same parser (unknown
     options, choices, numbers) and the same range checks, so the same messages. ``fixed``
     are words the caller adds itself (``-o OUT``, ``--start``, ...)."""
-    parser = _Refuse(prog=f"overmix {command}", add_help=False)
+    parser = Refuse(prog=f"overmix {command}", add_help=False)
     add_options(parser, command)
     args = parser.parse_args([*fixed, *options_argv(options)])
     if command in _VIDEO:

@@ -68,11 +68,8 @@ def check_output_file(out: PathLike, *, inputs: Iterable[PathLike] = (),
     if out.is_dir():
         raise OutputError(f"output {out} is a folder{folder_hint}")
     check_not_input(inputs, [out])  # also: not a link, device or FIFO
-    parent = out.parent
-    if not parent.is_dir():
-        raise OutputError(f"output folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"output folder {parent} is not writable")
+    _check_parent(out.parent, f"output folder {out.parent} does not exist",
+                  f"output folder {out.parent} is not writable")
     return out
 
 
@@ -95,12 +92,17 @@ def check_output_folder(out: PathLike, *, force: bool = False,
         if not os.access(out, os.W_OK | os.X_OK):
             raise OutputError(f"output folder {out} is not writable")
         return False
-    parent = out.parent
-    if not parent.is_dir():
-        raise OutputError(f"parent folder of {out} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot create {out}: {parent} is not writable")
+    _check_parent(out.parent, f"parent folder of {out} does not exist",
+                  f"cannot create {out}: {out.parent} is not writable")
     return True
+
+
+def _check_parent(parent: Path, missing: str, unwritable: str) -> None:
+    """The folder an output goes into must exist and take new files."""
+    if not parent.is_dir():
+        raise OutputError(missing)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(unwritable)
 
 
 def make_folder(out: Path) -> None:

@@ -37,9 +37,11 @@ from typing import Any
 
 import numpy as np
 
+from overmix.atomic import check_input
 from overmix.color.convert import to_rgb
 from overmix.color.dither import quantize
 from overmix.commands.options import command_options
+from overmix.commands.paths import check_not_input
 from overmix.errors import UsageError
 from overmix.frame import Frame
 from overmix.io import png
@@ -48,6 +50,7 @@ from overmix.progress import ProgressCallback, no_progress
 from overmix.video.dedup import dedup_frames
 
 __all__ = [
+    "preview",
     "BACKGROUND", "BORDER", "DROPPED", "GAP", "KEY", "LINE", "MARGIN", "MARK", "MATCHED", "PAD",
     "PLAIN", "TEXT", "ContactSheet", "Tile", "contact_sheet", "render_text", "write_contact_sheet",
 ]
@@ -440,3 +443,13 @@ def _fit(thumb: np.ndarray, th: int, tw: int) -> np.ndarray:
 def write_contact_sheet(sheet: ContactSheet, path: str | os.PathLike[str]) -> Path:
     """Write the sheet as an 8-bit RGB PNG, atomically."""
     return png.write_png(path, sheet.image)
+
+
+def preview(input: str | os.PathLike[str], output: str | os.PathLike[str], *,
+            progress: ProgressCallback = no_progress, **options: Any) -> ContactSheet:
+    """``overmix preview``: the contact sheet of ``input`` written to ``output``."""
+    check_input(input)
+    check_not_input([input], [output])  # before the work; again at the write
+    sheet = contact_sheet(input, progress=progress, **options)
+    write_contact_sheet(sheet, output)
+    return sheet

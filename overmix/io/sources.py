@@ -337,7 +337,7 @@ def open_source(
             return PngSource(p, pngs, rng, progress)  # type: ignore[return-value]
         raise InputError(f"no .dump or .png files in folder {p}")
     suffix = p.suffix.lower()
-    if suffix in DUMP_EXTS or _has_dump_magic(p):
+    if suffix in DUMP_EXTS or has_dump_magic(p):
         _refuse_video_options("dumps", ivtc, dedup, stream)
         manifest = None
         if (p.parent / MANIFEST_NAME).is_file():
@@ -359,7 +359,8 @@ def _video_opener() -> Callable[..., FrameSource]:
     return open_video  # type: ignore[return-value]
 
 
-def _has_dump_magic(path: Path) -> bool:
+def has_dump_magic(path: Path) -> bool:
+    """True when the file starts with the dump format's ``DMP0`` magic."""
     try:
         with open(path, "rb") as f:
             return f.read(4) == b"DMP0"
