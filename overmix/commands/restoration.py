@@ -1,5 +1,8 @@
 """The restoration stages of a stitch, on the rendered canvases (DESIGN §6 "Restore"):
-``--mosaic``, ``--scale`` (multi-frame super-resolution) and ``--deconvolve``."""
+``--mosaic``, ``--scale`` (multi-frame super-resolution) and ``--deconvolve``.
+
+Each stage imports its algorithm on first use: they load scipy, which a default stitch (no
+restoration) does not need."""
 
 from __future__ import annotations
 
@@ -15,10 +18,6 @@ from overmix.geometry import Offsets
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.render.stack import RenderResult
-from overmix.restore.deconvolve import parse_deconvolve, richardson_lucy
-from overmix.restore.inpaint import fill_nearest
-from overmix.restore.mosaic import detect_mosaic, recover_mosaic
-from overmix.restore.superres import superresolve_planes
 
 
 def restore_canvas(store: FrameStore, offsets: Offsets, renders: list[RenderResult],
@@ -62,6 +61,7 @@ def _restore_scale(store: FrameStore, offsets: Offsets, res: RenderResult, anim:
         b = opts.border
         if b > 0:
             valid[:b], valid[-b:], valid[:, :b], valid[:, -b:] = 0.0, 0.0, 0.0, 0.0
+    from overmix.restore.superres import superresolve_planes
     planes, weight = superresolve_planes(
         lambda k: store.planes(pos[k]), len(pos), xy, res.canvas, scale=float(opts.scale),
         subsampling=sub, chroma_offset=store.color.chroma_location.offset(*sub),
@@ -78,6 +78,9 @@ def _restore_deconvolve(res: RenderResult, opts: StitchOptions,
 
 
     assert opts.deconvolve is not None
+    from overmix.restore.deconvolve import parse_deconvolve, richardson_lucy
+    from overmix.restore.inpaint import fill_nearest
+
     sigma, iters = parse_deconvolve(opts.deconvolve)
     planes = list(res.planes)
     which = range(len(planes)) if res.layout.family == Family.RGB else [0]
@@ -96,6 +99,8 @@ def _restore_mosaic(store: FrameStore, offsets: Offsets, res: RenderResult, anim
 
     assert store.layout is not None and store.color is not None
     pos, xy = _anim_rows(store, offsets, anim)
+    from overmix.restore.mosaic import detect_mosaic, recover_mosaic
+
     info = detect_mosaic(lambda k: store.luma(pos[k]), len(pos))
     if info is None:
         raise InputError("--mosaic auto: no mosaic censor found in the frames")

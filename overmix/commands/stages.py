@@ -11,6 +11,9 @@ stages (lighting, animation, overlays) plug in without touching the others.
 7. :func:`find_overlay` — ``--logo`` / ``--extract-overlay``.
 
 Restoration is in :mod:`overmix.commands.restoration`, output in :mod:`overmix.commands.output`.
+
+The optional stages import their algorithms (animation, overlays) on first use: those load
+scipy, which a default stitch does not need (``overmix.registration`` itself does not).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import os
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import ndimage
 
 from overmix.commands.options import (
     MB,
@@ -35,10 +37,8 @@ from overmix.io.sources import open_source
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.registration import align
-from overmix.registration.animation import animated_frame_masks, merge_planes, separate
 from overmix.render.lighting import fit_lighting
 from overmix.render.stack import RenderResult, render
-from overmix.restore.overlay import detect_static, estimate_overlay, static_mask
 
 OFFSET_SCALE = 1e6  # aligned offsets are rounded to 1/OFFSET_SCALE px (see snap_offsets)
 
@@ -177,6 +177,7 @@ def separate_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
 
     pos = positions(store, offsets)
     groups = None if opts.animation == "auto" else int(opts.animation)
+    from overmix.registration.animation import separate  # lazy: scipy
     res = separate(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas,
                    max_groups=groups, progress=progress)
     extra = dict(offsets.extra)
@@ -193,6 +194,7 @@ def realign_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     pos = positions(store, offsets)
     if pos != list(range(len(store))):  # rows must be the store's frames, in order
         return offsets
+    from overmix.registration.animation import animated_frame_masks  # lazy: scipy
     _, masks = animated_frame_masks(lambda n: store.luma(pos[n]), offsets.xy, offsets.anim,
                                     offsets.canvas, progress=progress)
     new = snap_offsets(align(store, motion=align_motion(opts), mask=ignore, border=opts.border,
@@ -302,6 +304,7 @@ def find_overlay(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     if opts.logo == "off" and not opts.extract_overlay:
         return None
 
+    from overmix.restore.overlay import detect_static, estimate_overlay, static_mask  # lazy
     pos = positions(store, offsets)
     mask = given
     if mask is None:
@@ -326,6 +329,7 @@ def merge_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         return renders
 
 
+    from overmix.registration.animation import merge_planes  # lazy: scipy
     together = offsets.with_rows(range(len(offsets)), anim=[])
     shared = render_canvas(store, together, opts, ignore, gains, progress, weights=weights)[0]
     out = []
@@ -345,4 +349,5 @@ def union(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
 
 def grow(mask: np.ndarray, pixels: int = 2) -> np.ndarray:
     """A mask grown by a few pixels (overlay edges are soft after compression)."""
+    from scipy import ndimage  # lazy: only for a found overlay
     return ndimage.binary_dilation(mask, iterations=pixels) if mask.any() else mask

@@ -43,13 +43,11 @@ from overmix.commands.stages import (
     separate_animation,
     union,
 )
-from overmix.commands.stitch_jpeg import stitch_jpeg
 from overmix.geometry import Offsets
 from overmix.io.store import FrameStore
 from overmix.memory import release_memory
 from overmix.progress import ProgressCallback, no_progress
 from overmix.render.stack import RenderResult
-from overmix.restore.overlay import OverlayRemoved, overlay_weights
 
 __all__ = ["StitchOptions", "StitchResult", "stitch", "summarize"]
 
@@ -72,6 +70,8 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
     if output is not None:
         check_output_file(output, suffixes=STITCH_SUFFIXES)
     if opts.jpeg:
+        from overmix.commands.stitch_jpeg import stitch_jpeg  # lazy: restore.jpeg loads scipy
+
         return stitch_jpeg(input_path, opts, progress, output=output)
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -147,6 +147,8 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     (stage ``render``); returns the canvases."""
     provider, weights = store, None
     if opts.logo != "off" and overlay is not None and overlay.alpha is not None:
+        from overmix.restore.overlay import OverlayRemoved, overlay_weights  # lazy: scipy
+
         provider = OverlayRemoved(store, overlay.color or [], overlay.alpha)
         weights = overlay_weights(overlay.alpha)
     renders = render_canvas(provider, offsets, opts, ignore, gains, progress,  # type: ignore
