@@ -191,6 +191,30 @@ def _job(path: str, to: str, level: int | None, color: dict[str, Any] | None,
                           msg if msg.startswith(path) else f"{path}: {msg}")
 
 
+def _header_colors(files: list[Path], matrix: ColorInfo | None,
+                   ) -> dict[Path, dict[str, Any] | None]:
+    """Check every file's structure and folder; the colour (JSON) headerless files get:
+    ``matrix`` when given, else their folder's ``scene.json`` (None: unknown)."""
+    colors: dict[Path, dict[str, Any] | None] = {}
+    manifests: dict[Path, Any] = {}
+    for f in files:
+        info = read_dump_info(f)
+        if not os.access(f.parent, os.W_OK):
+            raise OutputError(f"cannot write to {f.parent}: permission denied")
+        col: ColorInfo | None = None
+        if not info.header.has_magic:
+            if matrix is not None:
+                col = matrix
+            else:
+                if f.parent not in manifests:
+                    manifests[f.parent] = read_manifest(f.parent)
+                m = manifests[f.parent]
+                if m is not None:  # scene.json describes every dump of its folder
+                    col = m.color
+        colors[f] = col.to_json() if col is not None else None
+    return colors
+
+
 def recompress(
     paths: Iterable[str | os.PathLike[str]],
     *,
@@ -232,24 +256,7 @@ def recompress(
             raise UsageError(str(exc)) from None
     files = collect_dumps(paths)
     progress = progress or no_progress
-    # Phase 1: structure of everything, and the folder's colour for headerless files.
-    colors: dict[Path, dict[str, Any] | None] = {}
-    manifests: dict[Path, Any] = {}
-    for f in files:
-        info = read_dump_info(f)
-        if not os.access(f.parent, os.W_OK):
-            raise OutputError(f"cannot write to {f.parent}: permission denied")
-        col: ColorInfo | None = None
-        if not info.header.has_magic:
-            if matrix is not None:
-                col = matrix
-            else:
-                if f.parent not in manifests:
-                    manifests[f.parent] = read_manifest(f.parent)
-                m = manifests[f.parent]
-                if m is not None:  # scene.json describes every dump of its folder
-                    col = m.color
-        colors[f] = col.to_json() if col is not None else None
+    colors = _header_colors(files, matrix)  # phase 1: structure, colours; nothing written
     # Phase 2: recompress in parallel.
     n = len(files)
     workers = max(1, min(jobs or os.cpu_count() or 1, n))

@@ -123,6 +123,28 @@ def _describe_signature(sig: tuple[Any, ...]) -> str:
     return f"{len(planes)} planes [{sizes}], {head}"
 
 
+def _majority(data: dict[str, Any], infos: dict[Path, dumpfmt.DumpInfo],
+              sigs: dict[Path, tuple[Any, ...]], ref_sig: tuple[Any, ...],
+              manifest: Manifest | None) -> list[dict[str, str]]:
+    """Describe the folder by its majority format (into ``data``); the files that differ."""
+    ref_file = next(f for f, s in sigs.items() if s == ref_sig)
+    ref = infos[ref_file]
+    try:
+        frame, how = frame_from_dump(ProbeDump(ref),  # type: ignore[arg-type]
+                                     color=manifest.color if manifest else None,
+                                     source=str(ref_file))
+        data.update(width=frame.width, height=frame.height, layout=frame.layout.name,
+                    alpha=frame.alpha is not None, color=frame.color.to_json(),
+                    color_from=how)
+    except OvermixError as exc:
+        data.update(width=ref.planes[0].width, height=ref.planes[0].height, layout=None,
+                    color=None, color_from=None, color_error=str(exc))
+    data["format"] = _describe_signature(ref_sig)
+    return [{"file": f.name, "reason": f"{_describe_signature(s)}; most files: "
+                                       f"{_describe_signature(ref_sig)}"}
+            for f, s in sigs.items() if s != ref_sig]
+
+
 def describe_dump_folder(
     folder: str | os.PathLike[str],
     *,
@@ -177,25 +199,7 @@ def describe_dump_folder(
     data["compressions"] = dict(comps)
     data["depths"] = sorted({p.depth for i in infos.values() for p in i.planes})
     if counts:
-        ref_sig, _ = counts.most_common(1)[0]
-        ref_file = next(f for f, s in sigs.items() if s == ref_sig)
-        ref = infos[ref_file]
-        try:
-            frame, how = frame_from_dump(ProbeDump(ref),  # type: ignore[arg-type]
-                                         color=manifest.color if manifest else None,
-                                         source=str(ref_file))
-            data.update(width=frame.width, height=frame.height, layout=frame.layout.name,
-                        alpha=frame.alpha is not None, color=frame.color.to_json(),
-                        color_from=how)
-        except OvermixError as exc:
-            data.update(width=ref.planes[0].width, height=ref.planes[0].height, layout=None,
-                        color=None, color_from=None, color_error=str(exc))
-        data["format"] = _describe_signature(ref_sig)
-        for f, s in sigs.items():
-            if s != ref_sig:
-                bad.append({"file": f.name,
-                            "reason": f"{_describe_signature(s)}; most files: "
-                                      f"{_describe_signature(ref_sig)}"})
+        bad += _majority(data, infos, sigs, counts.most_common(1)[0][0], manifest)
     if manifest is not None:
         listed = {str(e.get("file")) for e in manifest.frames}
         present = {f.name for f in files}
