@@ -7,7 +7,6 @@ from typing import Any
 
 from rich.table import Table
 
-from overmix import batch
 from overmix.cli._ui import UI
 from overmix.commands.options import add_options, check_namespace
 
@@ -31,6 +30,8 @@ def register(subparsers: Any) -> None:
 
 
 def run_plan(args: argparse.Namespace, ui: UI) -> int:
+    from overmix import batch  # on use: other commands do not pay for its import
+
     job = batch.load_job(args.job)
     manifest = batch.read_manifest(job.output)
     with ui.progress() as progress:  # scenes detected by an earlier run are reused
@@ -58,6 +59,8 @@ def run_plan(args: argparse.Namespace, ui: UI) -> int:
 
 
 def run_run(args: argparse.Namespace, ui: UI) -> int:
+    from overmix import batch  # on use: other commands do not pay for its import
+
     check_namespace(args, "batch run")
     job = batch.load_job(args.job)
 
