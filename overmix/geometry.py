@@ -101,7 +101,7 @@ class Offsets:
     frame_width, frame_height : int
         Luma size of the frames (needed for the canvas).
     extra : dict
-        Per-scene diagnostics kept in the JSON (``residual``, ``confidence``...).
+        Per-scene diagnostics kept in the JSON (``residual_rms``, ``left_out``, ``masks``...).
     scale : ndarray (n,) float64 or None
         Per-frame scale s (None = all 1), see the module docstring.
     angle : ndarray (n,) float64 or None
@@ -112,6 +112,9 @@ class Offsets:
     gains : ndarray (n, 2) float64 or None
         Per-frame lighting ``(gain, offset)`` when compensation ran (frame Y' = gain · scene
         Y' + offset, :mod:`overmix.render.lighting`); JSON fields ``gain`` and ``offset``.
+    confidence : list of float or None
+        Per-frame alignment confidence in [0, 1] (written as each frame's ``"confidence"``;
+        optional on read).
     """
 
     xy: np.ndarray
@@ -124,6 +127,7 @@ class Offsets:
     angle: np.ndarray | None = None
     canvas_scale: float | None = None
     gains: np.ndarray | None = None
+    confidence: list[float] | None = None
 
     def __post_init__(self) -> None:
         self.xy = np.asarray(self.xy, dtype=np.float64).reshape(-1, 2)
@@ -146,6 +150,8 @@ class Offsets:
             self.gains = np.asarray(self.gains, dtype=np.float64).reshape(-1, 2)
             if len(self.gains) != len(self.xy):
                 raise UsageError("offsets and lighting gains differ in length")
+        if self.confidence is not None and len(self.confidence) != len(self.xy):
+            raise UsageError("offsets and confidences differ in length")
 
     def __len__(self) -> int:
         return len(self.xy)
@@ -188,6 +194,8 @@ class Offsets:
             "angle": None if self.angle is None else self.angle[rows],
             "canvas_scale": self.canvas_scale,
             "gains": None if self.gains is None else self.gains[rows],
+            "confidence": None if self.confidence is None else [self.confidence[r]
+                                                                for r in rows],
         }
         kw.update(changes)
         return Offsets(**kw)  # type: ignore[arg-type]
@@ -221,6 +229,9 @@ class Offsets:
         if self.gains is not None:
             for f, (g, o) in zip(frames, self.gains, strict=True):
                 f["gain"], f["offset"] = float(g), float(o)
+        if self.confidence is not None:
+            for f, c in zip(frames, self.confidence, strict=True):
+                f["confidence"] = float(c)
         out: dict[str, object] = {"frames": frames, "canvas": self.canvas.to_json()}
         out["frame_size"] = {"width": self.frame_width, "height": self.frame_height}
         out.update(self.extra)
@@ -244,6 +255,8 @@ class Offsets:
             cscale = None
             if isinstance(cv, dict) and "scale" in cv:
                 cscale = float(cv["scale"])
+            conf = ([float(f["confidence"]) for f in frames]
+                    if all("confidence" in f for f in frames) else None)
         except (KeyError, TypeError, ValueError, AssertionError):
             raise InputError(
                 "offsets JSON needs a non-empty 'frames' list of {index, x, y}"
@@ -264,7 +277,8 @@ class Offsets:
         h = frame_height if frame_height is not None else int(size.get("height", 0))  # type: ignore[union-attr]
         transform = bool(np.any(scale != 1.0) or np.any(angle != 0.0))
         return cls(xy, idx, w, h, anim, scale=scale if transform else None,
-                   angle=angle if transform else None, canvas_scale=cscale, gains=gains)
+                   angle=angle if transform else None, canvas_scale=cscale, gains=gains,
+                   confidence=conf)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the JSON atomically."""

@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 
 from overmix.cli._ui import UI
-from overmix.cli.stitch import summary_rows
+from overmix.cli.stitch import summary_rows, warn_left_out
 from overmix.commands.options import add_options, stitch_options
 
 
@@ -31,6 +31,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     opts = stitch_options(args, "align")
     with ui.progress() as progress:
         offsets, summary = align_input(args.input, opts, progress, output=args.output)
+    warn_left_out(ui, summary.get("left_out"))
     if args.json:
         ui.print_json(offsets.to_json())
         return 0

@@ -42,8 +42,13 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
                      f"{float(summary.get('residual_max', 0.0)):.3f} px max"))
     if summary.get("motion"):
         rows.append(("motion model", str(summary["motion"])))
-    if summary.get("unaligned_frames"):
-        rows.append(("unaligned frames", ", ".join(map(str, summary["unaligned_frames"]))))
+    if summary.get("left_out"):
+        rows.append(("left out", ", ".join(str(e["index"]) for e in summary["left_out"])))
+    masks = summary.get("masks")
+    if isinstance(masks, dict) and (masks.get("overlay") or masks.get("foreground")):
+        rows.append(("not following the background",
+                     f"{100 * float(masks['overlay']):.1f} % screen-fixed, "
+                     f"{100 * float(masks['foreground']):.1f} % moving (of each frame)"))
     if "disagreement" in summary:
         rows.append(("frame disagreement", f"{float(summary['disagreement']) * 255:.2f} "
                      "(8-bit levels, RMS of per-pixel std of Y')"))
@@ -73,6 +78,28 @@ def lighting_text(info: dict[str, Any]) -> str:
         src = " (from the offsets file)" if info.get("source") == "offsets file" else ""
         return f"compensated{src}: {span}"
     return f"steady, not compensated (within the estimate's uncertainty): {span}"
+def left_out_message(left: Any) -> str | None:
+    """One line naming the frames that were left out and why (consecutive frames with the
+    same reason as a range), or None."""
+    if not left:
+        return None
+    groups: list[list[Any]] = []  # [first, last, reason]
+    for e in left:
+        i, why = int(e["index"]), str(e["reason"])
+        if groups and groups[-1][2] == why and groups[-1][1] + 1 == i:
+            groups[-1][1] = i
+        else:
+            groups.append([i, i, why])
+    parts = [(f"frame {a}" if a == b else f"frames {a}-{b}") + f" ({why})"
+             for a, b, why in groups]
+    return (f"left out {len(left)} frame{'s' if len(left) > 1 else ''} that could not be "
+            "placed: " + "; ".join(parts) + " (--strict makes this an error)")
+
+
+def warn_left_out(ui: UI, left: Any) -> None:
+    msg = left_out_message(left)
+    if msg:
+        ui.warn(msg)
 
 
 def print_summary(ui: UI, summary: dict[str, Any]) -> None:
@@ -93,6 +120,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         result = stitch(args.input, opts, progress, output=args.output)
     for w in result.summary.get("warnings", []):
         ui.warn(w)
+    warn_left_out(ui, result.summary.get("left_out"))
     if args.json:
         ui.print_json({**result.summary, "offsets": result.offsets.to_json()})
     else:

@@ -156,6 +156,9 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("mask", "PNG in frame size: white = ignore", metavar="FILE", path="in"),
     Option("border", "ignore N pixels at every frame edge", int, default=0, metavar="N",
            low=0),
+    Option("strict", "a frame that cannot be placed with confidence is an error (default: "
+           "it is left out with one warning; of two shots the larger is used)", bool,
+           default=False),
     Option("offsets", "use these offsets (JSON) instead of aligning", metavar="FILE",
            path="in", group="render"),
     Option("save_offsets", "write the offsets (JSON)", metavar="FILE", path="out",
@@ -237,7 +240,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
 )}
 
 INPUT = ("start", "end", "frames", "ivtc", "field_order", "dedup", "dedup_threshold", "stream")
-ALIGN = ("motion", "canvas_scale", "mask", "border")
+ALIGN = ("motion", "canvas_scale", "mask", "border", "strict")
 # the options of `overmix stitch`, in --help order (`overmix align` takes INPUT and ALIGN)
 STITCH_CLI = (*INPUT, "memory_budget", *ALIGN, "render", "offsets", "save_offsets", "depth",
               "dither", "chroma", "kernel", "animation", "logo", "extract_overlay", "lighting",

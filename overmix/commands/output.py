@@ -43,7 +43,13 @@ class StitchResult:
         ``frames`` (used), ``input_frames``, ``canvas`` (``{x, y, width, height}``), ``render``,
         ``residual_px`` (alignment residual RMS, px, when aligned), ``disagreement``
         (RMS per-pixel std of Y' across frames, working units), ``holes``, ``animation_frames``,
-        ``timings`` (seconds per stage), ``outputs`` (files written).
+        ``timings`` (seconds per stage), ``outputs`` (files written), ``used_frames`` and
+        ``left_out`` (``{index, reason}``) when aligned, ``masks`` (what did not follow the
+        background: :meth:`~overmix.registration.masks.SceneMasks.summary`).
+    masks : SceneMasks or None
+        Per-frame overlay / foreground masks found while aligning, addressed by store
+        position (:func:`~overmix.commands.stages.positions` maps offsets rows to them);
+        None when the offsets were read from a file.
     """
 
     renders: list[RenderResult]
@@ -51,6 +57,7 @@ class StitchResult:
     canvas: Canvas
     color: ColorInfo
     summary: dict[str, object] = field(default_factory=dict)
+    masks: object | None = None
 
     @property
     def planes(self) -> tuple[np.ndarray, ...]:

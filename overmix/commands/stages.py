@@ -36,7 +36,7 @@ from overmix.io.png import read_png_array
 from overmix.io.sources import open_source
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
-from overmix.registration import align
+from overmix.registration import AlignResult, align, align_scene
 from overmix.render.lighting import fit_lighting
 from overmix.render.stack import RenderResult, render
 
@@ -111,10 +111,7 @@ def compute_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray |
                              f"{', '.join(translation_only_features(opts))} cannot handle")
         _check_overlap(off)
         return _with_canvas_scale(off, opts)
-
-    return _with_canvas_scale(snap_offsets(align(
-        store, motion=align_motion(opts), mask=ignore, border=opts.border,
-        indices=store.indices, progress=progress)), opts)
+    return _with_canvas_scale(align_store(store, opts, ignore, progress).offsets, opts)
 
 
 def _with_canvas_scale(off: Offsets, opts: StitchOptions) -> Offsets:
@@ -122,6 +119,17 @@ def _with_canvas_scale(off: Offsets, opts: StitchOptions) -> Offsets:
     if opts.canvas_scale is None:
         return off
     return off.with_rows(range(len(off)), canvas_scale=float(opts.canvas_scale))
+
+
+def align_store(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None = None,
+                progress: ProgressCallback = no_progress) -> AlignResult:
+    """Align every frame of the store, following the background (stage ``align``): the
+    offsets of the frames that could be placed (snapped), the per-frame masks of what does
+    not follow the background (by store position) and the frames left out, with reasons
+    (``opts.strict``: an :class:`AlignmentError` instead)."""
+    res = align_scene(store, motion=align_motion(opts), mask=ignore, border=opts.border,
+                      indices=store.indices, progress=progress, strict=opts.strict)
+    return replace(res, offsets=snap_offsets(res.offsets))
 
 
 #: An alignment whose every offset is this close to whole pixels is a whole-pixel pan.
@@ -183,7 +191,7 @@ def separate_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     extra = dict(offsets.extra)
     extra["animation"] = {"groups": int(res.groups), "threshold": float(res.threshold)}
     return Offsets(offsets.xy, offsets.indices, offsets.frame_width, offsets.frame_height,
-                   list(res.ids), extra)
+                   list(res.ids), extra, confidence=offsets.confidence)
 
 
 def realign_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
@@ -199,9 +207,11 @@ def realign_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                                     offsets.canvas, progress=progress)
     new = snap_offsets(align(store, motion=align_motion(opts), mask=ignore, border=opts.border,
                              frame_masks=masks, indices=store.indices, progress=progress))
+    if list(new.indices) != list(offsets.indices):  # a frame fell out: keep the first result
+        return offsets
     extra = {**new.extra, "animation": offsets.extra.get("animation")}
     return Offsets(new.xy, new.indices, new.frame_width, new.frame_height, list(offsets.anim),
-                   extra)
+                   extra, confidence=new.confidence)
 
 
 def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,

@@ -30,6 +30,7 @@ from overmix.commands.paths import check_not_input, check_output_file
 from overmix.commands.restoration import restore_canvas
 from overmix.commands.stages import (
     OverlayInfo,
+    align_store,
     compute_offsets,
     estimate_lighting,
     find_overlay,
@@ -47,6 +48,7 @@ from overmix.geometry import Offsets
 from overmix.io.store import FrameStore
 from overmix.memory import release_memory
 from overmix.progress import ProgressCallback, no_progress
+from overmix.registration.masks import SceneMasks
 from overmix.render.stack import RenderResult
 
 __all__ = ["StitchOptions", "StitchResult", "stitch", "summarize"]
@@ -81,7 +83,7 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         assert store.shape is not None
         ignore = load_mask(opts.mask, store.shape) if opts.mask else None
         t = time.perf_counter()
-        offsets, overlay = _place(store, opts, ignore, progress)
+        offsets, overlay, masks = _place(store, opts, ignore, progress)
         timings["align"] = time.perf_counter() - t
         release_memory()
         t = time.perf_counter()
@@ -111,7 +113,7 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
             summary["overlay_pixels"] = int(overlay.mask.sum())
         if warnings:
             summary["warnings"] = warnings
-    result = StitchResult(renders, offsets, offsets.canvas, renders[0].color, summary)
+    result = StitchResult(renders, offsets, offsets.canvas, renders[0].color, summary, masks)
     release_memory()
     if output is not None:
         t = time.perf_counter()
@@ -122,22 +124,29 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
 
 
 def _place(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
-           progress: ProgressCallback) -> tuple[Offsets, OverlayInfo | None]:
-    """Offsets (read or aligned), the static overlay and the animation ids (stage ``align``).
+           progress: ProgressCallback) -> tuple[Offsets, OverlayInfo | None, SceneMasks | None]:
+    """Offsets (read or aligned), the static overlay, the animation ids and the scene masks
+    (stage ``align``).
 
     A detected logo pulls the alignment towards zero motion, and animated parts towards the
     character's motion: the frames are aligned again with those masked out."""
     given_logo = logo_mask(store, opts)
-    offsets = compute_offsets(store, opts, union(ignore, given_logo), progress)
-    overlay = find_overlay(store, offsets, opts, given_logo, progress)
     aligned = opts.offsets is None
+    masks: SceneMasks | None = None
+    if aligned:
+        found = align_store(store, opts, union(ignore, given_logo), progress)
+        offsets, masks = found.offsets, found.masks
+    else:
+        offsets = compute_offsets(store, opts, union(ignore, given_logo), progress)
+    overlay = find_overlay(store, offsets, opts, given_logo, progress)
     if overlay is not None and given_logo is None and overlay.mask.any() and aligned:
-        offsets = compute_offsets(store, opts, union(ignore, grow(overlay.mask)), progress)
+        found = align_store(store, opts, union(ignore, grow(overlay.mask)), progress)
+        offsets, masks = found.offsets, found.masks
     offsets = separate_animation(store, offsets, opts, progress)
     if len(set(offsets.anim)) > 1 and aligned:
         logo = None if overlay is None else grow(overlay.mask)
         offsets = realign_animation(store, offsets, opts, union(ignore, logo), progress)
-    return offsets, overlay
+    return offsets, overlay, masks
 
 
 def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
@@ -170,9 +179,11 @@ def summarize(store: FrameStore, offsets: Offsets, renders: list[RenderResult] |
         "timings": timings,
     }
     for key in ("residual_rms", "residual_max", "rejected_pairs", "unaligned_frames",
-                "motion"):
+                "motion", "left_out", "masks"):
         if key in offsets.extra:
             out[key if key != "residual_rms" else "residual_px"] = offsets.extra[key]
+    if "left_out" in offsets.extra:
+        out["used_frames"] = [int(i) for i in offsets.indices]
     if renders:
         out["render"] = renders[0].method
         if "residual" in renders[0].stats:

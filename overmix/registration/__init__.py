@@ -23,6 +23,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,15 +31,19 @@ from overmix.errors import AlignmentError, UsageError
 from overmix.geometry import Offsets
 from overmix.progress import ProgressCallback
 from overmix.providers import LumaProvider, count, reader
+from overmix.registration.masks import SceneMasks, classify_pair
 from overmix.registration.phase import (
+    CODE_GAIN,
     MaskPyramid,
     PairResult,
     PreparedPlane,
     check_motion,
+    down2,
     estimate_prepared,
     estimate_shift,
     mask_pyramid,
     prepare,
+    set_masks,
 )
 from overmix.registration.solve import (
     MIN_CONFIDENCE,
@@ -49,6 +54,7 @@ from overmix.registration.solve import (
 )
 
 __all__ = [
+    "AlignResult",
     "JUMPS",
     "KEY_EVERY",
     "LONG_JUMPS",
@@ -56,7 +62,9 @@ __all__ = [
     "LumaProvider",
     "Pair",
     "PairResult",
+    "SceneMasks",
     "align",
+    "align_scene",
     "bars_mask",
     "detect_bars",
     "estimate_shift",
@@ -92,6 +100,37 @@ def long_jumps_for(frame_bytes: int) -> tuple[int, ...]:
 _POOL_MIN_PIXELS = 60_000
 # Smallest predicted overlap (fraction of a frame) for a longer jump to be measured.
 MIN_JUMP_OVERLAP = 0.35
+# When the content that does not follow the background covers at least this fraction of the
+# frames (on average), the scene is aligned a second time with it masked out.
+REALIGN_FRACTION = 0.002
+# Neighbours whose overlap does not follow their shift over more than this fraction are two
+# shots (a cut): no pair joins them.
+CUT_FRACTION = 0.5
+# ... as are neighbours whose luma histograms differ by more than this total variation (and
+# 5x the scene's typical change between neighbours).
+CUT_CHANGE = 0.25
+CUT_MAX_MATCH = 0.8
+
+
+@dataclass
+class AlignResult:
+    """What :func:`align_scene` found.
+
+    Attributes
+    ----------
+    offsets : Offsets
+        The frames that could be placed (``indices``), with a per-frame ``confidence``.
+    masks : SceneMasks or None
+        Per-frame overlay / foreground masks, addressed by position in the input sequence
+        (None when detection was off).
+    left_out : list of (index, reason)
+        Input indices of the frames that could not be placed with confidence, each with a
+        short reason (a cut, a frame that matches none of its neighbours).
+    """
+
+    offsets: Offsets
+    masks: SceneMasks | None = None
+    left_out: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _overlap_frac(d: np.ndarray, w: int, h: int) -> float:
@@ -102,8 +141,21 @@ def align(lumas: LumaProvider, *, motion: str = "xy",
           mask: np.ndarray | None = None, border: int = 0,
           frame_masks: Callable[[int], np.ndarray | None] | None = None,
           indices: Sequence[int] | None = None,
-          progress: ProgressCallback | None = None, auto_bars: bool = True) -> Offsets:
-    """Align the frames of one scene.
+          progress: ProgressCallback | None = None, auto_bars: bool = True,
+          strict: bool = False, detect: bool = True) -> Offsets:
+    """Align the frames of one scene: :func:`align_scene`'s offsets (same parameters)."""
+    return align_scene(lumas, motion=motion, mask=mask, border=border,
+                       frame_masks=frame_masks, indices=indices, progress=progress,
+                       auto_bars=auto_bars, strict=strict, detect=detect).offsets
+
+
+def align_scene(lumas: LumaProvider, *, motion: str = "xy",
+                mask: np.ndarray | None = None, border: int = 0,
+                frame_masks: Callable[[int], np.ndarray | None] | None = None,
+                indices: Sequence[int] | None = None,
+                progress: ProgressCallback | None = None, auto_bars: bool = True,
+                strict: bool = False, detect: bool = True) -> AlignResult:
+    """Align the frames of one scene, following the background.
 
     Parameters
     ----------
@@ -129,31 +181,38 @@ def align(lumas: LumaProvider, *, motion: str = "xy",
     auto_bars : bool
         Ignore letterbox/pillarbox bars found on frame 0 (:func:`detect_bars`); their static
         edges would otherwise pull the offsets towards "no motion".
+    strict : bool
+        A frame that cannot be placed with confidence is an error (else it is left out).
+    detect : bool
+        Find what does not follow the background (screen-fixed overlays, moving foreground;
+        :mod:`overmix.registration.masks`) while aligning; when there is some, align again
+        with it masked out. Coarse shifts are always chosen by tile votes
+        (:mod:`overmix.registration.vote`).
 
     Returns
     -------
-    Offsets
-        ``xy`` (n, 2) with frame 0 at (0, 0). ``extra`` has ``residual_rms`` and
-        ``residual_max`` (px, over the inlier pairs), ``pairs`` (measured), ``rejected_pairs``
-        (count), ``rejected`` (list of ``[index_i, index_j]``) and ``unaligned_frames`` (input
-        indices of frames that matched none of their neighbours, e.g. a flash or noise frame;
-        their positions are interpolated from their neighbours) and ``bars`` (``[top, bottom,
-        left, right]`` widths of the bars that were ignored, all 0 when none).
+    AlignResult
+        ``offsets``: the placed frames, the first of them at (0, 0) (frame 0 unless it was
+        left out), ``confidence`` per frame (best ZNCC of its inlier pairs). ``extra`` has
+        ``residual_rms`` and ``residual_max`` (px, over the inlier pairs), ``pairs``
+        (measured), ``rejected_pairs`` (count), ``rejected`` (list of ``[index_i,
+        index_j]``), ``unaligned_frames`` and ``left_out`` (input indices, and ``{index,
+        reason}`` entries, of the frames left out), ``bars`` (``[top, bottom, left, right]``
+        widths of the bars that were ignored) and ``masks`` (:meth:`SceneMasks.summary`,
+        plus ``realigned``: whether a second pass ran with them).
+        ``masks``: the per-frame masks; ``left_out``: ``(index, reason)`` pairs.
 
     Raises
     ------
     AlignmentError
-        Fewer than 2 frames, frames of different sizes, or frames that do not overlap or
-        match their neighbours (named in the message).
+        Fewer than 2 frames, frames of different sizes, no two frames that match, or (with
+        ``strict``) any frame that cannot be placed (named in the message).
     UsageError
         Bad ``motion``, ``border`` or ``indices``.
     """
     if motion in ("zoom", "similarity", "auto"):  # zoom/rotation: registration.transform
-        from overmix.registration.transform import align_transform
-
-        return align_transform(lumas, motion=motion, mask=mask, border=border,
-                               frame_masks=frame_masks, indices=indices, progress=progress,
-                               auto_bars=auto_bars)
+        return _align_model(lumas, motion, mask, border, frame_masks, indices, progress,
+                            auto_bars, strict, detect)
     check_motion(motion)
     if border < 0:
         raise UsageError(f"border must be >= 0 (got {border})")
@@ -164,7 +223,100 @@ def align(lumas: LumaProvider, *, motion: str = "xy",
     if n < 2:
         raise AlignmentError(f"alignment needs at least 2 frames (got {n})")
     report = progress or (lambda stage, done, total: None)
+    run = _run(read, n, labels, motion, mask, border, frame_masks, auto_bars, detect,
+               report, "align")
+    found = run.masks
+    realigned = False
+    if found is not None and found.fraction() >= REALIGN_FRACTION:
+        # content that does not follow the background was found: measure again without it
+        def masks2(k: int) -> np.ndarray | None:
+            own = frame_masks(k) if frame_masks is not None else None
+            det = found.ignore(k)
+            if own is None:
+                return det
+            own = np.asarray(own) > 0.5
+            return own if det is None else own | det
 
+        run = _run(read, n, labels, motion, mask, border, masks2, auto_bars, True, report,
+                   "align")
+        realigned = True
+    h, w = run.shape
+    out, left = _solve(n, labels, run.pairs, run.results, motion, w, h, strict)
+    out.extra["bars"] = [int(b) for b in run.bars]
+    if run.masks is not None:
+        out.extra["masks"] = {**run.masks.summary(), "realigned": realigned}
+    return AlignResult(out, run.masks, left)
+
+
+class _Rows:
+    """The frames at ``rows`` of a provider, as a sequence."""
+
+    def __init__(self, read: Callable[[int], np.ndarray], rows: list[int]) -> None:
+        self.read, self.rows = read, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        return self.read(self.rows[k])
+
+
+def _align_model(lumas: LumaProvider, motion: str, mask: np.ndarray | None, border: int,
+                 frame_masks: Callable[[int], np.ndarray | None] | None,
+                 indices: Sequence[int] | None, progress: ProgressCallback | None,
+                 auto_bars: bool, strict: bool, detect: bool) -> AlignResult:
+    """``zoom``/``similarity``: :func:`~overmix.registration.transform.align_transform`.
+    ``auto``: the background-following translation first; when the frames it placed also
+    zoom or rotate (:func:`~overmix.registration.transform.detect_motion`), the model that
+    fits (masks and left-out frames are then those of the translation)."""
+    from overmix.registration.transform import align_transform, detect_motion
+
+    kw = dict(mask=mask, border=border, frame_masks=frame_masks, indices=indices,
+              progress=progress, auto_bars=auto_bars)
+    if motion != "auto":
+        return AlignResult(align_transform(lumas, motion=motion, **kw))  # type: ignore[arg-type]
+    try:
+        res: AlignResult | None = align_scene(lumas, motion="xy", strict=strict, detect=detect,
+                                              **kw)  # type: ignore[arg-type]
+    except AlignmentError:
+        if strict:
+            raise
+        res = None
+    if res is not None:
+        off = res.offsets
+        where = {int(i): k for k, i in enumerate(range(count(lumas)) if indices is None
+                                                  else indices)}
+        rows = [where[int(i)] for i in off.indices]
+        read = reader(lumas)
+        fm = None if frame_masks is None else (lambda j: frame_masks(rows[j]))
+        model, ds, da = detect_motion(_Rows(read, rows), off.xy, mask=mask, border=border,
+                                      frame_masks=fm, auto_bars=auto_bars)
+        off.extra["motion_detected"] = {"scale_change": ds, "angle_deg": da}
+        if model == "xy":
+            off.extra["motion"] = "xy"
+            return res
+    else:
+        model, ds, da = "similarity", math.nan, math.nan
+    out = align_transform(lumas, motion=model, **kw)  # type: ignore[arg-type]
+    out.extra["motion_detected"] = {"scale_change": ds, "angle_deg": da}
+    return AlignResult(out, None if res is None else res.masks)
+
+
+@dataclass
+class _Run:
+    pairs: list[Pair]
+    results: list[tuple[int, int, PairResult]]
+    shape: tuple[int, int]
+    bars: tuple[int, int, int, int]
+    masks: SceneMasks | None
+
+
+def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
+         mask: np.ndarray | None, border: int,
+         frame_masks: Callable[[int], np.ndarray | None] | None, auto_bars: bool,
+         detect: bool, report: ProgressCallback, stage: str) -> _Run:
+    """One pass over the frames: pairwise measurements (and, with ``detect``, the maps of
+    what does not follow the background between neighbours)."""
     window: dict[int, PreparedPlane] = {}
     est: dict[int, np.ndarray] = {}  # running position of each frame (chained)
     conf: dict[int, float] = {0: 1.0}  # confidence of the measurement that placed a frame
@@ -176,7 +328,12 @@ def align(lumas: LumaProvider, *, motion: str = "xy",
     shared: tuple[MaskPyramid | None] | None = None
     long_jumps: tuple[int, ...] = ()
     bars = (0, 0, 0, 0)
-    report("align", 0, n)
+    found: SceneMasks | None = None
+    measured: set[int] = {0}
+    cuts: set[int] = set()
+    changes: dict[int, float] = {}  # luma histogram change from frame k-1 to k
+    prev_hist: np.ndarray | None = None
+    report(stage, 0, n)
     pool: ThreadPoolExecutor | None = None
     workers = min(2, os.cpu_count() or 1)
     try:
@@ -202,7 +359,14 @@ def align(lumas: LumaProvider, *, motion: str = "xy",
                     bar_mask = bars_mask(shape, bars)
                     base_mask = bar_mask if base_mask is None else (base_mask > 0.5) | bar_mask
             fm = frame_masks(k) if frame_masks is not None else None
-            if fm is None:
+            # while detecting: what did not follow the background in the previous frame is
+            # kept out of this one's measurements too (a subtitle stays, a character moves
+            # little); replaced by the frame's own maps once it is measured
+            provisional = found.ignore(k - 1) if found is not None and fm is None else None
+            if provisional is not None:
+                window[k] = prepare(y, provisional if base_mask is None else
+                                    (base_mask > 0.5) | provisional, border)
+            elif fm is None:
                 if shared is None:  # the same masks for every such frame: build them once
                     shared = (mask_pyramid(shape, base_mask, border),)
                 window[k] = prepare(y, masks=shared[0])
@@ -213,11 +377,26 @@ def align(lumas: LumaProvider, *, motion: str = "xy",
                 ign = fm > 0.5 if base_mask is None else (base_mask > 0.5) | (fm > 0.5)
                 window[k] = prepare(y, ign, border)
             del y
+            if k == 0 and detect:
+                found = SceneMasks(shape, 2 ** _map_level(window[0]), n,
+                                   bars_mask(shape, bars, 0) if any(bars) else None)
+            if found is not None:
+                hist = _histogram(window[k])
+                if prev_hist is not None:
+                    changes[k] = 0.5 * float(np.abs(hist - prev_hist).sum())
+                prev_hist = hist
             if k == 0:
                 est[0] = np.zeros(2)
             else:
                 _measure(k, window, est, pairs, results, motion, shape[1], shape[0], pool,
                          long_jumps, conf)
+                if k in est:
+                    measured.add(k)
+                    if found is not None and k - 1 in measured and k - 1 in window:
+                        if _classify(found, window[k - 1], window[k], est[k] - est[k - 1], k):
+                            cuts.add(k)
+                        elif frame_masks is None:
+                            _remask(found, window, k, provisional, base_mask, border, shape)
                 if k not in est:
                     # no confident match (a flash or noise frame, or frame 0 was one): seed a
                     # position by extrapolation so later frames can still be chained to it;
@@ -230,16 +409,82 @@ def align(lumas: LumaProvider, *, motion: str = "xy",
             for old in [j for j in window if j <= k - keep and not (
                     j % KEY_EVERY == 0 and j >= k - far)]:
                 del window[old]
-            report("align", k + 1, n)
+            report(stage, k + 1, n)
     finally:
         if pool is not None:
             pool.shutdown()
         window.clear()
     assert shape is not None
-    h, w = shape
-    out = _solve(n, labels, pairs, results, motion, w, h)
-    out.extra["bars"] = [int(b) for b in bars]
-    return out
+    if len(changes) >= 3:
+        # a cut changes what is in the picture: its luma histogram jumps (total variation
+        # > CUT_CHANGE and 5x the scene's typical change), where a pan shifts it a little
+        typical = float(np.median(list(changes.values())))
+        jumps = {k for k, c in changes.items() if c > max(CUT_CHANGE, 5 * typical)}
+        # ... unless a pair across it still matches well (a flash or a fade changes the
+        # histogram too, but the picture still matches, up to gain and offset)
+        cuts |= {k for k in jumps if max((r.confidence for i, j, r in results if i < k <= j),
+                                         default=0.0) < CUT_MAX_MATCH}
+    if cuts:  # no pair may join two shots
+        keep = [not any(p.i < c <= p.j for c in cuts) for p in pairs]
+        pairs = [p for p, ok in zip(pairs, keep, strict=True) if ok]
+        results = [r for r, ok in zip(results, keep, strict=True) if ok]
+    return _Run(pairs, results, shape, bars, found)
+
+
+def _map_level(p: PreparedPlane) -> int:
+    """Pyramid level of the masks: the coarsest the aligner holds, at least 1 (a 2x box
+    reduction: lines thinner than a pixel would otherwise differ between sub-pixel
+    phases)."""
+    return len(p.levels) - 1
+
+
+def _map_img(p: PreparedPlane, lvl: int) -> np.ndarray:
+    if lvl < len(p.levels):
+        return p.levels[lvl].img
+    return down2(p.levels[-1].img.astype(np.float32))
+
+
+def _remask(found: SceneMasks, window: dict[int, PreparedPlane], k: int,
+            provisional: np.ndarray | None, base: np.ndarray | None, border: int,
+            shape: tuple[int, int]) -> None:
+    """Frames k-1 and k ignore what their maps (so far) say does not follow the
+    background."""
+    for j in (k - 1, k):
+        ig = found.ignore(j)
+        if ig is None:
+            continue
+        if j == k and provisional is not None:
+            ig |= provisional
+        if base is not None:
+            ig |= base > 0.5
+        set_masks(window[j], mask_pyramid(shape, ig, border))
+
+
+def _histogram(p: PreparedPlane) -> np.ndarray:
+    """Normalised 32-bin luma histogram of the coarsest pyramid level's usable pixels."""
+    lv = p.levels[-1]
+    codes = lv.img if lv.valid is None else lv.img[lv.valid]
+    # codes are (y + 0.5) * CODE_GAIN: bins of 1/32 luma over Y' in [0, 1]
+    b = ((codes.astype(np.float32) / np.float32(CODE_GAIN) - np.float32(0.5)) * 32)
+    h = np.bincount(np.clip(b, 0, 31).astype(np.int64).ravel(), minlength=32).astype(np.float64)
+    return h / max(h.sum(), 1.0)
+
+
+def _classify(found: SceneMasks, ref: PreparedPlane, mov: PreparedPlane, d: np.ndarray,
+              k: int) -> bool:
+    """Maps of pair (k-1, k) on the masks' level (:func:`_map_level`). Returns True (and
+    records nothing) when most of their overlap does not follow the shift: a cut between
+    two shots, whatever chance match placed frame k."""
+    lvl = _map_level(mov)
+    dl = (float(d[0]) / 2 ** lvl, float(d[1]) / 2 ** lvl)
+    moving, static = classify_pair(_map_img(ref, lvl), _map_img(mov, lvl), dl,
+                                   unit=CODE_GAIN)
+    h, w = moving.shape
+    overlap = max(0.0, w - abs(dl[0])) * max(0.0, h - abs(dl[1]))
+    if moving.sum() > CUT_FRACTION * max(overlap, 1.0):
+        return True
+    found.add_pair(k, moving, static, dl)
+    return False
 
 
 def detect_bars(y: np.ndarray, *, dark: float = 0.1, flat: float = 0.01,
@@ -366,19 +611,19 @@ def _pair(ref: PreparedPlane, mov: PreparedPlane, pred: np.ndarray, motion: str,
 
 
 def _solve(n: int, labels: list[int], pairs: list[Pair],
-           results: list[tuple[int, int, PairResult]], motion: str, w: int, h: int) -> Offsets:
+           results: list[tuple[int, int, PairResult]], motion: str, w: int, h: int,
+           strict: bool = False) -> tuple[Offsets, list[tuple[int, str]]]:
+    """Offsets of the largest group of frames connected by inlier pairs; the others are left
+    out (``strict``: an error naming the first break)."""
     inl_edges: list[tuple[int, int]] = []
+    floor = _confidence_floor(pairs)
     if pairs:
-        xy0, res, inl = solve_offsets(n, pairs, motion=motion, anchor=0)
+        xy0, res, inl = solve_offsets(n, pairs, motion=motion, anchor=0, min_confidence=floor)
         inl_edges = [(p.i, p.j) for p, ok in zip(pairs, inl, strict=True) if ok]
-    else:
-        res, inl = np.zeros(0), np.zeros(0, bool)
     comp = components(n, inl_edges)
     sizes = np.bincount(comp)
     main = int(np.argmax(sizes))
-    others = [c for c in range(len(sizes)) if c != main]
-    isolated = [k for k in range(n) if comp[k] != main]
-    if others and (n < 3 or any(sizes[c] > 1 for c in others) or len(isolated) > max(1, n // 4)):
+    if len(sizes) > 1 and (strict or sizes[main] < 2):
         # name the first place where the sequence breaks
         for k in range(n - 1):
             if comp[k] != comp[k + 1]:
@@ -386,25 +631,16 @@ def _solve(n: int, labels: list[int], pairs: list[Pair],
                     f"frames {labels[k]} and {labels[k + 1]} do not overlap or do not match "
                     "(no reliable alignment between them)")
         raise AlignmentError("frames could not be aligned")  # pragma: no cover
-    anchor = next(k for k in range(n) if comp[k] == main)
-    xy, res, inl = solve_offsets(n, pairs, motion=motion, anchor=anchor)
-    good = ~np.isnan(xy[:, 0])
-    if isolated:
-        ks = np.flatnonzero(good)
-        for ax in range(2):
-            col = xy[:, ax]
-            if len(ks) >= 2:
-                # linear interpolation, extrapolated with the end velocities
-                col[~good] = np.interp(np.flatnonzero(~good), ks, col[ks])
-                lo, hi = ks[0], ks[-1]
-                for k in np.flatnonzero(~good):
-                    if k < lo:
-                        col[k] = col[lo] + (col[ks[1]] - col[lo]) / (ks[1] - lo) * (k - lo)
-                    elif k > hi:
-                        col[k] = col[hi] + (col[hi] - col[ks[-2]]) / (hi - ks[-2]) * (k - hi)
-            else:
-                col[~good] = 0.0
-        xy = xy - xy[0]
+    used = np.flatnonzero(comp == main)
+    left = _left_out(comp, main, labels)
+    anchor = int(used[0])
+    xy, res, inl = solve_offsets(n, pairs, motion=motion, anchor=anchor, min_confidence=floor)
+    xy = xy[used] - xy[anchor]
+    conf = np.zeros(n)
+    for (i, j, r), ok in zip(results, inl, strict=True):
+        if ok:
+            conf[i] = max(conf[i], r.confidence)
+            conf[j] = max(conf[j], r.confidence)
     rin = res[inl] if len(res) else np.zeros(0)
     rejected = [[labels[p.i], labels[p.j]] for p, ok in zip(pairs, inl, strict=True) if not ok]
     extra: dict[str, object] = {
@@ -413,6 +649,42 @@ def _solve(n: int, labels: list[int], pairs: list[Pair],
         "pairs": len(pairs),
         "rejected_pairs": len(rejected),
         "rejected": rejected,
-        "unaligned_frames": [labels[k] for k in isolated],
+        "unaligned_frames": [i for i, _ in left],
+        "left_out": [{"index": i, "reason": why} for i, why in left],
     }
-    return Offsets(xy, labels, w, h, extra=extra)
+    out = Offsets(xy, [labels[k] for k in used], w, h, extra=extra,
+                  confidence=[round(float(conf[k]), 4) for k in used])
+    return out, left
+
+
+def _confidence_floor(pairs: list[Pair]) -> float:
+    """Least confidence of a usable pair: MIN_CONFIDENCE, raised (up to 0.6) when the scene's
+    typical pair is far better, so that a chance match across a cut (ZNCC ~0.35 between
+    unrelated pictures) does not join two shots."""
+    conf = np.array([p.confidence for p in pairs if p.confidence >= MIN_CONFIDENCE])
+    if conf.size < 3:
+        return MIN_CONFIDENCE
+    return max(MIN_CONFIDENCE, min(0.6, float(np.median(conf)) - 0.35))
+
+
+def _left_out(comp: np.ndarray, main: int, labels: list[int]) -> list[tuple[int, str]]:
+    """(index, reason) of every frame outside the main group, in input order."""
+    n = len(comp)
+    out: list[tuple[int, str]] = []
+    for c in np.unique(comp):
+        if c == main:
+            continue
+        ks = np.flatnonzero(comp == c)
+        if len(ks) == 1:
+            why = "matches none of its neighbours (a flash, noise or a transition)"
+        else:
+            first, last = int(ks[0]), int(ks[-1])
+            where = (f"a cut between frames {labels[first - 1]} and {labels[first]}"
+                     if first > 0 and comp[first - 1] == main else
+                     f"a cut between frames {labels[last]} and {labels[last + 1]}"
+                     if last + 1 < n and comp[last + 1] == main else "a separate group")
+            why = (f"another shot: {len(ks)} frames that do not match the "
+                   f"largest group ({where})")
+        out.extend((labels[int(k)], why) for k in ks)
+    out.sort()
+    return out

@@ -186,8 +186,12 @@ def _with_logo(frames: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
 def test_static_logo_mask(cel_eased) -> None:
     frames, truth = cel_eased
     logo_frames, mask = _with_logo(frames)
-    biased = align(logo_frames)
+    biased = align(logo_frames, detect=False)
     assert np.abs(biased.xy - truth).max() > 0.08  # the logo pulls towards "no motion"
+    # by default the logo is found (screen-fixed) and kept out of a second pass
+    found = align(logo_frames)
+    _check(found.xy, truth, 0.05)
+    assert found.extra["masks"]["realigned"] and found.extra["masks"]["overlay"] > 0.01
     res = align(logo_frames, mask=mask)
     _check(res.xy, truth, 0.05)
     # the same through per-frame masks, and for a single pair
@@ -222,7 +226,8 @@ def test_letterbox_bars_found_and_ignored(cel_eased) -> None:
     res = align(boxed)
     assert res.extra["bars"] == [22, 21, 0, 0]
     _check(res.xy, truth, 0.05)
-    biased = align(boxed, auto_bars=False)  # the static bar edges hold the frames still
+    # the static bar edges hold the frames still (unless found as screen-fixed content)
+    biased = align(boxed, auto_bars=False, detect=False)
     assert np.abs(biased.xy - truth).max() > 0.08
     assert align(frames).extra["bars"] == [0, 0, 0, 0]
 
@@ -256,19 +261,25 @@ def test_noise_frame_is_rejected(cel_eased) -> None:
     assert all(107 in p for p in res.extra["rejected"])
     good = np.ones(16, bool)
     good[7] = False
-    _check(res.xy[good], truth[good], 0.05)
-    assert res.indices[0] == 100
+    # the noise frame is left out (not placed, not rendered), with its reason
+    assert res.indices == [100 + k for k in range(16) if k != 7]
+    assert res.extra["left_out"][0]["index"] == 107
+    assert "none of its neighbours" in res.extra["left_out"][0]["reason"]
+    _check(res.xy, truth[good], 0.05)
+    assert min(res.confidence) > 0.9
+    with pytest.raises(AlignmentError, match="frames 106 and 107"):
+        align(frames, indices=list(range(100, 116)), strict=True)
 
 
 def test_noise_first_frame(cel_eased) -> None:
-    """Frame 0 itself unusable: the others are still aligned to each other (frame 0's own
-    position is extrapolated, and stays the origin)."""
+    """Frame 0 itself unusable: it is left out, the others are aligned to each other."""
     frames, truth = cel_eased
     frames = list(frames)
     frames[0] = np.random.default_rng(1).random((H, W), dtype=np.float32)
     res = align(frames)
-    assert res.extra["unaligned_frames"] == [0] and res.xy[0].tolist() == [0.0, 0.0]
-    _check(res.xy[1:] - res.xy[1], truth[1:] - truth[1], 0.05)
+    assert res.extra["unaligned_frames"] == [0] and res.indices == list(range(1, 16))
+    assert res.xy[0].tolist() == [0.0, 0.0]  # the first placed frame is the origin
+    _check(res.xy, truth[1:] - truth[1], 0.05)
 
 
 # --- errors and the provider interface ------------------------------------------------------
@@ -292,7 +303,12 @@ def test_frames_that_do_not_overlap_are_named() -> None:
     a = _frames("cel", linear_offsets(4, (3.1, 0.4)), 30)
     b = _frames("cel", linear_offsets(4, (3.1, 0.4)), 31)  # another scene
     with pytest.raises(AlignmentError, match="frames 13 and 14"):
-        align(a + b, indices=list(range(10, 18)))
+        align(a + b, indices=list(range(10, 18)), strict=True)
+    # without strict: the first of two equal groups is kept, the other left out and named
+    res = align(a + b, indices=list(range(10, 18)))
+    assert res.indices == [10, 11, 12, 13]
+    assert [e["index"] for e in res.extra["left_out"]] == [14, 15, 16, 17]
+    assert "cut between frames 13 and 14" in res.extra["left_out"][0]["reason"]
 
 
 class _Store:

@@ -319,11 +319,13 @@ def _face(world: np.ndarray, cy: float, cx: float, r: float, mouth: int) -> None
 # ------------------------------------------------------------------------------ scenes
 
 
-def _world(h: int, w: int, xy: np.ndarray, seed: int) -> np.ndarray:
-    """Colour world (drawn at S x) holding every frame placed at ``xy`` plus the margin."""
+def _world(h: int, w: int, xy: np.ndarray, seed: int, shot: int = 0) -> np.ndarray:
+    """Colour world (drawn at S x) holding every frame placed at ``xy`` plus the margin; a
+    second shot is another place (its sky darkens the other way, other colours)."""
     wh = int(np.ceil(max(xy[:, 1].max(), 0) - min(xy[:, 1].min(), 0))) + h + 2 * _MARGIN + 2
     ww = int(np.ceil(max(xy[:, 0].max(), 0) - min(xy[:, 0].min(), 0))) + w + 2 * _MARGIN + 2
-    return _palette(cel_world(wh, ww, S, seed))
+    v = cel_world(wh, ww, S, seed)
+    return _palette(v if shot == 0 else 1.0 - v[::-1])
 
 
 def make_scene(contaminations: Iterable[str] = (), *, n: int = 40, h: int = 180, w: int = 320,
@@ -348,7 +350,7 @@ def make_scene(contaminations: Iterable[str] = (), *, n: int = 40, h: int = 180,
         shot[c:] = 1
         xy[c:] = default_path(n - c, (-1.4, 0.9))
     shots = range(int(shot.max()) + 1)
-    worlds = [_world(h, w, xy[shot == s], seed * 10 + s) for s in shots]
+    worlds = [_world(h, w, xy[shot == s], seed * 10 + s, s) for s in shots]
     # world pixel (0, 0) lies _MARGIN px above-left of the union of the shot's frames
     origins = [(_MARGIN - float(min(xy[shot == s, 0].min(), 0)),
                 _MARGIN - float(min(xy[shot == s, 1].min(), 0))) for s in shots]

@@ -1,0 +1,275 @@
+"""What does not move with the background: per-frame masks of a scene (DESIGN §4 "Masks").
+
+Two neighbouring frames ``ref`` (frame k-1) and ``mov`` (frame k), with the background shift
+``d`` (``mov(p) = ref(p + d)``), say three things about each pixel p of ``mov``:
+
+- **background**: ``mov(p)`` matches ``ref(p + d)``;
+- **screen-fixed** (subtitle, logo, credits standing still, bars, a dirty edge): it does not
+  match ``ref(p + d)`` but matches ``ref(p)``, the same place on the screen;
+- **foreground** (a character, scrolling credits, a talking mouth): it matches neither.
+
+The match against ``ref(p + d)`` uses the sampling-insensitive dissimilarity of Birchfield and
+Tomasi (1998): the distance of ``mov(p)`` from the interval spanned by the four ``ref``
+samples around ``p + d``, so a sub-pixel shift or a blurred edge does not count as a
+difference. Both differences are averaged over 3x3 pixels (changes that matter are spatially
+coherent; codec noise is not) and compared with a threshold above the noise
+(:data:`FLOOR`, or 4x the robust spread of the differences when that is larger). Specks
+smaller than :data:`MIN_SPECK` pixels are dropped and the maps grown by one pixel.
+
+This runs on the coarsest pyramid level the aligner already holds (at most ~360 px a side:
+a 1280x720 frame is classified in 4x4 blocks), so finding nothing costs little.
+Frame k gets a map from its pair with k-1 and one from its pair with k+1; its foreground is
+where both say so (a pixel that differs only from one neighbour is the neighbour's
+foreground, seen from here), its screen-fixed content where either does.
+
+:class:`SceneMasks` holds the maps and gives them in frame coordinates at full resolution:
+``overlay(k)``, ``foreground(k)`` (bool (h, w)) and ``weight(k)`` (float32 (h, w), 1 =
+background usable, 0 = not), plus a JSON summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["SceneMasks", "classify_pair", "FLOOR"]
+
+# Smallest 3x3-mean difference (luma units, Y' in [0, 1]) that counts as "does not match":
+# above H.264 noise at crf ~18-24 on both 8 and 10 bits, below any visible overlay.
+FLOOR = 0.045
+# Connected regions smaller than this (pixels of the classification level) are noise.
+MIN_SPECK = 3
+# A pixel is screen-fixed when its unmoved difference is below this fraction of its
+# motion-compensated one.
+STATIC_RATIO = 0.5
+# The tolerance interval of a pixel is its 3x3 neighbours' range, widened by this fraction of
+# the range on each side (sub-pixel lines split between pixels).
+WIDEN = 0.5
+# The alignment's mask is the maps grown by this many map pixels.
+IGNORE_GROW = 2
+
+
+def classify_pair(ref: np.ndarray, mov: np.ndarray, d: tuple[float, float], *,
+                  unit: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Non-background and screen-fixed maps of ``mov`` (its coordinates).
+
+    Parameters
+    ----------
+    ref, mov : (h, w) arrays
+        The same pyramid level of frames k-1 and k (values ``unit`` per luma unit, any
+        offset: uint16 codes of the aligner's pyramid, or float luma with ``unit=1``).
+    d : (dx, dy)
+        Background shift at this level, ``mov(p) = ref(p + d)``.
+
+    Returns
+    -------
+    moving, static : (h, w) bool
+        ``moving``: does not follow the background (screen-fixed or foreground);
+        ``static``: the part of it that stays at the same screen place (only where the
+        shift is at least a pixel, else screen-fixed content cannot be told apart).
+    """
+    a = ref.astype(np.float32) * np.float32(1.0 / unit)
+    b = mov.astype(np.float32) * np.float32(1.0 / unit)
+    h, w = b.shape
+    moving = np.zeros((h, w), bool)
+    static = np.zeros((h, w), bool)
+    dx, dy = float(d[0]), float(d[1])
+    ix, iy = int(np.floor(dx + 0.5)), int(np.floor(dy + 0.5))
+    # mov pixels whose 3x3 ref neighbourhood around the nearest p + d is inside ref
+    y0, y1 = max(1, 1 - iy), min(h - 1, h - 1 - iy)
+    x0, x1 = max(1, 1 - ix), min(w - 1, w - 1 - ix)
+    if y1 - y0 < 3 or x1 - x0 < 3:
+        return moving, static
+    bb = b[y0:y1, x0:x1]
+    amin, amax = _filter3(a, np.minimum), _filter3(a, np.maximum)
+    da = _outside(bb, amin[y0 + iy:y1 + iy, x0 + ix:x1 + ix],
+                  amax[y0 + iy:y1 + iy, x0 + ix:x1 + ix])
+    da = _box3(da)
+    rest = da[da > 0]
+    thr = FLOOR
+    if rest.size > 0.05 * da.size:
+        thr = max(thr, 4 * 1.4826 * float(np.median(da)))
+    mv = da > thr
+    if not mv.any():
+        return moving, static
+    mv = _drop_specks(mv, MIN_SPECK)
+    moving[y0:y1, x0:x1] = mv
+    if max(abs(dx), abs(dy)) >= 1.0:
+        d0 = _box3(_outside(bb, amin[y0:y1, x0:x1], amax[y0:y1, x0:x1]))
+        static[y0:y1, x0:x1] = mv & (d0 < STATIC_RATIO * da) & (d0 < 0.5 * FLOOR)
+    moving = _filter3(moving, np.logical_or)
+    return moving, _filter3(static, np.logical_or) & moving
+
+
+def _outside(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Distance of ``v`` from the interval [lo, hi] widened by its own width on both sides
+    (0 inside): a line thinner than a pixel puts all its weight in one pixel at one phase
+    and splits it between two at another, up to twice the neighbours' range."""
+    r = hi - lo
+    r = r * np.float32(WIDEN)
+    return np.maximum(np.maximum(lo - r - v, v - hi - r), 0)
+
+
+def _filter3(a: np.ndarray, op: np.ufunc) -> np.ndarray:
+    """3x3 neighbourhood reduction (``np.minimum``, ``np.maximum``, ``np.logical_or``) with
+    replicated edges, as two separable passes of shifted slices."""
+    p = np.pad(a, 1, mode="edge")
+    r = op(op(p[:, :-2], p[:, 1:-1]), p[:, 2:])
+    return op(op(r[:-2], r[1:-1]), r[2:])
+
+
+def _box3(a: np.ndarray) -> np.ndarray:
+    """3x3 mean with replicated edges (float32)."""
+    p = np.pad(a, 1, mode="edge")
+    r = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
+    return (r[:-2] + r[1:-1] + r[2:]) * np.float32(1.0 / 9.0)
+
+
+def _drop_specks(mask: np.ndarray, min_size: int) -> np.ndarray:
+    from scipy import ndimage  # only once something was found (keeps scipy off clean runs)
+
+    lab, count = ndimage.label(mask)
+    if count == 0:
+        return mask
+    sizes = np.bincount(lab.ravel(), minlength=count + 1)
+    small = sizes < min_size
+    small[0] = True
+    return ~small[lab]
+
+
+def shift_map(m: np.ndarray, d: tuple[float, float]) -> np.ndarray:
+    """A map of frame k (pair (k-1, k), k's coordinates) seen in frame k-1's coordinates:
+    ``out(q) = m(q - d)`` at the nearest whole pixel (False outside)."""
+    h, w = m.shape
+    sx, sy = int(round(d[0])), int(round(d[1]))
+    out = np.zeros_like(m)
+    ys, yd = (slice(0, h - sy), slice(sy, h)) if sy >= 0 else (slice(-sy, h), slice(0, h + sy))
+    xs, xd = (slice(0, w - sx), slice(sx, w)) if sx >= 0 else (slice(-sx, w), slice(0, w + sx))
+    if ys.stop > ys.start and xs.stop > xs.start:
+        out[yd, xd] = m[ys, xs]
+    return out
+
+
+@dataclass
+class _Maps:
+    prev: tuple[np.ndarray, np.ndarray] | None = None  # (moving, static) from pair (k-1, k)
+    nxt: tuple[np.ndarray, np.ndarray] | None = None  # from pair (k, k+1), in k's coordinates
+
+
+@dataclass
+class SceneMasks:
+    """Per-frame masks of a scene, in frame coordinates.
+
+    Frames are addressed by their position in the aligned sequence (0..n-1, the order of the
+    frames given to :func:`overmix.registration.align`). Maps are kept at the classification
+    level (``scale`` full-resolution pixels per map pixel) and returned at full resolution.
+
+    Attributes
+    ----------
+    shape : (h, w)
+        Full-resolution frame size.
+    scale : int
+        Full-resolution pixels per map pixel (a power of 2).
+    bars : (h, w) bool or None
+        Letterbox/pillarbox bars (screen-fixed in every frame).
+    """
+
+    shape: tuple[int, int]
+    scale: int
+    n: int
+    bars: np.ndarray | None = None
+    maps: dict[int, _Maps] = field(default_factory=dict)
+
+    # -- building (the aligner)
+    def add_pair(self, k: int, moving: np.ndarray, static: np.ndarray,
+                 d: tuple[float, float]) -> None:
+        """Record the maps of pair (k-1, k) (``d`` at the map level)."""
+        self.maps.setdefault(k, _Maps()).prev = (moving, static)
+        self.maps.setdefault(k - 1, _Maps()).nxt = (shift_map(moving, d), shift_map(static, d))
+
+    # -- queries
+    def _level(self, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        m = self.maps.get(k)
+        if m is None or (m.prev is None and m.nxt is None):
+            return None
+        got = [p for p in (m.prev, m.nxt) if p is not None]
+        static = got[0][1] if len(got) == 1 else (got[0][1] | got[1][1])
+        moving = got[0][0] if len(got) == 1 else (got[0][0] & got[1][0])
+        return moving & ~static, static
+
+    def _full(self, m: np.ndarray) -> np.ndarray:
+        h, w = self.shape
+        s = self.scale
+        if s > 1:
+            m = np.repeat(np.repeat(m, s, axis=0), s, axis=1)
+        out = np.zeros((h, w), bool)
+        hh, ww = min(h, m.shape[0]), min(w, m.shape[1])
+        out[:hh, :ww] = m[:hh, :ww]
+        if hh < h:  # rows the pyramid cut off: repeat the last map row
+            out[hh:, :ww] = out[hh - 1:hh, :ww]
+        if ww < w:
+            out[:, ww:] = out[:, ww - 1:ww]
+        return out
+
+    def overlay(self, k: int) -> np.ndarray:
+        """Screen-fixed content of frame k (subtitles, logos, bars): bool (h, w)."""
+        lv = self._level(k)
+        out = np.zeros(self.shape, bool) if lv is None else self._full(lv[1])
+        if self.bars is not None:
+            out |= self.bars
+        return out
+
+    def foreground(self, k: int) -> np.ndarray:
+        """Content of frame k moving on its own (characters, credits, mouths): bool (h, w)."""
+        lv = self._level(k)
+        return np.zeros(self.shape, bool) if lv is None else self._full(lv[0])
+
+    def ignore(self, k: int) -> np.ndarray | None:
+        """Everything of frame k that did not follow the background in either pair (the
+        alignment's mask: the union, conservative), or None when there is nothing."""
+        m = self.maps.get(k)
+        parts = [] if m is None else [p[0] for p in (m.prev, m.nxt) if p is not None]
+        if not parts and self.bars is None:
+            return None
+        if parts:
+            # grown: the soft, compressed edges of text and outlines must not vote either
+            grown = np.logical_or.reduce(parts)
+            for _ in range(IGNORE_GROW):
+                grown = _filter3(grown, np.logical_or)
+            out = self._full(grown)
+        else:
+            out = np.zeros(self.shape, bool)
+        if self.bars is not None:
+            out |= self.bars
+        return out if out.any() else None
+
+    def weight(self, k: int) -> np.ndarray:
+        """float32 (h, w): 1 where frame k shows usable background, 0 where not."""
+        return (~(self.overlay(k) | self.foreground(k))).astype(np.float32)
+
+    def fraction(self) -> float:
+        """Fraction of all frames' pixels the alignment mask ignores (bars excluded)."""
+        tot = 0.0
+        for m in self.maps.values():
+            parts = [p[0] for p in (m.prev, m.nxt) if p is not None]
+            if parts:
+                tot += float(np.logical_or.reduce(parts).mean())
+        return tot / max(self.n, 1)
+
+    def summary(self) -> dict[str, object]:
+        """JSON-able summary: mean overlay / foreground fraction per frame, frames with
+        each, and the bars."""
+        ov, fg = [], []
+        for k in range(self.n):
+            lv = self._level(k)
+            ov.append(0.0 if lv is None else float(lv[1].mean()))
+            fg.append(0.0 if lv is None else float(lv[0].mean()))
+        bars = 0.0 if self.bars is None else float(self.bars.mean())
+        return {
+            "overlay": round(float(np.mean(ov)) + bars, 4) if ov else bars,
+            "foreground": round(float(np.mean(fg)), 4) if fg else 0.0,
+            "overlay_frames": int(sum(v > 0 for v in ov)) if bars == 0 else self.n,
+            "foreground_frames": int(sum(v > 0 for v in fg)),
+            "bars": round(bars, 4),
+        }

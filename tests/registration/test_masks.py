@@ -1,0 +1,68 @@
+"""Scene masks (overmix.registration.masks) and tile voting (overmix.registration.vote) on
+scenes with known contamination (tests/scenes/real.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from overmix.registration import align_scene
+from overmix.registration.phase import estimate_shift
+from tests.scenes.real import SCENES, luma709, make_scene
+
+
+@pytest.fixture(scope="module")
+def busy():
+    sc = make_scene(SCENES["all"], n=12, h=180, w=320, line_every=6)
+    return sc, [luma709(f) for f in sc.rgb]
+
+
+def test_masks_cover_the_contamination(busy) -> None:
+    sc, lumas = busy
+    res = align_scene(lumas)
+    truth = sc.xy - sc.xy[0]
+    assert np.abs(res.offsets.xy - truth).max() < 0.05
+    m = res.masks
+    h, w = sc.size
+    strong_n = found_n = false_n = clean_n = sub_n = sub_ov = 0
+    for k in range(sc.n):
+        ov, fg, wt = m.overlay(k), m.foreground(k), m.weight(k)
+        assert ov.shape == fg.shape == wt.shape == (h, w)
+        assert ov.dtype == bool and wt.dtype == np.float32
+        assert np.array_equal(wt == 0, ov | fg)
+        bad = sc.overlay[k] | sc.foreground[k]
+        # strong contamination (not the faint antialiased fringe) must be found
+        strong = np.abs(sc.rgb[k] - sc.clean[k]).max(axis=-1) > 0.2
+        strong_n += int(strong.sum())
+        found_n += int((strong & (ov | fg)).sum())
+        false_n += int(((ov | fg) & ~bad).sum())
+        clean_n += int((~bad).sum())
+        sub = sc.overlay[k] & strong  # subtitle and logo: screen-fixed
+        sub_n += int(sub.sum())
+        sub_ov += int((sub & ov).sum())
+    # the maps are conservative (a change must stand out of its neighbours' range: thin
+    # lines between sub-pixel phases must not count), so they hold the cores of what does
+    # not follow the background, enough to keep it out of the alignment
+    assert found_n > 0.3 * strong_n
+    assert sub_ov > 0.25 * sub_n
+    assert false_n < 0.05 * clean_n
+    s = res.offsets.extra["masks"]
+    assert s["overlay"] > 0.02 and s["foreground"] > 0 and s["realigned"]
+
+
+def test_clean_pan_finds_nothing_and_aligns_once() -> None:
+    sc = make_scene((), n=8, h=180, w=320)
+    res = align_scene([luma709(f) for f in sc.rgb])
+    s = res.offsets.extra["masks"]
+    assert s["overlay"] == 0 and s["foreground"] == 0 and not s["realigned"]
+    assert np.abs(res.offsets.xy - (sc.xy - sc.xy[0])).max() < 0.05
+
+
+def test_tiles_outvote_a_strong_static_overlay() -> None:
+    """Phase correlation alone picks zero shift here (the subtitle is the strongest
+    correlate); the tiles vote for the background."""
+    sc = make_scene(("hardsub",), n=8, h=180, w=320)
+    a, b = luma709(sc.rgb[2]), luma709(sc.rgb[6])
+    r = estimate_shift(a, b, guess=tuple(sc.xy[6] - sc.xy[2]))
+    d = sc.xy[6] - sc.xy[2]
+    assert abs(r.dx - d[0]) < 0.5 and abs(r.dy - d[1]) < 0.5

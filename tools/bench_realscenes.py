@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Benchmark (issue #12): plain ``overmix stitch`` on real-looking scenes with ground truth.
+
+Every scene of ``tests/scenes/real.py`` (a drawn colour world panned at known sub-pixel
+offsets, sampled by exact area averaging, plus one contamination: hardsub, TV logo, scrolling
+credits, letterbox bars, a walking character, a talking mouth, a cut; ``all`` combines
+hardsub, logo, character and mouth) is encoded with libx264 at crf 20, 8-bit and 10-bit, and
+stitched with the default options through the API (what ``overmix stitch IN -o OUT.png``
+runs). Per scene it prints:
+
+- ``err``: the largest offset error against the truth (px) over the frames used;
+- ``used``: frames used / frames (a cut leaves the smaller shot out);
+- ``psnr``: PSNR (dB, Y', peak 1) of the default stitch against the clean background
+  (the world sampled on the stitch's canvas), over canvas pixels that some used frame shows
+  free of contamination (3 px canvas margin left out);
+- ``ref``: the same PSNR for a stitch of the *clean* frames (same encoder) at the *true*
+  offsets, the best a stitch can do on this material; ``diff`` = psnr - ref;
+- ``time``: wall time of the default stitch, and ``x old``: its ratio to the same stitch with
+  today's plain alignment (no tile vote, no masks, no second pass), measured in the same run.
+
+Then the cost on ``tools/bench_stitch.py``'s clean 1280x720 pan (60 frames, 10-bit): the
+alignment and the whole stitch with and without the new robust path, same process,
+interleaved, best of ``--repeat``.
+
+Usage: ``python tools/bench_realscenes.py [--size 1280x720] [--frames 60] [--scenes a,b]
+[--depths 8,10] [--workdir DIR] [--repeat 3] [--skip-cost]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from overmix.commands.options import StitchOptions  # noqa: E402
+from overmix.commands.stitch import stitch  # noqa: E402
+from tests.scenes.real import SCENES, luma709, make_scene  # noqa: E402
+
+
+@contextlib.contextmanager
+def old_alignment() -> Iterator[None]:
+    """Today's plain alignment: coarse shift by the best whole-overlap correlation (no tile
+    vote), no scene masks, no second pass."""
+    import overmix.registration as reg
+    from overmix.registration import phase
+
+    skip, orig = phase._VOTE_SKIP, reg.align_scene
+
+    def plain(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        k["detect"] = False
+        return orig(*a, **k)
+
+    phase._VOTE_SKIP = -math.inf
+    reg.align_scene = plain
+    import overmix.commands.stages as st
+
+    st_orig = st.align_scene
+    st.align_scene = plain
+    try:
+        yield
+    finally:
+        phase._VOTE_SKIP = skip
+        reg.align_scene = orig
+        st.align_scene = st_orig
+
+
+def psnr(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> float:
+    d = (a.astype(np.float64) - b.astype(np.float64))[valid] ** 2
+    return float(10 * np.log10(1.0 / max(float(d.mean()), 1e-12))) if d.size else float("nan")
+
+
+def background_y(sc, offsets, used0: int) -> tuple[np.ndarray, np.ndarray]:
+    """Clean Y' of the main shot's world on the stitch's canvas, and the pixels some used
+    frame shows uncontaminated (minus a 3 px margin)."""
+    cv = offsets.canvas
+    x0 = cv.x + sc.xy[used0, 0]
+    y0 = cv.y + sc.xy[used0, 1]
+    bg = luma709(sc.background(x0, y0, cv.width, cv.height))
+    seen = sc.seen_clean(x0, y0, cv.width, cv.height) > 0
+    seen[:3] = seen[-3:] = False
+    seen[:, :3] = seen[:, -3:] = False
+    return bg, seen
+
+
+def run_scene(name: str, depth: int, n: int, h: int, w: int, work: Path) -> dict[str, object]:
+    sc = make_scene(SCENES[name], n=n, h=h, w=w)
+    clip = work / f"{name}-{w}x{h}-{n}-{depth}.mkv"
+    clean = work / f"{name}-{w}x{h}-{n}-{depth}-clean.mkv"
+    if not clip.exists():
+        sc.encode(clip, depth)
+    if not clean.exists():
+        sc.encode(clean, depth, clean=True)
+    t = time.perf_counter()
+    res = stitch(clip, StitchOptions())
+    t_new = time.perf_counter() - t
+    with old_alignment():
+        t = time.perf_counter()
+        stitch(clip, StitchOptions())
+        t_old = time.perf_counter() - t
+    off = res.offsets
+    used = [int(i) for i in off.indices]
+    truth = sc.xy[used] - sc.xy[used[0]]
+    err = float(np.abs(off.xy - truth).max())
+    bg, seen = background_y(sc, off, used[0])
+    p_new = psnr(res.planes[0], bg, seen & (res.renders[0].coverage > 0))
+    # reference: the clean frames of the main shot at the true offsets
+    main = [int(k) for k in sc.main]
+    true_off = work / f"{name}-{depth}-truth.json"
+    true_off.write_text(json.dumps({"frames": [
+        {"index": k, "x": float(sc.xy[k, 0] - sc.xy[main[0], 0]),
+         "y": float(sc.xy[k, 1] - sc.xy[main[0], 1])} for k in main]}))
+    ref = stitch(clean, StitchOptions(offsets=str(true_off)))
+    bg_r, seen_r = background_y(sc, ref.offsets, main[0])
+    p_ref = psnr(ref.planes[0], bg_r, seen_r & (ref.renders[0].coverage > 0))
+    return {"scene": name, "depth": depth, "err": err, "used": f"{len(used)}/{n}",
+            "psnr": p_new, "ref": p_ref, "time": t_new, "ratio": t_new / t_old,
+            "masks": off.extra.get("masks", {}), "left_out": len(off.extra.get("left_out", []))}
+
+
+def cost(work: Path, repeat: int) -> None:
+    """Alignment and stitch of the clean 720p pan, robust path vs today's, interleaved."""
+    import bench_stitch
+
+    from overmix.commands.stages import align_store, load_store
+
+    clip = work / "pan60_720p10.mp4"
+    truth = bench_stitch.make_video(clip, 60)
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        for label in ("new", "old"):
+            ctx = old_alignment() if label == "old" else contextlib.nullcontext()
+            with ctx:
+                t = time.perf_counter()
+                res = stitch(clip, StitchOptions())
+                t_all = time.perf_counter() - t
+                with load_store(clip, StitchOptions()) as store:
+                    t = time.perf_counter()
+                    found = align_store(store, StitchOptions())
+                    t_al = time.perf_counter() - t
+            best[f"{label} stitch"] = min(best.get(f"{label} stitch", math.inf), t_all)
+            best[f"{label} align"] = min(best.get(f"{label} align", math.inf), t_al)
+            err = float(np.abs(found.offsets.xy - truth).max())
+            best[f"{label} err"] = err
+            del res
+    print(f"clean 1280x720 pan, 60 frames (best of {repeat}): "
+          f"stitch {best['new stitch']:.2f} s vs {best['old stitch']:.2f} s today "
+          f"({100 * (best['new stitch'] / best['old stitch'] - 1):+.1f} %); "
+          f"align {best['new align']:.2f} s vs {best['old align']:.2f} s "
+          f"({best['new align'] - best['old align']:+.2f} s = "
+          f"{100 * (best['new align'] - best['old align']) / best['old stitch']:+.1f} % of "
+          f"today's stitch); offsets max error {best['new err']:.4f} px "
+          f"(today {best['old err']:.4f} px)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size", default="1280x720")
+    ap.add_argument("--frames", type=int, default=60)
+    ap.add_argument("--scenes", default=",".join(SCENES))
+    ap.add_argument("--depths", default="8,10")
+    ap.add_argument("--workdir", default="/tmp/overmix-bench-real")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--skip-cost", action="store_true")
+    ap.add_argument("--skip-scenes", action="store_true")
+    args = ap.parse_args()
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (1, 5 min)")
+    if not args.skip_scenes:
+        print(f"{'scene':10s} {'bits':>4s} {'err px':>7s} {'used':>6s} {'psnr':>6s} "
+              f"{'ref':>6s} {'diff':>6s} {'time s':>7s} {'x old':>6s}  masks (overlay, "
+              "foreground: mean fraction of a frame)")
+        for name in args.scenes.split(","):
+            for depth in (int(d) for d in args.depths.split(",")):
+                r = run_scene(name, depth, args.frames, h, w, work)
+                m = r["masks"]
+                print(f"{r['scene']:10s} {r['depth']:>4d} {r['err']:7.3f} {r['used']:>6s} "
+                      f"{r['psnr']:6.2f} {r['ref']:6.2f} {r['psnr'] - r['ref']:+6.2f} "
+                      f"{r['time']:7.2f} {r['ratio']:6.2f}  {m.get('overlay', 0):.3f}, "
+                      f"{m.get('foreground', 0):.3f}", flush=True)
+    if not args.skip_cost:
+        cost(work, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
