@@ -14,7 +14,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import ndimage
 
 from overmix.geometry import Canvas
 
@@ -192,7 +191,19 @@ def reduce_box(a: np.ndarray, r: int) -> np.ndarray:
         for dx in range(r):
             b += a[dy:h:r, dx:w:r]
     b *= np.float32(1.0 / (r * r))
+    return _smooth121(b)
+
+
+def _smooth121(b: np.ndarray) -> np.ndarray:
+    """``[1, 2, 1] / 4`` along both axes, edge samples repeated (numpy; float32 in/out)."""
     for axis in (0, 1):
-        b = ndimage.correlate1d(b, np.array([0.25, 0.5, 0.25], np.float32), axis=axis,
-                                mode="nearest")
+        n = b.shape[axis]
+        if n < 2:
+            continue
+        p = np.concatenate([np.take(b, [0], axis=axis), b, np.take(b, [n - 1], axis=axis)],
+                           axis=axis)
+        lo = np.take(p, np.arange(0, n), axis=axis)
+        mid = np.take(p, np.arange(1, n + 1), axis=axis)
+        hi = np.take(p, np.arange(2, n + 2), axis=axis)
+        b = (np.float32(0.25) * (lo + hi) + np.float32(0.5) * mid).astype(np.float32)
     return b

@@ -46,7 +46,7 @@ from overmix.render.names import RENDERS
 __all__ = [
     "COMMAND_OPTIONS", "OPTIONS", "STITCH", "Choice", "Option", "StitchOptions",
     "add_options", "check_command_options", "check_namespace", "check_value",
-    "command_options", "options_argv", "source_options", "stitch_options",
+    "command_options", "options_argv", "parse_foreground", "source_options", "stitch_options",
 ]
 
 
@@ -61,7 +61,26 @@ Mosaic = choice("Mosaic", ("auto", "off"))
 ChromaFilter = choice("ChromaFilter", ("bilinear", "bicubic", "lanczos"))
 Compression = choice("Compression", ("zlib", "xz", "none"))
 
+Overlays = choice("Overlays", ("remove", "keep"))
+
 MB = 2**20  # budgets are given in MB
+
+
+def parse_foreground(value: Any) -> tuple[str, int | None]:
+    """``--foreground remove|keep[:FRAME]`` -> ``(mode, frame or None)``."""
+    mode, _, frame = str(value).partition(":")
+    if mode not in ("remove", "keep") or (frame and mode != "keep"):
+        raise UsageError(f"--foreground must be remove or keep[:FRAME] (got {value!r})")
+    if not frame:
+        return mode, None
+    if not frame.isdigit():
+        raise UsageError(f"--foreground keep:FRAME needs a frame index (got {frame!r})")
+    return mode, int(frame)
+
+
+def _foreground(value: Any) -> str:
+    parse_foreground(value)
+    return str(value)
 
 
 def _animation(value: Any) -> str:
@@ -196,6 +215,13 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            path="out", group="scene"),
     Option("lighting", "compensate per-frame brightness changes (default off)", Lighting,
            default="off", group="scene"),
+    Option("foreground", "moving foreground (characters): left out where other frames see "
+           "the background (remove, default), or pasted sharp from one frame (keep; FRAME = "
+           "input frame index, default the middle frame)", default="remove",
+           metavar="remove|keep[:FRAME]", parse=_foreground, group="scene"),
+    Option("overlays", "screen-fixed overlays (logos, bars): left out or un-blended (remove, "
+           "default), or pasted from the kept frame (keep)", Overlays, default="remove",
+           group="scene"),
     # --- restoration
     Option("scale", "super-resolution factor (> 1, at most 8)", float, metavar="S",
            parse=_scale, group="restoration"),
@@ -244,7 +270,7 @@ ALIGN = ("motion", "canvas_scale", "mask", "border", "strict")
 # the options of `overmix stitch`, in --help order (`overmix align` takes INPUT and ALIGN)
 STITCH_CLI = (*INPUT, "memory_budget", *ALIGN, "render", "offsets", "save_offsets", "depth",
               "dither", "chroma", "kernel", "animation", "logo", "extract_overlay", "lighting",
-              "scale", "deconvolve", "mosaic", "jpeg", "save_project")
+              "foreground", "overlays", "scale", "deconvolve", "mosaic", "jpeg", "save_project")
 # the fields of StitchOptions: the stitch options and those only the Python API sets
 STITCH = (*STITCH_CLI, "chroma_filter", "tile_budget", "tmp_dir")
 

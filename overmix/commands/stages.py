@@ -38,7 +38,7 @@ from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.registration import AlignResult, align, align_scene
 from overmix.render.lighting import fit_lighting
-from overmix.render.stack import RenderResult, render
+from overmix.render.stack import FrameWeights, RenderResult, render
 
 OFFSET_SCALE = 1e6  # aligned offsets are rounded to 1/OFFSET_SCALE px (see snap_offsets)
 
@@ -259,9 +259,11 @@ def _lighting_summary(gains: np.ndarray, compensated: bool, source: str) -> dict
 def render_canvas(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                   ignore: np.ndarray | None = None, gains: np.ndarray | None = None,
                   progress: ProgressCallback = no_progress,
-                  weights: np.ndarray | None = None) -> list[RenderResult]:
+                  weights: np.ndarray | None = None,
+                  frame_weights: FrameWeights | None = None) -> list[RenderResult]:
     """Render one canvas per animation frame (stage ``render``), all on the same canvas.
-    ``weights`` (h, w, frame coordinates, 0..1) multiply every frame's validity (``--logo``)."""
+    ``weights`` (h, w, frame coordinates, 0..1) multiply every frame's validity (``--logo``);
+    ``frame_weights`` (``position -> (h, w) or None``) are per-frame masks (clean still)."""
     pos = positions(store, offsets)
     valid = None if ignore is None else (~ignore).astype(np.float32)
     if weights is not None:
@@ -281,7 +283,7 @@ def render_canvas(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         res = render(store, sub, positions=sub_pos, method=opts.render, kernel=opts.kernel,
                      border=opts.border, mask=valid, gains=sub_gains,
                      full_chroma=opts.chroma == "full", tile_budget=int(opts.tile_budget * MB),
-                     canvas=offsets.canvas, progress=progress)
+                     canvas=offsets.canvas, frame_weights=frame_weights, progress=progress)
         out.append(res)
     return out
 

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from overmix.commands.clean import CleanPlan, find_clean, paste_kept
 from overmix.commands.options import StitchOptions
 from overmix.commands.output import (
     STITCH_SUFFIXES,
@@ -39,6 +40,7 @@ from overmix.commands.stages import (
     load_store,
     logo_mask,
     merge_animation,
+    positions,
     realign_animation,
     render_canvas,
     separate_animation,
@@ -97,7 +99,7 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         if opts.save_offsets:
             offsets.save(opts.save_offsets)
         t = time.perf_counter()
-        renders = _render(store, offsets, opts, ignore, overlay, gains, progress)
+        renders, plan = _render(store, offsets, opts, ignore, overlay, gains, progress)
         if opts.extract_overlay:
             write_overlay(overlay, store, opts.extract_overlay, opts)
         warnings: list[str] = []
@@ -109,8 +111,10 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         summary = summarize(store, offsets, renders, timings)
         if lighting is not None:
             summary["lighting"] = lighting
-        if overlay is not None:
-            summary["overlay_pixels"] = int(overlay.mask.sum())
+        if plan.overlay is not None:
+            summary["overlay_pixels"] = int(plan.overlay.mask.sum())
+        if plan.consensus is not None:
+            summary["masked"] = dict(plan.consensus.stats)
         if warnings:
             summary["warnings"] = warnings
     result = StitchResult(renders, offsets, offsets.canvas, renders[0].color, summary, masks)
@@ -151,20 +155,34 @@ def _place(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
 
 def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
             ignore: np.ndarray | None, overlay: OverlayInfo | None,
-            gains: np.ndarray | None, progress: ProgressCallback) -> list[RenderResult]:
-    """Render (lighting ``gains`` undone, None: as decoded), animation merge and restoration
-    (stage ``render``); returns the canvases."""
-    provider, weights = store, None
-    if opts.logo != "off" and overlay is not None and overlay.alpha is not None:
-        from overmix.restore.overlay import OverlayRemoved, overlay_weights  # lazy: scipy
+            gains: np.ndarray | None, progress: ProgressCallback
+            ) -> tuple[list[RenderResult], CleanPlan]:
+    """Clean-still masks, render (lighting ``gains`` undone, None: as decoded), animation
+    merge and restoration (stage ``render``); returns the canvases and the clean-still
+    plan."""
+    # the clean still: per-frame outliers, and a persistent overlay to un-blend
+    plan = find_clean(store, offsets, opts, overlay if opts.logo != "off" else None, None,
+                      progress, gains=gains)
+    provider, weights, fweights = store, None, None
+    ov = plan.overlay
+    if opts.overlays == "remove" and ov is not None and ov.alpha is not None:
+        from overmix.restore.overlay import OverlayRemoved  # lazy: scipy
 
-        provider = OverlayRemoved(store, overlay.color or [], overlay.alpha)
-        weights = overlay_weights(overlay.alpha)
+        provider = OverlayRemoved(store, ov.color or [], ov.alpha)
+    if len(set(offsets.anim)) == 1:
+        pos = positions(store, offsets)
+        fweights = plan.frame_weights({p: n for n, p in enumerate(pos)}, opts.overlays)
+    elif opts.logo != "off" and ov is not None and ov.alpha is not None:
+        from overmix.restore.overlay import overlay_weights
+
+        weights = overlay_weights(ov.alpha)
     renders = render_canvas(provider, offsets, opts, ignore, gains, progress,  # type: ignore
-                            weights=weights)
+                            weights=weights, frame_weights=fweights)
     renders = merge_animation(provider, offsets, opts, renders, ignore, gains,  # type: ignore
                               weights, progress)
-    return restore_canvas(store, offsets, renders, opts, progress)
+    if len(renders) == 1:
+        renders = [paste_kept(store, offsets, opts, plan, renders[0], progress)]
+    return restore_canvas(store, offsets, renders, opts, progress), plan
 
 
 def summarize(store: FrameStore, offsets: Offsets, renders: list[RenderResult] | None,

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,7 +85,7 @@ from overmix.render.transform import (
     warp_values,
 )
 
-__all__ = ["RENDERS", "PlaneProvider", "RenderResult", "render"]
+__all__ = ["RENDERS", "FrameWeights", "PlaneProvider", "RenderResult", "render"]
 
 
 _MODES = {"median": 0, "min": 1, "max": 2, "winsorized": 3, "sigma-clip": 4, "difference": 5}
@@ -95,6 +95,10 @@ DEFAULT_TILE_BUDGET = 256 * 1024 * 1024
 # Smallest summed frame weight that gives a canvas value; below it a sample is a hole.
 COVER_MIN = 1e-6
 MAX_CANVAS_PIXELS = 1_000_000_000  # beyond this an offsets file is almost surely wrong
+
+
+# Per-frame weights: provider position -> float32 (h, w) in [0, 1] (frame coords) or None.
+FrameWeights = Callable[[int], "np.ndarray | None"]
 
 
 @dataclass
@@ -234,6 +238,7 @@ def render(provider: PlaneProvider, offsets: Offsets, *, positions: Sequence[int
            mask: np.ndarray | None = None, gains: np.ndarray | None = None,
            full_chroma: bool = False, tile_budget: int = DEFAULT_TILE_BUDGET,
            canvas: Canvas | None = None, disagreement: bool = False,
+           frame_weights: FrameWeights | None = None,
            progress: ProgressCallback = no_progress) -> RenderResult:
     """Render the frames of ``provider`` placed at ``offsets`` onto their canvas.
 
@@ -266,6 +271,14 @@ def render(provider: PlaneProvider, offsets: Offsets, *, positions: Sequence[int
     disagreement : bool
         ``average`` only: also accumulate Σw·Y'² to report ``stats["residual"]`` (one more
         float32 luma canvas). The statistics renders always report it (from their stacks).
+    frame_weights : callable or None
+        ``frame_weights(position)`` -> float32 (h, w) in [0, 1] in that frame's coordinates
+        (luma resolution; 1 = use), or None for "all usable": per-frame masks (overlays,
+        moving foreground) multiplied into the frame's validity with ``mask`` and its alpha.
+        Chroma planes see it at their own grid (see :func:`_mask_weights`). ``average``
+        weights by it; the statistics renders stack a frame's sample where its validity is at
+        least half the best validity among the frames covering that sample (so a small floor
+        weight marks a fallback that is used only where no frame sees the place cleanly).
     progress : ProgressCallback
         Stage ``"render"``.
 
@@ -304,7 +317,7 @@ def render(provider: PlaneProvider, offsets: Offsets, *, positions: Sequence[int
     plans = _plan_frames(offsets, positions, canvas, layout, color, height, width,
                          border=border, kernel=kernel, full_chroma=full_chroma)
     ctx = _Ctx(provider, offsets, plans, canvas, layout, color, height, width, border, kernel,
-               mask, gains, full_chroma, progress)
+               mask, gains, full_chroma, progress, frame_weights)
     if method == "average":
         result = _render_average(ctx, disagreement)
     else:
@@ -329,6 +342,7 @@ class _Ctx:
     gains: np.ndarray | None
     full_chroma: bool
     progress: ProgressCallback
+    frame_weights: FrameWeights | None = None
 
     @property
     def out_layout(self) -> PlaneLayout:
@@ -361,12 +375,20 @@ class _Ctx:
         return out
 
     def valid(self, fp: _FramePlan) -> np.ndarray | None:
-        """Validity plane of a frame (mask x alpha), or None when all valid."""
+        """Validity plane of a frame (mask x alpha x frame weights), or None when all
+        valid."""
         v = self.mask
         alpha_fn = getattr(self.provider, "alpha", None)
         a = alpha_fn(fp.k) if alpha_fn is not None else None
         if a is not None:
             v = a if v is None else v * a
+        fw = self.frame_weights(fp.k) if self.frame_weights is not None else None
+        if fw is not None:
+            if fw.shape != (self.height, self.width):
+                raise UsageError(f"frame weights are {fw.shape[1]}x{fw.shape[0]}, the frames "
+                                 f"are {self.width}x{self.height}")
+            fw = np.asarray(fw, np.float32)
+            v = fw if v is None else v * fw
         return v
 
     def weights(self, fp: _FramePlan, valid: np.ndarray | None, plane: int,
@@ -613,6 +635,8 @@ def _render_stacks(ctx: _Ctx, method: str, tile_budget: int) -> RenderResult:
         k = len(cover)
         stacks = [np.full((k, rows[gi][1] - rows[gi][0], outs[p].shape[1]), np.nan, np.float32)
                   for gi, g in enumerate(groups) for p in g]
+        # per group, each frame's validity (weight / coverage) where frames carry weights
+        vstacks: list[np.ndarray | None] = [None] * len(groups)
         for slot, fp in enumerate(cover):
             planes = ctx.planes(fp)
             valid = ctx.valid(fp)
@@ -625,10 +649,21 @@ def _render_stacks(ctx: _Ctx, method: str, tile_budget: int) -> RenderResult:
                 py = py0.sub(a, b)
                 if py is None:
                     continue
+                cov = axis_or_warp_cover(px, py)
                 w2 = ctx.weights(fp, valid, g[0], px, py)
-                if w2 is None:
-                    w2 = axis_or_warp_cover(px, py)
-                miss = w2 <= COVER_MIN
+                if w2 is not None:
+                    if vstacks[gi] is None:
+                        vstacks[gi] = np.zeros(stacks[g[0]].shape, np.float32)
+                        for s2, fp2 in enumerate(cover[:slot]):  # earlier frames: valid = 1
+                            e2 = fp2.groups[gi]
+                            q2 = None if e2 is None else e2[2].sub(a, b)
+                            if q2 is not None:
+                                vstacks[gi][s2, q2.lo - a:q2.hi - a, e2[1].lo:e2[1].hi] = 1.0
+                    vstacks[gi][slot, py.lo - a:py.hi - a, px.lo:px.hi] = \
+                        np.divide(w2, cov, out=np.zeros_like(w2), where=cov > COVER_MIN)
+                elif vstacks[gi] is not None:
+                    vstacks[gi][slot, py.lo - a:py.hi - a, px.lo:px.hi] = 1.0
+                miss = (cov if w2 is None else w2) <= COVER_MIN
                 for p in g:
                     vals = _values(planes[p], px, py)
                     vals[miss] = np.nan
@@ -636,6 +671,9 @@ def _render_stacks(ctx: _Ctx, method: str, tile_budget: int) -> RenderResult:
             steps += 1
             ctx.progress("render", steps, nbands * n)
         steps += n - k
+        for gi, g in enumerate(groups):
+            _drop_weak(stacks, g, vstacks[gi])
+        del vstacks
         ly = stacks[0]
         # coverage count, and the per-pixel variance of Y' where ≥ 2 frames (no temporaries)
         vs, vn = _count_var(ly, count[r0:r1])
@@ -678,6 +716,22 @@ def _render_stacks(ctx: _Ctx, method: str, tile_budget: int) -> RenderResult:
     layout = PlaneLayout(Family.GRAY, 1, 1) if gray_out else out_layout
     return RenderResult(tuple(outs), layout, ctx.color, count, ctx.canvas, method,
                         {"frames": n, "residual": residual, "holes": holes})
+
+
+def _drop_weak(stacks: list[np.ndarray], group: tuple[int, ...],
+               vstack: np.ndarray | None) -> None:
+    """Per-frame weights in the statistics renders: a frame's sample takes part where its
+    validity is at least half the best validity among the frames there (and above
+    ``COVER_MIN``), so masked-out frames drop out wherever some frame sees the place cleanly
+    and still fill places no frame sees cleanly (their floor weight)."""
+    if vstack is None:
+        return
+    best = vstack.max(axis=0) if vstack.shape[0] else None
+    if best is None:
+        return
+    weak = vstack < np.maximum(np.float32(0.5) * best, np.float32(COVER_MIN))[None]
+    for p in group:
+        stacks[p][weak] = np.nan
 
 
 def _reduce(stack: np.ndarray, mode: int) -> np.ndarray:

@@ -72,9 +72,11 @@ def test_logo_removed_overlay_extracted_project_saved(logo_video, tmp_path: Path
     got = {n: read_png_array(p)[0] for n, p in (("out", out), ("ref", ref), ("plain", plain))}
     p_out, p_ref, p_plain = (_psnr8(got[n], truth) for n in ("out", "ref", "plain"))
     assert p_out > p_ref - 1.0, (p_out, p_ref)
-    # against the logo-free stitch (the truth's 4:2:0 chroma limits both PSNRs above)
-    assert _vs(got["out"], got["ref"]) > _vs(got["plain"], got["ref"]) + 8
-    assert p_plain < p_out
+    # the default stitch leaves the logo out too (issue #12): both within 1 dB of the truth
+    # and close to the logo-free stitch (the truth's 4:2:0 chroma limits PSNRs above)
+    assert p_plain > p_ref - 1.0, (p_plain, p_ref)
+    assert _vs(got["out"], got["ref"]) > 44
+    assert _vs(got["plain"], got["ref"]) > 44
     # the overlay: RGBA, alpha where the logo is
     rgba, depth = read_png_array(ov)
     assert rgba.shape == (96, 160, 4) and depth == 8
@@ -145,4 +147,7 @@ def test_animation_and_lighting(tmp_path: Path) -> None:
     ref_img = read_png_array(ref)[0]
     p_on = _vs(read_png_array(on)[0], ref_img)
     p_off = _vs(read_png_array(off)[0], ref_img)
-    assert p_on > 40 and p_on > p_off + 10, (p_on, p_off)
+    # without compensation the clean-still consensus already leaves most of the flashed
+    # frames' pixels out (a minority that disagrees), so the gap is smaller than a plain
+    # average's; compensating keeps every frame and still wins clearly
+    assert p_on > 40 and p_on > p_off + 5, (p_on, p_off)

@@ -1,0 +1,198 @@
+"""The clean still (issue #12 item 3): which pixels of which frame the render leaves out.
+
+:func:`find_clean` reads every frame once at reduced resolution and finds, per frame, what
+disagrees with the consensus of the frames seeing the same place
+(:func:`overmix.render.consensus.find_outliers`); where outliers persist in nearly every
+frame (a logo fixed on screen) and no ``--logo`` was given, it estimates the overlay's colour
+and alpha (:func:`overmix.restore.overlay.estimate_overlay`) so it can be un-blended.
+:meth:`CleanPlan.frame_weights` turns that into the renderer's per-frame weights, and
+:func:`paste_kept` implements ``--foreground keep[:FRAME]`` / ``--overlays keep``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from overmix.color.convert import range_constants
+from overmix.commands.options import StitchOptions, parse_foreground
+from overmix.commands.stages import OverlayInfo, grow, positions
+from overmix.errors import UsageError
+from overmix.frame import Family
+from overmix.geometry import Offsets
+from overmix.io.store import FrameStore
+from overmix.progress import ProgressCallback, no_progress
+from overmix.render.consensus import FLOOR, Consensus, find_outliers, reduce_factor
+from overmix.render.stack import FrameWeights, RenderResult, render
+from overmix.warp import reduce_box
+
+__all__ = ["CleanPlan", "find_clean", "keep_frame_row", "paste_kept", "reduced_luma"]
+
+# Render weight of an un-blended logo pixel: a semi-transparent overlay undone with its
+# estimated colour and alpha is used only where no frame sees the place clean (exclusion
+# wins wherever it can: the un-blending amplifies the noise and the estimate's error by
+# 1 / (1 - a)), but it beats a blend of the logo where nothing else sees the place.
+UNBLEND_WEIGHT = 0.01
+LOGO_GROW = 3  # px around a logo left out too (compression ringing at its edges)
+
+
+@dataclass
+class CleanPlan:
+    """What the clean-still render needs besides the frames (``find_clean``).
+
+    ``consensus`` (per-frame outlier masks, :mod:`overmix.render.consensus`) or None when not
+    run; ``overlay`` the static overlay used (detected, given or persistent outliers);
+    ``prior`` per-frame weights from the alignment (row -> (h, w) float32 or None).
+    """
+
+    consensus: Consensus | None = None
+    overlay: OverlayInfo | None = None
+    prior: Callable[[int], np.ndarray | None] | None = None
+
+    def frame_weights(self, rows: dict[int, int], overlays: str) -> FrameWeights | None:
+        """``position -> float32 (h, w) or None`` for :func:`overmix.render.stack.render`:
+        outliers at the floor weight, an un-blended logo at :data:`UNBLEND_WEIGHT` x
+        ``(1 - a)^2``; None when every frame is usable everywhere."""
+        cons, ov, prior = self.consensus, self.overlay, self.prior
+        logo_w = None
+        if ov is not None and ov.mask.any() and overlays == "remove":
+            region = grow(ov.mask, LOGO_GROW)
+            logo_w = np.where(region, np.float32(FLOOR), np.float32(1.0)).astype(np.float32)
+            if ov.alpha is not None:
+                a = ov.alpha
+                ok = (a > 0.02) & (a < 0.9)
+                logo_w[ok] = np.maximum(UNBLEND_WEIGHT * (1.0 - a[ok]) ** 2, FLOOR)
+        use_cons = cons is not None and not cons.clean
+        if not use_cons and logo_w is None and prior is None:
+            return None
+
+        def weights(k: int) -> np.ndarray | None:
+            n = rows[k]
+            w = cons.weights(n) if cons is not None and use_cons else None
+            if prior is not None:
+                p = prior(n)
+                if p is not None:
+                    p = np.maximum(np.asarray(p, np.float32), np.float32(FLOOR))
+                    w = p if w is None else np.minimum(w, p)
+            if logo_w is not None:
+                w = logo_w if w is None else np.where(logo_w < 1, logo_w, w)
+            return w
+
+        return weights
+
+
+def reduced_luma(store: FrameStore, k: int, r: int) -> np.ndarray:
+    """Working Y' of frame ``k`` box-reduced by ``r`` (:func:`overmix.warp.reduce_box`),
+    reduced straight from the codes (the range removal is affine, so it commutes)."""
+    assert store.layout is not None and store.color is not None
+    if store.layout.family == Family.RGB or r <= 1:
+        return reduce_box(store.luma(k), r)
+    yo, ys, _, _ = range_constants(store.color.bit_depth, store.color.range)
+    small = reduce_box(store.frame(k).planes[0], r)
+    small -= np.float32(yo)
+    small *= np.float32(1.0 / ys)
+    return small
+
+
+def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+               overlay: OverlayInfo | None,
+               prior: Callable[[int], np.ndarray | None] | None = None,
+               progress: ProgressCallback = no_progress, *,
+               gains: np.ndarray | None = None) -> CleanPlan:
+    """The clean-still stage: per-frame outlier masks against the consensus of the frames
+    (``overmix.render.consensus``), and, where outliers persist in most frames (content fixed
+    on screen) and no ``--logo`` was given, a semi-transparent overlay's colour and alpha
+    (``overmix.restore.overlay.estimate_overlay``) so it can be un-blended."""
+    plan = CleanPlan(None, overlay, prior)
+    n = len(offsets)
+    if n < 3 or opts.render == "difference" or len(set(offsets.anim)) > 1 \
+            or offsets.has_transform or offsets.pitch != 1.0:  # translation-only masks
+        return plan
+    assert store.shape is not None
+    h, w = store.shape
+    r = reduce_factor(w, h)
+    pos = positions(store, offsets)
+    progress("consensus", 0, n)
+    smalls = []
+    for i, p in enumerate(pos):
+        small = reduced_luma(store, p, r)
+        if gains is not None:  # frame Y' = a · scene Y' + b (lighting): compare scene values
+            a, b = (float(v) for v in gains[i])
+            if a > 0 and (a != 1 or b != 0):
+                small = (small - np.float32(b)) * np.float32(1.0 / a)
+        smalls.append(small)
+        progress("consensus", i + 1, n)
+    cons = find_outliers(smalls, n, offsets.xy, (h, w), r, prior=prior)
+    del smalls
+    plan.consensus = cons
+    if overlay is None and opts.overlays == "keep" and cons.persistent.any():
+        plan.overlay = OverlayInfo(cons.persistent)  # pasted from the kept frame
+    elif overlay is None and opts.logo == "off" and cons.persistent.any() \
+            and cons.persistent.mean() < 0.25:
+        from overmix.restore.overlay import estimate_overlay  # lazy: scipy
+
+        mask = cons.persistent
+        color, alpha = estimate_overlay(lambda i: store.planes(pos[i]), offsets.xy,
+                                        offsets.canvas, mask, progress=progress)
+        plan.overlay = OverlayInfo(mask, color, alpha)
+    return plan
+
+
+def keep_frame_row(offsets: Offsets, opts: StitchOptions) -> int:
+    """Offsets row whose foreground/overlays ``keep`` pastes: ``--foreground keep:FRAME``
+    (an input frame index), else the middle frame."""
+    _, frame = parse_foreground(opts.foreground)
+    if frame is None:
+        return len(offsets) // 2
+    if frame not in offsets.indices:
+        raise UsageError(f"--foreground keep:{frame}: frame {frame} is not among the stitched "
+                         f"frames ({offsets.indices[0]}-{offsets.indices[-1]})")
+    return offsets.indices.index(frame)
+
+
+def paste_kept(store: FrameStore, offsets: Offsets, opts: StitchOptions, plan: CleanPlan,
+               res: RenderResult, progress: ProgressCallback = no_progress) -> RenderResult:
+    """``--foreground keep`` / ``--overlays keep``: the frame's foreground (outliers that are
+    not overlays) and/or overlays pasted onto the canvas from ONE frame, sharp (never
+    averaged), over the clean background."""
+    fg_keep = parse_foreground(opts.foreground)[0] == "keep"
+    ov_keep = opts.overlays == "keep"
+    if not (fg_keep or ov_keep):
+        return res
+    row = keep_frame_row(offsets, opts)
+    cons = plan.consensus
+    out = None if cons is None else cons.outliers(row)
+    assert offsets.frame_height and offsets.frame_width
+    region = np.zeros((offsets.frame_height, offsets.frame_width), bool)
+    static = np.zeros_like(region)
+    if plan.overlay is not None:
+        static |= grow(plan.overlay.mask, LOGO_GROW)
+    if out is not None and fg_keep:
+        region |= out & ~static
+    if ov_keep:
+        region |= static
+    if not region.any():
+        return res
+    pos = positions(store, offsets)
+    one = offsets.with_rows([row], anim=[0])
+    keep = render(store, one, positions=[pos[row]], kernel=opts.kernel,
+                  border=opts.border, full_chroma=opts.chroma == "full",
+                  canvas=res.canvas, frame_weights=lambda k: region.astype(np.float32),
+                  progress=progress)
+    planes = [p.copy() for p in res.planes]
+    a = np.clip(keep.coverage, 0.0, 1.0)
+    for i, p in enumerate(planes):
+        ai = a if p.shape == a.shape else _block_mean(a, p.shape)
+        p *= 1.0 - ai
+        p += ai * keep.planes[i]
+    return replace(res, planes=tuple(planes))
+
+
+def _block_mean(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Luma-grid weights onto a subsampled plane of ``shape`` (block means, edge padded)."""
+    h, w = shape
+    sy, sx = -(-a.shape[0] // h), -(-a.shape[1] // w)
+    pad = np.pad(a, ((0, h * sy - a.shape[0]), (0, w * sx - a.shape[1])), mode="edge")
+    return pad.reshape(h, sy, w, sx).mean(axis=(1, 3)).astype(np.float32)
