@@ -282,24 +282,52 @@ def _align_model(lumas: LumaProvider, motion: str, mask: np.ndarray | None, bord
         if strict:
             raise
         res = None
-    if res is not None:
-        off = res.offsets
-        where = {int(i): k for k, i in enumerate(range(count(lumas)) if indices is None
-                                                  else indices)}
-        rows = [where[int(i)] for i in off.indices]
-        read = reader(lumas)
-        fm = None if frame_masks is None else (lambda j: frame_masks(rows[j]))
-        model, ds, da = detect_motion(_Rows(read, rows), off.xy, mask=mask, border=border,
-                                      frame_masks=fm, auto_bars=auto_bars)
-        off.extra["motion_detected"] = {"scale_change": ds, "angle_deg": da}
-        if model == "xy":
-            off.extra["motion"] = "xy"
-            return res
-    else:
-        model, ds, da = "similarity", math.nan, math.nan
-    out = align_transform(lumas, motion=model, **kw)  # type: ignore[arg-type]
+    if res is None:
+        out = align_transform(lumas, motion="similarity", **kw)  # type: ignore[arg-type]
+        out.extra["motion_detected"] = {"scale_change": math.nan, "angle_deg": math.nan}
+        return AlignResult(out)
+    off = res.offsets
+    labels = list(range(count(lumas))) if indices is None else [int(i) for i in indices]
+    where = {lab: k for k, lab in enumerate(labels)}
+    rows = [where[int(i)] for i in off.indices]
+    scene = res.masks
+
+    def ignore(j: int) -> np.ndarray | None:
+        """Frame ``rows[j]``'s own mask with what did not follow the background (the scene
+        masks: screen-fixed text, logos, characters), so neither the detection nor the
+        richer model measures them."""
+        own = frame_masks(rows[j]) if frame_masks is not None else None
+        det = scene.ignore(rows[j]) if scene is not None else None
+        if own is None:
+            return det
+        own = np.asarray(own) > 0.5
+        return own if det is None else own | det
+
+    fm = ignore if frame_masks is not None or scene is not None else None
+    placed = _Rows(reader(lumas), rows)
+    model, ds, da = detect_motion(placed, off.xy, mask=mask, border=border, frame_masks=fm,
+                                  auto_bars=auto_bars)
+    off.extra["motion_detected"] = {"scale_change": ds, "angle_deg": da}
+    if model == "xy":
+        off.extra["motion"] = "xy"
+        return res
+    # the richer model over the frames the translation placed (left-out frames stay out)
+    try:
+        out = align_transform(placed, motion=model, mask=mask, border=border, frame_masks=fm,
+                              indices=[int(i) for i in off.indices], progress=progress,
+                              auto_bars=auto_bars)
+    except AlignmentError:  # the richer model failed: keep the pan
+        off.extra["motion"] = "xy"
+        return res
     out.extra["motion_detected"] = {"scale_change": ds, "angle_deg": da}
-    return AlignResult(out, None if res is None else res.masks)
+    for key in ("left_out", "masks"):
+        if key in off.extra:
+            out.extra[key] = off.extra[key]
+    left = off.extra.get("unaligned_frames", [])
+    if left:
+        out.extra["unaligned_frames"] = sorted(set(out.extra.get("unaligned_frames", []))
+                                               | set(left))
+    return AlignResult(out, scene, res.left_out)
 
 
 @dataclass

@@ -59,10 +59,10 @@ _DETECT_MAX_HOP = 16
 _SIGMA_T0 = 0.02
 _SIGMA_MU0 = 2e-5
 # The fit's formal error of log m assumes independent pixel noise; codec noise and grain
-# filtered by the codec are correlated over ~8x8 px, so the true error is ~8-10 times larger
+# filtered by the codec are correlated over several px, so the true error is larger
 # (measured: hops of pure pans at 480x270 and 1280x720, lossless and H.264 8/10-bit, scatter
 # 3-10x their formal error). A hop counts with this multiple of it ...
-_SIGMA_INFLATION = 10.0
+_SIGMA_INFLATION = 6.0
 # ... or, over this many hops or more, with the hops' own scatter if larger.
 _MIN_SCATTER_HOPS = 4
 
@@ -136,10 +136,12 @@ def detect_motion(lumas: object, xy: np.ndarray, *, mask: np.ndarray | None = No
         return max(0.0, w - abs(d[0])) * max(0.0, h - abs(d[1])) / (w * h)
 
     hops: list[tuple[int, int]] = []
+    # enough hops that their own scatter can be measured (see decide_motion)
+    longest = max(1, min(_DETECT_MAX_HOP, (n - 1) // _MIN_SCATTER_HOPS))
     a = 0
     while a < n - 1:
         b = a + 1
-        while b + 1 < n and b + 1 - a <= _DETECT_MAX_HOP and overlap(a, b + 1) >= _DETECT_OVERLAP:
+        while b + 1 < n and b + 1 - a <= longest and overlap(a, b + 1) >= _DETECT_OVERLAP:
             b += 1
         hops.append((a, b))
         a = b
