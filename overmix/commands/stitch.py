@@ -99,7 +99,8 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         if opts.save_offsets:
             offsets.save(opts.save_offsets)
         t = time.perf_counter()
-        renders, plan = _render(store, offsets, opts, ignore, overlay, gains, progress)
+        renders, plan = _render(store, offsets, opts, ignore, overlay, gains, progress,
+                                masks)
         if opts.extract_overlay:
             write_overlay(overlay, store, opts.extract_overlay, opts)
         warnings: list[str] = []
@@ -155,13 +156,19 @@ def _place(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
 
 def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
             ignore: np.ndarray | None, overlay: OverlayInfo | None,
-            gains: np.ndarray | None, progress: ProgressCallback
-            ) -> tuple[list[RenderResult], CleanPlan]:
+            gains: np.ndarray | None, progress: ProgressCallback,
+            masks: SceneMasks | None = None) -> tuple[list[RenderResult], CleanPlan]:
     """Clean-still masks, render (lighting ``gains`` undone, None: as decoded), animation
     merge and restoration (stage ``render``); returns the canvases and the clean-still
-    plan."""
+    plan. The alignment's scene ``masks`` (overlays, moving foreground) are the render's
+    prior weights: they neither vote for the consensus nor render where others see clean."""
+    prior = None
+    if masks is not None and masks.fraction() > 0 or (masks is not None and
+                                                      masks.bars is not None):
+        pos = positions(store, offsets)
+        prior = lambda n: masks.weight(pos[n])  # noqa: E731 (row -> store position)
     # the clean still: per-frame outliers, and a persistent overlay to un-blend
-    plan = find_clean(store, offsets, opts, overlay if opts.logo != "off" else None, None,
+    plan = find_clean(store, offsets, opts, overlay if opts.logo != "off" else None, prior,
                       progress, gains=gains)
     provider, weights, fweights = store, None, None
     ov = plan.overlay
