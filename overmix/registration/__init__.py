@@ -268,7 +268,8 @@ def _align_model(lumas: LumaProvider, motion: str, mask: np.ndarray | None, bord
     """``zoom``/``similarity``: :func:`~overmix.registration.transform.align_transform`.
     ``auto``: the background-following translation first; when the frames it placed also
     zoom or rotate (:func:`~overmix.registration.transform.detect_motion`), the model that
-    fits (masks and left-out frames are then those of the translation)."""
+    fits, measured on the frames the translation placed with its scene masks ignored (masks
+    and left-out frames are then those of the translation)."""
     from overmix.registration.transform import align_transform, detect_motion
 
     kw = dict(mask=mask, border=border, frame_masks=frame_masks, indices=indices,
