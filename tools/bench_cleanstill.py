@@ -73,7 +73,7 @@ def main() -> None:
                 h, w = sc.frames[0].shape[:2]
                 video = encode(d / f"{kind}.mkv", sc.frames, depth)
                 clean = encode(d / f"{kind}-clean.mkv", sc.clean, depth)
-                true = d / "true.json"
+                true = d / f"true-{kind}-{depth}.json"  # one per run: inputs are never outputs
                 Offsets(sc.xy, list(range(len(sc.xy))), w, h).save(true)
                 seen = sc.seen_clean()
                 regions = {"most": seen > 0.5, "few": (seen > 0) & (seen <= 0.5)}
