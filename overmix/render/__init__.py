@@ -3,7 +3,10 @@
 - :mod:`overmix.render.canvas` — where each plane's samples sit (chroma siting kept);
 - :mod:`overmix.render.resample` — separable sub-pixel kernels (numpy shifted-slice sums);
 - :mod:`overmix.render.stack` — :func:`render`: average, median, min/max, by-luma, robust means,
-  difference (the statistics kernels in :mod:`overmix.render.stack_kernels` use numba);
+  difference (shared types in :mod:`overmix.render.stack_base`, the average path in
+  :mod:`overmix.render.stack_average`, the statistics renders in
+  :mod:`overmix.render.stack_stats`, whose kernels in :mod:`overmix.render.stack_kernels` use
+  numba);
 - :mod:`overmix.render.lighting` — per-frame gain/offset (``--lighting``).
 
 ``render`` and ``RenderResult`` are loaded on first use (keeps ``import overmix.render`` light).

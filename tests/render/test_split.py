@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import overmix.render.stack as stack
+import overmix.render.stack_average as stack_average
 from overmix.color.spec import ColorInfo
 from overmix.frame import Frame, PlaneLayout
 from overmix.geometry import Offsets
@@ -29,9 +29,9 @@ def test_split_rows_give_identical_canvases(masked: bool, monkeypatch) -> None:
         mask[60:80, 30:50] = 0.0
     off = Offsets(xy, list(range(len(xy))), W, H)
     with FrameStore.from_frames(frames) as store:
-        monkeypatch.setattr(stack, "_SPLIT_MIN_ROWS", 32)
+        monkeypatch.setattr(stack_average, "_SPLIT_MIN_ROWS", 32)
         two = render(store, off, mask=mask)
-        monkeypatch.setattr(stack, "_SPLIT_MIN_ROWS", 10**6)
+        monkeypatch.setattr(stack_average, "_SPLIT_MIN_ROWS", 10**6)
         one = render(store, off, mask=mask)
     assert two.coverage.shape == (off.canvas.height, off.canvas.width)
     assert np.array_equal(two.coverage, one.coverage)

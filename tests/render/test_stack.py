@@ -219,7 +219,7 @@ def test_bands_give_the_same_median_as_one_tile() -> None:
 
 
 def test_pixel_statistics_match_numpy_references() -> None:
-    from overmix.render.stack import WINSOR_FRACTION, _reduce
+    from overmix.render.stack_stats import WINSOR_FRACTION, _reduce
 
     rng = np.random.default_rng(5)
     stack = rng.normal(size=(9, 7, 11)).astype(np.float32)
@@ -263,7 +263,7 @@ def test_a_provider_that_changes_planes_is_read_through_planes() -> None:
 
 
 def test_sigma_clip_matches_a_plain_reference() -> None:
-    from overmix.render.stack import SIGMA_KAPPA, _reduce
+    from overmix.render.stack_stats import SIGMA_KAPPA, _reduce
 
     def ref(v: np.ndarray) -> float:
         keep = np.sort(v)
