@@ -7,7 +7,8 @@
   :mod:`overmix.render.stack_average`, the statistics renders in
   :mod:`overmix.render.stack_stats`, whose kernels in :mod:`overmix.render.stack_kernels` use
   numba);
-- :mod:`overmix.render.lighting` — per-frame gain/offset (``--lighting``).
+- :mod:`overmix.render.lighting` — per-frame gain/offset (``--lighting``; cell means in
+  :mod:`overmix.render.lighting_cells`, the fit in :mod:`overmix.render.lighting_fit`).
 
 ``render`` and ``RenderResult`` are loaded on first use (keeps ``import overmix.render`` light).
 """
