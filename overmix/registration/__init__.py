@@ -52,6 +52,7 @@ from overmix.registration.solve import (
     pair_weights,
     solve_offsets,
 )
+from overmix.registration.static import screen_fixed
 
 __all__ = [
     "AlignResult",
@@ -223,6 +224,12 @@ def align_scene(lumas: LumaProvider, *, motion: str = "xy",
     if n < 2:
         raise AlignmentError(f"alignment needs at least 2 frames (got {n})")
     report = progress or (lambda stage, done, total: None)
+    if detect:
+        # screen-fixed text and logos, seen over long jumps (where the background has moved
+        # several coarse pixels and they have not), are kept out from the start
+        fixed = screen_fixed(read, n)
+        if fixed:
+            frame_masks = _with_fixed(frame_masks, fixed)
     run = _run(read, n, labels, motion, mask, border, frame_masks, auto_bars, detect,
                report, "align")
     found = run.masks
@@ -246,6 +253,20 @@ def align_scene(lumas: LumaProvider, *, motion: str = "xy",
     if run.masks is not None:
         out.extra["masks"] = {**run.masks.summary(), "realigned": realigned}
     return AlignResult(out, run.masks, left)
+
+
+def _with_fixed(frame_masks: Callable[[int], np.ndarray | None] | None,
+                fixed: dict[int, np.ndarray]) -> Callable[[int], np.ndarray | None]:
+    """``frame_masks`` joined with the screen-fixed masks (:mod:`.static`)."""
+    def masks(k: int) -> np.ndarray | None:
+        own = frame_masks(k) if frame_masks is not None else None
+        fx = fixed.get(k)
+        if own is None:
+            return fx
+        own = np.asarray(own) > 0.5
+        return own if fx is None else own | fx
+
+    return masks
 
 
 class _Rows:

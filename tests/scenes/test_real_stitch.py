@@ -41,6 +41,17 @@ def test_plain_stitch_follows_the_background(tmp_path: Path, capsys, name: str,
     assert summary["masks"]["overlay"] > 0.01 and summary["masks"]["realigned"]
 
 
+def test_slow_pan_under_a_hardsub_follows_the_background(tmp_path: Path, capsys) -> None:
+    # ~1 px/frame: the subtitle's zero shift and the background's are within one coarse
+    # pixel between neighbours; only the longer jumps tell them apart
+    scene = make_scene(SCENES["hardsub"], n=32, h=H, w=W, step=(1.07, 0.31), line_every=12)
+    clip = scene.encode(tmp_path / "slow.mkv", 8)
+    assert main(["align", str(clip), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [f["index"] for f in data["frames"]] == list(range(32)) and data["left_out"] == []
+    assert _offsets_error(data, scene) < 0.1
+
+
 def test_cut_keeps_the_larger_shot_with_one_warning(tmp_path: Path, capsys) -> None:
     scene = make_scene(SCENES["cut"], n=20, h=H, w=W)  # frames 13-19 are another shot
     clip = scene.encode(tmp_path / "cut.mkv", 8)

@@ -1,0 +1,127 @@
+"""Screen-fixed content found over long jumps, before alignment.
+
+A subtitle, a logo or a frame edge stays at the same screen position while the background
+pans. Between neighbouring frames of a slow pan the two motions are less than a coarse pixel
+apart and cannot be told apart; between frames ``JUMP`` apart the background has moved
+several pixels while the overlay has not. So a pixel is **screen-fixed** when it is textured
+(a strong edge) in both frames k and k + ``JUMP`` and has the same value at the same screen
+position in both: a panned textured background differs there.
+
+Working level: a 2x box reduction of the luma (Y' in [0, 1]); masks are returned at full
+resolution, True = ignore.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import ndimage
+
+__all__ = ["JUMP", "screen_fixed"]
+
+# Frame distance of the compared frames.
+JUMP = 8
+# A pixel is an edge when its gradient magnitude (luma per working pixel) reaches this.
+EDGE = 0.08
+# ... and unchanged when its 3x3 mean absolute difference stays below this (luma).
+SAME = 0.025
+# When less than this fraction of the edges changed, or the unchanged edges spread over more
+# than MAX_COVER of the frame, the background itself did not move enough over the jump (a
+# still shot, a very slow pan): the pair says nothing.
+MIN_MOVED = 0.2
+MAX_COVER = 0.3
+# Working pixels each mask grows by (the blended outline of text).
+GROW = 2
+
+
+def _down2(y: np.ndarray) -> np.ndarray:
+    h, w = (y.shape[0] // 2) * 2, (y.shape[1] // 2) * 2
+    y = y[:h, :w].astype(np.float32)
+    return 0.25 * (y[0::2, 0::2] + y[1::2, 0::2] + y[0::2, 1::2] + y[1::2, 1::2])
+
+
+def _edges(a: np.ndarray) -> np.ndarray:
+    gx = np.zeros_like(a)
+    gy = np.zeros_like(a)
+    gx[:, 1:-1] = 0.5 * (a[:, 2:] - a[:, :-2])
+    gy[1:-1] = 0.5 * (a[2:] - a[:-2])
+    return np.hypot(gx, gy) >= EDGE
+
+
+def _static_pair(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """Working-level mask of what is the same edge at the same place in a and b (None
+    when nothing is, or when too much is: the background did not move)."""
+    edges = _edges(a) & _edges(b)
+    ne = int(edges.sum())
+    if ne == 0:
+        return None
+    same = ndimage.uniform_filter(np.abs(a - b), 3) < SAME
+    st = edges & same
+    ns = int(st.sum())
+    if ns < 8 or ne - ns < MIN_MOVED * ne:
+        return None
+    # isolated chance matches are not an overlay
+    st = ndimage.binary_opening(ndimage.binary_closing(st, iterations=2), iterations=1)
+    if not st.any() or ndimage.binary_dilation(st, iterations=4).mean() > MAX_COVER:
+        return None
+    return st
+
+
+def screen_fixed(read: Callable[[int], np.ndarray], n: int
+                 ) -> dict[int, np.ndarray]:
+    """Screen-fixed masks of a scene's frames, streamed (``JUMP + 1`` reduced frames held).
+
+    Parameters
+    ----------
+    read : callable
+        ``read(k)`` gives frame k's (H, W) luma, Y' in [0, 1].
+    n : int
+        Number of frames.
+
+    Returns
+    -------
+    dict of int -> (H, W) bool
+        For the frames where some screen-fixed content was found: True = ignore. Frame k's
+        mask joins the pairs (k - JUMP, k) and (k, k + JUMP).
+    """
+    window: dict[int, np.ndarray] = {}
+    packed: dict[int, np.ndarray] = {}
+    shape: tuple[int, int] | None = None
+    small: tuple[int, int] | None = None
+    for k in range(n):
+        y = np.asarray(read(k))
+        if y.ndim != 2:
+            return {}
+        if shape is None:
+            shape = (int(y.shape[0]), int(y.shape[1]))
+        elif y.shape != shape:
+            return {}
+        window[k] = _down2(y)
+        small = window[k].shape
+        i = k - JUMP
+        if i in window:
+            st = _static_pair(window[i], window[k])
+            if st is not None:
+                for j in (i, k):
+                    prev = packed.get(j)
+                    m = st if prev is None else st | np.unpackbits(
+                        prev, count=st.size).reshape(st.shape).astype(bool)
+                    packed[j] = np.packbits(m)
+            del window[i]
+    if shape is None or small is None:
+        return {}
+    out: dict[int, np.ndarray] = {}
+    h, w = shape
+    for j, p in packed.items():
+        m = np.unpackbits(p, count=small[0] * small[1]).reshape(small).astype(bool)
+        m = ndimage.binary_dilation(m, iterations=GROW)
+        full = np.zeros(shape, bool)
+        up = np.repeat(np.repeat(m, 2, axis=0), 2, axis=1)
+        full[: up.shape[0], : up.shape[1]] = up
+        if h > up.shape[0]:
+            full[up.shape[0]:] = full[up.shape[0] - 1]
+        if w > up.shape[1]:
+            full[:, up.shape[1]:] = full[:, up.shape[1] - 1: up.shape[1]]
+        out[j] = full
+    return out
