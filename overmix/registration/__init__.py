@@ -52,7 +52,7 @@ from overmix.registration.solve import (
     pair_weights,
     solve_offsets,
 )
-from overmix.registration.static import screen_fixed
+from overmix.registration.static import ScreenFixed
 
 __all__ = [
     "AlignResult",
@@ -224,28 +224,38 @@ def align_scene(lumas: LumaProvider, *, motion: str = "xy",
     if n < 2:
         raise AlignmentError(f"alignment needs at least 2 frames (got {n})")
     report = progress or (lambda stage, done, total: None)
-    if detect:
-        # screen-fixed text and logos, seen over long jumps (where the background has moved
-        # several coarse pixels and they have not), are kept out from the start
-        fixed = screen_fixed(read, n)
-        if fixed:
-            frame_masks = _with_fixed(frame_masks, fixed)
     run = _run(read, n, labels, motion, mask, border, frame_masks, auto_bars, detect,
                report, "align")
     found = run.masks
+    fixed = run.fixed if run.fixed else None
     realigned = False
+
+    def joined(det: SceneMasks | None) -> Callable[[int], np.ndarray | None]:
+        """The caller's masks, ``det``'s ignore maps and the screen-fixed masks."""
+        def masks(k: int) -> np.ndarray | None:
+            out = None
+            for m in (frame_masks(k) if frame_masks is not None else None,
+                      det.ignore(k) if det is not None else None,
+                      fixed.mask(k) if fixed is not None else None):
+                if m is not None:
+                    m = np.asarray(m) > 0.5
+                    out = m if out is None else out | m
+            return out
+
+        return masks
+
+    if found is not None and fixed is not None:
+        # screen-fixed content over long jumps: the first pass may have followed it (a
+        # slow pan), so its neighbour maps are not trusted; measure again with the
+        # long-jump masks, then once more with that pass's maps if it found more
+        run = _run(read, n, labels, motion, mask, border, joined(None), auto_bars, True,
+                   report, "align")
+        realigned = True
+        found = run.masks
     if found is not None and found.fraction() >= REALIGN_FRACTION:
         # content that does not follow the background was found: measure again without it
-        def masks2(k: int) -> np.ndarray | None:
-            own = frame_masks(k) if frame_masks is not None else None
-            det = found.ignore(k)
-            if own is None:
-                return det
-            own = np.asarray(own) > 0.5
-            return own if det is None else own | det
-
-        run = _run(read, n, labels, motion, mask, border, masks2, auto_bars, True, report,
-                   "align")
+        run = _run(read, n, labels, motion, mask, border, joined(found), auto_bars, True,
+                   report, "align")
         realigned = True
     h, w = run.shape
     out, left = _solve(n, labels, run.pairs, run.results, motion, w, h, strict)
@@ -253,20 +263,6 @@ def align_scene(lumas: LumaProvider, *, motion: str = "xy",
     if run.masks is not None:
         out.extra["masks"] = {**run.masks.summary(), "realigned": realigned}
     return AlignResult(out, run.masks, left)
-
-
-def _with_fixed(frame_masks: Callable[[int], np.ndarray | None] | None,
-                fixed: dict[int, np.ndarray]) -> Callable[[int], np.ndarray | None]:
-    """``frame_masks`` joined with the screen-fixed masks (:mod:`.static`)."""
-    def masks(k: int) -> np.ndarray | None:
-        own = frame_masks(k) if frame_masks is not None else None
-        fx = fixed.get(k)
-        if own is None:
-            return fx
-        own = np.asarray(own) > 0.5
-        return own if fx is None else own | fx
-
-    return masks
 
 
 class _Rows:
@@ -359,6 +355,7 @@ class _Run:
     shape: tuple[int, int]
     bars: tuple[int, int, int, int]
     masks: SceneMasks | None
+    fixed: ScreenFixed | None = None
 
 
 def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
@@ -383,6 +380,8 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
     cuts: set[int] = set()
     changes: dict[int, float] = {}  # luma histogram change from frame k-1 to k
     prev_hist: np.ndarray | None = None
+    # screen-fixed content over long jumps (registration.static), when detecting
+    fixed = ScreenFixed() if detect else None
     report(stage, 0, n)
     pool: ThreadPoolExecutor | None = None
     workers = min(2, os.cpu_count() or 1)
@@ -426,6 +425,8 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
                     raise AlignmentError(f"mask of frame {labels[k]} has the wrong size")
                 ign = fm > 0.5 if base_mask is None else (base_mask > 0.5) | (fm > 0.5)
                 window[k] = prepare(y, ign, border)
+            if fixed is not None:
+                fixed.add(k, y)
             del y
             if k == 0 and detect:
                 found = SceneMasks(shape, 2 ** _map_level(window[0]), n,
@@ -478,7 +479,7 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
         keep = [not any(p.i < c <= p.j for c in cuts) for p in pairs]
         pairs = [p for p, ok in zip(pairs, keep, strict=True) if ok]
         results = [r for r, ok in zip(results, keep, strict=True) if ok]
-    return _Run(pairs, results, shape, bars, found)
+    return _Run(pairs, results, shape, bars, found, fixed)
 
 
 def _map_level(p: PreparedPlane) -> int:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["JUMP", "screen_fixed"]
+__all__ = ["JUMP", "ScreenFixed", "screen_fixed"]
 
 # Frame distance of the compared frames.
 JUMP = 8
@@ -68,60 +68,66 @@ def _static_pair(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     return st
 
 
-def screen_fixed(read: Callable[[int], np.ndarray], n: int
-                 ) -> dict[int, np.ndarray]:
-    """Screen-fixed masks of a scene's frames, streamed (``JUMP + 1`` reduced frames held).
+class ScreenFixed:
+    """Screen-fixed masks of a scene's frames, fed one frame at a time, in order (``JUMP +
+    1`` half-resolution frames held; masks kept bit-packed)."""
 
-    Parameters
-    ----------
-    read : callable
-        ``read(k)`` gives frame k's (H, W) luma, Y' in [0, 1].
-    n : int
-        Number of frames.
+    def __init__(self) -> None:
+        self._window: dict[int, np.ndarray] = {}
+        self._packed: dict[int, np.ndarray] = {}
+        self._shape: tuple[int, int] | None = None
+        self._small: tuple[int, int] | None = None
 
-    Returns
-    -------
-    dict of int -> (H, W) bool
-        For the frames where some screen-fixed content was found: True = ignore. Frame k's
-        mask joins the pairs (k - JUMP, k) and (k, k + JUMP).
-    """
-    window: dict[int, np.ndarray] = {}
-    packed: dict[int, np.ndarray] = {}
-    shape: tuple[int, int] | None = None
-    small: tuple[int, int] | None = None
-    for k in range(n):
-        y = np.asarray(read(k))
-        if y.ndim != 2:
-            return {}
-        if shape is None:
-            shape = (int(y.shape[0]), int(y.shape[1]))
-        elif y.shape != shape:
-            return {}
-        window[k] = _down2(y)
-        small = window[k].shape
+    def add(self, k: int, y: np.ndarray) -> None:
+        """Frame k's (H, W) luma, Y' in [0, 1] (frames of one size, k = 0, 1, ...)."""
+        if self._shape is None:
+            self._shape = (int(y.shape[0]), int(y.shape[1]))
+        small = _down2(y)
+        self._small = small.shape
+        self._window[k] = small
         i = k - JUMP
-        if i in window:
-            st = _static_pair(window[i], window[k])
+        if i in self._window:
+            st = _static_pair(self._window[i], small)
             if st is not None:
                 for j in (i, k):
-                    prev = packed.get(j)
+                    prev = self._packed.get(j)
                     m = st if prev is None else st | np.unpackbits(
                         prev, count=st.size).reshape(st.shape).astype(bool)
-                    packed[j] = np.packbits(m)
-            del window[i]
-    if shape is None or small is None:
-        return {}
-    out: dict[int, np.ndarray] = {}
-    h, w = shape
-    for j, p in packed.items():
+                    self._packed[j] = np.packbits(m)
+            del self._window[i]
+
+    def __bool__(self) -> bool:
+        return bool(self._packed)
+
+    def mask(self, k: int) -> np.ndarray | None:
+        """Frame k's (H, W) bool mask (True = ignore), or None when nothing was found."""
+        p = self._packed.get(k)
+        if p is None or self._shape is None or self._small is None:
+            return None
+        small = self._small
         m = np.unpackbits(p, count=small[0] * small[1]).reshape(small).astype(bool)
         m = ndimage.binary_dilation(m, iterations=GROW)
-        full = np.zeros(shape, bool)
+        h, w = self._shape
         up = np.repeat(np.repeat(m, 2, axis=0), 2, axis=1)
+        full = np.zeros((h, w), bool)
         full[: up.shape[0], : up.shape[1]] = up
         if h > up.shape[0]:
             full[up.shape[0]:] = full[up.shape[0] - 1]
         if w > up.shape[1]:
             full[:, up.shape[1]:] = full[:, up.shape[1] - 1: up.shape[1]]
-        out[j] = full
+        return full
+
+
+def screen_fixed(read: Callable[[int], np.ndarray], n: int) -> dict[int, np.ndarray]:
+    """All frames' screen-fixed masks (:class:`ScreenFixed` over ``read(0..n-1)``): frame
+    k's mask joins the pairs (k - JUMP, k) and (k, k + JUMP); only frames where something
+    was found are keys. (H, W) bool, True = ignore."""
+    sf = ScreenFixed()
+    for k in range(n):
+        sf.add(k, np.asarray(read(k)))
+    out = {}
+    for k in range(n):
+        m = sf.mask(k)
+        if m is not None:
+            out[k] = m
     return out
