@@ -9,9 +9,10 @@ Each stage runs in the same process, one after the other:
 - ``average``: :func:`overmix.render.stack.render` ``average`` (the plain stitch);
 - ``animation``: :func:`overmix.registration.animation.separate` on a pan with a 3-cel animated
   character (luma only);
-- ``logo detect``: :func:`overmix.restore.overlay.detect_static` on a pan with a static
-  semi-transparent logo; ``logo estimate``: :func:`~overmix.restore.overlay.estimate_overlay`
-  (all planes); ``logo removed average``: every frame through
+- ``logo detect``: :func:`overmix.restore.overlay_detect.detect_static` on a pan with a static
+  semi-transparent logo; ``logo estimate``:
+  :func:`~overmix.restore.overlay_estimate.estimate_overlay` (all planes);
+  ``logo removed average``: every frame through
   :func:`~overmix.restore.overlay.remove_overlay`, rendered with the ``(1 - a)^2`` weights
   (``average, weights only`` is the same render without the removal: the renderer's cost of
   a per-pixel mask);
@@ -44,13 +45,9 @@ from overmix.geometry import Offsets  # noqa: E402
 from overmix.registration.animation import separate  # noqa: E402
 from overmix.render.lighting import apply_gain, estimate_gains  # noqa: E402
 from overmix.render.stack import render  # noqa: E402
-from overmix.restore.overlay import (  # noqa: E402
-    detect_static,
-    estimate_overlay,
-    overlay_weights,
-    remove_overlay,
-    static_mask,
-)
+from overmix.restore.overlay import overlay_weights, remove_overlay  # noqa: E402
+from overmix.restore.overlay_detect import detect_static, static_mask  # noqa: E402
+from overmix.restore.overlay_estimate import estimate_overlay  # noqa: E402
 from tests.videogen import draw_scene  # noqa: E402
 
 KR, KB = 0.2126, 0.0722  # ITU-R BT.709

@@ -4,7 +4,7 @@
 disagrees with the consensus of the frames seeing the same place
 (:func:`overmix.render.consensus.find_outliers`); where outliers persist in nearly every
 frame (a logo fixed on screen) and no ``--logo`` was given, it estimates the overlay's colour
-and alpha (:func:`overmix.restore.overlay.estimate_overlay`) so it can be un-blended.
+and alpha (:func:`overmix.restore.overlay_estimate.estimate_overlay`) so it can be un-blended.
 :meth:`CleanPlan.frame_weights` turns that into the renderer's per-frame weights, and
 :func:`paste_kept` implements ``--foreground keep[:FRAME]`` / ``--overlays keep``.
 """
@@ -104,7 +104,7 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     """The clean-still stage: per-frame outlier masks against the consensus of the frames
     (``overmix.render.consensus``), and, where outliers persist in most frames (content fixed
     on screen) and no ``--logo`` was given, a semi-transparent overlay's colour and alpha
-    (``overmix.restore.overlay.estimate_overlay``) so it can be un-blended."""
+    (``overmix.restore.overlay_estimate.estimate_overlay``) so it can be un-blended."""
     plan = CleanPlan(None, overlay, prior)
     n = len(offsets)
     if n < 3 or opts.render == "difference" or len(set(offsets.anim)) > 1 \
@@ -131,7 +131,7 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         plan.overlay = OverlayInfo(cons.persistent)  # pasted from the kept frame
     elif overlay is None and opts.logo == "off" and cons.persistent.any() \
             and cons.persistent.mean() < 0.25:
-        from overmix.restore.overlay import estimate_overlay  # lazy: scipy
+        from overmix.restore.overlay_estimate import estimate_overlay  # lazy: scipy
 
         mask = cons.persistent
         color, alpha = estimate_overlay(lambda i: store.planes(pos[i]), offsets.xy,

@@ -316,7 +316,8 @@ def find_overlay(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     if opts.logo == "off" and not opts.extract_overlay:
         return None
 
-    from overmix.restore.overlay import detect_static, estimate_overlay, static_mask  # lazy
+    from overmix.restore.overlay_detect import detect_static, static_mask  # lazy
+    from overmix.restore.overlay_estimate import estimate_overlay  # lazy
     pos = positions(store, offsets)
     mask = given
     if mask is None:

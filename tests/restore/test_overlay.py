@@ -6,13 +6,9 @@ import numpy as np
 import pytest
 
 from overmix.geometry import Canvas
-from overmix.restore.overlay import (
-    detect_static,
-    estimate_overlay,
-    overlay_weights,
-    remove_overlay,
-    static_mask,
-)
+from overmix.restore.overlay import overlay_weights, remove_overlay
+from overmix.restore.overlay_detect import detect_static, static_mask
+from overmix.restore.overlay_estimate import estimate_overlay
 from tests.scenes.draw import logo_pan, pan, place_average, psnr, rgb_to_ycc
 
 
