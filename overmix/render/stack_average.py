@@ -119,7 +119,6 @@ def _run_jobs(jobs: list[_Job]) -> None:
             splat(src, px, py, acc, wacc, a=a, b=b, w2=w2)
 
 
-
 def _add_resampled(ctx: _Ctx, fp: _FramePlan, sums: list[np.ndarray],
                    wsums: list[np.ndarray], sq: np.ndarray | None) -> None:
     """One frame through its working planes (a wrapper provider, or the disagreement)."""
@@ -168,7 +167,6 @@ def _divide(s: np.ndarray, w: np.ndarray) -> None:
     ok = w > COVER_MIN
     np.divide(s, w, out=s, where=ok)
     s[~ok] = 0.0
-
 
 
 def _residual(sq: np.ndarray, mean: np.ndarray, w: np.ndarray) -> float:

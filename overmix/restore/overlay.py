@@ -48,8 +48,6 @@ def _upsample(a: np.ndarray, sx: int, sy: int, shape: tuple[int, int]) -> np.nda
     return np.repeat(np.repeat(a, sy, axis=0), sx, axis=1)[: shape[0], : shape[1]]
 
 
-
-
 def remove_overlay(frame_planes: Sequence[np.ndarray], color: Sequence[np.ndarray],
                    alpha: np.ndarray, *, alpha_max: float = 0.9) -> list[np.ndarray]:
     """Undo ``f = (1 - a) b + a c`` on one frame: ``b = (f - a c) / (1 - a)``.

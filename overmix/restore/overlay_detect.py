@@ -121,7 +121,6 @@ def detect_static(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | 
     return _refine(lumas, xy, canvas, mask, rounds, first_passes, grow, tick, kw, none)
 
 
-
 def _coarse_mask(lumas: LumaProvider, xy: np.ndarray, r: int, h: int, w: int,
                  robust_passes: int, tick: Callable[[int], None],
                  kw: dict[str, Any]) -> np.ndarray | None:
