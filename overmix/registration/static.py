@@ -31,6 +31,10 @@ SAME = 0.025
 # still shot, a very slow pan): the pair says nothing.
 MIN_MOVED = 0.2
 MAX_COVER = 0.3
+# Screen-fixed edges must be at least this fraction of the edges, or of the frame's area
+# (MIN_AREA), to count.
+MIN_FOUND = 0.05
+MIN_AREA = 0.002
 # Working pixels each mask grows by (the blended outline of text).
 GROW = 2
 
@@ -63,7 +67,10 @@ def _static_pair(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
         return None
     # isolated chance matches are not an overlay
     st = ndimage.binary_opening(ndimage.binary_closing(st, iterations=2), iterations=1)
-    if not st.any() or ndimage.binary_dilation(st, iterations=4).mean() > MAX_COVER:
+    ns = int(st.sum())
+    if ns < MIN_FOUND * max(ne, 1) and ns < MIN_AREA * st.size:
+        return None  # a few chance matches (a periodic texture), not an overlay
+    if ndimage.binary_dilation(st, iterations=4).mean() > MAX_COVER:
         return None
     return st
 
