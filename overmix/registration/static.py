@@ -53,18 +53,21 @@ def _edges(a: np.ndarray) -> np.ndarray:
     return np.hypot(gx, gy) >= EDGE
 
 
-def _static_pair(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
-    """Working-level mask of what is the same edge at the same place in a and b (None
-    when nothing is, or when too much is: the background did not move)."""
-    edges = _edges(a) & _edges(b)
+def _static_pair(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray
+                 ) -> np.ndarray | None:
+    """Working-level mask of what is the same edge at the same place in a and b (``ea``,
+    ``eb``: their :func:`_edges`); None when nothing is, or when too much is (the
+    background did not move)."""
+    edges = ea & eb
     ne = int(edges.sum())
     if ne == 0:
         return None
     same = ndimage.uniform_filter(np.abs(a - b), 3) < SAME
     st = edges & same
     ns = int(st.sum())
-    if ns < 8 or ne - ns < MIN_MOVED * ne:
-        return None
+    if ns < 8 or ne - ns < MIN_MOVED * ne or (ns < MIN_FOUND * ne
+                                              and ns < MIN_AREA * st.size):
+        return None  # nothing, the background itself, or a few chance matches
     # isolated chance matches are not an overlay
     st = ndimage.binary_opening(ndimage.binary_closing(st, iterations=2), iterations=1)
     ns = int(st.sum())
@@ -80,7 +83,7 @@ class ScreenFixed:
     1`` half-resolution frames held; masks kept bit-packed)."""
 
     def __init__(self) -> None:
-        self._window: dict[int, np.ndarray] = {}
+        self._window: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._packed: dict[int, np.ndarray] = {}
         self._shape: tuple[int, int] | None = None
         self._small: tuple[int, int] | None = None
@@ -91,10 +94,11 @@ class ScreenFixed:
             self._shape = (int(y.shape[0]), int(y.shape[1]))
         small = _down2(y)
         self._small = small.shape
-        self._window[k] = small
+        self._window[k] = (small, _edges(small))
         i = k - JUMP
         if i in self._window:
-            st = _static_pair(self._window[i], small)
+            st = _static_pair(*self._window[i][:1], small, self._window[i][1],
+                              self._window[k][1])
             if st is not None:
                 for j in (i, k):
                     prev = self._packed.get(j)
