@@ -49,6 +49,7 @@ from overmix.registration.solve import (
     MIN_CONFIDENCE,
     Pair,
     components,
+    frame_labels,
     pair_weights,
     solve_offsets,
 )
@@ -218,11 +219,7 @@ def align_scene(lumas: LumaProvider, *, motion: str = "xy",
     if border < 0:
         raise UsageError(f"border must be >= 0 (got {border})")
     n, read = count(lumas), reader(lumas)
-    labels = list(range(n)) if indices is None else [int(i) for i in indices]
-    if len(labels) != n:
-        raise UsageError(f"indices has {len(labels)} entries for {n} frames")
-    if n < 2:
-        raise AlignmentError(f"alignment needs at least 2 frames (got {n})")
+    labels = frame_labels(n, indices)
     report = progress or (lambda stage, done, total: None)
     run = _run(read, n, labels, motion, mask, border, frame_masks, auto_bars, detect,
                report, "align")

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from overmix.errors import AlignmentError, UsageError
 from overmix.registration.phase import PairResult, check_motion
 
-__all__ = ["Pair", "components", "pair_weights", "solve_offsets"]
+__all__ = ["Pair", "components", "frame_labels", "pair_weights", "solve_offsets"]
 
 # Floor of a pair's standard error (px): systematic errors the refinement does not report.
 SIGMA0 = 0.02
@@ -33,6 +34,17 @@ _MIN_SCALE = 0.03
 # Up to this many frames the normal equations are solved as a dense matrix.
 _DENSE_MAX = 400
 
+
+
+def frame_labels(n: int, indices: Sequence[int] | None) -> list[int]:
+    """The input positions of a scene's ``n`` frames (``0..n-1`` by default), checked the
+    same way by every motion model: one label per frame and at least two frames."""
+    labels = list(range(n)) if indices is None else [int(i) for i in indices]
+    if len(labels) != n:
+        raise UsageError(f"indices has {len(labels)} entries for {n} frames")
+    if n < 2:
+        raise AlignmentError(f"alignment needs at least 2 frames (got {n})")
+    return labels
 
 @dataclass(frozen=True)
 class Pair:

@@ -38,7 +38,13 @@ from overmix.geometry import Offsets
 from overmix.progress import ProgressCallback
 from overmix.registration.phase import PreparedPlane, mask_pyramid, prepare
 from overmix.registration.similarity import SimilarityResult, estimate_similarity
-from overmix.registration.solve import MIN_CONFIDENCE, Pair, components, solve_offsets
+from overmix.registration.solve import (
+    MIN_CONFIDENCE,
+    Pair,
+    components,
+    frame_labels,
+    solve_offsets,
+)
 
 __all__ = ["MIN_ANGLE_DEG", "MIN_SCALE_CHANGE", "align_transform", "detect_motion"]
 
@@ -274,11 +280,7 @@ def _align_model(lumas: object, model: str, mask: np.ndarray | None, border: int
     from overmix.registration import JUMPS, KEY_EVERY, MIN_JUMP_OVERLAP, long_jumps_for
 
     n, read, prep, bars = _setup(lumas, mask, border, auto_bars, frame_masks)
-    labels = list(range(n)) if indices is None else [int(i) for i in indices]
-    if len(labels) != n:
-        raise AlignmentError(f"indices has {len(labels)} entries for {n} frames")
-    if n < 2:
-        raise AlignmentError(f"alignment needs at least 2 frames (got {n})")
+    labels = frame_labels(n, indices)
     report = progress or (lambda stage, done, total: None)
     h, w = prep.shape
     c = complex((w - 1) / 2, (h - 1) / 2)
