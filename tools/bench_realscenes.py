@@ -54,16 +54,16 @@ def old_alignment() -> Iterator[None]:
     """Today's plain alignment: coarse shift by the best whole-overlap correlation (no tile
     vote), no scene masks, no second pass."""
     import overmix.registration as reg
-    from overmix.registration import phase
+    from overmix.registration import coarse, scene
 
-    skip, orig = phase._VOTE_SKIP, reg.align_scene
+    skip, orig = coarse._VOTE_SKIP, scene.align_scene
 
     def plain(*a, **k):  # noqa: ANN002, ANN003, ANN202
         k["detect"] = False
         return orig(*a, **k)
 
-    phase._VOTE_SKIP = -math.inf
-    reg.align_scene = plain
+    coarse._VOTE_SKIP = -math.inf
+    reg.align_scene = scene.align_scene = plain
     import overmix.commands.stages as st
 
     st_orig = st.align_scene
@@ -71,8 +71,8 @@ def old_alignment() -> Iterator[None]:
     try:
         yield
     finally:
-        phase._VOTE_SKIP = skip
-        reg.align_scene = orig
+        coarse._VOTE_SKIP = skip
+        reg.align_scene = scene.align_scene = orig
         st.align_scene = st_orig
 
 

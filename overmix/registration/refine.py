@@ -148,6 +148,24 @@ def gn_accumulate(a_img: np.ndarray, b_img: np.ndarray, a_valid: np.ndarray,
         wgt = np.ones((nb, band_rows, cols))
     a = sa_[inner].astype(np.float64)
     b = sb_[inner].astype(np.float64)
+    gx, gy = _gradients(mm, band_rows, cols)
+    if use_valid:
+        a *= wgt
+        b *= wgt
+        gx *= wgt
+        gy *= wgt
+        r = a - alpha * b - beta * wgt
+    else:
+        r = a - alpha * b - beta
+    _residual_histogram(r, ok, hist)
+    rw = 1.0 / (1.0 + r * r / c2) if c2 > 0.0 else np.ones_like(r)
+    return _sums(gx, gy, r, rw, a, b, wgt)
+
+
+def _gradients(mm: np.ndarray, band_rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """x and y derivatives of the tiles ``mm`` (n, band_rows + 4, cols + 4) on their inner
+    (band_rows, cols) pixels."""
+    rows_s, cols_s = band_rows + 4, cols + 4
     # five-point derivative (m[j-2] - 8 m[j-1] + 8 m[j+1] - m[j+2]) / 12 along x and y of m:
     # products with a (n + 4, n) difference matrix on small tiles, slices on large ones
     if max(band_rows, cols) <= _MATMUL_MAX:
@@ -159,19 +177,22 @@ def gn_accumulate(a_img: np.ndarray, b_img: np.ndarray, a_valid: np.ndarray,
               + 8.0 * (mm[:, 2:ny, 3:nx + 1] - mm[:, 2:ny, 1:nx - 1])) / 12.0
         gy = ((mm[:, 0:ny - 2, 2:nx] - mm[:, 4:ny + 2, 2:nx])
               + 8.0 * (mm[:, 3:ny + 1, 2:nx] - mm[:, 1:ny - 1, 2:nx])) / 12.0
-    if use_valid:
-        a *= wgt
-        b *= wgt
-        gx *= wgt
-        gy *= wgt
-        r = a - alpha * b - beta * wgt
-    else:
-        r = a - alpha * b - beta
+    return gx, gy
+
+
+def _residual_histogram(r: np.ndarray, ok: np.ndarray | None, hist: np.ndarray) -> None:
+    """Add each tile's histogram of ``|r|`` (over ``ok`` pixels) to ``hist``."""
+    nb = r.shape[0]
     hb = np.minimum((np.abs(r) * HIST_SCALE).astype(np.int64), NBINS - 1)
     hb += (np.arange(nb, dtype=np.int64) * NBINS)[:, None, None]
     hist += np.bincount(hb.ravel() if ok is None else hb[ok],
                         minlength=nb * NBINS).reshape(nb, NBINS).astype(hist.dtype)
-    rw = 1.0 / (1.0 + r * r / c2) if c2 > 0.0 else np.ones_like(r)
+
+
+def _sums(gx: np.ndarray, gy: np.ndarray, r: np.ndarray, rw: np.ndarray, a: np.ndarray,
+          b: np.ndarray, wgt: np.ndarray) -> np.ndarray:
+    """:func:`gn_accumulate`'s (n_tiles, NSUMS) sums from the weighted tiles."""
+    nb = r.shape[0]
     # per tile: [gx gy r]ᵀ diag(rw) [gx gy r] and [a b r 1]ᵀ [a b r 1], as batched products
     g = np.stack([gx, gy, r], axis=1).reshape(nb, 3, -1)
     hm = np.matmul(g * rw.reshape(nb, 1, -1), g.transpose(0, 2, 1))

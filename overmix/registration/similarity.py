@@ -37,22 +37,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from overmix.errors import AlignmentError, UsageError
-from overmix.registration.phase import (
-    _CELL,
-    _ENC_GAIN,
-    _MIN_RSCALE,
-    _R,
-    _ROBUST_C,
-    PreparedPlane,
-    _coarse,
-    _energy,
-    _fine_budget,
-    _Level,
-    _region,
-    _spread,
-    _tiles,
-)
+from overmix.registration.coarse import _coarse
+from overmix.registration.fine import _MIN_RSCALE, _ROBUST_C, _region
+from overmix.registration.pyramid import _ENC_GAIN, _R, PreparedPlane, _Level
 from overmix.registration.refine import HIST_SCALE, NBINS, _diff_matrix, _windows
+from overmix.registration.tiles import _CELL, _energy, _fine_budget, _spread, _tiles
 
 __all__ = ["SimilarityResult", "estimate_similarity", "MODELS", "midpoint", "transform"]
 
@@ -225,11 +214,7 @@ def _step(a_lv: _Level, b_lv: _Level, t: complex, mu: complex, c: complex, rotat
     n = float(np.sum(wgt)) if ok is not None else float(a.size)
     if n < 64:
         raise AlignmentError("the frames do not overlap enough to be aligned")
-    ar = np.abs(r) if ok is None else np.abs(r[ok])
-    counts = np.bincount(np.minimum((ar * HIST_SCALE).astype(np.int64), NBINS - 1).ravel(),
-                         minlength=NBINS)
-    half = np.searchsorted(np.cumsum(counts), 0.5 * counts.sum())
-    new_scale = max(1.4826 * (half + 0.5) / HIST_SCALE, _MIN_RSCALE)
+    new_scale = _robust_scale(r, ok)
     rw = 1.0 / (1.0 + r * r / c2) if c2 > 0 else np.ones_like(r)
     cols = [gx, gy, gx * X + gy * Y]
     if rotate:
@@ -245,19 +230,36 @@ def _step(a_lv: _Level, b_lv: _Level, t: complex, mu: complex, c: complex, rotat
         raise AlignmentError("the frames have too little detail to be aligned") from None
     dtt = complex(delta[0], delta[1])
     dmu = complex(delta[2], delta[3] if rotate else 0.0)
+    fit = _fit_stats(t, mu, a, b, r, n, cov, len(cols))
+    return dtt, dmu, fit, new_scale
+
+
+def _robust_scale(r: np.ndarray, ok: np.ndarray | None) -> float:
+    """1.4826 x median |r| over the usable pixels (at least _MIN_RSCALE), from a histogram."""
+    ar = np.abs(r) if ok is None else np.abs(r[ok])
+    counts = np.bincount(np.minimum((ar * HIST_SCALE).astype(np.int64), NBINS - 1).ravel(),
+                         minlength=NBINS)
+    half = np.searchsorted(np.cumsum(counts), 0.5 * counts.sum())
+    return max(1.4826 * (half + 0.5) / HIST_SCALE, _MIN_RSCALE)
+
+
+def _fit_stats(t: complex, mu: complex, a: np.ndarray, b: np.ndarray, r: np.ndarray, n: float,
+               cov: np.ndarray, params: int) -> _Fit:
+    """ZNCC, RMS residual, standard errors of t and μ (from the inverse normal matrix
+    ``cov`` and ``params`` unknowns) and mov's gain and offset against ref."""
     sa_, sb_ = float(a.sum()), float(b.sum())
     va_ = float((a * a).sum()) - sa_ * sa_ / n
     vb_ = float((b * b).sum()) - sb_ * sb_ / n
     cv = float((a * b).sum()) - sa_ * sb_ / n
     z = cv / math.sqrt(va_ * vb_) if va_ > 1e-12 and vb_ > 1e-12 else 0.0
     srr = float((r * r).sum())
-    s2 = srr / max(n - len(cols), 1)
+    s2 = srr / max(n - params, 1)
     sig_t = math.sqrt(max(s2 * (cov[0, 0] + cov[1, 1]) / 2, 0.0))
     sig_mu = math.sqrt(max(s2 * float(np.mean(np.diag(cov)[2:])), 0.0))
     al = min(max(math.sqrt(va_ / vb_), 0.25), 4.0) if va_ > 1e-12 and vb_ > 1e-12 else 1.0
     fit = _Fit(t, mu, max(0.0, min(1.0, z)), math.sqrt(srr / n), sig_t, sig_mu, al,
                (sa_ - al * sb_) / n)
-    return dtt, dmu, fit, new_scale
+    return fit
 
 
 def _refine(ref: PreparedPlane, mov: PreparedPlane, t: complex, mu: complex, level: int,

@@ -46,6 +46,7 @@ def frame_labels(n: int, indices: Sequence[int] | None) -> list[int]:
         raise AlignmentError(f"alignment needs at least 2 frames (got {n})")
     return labels
 
+
 @dataclass(frozen=True)
 class Pair:
     """One measured pair: frame ``j`` sits at ``xy[i] + (dx, dy)``.
@@ -187,8 +188,25 @@ def solve_offsets(n: int, pairs: Sequence[Any], *, motion: str = "xy", anchor: i
     usable = ((conf >= min_confidence) & np.all(w0 > 0, axis=1) & np.all(np.isfinite(d), axis=1)
               & (pi != pj))
     w0 = np.where(usable[:, None], w0, 0.0)
+    pos, rw = _irls(n, pi, pj, d, w0, usable, anchor)
+    inliers = usable & (rw > 0)
+    res = np.hypot(*(pos[pj] - pos[pi] - d).T)
+    labels = components(n, [(int(a), int(b)) for a, b in zip(pi[inliers], pj[inliers],
+                                                              strict=True)])
+    connected = labels == labels[anchor]
+    xy = np.where(connected[:, None], pos, np.nan)
+    if motion == "x":
+        xy[connected, 1] = 0.0
+    elif motion == "y":
+        xy[connected, 0] = 0.0
+    return xy, res, inliers
+
+
+def _irls(n: int, pi: np.ndarray, pj: np.ndarray, d: np.ndarray, w0: np.ndarray,
+          usable: np.ndarray, anchor: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (n, 2) by iteratively reweighted least squares (Huber, then Tukey's
+    biweight) and the pairs' final robust weights (m,)."""
     rw = usable.astype(np.float64)
-    res = np.zeros(m)
     pos = np.zeros((n, 2))
     if usable.any():
         for it in range(16):
@@ -212,14 +230,4 @@ def solve_offsets(n: int, pairs: Sequence[Any], *, motion: str = "xy", anchor: i
                 rw = new
                 break
             rw = new
-    inliers = usable & (rw > 0)
-    res = np.hypot(*(pos[pj] - pos[pi] - d).T)
-    labels = components(n, [(int(a), int(b)) for a, b in zip(pi[inliers], pj[inliers],
-                                                              strict=True)])
-    connected = labels == labels[anchor]
-    xy = np.where(connected[:, None], pos, np.nan)
-    if motion == "x":
-        xy[connected, 1] = 0.0
-    elif motion == "y":
-        xy[connected, 0] = 0.0
-    return xy, res, inliers
+    return pos, rw

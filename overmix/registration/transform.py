@@ -36,7 +36,7 @@ import numpy as np
 from overmix.errors import AlignmentError
 from overmix.geometry import Offsets
 from overmix.progress import ProgressCallback
-from overmix.registration.phase import PreparedPlane, mask_pyramid, prepare
+from overmix.registration.pyramid import PreparedPlane, mask_pyramid, prepare
 from overmix.registration.similarity import SimilarityResult, estimate_similarity
 from overmix.registration.solve import (
     MIN_CONFIDENCE,
@@ -101,7 +101,7 @@ class _Preparer:
 def _setup(lumas: object, mask: np.ndarray | None, border: int, auto_bars: bool,
            frame_masks: Callable[[int], np.ndarray | None] | None,
            ) -> tuple[int, Callable[[int], np.ndarray], _Preparer, tuple[int, int, int, int]]:
-    from overmix.registration import bars_mask, detect_bars
+    from overmix.registration.bars import bars_mask, detect_bars
 
     n, read = _frame_reader(lumas)
     y0 = np.asarray(read(0))
@@ -242,7 +242,7 @@ def align_transform(lumas: Sequence[np.ndarray] | object, *, motion: str = "auto
     ``auto`` (same parameters). The offsets carry ``scale`` and ``angle`` (degrees) per frame
     when the model is not translation; ``extra["motion"]`` names the model used and, for
     ``auto``, ``extra["motion_detected"]`` the scale and angle changes measured."""
-    from overmix.registration import align
+    from overmix.registration.scene import align
 
     if motion == "auto":
         kw = dict(mask=mask, border=border, frame_masks=frame_masks, indices=indices,
@@ -277,7 +277,7 @@ def _align_model(lumas: object, model: str, mask: np.ndarray | None, border: int
                  frame_masks: Callable[[int], np.ndarray | None] | None,
                  indices: Sequence[int] | None, progress: ProgressCallback | None,
                  auto_bars: bool) -> Offsets:
-    from overmix.registration import JUMPS, KEY_EVERY, MIN_JUMP_OVERLAP, long_jumps_for
+    from overmix.registration.schedule import JUMPS, KEY_EVERY, MIN_JUMP_OVERLAP, long_jumps_for
 
     n, read, prep, bars = _setup(lumas, mask, border, auto_bars, frame_masks)
     labels = frame_labels(n, indices)

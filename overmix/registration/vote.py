@@ -73,7 +73,23 @@ def tile_vote(ref: np.ndarray, mov: np.ndarray, ref_valid: np.ndarray | None,
         return votes, zmean
     b = mov[: nty * t, : ntx * t].astype(np.float32)
     vb = None if mov_valid is None else mov_valid[: nty * t, : ntx * t]
-    # texture of mov's tiles (over its valid pixels)
+    weight, s0, ss0 = _texture(b, vb, t, min_std)
+    z = np.full((nc, nty, ntx), -np.inf)
+    for c, (dx, dy) in enumerate(cands):
+        # tiles whose reference window [r + dy, r + dy + t) x [q + dx, q + dx + t) fits
+        ty0, ty1 = max(0, -(dy // t)), min(nty, (h - dy) // t)
+        tx0, tx1 = max(0, -(dx // t)), min(ntx, (w - dx) // t)
+        if ty1 <= ty0 or tx1 <= tx0:
+            continue
+        z[c, ty0:ty1, tx0:tx1] = _tile_zncc(ref, ref_valid, b, vb, s0, ss0, dx, dy, t,
+                                            (ty0, ty1, tx0, tx1))
+    return _count(z, weight, cands)
+
+
+def _texture(b: np.ndarray, vb: np.ndarray | None, t: int,
+             min_std: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Texture weight of mov's tiles (over its valid pixels; 0 = flat, does not vote), and
+    the tiles' sums and sums of squares."""
     wb = np.ones(b.shape, np.float32) if vb is None else vb.astype(np.float32)
     n0 = _tile_sums(wb, t)
     s0 = _tile_sums(b * wb, t)
@@ -82,39 +98,47 @@ def tile_vote(ref: np.ndarray, mov: np.ndarray, ref_valid: np.ndarray | None,
     std0 = np.sqrt(var0)
     weight = np.where((n0 >= 0.5 * t * t) & (std0 > min_std),
                       np.minimum(1.0, std0 / max(4 * min_std, 1e-12)), 0.0)
-    z = np.full((nc, nty, ntx), -np.inf)
-    for c, (dx, dy) in enumerate(cands):
-        # tiles whose reference window [r + dy, r + dy + t) x [q + dx, q + dx + t) fits
-        ty0, ty1 = max(0, -(dy // t)), min(nty, (h - dy) // t)
-        tx0, tx1 = max(0, -(dx // t)), min(ntx, (w - dx) // t)
-        if ty1 <= ty0 or tx1 <= tx0:
-            continue
-        r0, r1, q0, q1 = ty0 * t, ty1 * t, tx0 * t, tx1 * t
-        bb = b[r0:r1, q0:q1]
-        aa = ref[r0 + dy:r1 + dy, q0 + dx:q1 + dx].astype(np.float32)
-        if vb is None and ref_valid is None:
-            m = None
-            n = float(t * t)
-            sa, sb_ = _tile_sums(aa, t), s0[ty0:ty1, tx0:tx1]
-            saa, sbb = _tile_sums(aa * aa, t), ss0[ty0:ty1, tx0:tx1]
-            sab = _tile_sums(aa * bb, t)
-        else:
-            m = np.ones(bb.shape, bool) if vb is None else vb[r0:r1, q0:q1].copy()
-            if ref_valid is not None:
-                m &= ref_valid[r0 + dy:r1 + dy, q0 + dx:q1 + dx]
-            mf = m.astype(np.float32)
-            n = _tile_sums(mf, t)
-            am, bm = aa * mf, bb * mf
-            sa, sb_ = _tile_sums(am, t), _tile_sums(bm, t)
-            saa, sbb, sab = _tile_sums(am * aa, t), _tile_sums(bm * bb, t), _tile_sums(am * bb, t)
-        nn = np.maximum(n, 1)
-        cov = sab - sa * sb_ / nn
-        va = saa - sa * sa / nn
-        vbb = sbb - sb_ * sb_ / nn
-        with np.errstate(invalid="ignore", divide="ignore"):
-            zz = cov / np.sqrt(va * vbb)
-        ok = (va > 0) & (vbb > 0) & (np.asarray(n) >= 0.5 * t * t)
-        z[c, ty0:ty1, tx0:tx1] = np.where(ok, zz, -np.inf)
+    return weight, s0, ss0
+
+
+def _tile_zncc(ref: np.ndarray, ref_valid: np.ndarray | None, b: np.ndarray,
+               vb: np.ndarray | None, s0: np.ndarray, ss0: np.ndarray, dx: int, dy: int,
+               t: int, span: tuple[int, int, int, int]) -> np.ndarray:
+    """ZNCC of mov's tiles ``span`` (tile rows ty0:ty1, columns tx0:tx1) against ref at the
+    integer shift (dx, dy); -inf where a tile has too few usable pixels or no variance."""
+    ty0, ty1, tx0, tx1 = span
+    r0, r1, q0, q1 = ty0 * t, ty1 * t, tx0 * t, tx1 * t
+    bb = b[r0:r1, q0:q1]
+    aa = ref[r0 + dy:r1 + dy, q0 + dx:q1 + dx].astype(np.float32)
+    if vb is None and ref_valid is None:
+        n = float(t * t)
+        sa, sb_ = _tile_sums(aa, t), s0[ty0:ty1, tx0:tx1]
+        saa, sbb = _tile_sums(aa * aa, t), ss0[ty0:ty1, tx0:tx1]
+        sab = _tile_sums(aa * bb, t)
+    else:
+        m = np.ones(bb.shape, bool) if vb is None else vb[r0:r1, q0:q1].copy()
+        if ref_valid is not None:
+            m &= ref_valid[r0 + dy:r1 + dy, q0 + dx:q1 + dx]
+        mf = m.astype(np.float32)
+        n = _tile_sums(mf, t)
+        am, bm = aa * mf, bb * mf
+        sa, sb_ = _tile_sums(am, t), _tile_sums(bm, t)
+        saa, sbb, sab = _tile_sums(am * aa, t), _tile_sums(bm * bb, t), _tile_sums(am * bb, t)
+    nn = np.maximum(n, 1)
+    cov = sab - sa * sb_ / nn
+    va = saa - sa * sa / nn
+    vbb = sbb - sb_ * sb_ / nn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zz = cov / np.sqrt(va * vbb)
+    ok = (va > 0) & (vbb > 0) & (np.asarray(n) >= 0.5 * t * t)
+    return np.where(ok, zz, -np.inf)
+
+
+def _count(z: np.ndarray, weight: np.ndarray,
+           cands: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`tile_vote`'s votes and mean ZNCC from the tiles' ZNCC per candidate ``z``
+    (candidates, tile rows, tile columns)."""
+    nc = len(cands)
     best = np.argmax(z, axis=0)
     zb = np.take_along_axis(z, best[None], axis=0)[0]
     # candidates a pixel apart are one motion (a sub-pixel shift splits its tiles between

@@ -1,0 +1,97 @@
+"""The largest consistent group of a scene's frames: its offsets, and why the others are out.
+
+All measured pairs are solved jointly (:func:`~overmix.registration.solve.solve_offsets`); the
+frames joined by inlier pairs form groups, the largest is placed and the others are left out
+with a reason (a cut, a frame that matches none of its neighbours).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from overmix.errors import AlignmentError
+from overmix.geometry import Offsets
+from overmix.registration.phase import PairResult
+from overmix.registration.solve import MIN_CONFIDENCE, Pair, components, solve_offsets
+
+
+def _solve(n: int, labels: list[int], pairs: list[Pair],
+           results: list[tuple[int, int, PairResult]], motion: str, w: int, h: int,
+           strict: bool = False) -> tuple[Offsets, list[tuple[int, str]]]:
+    """Offsets of the largest group of frames connected by inlier pairs; the others are left
+    out (``strict``: an error naming the first break)."""
+    inl_edges: list[tuple[int, int]] = []
+    floor = _confidence_floor(pairs)
+    if pairs:
+        xy0, res, inl = solve_offsets(n, pairs, motion=motion, anchor=0, min_confidence=floor)
+        inl_edges = [(p.i, p.j) for p, ok in zip(pairs, inl, strict=True) if ok]
+    comp = components(n, inl_edges)
+    sizes = np.bincount(comp)
+    main = int(np.argmax(sizes))
+    if len(sizes) > 1 and (strict or sizes[main] < 2):
+        # name the first place where the sequence breaks
+        for k in range(n - 1):
+            if comp[k] != comp[k + 1]:
+                raise AlignmentError(
+                    f"frames {labels[k]} and {labels[k + 1]} do not overlap or do not match "
+                    "(no reliable alignment between them)")
+        raise AlignmentError("frames could not be aligned")  # pragma: no cover
+    used = np.flatnonzero(comp == main)
+    left = _left_out(comp, main, labels)
+    anchor = int(used[0])
+    xy, res, inl = solve_offsets(n, pairs, motion=motion, anchor=anchor, min_confidence=floor)
+    xy = xy[used] - xy[anchor]
+    conf = np.zeros(n)
+    for (i, j, r), ok in zip(results, inl, strict=True):
+        if ok:
+            conf[i] = max(conf[i], r.confidence)
+            conf[j] = max(conf[j], r.confidence)
+    rin = res[inl] if len(res) else np.zeros(0)
+    rejected = [[labels[p.i], labels[p.j]] for p, ok in zip(pairs, inl, strict=True) if not ok]
+    extra: dict[str, object] = {
+        "residual_rms": float(math.sqrt(float(np.mean(rin ** 2)))) if rin.size else 0.0,
+        "residual_max": float(rin.max()) if rin.size else 0.0,
+        "pairs": len(pairs),
+        "rejected_pairs": len(rejected),
+        "rejected": rejected,
+        "unaligned_frames": [i for i, _ in left],
+        "left_out": [{"index": i, "reason": why} for i, why in left],
+    }
+    out = Offsets(xy, [labels[k] for k in used], w, h, extra=extra,
+                  confidence=[round(float(conf[k]), 4) for k in used])
+    return out, left
+
+
+def _confidence_floor(pairs: list[Pair]) -> float:
+    """Least confidence of a usable pair: MIN_CONFIDENCE, raised (up to 0.6) when the scene's
+    typical pair is far better, so that a chance match across a cut (ZNCC ~0.35 between
+    unrelated pictures) does not join two shots."""
+    conf = np.array([p.confidence for p in pairs if p.confidence >= MIN_CONFIDENCE])
+    if conf.size < 3:
+        return MIN_CONFIDENCE
+    return max(MIN_CONFIDENCE, min(0.6, float(np.median(conf)) - 0.35))
+
+
+def _left_out(comp: np.ndarray, main: int, labels: list[int]) -> list[tuple[int, str]]:
+    """(index, reason) of every frame outside the main group, in input order."""
+    n = len(comp)
+    out: list[tuple[int, str]] = []
+    for c in np.unique(comp):
+        if c == main:
+            continue
+        ks = np.flatnonzero(comp == c)
+        if len(ks) == 1:
+            why = "matches none of its neighbours (a flash, noise or a transition)"
+        else:
+            first, last = int(ks[0]), int(ks[-1])
+            where = (f"a cut between frames {labels[first - 1]} and {labels[first]}"
+                     if first > 0 and comp[first - 1] == main else
+                     f"a cut between frames {labels[last]} and {labels[last + 1]}"
+                     if last + 1 < n and comp[last + 1] == main else "a separate group")
+            why = (f"another shot: {len(ks)} frames that do not match the "
+                   f"largest group ({where})")
+        out.extend((labels[int(k)], why) for k in ks)
+    out.sort()
+    return out

@@ -1,0 +1,125 @@
+"""Where the sub-pixel refinement samples: tiles placed by gradient energy, spread over zones.
+
+A Gauss-Newton step (:mod:`overmix.registration.fine`) uses a number of pixels that follows the
+frame's size (2.6 % of them, 4096 to 24k; small planes whole): the overlap is cut into a grid
+of zones and each zone contributes one tile (48 px, smaller for small frames) where its
+gradient energy is largest, so flat colour is not sampled and the tiles stay spread over the
+frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from overmix.registration.pyramid import PreparedPlane
+
+# Pixel budget of the full-resolution refinement (rows are taken in bands).
+_FINE_BUDGET = 24_000
+_TILE = 48
+# The per-step budget follows the frame's pixels (so alignment cost follows the pixel count,
+# issue #15): this fraction of the level's pixels, at least _MIN_BUDGET, at most
+# _FINE_BUDGET; tiles shrink with it (down to _MIN_TILE) so there are always about
+# _MIN_TILES zones spread over the frame.
+_FINE_FRACTION = _FINE_BUDGET / (1280 * 720)
+_MIN_BUDGET = 4096
+_MIN_TILES = 10
+_MIN_TILE = 16
+# Cell size (px) of the gradient-energy map that places the tiles.
+_CELL = 8
+
+
+def _fine_budget(pixels: int) -> int | None:
+    """Pixels per Gauss-Newton step at a level of ``pixels`` (None: the whole overlap)."""
+    budget = min(_FINE_BUDGET, max(_MIN_BUDGET, round(_FINE_FRACTION * pixels)))
+    return None if pixels <= 2 * budget else budget
+
+
+def _tile_side(budget: int) -> int:
+    """Side of the square tiles that give about _MIN_TILES tiles for ``budget`` pixels."""
+    return int(min(_TILE, max(_MIN_TILE, math.isqrt(budget // _MIN_TILES))))
+
+
+def _spread(lo: int, length: int, size: int, count: int) -> np.ndarray:
+    """``count`` starts of windows of ``size`` spread evenly over [lo, lo + length)."""
+    if count <= 1:
+        return np.array([lo + (length - size) // 2], np.int64)
+    return np.linspace(lo, lo + length - size, count).round().astype(np.int64)
+
+
+def _tiles(y0: int, x0: int, rows: int, cols: int, budget: int | None,
+           energy: np.ndarray | None = None, shift: tuple[float, float] = (0.0, 0.0),
+           cell: int = 8) -> tuple[np.ndarray, int, int]:
+    """Tiles (starts (n, 2), tile rows, tile cols) covering the region, or about ``budget``
+    pixels of it: the region is cut into a grid of zones (so the tiles stay spread out, and
+    an animated character cannot take them all) and each zone's tile sits where the
+    gradient energy is largest (so flat colour, which says nothing about the shift, is not
+    sampled). ``energy`` is :func:`_energy` of the plane whose pixel ``q + shift`` a q-tile
+    reads, in cells of ``cell`` pixels of this level."""
+    if budget is None or rows * cols <= budget:
+        th, tw = min(rows, 32), cols
+        ny = -(-rows // th)
+        ys = _spread(y0, rows, th, ny) if ny > 1 else np.array([y0], np.int64)
+        xs = np.array([x0], np.int64)
+        grid = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1).reshape(-1, 2)
+        return np.ascontiguousarray(grid, np.int64), th, tw
+    side = _tile_side(budget)
+    th, tw = min(rows, side), min(cols, side)
+    n_tiles = max(1, budget // (th * tw))
+    # a grid of zones with the region's aspect ratio
+    ny = max(1, min(rows // th, round(math.sqrt(n_tiles * rows / cols))))
+    nx = max(1, min(cols // tw, n_tiles // ny))
+    if energy is None:
+        ys, xs = _spread(y0, rows, th, ny), _spread(x0, cols, tw, nx)
+        grid = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1).reshape(-1, 2)
+        return np.ascontiguousarray(grid, np.int64), th, tw
+    ey = np.linspace(y0, y0 + rows, ny + 1).astype(np.int64)
+    ex = np.linspace(x0, x0 + cols, nx + 1).astype(np.int64)
+    # candidate starts per zone row / column (every ``cell`` px), padded to one length by
+    # repeating the last one (a repeat never wins a tie: argmax keeps the first maximum)
+    ys, cy0, cy1 = _zone_candidates(ey, th, cell, shift[1], energy.shape[0] - 1)
+    xs, cx0, cx1 = _zone_candidates(ex, tw, cell, shift[0], energy.shape[1] - 1)
+    # tile energy of every candidate of every zone: (ny, my, nx, mx) from the integral image
+    e = (energy[cy1[:, :, None, None], cx1[None, None]]
+         - energy[cy0[:, :, None, None], cx1[None, None]]
+         - energy[cy1[:, :, None, None], cx0[None, None]]
+         + energy[cy0[:, :, None, None], cx0[None, None]])
+    my, mx = ys.shape[1], xs.shape[1]
+    best = e.transpose(0, 2, 1, 3).reshape(ny, nx, my * mx).argmax(axis=2)
+    out = np.stack([np.take_along_axis(ys, best // mx, axis=1),
+                    np.take_along_axis(xs, (best % mx).T, axis=1).T], axis=-1)
+    return np.ascontiguousarray(out.reshape(-1, 2), np.int64), th, tw
+
+
+def _zone_candidates(edges: np.ndarray, size: int, cell: int, shift: float,
+                     ncell: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate tile starts of each zone between ``edges`` (zones, m), padded, and the
+    first / past-the-end energy cells the tiles cover (clipped to ``ncell``)."""
+    a = edges[:-1]
+    count = (np.maximum(edges[1:] - size, a) - a) // cell + 1
+    step = np.minimum(np.arange(int(count.max()))[None, :], (count - 1)[:, None])
+    pos = (a[:, None] + cell * step).astype(np.int64)
+    c0 = np.clip(((pos + shift) // cell).astype(np.int64), 0, ncell)
+    c1 = np.clip(((pos + size + shift) // cell).astype(np.int64), 0, ncell)
+    return pos, c0, c1
+
+
+def _energy(p: PreparedPlane) -> np.ndarray:
+    """Integral image (float64, (H/_CELL + 1, W/_CELL + 1)) of the squared gradient of the
+    full-resolution plane per _CELL x _CELL cell (estimated on every other pixel; ignored
+    pixels count 0). Cached on the plane."""
+    if p.energy is None:
+        lv = p.levels[0]
+        a = lv.img[::2, ::2].astype(np.float32)
+        e = np.zeros(a.shape, np.float32)
+        e[:-1, :-1] = np.square(np.diff(a, axis=1)[:-1]) + np.square(np.diff(a, axis=0)[:, :-1])
+        if lv.valid is not None:
+            e *= lv.valid[::2, ::2]
+        c = _CELL // 2
+        hc, wc = e.shape[0] // c, e.shape[1] // c
+        cells = e[: hc * c, : wc * c].reshape(hc, c, wc, c).sum(axis=(1, 3), dtype=np.float64)
+        integral = np.zeros((hc + 1, wc + 1))
+        integral[1:, 1:] = cells.cumsum(axis=0).cumsum(axis=1)
+        p.energy = integral
+    return p.energy
