@@ -6,6 +6,9 @@ of ``mov``'s pixel (0, 0) in ``ref``'s coordinates, ``mov(i, j) = ref(i + dy, j 
 
 Method
 ------
+Planes are prepared once (:mod:`.pyramid`); step 1 is :mod:`.coarse`, step 2 :mod:`.tiles`
+(where) and :mod:`.fine` (the steps); this module joins them for one pair.
+
 1. **Coarse** (on a box-downscaled pyramid level of at most ~360 px): phase correlation of the
    mean-filled, Tukey-windowed planes (``numpy.fft.rfft2``: the same pocketfft as
    ``scipy.fft``, without scipy's ~0.3 s import on every stitch). The correlation is
