@@ -14,7 +14,7 @@ Conventions
   the frame shows more of the scene (zoomed out relative to frame 0). The canvas may carry a
   scale ``c`` (default 1): canvas pixel (J, I) lies at ``(x + c·J, y + c·I)``, so c < 1 is a
   canvas finer than frame 0. Without an explicit ``c`` the canvas takes the scale of the
-  sharpest frame, ``c = min(1, min_k s_k)``.
+  sharpest frame, ``c = min(1, min_k s_k)``, and (that frame unrotated) its pixel grid.
 """
 
 from __future__ import annotations
@@ -63,17 +63,20 @@ class Canvas:
         return cls(float(x0), float(y0), int(x1 - x0), int(y1 - y0))
 
     @classmethod
-    def covering_corners(cls, corners: np.ndarray, scale: float = 1.0) -> Canvas:
+    def covering_corners(cls, corners: np.ndarray, scale: float = 1.0,
+                         anchor: tuple[float, float] = (0.0, 0.0)) -> Canvas:
         """Smallest canvas of pixel pitch ``scale`` whose pixel footprints hold every point
         of ``corners`` ((m, 2) frame-0 x, y: the outer corners of the frames' pixel
-        footprints). The origin is a whole multiple of ``scale`` (frame 0's pixel (0, 0) is
-        on the grid when 1/scale is a whole number)."""
+        footprints). The origin is ``anchor`` plus whole multiples of ``scale`` (with the
+        default anchor, frame 0's pixel (0, 0) is on the grid when 1/scale is a whole
+        number)."""
         c = np.asarray(corners, dtype=np.float64).reshape(-1, 2)
         s = float(scale)
+        ax, ay = (float(v) for v in anchor)
         lo = c.min(axis=0) + 0.5 * s  # centre of the first canvas pixel (at most)
         hi = c.max(axis=0) - 0.5 * s
-        x0 = s * math.floor(float(lo[0]) / s + 1e-3)
-        y0 = s * math.floor(float(lo[1]) / s + 1e-3)
+        x0 = ax + s * math.floor((float(lo[0]) - ax) / s + 1e-3)
+        y0 = ay + s * math.floor((float(lo[1]) - ay) / s + 1e-3)
         w = max(1, math.ceil((float(hi[0]) - x0) / s - 1e-3) + 1)
         h = max(1, math.ceil((float(hi[1]) - y0) / s - 1e-3) + 1)
         return cls(float(x0), float(y0), int(w), int(h), s)
@@ -215,7 +218,14 @@ class Offsets:
     def canvas(self) -> Canvas:
         if not self.has_transform and self.pitch == 1.0:
             return Canvas.covering(self.xy, self.frame_width, self.frame_height)
-        return Canvas.covering_corners(self.corners(), self.pitch)
+        # the canvas grid on the sharpest frame's pixels when it is at the canvas pitch and
+        # unrotated: that frame lands unresampled, and where the frames' samples all fall
+        # alike (the centre of a zoom) they fall on canvas samples
+        k = int(np.argmin(self.scales))
+        anchor = (0.0, 0.0)
+        if self.angles[k] == 0.0 and abs(float(self.scales[k]) - self.pitch) < 1e-12:
+            anchor = (float(self.xy[k, 0]), float(self.xy[k, 1]))
+        return Canvas.covering_corners(self.corners(), self.pitch, anchor)
 
     def to_json(self) -> dict[str, object]:
         frames: list[dict[str, object]] = [

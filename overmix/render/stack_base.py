@@ -116,7 +116,8 @@ def _plan_frames(offsets: Offsets, positions: Sequence[int], canvas: Canvas, lay
     for n, ((x, y), k) in enumerate(zip(offsets.xy, positions, strict=True)):
         groups: list[tuple[tuple[int, ...], AxisPlan | WarpPlan, AxisPlan | WarpRows] | None]
         groups = []
-        warp = offsets.transformed(n) or canvas.scale != 1.0
+        # every frame of a transformed scene through the 2-D path: one weighting (phase)
+        warp = offsets.has_transform or canvas.scale != 1.0
         for g in _groups(layout):
             dst = canvas_grid(canvas, layout, loc, g[0], full_chroma=full_chroma)
             if warp:  # through the frame's full transform (2-D resampling)

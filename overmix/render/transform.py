@@ -19,7 +19,20 @@ u and v axes, that lies inside the frame's area (its samples' footprint hull min
 the product of the two; so edges fade over one sample as in :mod:`overmix.render.resample`.
 Taps past the frame edge take the edge sample (clamping).
 
-Translation-only frames on a pitch-1 canvas never come here (the separable path of
+Phase weighting (the ``average`` render): every interpolating kernel blurs a little at a
+fractional phase, and the mean of frames resampled at phases spread over a sample is the
+scene convolved with the whole kernel, which caps a canvas of sharp, box-sampled line art near
+40 dB however many frames it averages. A frame's resampled value is exact where its own sample
+lies on the canvas sample and worst half a sample away, so each value counts by
+``exp(-(φu² + φv²) / (2·0.2²))``, φ the distance (source samples) from the nearest source
+sample along u and v (:func:`warp_phase`): where the frames' samples fall at many phases (a
+zoom or rotation moves them across the canvas) the canvas takes its values mostly from the
+samples that sit on it, and where every frame has the same phase the weights are equal (the
+plain mean). The normalised sum divides by these weights; the coverage the render reports is
+the plain one. A canvas sample coarser than the source (a stretched, anti-aliasing kernel) is
+not weighted.
+
+Translation-only scenes on a pitch-1 canvas never come here (the separable path of
 :mod:`overmix.render.resample` is exact and faster for them).
 """
 
@@ -33,10 +46,15 @@ import numpy as np
 from overmix.render.canvas import PlaneGrid
 from overmix.render.resample import KERNELS, AxisPlan
 
-__all__ = ["WarpPlan", "WarpRows", "plan_warp", "warp_cover", "warp_values", "warp_splat"]
+__all__ = ["WarpPlan", "WarpRows", "plan_warp", "warp_cover", "warp_phase", "warp_values",
+           "warp_splat"]
 
 # Canvas samples per band of the 2-D gather (bounds the float64 temporaries to a few MB).
 _BAND_SAMPLES = 1 << 16
+# Width (source samples) of the phase weight (see the module docstring): narrow enough that
+# the canvas of sharp line art is not capped by the kernel's blur, wide enough that uniform
+# phases still average about half the frames' noise away.
+PHASE_SIGMA = 0.2
 
 
 @dataclass(frozen=True)
@@ -151,6 +169,26 @@ def _cover(p: WarpPlan, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return w.astype(np.float32)
 
 
+def _phase(p: WarpPlan, u: np.ndarray, v: np.ndarray) -> np.ndarray | None:
+    """Phase weights (float32, u's shape) of canvas samples at source positions (u, v), or
+    None (all 1) when the kernel is stretched."""
+    if p.stretch > 1.0:
+        return None
+    fu = u - np.round(u)
+    fv = v - np.round(v)
+    q = fu * fu
+    q += fv * fv
+    q *= -0.5 / PHASE_SIGMA**2
+    return np.exp(q).astype(np.float32)
+
+
+def warp_phase(px: WarpPlan, py: WarpRows) -> np.ndarray | None:
+    """Phase weights (float32 (rows, cols)) of the canvas samples of ``px x py``, or None when
+    they are all 1 (see the module docstring)."""
+    u, v = _positions(px, py.lo, py.hi)
+    return _phase(px, u, v)
+
+
 def _axis_weights(kernel: str, pos: np.ndarray, stretch: float,
                   n: int) -> tuple[np.ndarray, np.ndarray]:
     """Clamped tap indices (taps, *pos.shape) int64 and normalised float32 weights of the
@@ -178,10 +216,13 @@ def _kernel_at(kernel: str, x: np.ndarray) -> np.ndarray:
     return np.clip(1.0 - ax, 0.0, None)
 
 
-def _band(p: WarpPlan, src: np.ndarray, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
-    """Values (float32, raw source units) and coverage of canvas rows [r0, r1)."""
+def _band(p: WarpPlan, src: np.ndarray, r0: int, r1: int,
+          phase: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Values (float32, raw source units), coverage and (with ``phase``) phase weights of
+    canvas rows [r0, r1)."""
     u, v = _positions(p, r0, r1)
     cover = _cover(p, u, v)
+    ph = _phase(p, u, v) if phase else None
     iu, wu = _axis_weights(p.kernel, u, p.stretch, p.n_cols)
     iv, wv = _axis_weights(p.kernel, v, p.stretch, p.n_rows)
     flat = src.reshape(-1)
@@ -196,7 +237,7 @@ def _band(p: WarpPlan, src: np.ndarray, r0: int, r1: int) -> tuple[np.ndarray, n
             row += tmp
         row *= wv[ty]
         out += row
-    return out, cover
+    return out, cover, ph
 
 
 def _bands(p: WarpPlan, r0: int, r1: int) -> list[tuple[int, int]]:
@@ -222,13 +263,19 @@ def warp_cover(px: WarpPlan, py: WarpRows) -> np.ndarray:
 
 def warp_splat(src: np.ndarray, px: WarpPlan, py: WarpRows, acc: np.ndarray,
                wacc: np.ndarray | None, *, a: float = 1.0, b: float = 0.0,
-               w2: np.ndarray | None = None) -> None:
+               w2: np.ndarray | None = None, phase: bool = False,
+               cacc: np.ndarray | None = None) -> None:
     """:func:`overmix.render.resample.splat` through a transform: add ``w · (a · value + b)``
-    to ``acc`` and ``w`` to ``wacc`` (``w`` = coverage, or ``w2``)."""
+    to ``acc`` and ``w`` to ``wacc``, ``w`` = coverage (or ``w2``), times the phase weight
+    with ``phase``; the coverage (or ``w2``) itself is added to ``cacc`` when given."""
     src = np.ascontiguousarray(src)
     for r0, r1 in _bands(px, py.lo, py.hi):
-        vals, cover = _band(px, src, r0, r1)
+        vals, cover, ph = _band(px, src, r0, r1, phase)
         w = cover if w2 is None else w2[r0 - py.lo:r1 - py.lo]
+        if cacc is not None:
+            cacc[r0:r1, px.lo:px.hi] += w
+        if ph is not None:
+            w = w * ph
         if a != 1.0:
             vals *= np.float32(a)
         if b != 0.0:
