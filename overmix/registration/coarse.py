@@ -5,7 +5,9 @@ Tukey-windowed planes are phase-correlated (``numpy.fft.rfft2``). The correlatio
 so each of the strongest peaks is expanded into its wrapped variants (``p`` and ``p - N`` per
 axis); a hint (``guess``) adds its own candidate. Every candidate is scored by the ZNCC of the
 overlapping, unmasked pixels at that integer shift; when no candidate matches almost
-perfectly, tiles vote (:mod:`overmix.registration.vote`) and the best-scored of the
+perfectly, tiles vote (:mod:`overmix.registration.vote`) on a finer level (at most
+``_VOTE_MAX`` px a side, with that level's own correlation peaks as further candidates: two
+motions a coarse pixel apart are one coarse peak) and the best-correlated of the
 candidates most tiles agree with wins. Shift convention: :mod:`overmix.registration.phase`.
 """
 
@@ -27,6 +29,8 @@ _PEAK_FLOOR = 0.15
 _VOTE_TILE = 16
 _VOTE_MIN_STD = 0.01
 _VOTE_SKIP = 0.97
+# The vote runs on the finest level whose longest side is at most this (px).
+_VOTE_MAX = 720
 
 
 def _tukey(n: int, alpha: float = 0.5) -> np.ndarray:
@@ -97,29 +101,27 @@ def _parabola(cm: float, c0: float, cp: float) -> float:
     return float(min(0.5, max(-0.5, 0.5 * (cm - cp) / den)))
 
 
-def _spectrum(p: PreparedPlane) -> np.ndarray:
-    if p.spec is None:
-        p.spec = np.fft.rfft2(_windowed(p.levels[-1])).astype(np.complex64)
-    return p.spec
+def _spectrum(p: PreparedPlane, lvl: int) -> np.ndarray:
+    spec = p.specs.get(lvl)
+    if spec is None:
+        spec = p.specs[lvl] = np.fft.rfft2(_windowed(p.levels[lvl])).astype(np.complex64)
+    return spec
 
 
-def _coarse(ref: PreparedPlane, mov: PreparedPlane, motion: str,
-            guess: tuple[float, float] | None, min_overlap: float,
-            ) -> tuple[float, float, int]:
-    """Shift at the coarsest level (level px, sub-pixel from the peak): (dx, dy, level)."""
-    lvl = len(ref.levels) - 1
-    a, b = ref.levels[lvl], mov.levels[lvl]
-    h, w = a.img.shape
-    cross = _spectrum(ref) * np.conj(_spectrum(mov))
+def _correlation(ref: PreparedPlane, mov: PreparedPlane, lvl: int) -> np.ndarray:
+    """Phase correlation surface of level ``lvl`` (periodic, (h, w) float64)."""
+    cross = _spectrum(ref, lvl) * np.conj(_spectrum(mov, lvl))
     cross /= np.abs(cross) + 1e-12 * float(np.abs(cross).max() + 1e-30)
-    full = np.fft.irfft2(cross, s=(h, w))
-    corr = full
-    if motion == "x":
-        corr = full[:1, :]
-    elif motion == "y":
-        corr = full[:, :1]
-    # the strongest peaks (non-maximum suppression over 5x5, periodic): the background's is
-    # not always the strongest (a subtitle or a character can outvote it), tiles decide
+    return np.fft.irfft2(cross, s=ref.levels[lvl].img.shape)
+
+
+def _peaks(full: np.ndarray, motion: str, radius: int) -> dict[tuple[int, int],
+                                                               tuple[float, float]]:
+    """The strongest peaks of a correlation surface (non-maximum suppression over
+    (2 radius + 1)^2, periodic; above _PEAK_FLOOR x the strongest), each expanded into its
+    wrapped variants: integer shift -> sub-pixel start (level px)."""
+    h, w = full.shape
+    corr = full[:1, :] if motion == "x" else full[:, :1] if motion == "y" else full
     work = np.array(corr)
     ch, cw = work.shape
     peaks: list[tuple[int, int]] = []
@@ -132,8 +134,8 @@ def _coarse(ref: PreparedPlane, mov: PreparedPlane, motion: str,
             break
         top = max(top, v)
         peaks.append((py, px))
-        work[np.ix_(np.arange(py - 2, py + 3) % ch, np.arange(px - 2, px + 3) % cw)] = -np.inf
-    # candidate integer shift -> sub-pixel start
+        work[np.ix_(np.arange(py - radius, py + radius + 1) % ch,
+                    np.arange(px - radius, px + radius + 1) % cw)] = -np.inf
     cands: dict[tuple[int, int], tuple[float, float]] = {}
     for py, px in peaks:
         fy = 0.0 if motion == "x" else _parabola(
@@ -143,6 +145,28 @@ def _coarse(ref: PreparedPlane, mov: PreparedPlane, motion: str,
         for cy in {py, py - h} if py else {0}:
             for cx in {px, px - w} if px else {0}:
                 cands[(cx, cy)] = (cx + fx, cy + fy)
+    return cands
+
+
+def _vote_level(p: PreparedPlane) -> int:
+    """The finest level whose longest side is at most _VOTE_MAX px."""
+    lvl = 0
+    while lvl < len(p.levels) - 1 and max(p.levels[lvl].img.shape) > _VOTE_MAX:
+        lvl += 1
+    return lvl
+
+
+def _coarse(ref: PreparedPlane, mov: PreparedPlane, motion: str,
+            guess: tuple[float, float] | None, min_overlap: float,
+            ) -> tuple[float, float, int]:
+    """Coarse shift: (dx, dy) in full-resolution px (sub-pixel, from a correlation peak)
+    and the pyramid level the refinement starts at (within its basin)."""
+    lvl = len(ref.levels) - 1
+    a, b = ref.levels[lvl], mov.levels[lvl]
+    h, w = a.img.shape
+    # the strongest peaks (5x5 suppression): the background's is not always the strongest
+    # (a subtitle or a character can outvote it), tiles decide
+    cands = _peaks(_correlation(ref, mov, lvl), motion, 2)
     scale = 2 ** lvl
     if guess is not None:
         gx = guess[0] / scale if motion != "y" else 0.0
@@ -160,14 +184,43 @@ def _coarse(ref: PreparedPlane, mov: PreparedPlane, motion: str,
         scored.append(((cx, cy), start, z - 0.05 * (1.0 - frac)))
     if not scored:
         raise AlignmentError("the frames do not overlap enough to be aligned")
-    if len(scored) > 1 and max(sc[2] for sc in scored) < _VOTE_SKIP:
+    _, start, score = max(scored, key=lambda s: s[2])
+    if score < _VOTE_SKIP:
         # tiles vote: the candidate that most of the textured frame agrees with (a match
         # this good everywhere leaves nothing to outvote it: clean pans skip the vote)
-        votes, _ = tile_vote(a.img, b.img, a.valid, b.valid, [c for c, _, _ in scored],
-                             tile=_VOTE_TILE, min_std=_VOTE_MIN_STD * _ENC_GAIN)
-        if votes.max() > 0:
-            top_v = float(votes.max())
-            # near-ties (within 10 %) go to the better whole-overlap correlation
-            scored = [s for s, v in zip(scored, votes, strict=True) if v >= 0.9 * top_v]
-    _, start, score = max(scored, key=lambda s: s[2])
-    return start[0], start[1], lvl
+        got = _vote(ref, mov, motion, [s[1] for s in scored], lvl, min_overlap)
+        if got is not None:
+            return got
+    return start[0] * scale, start[1] * scale, max(lvl - 1, 0)
+
+
+def _vote(ref: PreparedPlane, mov: PreparedPlane, motion: str,
+          coarse: list[tuple[float, float]], lvl: int, min_overlap: float,
+          ) -> tuple[float, float, int] | None:
+    """Tile votes on the vote level (:func:`_vote_level`) among its own correlation peaks
+    (3x3 suppression) and the coarse candidates (``coarse``: starts in level-``lvl`` px).
+
+    Two motions a coarse pixel apart (credits scrolling over a slow pan, a character walking
+    against it) make one peak on the coarsest level, and the refinement then follows
+    whichever has the stronger edges; a level of up to _VOTE_MAX px tells them apart.
+    Near-ties (within 10 % of the most votes) go to the better whole-overlap correlation.
+    Returns the winner as :func:`_coarse` does, or None when no tile voted."""
+    fl = _vote_level(ref)
+    a, b = ref.levels[fl], mov.levels[fl]
+    h, w = a.img.shape
+    f = 2 ** (lvl - fl)
+    cands = _peaks(_correlation(ref, mov, fl), motion, 1)
+    for sx, sy in coarse:
+        cands.setdefault((round(sx * f), round(sy * f)), (sx * f, sy * f))
+    keys = [c for c in cands if (w - abs(c[0])) * (h - abs(c[1])) >= min_overlap * w * h]
+    if not keys:
+        return None
+    votes, _ = tile_vote(a.img, b.img, a.valid, b.valid, keys, tile=_VOTE_TILE,
+                         min_std=_VOTE_MIN_STD * _ENC_GAIN)
+    if votes.max() <= 0:
+        return None
+    top = [c for c, v in zip(keys, votes, strict=True) if v >= 0.9 * float(votes.max())]
+    min_pixels = max(64, int(0.02 * h * w))
+    best = max(top, key=lambda c: _zncc_int(a, b, c[0], c[1], min_pixels)[0])
+    s = 2 ** fl
+    return cands[best][0] * s, cands[best][1] * s, max(fl - 1, 0)

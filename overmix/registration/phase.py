@@ -114,9 +114,7 @@ def estimate_prepared(ref: PreparedPlane, mov: PreparedPlane, *, motion: str = "
             f"{mov.shape[1]}x{mov.shape[0]}")
     if search or guess is None:
         cx, cy, lvl = _coarse(ref, mov, motion, guess, min_overlap)
-        s = 2 ** lvl
-        # the sub-pixel peak is within the basin of the next finer level
-        fit = _refine(ref, mov, cx * s, cy * s, max(lvl - 1, 0), motion)
+        fit = _refine(ref, mov, cx, cy, lvl, motion)
     else:
         gx = guess[0] if motion != "y" else 0.0
         gy = guess[1] if motion != "x" else 0.0

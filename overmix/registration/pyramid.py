@@ -9,7 +9,7 @@ memory of float32).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -49,14 +49,15 @@ class PreparedPlane:
 
     levels: list[_Level]
     shape: tuple[int, int]
-    spec: np.ndarray | None = None  # rfft2 of the windowed coarsest level (cached)
+    # rfft2 of the windowed levels the coarse search correlated (cached, by level)
+    specs: dict[int, np.ndarray] = field(default_factory=dict)
     energy: np.ndarray | None = None  # integral image of gradient energy (cached)
 
     @property
     def nbytes(self) -> int:
         """Bytes held by this plane alone (shared masks not counted)."""
         n = sum(lv.img.nbytes for lv in self.levels)
-        return n + (0 if self.spec is None else self.spec.nbytes)
+        return n + sum(s.nbytes for s in self.specs.values())
 
 
 def down2(a: np.ndarray) -> np.ndarray:
@@ -127,7 +128,7 @@ def set_masks(p: PreparedPlane, masks: MaskPyramid | None) -> None:
     the cached spectrum and gradient energy, which depend on them, are dropped."""
     for lvl, lv in enumerate(p.levels):
         lv.valid, lv.kvalid = masks[lvl] if masks is not None else (None, None)
-    p.spec = None
+    p.specs = {}
     p.energy = None
 
 

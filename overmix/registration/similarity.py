@@ -342,10 +342,8 @@ def estimate_similarity(ref: PreparedPlane, mov: PreparedPlane, *, model: str = 
     if search or guess is None:
         cx, cy, lvl = _coarse(ref, mov, "xy", (t0.real, t0.imag) if guess is not None
                               else None, min_overlap)
-        s = 2 ** lvl
         # the coarse shift is that of the overlap's centre, close to D(c)
-        fit = _refine(ref, mov, complex(cx, cy) * s, mu0, max(lvl - 1, 0),
-                      model == "similarity")
+        fit = _refine(ref, mov, complex(cx, cy), mu0, lvl, model == "similarity")
     else:
         fit = _refine(ref, mov, t0, mu0, 0, model == "similarity")
     x, m = transform(fit.t, fit.mu, c)

@@ -233,9 +233,10 @@ def _logo_alpha(h: int, w: int) -> np.ndarray:
     return a
 
 
-def _credits(frames: list[np.ndarray], fg: list[np.ndarray], speed: float) -> None:
+def _credits(frames: list[np.ndarray], fg: list[np.ndarray], speed: float,
+             size_frac: float = 1 / 14) -> None:
     h, w = frames[0].shape[:2]
-    size = max(9, h // 14)
+    size = max(9, int(h * size_frac))
     gap = 1.9 * size
     tall = int(len(CREDITS) * gap + h)
     _, both = _text_layer(tall, w, [(t, 0.66 * w, h * 0.6 + i * gap)
@@ -331,13 +332,14 @@ def _world(h: int, w: int, xy: np.ndarray, seed: int, shot: int = 0) -> np.ndarr
 def make_scene(contaminations: Iterable[str] = (), *, n: int = 40, h: int = 180, w: int = 320,
                seed: int = 0, step: tuple[float, float] = (2.37, 0.43), line_every: int = 24,
                cut_at: int | None = None, sprite_speed: float = -1.6,
-               credit_speed: float = 1.5) -> RealScene:
+               credit_speed: float = 1.5, credit_size: float = 1 / 14) -> RealScene:
     """A pan with the given contaminations (names from :data:`CONTAMINATIONS`).
 
     ``step`` is the pan per frame (px, plus a slight ease); ``line_every`` the frames per
     subtitle line; ``cut_at`` the first frame of the second shot (default ``0.65 n``);
     ``sprite_speed`` the character's screen speed (px/frame, negative = walking left while the
-    camera pans right); ``credit_speed`` the credits' upward scroll (px/frame).
+    camera pans right); ``credit_speed`` the credits' upward scroll (px/frame) and
+    ``credit_size`` their letter height (fraction of the frame height).
     """
     kinds = tuple(contaminations)
     bad = [c for c in kinds if c not in CONTAMINATIONS]
@@ -385,7 +387,7 @@ def make_scene(contaminations: Iterable[str] = (), *, n: int = 40, h: int = 180,
     if "sprite" in kinds:
         _sprite(rgb, fg, sprite_speed)
     if "credits" in kinds:
-        _credits(rgb, fg, credit_speed)
+        _credits(rgb, fg, credit_speed, credit_size)
     if "logo" in kinds:
         a = 0.55 * _logo_alpha(h, w)
         for k, f in enumerate(rgb):

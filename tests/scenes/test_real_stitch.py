@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from overmix.cli import main
-from tests.scenes.real import SCENES, make_scene
+from overmix.registration import estimate_shift
+from tests.scenes.real import SCENES, luma709, make_scene
 
 N, H, W = 24, 180, 320
 
@@ -73,3 +74,24 @@ def test_cut_keeps_the_larger_shot_with_one_warning(tmp_path: Path, capsys) -> N
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("overmix: error:") and "12 and 13" in err[0]
     assert not out2.exists()
+
+
+def test_scrolling_credits_pair_follows_the_background() -> None:
+    # 640x360: the credits' own motion (0, 2) and the pan's (2.4, 0.6) are one peak on the
+    # 320x180 coarse level; the credits' strong edges used to win the refinement
+    scene = make_scene(SCENES["credits"], n=2, h=360, w=640)
+    r = estimate_shift(luma709(scene.rgb[0]), luma709(scene.rgb[1]))
+    truth = scene.xy[1] - scene.xy[0]
+    assert abs(r.dx - truth[0]) < 0.1 and abs(r.dy - truth[1]) < 0.1
+
+
+@pytest.mark.parametrize("depth", [8, 10])
+def test_plain_align_follows_the_background_under_big_credits(tmp_path: Path, capsys,
+                                                               depth: int) -> None:
+    # tall credit lines scrolling up at their own speed: a second large textured layer
+    scene = make_scene(SCENES["credits"], n=N, h=H, w=W, credit_size=0.14, credit_speed=2.0)
+    clip = scene.encode(tmp_path / "credits.mkv", depth)
+    assert main(["align", str(clip), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [f["index"] for f in data["frames"]] == list(range(N)) and data["left_out"] == []
+    assert _offsets_error(data, scene) < 0.1
