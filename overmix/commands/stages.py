@@ -202,7 +202,7 @@ def realign_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     pos = positions(store, offsets)
     if pos != list(range(len(store))):  # rows must be the store's frames, in order
         return offsets
-    from overmix.registration.animation import animated_frame_masks  # lazy: scipy
+    from overmix.registration.cels import animated_frame_masks  # lazy: scipy
     _, masks = animated_frame_masks(lambda n: store.luma(pos[n]), offsets.xy, offsets.anim,
                                     offsets.canvas, progress=progress)
     new = snap_offsets(align(store, motion=align_motion(opts), mask=ignore, border=opts.border,
@@ -342,7 +342,7 @@ def merge_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         return renders
 
 
-    from overmix.registration.animation import merge_planes  # lazy: scipy
+    from overmix.registration.cels import merge_planes  # lazy: scipy
     together = offsets.with_rows(range(len(offsets)), anim=[])
     shared = render_canvas(store, together, opts, ignore, gains, progress, weights=weights)[0]
     out = []
