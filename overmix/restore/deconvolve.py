@@ -129,28 +129,9 @@ def richardson_lucy(plane: np.ndarray, *, sigma: float | None = None,
         raise InputError(f"deconvolution needs a 2-D plane, got shape {obs.shape}")
     if not 1 <= iterations <= MAX_ITERATIONS:
         raise UsageError(f"iterations must be in 1..{MAX_ITERATIONS}, got {iterations}")
-    if psf is None:
-        if sigma is None:
-            sigma = estimate_psf_sigma(obs)
-        if not (0 < sigma <= MAX_SIGMA):
-            raise UsageError(f"PSF sigma must be in (0, {MAX_SIGMA:g}], got {sigma}")
-        kernel = gaussian_psf(sigma)
-        width = sigma
-    else:
-        kernel = np.asarray(psf, dtype=np.float64)
-        if kernel.ndim != 2 or kernel.shape[0] % 2 == 0 or kernel.shape[1] % 2 == 0:
-            raise UsageError("a PSF must be a 2-D array with odd sides")
-        if kernel.sum() <= 0 or (kernel < 0).any():
-            raise UsageError("a PSF must be non-negative with a positive sum")
-        kernel = kernel / kernel.sum()
-        width = max(kernel.shape) / 8
-    # reflect padding hides the borders from the circular FFT convolution
-    pad = max(kernel.shape) // 2 + 4
+    kernel, width = _kernel(obs, sigma, psf)
     h, w = obs.shape
-    big = np.pad(obs, pad, mode="reflect" if min(h, w) > pad else "edge")
-    shape = (fft.next_fast_len(big.shape[0], real=True),
-             fft.next_fast_len(big.shape[1], real=True))
-    big = np.pad(big, ((0, shape[0] - big.shape[0]), (0, shape[1] - big.shape[1])), mode="edge")
+    big, shape, pad = _padded(obs, kernel)
     otf = _otf(kernel, shape)
     otf_c = np.conj(otf)
     # RL needs positive data; a small floor keeps the ratio finite on pure black
@@ -175,6 +156,40 @@ def richardson_lucy(plane: np.ndarray, *, sigma: float | None = None,
         np.maximum(est, floor * 0.1, out=est)
         progress("deconvolve", i + 1, iterations)
     return (est[pad:pad + h, pad:pad + w] - floor).astype(np.float32)
+
+
+def _kernel(obs: np.ndarray, sigma: float | None,
+            psf: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """The normalised PSF (a Gaussian of ``sigma``, estimated when None, or ``psf`` checked)
+    and its width in pixels (for the bound's window)."""
+    if psf is None:
+        if sigma is None:
+            sigma = estimate_psf_sigma(obs)
+        if not (0 < sigma <= MAX_SIGMA):
+            raise UsageError(f"PSF sigma must be in (0, {MAX_SIGMA:g}], got {sigma}")
+        kernel = gaussian_psf(sigma)
+        width = sigma
+    else:
+        kernel = np.asarray(psf, dtype=np.float64)
+        if kernel.ndim != 2 or kernel.shape[0] % 2 == 0 or kernel.shape[1] % 2 == 0:
+            raise UsageError("a PSF must be a 2-D array with odd sides")
+        if kernel.sum() <= 0 or (kernel < 0).any():
+            raise UsageError("a PSF must be non-negative with a positive sum")
+        kernel = kernel / kernel.sum()
+        width = max(kernel.shape) / 8
+    return kernel, width
+
+
+def _padded(obs: np.ndarray, kernel: np.ndarray) -> tuple[np.ndarray, tuple[int, int], int]:
+    """``obs`` padded for the FFT convolution: the padded plane, its (fast) shape, the pad."""
+    # reflect padding hides the borders from the circular FFT convolution
+    pad = max(kernel.shape) // 2 + 4
+    h, w = obs.shape
+    big = np.pad(obs, pad, mode="reflect" if min(h, w) > pad else "edge")
+    shape = (fft.next_fast_len(big.shape[0], real=True),
+             fft.next_fast_len(big.shape[1], real=True))
+    big = np.pad(big, ((0, shape[0] - big.shape[0]), (0, shape[1] - big.shape[1])), mode="edge")
+    return big, shape, pad
 
 
 def _profile_variance(w: np.ndarray, offs: np.ndarray) -> np.ndarray:

@@ -309,6 +309,37 @@ def estimate_from_jpegs(paths: list[str | os.PathLike[str]], *, iterations: int 
     for f in files:
         if len(f.components) != ncomp:
             raise InputError(f"{f.path}: {len(f.components)} components, expected {ncomp}")
+    xy = _whole_offsets(files, offsets)
+    w_max = max(f.width for f in files)
+    h_max = max(f.height for f in files)
+    canvas = Canvas.covering(xy, w_max, h_max)
+    # each file's region on the canvas
+    regions = []
+    for f, (x, y) in zip(files, xy, strict=True):
+        r0, c0 = int(y - canvas.y), int(x - canvas.x)
+        regions.append((slice(r0, r0 + f.height), slice(c0, c0 + f.width)))
+    shape = (canvas.height, canvas.width)
+
+    # initial estimate: the average of the decoded files (chroma replicated to full size)
+    avg, cnt, covered = _average(files, regions, shape, ncomp)
+    x_est = [a.copy() for a in avg]
+
+    changes: list[float] = []
+    it = 0
+    for it in range(1, iterations + 1):
+        if tv > 0:
+            x_est = [_tv_step(p, tv) for p in x_est]
+        change = _project_round(x_est, files, regions, covered, cnt, relax)
+        changes.append(float(np.sqrt(change / ncomp)))
+        progress("jpeg", it, iterations)
+        if changes[-1] < tol:
+            break
+    return JpegEstimate(_to_working(x_est), _to_working(avg), cnt.astype(np.float32), canvas,
+                        it if iterations else 0, changes, (w_max, h_max))
+
+
+def _whole_offsets(files: list[JpegFile], offsets: np.ndarray | None) -> np.ndarray:
+    """Each file's (x, y), checked to be whole pixels (all (0, 0) when None: same sizes)."""
     n = len(files)
     if offsets is None:
         sizes = {(f.width, f.height) for f in files}
@@ -322,17 +353,15 @@ def estimate_from_jpegs(paths: list[str | os.PathLike[str]], *, iterations: int 
         if np.abs(xy - np.round(xy)).max() > 0.02:
             raise InputError("JPEG estimation needs whole-pixel offsets between the files")
         xy = np.round(xy)
-    w_max = max(f.width for f in files)
-    h_max = max(f.height for f in files)
-    canvas = Canvas.covering(xy, w_max, h_max)
-    # each file's region on the canvas
-    regions = []
-    for f, (x, y) in zip(files, xy, strict=True):
-        r0, c0 = int(y - canvas.y), int(x - canvas.x)
-        regions.append((slice(r0, r0 + f.height), slice(c0, c0 + f.width)))
-    shape = (canvas.height, canvas.width)
+    return xy
 
-    # initial estimate: the average of the decoded files (chroma replicated to full size)
+
+def _average(files: list[JpegFile], regions: list[tuple[slice, slice]],
+             shape: tuple[int, int],
+             ncomp: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """The average of the decoded files on the canvas (chroma replicated to full size; 128
+    for chroma, 0 for luma where no file is), the number of files at each pixel and where
+    that is above 0."""
     acc = [np.zeros(shape) for _ in range(ncomp)]
     cnt = np.zeros(shape)
     for f, reg in zip(files, regions, strict=True):
@@ -343,32 +372,30 @@ def estimate_from_jpegs(paths: list[str | os.PathLike[str]], *, iterations: int 
     covered = cnt > 0
     avg = [np.where(covered, a / np.maximum(cnt, 1), 128.0 if i else 0.0)
            for i, a in enumerate(acc)]
-    x_est = [a.copy() for a in avg]
+    return avg, cnt, covered
 
-    changes: list[float] = []
-    it = 0
-    for it in range(1, iterations + 1):
-        if tv > 0:
-            x_est = [_tv_step(p, tv) for p in x_est]
-        new = [np.zeros(shape) for _ in range(ncomp)]
-        for f, reg in zip(files, regions, strict=True):
-            for ci, c in enumerate(f.components):
-                crop = x_est[ci][reg]
-                z = _down(crop, c.fx, c.fy)
-                delta = _project_component(z, c)
-                new[ci][reg] += np.clip(crop + _up(delta, c.fx, c.fy, crop.shape), 0, 255)
-        change = 0.0
-        for ci in range(ncomp):
-            proj = np.where(covered, new[ci] / np.maximum(cnt, 1), x_est[ci])
-            step = relax * (proj - x_est[ci])
-            change += float(np.mean(step[covered] ** 2))
-            x_est[ci] = np.clip(x_est[ci] + step, 0, 255)
-        changes.append(float(np.sqrt(change / ncomp)))
-        progress("jpeg", it, iterations)
-        if changes[-1] < tol:
-            break
-    return JpegEstimate(_to_working(x_est), _to_working(avg), cnt.astype(np.float32), canvas,
-                        it if iterations else 0, changes, (w_max, h_max))
+
+def _project_round(x_est: list[np.ndarray], files: list[JpegFile],
+                   regions: list[tuple[slice, slice]], covered: np.ndarray, cnt: np.ndarray,
+                   relax: float) -> float:
+    """One projection round onto every file's quantisation intervals, averaged and
+    over-relaxed, in place on ``x_est``; the summed mean square step of the planes."""
+    shape = x_est[0].shape
+    ncomp = len(x_est)
+    new = [np.zeros(shape) for _ in range(ncomp)]
+    for f, reg in zip(files, regions, strict=True):
+        for ci, c in enumerate(f.components):
+            crop = x_est[ci][reg]
+            z = _down(crop, c.fx, c.fy)
+            delta = _project_component(z, c)
+            new[ci][reg] += np.clip(crop + _up(delta, c.fx, c.fy, crop.shape), 0, 255)
+    change = 0.0
+    for ci in range(ncomp):
+        proj = np.where(covered, new[ci] / np.maximum(cnt, 1), x_est[ci])
+        step = relax * (proj - x_est[ci])
+        change += float(np.mean(step[covered] ** 2))
+        x_est[ci] = np.clip(x_est[ci] + step, 0, 255)
+    return change
 
 
 def deblock_average(plane: np.ndarray, weight: np.ndarray | float = 1.0, *,

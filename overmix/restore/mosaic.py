@@ -39,6 +39,7 @@ from overmix.progress import ProgressCallback, no_progress
 from overmix.providers import ArrayProvider, reader
 from overmix.restore.degrade import BlockMean, frame_warp, hr_grid
 from overmix.restore.inpaint import fill_harmonic
+from overmix.restore.mosaic_recovery import observe, phases_enough, solve_plane
 
 __all__ = ["MosaicInfo", "MosaicResult", "detect_mosaic", "recover_mosaic"]
 
@@ -349,7 +350,6 @@ def recover_mosaic(frames: ArrayProvider, n: int, offsets_xy: np.ndarray, canvas
     phase = (info.phase[0] // sx, info.phase[1] // sy)
     offsets_xy = np.asarray(offsets_xy, dtype=np.float64).reshape(-1, 2)
     grid = hr_grid(canvas, 1.0, plane_sub, plane_offset)  # the canvas grid itself
-    shape = grid.shape
     fshape = tuple(np.shape(get(0)))
     fmask = info.mask
     if sx > 1:
@@ -358,112 +358,23 @@ def recover_mosaic(frames: ArrayProvider, n: int, offsets_xy: np.ndarray, canvas
         raise InputError(f"mosaic mask {fmask.shape} does not match frames {fshape}")
     warps = [frame_warp((float(offsets_xy[k, 0]), float(offsets_xy[k, 1])), fshape, grid,
                         plane_sub=plane_sub, plane_offset=plane_offset) for k in range(n)]
-    inv = (~fmask).astype(np.float32)
-    on = fmask.astype(np.float32)
-
     M = BlockMean(fshape, block, phase, fmask)  # type: ignore[arg-type]
 
     # right-hand side, coverage maps and the initial estimate (one pass over the frames)
-    rhs = np.zeros(shape, np.float32)
-    wdirect = np.zeros(shape, np.float32)
-    acc_direct = np.zeros(shape, np.float32)
-    wcov = np.zeros(shape, np.float32)
-    wall = np.zeros(shape, np.float32)
-    acc_all = np.zeros(shape, np.float32)
-    bits_x = np.zeros(shape, np.int64)
-    bits_y = np.zeros(shape, np.int64)
-    cy = np.arange(shape[0])[:, None] * grid.py + grid.y0 + grid.py / 2  # cell centres, luma
-    cx = np.arange(shape[1])[None, :] * grid.px + grid.x0 + grid.px / 2
-    for k in range(n):
-        y = np.asarray(get(k), dtype=np.float32)
-        warps[k].adjoint(M(y), rhs)
-        warps[k].adjoint(y * inv, acc_direct)
-        warps[k].adjoint(inv, wdirect)
-        warps[k].adjoint(on, wcov)
-        warps[k].adjoint(y, acc_all)
-        warps[k].adjoint(np.ones_like(y), wall)
-        # block phase of every canvas pixel in this frame (for the "constrained" report)
-        fy = np.floor((cy - offsets_xy[k, 1] - plane_offset[1]) / sy + 0.5).astype(np.int64)
-        fx = np.floor((cx - offsets_xy[k, 0] - plane_offset[0]) / sx + 0.5).astype(np.int64)
-        iny = (fy >= 0) & (fy < fshape[0])
-        inx = (fx >= 0) & (fx < fshape[1])
-        under = np.zeros(shape, bool)
-        rr = np.clip(fy, 0, fshape[0] - 1)
-        cc = np.clip(fx, 0, fshape[1] - 1)
-        under = fmask[rr, cc] & iny & inx
-        bits_y |= np.where(under, np.left_shift(1, (fy - phase[1]) % block), 0)
-        bits_x |= np.where(under, np.left_shift(1, (fx - phase[0]) % block), 0)
-    if not (wall > 0).any():
+    obs = observe(get, n, warps, M, fmask, offsets_xy, grid, plane_offset, (sx, sy), phase,
+                   block)
+    if not (obs.wall > 0).any():
         raise InputError("no frame overlaps the canvas")
-    direct = wdirect > 0.05
-    covered = wcov > 0.05
-    x0 = np.where(direct, acc_direct / np.maximum(wdirect, 1e-6),
-                  acc_all / np.maximum(wall, 1e-6))
-    x0 = fill_harmonic(x0.astype(np.float32), wall > 1e-6)
+    direct = obs.wdirect > 0.05
+    covered = obs.wcov > 0.05
+    x0 = np.where(direct, obs.acc_direct / np.maximum(obs.wdirect, 1e-6),
+                  obs.acc_all / np.maximum(obs.wall, 1e-6))
+    x0 = fill_harmonic(x0.astype(np.float32), obs.wall > 1e-6)
 
-    c = float(wall.sum()) / wall.size
+    c = float(obs.wall.sum()) / obs.wall.size
     lam = mu * c
-
-    # edge weights of the regulariser: all 1 (Tikhonov) in the first pass, then reweighted
-    # (IRLS towards a Huber / total-variation prior): a cel drawing is flat between sharp
-    # lines, and the quadratic prior would blur the lines it has to fill in under the mosaic
-    wx = np.ones((shape[0], shape[1] - 1), np.float32)
-    wy = np.ones((shape[0] - 1, shape[1]), np.float32)
-
-    def normal(z: np.ndarray) -> np.ndarray:
-        out = np.zeros(shape, np.float32)
-        for k in range(n):
-            warps[k].adjoint(M(warps[k].forward(z)), out)
-        # + lam * D^T W D (weighted -Laplacian) with reflecting borders
-        gx = lam * wx * np.diff(z, axis=1)
-        gy = lam * wy * np.diff(z, axis=0)
-        out[:, :-1] -= gx
-        out[:, 1:] += gx
-        out[:-1, :] -= gy
-        out[1:, :] += gy
-        return out
-
-    # conjugate gradients on the normal equations (float32 planes, float64 scalars);
-    # half the iterations for the first pass, the rest shared by the reweighted passes
-    passes = 1 + max(int(reweight), 0) if edge_scale > 0 else 1
-    budget = [iterations] if passes == 1 else (
-        [iterations - iterations // 2]
-        + [len(c) for c in np.array_split(np.arange(iterations // 2), passes - 1)])
-    x = x0.astype(np.float32)
-    done = 0
-    for npass, its in enumerate(budget):
-        if npass:
-            # Huber weights: 1 below ``edge_scale``, edge_scale / |step| above
-            wx = np.minimum(1.0, edge_scale / np.maximum(np.abs(np.diff(x, axis=1)), 1e-6))
-            wy = np.minimum(1.0, edge_scale / np.maximum(np.abs(np.diff(x, axis=0)), 1e-6))
-            wx = wx.astype(np.float32)
-            wy = wy.astype(np.float32)
-        r = rhs - normal(x)
-        pdir = r.copy()
-        rr = float(np.vdot(r, r))
-        stop = 1e-12 * max(float(np.vdot(rhs, rhs)), 1e-30)
-        for _ in range(its):
-            if rr <= stop:
-                break
-            ap = normal(pdir)
-            alpha = rr / max(float(np.vdot(pdir, ap)), 1e-30)
-            x += np.float32(alpha) * pdir
-            r -= np.float32(alpha) * ap
-            rr_new = float(np.vdot(r, r))
-            pdir = r + np.float32(rr_new / rr) * pdir
-            rr = rr_new
-            done += 1
-            progress("mosaic", done, iterations)
-    plane = x
-
-    def popcount(v: np.ndarray) -> np.ndarray:
-        cnt = np.zeros(v.shape, np.int64)
-        for i in range(block):
-            cnt += (v >> i) & 1
-        return cnt
-
-    need = max(2, -(-block // 2))
-    constrained = direct | ((popcount(bits_x) >= need) & (popcount(bits_y) >= need))
+    plane = solve_plane(x0, obs.rhs, warps, M, n, lam, iterations, edge_scale, reweight, progress)
+    constrained = direct | phases_enough(obs.bits_x, obs.bits_y, block)
     ncov = int(covered.sum())
     frac = float((constrained & covered).sum()) / ncov if ncov else 1.0
     return MosaicResult(plane, covered, direct, constrained, frac)

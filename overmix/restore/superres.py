@@ -242,24 +242,23 @@ def superresolve(frames: ArrayProvider, n: int, offsets_xy: np.ndarray, canvas: 
     grid = hr_grid(canvas, scale, gsub, goff)
     warps, _ = _warps(n, offsets_xy, get, grid, plane_sub, plane_offset, psf_sigma)
 
-    weight = np.zeros(grid.shape, np.float32)
-    if init is None:
-        x, weight = back_project(get, n, offsets_xy, canvas, scale=scale, plane_sub=plane_sub,
-                                 plane_offset=plane_offset, psf_sigma=psf_sigma,
-                                 grid_sub=gsub, grid_offset=goff, valid=valid)
-    else:
-        if init.shape != grid.shape:
-            raise UsageError(f"initial estimate has shape {init.shape}, expected {grid.shape}")
-        x = np.array(init, dtype=np.float32)
-        for k in range(n):
-            v = np.ones(np.shape(get(k)), np.float32) if valid is None else valid
-            warps[k].adjoint(np.asarray(v, np.float32), weight)
-    n_obs = float(weight.sum())
-    c = n_obs / weight.size
+    x, weight = _start(get, n, offsets_xy, canvas, scale, plane_sub, plane_offset, psf_sigma,
+                       gsub, goff, valid, init, grid.shape, warps)
     prior = _Btv(grid.shape, p, alpha, eps_prior)
-    wp = lam * c
-    eps2 = eps * eps
+    # the prior's weight follows the mean observations per output pixel
+    _minimise(x, warps, get, valid, eps, prior, lam * (float(weight.sum()) / weight.size), lam,
+              iterations, progress, stats)
+    if clip is not None:
+        np.clip(x, clip[0], clip[1], out=x)
+    return x, weight
 
+
+def _minimise(x: np.ndarray, warps: list[Warp], get: Callable[[int], np.ndarray],
+              valid: np.ndarray | None, eps: float, prior: _Btv, wp: float, lam: float,
+              iterations: int, progress: ProgressCallback, stats: SrStats | None) -> None:
+    """Nonlinear conjugate gradients on the Charbonnier data term plus ``wp`` x the prior,
+    in place on ``x`` (each iteration two passes over the frames)."""
+    eps2 = eps * eps
     vw = None if valid is None else np.asarray(valid, dtype=np.float32)
     grad = np.empty_like(x)
     d = np.zeros_like(x)
@@ -267,41 +266,13 @@ def superresolve(frames: ArrayProvider, n: int, offsets_xy: np.ndarray, canvas: 
     for it in range(iterations):
         t0 = time.perf_counter()
         # pass 1: gradient of F at x
-        grad.fill(0.0)
-        fval = 0.0
-        for k in range(n):
-            r = warps[k].forward(x) - np.asarray(get(k), dtype=np.float32)
-            s = np.sqrt(r * r + eps2)
-            if vw is None:
-                fval += float(s.sum())
-                warps[k].adjoint(r / s, grad)
-            else:
-                fval += float((vw * s).sum())
-                warps[k].adjoint(vw * r / s, grad)
+        fval = _data_gradient(x, grad, warps, get, vw, eps2)
         if lam > 0:
             fval += prior.value_grad(x, grad, wp)
-        # Polak-Ribière+ direction (restart when not a descent direction)
-        if g_prev is None:
-            d[:] = -grad
-        else:
-            gg = max(float(np.vdot(g_prev, g_prev)), 1e-30)
-            beta = max(0.0, float(np.vdot(grad, grad - g_prev)) / gg)
-            d *= beta
-            d -= grad
-            if float(np.vdot(grad, d)) >= 0:
-                d[:] = -grad
-        if g_prev is None:
-            g_prev = grad.copy()
-        else:
-            g_prev[:] = grad
+        g_prev = _direction(grad, g_prev, d)
         gd = float(np.vdot(grad, d))
         # pass 2: curvature of the majoriser along d
-        curv = 0.0
-        for k in range(n):
-            r = warps[k].forward(x) - np.asarray(get(k), dtype=np.float32)
-            q = warps[k].forward(d)
-            c_k = q * q / np.sqrt(r * r + eps2)
-            curv += float(c_k.sum() if vw is None else (vw * c_k).sum())
+        curv = _data_curvature(x, d, warps, get, vw, eps2)
         if lam > 0:
             curv += prior.curvature(x, d, wp)
         if curv <= 0 or gd >= 0:
@@ -311,9 +282,78 @@ def superresolve(frames: ArrayProvider, n: int, offsets_xy: np.ndarray, canvas: 
             stats.objective.append(fval)
             stats.seconds.append(time.perf_counter() - t0)
         progress("superres", it + 1, iterations)
-    if clip is not None:
-        np.clip(x, clip[0], clip[1], out=x)
+
+
+def _start(get: Callable[[int], np.ndarray], n: int, offsets_xy: np.ndarray, canvas: Canvas,
+           scale: float, plane_sub: tuple[int, int], plane_offset: tuple[float, float],
+           psf_sigma: float, gsub: tuple[int, int], goff: tuple[float, float],
+           valid: np.ndarray | None, init: np.ndarray | None, shape: tuple[int, int],
+           warps: list[Warp]) -> tuple[np.ndarray, np.ndarray]:
+    """The starting estimate (``init``, or :func:`back_project`) and the observation weight
+    of every output pixel."""
+    weight = np.zeros(shape, np.float32)
+    if init is None:
+        x, weight = back_project(get, n, offsets_xy, canvas, scale=scale, plane_sub=plane_sub,
+                                 plane_offset=plane_offset, psf_sigma=psf_sigma,
+                                 grid_sub=gsub, grid_offset=goff, valid=valid)
+    else:
+        if init.shape != shape:
+            raise UsageError(f"initial estimate has shape {init.shape}, expected {shape}")
+        x = np.array(init, dtype=np.float32)
+        for k in range(n):
+            v = np.ones(np.shape(get(k)), np.float32) if valid is None else valid
+            warps[k].adjoint(np.asarray(v, np.float32), weight)
     return x, weight
+
+
+def _data_gradient(x: np.ndarray, grad: np.ndarray, warps: list[Warp],
+                   get: Callable[[int], np.ndarray], vw: np.ndarray | None,
+                   eps2: float) -> float:
+    """The Charbonnier data term at ``x``; its gradient is written into ``grad``."""
+    grad.fill(0.0)
+    fval = 0.0
+    for k in range(len(warps)):
+        r = warps[k].forward(x) - np.asarray(get(k), dtype=np.float32)
+        s = np.sqrt(r * r + eps2)
+        if vw is None:
+            fval += float(s.sum())
+            warps[k].adjoint(r / s, grad)
+        else:
+            fval += float((vw * s).sum())
+            warps[k].adjoint(vw * r / s, grad)
+    return fval
+
+
+def _direction(grad: np.ndarray, g_prev: np.ndarray | None, d: np.ndarray) -> np.ndarray:
+    """Update the search direction ``d`` in place; the gradient kept for the next one."""
+    # Polak-Ribière+ direction (restart when not a descent direction)
+    if g_prev is None:
+        d[:] = -grad
+    else:
+        gg = max(float(np.vdot(g_prev, g_prev)), 1e-30)
+        beta = max(0.0, float(np.vdot(grad, grad - g_prev)) / gg)
+        d *= beta
+        d -= grad
+        if float(np.vdot(grad, d)) >= 0:
+            d[:] = -grad
+    if g_prev is None:
+        g_prev = grad.copy()
+    else:
+        g_prev[:] = grad
+    return g_prev
+
+
+def _data_curvature(x: np.ndarray, d: np.ndarray, warps: list[Warp],
+                    get: Callable[[int], np.ndarray], vw: np.ndarray | None,
+                    eps2: float) -> float:
+    """Curvature of the data term's majoriser at ``x`` along ``d``."""
+    curv = 0.0
+    for k in range(len(warps)):
+        r = warps[k].forward(x) - np.asarray(get(k), dtype=np.float32)
+        q = warps[k].forward(d)
+        c_k = q * q / np.sqrt(r * r + eps2)
+        curv += float(c_k.sum() if vw is None else (vw * c_k).sum())
+    return curv
 
 
 def superresolve_planes(planes_of: Callable[[int], Sequence[np.ndarray]], n: int,
