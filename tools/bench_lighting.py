@@ -16,8 +16,11 @@ runs):
    give the same canvas.
 2. **Gain error** per frame (after the free choice of brightness) on 40- and 160-frame pans
    (the same step, so 4x the length), and on a 40-frame pan with a hardsub and a character
-   walking against the pan (no mask given: the fit finds and leaves out screen-fixed content;
-   no per-frame masks from the registration exist yet).
+   walking against the pan (no mask given: with the true offsets the fit finds and leaves out
+   screen-fixed content itself; with the tool's own alignment the alignment's scene masks
+   are left out too), each against the nominal gains and against the gains the decoded
+   frames show (:func:`decoded_gains`); then what the codec did to the frames, and the fit on
+   the un-encoded frames (no codec: accuracy and drift along the pan).
 3. **Cost**: a 60-frame 1280x720 pan, ``stitch`` with ``--lighting off`` and ``on`` (own
    alignment, whole pipeline), alternated, best of ``--repeat``; the ratio is what counts
    (absolute times on a shared machine are noise).
@@ -43,6 +46,7 @@ from overmix.commands.align import align_input  # noqa: E402
 from overmix.commands.options import StitchOptions  # noqa: E402
 from overmix.commands.stitch import stitch  # noqa: E402
 from overmix.geometry import Offsets  # noqa: E402
+from overmix.render.lighting import fit_lighting  # noqa: E402
 from tests.render.lit_pan import gain_errors, hardsub_mask, lit_pan, luma709  # noqa: E402
 from tests.videogen import color_tags, encode_video, rgb_to_yuv_codes  # noqa: E402
 
@@ -131,69 +135,143 @@ def quality(tmp: Path, n: int) -> None:
     print("  (C = compensated, - = not; =off: canvas identical to the off stitch)")
 
 
-def effective_gains(video: Path, scene_clean) -> np.ndarray:
-    """(n, 2) gain/offset each decoded frame actually shows: least-squares fit of its Y'
-    against the same frame rendered without grain and lighting, both as means of 16x16
-    blocks (the codec's blur does not dilute the slope; blocks touching a hardsub are left
-    out). The encoder moves a frame's brightness a little, most in 8-bit: the nominal gains
-    are not exactly what was decoded."""
+def _blocks(a: np.ndarray, b: int) -> np.ndarray:
+    """Means of b x b blocks (4 px frame edge left out), flattened."""
+    h, w = (a.shape[0] - 8) // b * b, (a.shape[1] - 8) // b * b
+    a = a[4:4 + h, 4:4 + w].astype(np.float64)
+    return a.reshape(h // b, b, w // b, b).mean(axis=(1, 3)).ravel()
+
+
+def _ls(y: np.ndarray, s: np.ndarray) -> np.ndarray:
+    return np.linalg.lstsq(np.stack([s, np.ones(s.size)], 1), y, rcond=None)[0]
+
+
+def decoded_gains(lumas, sc, clean, overlays: bool, block: int = 16) -> dict[str, np.ndarray]:
+    """What the frames ``lumas(k)`` (working Y') show, measured against the drawn truth (no
+    estimator code).
+
+    ``gains`` (n, 2): each frame's Y' fitted (least squares over means of ``block``-px
+    blocks, so the codec's blur does not dilute the slope) against the clean scene *plus the
+    codec's scene-fixed deviation*: motion-compensated prediction carries a codec error along
+    with the content, so it is part of the scene as every frame decodes it, not of any
+    frame's lighting; it is the mean over frames of ``(Y'_k - b_k) / a_k - clean`` at each
+    scene pixel (whole-pixel offsets; two rounds, the second with the first round's gains).
+    ``left``/``right``: the same fit over each half of the frame (is there one gain per
+    frame?). Hardsub pixels (grown 3 px) are left out when ``overlays``."""
+    h, w = clean.rgb[0].shape[:2]
+    sub = hardsub_mask(h, w)["all"]
+    sub = ndimage.binary_dilation(sub, iterations=3) if overlays else np.zeros_like(sub)
+    ix = np.rint(sc.xy - sc.xy.min(axis=0)).astype(int)
+    world = np.zeros((h + ix[:, 1].max(), w + ix[:, 0].max()))
+    count = np.zeros_like(world)
+    gains = np.asarray(sc.gains, np.float64).copy()
+    n = len(sc.xy)
+    parts = {"gains": np.s_[:, :], "left": np.s_[:, :w // 2], "right": np.s_[:, w // 2:]}
+    out: dict[str, list] = {}
+    for final in (False, True):
+        world[:] = 0
+        count[:] = 0
+        for k in range(n):
+            r = (lumas(k) - gains[k, 1]) / gains[k, 0] - luma709(clean.rgb[k])
+            win = (slice(ix[k, 1], ix[k, 1] + h), slice(ix[k, 0], ix[k, 0] + w))
+            world[win] += np.where(sub, 0.0, r)
+            count[win] += ~sub
+        dev = world / np.maximum(count, 1)
+        out = {name: [] for name in (parts if final else ["gains"])}
+        for k in range(n):
+            win = (slice(ix[k, 1], ix[k, 1] + h), slice(ix[k, 0], ix[k, 0] + w))
+            s, y = luma709(clean.rgb[k]) + dev[win], lumas(k)
+            for name in out:
+                sl = parts[name]
+                keep = _blocks(sub[sl].astype(np.float64), block) == 0
+                out[name].append(_ls(_blocks(y[sl], block)[keep], _blocks(s[sl], block)[keep]))
+        gains = np.array(out["gains"])
+    return {name: np.array(v) for name, v in out.items()}
+
+
+def _store(video: Path):
     from overmix.io.sources import open_source
     from overmix.io.store import FrameStore
 
     src = open_source(str(video))
     try:
-        store = FrameStore.from_source(src)
+        return FrameStore.from_source(src)
     finally:
         src.close()
-    def blocks(a: np.ndarray) -> np.ndarray:
-        h, w = (a.shape[0] - 8) // 16 * 16, (a.shape[1] - 8) // 16 * 16
-        a = a[4:4 + h, 4:4 + w].astype(np.float64)
-        return a.reshape(h // 16, 16, w // 16, 16).mean(axis=(1, 3))
 
-    sub = hardsub_mask(*scene_clean.rgb[0].shape[:2])["all"]
-    keep = (blocks(ndimage.binary_dilation(sub, iterations=3).astype(np.float64)) == 0).ravel()
-    out = []
-    with store:
-        for k in range(len(store)):
-            y = blocks(store.luma(k)).ravel()[keep]
-            s = blocks(luma709(scene_clean.rgb[k])).ravel()[keep]
-            coef, *_ = np.linalg.lstsq(np.stack([s, np.ones(s.size)], 1), y, rcond=None)
-            out.append(coef)
-    return np.array(out)
+
+def _unencoded(sc, depth: int):
+    """Working Y' of the frames as handed to the encoder (limited-range codes)."""
+    return lambda k: (sc.rgb[k][0].astype(np.float64) / (1 << (depth - 8)) - 16) / 219
 
 
 def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
-    print("\n[2] gain error per frame (max over frames, after the free choice of brightness), "
-          "--lighting on")
-    print(f"{'pan':44s} " + " ".join(f"{e:>30s}" for e in ENCODINGS))
+    print("\n[2] gain error per frame (after the one free choice of brightness), --lighting on")
+    print("  cell: max gain error % vs the nominal gains [rms] | vs the gains the decoded "
+          "frames show [rms] | max offset error (8-bit levels); bound 0.3 %")
+    print(f"{'pan':44s} " + " ".join(f"{e:>38s}" for e in ENCODINGS))
     cases = [(f"{n} frames", dict(n=n)) for n in lengths]
     cases.append(("40 frames + hardsub + walking character", dict(n=40, overlays=True)))
+    rms = lambda e: 100 * float(np.sqrt(np.mean(e * e)))  # noqa: E731
+    codec: dict[str, list[str]] = {}
     for label, kw in cases:
         clean = lit_pan(grain=0.0, lit=False, **kw)
-        for src in ("true offsets", "own alignment"):
-            if src == "own alignment" and kw["n"] > 40:
-                continue  # the long pan: true offsets only (alignment time, not lighting)
-            cells = []
-            for pix_fmt, depth, crf in ENCODINGS.values():
-                sc = lit_pan(convert=to_codes(depth), **kw)
-                tag = f"{kw['n']}-{depth}-{src[:3]}-{int(kw.get('overlays', False))}"
-                video = encode(tmp / f"g{tag}.mkv", sc.rgb, pix_fmt, crf)
-                offs = save_offsets(tmp / f"g{tag}.json", sc.xy, 480, 270)
+        overlays = bool(kw.get("overlays", False))
+        rows: dict[str, list[str]] = {"true offsets": [], "own alignment": []}
+        for pix_fmt, depth, crf in ENCODINGS.values():
+            sc = lit_pan(convert=to_codes(depth), **kw)
+            tag = f"{kw['n']}-{depth}-{int(overlays)}"
+            video = encode(tmp / f"g{tag}.mkv", sc.rgb, pix_fmt, crf)  # one encode, both rows
+            with _store(video) as store:
+                dec = decoded_gains(store.luma, sc, clean, overlays)
+                shift = max(abs(float((store.luma(k) - _unencoded(sc, depth)(k)).mean()))
+                            for k in range(len(store)))
+            raw = decoded_gains(_unencoded(sc, depth), sc, clean, overlays)
+            dn, _ = gain_errors(dec["gains"], sc.gains)
+            halves, _ = gain_errors(dec["left"], dec["right"])
+            raw_halves, _ = gain_errors(raw["left"], raw["right"])
+            codec.setdefault(label, []).append(
+                f"{100 * dn.max():.3f} / {255 * shift:.2f} / {100 * halves.max():.3f} "
+                f"({100 * raw_halves.max():.3f})")
+            true = save_offsets(tmp / f"g{tag}.json", sc.xy, 480, 270)
+            for src in rows:
+                offs = true
                 if src == "own alignment":
                     off, _ = align_input(str(video), XY)
-                    miss = float(np.abs(off.xy - sc.xy).max())
+                    if len(off.xy) != len(sc.xy):
+                        rows[src].append(f"{len(sc.xy) - len(off.xy)} frames left out")
+                        continue
+                    miss = float(np.abs(off.xy - off.xy[0] - sc.xy + sc.xy[0]).max())
                     if miss > 1.0:
-                        cells.append(f"alignment off by {miss:.0f} px")
+                        rows[src].append(f"alignment off by {miss:.0f} px")
                         continue
                     offs = tmp / f"own{tag}.json"
                     off.save(offs)
                 res = run(video, offs, "on")
                 ga, ob = gain_errors(res.offsets.gains, sc.gains)
-                ge, _ = gain_errors(res.offsets.gains, effective_gains(video, clean))
-                cells.append(f"{100 * ga.max():.3f}% ({100 * ge.max():.3f}%) {255 * ob.max():.2f}")
-            print(f"{label + ', ' + src:44s} " + " ".join(f"{c:>30s}" for c in cells))
-    print("  max gain error % against the nominal gains (in brackets: against the gains the "
-          "decoded frames show), max offset error in 8-bit levels; bound: 0.3 %")
+                ge, _ = gain_errors(res.offsets.gains, dec["gains"])
+                rows[src].append(f"{100 * ga.max():.3f} [{rms(ga):.3f}] | {100 * ge.max():.3f} "
+                                 f"[{rms(ge):.3f}] | {255 * ob.max():.2f}")
+        for src, cells in rows.items():
+            print(f"{label + ', ' + src:44s} " + " ".join(f"{c:>38s}" for c in cells))
+    print("  the decoded frames themselves: max gain % vs nominal / max frame-mean shift "
+          "(decoded minus un-encoded, 8-bit levels) / max gain % between the left and right "
+          "half of a frame (the same on the un-encoded frames)")
+    for label, cells in codec.items():
+        print(f"{label:44s} " + " ".join(f"{c:>38s}" for c in cells))
+    print("  codec-free (the un-encoded frames, fit_lighting with true offsets): max [rms], "
+          "mean error over each eighth of the pan (drift)")
+    for n in lengths:
+        sc = lit_pan(n=n, convert=to_codes(10))
+        fit = fit_lighting(lambda k, sc=sc: _unencoded(sc, 10)(k).astype(np.float32), sc.xy)
+        ga, _ = gain_errors(fit.gains, sc.gains)
+        al = float(np.dot(sc.gains[:, 0], fit.gains[:, 0]) / np.dot(fit.gains[:, 0],
+                                                                     fit.gains[:, 0]))
+        signed = 100 * (al * fit.gains[:, 0] / sc.gains[:, 0] - 1)
+        m = n // 8
+        drift = " ".join(f"{signed[i * m:(i + 1) * m].mean():+.3f}" for i in range(8))
+        print(f"  {n} frames 10-bit codes: {100 * ga.max():.3f} % [{rms(ga):.3f}]; "
+              f"eighths {drift}")
 
 
 def cost(tmp: Path, repeat: int, n: int = 60) -> None:

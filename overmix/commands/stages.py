@@ -36,7 +36,7 @@ from overmix.io.png import read_png_array
 from overmix.io.sources import open_source
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
-from overmix.registration import AlignResult, align, align_scene
+from overmix.registration import AlignResult, SceneMasks, align, align_scene
 from overmix.render.lighting import fit_lighting
 from overmix.render.stack import FrameWeights, RenderResult, render
 
@@ -217,9 +217,13 @@ def realign_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
 def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                       ignore: np.ndarray | None = None,
                       progress: ProgressCallback = no_progress,
+                      masks: SceneMasks | None = None,
                       ) -> tuple[np.ndarray | None, dict[str, object] | None]:
     """``--lighting``: per-frame ``(a, b)`` with frame Y' = a · scene Y' + b, or None (no
     compensation), and the summary entry (None with ``off``).
+
+    ``masks``: the alignment's scene masks (indexed by store position); what they ignore in
+    a frame (overlays, moving foreground, bars) stays out of that frame's cells.
 
     ``auto`` compensates only when some frame's lighting departs from the scene's beyond the
     estimate's own uncertainty (:meth:`~overmix.render.lighting.LightingFit.changed`); else
@@ -237,14 +241,19 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                                    "supported yet (use --lighting off or --motion xy)")
         return None, {"compensated": False, "source": "not estimated (zoom/rotation)"}
     pos = positions(store, offsets)
+    frame_masks = None
+    if masks is not None and (masks.fraction() > 0 or masks.bars is not None):
+        frame_masks = lambda n: masks.ignore(pos[n])  # noqa: E731 (row -> store position)
     fit = fit_lighting(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas, mask=ignore,
-                       border=opts.border, progress=progress)
+                       frame_masks=frame_masks, border=opts.border, progress=progress)
     on = opts.lighting == "on" or fit.changed()
     info = _lighting_summary(fit.gains, on, "estimated")
     info["largest_change"] = float(fit.change.max(initial=0.0))
     info["change_stderr"] = float(fit.change_se.max(initial=0.0))
     if fit.static_bins:
         info["screen_fixed_cells"] = fit.static_bins
+    if frame_masks is not None:
+        info["scene_masks"] = True  # the alignment's overlay/foreground masks were left out
     return (fit.gains if on else None), info
 
 

@@ -91,7 +91,7 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         t = time.perf_counter()
         logo_ignore = None if overlay is None else grow(overlay.mask)
         gains, lighting = estimate_lighting(store, offsets, opts, union(ignore, logo_ignore),
-                                            progress)
+                                            progress, masks)
         if gains is not None:  # recorded with the offsets (and read back by --offsets)
             offsets = replace(offsets, gains=gains)
         if lighting is not None:

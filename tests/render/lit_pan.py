@@ -62,7 +62,7 @@ def issue_lighting(n: int) -> np.ndarray:
 
 def lit_pan(n: int = 40, h: int = 270, w: int = 480, step: tuple[float, float] | None = None,
             seed: int = 4, grain: float = 0.012, lighting: np.ndarray | None = None,
-            lit: bool = True, overlays: bool = False,
+            lit: bool = True, overlays: bool = False, character: bool = True,
             convert: Callable[[np.ndarray], Any] | None = None) -> LitPan:
     """The pan of issue #19 (default 40 frames of 480x270 moving (200, 30) px in fractional
     steps); ``step`` per frame (default: (200, 30) / 40 with a little jitter), ``lighting``
@@ -70,7 +70,8 @@ def lit_pan(n: int = 40, h: int = 270, w: int = 480, step: tuple[float, float] |
 
     ``overlays``: also a character walking against the pan (part of the lit scene, moving
     ~4 px per frame in the world) and a hardsub burned in after the lighting (white blocky
-    glyphs with a black outline, fixed at the bottom centre of every frame).
+    glyphs with a black outline, fixed at the bottom centre of every frame);
+    ``character=False``: the hardsub alone.
 
     ``convert``: keep ``convert(rgb)`` of each frame instead of the float R'G'B' (e.g. video
     codes, so that long HD pans fit in memory)."""
@@ -93,7 +94,7 @@ def lit_pan(n: int = 40, h: int = 270, w: int = 480, step: tuple[float, float] |
         coords = [yy + MARGIN + xy[j, 1], xx + MARGIN + xy[j, 0]]
         rgb = np.stack([ndimage.map_coordinates(c, coords, order=3, prefilter=False)
                         for c in coeffs], axis=-1)
-        if overlays:
+        if overlays and character:
             _draw_character(rgb, yy + xy[j, 1], xx + xy[j, 0], j, h, w)
         rgb += rng.normal(0, grain, rgb.shape)
         rgb = gains[j, 0] * rgb + gains[j, 1]

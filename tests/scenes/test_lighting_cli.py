@@ -3,7 +3,8 @@
 Small versions of the issue's pans (:mod:`tests.render.lit_pan`, 192x108, fractional steps,
 8-bit crf 20): the lit pan is scored against the un-lit scene (BT.709 luma PSNR after one
 global least-squares gain/offset, the free choice of scene brightness); ``auto`` on the steady
-pan must write the same bytes as ``off``; the offsets JSON carries the gains back.
+pan must write the same bytes as ``off``; the offsets JSON carries the gains back; a hardsub
+pan aligned by the tool keeps the subtitle out of the fit through the alignment's masks.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ import pytest
 
 from overmix.cli import main
 from overmix.io.png import read_png_array
-from tests.render.lit_pan import lit_pan, luma709
+from tests.render.lit_pan import gain_errors, lit_pan, luma709
 from tests.videogen import color_tags, encode_video, rgb_to_yuv_codes
 
 N, H, W = 24, 108, 192
 
 
-def _h264(path: Path, frames: list[np.ndarray], crf: int = 20) -> Path:
-    codes = [rgb_to_yuv_codes(np.clip(f, 0, 1), "709", False, 8, (2, 2)) for f in frames]
-    return encode_video(path, codes, codec="libx264", pix_fmt="yuv420p",
+def _h264(path: Path, frames: list[np.ndarray], crf: int = 20, depth: int = 8) -> Path:
+    codes = [rgb_to_yuv_codes(np.clip(f, 0, 1), "709", False, depth, (2, 2)) for f in frames]
+    return encode_video(path, codes, codec="libx264",
+                        pix_fmt="yuv420p" if depth == 8 else "yuv420p10le",
                         options={"crf": str(crf)}, tags=color_tags("709"))
 
 
@@ -122,3 +124,23 @@ def test_offsets_json_carries_the_gains_back(pans, tmp_path, capsys) -> None:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("overmix: error:") and "gain" in err[0]
     assert not out.exists()
+
+
+def test_hardsub_pan_own_alignment_masks_keep_the_subtitle_out(tmp_path, capsys) -> None:
+    """A burned-in subtitle (fixed on screen, not lit) over the issue's lighting, 10-bit,
+    aligned by the tool: the alignment's scene masks take the subtitle out of every frame's
+    cells (the fit no longer has to find it as screen-fixed content), and the gains match
+    the lighting that was applied."""
+    sc = lit_pan(n=N, h=H, w=W, step=(2.0, 0.3), overlays=True, character=False)
+    video = _h264(tmp_path / "sub.mkv", sc.rgb, crf=16, depth=10)
+    saved = tmp_path / "o.json"
+    s = _stitch(capsys, [str(video), "-o", str(tmp_path / "sub.png"), "--lighting", "on",
+                         "--motion", "xy", "--save-offsets", str(saved)])
+    assert s["masks"]["overlay_frames"] > N // 2  # the aligner saw the subtitle
+    assert s["lighting"]["scene_masks"] is True
+    assert "screen_fixed_cells" not in s["lighting"]
+    frames = json.loads(saved.read_text())["frames"]
+    assert [f["index"] for f in frames] == list(range(N))
+    est = np.array([[f["gain"], f["offset"]] for f in frames])
+    ga, ob = gain_errors(est, sc.gains)
+    assert ga.max() < 0.01 and ob.max() < 2 / 255, (ga.max(), ob.max())
