@@ -1,12 +1,13 @@
 """The ``average`` render of :mod:`overmix.render.stack`: running weighted sums, one pass over
-the frames (straight from the codes when the provider is a plain :class:`FrameStore`, a frame
-split between two threads over disjoint canvas rows), divided in place into the canvas.
+the frames (straight from the codes when the provider is a plain :class:`FrameStore`, in
+canvas row strips shared by worker threads), divided in place into the canvas.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -26,8 +27,10 @@ from overmix.render.stack_base import (
     _groups,
     _values,
 )
+from overmix.render.strips import STRIP_ROWS, GroupSplat
 from overmix.render.transform import (
     WarpPlan,
+    WarpRows,
     axis_or_warp_cover,
     warp_phase,
     warp_splat,
@@ -35,9 +38,10 @@ from overmix.render.transform import (
 
 
 def _render_average(ctx: _Ctx, disagreement: bool) -> RenderResult:
-    nplanes = ctx.layout.nplanes
-    sums = [np.zeros(ctx.plane_shape(p), np.float32) for p in range(nplanes)]
     groups = _groups(ctx.layout)
+    # one (planes, H, W) sum per plane group (the strip splat adds to all its planes at once)
+    stacked = [np.zeros((len(g), *ctx.plane_shape(g[0])), np.float32) for g in groups]
+    sums = [stacked[gi][i] for gi, g in enumerate(groups) for i in range(len(g))]
     wsums = [np.zeros(ctx.plane_shape(g[0]), np.float32) for g in groups]
     # frames through a transform are phase-weighted (overmix.render.transform): the sums
     # divide by those weights, the coverage reported is the plain one, summed apart
@@ -50,82 +54,167 @@ def _render_average(ctx: _Ctx, disagreement: bool) -> RenderResult:
     # Straight from the codes only when planes(k) is FrameStore's own conversion; a wrapper
     # that changes the planes (overlay removal, ...) must be read through planes(k).
     fused = sq is None and getattr(type(ctx.provider), "planes", None) is FrameStore.planes
-    pool = None
-    if fused and total > 1 and ctx.plane_shape(0)[0] >= 2 * _SPLIT_MIN_ROWS \
-            and (os.cpu_count() or 1) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(2)
-    try:
+    if fused:
+        _splat_frames(ctx, stacked, wsums, covs)
+    else:
         for done, fp in enumerate(ctx.plans, 1):
-            if fused:  # straight from the codes: no float copy of the frame, no resampled one
-                codes = ctx.provider.frame(fp.k).planes  # type: ignore[attr-defined]
-                jobs = _splat_jobs(ctx, fp, codes, sums, wsums, covs, 2 if pool else 1)
-                if pool is not None and len(jobs) > 1:
-                    for f in [pool.submit(_run_jobs, j) for j in jobs]:
-                        f.result()
-                else:
-                    for j in jobs:
-                        _run_jobs(j)
-                del codes, jobs
-                ctx.progress("render", done, total)
-                continue
             _add_resampled(ctx, fp, sums, wsums, covs, sq)
             ctx.progress("render", done, total)
-    finally:
-        if pool is not None:
-            pool.shutdown()
     return _finish_average(ctx, sums, wsums, covs, sq, groups, total)
 
 
-# Canvas rows below which a frame is not split between two threads.
-_SPLIT_MIN_ROWS = 64
-_Job = tuple[np.ndarray, AxisPlan, AxisPlan, np.ndarray, "np.ndarray | None", float, float,
-             "np.ndarray | None", "np.ndarray | None"]
+def _splat_frames(ctx: _Ctx, sums: list[np.ndarray], wsums: list[np.ndarray],
+                  covs: list[np.ndarray] | None) -> None:
+    """Every frame splatted straight from its codes (no float copy of the frame, no
+    resampled one), in canvas row strips (:mod:`overmix.render.strips`).
+
+    With two or more cores the strips are dealt in turn to :func:`render_threads` worker
+    threads, each owning its strips for the whole render (numpy releases the GIL); the main
+    thread reads the next frame and plans its strips meanwhile. Each canvas sample gets the
+    same additions in the same frame order whichever thread owns it (identical results)."""
+    bands = _bands(ctx)
+    workers = render_threads() if len(bands) > 1 else 1
+    total = len(ctx.plans)
+    if workers == 1:
+        bufs: dict[str, np.ndarray] = {}
+        for done, fp in enumerate(ctx.plans, 1):
+            for jobs in _strip_jobs(ctx, fp, sums, wsums, covs, bands, 1):
+                _run(jobs, bufs)
+            ctx.progress("render", done, total)
+        return
+    crew = _Crew(workers)
+    try:
+        for done, fp in enumerate(ctx.plans, 1):
+            crew.submit(_strip_jobs(ctx, fp, sums, wsums, covs, bands, workers))
+            ctx.progress("render", done - 1, total)
+    finally:
+        crew.close()
+    ctx.progress("render", total, total)
 
 
-def _splat_jobs(ctx: _Ctx, fp: _FramePlan, codes: Sequence[np.ndarray],
-                sums: list[np.ndarray], wsums: list[np.ndarray],
-                covs: list[np.ndarray] | None, parts: int) -> list[list[_Job]]:
-    """The splats of one frame, in ``parts`` lists over disjoint canvas row ranges (every
-    plane cut at the same luma row), so the lists can run on different threads: each canvas
-    sample gets the same additions in the same order either way (identical results)."""
+def render_threads() -> int:
+    """Threads of the average render: the cores, at most 4 (``OVERMIX_THREADS`` overrides,
+    as for decoding)."""
+    from overmix.io.prefetch import decode_workers
+
+    return decode_workers()
+
+
+def _bands(ctx: _Ctx) -> list[int]:
+    """Luma canvas row cuts of the strips ``[0, STRIP_ROWS, ..., H]``, on whole chroma rows."""
+    h = ctx.plane_shape(0)[0]
+    step = STRIP_ROWS
+    for g in _groups(ctx.layout):
+        sy = _row_ratio(ctx, g[0])
+        step = max(sy, step - step % sy)
+    return [*range(0, h, step), h]
+
+
+def _row_ratio(ctx: _Ctx, plane: int) -> int:
+    """Luma canvas rows per row of ``plane``'s canvas."""
+    return max(1, round(ctx.plane_shape(0)[0] / max(1, ctx.plane_shape(plane)[0])))
+
+
+_Job = tuple[Callable[..., None], tuple[object, ...]]
+
+
+def _strip_jobs(ctx: _Ctx, fp: _FramePlan, sums: list[np.ndarray], wsums: list[np.ndarray],
+                covs: list[np.ndarray] | None, bands: list[int],
+                workers: int) -> list[list[_Job]]:
+    """The splats of one frame (``sums``: one (planes, H, W) array per plane group; ``covs``
+    the plain coverage sums of a phase-weighted render), per worker: strip b of every plane
+    goes to worker ``b % workers`` (so a worker always adds to the same canvas rows)."""
+    codes = ctx.provider.frame(fp.k).planes  # type: ignore[attr-defined]
     affine = ctx.affine(fp)
     valid = ctx.valid(fp)
-    out: list[list[_Job]] = [[] for _ in range(parts)]
-    y0 = y1 = 0
-    if parts > 1 and fp.groups[0] is not None:
-        y0, y1 = fp.groups[0][2].lo, fp.groups[0][2].hi
-        if y1 - y0 < 2 * _SPLIT_MIN_ROWS:
-            parts = 1
+    out: list[list[_Job]] = [[] for _ in range(workers)]
     for gi, entry in enumerate(fp.groups):
         if entry is None:
             continue
         g, px, py = entry
         w2 = ctx.weights(fp, valid, g[0], px, py)
-        sy = max(1, round(ctx.plane_shape(0)[0] / max(1, ctx.plane_shape(g[0])[0])))
-        cuts = [py.lo, py.hi] if parts == 1 else \
-            [py.lo, max(py.lo, min(py.hi, (y0 + (y1 - y0) // 2) // sy)), py.hi]
-        for part in range(len(cuts) - 1):
-            sub = py.sub(cuts[part], cuts[part + 1])
-            if sub is None:
+        sy = _row_ratio(ctx, g[0])
+        nrows = ctx.plane_shape(g[0])[0]
+        cuts = [min(c // sy, nrows) for c in bands[:-1]] + [nrows]
+        a, b = affine[g[0]]
+        whole = None
+        if covs is None and all(affine[p] == (a, b) for p in g):
+            whole = GroupSplat.make([codes[p] for p in g], px, py, sums[gi], wsums[gi], a, b,
+                                    w2)
+        for s in range(len(cuts) - 1):
+            i0, i1 = max(cuts[s], py.lo), min(cuts[s + 1], py.hi)
+            if i0 >= i1:
                 continue
-            w2p = None if w2 is None else w2[sub.lo - py.lo:sub.hi - py.lo]
+            if whole is not None:
+                out[s % workers].append((whole.run, (i0, i1)))
+                continue
+            sub = py.sub(i0, i1)
+            w2p = None if w2 is None else w2[i0 - py.lo:i1 - py.lo]
             for n, p in enumerate(g):
-                a, b = affine[p]
-                out[part].append((codes[p], px, sub, sums[p], wsums[gi] if n == 0 else None,
-                                  a, b, w2p, covs[gi] if covs is not None and n == 0
-                                  else None))
-    return [j for j in out if j]
+                pa, pb = affine[p]
+                first = n == 0
+                out[s % workers].append((_splat_sub, (
+                    codes[p], px, sub, sums[gi][n], wsums[gi] if first else None, pa, pb, w2p,
+                    covs[gi] if covs is not None and first else None)))
+    return out
 
 
-def _run_jobs(jobs: list[_Job]) -> None:
-    for src, px, py, acc, wacc, a, b, w2, cacc in jobs:
-        if isinstance(px, WarpPlan):
-            warp_splat(src, px, py, acc, wacc, a=a, b=b, w2=w2,  # type: ignore[arg-type]
-                       phase=True, cacc=cacc)
-        else:  # (a translation frame is warped too when any frame of the scene is)
-            splat(src, px, py, acc, wacc, a=a, b=b, w2=w2)
+def _splat_sub(src: np.ndarray, px: AxisPlan | WarpPlan, py: AxisPlan | WarpRows,
+               acc: np.ndarray, wacc: np.ndarray | None, a: float, b: float,
+               w2: np.ndarray | None, cacc: np.ndarray | None,
+               bufs: dict[str, np.ndarray]) -> None:
+    """A strip of a plan the strip path does not take (a transform, other pitches)."""
+    if isinstance(px, WarpPlan):
+        warp_splat(src, px, py, acc, wacc, a=a, b=b, w2=w2,  # type: ignore[arg-type]
+                   phase=True, cacc=cacc)
+    else:  # (a translation frame is warped too when any frame of the scene is)
+        splat(src, px, py, acc, wacc, a=a, b=b, w2=w2)  # type: ignore[arg-type]
+
+
+def _run(jobs: list[_Job], bufs: dict[str, np.ndarray]) -> None:
+    for fn, args in jobs:
+        fn(*args, bufs)
+
+
+class _Crew:
+    """Worker threads, each running its own queue of job lists in order (bounded: the
+    main thread waits when a worker is :data:`AHEAD` frames behind). The first error is
+    raised by :meth:`close` (the workers then skip the rest)."""
+
+    AHEAD = 2
+
+    def __init__(self, n: int) -> None:
+        self.queues: list[queue.Queue[list[_Job] | None]] = [
+            queue.Queue(self.AHEAD) for _ in range(n)]
+        self.error: BaseException | None = None
+        self.threads = [threading.Thread(target=self._work, args=(q,), daemon=True,
+                                         name="overmix-render") for q in self.queues]
+        for t in self.threads:
+            t.start()
+
+    def _work(self, q: queue.Queue[list[_Job] | None]) -> None:
+        bufs: dict[str, np.ndarray] = {}
+        while (jobs := q.get()) is not None:
+            if self.error is None:
+                try:
+                    _run(jobs, bufs)
+                except BaseException as exc:  # noqa: BLE001 - re-raised by close()
+                    self.error = exc
+
+    def submit(self, per_worker: list[list[_Job]]) -> None:
+        if self.error is not None:
+            raise self.error
+        for q, jobs in zip(self.queues, per_worker, strict=True):
+            if jobs:
+                q.put(jobs)
+
+    def close(self) -> None:
+        for q in self.queues:
+            q.put(None)
+        for t in self.threads:
+            t.join()
+        if self.error is not None:
+            raise self.error
 
 
 def _add_resampled(ctx: _Ctx, fp: _FramePlan, sums: list[np.ndarray],

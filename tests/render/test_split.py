@@ -1,5 +1,6 @@
-"""The average render splits each frame's canvas rows between two threads: same result, bit
-for bit, as one thread, with and without a mask, on canvases of odd height."""
+"""The average render deals canvas row strips to worker threads: the same result, bit for bit,
+with one, two or three threads and any strip height, with and without a mask, on canvases of
+odd height (4:2:0 chroma strips end on a half row)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ COLOR = ColorInfo(bit_depth=10)
 
 
 @pytest.mark.parametrize("masked", [False, True])
-def test_split_rows_give_identical_canvases(masked: bool, monkeypatch) -> None:
+def test_threads_and_strips_give_identical_canvases(masked: bool, monkeypatch) -> None:
     xy = np.array([[0.0, 0.0], [3.37, 1.71], [7.9, -2.45], [11.2, 5.03]])
     frames = [Frame(to_codes(frame_planes(10 + x, 10 + y, H, W)), PlaneLayout(), COLOR,
                     index=k) for k, (x, y) in enumerate(xy)]
@@ -28,13 +29,16 @@ def test_split_rows_give_identical_canvases(masked: bool, monkeypatch) -> None:
         mask = np.ones((H, W), np.float32)
         mask[60:80, 30:50] = 0.0
     off = Offsets(xy, list(range(len(xy))), W, H)
+    results = []
     with FrameStore.from_frames(frames) as store:
-        monkeypatch.setattr(stack_average, "_SPLIT_MIN_ROWS", 32)
-        two = render(store, off, mask=mask)
-        monkeypatch.setattr(stack_average, "_SPLIT_MIN_ROWS", 10**6)
-        one = render(store, off, mask=mask)
-    assert two.coverage.shape == (off.canvas.height, off.canvas.width)
-    assert np.array_equal(two.coverage, one.coverage)
-    for a, b in zip(two.planes, one.planes, strict=True):
-        assert np.array_equal(a, b)
-    assert two.stats["holes"] == one.stats["holes"] > 0
+        for threads, rows in ((1, 10**6), (1, 32), (2, 32), (3, 8), (2, 2)):
+            monkeypatch.setenv("OVERMIX_THREADS", str(threads))
+            monkeypatch.setattr(stack_average, "STRIP_ROWS", rows)
+            results.append(render(store, off, mask=mask))
+    one = results[0]
+    assert one.coverage.shape == (off.canvas.height, off.canvas.width)
+    for other in results[1:]:
+        assert np.array_equal(other.coverage, one.coverage)
+        for a, b in zip(other.planes, one.planes, strict=True):
+            assert np.array_equal(a, b)
+        assert other.stats["holes"] == one.stats["holes"] > 0
