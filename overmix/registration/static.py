@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy import ndimage
+
+from overmix.registration.masks import _box3
 
 __all__ = ["JUMP", "ScreenFixed", "screen_fixed"]
 
@@ -62,12 +63,14 @@ def _static_pair(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray
     ne = int(edges.sum())
     if ne == 0:
         return None
-    same = ndimage.uniform_filter(np.abs(a - b), 3) < SAME
+    same = _box3(np.abs(a - b)) < SAME  # numpy: scipy's import stays off clean pans
     st = edges & same
     ns = int(st.sum())
     if ns < 8 or ne - ns < MIN_MOVED * ne or (ns < MIN_FOUND * ne
                                               and ns < MIN_AREA * st.size):
         return None  # nothing, the background itself, or a few chance matches
+    from scipy import ndimage  # only once something may be there (~0.3 s of import)
+
     # isolated chance matches are not an overlay
     st = ndimage.binary_opening(ndimage.binary_closing(st, iterations=2), iterations=1)
     ns = int(st.sum())
@@ -117,6 +120,8 @@ class ScreenFixed:
             return None
         small = self._small
         m = np.unpackbits(p, count=small[0] * small[1]).reshape(small).astype(bool)
+        from scipy import ndimage  # something was found
+
         m = ndimage.binary_dilation(m, iterations=GROW)
         h, w = self._shape
         up = np.repeat(np.repeat(m, 2, axis=0), 2, axis=1)
