@@ -55,22 +55,53 @@ __all__ = [
 ]
 
 
-def _register_imageio() -> None:
-    """Make ``imageio.v3.imread("x.dump")`` work wherever overmix is imported.
-
-    imageio has no entry points for third-party plugins, only its own registry; adding the
-    plugin costs about 25 ms and happens only when imageio is installed.
-    """
-    from importlib.util import find_spec
-
-    if find_spec("imageio") is None:
-        return
+def _add_imageio_plugin() -> None:
     try:
         from overmix.io.imageio_plugin import register
 
         register()
     except Exception:  # noqa: BLE001 - an odd imageio version must never break overmix
         pass
+
+
+class _ImageioHook:
+    """Import hook that adds the plugin right after imageio itself is imported, so that
+    ``import overmix`` (and every command) does not pay imageio's import (~30-90 ms)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "imageio":
+            return None
+        import importlib.util
+        import sys
+
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)  # once, and not while looking for the real spec
+        spec = importlib.util.find_spec(name)
+        loader = getattr(spec, "loader", None)
+        run = getattr(loader, "exec_module", None)
+        if run is None:
+            return spec
+
+        def exec_module(module: Any) -> None:
+            run(module)
+            _add_imageio_plugin()
+
+        loader.exec_module = exec_module  # type: ignore[union-attr]
+        return spec
+
+
+def _register_imageio() -> None:
+    """Make ``imageio.v3.imread("x.dump")`` work wherever overmix is imported.
+
+    imageio has no entry points for third-party plugins, only its own registry: the plugin
+    is added now when imageio is already imported, else as soon as it is (an import hook).
+    """
+    import sys
+
+    if "imageio" in sys.modules:
+        _add_imageio_plugin()
+    else:
+        sys.meta_path.insert(0, _ImageioHook())  # type: ignore[arg-type]
 
 
 _register_imageio()

@@ -113,3 +113,20 @@ def test_importing_overmix_is_enough(dumps, tmp_path):
     subprocess.run([sys.executable, "-c", code, str(dump), str(out)], check=True)
     assert main(["convert", str(dump), "-o", str(tmp_path / "a.png")]) == 0
     np.testing.assert_array_equal(np.load(out), read_png_array(tmp_path / "a.png")[0])
+
+
+def test_plugin_added_when_imageio_is_imported_after_overmix(dumps: Path) -> None:
+    # `import overmix` does not import imageio (start-up of every command); importing it
+    # later still finds the plugin, which reads the same pixels
+    import hashlib
+    import subprocess
+    import sys
+
+    first = sorted((dumps / "c8").iterdir())[0]
+    code = ("import sys, hashlib, overmix\n"
+            "assert 'imageio' not in sys.modules\n"
+            "import imageio.v3 as iio\n"
+            f"print(hashlib.sha256(iio.imread({str(first)!r}).tobytes()).hexdigest())\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    assert out == hashlib.sha256(iio.imread(first).tobytes()).hexdigest()
