@@ -73,6 +73,46 @@ class _Fit:
 _EMPTY = np.ones((1, 1), bool)
 
 
+def _fit_of(sums: np.ndarray, counts: np.ndarray, motion: str, dx: float, dy: float
+            ) -> tuple[float, float, _Fit, float]:
+    """A step's update, fit statistics and next robust scale from its sums (NSUMS) and
+    residual histogram (NBINS) at shift (dx, dy)."""
+    half = np.searchsorted(np.cumsum(counts), 0.5 * counts.sum())
+    new_scale = max(1.4826 * (half + 0.5) / HIST_SCALE, _MIN_RSCALE)
+    hxx, hxy, hyy, bx, by, n, sa, sb, saa, sbb, sab, srr = (float(v) for v in sums)
+    if n < 32:
+        raise AlignmentError("the frames do not overlap enough to be aligned")
+    # residual r = a - b; moving d by delta changes r by +delta . grad(m)
+    ddx = ddy = 0.0
+    det = hxx * hyy - hxy * hxy
+    if motion == "x":
+        ddx = -bx / hxx if hxx > 1e-12 else 0.0
+    elif motion == "y":
+        ddy = -by / hyy if hyy > 1e-12 else 0.0
+    elif det > 1e-12 * max(hxx * hyy, 1e-30):
+        ddx = -(hyy * bx - hxy * by) / det
+        ddy = -(hxx * by - hxy * bx) / det
+    va_ = saa - sa * sa / n
+    vb_ = sbb - sb * sb / n
+    cov = sab - sa * sb / n
+    z = cov / math.sqrt(va_ * vb_) if va_ > 1e-12 and vb_ > 1e-12 else 0.0
+    s2 = srr / max(n - 2, 1)
+    if motion == "x":
+        sx, sy = math.sqrt(s2 / hxx) if hxx > 1e-12 else math.inf, 0.0
+    elif motion == "y":
+        sx, sy = 0.0, math.sqrt(s2 / hyy) if hyy > 1e-12 else math.inf
+    elif det > 1e-12 * max(hxx * hyy, 1e-30):
+        sx, sy = math.sqrt(s2 * hyy / det), math.sqrt(s2 * hxx / det)
+    else:
+        sx = sy = math.inf
+    # gain and offset of mov against ref for the next step (matched standard deviations and
+    # means; a fade or flash between the frames then does not look like motion)
+    alpha = min(max(math.sqrt(va_ / vb_), 0.25), 4.0) if va_ > 1e-12 and vb_ > 1e-12 else 1.0
+    fit = _Fit(dx, dy, max(0.0, min(1.0, z)), math.sqrt(srr / n), sx, sy, int(n),
+               alpha, (sa - alpha * sb) / n)
+    return ddx, ddy, fit, new_scale
+
+
 def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
              budget: int | None, scale: float = 0.0,
              energy: np.ndarray | None = None, cell: int = _CELL,
@@ -113,40 +153,7 @@ def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
         *_kernels(ay - fay, ax - fax, by_ - fby, bx_ - fbx, unit=1.0 / _ENC_GAIN),
         _ROBUST_C * _ROBUST_C * scale * scale, hist, gain[0], gain[1],
     ).sum(axis=0)
-    counts = hist.sum(axis=0)
-    half = np.searchsorted(np.cumsum(counts), 0.5 * counts.sum())
-    new_scale = max(1.4826 * (half + 0.5) / HIST_SCALE, _MIN_RSCALE)
-    hxx, hxy, hyy, bx, by, n, sa, sb, saa, sbb, sab, srr = (float(v) for v in sums)
-    if n < 32:
-        raise AlignmentError("the frames do not overlap enough to be aligned")
-    # residual r = a - b; moving d by delta changes r by +delta . grad(m)
-    ddx = ddy = 0.0
-    det = hxx * hyy - hxy * hxy
-    if motion == "x":
-        ddx = -bx / hxx if hxx > 1e-12 else 0.0
-    elif motion == "y":
-        ddy = -by / hyy if hyy > 1e-12 else 0.0
-    elif det > 1e-12 * max(hxx * hyy, 1e-30):
-        ddx = -(hyy * bx - hxy * by) / det
-        ddy = -(hxx * by - hxy * bx) / det
-    va_ = saa - sa * sa / n
-    vb_ = sbb - sb * sb / n
-    cov = sab - sa * sb / n
-    z = cov / math.sqrt(va_ * vb_) if va_ > 1e-12 and vb_ > 1e-12 else 0.0
-    s2 = srr / max(n - 2, 1)
-    if motion == "x":
-        sx, sy = math.sqrt(s2 / hxx) if hxx > 1e-12 else math.inf, 0.0
-    elif motion == "y":
-        sx, sy = 0.0, math.sqrt(s2 / hyy) if hyy > 1e-12 else math.inf
-    elif det > 1e-12 * max(hxx * hyy, 1e-30):
-        sx, sy = math.sqrt(s2 * hyy / det), math.sqrt(s2 * hxx / det)
-    else:
-        sx = sy = math.inf
-    # gain and offset of mov against ref for the next step (matched standard deviations and
-    # means; a fade or flash between the frames then does not look like motion)
-    alpha = min(max(math.sqrt(va_ / vb_), 0.25), 4.0) if va_ > 1e-12 and vb_ > 1e-12 else 1.0
-    fit = _Fit(dx, dy, max(0.0, min(1.0, z)), math.sqrt(srr / n), sx, sy, int(n),
-               alpha, (sa - alpha * sb) / n)
+    ddx, ddy, fit, new_scale = _fit_of(sums, hist.sum(axis=0), motion, dx, dy)
     return ddx, ddy, fit, new_scale, layout
 
 

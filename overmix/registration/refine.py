@@ -19,13 +19,15 @@ import functools
 
 import numpy as np
 
-__all__ = ["gn_accumulate", "NSUMS", "NBINS", "HIST_SCALE"]
+__all__ = ["gn_accumulate", "gn_batch", "HIST_SCALE", "KERNEL_R", "NBINS", "NSUMS"]
 
 # hxx, hxy, hyy, bx, by, n, sa, sb, saa, sbb, sab, srr
 NSUMS = 12
 # histogram of |residual|: NBINS bins of 1 / HIST_SCALE luma units
 NBINS = 96
 HIST_SCALE = 512.0
+# Lanczos lobes of the resampling kernel (taps per axis = 2 * KERNEL_R).
+KERNEL_R = 6
 
 
 def _windows(img: np.ndarray, r0: np.ndarray, c0: np.ndarray, nr: int,
@@ -212,3 +214,151 @@ def _sums(gx: np.ndarray, gy: np.ndarray, r: np.ndarray, rw: np.ndarray, a: np.n
     out[:, 10] = vm[:, 0, 1]
     out[:, 11] = vm[:, 2, 2]
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Several pairs in one call (issue #15: the per-call cost of numpy dominated small frames)
+# ---------------------------------------------------------------------------------------------
+
+
+def _gather(img: np.ndarray, r0: np.ndarray, c0: np.ndarray, nr: int, nc: int) -> np.ndarray:
+    """``img[r0[k]:r0[k] + nr, c0[k]:c0[k] + nc]`` for every k: (len(r0), nr, nc), one
+    strided gather."""
+    h, w = img.shape
+    s0, s1 = img.strides
+    view = np.lib.stride_tricks.as_strided(img, (h - nr + 1, w - nc + 1, nr, nc),
+                                           (s0, s1, s0, s1), writeable=False)
+    return view[r0, c0]
+
+
+def _kernel_rows(frac: np.ndarray, unit: float) -> np.ndarray:
+    """Lanczos-``KERNEL_R`` weights (J, 4, 2R) float32 for sampling at ``n + frac`` (J, 4)
+    from taps n-R+1 .. n+R, in the order (y of a, x of a, y of b, x of b); the x kernels sum
+    to 1, the y kernels to ``unit``."""
+    t = np.arange(-KERNEL_R + 1, KERNEL_R + 1, dtype=np.float64)
+    x = t[None, None, :] - frac[:, :, None]
+    k = np.sinc(x) * np.sinc(x / KERNEL_R)
+    k /= k.sum(axis=2, keepdims=True)
+    k[:, 0::2] *= unit
+    return k.astype(np.float32)
+
+
+def _resample_job(win: np.ndarray, nrows: int, ncols: int, ky: np.ndarray,
+                  kx: np.ndarray) -> np.ndarray:
+    """float32 (n, nrows, ncols): the windows (n, nrows + taps - 1, ncols + taps - 1)
+    filtered with ``kx`` along x, then ``ky`` along y (one small matrix product per window
+    and pass: small enough that BLAS never starts threads, whose start-up on a busy machine
+    costs more than the product)."""
+    tmp = np.matmul(win.astype(np.float32), _band_matrix(kx, ncols))
+    return np.matmul(_band_matrix(ky, nrows).T, tmp)
+
+
+def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
+             a_valid: list[np.ndarray | None], b_valid: list[np.ndarray | None],
+             tiles: list[np.ndarray], band_rows: int, cols: int, shifts: np.ndarray,
+             unit: float, c2: np.ndarray, alpha: np.ndarray, beta: np.ndarray,
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of one Gauss-Newton step of J pairs at once: :func:`gn_accumulate`'s sums and
+    histogram, per pair instead of per tile, in float32 arithmetic (float64 results).
+
+    Pair j resamples ``a_imgs[j]`` at ``q + d/2`` and ``b_imgs[j]`` at ``q - d/2``, ``d =
+    shifts[j]`` (dx, dy) in pixels of the planes, on its tiles ``tiles[j]`` ((n_j >= 1, 2)
+    first q-row and column, ``band_rows`` x ``cols`` each; the caller guarantees that the
+    +-2 derivative neighbours and the kernel taps around them stay inside the planes), with
+    Lanczos kernels of ``KERNEL_R`` lobes whose vertical weights are scaled by ``unit``
+    (stored codes -> luma). ``a_valid``/``b_valid``: kernel-validity masks (True = usable)
+    or None. ``c2``, ``alpha``, ``beta`` (J,): the robust scale and the gain of each pair,
+    as in :func:`gn_accumulate`.
+
+    Returns (J, NSUMS) float64 sums and a (J, NBINS) int64 histogram of ``|r|``.
+    """
+    nj = len(tiles)
+    counts = [len(t) for t in tiles]
+    bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    d = np.asarray(shifts, np.float64).reshape(nj, 2)
+    # a is sampled at q + d/2, b at q - d/2: whole part (window start) and kernel phase
+    half = np.concatenate([d[:, ::-1] / 2, -d[:, ::-1] / 2], axis=1)  # ay, ax, by, bx
+    fl = np.floor(half)
+    k = _kernel_rows(half - fl, unit)
+    fl = fl.astype(np.int64)
+    rnd = np.round(half).astype(np.int64)
+    taps = 2 * KERNEL_R
+    rows_s, cols_s = band_rows + 4, cols + 4
+    nr, nc = rows_s + taps - 1, cols_s + taps - 1
+    nt = bounds[-1]
+    sa = np.empty((nt, rows_s, cols_s), np.float32)
+    sb = np.empty((nt, rows_s, cols_s), np.float32)
+    ok: np.ndarray | None = None
+    if any(v is not None for v in a_valid) or any(v is not None for v in b_valid):
+        ok = np.ones((nt, band_rows, cols), bool)
+    for j in range(nj):
+        q = np.asarray(tiles[j], np.int64)
+        s = slice(bounds[j], bounds[j + 1])
+        o = 2 + KERNEL_R - 1
+        sa[s] = _resample_job(_gather(a_imgs[j], q[:, 0] + fl[j, 0] - o, q[:, 1] + fl[j, 1] - o,
+                                      nr, nc), rows_s, cols_s, k[j, 0], k[j, 1])
+        sb[s] = _resample_job(_gather(b_imgs[j], q[:, 0] + fl[j, 2] - o, q[:, 1] + fl[j, 3] - o,
+                                      nr, nc), rows_s, cols_s, k[j, 2], k[j, 3])
+        if ok is not None:
+            for v, ry, rx in ((a_valid[j], rnd[j, 0], rnd[j, 1]),
+                              (b_valid[j], rnd[j, 2], rnd[j, 3])):
+                if v is not None:
+                    ok[s] &= _gather(v, q[:, 0] + ry, q[:, 1] + rx, band_rows, cols)
+    job = np.repeat(np.arange(nj), counts)
+    al = np.asarray(alpha, np.float32)[job][:, None, None]
+    be = np.asarray(beta, np.float32)[job][:, None, None]
+    # m = (a + alpha b + beta) / 2; the 1/2 is in the derivative matrices
+    m = sb * al
+    m += sa
+    m += be
+    inner = (slice(None), slice(2, rows_s - 2), slice(2, cols_s - 2))
+    a, b = sa[inner], sb[inner]
+    r = b * al
+    np.subtract(a, r, out=r)
+    r -= be
+    if max(band_rows, cols) <= _MATMUL_MAX:
+        dx_ = (0.5 * _diff_matrix(cols)).astype(np.float32)
+        dy_ = (0.5 * _diff_matrix(band_rows)).astype(np.float32)
+        gx = m[:, 2:rows_s - 2, :] @ dx_
+        gy = np.matmul(dy_.T, m[:, :, 2:cols_s - 2])
+    else:
+        ny, nx = rows_s - 2, cols_s - 2
+        gx = ((m[:, 2:ny, 0:nx - 2] - m[:, 2:ny, 4:nx + 2])
+              + 8.0 * (m[:, 2:ny, 3:nx + 1] - m[:, 2:ny, 1:nx - 1])) / np.float32(24.0)
+        gy = ((m[:, 0:ny - 2, 2:nx] - m[:, 4:ny + 2, 2:nx])
+              + 8.0 * (m[:, 3:ny + 1, 2:nx] - m[:, 1:ny - 1, 2:nx])) / np.float32(24.0)
+    # per tile, the rows gx, gy, r, a, b, 1 (masked pixels are 0 in every row), and their
+    # products as one small matrix product per tile (float32, summed in float64)
+    x = np.empty((nt, 6, band_rows, cols), np.float32)
+    x[:, 0], x[:, 1], x[:, 2], x[:, 3], x[:, 4] = gx, gy, r, a, b
+    if ok is None:
+        x[:, 5] = 1.0
+    else:
+        x[:, 5] = ok
+        x[:, :5] *= x[:, 5:6]
+    x = x.reshape(nt, 6, band_rows * cols)
+    res = x[:, 2]
+    hb = np.abs(res) * np.float32(HIST_SCALE)
+    np.minimum(hb, NBINS - 1, out=hb)
+    hi = hb.astype(np.int64)
+    hi += (job * NBINS)[:, None]
+    hist = np.bincount(hi.ravel() if ok is None else hi[ok.reshape(nt, -1)],
+                       minlength=nj * NBINS).reshape(nj, NBINS)
+    vm = np.add.reduceat(np.matmul(x, x.transpose(0, 2, 1)).astype(np.float64),
+                         bounds[:-1], axis=0)
+    if np.any(np.asarray(c2) > 0.0):
+        # Cauchy weights 1 / (1 + r^2 / c2) on the normal equations only (c2 = 0: none)
+        c2t = np.asarray(c2, np.float32)[job][:, None]
+        rw = np.square(res)
+        rw /= np.where(c2t > 0.0, c2t, np.float32(np.inf))
+        rw += 1.0
+        np.reciprocal(rw, out=rw)
+        g = x[:, :3]
+        hm = np.add.reduceat(np.matmul(g * rw[:, None], g.transpose(0, 2, 1)).astype(np.float64),
+                             bounds[:-1], axis=0)
+    else:
+        hm = vm[:, :3, :3]
+    out = np.stack([hm[:, 0, 0], hm[:, 0, 1], hm[:, 1, 1], hm[:, 0, 2], hm[:, 1, 2],
+                    vm[:, 5, 5], vm[:, 3, 5], vm[:, 4, 5], vm[:, 3, 3], vm[:, 4, 4],
+                    vm[:, 3, 4], vm[:, 2, 2]], axis=1)
+    return out, hist

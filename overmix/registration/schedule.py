@@ -3,9 +3,10 @@
 Pairs: each frame against the frames 1, 2, 4 and 8 before it (when the predicted overlap is
 at least 35%); every 8th frame (a key frame) also against the key frames 16, 32, 64 and 128
 before it, as far as the memory budget allows, which keeps long slow pans from drifting.
-The shortest jump is searched (phase correlation); the others start from the position it
-gives (:func:`_measure`). Only a sliding window of prepared frames (at most
-``WINDOW_BUDGET`` plus the 9 most recent frames) is held in memory.
+On a steady pan every pair is refined from the predicted position, all of a frame's pairs
+in one batch; otherwise the shortest jump is searched (phase correlation) and the others
+start from the position it gives (:func:`_measure`). Only a sliding window of prepared
+frames (at most ``WINDOW_BUDGET`` plus the 9 most recent frames) is held in memory.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from overmix.errors import AlignmentError
+from overmix.registration.gnbatch import refine_pairs
 from overmix.registration.phase import PairResult, estimate_prepared
 from overmix.registration.pyramid import PreparedPlane
 from overmix.registration.solve import MIN_CONFIDENCE, Pair, pair_weights
@@ -83,41 +85,53 @@ def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, np.ndarray
              long_jumps: tuple[int, ...], conf: dict[int, float]) -> None:
     """Measure frame k against earlier frames in the window; update its running position.
 
-    The shortest available jump is measured first with a full search; the longer ones start
-    from the position it gives (they run in parallel when a pool is given).
+    On a steady pan (the previous two frames placed confidently) every pair is refined from
+    the constant-velocity prediction, all in one batch (:mod:`overmix.registration.gnbatch`;
+    no phase correlation, whose coarse search costs the same for small frames as for large
+    ones). Otherwise, or when the shortest jump misses the prediction, the shortest jump is
+    searched first and the longer ones are refined, in one batch, from the position it
+    gives. A pair whose refinement does not hold (a worse match, or it moved more than a
+    pixel from its guess) is searched.
     """
     vel = _velocity(k, est)
     jumps = JUMPS + (long_jumps if k % KEY_EVERY == 0 else ())
     todo = [k - j for j in jumps if k - j >= 0 and k - j in window and k - j in est]
     if not todo:
         return
+    first = todo.pop(0)
+    pred = est[first] + vel * (k - first)  # predicted position of frame k
+    chain = conf.get(first) if first == k - 1 and _steady(k, est, conf) else None
+    batch: dict[int, tuple[np.ndarray, PairResult | None]] | None = None
+    if chain is not None:
+        batch = _refine_batch(window, k, [first] + _overlapping(todo, pred, est, w, h), pred,
+                              est, motion, pool)
+        g0, r0 = batch.pop(first)
+        if not _holds(r0, g0, chain):
+            r0, batch = _search(window[first], window[k], g0, motion), None
+    else:
+        r0 = _search(window[first], window[k], pred - est[first], motion)
     found: list[tuple[int, PairResult]] = []
     best: tuple[float, np.ndarray] | None = None
-    first = todo.pop(0)
-    # the predicted position (constant velocity) is tried first when the previous frame was
-    # placed confidently: no phase correlation for a steady pan, whose coarse search costs
-    # the same for small frames as for large ones; a miss falls back to the search
-    chain = conf.get(first) if first == k - 1 and _steady(k, est, conf) else None
-    r0 = _pair(window[first], window[k], est[first] + vel * (k - first) - est[first], motion,
-               chain)
     if r0 is not None:
         found.append((first, r0))
         if r0.confidence >= MIN_CONFIDENCE:
             best = (r0.confidence, est[first] + np.array([r0.dx, r0.dy]))
-    pos_k = best[1] if best is not None else None
-    jobs = []
-    for i in todo:
-        pred = (pos_k if pos_k is not None else est[i] + vel * (k - i)) - est[i]
-        if _overlap_frac(pred, w, h) < MIN_JUMP_OVERLAP:
-            continue
-        jobs.append((i, pred))
-
-    def run(job: tuple[int, np.ndarray]) -> tuple[int, PairResult | None]:
-        i, pred = job
-        return i, _pair(window[i], window[k], pred, motion, best[0] if best else None)
-
-    done = list(pool.map(run, jobs)) if pool is not None and len(jobs) > 1 else map(run, jobs)
-    found.extend((i, r) for i, r in done if r is not None)
+    if best is None:  # nothing to chain from: the longer jumps are searched
+        for i in todo:
+            g = vel * (k - i)
+            if _overlap_frac(g, w, h) >= MIN_JUMP_OVERLAP:
+                r = _search(window[i], window[k], g, motion)
+                if r is not None:
+                    found.append((i, r))
+    else:
+        if batch is None:
+            batch = _refine_batch(window, k, _overlapping(todo, best[1], est, w, h), best[1],
+                                  est, motion, pool)
+        for i, (g, r) in batch.items():
+            if not _holds(r, g, best[0]):
+                r = _search(window[i], window[k], g, motion)
+            if r is not None:
+                found.append((i, r))
     for i, r in found:
         wx, wy = pair_weights(r)
         pairs.append(Pair(i, k, r.dx, r.dy, wx, r.confidence, wy))
@@ -130,20 +144,42 @@ def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, np.ndarray
         conf[k] = best[0]
 
 
-def _pair(ref: PreparedPlane, mov: PreparedPlane, pred: np.ndarray, motion: str,
-          chain_conf: float | None) -> PairResult | None:
-    """One pair: refine from ``pred`` directly when it comes from a measured chain
-    (``chain_conf`` is that measurement's confidence), else (or if that fails) search."""
-    guess = (float(pred[0]), float(pred[1]))
-    if chain_conf is not None:
-        try:
-            r = estimate_prepared(ref, mov, motion=motion, guess=guess, search=False)
-            if (r.confidence >= chain_conf - 0.1
-                    and math.hypot(r.dx - guess[0], r.dy - guess[1]) <= 1.0):
-                return r
-        except AlignmentError:
-            pass
+def _overlapping(todo: list[int], pos: np.ndarray, est: dict[int, np.ndarray], w: int,
+                 h: int) -> list[int]:
+    """The frames of ``todo`` that overlap frame k (at ``pos``) enough to be measured."""
+    return [i for i in todo if _overlap_frac(pos - est[i], w, h) >= MIN_JUMP_OVERLAP]
+
+
+def _refine_batch(window: dict[int, PreparedPlane], k: int, refs: list[int], pos: np.ndarray,
+                  est: dict[int, np.ndarray], motion: str, pool: ThreadPoolExecutor | None
+                  ) -> dict[int, tuple[np.ndarray, PairResult | None]]:
+    """Pairs (i, k), i in ``refs``, refined from frame k at ``pos`` in one batch (in two
+    halves on the pool's threads; each pair's result does not depend on its batch):
+    ``{i: (guess, result or None)}``."""
+    guesses = [pos - est[i] for i in refs]
+    jobs = [(window[i], window[k], float(g[0]), float(g[1]))
+            for i, g in zip(refs, guesses, strict=True)]
+    if pool is not None and len(jobs) > 2:
+        half = (len(jobs) + 1) // 2
+        parts = pool.map(lambda part: refine_pairs(part, motion), (jobs[:half], jobs[half:]))
+        out = [r for part in parts for r in part]
+    else:
+        out = refine_pairs(jobs, motion) if jobs else []
+    return {i: (g, r) for i, g, r in zip(refs, guesses, out, strict=True)}
+
+
+def _holds(r: PairResult | None, guess: np.ndarray, chain_conf: float) -> bool:
+    """A refinement from a prediction holds when it matches about as well as the
+    measurement the prediction came from and stays within a pixel of its guess."""
+    return (r is not None and r.confidence >= chain_conf - 0.1
+            and math.hypot(r.dx - float(guess[0]), r.dy - float(guess[1])) <= 1.0)
+
+
+def _search(ref: PreparedPlane, mov: PreparedPlane, guess: np.ndarray, motion: str
+            ) -> PairResult | None:
+    """One pair by the full search (phase correlation, ``guess`` an extra candidate)."""
     try:
-        return estimate_prepared(ref, mov, motion=motion, guess=guess)
+        return estimate_prepared(ref, mov, motion=motion,
+                                 guess=(float(guess[0]), float(guess[1])))
     except AlignmentError:
         return None

@@ -99,9 +99,11 @@ def _zone_candidates(edges: np.ndarray, size: int, cell: int, shift: float,
     a = edges[:-1]
     count = (np.maximum(edges[1:] - size, a) - a) // cell + 1
     step = np.minimum(np.arange(int(count.max()))[None, :], (count - 1)[:, None])
-    pos = (a[:, None] + cell * step).astype(np.int64)
-    c0 = np.clip(((pos + shift) // cell).astype(np.int64), 0, ncell)
-    c1 = np.clip(((pos + size + shift) // cell).astype(np.int64), 0, ncell)
+    pos = a[:, None] + cell * step
+    # floor((pos + shift) / cell) in integers: pos is whole, so only floor(shift) matters
+    p0 = pos + math.floor(shift)
+    c0 = np.minimum(np.maximum(p0 // cell, 0), ncell)
+    c1 = np.minimum(np.maximum((p0 + size) // cell, 0), ncell)
     return pos, c0, c1
 
 

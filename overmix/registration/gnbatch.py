@@ -1,0 +1,109 @@
+"""Full-resolution Gauss-Newton refinement of several pairs at once.
+
+A frame of a steady pan is measured against 4-8 earlier frames, each from a predicted shift
+within a pixel of the truth: the same symmetric Gauss-Newton as
+:func:`overmix.registration.phase.estimate_prepared` with ``search=False``, but every step
+evaluates all the pairs still moving in one :func:`~overmix.registration.refine.gn_batch`
+call, so numpy's per-call cost is paid once per step instead of once per pair (issue #15:
+it dominated small frames).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from overmix.errors import AlignmentError
+from overmix.registration.fine import _ROBUST_C, _TOL0, _Fit, _fit_of, _region
+from overmix.registration.phase import PairResult, check_motion
+from overmix.registration.pyramid import _ENC_GAIN, PreparedPlane
+from overmix.registration.refine import gn_batch
+from overmix.registration.tiles import _CELL, _energy, _fine_budget, _tiles
+
+__all__ = ["refine_pairs"]
+
+_ITERS = 10  # Gauss-Newton steps at most (fine._refine's at full resolution)
+
+
+class _State:
+    __slots__ = ("ref", "mov", "cx", "cy", "fit", "scale", "layout", "done", "failed")
+
+    def __init__(self, ref: PreparedPlane, mov: PreparedPlane, dx: float, dy: float) -> None:
+        self.ref, self.mov = ref, mov
+        self.cx, self.cy = dx, dy
+        self.fit: _Fit | None = None
+        self.scale = 0.0
+        self.layout: tuple[np.ndarray, int, int] | None = None
+        self.done = False
+        self.failed = False
+
+
+def refine_pairs(pairs: list[tuple[PreparedPlane, PreparedPlane, float, float]],
+                 motion: str = "xy") -> list[PairResult | None]:
+    """Refine each ``(ref, mov, dx, dy)`` at full resolution from its guess (which must be
+    within about a pixel of the truth): the results of ``estimate_prepared(ref, mov,
+    guess=(dx, dy), search=False)``, None where that raises (no usable overlap)."""
+    check_motion(motion)
+    st = []
+    for ref, mov, dx, dy in pairs:
+        if ref.shape != mov.shape:
+            raise AlignmentError("frames differ in size")
+        st.append(_State(ref, mov, dx if motion != "y" else 0.0, dy if motion != "x" else 0.0))
+    unit = 1.0 / _ENC_GAIN
+    for _ in range(_ITERS):
+        groups: dict[tuple[int, int], list[_State]] = {}
+        for s in st:
+            if s.done or s.failed:
+                continue
+            a = s.ref.levels[0]
+            h, w = a.img.shape
+            reg = _region(h, w, s.cx, s.cy)
+            if reg is None:
+                s.failed = True
+                continue
+            if s.layout is None or s.layout[1] > reg[2] or s.layout[2] > reg[3]:
+                budget = _fine_budget(a.img.size)
+                energy = _energy(s.ref) if budget is not None else None
+                s.layout = _tiles(*reg, budget, energy, (s.cx / 2, s.cy / 2), _CELL)
+            else:
+                starts, th_, tw_ = s.layout
+                lo = np.array([reg[0], reg[1]], np.int64)
+                hi = np.array([reg[0] + reg[2] - th_, reg[1] + reg[3] - tw_], np.int64)
+                s.layout = (np.clip(starts, lo, hi), th_, tw_)
+            groups.setdefault((s.layout[1], s.layout[2]), []).append(s)
+        if not groups:
+            break
+        for (th, tw), grp in groups.items():
+            sums, hist = gn_batch(
+                [s.ref.levels[0].img for s in grp], [s.mov.levels[0].img for s in grp],
+                [s.ref.levels[0].kvalid for s in grp], [s.mov.levels[0].kvalid for s in grp],
+                [s.layout[0] for s in grp], th, tw,  # type: ignore[index]
+                np.array([[s.cx, s.cy] for s in grp]), unit,
+                np.array([_ROBUST_C * _ROBUST_C * s.scale * s.scale for s in grp]),
+                np.array([s.fit.alpha if s.fit is not None else 1.0 for s in grp]),
+                np.array([s.fit.beta if s.fit is not None else 0.0 for s in grp]))
+            for s, sm, hs in zip(grp, sums, hist, strict=True):
+                try:
+                    ddx, ddy, s.fit, s.scale = _fit_of(sm, hs, motion, s.cx, s.cy)
+                except AlignmentError:
+                    s.failed = True
+                    continue
+                mag = math.hypot(ddx, ddy)
+                if mag > 1.0:  # outside the basin: damp
+                    ddx, ddy = ddx / mag, ddy / mag
+                s.cx += ddx
+                s.cy += ddy
+                if mag < _TOL0:
+                    s.done = True
+    out: list[PairResult | None] = []
+    for s in st:
+        if s.failed or s.fit is None:
+            out.append(None)
+            continue
+        h, w = s.ref.shape
+        dx, dy = s.cx, s.cy
+        overlap = max(0.0, (w - abs(dx)) * (h - abs(dy)) / (w * h))
+        out.append(PairResult(dx if motion != "y" else 0.0, dy if motion != "x" else 0.0,
+                              s.fit.zncc, min(overlap, 1.0), s.fit.rms, s.fit.sx, s.fit.sy))
+    return out
