@@ -13,6 +13,7 @@ resolution, True = ignore.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -38,6 +39,10 @@ MIN_FOUND = 0.05
 MIN_AREA = 0.002
 # Working pixels each mask grows by (the blended outline of text).
 GROW = 2
+# An unchanged edge pixel that the background's shift over the jump moves by less than this
+# (working pixels) across its own edge says nothing: a straight background edge sliding
+# along itself also looks unchanged (the aperture problem; a pan along a horizon).
+MIN_ACROSS = 1.0
 
 
 def _down2(y: np.ndarray) -> np.ndarray:
@@ -46,25 +51,37 @@ def _down2(y: np.ndarray) -> np.ndarray:
     return 0.25 * (y[0::2, 0::2] + y[1::2, 0::2] + y[0::2, 1::2] + y[1::2, 1::2])
 
 
-def _edges(a: np.ndarray) -> np.ndarray:
+def _gradient(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     gx = np.zeros_like(a)
     gy = np.zeros_like(a)
     gx[:, 1:-1] = 0.5 * (a[:, 2:] - a[:, :-2])
     gy[1:-1] = 0.5 * (a[2:] - a[:-2])
-    return np.hypot(gx, gy) >= EDGE
+    return gx, gy
 
 
-def _static_pair(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray
-                 ) -> np.ndarray | None:
+def _edges(a: np.ndarray) -> np.ndarray:
+    return np.hypot(*_gradient(a)) >= EDGE
+
+
+def _static_pair(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray,
+                 shift: tuple[float, float] | None = None) -> np.ndarray | None:
     """Working-level mask of what is the same edge at the same place in a and b (``ea``,
     ``eb``: their :func:`_edges`); None when nothing is, or when too much is (the
-    background did not move)."""
+    background did not move). ``shift``: the background's (dx, dy) from a to b in working
+    pixels, when known; edges it moves along themselves (:data:`MIN_ACROSS`) are left
+    out."""
     edges = ea & eb
     ne = int(edges.sum())
     if ne == 0:
         return None
     same = _box3(np.abs(a - b)) < SAME  # numpy: scipy's import stays off clean pans
     st = edges & same
+    told: np.ndarray | None = None  # pixels where the shift tells static from sliding
+    if shift is not None and math.hypot(*shift) >= MIN_ACROSS and st.any():
+        gx, gy = _gradient(a)
+        across = np.abs(gx * np.float32(shift[0]) + gy * np.float32(shift[1]))
+        told = across >= MIN_ACROSS * np.hypot(gx, gy)
+        st &= told
     ns = int(st.sum())
     if ns < 8 or ne - ns < MIN_MOVED * ne or (ns < MIN_FOUND * ne
                                               and ns < MIN_AREA * st.size):
@@ -73,6 +90,8 @@ def _static_pair(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray
 
     # isolated chance matches are not an overlay
     st = ndimage.binary_opening(ndimage.binary_closing(st, iterations=2), iterations=1)
+    if told is not None:  # the closing does not bring back what the shift could not tell
+        st &= told | ~edges
     ns = int(st.sum())
     if ns < MIN_FOUND * max(ne, 1) and ns < MIN_AREA * st.size:
         return None  # a few chance matches (a periodic texture), not an overlay
@@ -91,8 +110,10 @@ class ScreenFixed:
         self._shape: tuple[int, int] | None = None
         self._small: tuple[int, int] | None = None
 
-    def add(self, k: int, y: np.ndarray) -> None:
-        """Frame k's (H, W) luma, Y' in [0, 1] (frames of one size, k = 0, 1, ...)."""
+    def add(self, k: int, y: np.ndarray, shift: np.ndarray | None = None) -> None:
+        """Frame k's (H, W) luma, Y' in [0, 1] (frames of one size, k = 0, 1, ...);
+        ``shift``: the background's (dx, dy) from frame k - JUMP to frame k (full-resolution
+        pixels), when known."""
         if self._shape is None:
             self._shape = (int(y.shape[0]), int(y.shape[1]))
         small = _down2(y)
@@ -100,8 +121,9 @@ class ScreenFixed:
         self._window[k] = (small, _edges(small))
         i = k - JUMP
         if i in self._window:
+            half = None if shift is None else (0.5 * float(shift[0]), 0.5 * float(shift[1]))
             st = _static_pair(*self._window[i][:1], small, self._window[i][1],
-                              self._window[k][1])
+                              self._window[k][1], half)
             if st is not None:
                 for j in (i, k):
                     prev = self._packed.get(j)
@@ -134,13 +156,16 @@ class ScreenFixed:
         return full
 
 
-def screen_fixed(read: Callable[[int], np.ndarray], n: int) -> dict[int, np.ndarray]:
+def screen_fixed(read: Callable[[int], np.ndarray], n: int,
+                 xy: np.ndarray | None = None) -> dict[int, np.ndarray]:
     """All frames' screen-fixed masks (:class:`ScreenFixed` over ``read(0..n-1)``): frame
     k's mask joins the pairs (k - JUMP, k) and (k, k + JUMP); only frames where something
-    was found are keys. (H, W) bool, True = ignore."""
+    was found are keys. (H, W) bool, True = ignore. ``xy``: the background's (n, 2)
+    positions of the frames, when known (:meth:`ScreenFixed.add`'s shifts)."""
     sf = ScreenFixed()
     for k in range(n):
-        sf.add(k, np.asarray(read(k)))
+        shift = None if xy is None or k < JUMP else np.asarray(xy[k]) - np.asarray(xy[k - JUMP])
+        sf.add(k, np.asarray(read(k)), shift)
     out = {}
     for k in range(n):
         m = sf.mask(k)

@@ -41,7 +41,7 @@ from overmix.registration.schedule import (
     long_jumps_for,
 )
 from overmix.registration.solve import Pair
-from overmix.registration.static import ScreenFixed
+from overmix.registration.static import JUMP, ScreenFixed
 
 # Neighbours whose overlap does not follow their shift over more than this fraction are two
 # shots (a cut): no pair joins them.
@@ -104,9 +104,6 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
             provisional = found.ignore(k - 1) if found is not None and fm is None else None
             window[k], shared = _prepare_frame(y, k, labels, shape, base_mask, border, fm,
                                                provisional, shared)
-            if fixed is not None:
-                fixed.add(k, y)
-            del y
             if k == 0 and detect:
                 found = SceneMasks(shape, 2 ** _map_level(window[0]), n,
                                    bars_mask(shape, bars, 0) if any(bars) else None)
@@ -128,6 +125,10 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
                         elif frame_masks is None:
                             _remask(found, window, k, provisional, base_mask, border, shape)
                 _extrapolate(k, est)
+            if fixed is not None:  # after measuring: the background's shift over the jump
+                i = k - JUMP
+                fixed.add(k, y, est[k] - est[i] if i in est and k in est else None)
+            del y
             if k == 0:
                 long_jumps = long_jumps_for(window[0].nbytes)
             _evict(window, k, long_jumps)

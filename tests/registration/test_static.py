@@ -3,14 +3,20 @@ pan is found where the truth mask says, a clean pan and a still shot give no mas
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from overmix.registration.static import screen_fixed
 from tests.scenes.real import SCENES, luma709, make_scene
 
 
-def test_subtitle_over_a_slow_pan_is_found() -> None:
+@pytest.mark.parametrize("known", [False, True])
+def test_subtitle_over_a_slow_pan_is_found(known: bool) -> None:
+    # with the pan's positions too (as aligning gives them): strokes along the pan say
+    # nothing, the others still find the text
     sc = make_scene(SCENES["hardsub"], n=20, h=90, w=160, step=(1.0, 0.3), line_every=20)
     ys = [luma709(f) for f in sc.rgb]
-    found = screen_fixed(lambda k: ys[k], sc.n)
+    found = screen_fixed(lambda k: ys[k], sc.n, sc.xy if known else None)
     assert set(found) == set(range(sc.n))
     for k, m in found.items():
         truth = sc.overlay[k]
@@ -24,3 +30,19 @@ def test_clean_pan_and_still_shot_give_no_mask() -> None:
     assert screen_fixed(lambda k: ys[k], sc.n) == {}
     still = [ys[0]] * 12
     assert screen_fixed(lambda k: still[k], 12) == {}
+
+
+def test_straight_edges_sliding_along_a_pan_are_not_screen_fixed() -> None:
+    # a horizontal pan over a band of horizontal stripes: the stripes stay where they were
+    # (the aperture problem), the blocks below move: with the pan's positions, nothing is
+    # screen-fixed
+    rng = np.random.default_rng(2)
+    h, w, n, step = 90, 160, 12, 1.5
+    world = np.kron(rng.random((h // 6, (w + 40) // 6 + 1)), np.ones((6, 6)))[:h, : w + 40]
+    world[: h // 6] = 0.2 + 0.6 * ((np.arange(h // 6) // 4) % 2)[:, None]
+    xs = np.arange(w + 40, dtype=np.float64)
+    frames = [np.stack([np.interp(xs[:w] + k * step, xs, row) for row in world]).astype(np.float32)
+              for k in range(n)]
+    xy = np.array([[k * step, 0.0] for k in range(n)])
+    assert screen_fixed(lambda k: frames[k], n, xy) == {}
+    assert screen_fixed(lambda k: frames[k], n) != {}  # what the pan's direction told apart
