@@ -232,9 +232,13 @@ class SceneMasks:
         parts = [] if m is None else [p[0] for p in (m.prev, m.nxt) if p is not None]
         if not parts and self.bars is None:
             return None
-        if parts:
+        grown = np.logical_or.reduce(parts) if parts else None
+        if grown is not None and not grown.any():
+            grown = None  # nothing found (a clean pan): no growing or upsampling
+            if self.bars is None:
+                return None
+        if grown is not None:
             # grown: the soft, compressed edges of text and outlines must not vote either
-            grown = np.logical_or.reduce(parts)
             for _ in range(IGNORE_GROW):
                 grown = _filter3(grown, np.logical_or)
             out = self._full(grown)
