@@ -124,7 +124,8 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                 small = (small - np.float32(b)) * np.float32(1.0 / a)
         smalls.append(small)
         progress("consensus", i + 1, n)
-    cons = find_outliers(smalls, n, offsets.xy, (h, w), r, prior=prior)
+    cons = find_outliers(smalls, n, offsets.xy, (h, w), r, prior=prior,
+                         foreground=lambda: _moving(store, pos, offsets, r, gains))
     del smalls
     plan.consensus = cons
     if overlay is None and opts.overlays == "keep" and cons.persistent.any():
@@ -138,6 +139,40 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                                         offsets.canvas, mask, progress=progress)
         plan.overlay = OverlayInfo(mask, color, alpha)
     return plan
+
+
+def _moving(store: FrameStore, pos: list[int], offsets: Offsets, r: int,
+            gains: np.ndarray | None) -> list[np.ndarray | None]:
+    """What moves on its own in each frame (:func:`overmix.render.foreground.
+    moving_foreground`, at about 640 columns), as masks at the consensus reduction ``r``."""
+    from overmix.render.foreground import analysis_factor, moving_foreground  # lazy: scipy
+
+    assert store.shape is not None
+    h, w = store.shape
+    rf = analysis_factor(w, r)
+    q = r // rf
+    hs, ws = h // r, w // r
+
+    def luma(i: int) -> np.ndarray:
+        y = store.luma(pos[i])
+        if rf > 1:  # plain block means: outlines must not be smoothed away
+            hh, ww = (h // rf) * rf, (w // rf) * rf
+            y = y[:hh, :ww].reshape(hh // rf, rf, ww // rf, rf).mean(axis=(1, 3))
+        y = np.asarray(y, np.float32)
+        if gains is not None:
+            a, b = (float(v) for v in gains[i])
+            if a > 0 and (a != 1 or b != 0):
+                y = (y - np.float32(b)) * np.float32(1.0 / a)
+        return y
+
+    out: list[np.ndarray | None] = []
+    for m in moving_foreground(luma, len(pos), offsets.xy, reduce=rf):
+        if m is not None and q > 1:
+            m = m[:hs * q, :ws * q].reshape(hs, q, ws, q).any(axis=(1, 3))
+        elif m is not None:
+            m = m[:hs, :ws]
+        out.append(m if m is not None and m.any() else None)
+    return out
 
 
 def keep_frame_row(offsets: Offsets, opts: StitchOptions) -> int:

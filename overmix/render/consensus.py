@@ -348,7 +348,9 @@ def find_outliers(smalls: Sequence[np.ndarray] | Callable[[int], np.ndarray], co
                   xy: np.ndarray, shape: tuple[int, int], reduce: int, *,
                   prior: Callable[[int], np.ndarray | None] | None = None,
                   noise_k: float = NOISE_K, min_level: float = MIN_LEVEL,
-                  grow_px: int = GROW_PX, edge_slack: float = EDGE_SLACK) -> Consensus:
+                  grow_px: int = GROW_PX, edge_slack: float = EDGE_SLACK,
+                  foreground: Callable[[], Sequence[np.ndarray | None]] | None = None
+                  ) -> Consensus:
     """Per-frame outlier masks against the median consensus (see the module docstring).
 
     Parameters
@@ -370,6 +372,12 @@ def find_outliers(smalls: Sequence[np.ndarray] | Callable[[int], np.ndarray], co
         Threshold ``max(noise_k · noise, min_level)`` on the smoothed residual.
     grow_px : int
         Full-resolution pixels by which outlier masks grow.
+    foreground : callable or None
+        ``() -> [bool (h // r, w // r) or None per row]``: what moves on its own
+        (:func:`overmix.render.foreground.moving_foreground`), called only when the cheap
+        test finds something. Those samples neither vote for the reference nor render: where
+        a character covers a place in most frames, the few frames that see the background
+        make the reference there.
 
     Returns
     -------
@@ -414,9 +422,21 @@ def find_outliers(smalls: Sequence[np.ndarray] | Callable[[int], np.ndarray], co
         if f is not None:
             keep = (~f).astype(np.float32)
             valids[k] = keep if valids[k] is None else valids[k] * keep
+    # what moves on its own neither votes nor renders either
+    moving = list(foreground()) if foreground is not None else [None] * count
+    still_valids = list(valids)
+    for k, f in enumerate(moving):
+        if f is not None:
+            keep = (~f).astype(np.float32)
+            valids[k] = keep if valids[k] is None else valids[k] * keep
+            fixed[k] = f if fixed[k] is None else (fixed[k] | f)
     ref = _median_reference(got, valids, xs, canvas)
-    if np.isnan(ref).any():  # places no frame sees through its prior: all frames vote
+    if np.isnan(ref).any():  # places no frame sees through its prior: all frames vote ...
         alt = _median_reference(got, [None] * count, xs, canvas)
+        if any(f is not None for f in moving):
+            # ... but where a moving thing covers the place in every frame, no frame is
+            # an outlier against it (its neighbours that see the background stay usable)
+            alt[np.isnan(_median_reference(got, still_valids, xs, canvas)) == 0] = np.nan
         ref = np.where(np.isnan(ref), alt, ref)
     res, noise = _residuals(got, ref, xs, canvas, edge_slack)
     thr = max(noise_k * noise, min_level)

@@ -1,0 +1,266 @@
+"""Independently moving foreground, frame by frame (issue #12: a clean still by default).
+
+A character walking against the pan, credits scrolling, hair in the wind: where such a thing
+covers a canvas place in *most* of the frames, a per-pixel consensus (median, mode) keeps the
+foreground and rejects the few frames that see the background. What tells them apart is
+motion, not counts: the background moves with the camera, the foreground does not.
+
+Per frame ``k`` (working Y', reduced to about 640 columns):
+
+1. **Odd one out.** For each temporal distance ``d`` in :data:`DISTANCES`, frame ``k`` is
+   compared, at the *background* offsets, with frames ``k - d`` and ``k + d`` (near the ends
+   of the clip ``d`` shrinks; the first and last frames have no such pair). A pixel that differs
+   from *both* (beyond the local slope's allowance for resampling) shows something that is
+   not the background the others see there: the outlines and texture of the moving thing.
+   A background pixel that a neighbour's foreground covers differs from that neighbour only,
+   so it is not flagged. Flat interiors are not flagged either (a flat coat matches itself
+   after moving: the aperture problem).
+2. **Regions.** Drawn frames are made of flat regions bounded by lines. The frame is split
+   into flat regions (3x3 range below :data:`FLAT`); a region whose surrounding edge pixels
+   are mostly (> :data:`ENCLOSED`) flagged in step 1 is enclosed by moving outlines: the
+   inside of the moving thing (a coat, a face, a letter's counter). Background regions touch
+   the foreground along part of their border only.
+
+The masks are the flagged pixels plus the enclosed regions. Frames are read
+through a sliding window of ``4 max(d) + 1`` frames, so memory does not grow with the clip.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from overmix.warp import window, window_ones
+
+__all__ = ["DISTANCES", "analysis_factor", "moving_foreground"]
+
+DISTANCES = (2, 4, 8)  # frames: slow foreground needs far neighbours, deforming needs near
+LEVEL = 0.06  # working Y': smallest odd-one-out difference (well above crf ~18-24 noise)
+FLAT = 0.03  # 3x3 range below which a pixel belongs to a flat region
+ENCLOSED = 0.5  # fraction of a region's border flagged to count as enclosed by the foreground
+BORDER = 3  # px: the edge band around a flat region that counts as its border
+EDGE_GROW = 1  # px: masks grow this far along edge pixels (not into flat regions)
+RIM = 3  # border weight of a region's sample on the frame edge
+MIN_BORDER = 8  # px: regions with a shorter border tell nothing (specks)
+FAR = (8, 16, 24)  # frames: where a region beside a moving thing is looked for again
+AGAIN = 0.9  # fraction of a region that must match there
+TRACK_FROM = 2  # frames 0, 1 (and the last two) follow frame 2's (and the third last's) mask
+TRACK_RADIUS = 6  # px per frame of screen motion a followed part may have
+MIN_PART = 12  # px: smaller parts are not followed
+
+
+def analysis_factor(width: int, reduce: int) -> int:
+    """Reduction of the analysis: the largest divisor of ``reduce`` (the consensus
+    reduction) that keeps about 640 columns (outlines of a few pixels must survive it)."""
+    cap = max(1, round(width / 640))
+    return max(d for d in range(1, max(1, reduce) + 1) if reduce % d == 0 and d <= cap)
+
+
+def _range3(a: np.ndarray) -> np.ndarray:
+    """3x3 max - min (edge samples repeated)."""
+    p = np.pad(a, 1, mode="edge")
+    h, w = a.shape
+    hi = p[1:h + 1, 1:w + 1].copy()
+    lo = hi.copy()
+    for dy in range(3):
+        for dx in range(3):
+            s = p[dy:dy + h, dx:dx + w]
+            np.maximum(hi, s, out=hi)
+            np.minimum(lo, s, out=lo)
+    return hi - lo
+
+
+def _pairs(k: int, n: int, distances: tuple[int, ...]) -> list[tuple[int, int]]:
+    """The frame pairs ``(k - d, k + d)`` frame ``k`` is compared with; near the ends of the
+    clip ``d`` shrinks to what there is (both sides are needed: two later frames that both
+    show something passing would make the background of frame ``k`` the odd one out)."""
+    ds = sorted({min(d, k, n - 1 - k) for d in distances} - {0})
+    return [(k - d, k + d) for d in ds]
+
+
+def _differs(cur: np.ndarray, other: np.ndarray, ty: float, tx: float,
+             level: float, *, reach: bool = False) -> np.ndarray:
+    """Where ``cur`` lies more than ``level`` outside the range of the four ``other`` samples
+    around ``(i + ty, j + tx)`` (False where ``other`` does not reach): a sub-pixel shift or
+    a resampled edge stays inside that range, something that moved by a pixel or more does
+    not (Birchfield and Tomasi's sampling-insensitive dissimilarity, 1998)."""
+    h, w = cur.shape
+    iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
+    src = window(other, iy, ix, h + 1, w + 1)
+    inside = window_ones(other.shape, iy, ix, h + 1, w + 1)
+    taps = [src[dy:dy + h, dx:dx + w] for dy in (0, 1) for dx in (0, 1)]
+    lo = np.minimum(np.minimum(taps[0], taps[1]), np.minimum(taps[2], taps[3]))
+    hi = np.maximum(np.maximum(taps[0], taps[1]), np.maximum(taps[2], taps[3]))
+    ok = inside[:h, :w] * inside[1:, 1:] > 0  # all four taps inside (corners suffice)
+    lv = np.float32(level)
+    out = ((cur > hi + lv) | (cur < lo - lv)) & ok
+    return (out, ok) if reach else out
+
+
+def _enclosed(flagged: np.ndarray, rng: np.ndarray,
+              seen_again: Callable[[], list[np.ndarray]] | None = None) -> np.ndarray:
+    """Flat regions of the frame (``rng`` < :data:`FLAT`) whose border band is mostly
+    ``flagged`` and that no far frame shows again (``seen_again``: per far frame, bool
+    (h, w), True where it shows the same at the same canvas place, or None where it does
+    not reach): bool (h, w)."""
+    from scipy import ndimage  # lazy: only scenes with something moving get here
+
+    flat = rng < FLAT
+    lab, count = ndimage.label(flat)
+    if count == 0:
+        return np.zeros(flat.shape, bool)
+    near = lab
+    for _ in range(BORDER):  # each edge pixel takes a label within BORDER px (any one)
+        grown = ndimage.grey_dilation(near, size=3)
+        near = np.where(near == 0, grown, near)
+    edge = ~flat & (near > 0)
+    # a thin flagged outline must cover the band's width: flags grown across the band
+    wide = ndimage.binary_dilation(flagged, iterations=2)
+    lab_e = near[edge]
+    total = np.bincount(lab_e, minlength=count + 1).astype(np.float64)
+    # a region that leaves the frame continues where nothing is known: its frame-edge
+    # samples count as unflagged border (as wide as an edge band)
+    rim = np.concatenate([lab[0], lab[-1], lab[1:-1, 0], lab[1:-1, -1]])
+    total += RIM * np.bincount(rim, minlength=count + 1)
+    hit = np.bincount(lab_e, weights=wide[edge], minlength=count + 1)
+    inside = (hit > ENCLOSED * total) & (total >= MIN_BORDER)
+    inside[0] = False
+    if inside.any() and seen_again is not None:
+        # a background region beside the moving thing is seen again, whole, at the same
+        # canvas place in some frame far in time (the thing has moved off); the inside of
+        # the moving thing is not (it has moved on by then, relative to the background)
+        size = np.bincount(lab.ravel(), minlength=count + 1)
+        for same, reach in seen_again():
+            got = np.bincount(lab.ravel(), weights=same.ravel(), minlength=count + 1)
+            seen = np.bincount(lab.ravel(), weights=reach.ravel(), minlength=count + 1)
+            inside &= ~((seen >= 0.95 * size) & (got >= AGAIN * size))
+    return inside[lab]
+
+
+def follow(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
+           level: float = LEVEL) -> np.ndarray:
+    """``mask`` of frame ``src`` carried to frame ``dst``: each connected part (parts closer
+    than a few pixels together: the letters of a line) moves by the whole-pixel screen shift
+    within ``radius`` that matches its pixels best (median absolute difference: legs
+    swing, the rest holds), if that match is good (below ``level``). Returns bool, the
+    shape of ``mask``."""
+    from scipy import ndimage
+
+    h, w = mask.shape
+    out = np.zeros_like(mask)
+    groups, _ = ndimage.label(ndimage.binary_dilation(mask, iterations=3))
+    for g, sl in enumerate(ndimage.find_objects(groups), start=1):
+        if sl is None:
+            continue
+        part = (groups[sl] == g) & mask[sl]
+        ys, xs = np.nonzero(part)
+        if ys.size < MIN_PART:
+            continue
+        ys = ys + sl[0].start
+        xs = xs + sl[1].start
+        vals = src[ys, xs]
+        best, best_cost = None, np.inf
+        for dy in range(-radius, radius + 1):
+            yy = ys + dy
+            oky = (yy >= 0) & (yy < h)
+            for dx in range(-radius, radius + 1):
+                xx = xs + dx
+                ok = oky & (xx >= 0) & (xx < w)
+                if ok.mean() < 0.8:
+                    continue
+                cost = float(np.median(np.abs(dst[yy[ok], xx[ok]] - vals[ok])))
+                if cost < best_cost:
+                    best, best_cost = (dy, dx), cost
+        if best is None or best_cost > level:
+            continue
+        yy, xx = ys + best[0], xs + best[1]
+        ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+        out[yy[ok], xx[ok]] = True
+    return out
+
+
+def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndarray, *,
+                      reduce: int = 1, level: float = LEVEL,
+                      distances: tuple[int, ...] = DISTANCES) -> list[np.ndarray | None]:
+    """Per-frame masks of what moves on its own (see the module docstring).
+
+    Parameters
+    ----------
+    luma : callable ``k -> ndarray float32 (h // reduce, w // reduce)``
+        Working Y' of offsets row ``k`` at the analysis resolution.
+    count : int
+        Number of rows.
+    xy : ndarray (count, 2)
+        Background offsets (x, y) in full-resolution frame-0 pixels.
+    reduce : int
+        Full-resolution pixels per sample of ``luma`` (offsets are divided by it).
+    level : float
+        Smallest difference (working Y') that counts.
+
+    Returns
+    -------
+    list of (ndarray bool, the shape of ``luma(k)``) or None
+        Per row; None where nothing moves on its own (or fewer than 3 frames).
+    """
+    from scipy import ndimage  # lazy: only scenes with something moving get here
+
+    xs = np.asarray(xy, np.float64).reshape(-1, 2) / max(1, reduce)
+    cache: dict[int, np.ndarray] = {}
+    reach = max(2 * max(distances), max(FAR))
+
+    def get(j: int) -> np.ndarray:
+        if j not in cache:
+            cache[j] = np.asarray(luma(j), np.float32)
+        return cache[j]
+
+    out: list[np.ndarray | None] = []
+    # the first and last frames have no (or only close) pairs: they follow the moving parts
+    # of the nearest frame that has pairs (kept for that: at most 2 (TRACK_FROM + 1) frames)
+    ends: list[tuple[int, int]] = []
+    if count > 2 * TRACK_FROM + 1:
+        ends = [(e, TRACK_FROM) for e in range(TRACK_FROM)]
+        ends += [(count - 1 - e, count - 1 - TRACK_FROM) for e in range(TRACK_FROM)]
+    kept: dict[int, np.ndarray] = {}
+    for k in range(count):
+        for j in [j for j in cache if j < k - reach]:  # the window slides on
+            del cache[j]
+        if count < 3:
+            out.append(None)
+            continue
+        cur = get(k)
+        h, w = cur.shape
+        flagged = np.zeros((h, w), bool)
+        for pr in _pairs(k, count, distances):
+            odd = np.ones((h, w), bool)
+            for j in pr:
+                t = xs[k] - xs[j]  # frame k's sample (i, c) is frame j's (i + ty, c + tx)
+                odd &= _differs(cur, get(j), float(t[1]), float(t[0]), level)
+            flagged |= odd
+        if any(k in pair for pair in ends):
+            kept[k] = cur
+        if not flagged.any():
+            out.append(None)
+            continue
+        rng = _range3(cur)
+        def again(k: int = k, cur: np.ndarray = cur) -> list[tuple[np.ndarray, np.ndarray]]:
+            got = []
+            for j in [k + s * d for d in FAR for s in (-1, 1)]:
+                if 0 <= j < count:
+                    t = xs[k] - xs[j]
+                    diff, ok = _differs(cur, get(j), float(t[1]), float(t[0]), level,
+                                        reach=True)
+                    got.append((ok & ~diff, ok))
+            return got
+
+        m = flagged | _enclosed(flagged, rng, again)
+        # the soft edge of an outline (anti-aliasing, codec ringing) goes with it, but the
+        # mask does not spill into the flat background around
+        out.append(ndimage.binary_dilation(m, iterations=EDGE_GROW, mask=rng >= FLAT) | m)
+    for e, src in ends:
+        got = out[src]
+        if got is not None:
+            moved = follow(got, kept[src], kept[e], radius=TRACK_RADIUS * abs(src - e) + 2)
+            out[e] = moved if out[e] is None else (out[e] | moved)
+    return out
