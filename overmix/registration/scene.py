@@ -201,6 +201,20 @@ class _Rows:
         return self.read(self.rows[k])
 
 
+# Largest mean share of the frames the translation pass's scene masks may cover for the
+# zoom/rotation model of ``auto`` to keep them (see :func:`_align_model`).
+MAX_SCENE_MASK_SHARE = 0.2
+
+
+def _mask_share(scene: object, n: int) -> float:
+    """Mean fraction of the frames that the scene masks ignore."""
+    total = 0.0
+    for k in range(n):
+        m = scene.ignore(k)  # type: ignore[attr-defined]
+        total += 0.0 if m is None else float(np.mean(m))
+    return total / max(n, 1)
+
+
 def _align_model(lumas: LumaProvider, motion: str, mask: np.ndarray | None, border: int,
                  frame_masks: Callable[[int], np.ndarray | None] | None,
                  indices: Sequence[int] | None, progress: ProgressCallback | None,
@@ -252,7 +266,11 @@ def _align_model(lumas: LumaProvider, motion: str, mask: np.ndarray | None, bord
     if model == "xy":
         off.extra["motion"] = "xy"
         return res
-    # the richer model over the frames the translation placed (left-out frames stay out)
+    # the richer model over the frames the translation placed (left-out frames stay out);
+    # scene masks covering much of the frames are mostly the zoom or rotation itself (the
+    # background did not follow the translation), not overlays: then without them
+    if scene is not None and _mask_share(scene, len(rows)) > MAX_SCENE_MASK_SHARE:
+        scene = None
     try:
         out = align_transform(placed, motion=model, mask=mask, border=border, frame_masks=fm,
                               indices=[int(i) for i in off.indices], progress=progress,

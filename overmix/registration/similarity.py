@@ -304,6 +304,41 @@ def _refine(ref: PreparedPlane, mov: PreparedPlane, t: complex, mu: complex, lev
     return fit
 
 
+# Below this ZNCC a searched pair also tries the log-polar starts (a fast zoom or rotation).
+_SEARCH_ZNCC = 0.9
+# The log-polar search runs on the finest pyramid level at most this many pixels on a side.
+_SEARCH_SIDE = 160
+
+
+def _search_scale(ref: PreparedPlane, mov: PreparedPlane, rotate: bool, c: complex,
+                  best: _Fit | None) -> _Fit:
+    """The best of ``best`` and refinements from the log-polar candidates
+    (:func:`overmix.registration.logpolar.similarity_candidates`) at a pyramid level of at
+    most about :data:`_SEARCH_SIDE` px on a side."""
+    from overmix.registration.logpolar import similarity_candidates
+
+    lvl = 0
+    while lvl + 1 < len(ref.levels) and min(ref.levels[lvl].img.shape) > _SEARCH_SIDE:
+        lvl += 1
+    f = 2 ** lvl
+    o = complex((f - 1) / 2, (f - 1) / 2)
+    a = ref.levels[lvl].img.astype(np.float32)
+    b = mov.levels[lvl].img.astype(np.float32)
+    for xl, m in similarity_candidates(a, b, rotate):
+        # level px -> full resolution: P = f·p + o
+        x = f * xl + (1 - m) * o
+        t, mu = midpoint(x, m, c)
+        try:
+            fit = _refine(ref, mov, t, mu, lvl, rotate)
+        except AlignmentError:
+            continue
+        if best is None or fit.zncc > best.zncc:
+            best = fit
+    if best is None:
+        raise AlignmentError("the frames do not overlap enough to be aligned")
+    return best
+
+
 def estimate_similarity(ref: PreparedPlane, mov: PreparedPlane, *, model: str = "similarity",
                         guess: tuple[complex, complex] | None = None, search: bool = True,
                         min_overlap: float = 0.05) -> SimilarityResult:
@@ -340,10 +375,16 @@ def estimate_similarity(ref: PreparedPlane, mov: PreparedPlane, *, model: str = 
         m0 = complex(abs(m0), 0.0)
     t0, mu0 = midpoint(x0, m0, c)
     if search or guess is None:
-        cx, cy, lvl = _coarse(ref, mov, "xy", (t0.real, t0.imag) if guess is not None
-                              else None, min_overlap)
-        # the coarse shift is that of the overlap's centre, close to D(c)
-        fit = _refine(ref, mov, complex(cx, cy), mu0, lvl, model == "similarity")
+        fit = None
+        try:
+            cx, cy, lvl = _coarse(ref, mov, "xy", (t0.real, t0.imag) if guess is not None
+                                  else None, min_overlap)
+            # the coarse shift is that of the overlap's centre, close to D(c)
+            fit = _refine(ref, mov, complex(cx, cy), mu0, lvl, model == "similarity")
+        except AlignmentError:
+            pass
+        if fit is None or fit.zncc < _SEARCH_ZNCC:  # a zoom/rotation beyond the basin?
+            fit = _search_scale(ref, mov, model == "similarity", c, fit)
     else:
         fit = _refine(ref, mov, t0, mu0, 0, model == "similarity")
     x, m = transform(fit.t, fit.mu, c)

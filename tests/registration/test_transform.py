@@ -100,3 +100,34 @@ def test_zoom_model_has_no_rotation_and_masks_are_respected() -> None:
     off = align(marked, motion="zoom", mask=logo)
     assert np.all(off.angles == 0.0)
     assert corner_error(_table(off), tr, W, H).max() < 0.05
+
+
+def test_log_polar_candidates_find_a_fast_zoom_and_rotation() -> None:
+    from overmix.registration.logpolar import similarity_candidates
+
+    scene = line_art(-200, -150, 500, 300, seed=3)
+    a = sample(scene, (0.0, 0.0, 2.0, 0.0), 135, 240, ss=2)
+    for x, y, s, ang in ((3.0, 2.0, 2.16, 0.0), (-4.0, 3.0, 1.8, 0.0), (2.0, 1.0, 2.12, -3.0)):
+        b = sample(scene, (x, y, s, ang), 135, 240, ss=2)
+        # in a's pixels (pitch 2): b(p) = a(m p + x)
+        mt = s / 2 * complex(math.cos(math.radians(ang)), math.sin(math.radians(ang)))
+        xt = complex(x, y) / 2
+        cands = similarity_candidates(a, b, rotate=True)
+        xc, mc = cands[0]
+        assert abs(abs(mc) / abs(mt) - 1) < 0.01
+        assert abs(math.degrees(np.angle(mc / mt))) < 0.5
+        assert abs(xc - xt) < 1.5
+
+
+@pytest.mark.parametrize("motion", [dict(zoom=0.4, pan=(10.0, 3.0)),
+                                    dict(zoom=0.25, angle=10.0, pan=(8.0, -3.0))])
+def test_auto_finds_a_zoom_faster_than_the_refinement_basin(motion: dict) -> None:
+    """About 7 % zoom (and 2 degrees) between neighbours: beyond the Gauss-Newton's basin
+    from a translation start; the log-polar search gives the start."""
+    h, w, n = 135, 240, 6
+    tr = zoom_track(n, w=w, h=h, **motion)  # type: ignore[arg-type]
+    scene = line_art(-250, -200, w + 250, h + 200, seed=3)
+    frames = [sample(scene, tuple(t), h, w, ss=2) for t in tr]
+    off = align(frames, motion="auto")
+    assert off.extra["motion"] == ("zoom" if "angle" not in motion else "similarity")
+    assert corner_error(_table(off), tr, w, h).max() < 0.1
