@@ -163,8 +163,7 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     plan. The alignment's scene ``masks`` (overlays, moving foreground) are the render's
     prior weights: they neither vote for the consensus nor render where others see clean."""
     prior = None
-    if masks is not None and masks.fraction() > 0 or (masks is not None and
-                                                      masks.bars is not None):
+    if masks is not None and masks.found():  # not a clean pan's codec specks
         pos = positions(store, offsets)
         prior = lambda n: masks.weight(pos[n])  # noqa: E731 (row -> store position)
     # the clean still: per-frame outliers, and a persistent overlay to un-blend

@@ -48,6 +48,9 @@ STATIC_RATIO = 0.5
 WIDEN = 0.5
 # The alignment's mask is the maps grown by this many map pixels.
 IGNORE_GROW = 2
+# Maps covering less than this fraction of the frames (on average) are codec specks on a
+# clean pan, not content: no second alignment pass, no render weights.
+MIN_FRACTION = 0.002
 
 
 def classify_pair(ref: np.ndarray, mov: np.ndarray, d: tuple[float, float], *,
@@ -229,7 +232,8 @@ class SceneMasks:
         """Everything of frame k that did not follow the background in either pair (the
         alignment's mask: the union, conservative), or None when there is nothing."""
         m = self.maps.get(k)
-        parts = [] if m is None else [p[0] for p in (m.prev, m.nxt) if p is not None]
+        parts = [] if m is None else [p[0] for p in (m.prev, m.nxt)
+                                      if p is not None and p[0].any()]
         if not parts and self.bars is None:
             return None
         grown = np.logical_or.reduce(parts) if parts else None
@@ -260,6 +264,10 @@ class SceneMasks:
             if parts:
                 tot += float(np.logical_or.reduce(parts).mean())
         return tot / max(self.n, 1)
+
+    def found(self) -> bool:
+        """Whether the maps hold content (at least :data:`MIN_FRACTION`) or bars."""
+        return self.bars is not None or self.fraction() >= MIN_FRACTION
 
     def summary(self) -> dict[str, object]:
         """JSON-able summary: mean overlay / foreground fraction per frame, frames with

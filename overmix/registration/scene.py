@@ -19,7 +19,7 @@ from overmix.geometry import Offsets
 from overmix.progress import ProgressCallback
 from overmix.providers import LumaProvider, count, reader
 from overmix.registration.groups import _solve
-from overmix.registration.masks import SceneMasks
+from overmix.registration.masks import MIN_FRACTION, SceneMasks
 from overmix.registration.phase import check_motion
 from overmix.registration.solve import frame_labels
 from overmix.registration.static import ScreenFixed
@@ -29,7 +29,7 @@ __all__ = ["AlignResult", "align", "align_scene"]
 
 # When the content that does not follow the background covers at least this fraction of the
 # frames (on average), the scene is aligned a second time with it masked out.
-REALIGN_FRACTION = 0.002
+REALIGN_FRACTION = MIN_FRACTION
 
 
 @dataclass
