@@ -63,8 +63,10 @@ class PreparedPlane:
 def down2(a: np.ndarray) -> np.ndarray:
     """2x box reduction of a float plane (odd last row/column dropped)."""
     h, w = a.shape[0] // 2 * 2, a.shape[1] // 2 * 2
-    a = a[:h, :w]
-    return (a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]) * np.float32(0.25)
+    rows = a[0:h:2, :w] + a[1:h:2, :w]  # pairs of whole rows first: half the strided reads
+    out = rows[:, 0::2] + rows[:, 1::2]
+    out *= np.float32(0.25)
+    return out
 
 
 def _down2_valid(v: np.ndarray) -> np.ndarray:

@@ -54,8 +54,9 @@ def long_jumps_for(frame_bytes: int) -> tuple[int, ...]:
     return out
 
 
-# Frames at least this large measure their longer jumps on 2 threads.
-_POOL_MIN_PIXELS = 60_000
+# Frames at least this large refine a frame's pairs in two halves on 2 threads (smaller ones
+# are numpy's per-call cost, which the GIL serialises: threads only add to it).
+_POOL_MIN_PIXELS = 200_000
 # Smallest predicted overlap (fraction of a frame) for a longer jump to be measured.
 MIN_JUMP_OVERLAP = 0.35
 

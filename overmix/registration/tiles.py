@@ -115,13 +115,19 @@ def _energy(p: PreparedPlane) -> np.ndarray:
         lv = p.levels[0]
         a = lv.img[::2, ::2].astype(np.float32)
         e = np.zeros(a.shape, np.float32)
-        e[:-1, :-1] = np.square(np.diff(a, axis=1)[:-1]) + np.square(np.diff(a, axis=0)[:, :-1])
+        gx, gy = np.diff(a, axis=1), np.diff(a, axis=0)
+        np.square(gx, out=gx)
+        np.square(gy, out=gy)
+        e[:-1, :-1] = gx[:-1]
+        e[:-1, :-1] += gy[:, :-1]
         if lv.valid is not None:
             e *= lv.valid[::2, ::2]
         c = _CELL // 2
         hc, wc = e.shape[0] // c, e.shape[1] // c
-        cells = e[: hc * c, : wc * c].reshape(hc, c, wc, c).sum(axis=(1, 3), dtype=np.float64)
+        # cell sums: rows of cells first, then columns (contiguous reductions)
+        cells = e[: hc * c, : wc * c].reshape(hc, c, wc * c).sum(axis=1, dtype=np.float64)
+        cells = cells.reshape(hc, wc, c).sum(axis=2)
         integral = np.zeros((hc + 1, wc + 1))
-        integral[1:, 1:] = cells.cumsum(axis=0).cumsum(axis=1)
+        np.cumsum(np.cumsum(cells, axis=0), axis=1, out=integral[1:, 1:])
         p.energy = integral
     return p.energy
