@@ -103,8 +103,8 @@ def _static_pair(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray,
     st = edges & same
     told: np.ndarray | None = None  # pixels where the shift tells static from sliding
     if shift is not None and math.hypot(*shift) >= MIN_ACROSS and st.any():
-        # on the edges only (the closing below may fill non-edge pixels, which stay)
-        ys, xs = np.nonzero(edges)
+        # on the edges the closing below can reach (it must not bring them back)
+        ys, xs = np.nonzero(edges & _cross(st, 2, True))
         gx, gy = _gradient_at(a, ys, xs)
         across = np.abs(gx * np.float32(shift[0]) + gy * np.float32(shift[1]))
         told = np.ones(a.shape, bool)
