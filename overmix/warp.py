@@ -11,14 +11,14 @@ subsampled plane moves by offset / subsampling samples. The high-quality rendere
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from overmix.geometry import Canvas
 
 __all__ = ["CanvasAccumulator", "sample_bilinear", "sample_canvas", "window",
-           "window_ones", "reduce_box"]
+           "window_ones", "reduce_box", "reduce_box_rows"]
 
 
 def window(a: np.ndarray, r0: int, c0: int, h: int, w: int) -> np.ndarray:
@@ -190,6 +190,27 @@ def reduce_box(a: np.ndarray, r: int) -> np.ndarray:
     for dy in range(r):
         for dx in range(r):
             b += a[dy:h:r, dx:w:r]
+    b *= np.float32(1.0 / (r * r))
+    return _smooth121(b)
+
+
+def reduce_box_rows(rows: Callable[[int, int], np.ndarray], h: int, w: int, r: int,
+                    strip: int = 16) -> np.ndarray:
+    """:func:`reduce_box` of an ``(h, w)`` plane handed out by row ranges: ``rows(y0, y1)``
+    gives its rows ``y0 .. y1 - 1`` as float32 ``(y1 - y0, w)``. The same values bit for bit,
+    made ``strip`` reduced rows at a time, so the full-resolution plane is never whole (its
+    strips stay in a core's cache)."""
+    if r <= 1:
+        return np.asarray(rows(0, h), dtype=np.float32)
+    hh, ww = h // r, w // r
+    b = np.zeros((hh, ww), dtype=np.float32)
+    for i0 in range(0, hh, strip):
+        i1 = min(hh, i0 + strip)
+        a = rows(i0 * r, i1 * r)
+        part = b[i0:i1]
+        for dy in range(r):
+            for dx in range(r):
+                part += a[dy::r, dx:ww * r:r]
     b *= np.float32(1.0 / (r * r))
     return _smooth121(b)
 

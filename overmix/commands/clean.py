@@ -22,11 +22,12 @@ from overmix.commands.stages import OverlayInfo, grow, positions
 from overmix.errors import UsageError
 from overmix.frame import Family
 from overmix.geometry import Offsets
+from overmix.io.prefetch import prefetch
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.render.consensus import FLOOR, Consensus, find_outliers, reduce_factor
 from overmix.render.stack import FrameWeights, RenderResult, render
-from overmix.warp import reduce_box
+from overmix.warp import reduce_box, reduce_box_rows
 
 __all__ = ["CleanPlan", "find_clean", "keep_frame_row", "paste_kept", "reduced_luma"]
 
@@ -86,11 +87,16 @@ class CleanPlan:
 def reduced_luma(store: FrameStore, k: int, r: int) -> np.ndarray:
     """Working Y' of frame ``k`` box-reduced by ``r`` (:func:`overmix.warp.reduce_box`),
     reduced straight from the codes (the range removal is affine, so it commutes)."""
-    assert store.layout is not None and store.color is not None
-    if store.layout.family == Family.RGB or r <= 1:
+    assert store.layout is not None and store.color is not None and store.shape is not None
+    if r <= 1:
         return reduce_box(store.luma(k), r)
+    planes = store.frame(k).planes
+    h, w = store.shape
+    if store.layout.family == Family.RGB:  # strips of the luma (in cache), same values
+        return reduce_box_rows(lambda y0, y1: store.luma_of(tuple(p[y0:y1] for p in planes)),
+                               h, w, r)
     yo, ys, _, _ = range_constants(store.color.bit_depth, store.color.range)
-    small = reduce_box(store.frame(k).planes[0], r)
+    small = reduce_box_rows(lambda y0, y1: planes[0][y0:y1].astype(np.float32), h, w, r)
     small -= np.float32(yo)
     small *= np.float32(1.0 / ys)
     return small
@@ -116,8 +122,8 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     pos = positions(store, offsets)
     progress("consensus", 0, n)
     smalls = []
-    for i, p in enumerate(pos):
-        small = reduced_luma(store, p, r)
+    # frames reduced in threads (numpy and the reads release the GIL), kept in order
+    for i, small in enumerate(prefetch(lambda p: reduced_luma(store, p, r), pos)):
         if gains is not None:  # frame Y' = a · scene Y' + b (lighting): compare scene values
             a, b = (float(v) for v in gains[i])
             if a > 0 and (a != 1 or b != 0):

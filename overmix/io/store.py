@@ -245,7 +245,11 @@ class FrameStore:
 
         For RGB frames the luma is the BT.709 weighted sum of R'G'B' (enough for alignment).
         """
-        f = self.frame(k)
+        return self.luma_of(self.frame(k).planes)
+
+    def luma_of(self, planes: tuple[np.ndarray, ...]) -> np.ndarray:
+        """:meth:`luma` of a frame's codes (``planes``: all of them, or the same rows of
+        each: the result is per sample, so a strip of rows gives that strip of the luma)."""
         assert self.layout is not None
         if self.layout.family == Family.RGB:
             from overmix.color.convert import range_constants
@@ -254,14 +258,14 @@ class FrameStore:
             off, scale = range_constants(self.color.bit_depth, self.color.range)[:2]
             # ITU-R BT.709-6 item 3.2 luma weights (they sum to 1, so the offset comes off
             # once), straight from the codes in float32: three passes instead of ten
-            y = np.multiply(f.planes[0], np.float32(0.2126 / scale), dtype=np.float32)
-            tmp = np.multiply(f.planes[1], np.float32(0.7152 / scale), dtype=np.float32)
+            y = np.multiply(planes[0], np.float32(0.2126 / scale), dtype=np.float32)
+            tmp = np.multiply(planes[1], np.float32(0.7152 / scale), dtype=np.float32)
             y += tmp
-            np.multiply(f.planes[2], np.float32(0.0722 / scale), out=tmp, dtype=np.float32)
+            np.multiply(planes[2], np.float32(0.0722 / scale), out=tmp, dtype=np.float32)
             y += tmp
             y -= np.float32(off / scale)
             return y
-        return self._working(f.planes[:1])[0]
+        return self._working(planes[:1])[0]
 
     def alpha(self, k: int) -> np.ndarray | None:
         """Alpha of frame ``k`` as float32 in [0, 1] (1 = opaque), or None."""
