@@ -269,6 +269,8 @@ class FrameStore:
 
     def alpha(self, k: int) -> np.ndarray | None:
         """Alpha of frame ``k`` as float32 in [0, 1] (1 = opaque), or None."""
+        if not self._entries[k].has_alpha:  # known without reading the frame back
+            return None
         f = self.frame(k)
         if f.alpha is None:
             return None
