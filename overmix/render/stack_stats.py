@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from overmix.frame import Family, PlaneLayout
+from overmix.io.prefetch import prefetch
 from overmix.render.stack_base import (
     COVER_MIN,
     RenderResult,
@@ -116,7 +117,11 @@ def _render_stacks(ctx: _Ctx, method: str, tile_budget: int) -> RenderResult:
 def _fill_band(ctx: _Ctx, bs: _Bands, rows: list[tuple[int, int]], r0: int, r1: int,
                steps: int, total: int) -> tuple[list[np.ndarray], int]:
     """The stacks ``(frames, band rows, canvas cols)`` of one row band (NaN where a frame
-    does not reach or is dropped as weak); returns them and the progress steps done."""
+    does not reach or is dropped as weak); returns them and the progress steps done.
+
+    Frames are resampled by one thread per core (:func:`overmix.io.prefetch.prefetch`; numpy
+    releases the GIL), each into its own slot of the stacks, so the stacks are the same
+    whatever the threads; the validity bookkeeping follows in frame order."""
     n = len(ctx.plans)
     groups, outs = bs.groups, bs.outs
     cover = [fp for fp in ctx.plans
@@ -127,38 +132,63 @@ def _fill_band(ctx: _Ctx, bs: _Bands, rows: list[tuple[int, int]], r0: int, r1: 
               for gi, g in enumerate(groups) for p in g]
     # per group, each frame's validity (weight / coverage) where frames carry weights
     vstacks: list[np.ndarray | None] = [None] * len(groups)
-    for slot, fp in enumerate(cover):
-        planes = ctx.planes(fp)
-        valid = ctx.valid(fp)
+
+    def fill(slot: int) -> list[_Validity | None]:
+        return _fill_frame(ctx, groups, rows, stacks, slot, cover[slot])
+
+    for slot, valids in enumerate(prefetch(fill, range(k))):
         for gi, g in enumerate(groups):
-            entry = fp.groups[gi]
-            if entry is None:
+            got = valids[gi]
+            if got is None:  # the frame misses this group's rows of the band
                 continue
-            _, px, py0 = entry
             a, b = rows[gi]
-            py = py0.sub(a, b)
-            if py is None:
-                continue
-            cov = axis_or_warp_cover(px, py)
-            w2 = ctx.weights(fp, valid, g[0], px, py)
-            if w2 is not None:
+            (lo, hi, c0, c1), v = got
+            if v is not None:
                 if vstacks[gi] is None:
                     vstacks[gi] = _earlier_valid(stacks[g[0]].shape, cover[:slot], gi, a, b)
-                vstacks[gi][slot, py.lo - a:py.hi - a, px.lo:px.hi] = \
-                    np.divide(w2, cov, out=np.zeros_like(w2), where=cov > COVER_MIN)
+                vstacks[gi][slot, lo - a:hi - a, c0:c1] = v
             elif vstacks[gi] is not None:
-                vstacks[gi][slot, py.lo - a:py.hi - a, px.lo:px.hi] = 1.0
-            miss = (cov if w2 is None else w2) <= COVER_MIN
-            for p in g:
-                vals = _values(planes[p], px, py)
-                vals[miss] = np.nan
-                stacks[p][slot, py.lo - a:py.hi - a, px.lo:px.hi] = vals
+                vstacks[gi][slot, lo - a:hi - a, c0:c1] = 1.0
         steps += 1
         ctx.progress("render", steps, total)
     steps += n - k
     for gi, g in enumerate(groups):
         _drop_weak(stacks, g, vstacks[gi])
     return stacks, steps
+
+
+# A frame's part of a band, per group: its canvas rows [lo, hi) and columns [c0, c1), and its
+# validity there (weight / coverage) when it carries weights, else None.
+_Validity = tuple[tuple[int, int, int, int], "np.ndarray | None"]
+
+
+def _fill_frame(ctx: _Ctx, groups: list[tuple[int, ...]], rows: list[tuple[int, int]],
+                stacks: list[np.ndarray], slot: int,
+                fp: _FramePlan) -> list[_Validity | None]:
+    """Frame ``fp`` resampled into slot ``slot`` of the band's stacks (NaN where it does not
+    reach or carries no weight); per group its :data:`_Validity` (None: not in the band)."""
+    planes = ctx.planes(fp)
+    valid = ctx.valid(fp)
+    out: list[_Validity | None] = []
+    for gi, g in enumerate(groups):
+        entry = fp.groups[gi]
+        a, b = rows[gi]
+        py = None if entry is None else entry[2].sub(a, b)
+        if entry is None or py is None:
+            out.append(None)
+            continue
+        px = entry[1]
+        cov = axis_or_warp_cover(px, py)
+        w2 = ctx.weights(fp, valid, g[0], px, py)
+        v = None if w2 is None else \
+            np.divide(w2, cov, out=np.zeros_like(w2), where=cov > COVER_MIN)
+        out.append(((py.lo, py.hi, px.lo, px.hi), v))
+        miss = (cov if w2 is None else w2) <= COVER_MIN
+        for p in g:
+            vals = _values(planes[p], px, py)
+            vals[miss] = np.nan
+            stacks[p][slot, py.lo - a:py.hi - a, px.lo:px.hi] = vals
+    return out
 
 
 def _earlier_valid(shape: tuple[int, ...], earlier: list[_FramePlan], gi: int, a: int,

@@ -42,3 +42,32 @@ def test_threads_and_strips_give_identical_canvases(masked: bool, monkeypatch) -
         for a, b in zip(other.planes, one.planes, strict=True):
             assert np.array_equal(a, b)
         assert other.stats["holes"] == one.stats["holes"] > 0
+
+
+@pytest.mark.parametrize("method", ["median", "max"])
+def test_statistics_renders_same_with_any_threads(method: str, monkeypatch) -> None:
+    """The statistics renders resample frames in threads, each into its own stack slot: the
+    same canvas with one or three threads, per-frame weights included (the weak-frame drop
+    follows frame order)."""
+    xy = np.array([[0.0, 0.0], [3.37, 1.71], [7.9, -2.45], [11.2, 5.03], [14.6, 2.2]])
+    frames = [Frame(to_codes(frame_planes(10 + x, 10 + y, H, W)), PlaneLayout(), COLOR,
+                    index=k) for k, (x, y) in enumerate(xy)]
+    off = Offsets(xy, list(range(len(xy))), W, H)
+
+    def weights(k: int) -> np.ndarray | None:
+        if k % 2 == 0:
+            return None
+        m = np.ones((H, W), np.float32)
+        m[20 * k:20 * k + 30, 10:60] = 1e-4  # an outlier patch, a different place per frame
+        return m
+
+    results = []
+    with FrameStore.from_frames(frames) as store:
+        for threads in (1, 3):
+            monkeypatch.setenv("OVERMIX_THREADS", str(threads))
+            results.append(render(store, off, method=method, frame_weights=weights,
+                                  tile_budget=200_000))  # several bands
+    one, three = results
+    assert np.array_equal(one.coverage, three.coverage)
+    for a, b in zip(one.planes, three.planes, strict=True):
+        assert np.array_equal(a, b, equal_nan=True)
