@@ -40,6 +40,7 @@ from overmix.commands.schema import (
 )
 from overmix.errors import UsageError
 from overmix.geometry import MOTIONS
+from overmix.inputs import InputOptions
 from overmix.io.store import DEFAULT_BUDGET
 from overmix.render.names import RENDERS
 
@@ -265,7 +266,8 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("log", "append a JSON-lines log of the run here", metavar="FILE"),
 )}
 
-INPUT = ("start", "end", "frames", "ivtc", "field_order", "dedup", "dedup_threshold", "stream")
+# the input-selection options: the keywords of open_source / open_video (overmix.inputs)
+INPUT = tuple(f.name for f in fields(InputOptions))
 ALIGN = ("motion", "canvas_scale", "mask", "border", "strict")
 # the options of `overmix stitch`, in --help order (`overmix align` takes INPUT and ALIGN)
 STITCH_CLI = (*INPUT, "memory_budget", *ALIGN, "render", "offsets", "save_offsets", "depth",

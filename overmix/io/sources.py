@@ -28,6 +28,7 @@ from overmix.atomic import check_input, register_input
 from overmix.color.spec import ColorInfo
 from overmix.errors import InputError, UsageError
 from overmix.frame import Frame, FrameSource, PlaneLayout
+from overmix.inputs import InputOptions, input_keywords
 from overmix.io.dumps import ProbeDump, frame_from_dump, read_dump, read_dump_info
 from overmix.io.manifest import MANIFEST_NAME, Manifest, read_manifest
 from overmix.io.prefetch import prefetch
@@ -287,28 +288,18 @@ class PngSource(_Base):
             yield frame
 
 
-def open_source(
-    path: str | os.PathLike[str],
-    *,
-    start: str | int | float | Position | None = None,
-    end: str | int | float | Position | None = None,
-    frames: int | None = None,
-    ivtc: str = "auto",
-    field_order: str | None = None,
-    dedup: bool = False,
-    dedup_threshold: float | None = None,
-    stream: int | None = None,
-    progress: ProgressCallback | None = None,
-) -> FrameSource:
+@input_keywords
+def open_source(path: str | os.PathLike[str], *, progress: ProgressCallback | None = None,
+                **options: Any) -> FrameSource:
     """Open a video, dump file, dump folder, PNG file or PNG folder as a frame source.
 
     Parameters
     ----------
     path : input path.
-    start, end, frames : the range ``[start, end)`` (frame index or time) and a maximum count.
-    ivtc, field_order, dedup, dedup_threshold, stream : video options (see
-        :func:`overmix.video.open_video`). Dumps and PNGs are already frames: ``ivtc="on"``
-        and ``dedup`` are refused for them.
+    start, end, frames, ivtc, field_order, dedup, dedup_threshold, stream :
+        :class:`~overmix.inputs.InputOptions`: the range ``[start, end)`` (frame index or
+        time), a maximum count and the video options (see :func:`overmix.video.open_video`).
+        Dumps and PNGs are already frames: ``ivtc="on"`` and ``dedup`` are refused for them.
     progress : callback ``(stage, done, total)``.
 
     Raises
@@ -318,14 +309,15 @@ def open_source(
     RangeError, UsageError
         Empty range or bad options.
     """
+    o = InputOptions(**options)
     p = Path(path)
     check_input(p)  # missing, FIFO, device: fail now instead of blocking in a reader
     register_input(p)  # outputs never land on an input (overmix.atomic)
-    rng = FrameRange.parse(start, end, frames)
+    rng = FrameRange.parse(o.start, o.end, o.frames)
     if p.is_dir():
         dumps = list_inputs(p, DUMP_EXTS)
         if dumps:
-            _refuse_video_options("dumps", ivtc, dedup, stream)
+            _refuse_video_options("dumps", o.ivtc, o.dedup, o.stream)
             manifest = read_manifest(p)
             if manifest is not None and not manifest.complete:
                 raise InputError(f"{p} holds an interrupted dump (its scene.json is marked "
@@ -333,24 +325,22 @@ def open_source(
             return DumpSource(p, dumps, manifest, rng, progress)  # type: ignore[return-value]
         pngs = list_inputs(p, PNG_EXTS)
         if pngs:
-            _refuse_video_options("PNGs", ivtc, dedup, stream)
+            _refuse_video_options("PNGs", o.ivtc, o.dedup, o.stream)
             return PngSource(p, pngs, rng, progress)  # type: ignore[return-value]
         raise InputError(f"no .dump or .png files in folder {p}")
     suffix = p.suffix.lower()
     if suffix in DUMP_EXTS or has_dump_magic(p):
-        _refuse_video_options("dumps", ivtc, dedup, stream)
+        _refuse_video_options("dumps", o.ivtc, o.dedup, o.stream)
         manifest = None
         if (p.parent / MANIFEST_NAME).is_file():
             register_input(p.parent / MANIFEST_NAME)
             manifest = read_manifest(p.parent)
         return DumpSource(p, [p], manifest, rng, progress)  # type: ignore[return-value]
     if suffix in PNG_EXTS:
-        _refuse_video_options("PNGs", ivtc, dedup, stream)
+        _refuse_video_options("PNGs", o.ivtc, o.dedup, o.stream)
         return PngSource(p, [p], rng, progress)  # type: ignore[return-value]
     opener = _video_opener()
-    return opener(p, start=start, end=end, frames=frames, ivtc=ivtc, field_order=field_order,
-                  dedup=dedup, dedup_threshold=dedup_threshold, stream=stream,
-                  progress=progress)
+    return opener(p, progress=progress, **o.keywords())
 
 
 def _video_opener() -> Callable[..., FrameSource]:

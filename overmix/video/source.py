@@ -35,6 +35,7 @@ import numpy as np
 
 from overmix.errors import RangeError, UnsupportedError, UsageError
 from overmix.frame import Frame
+from overmix.inputs import InputOptions, input_keywords
 from overmix.progress import ProgressCallback, no_progress
 from overmix.ranges import FrameRange, Position
 from overmix.video.index import Packets, open_container, packet_index
@@ -427,52 +428,36 @@ class VideoSource:
         self.close()
 
 
-def open_video(
-    path: str | os.PathLike[str],
-    *,
-    start: str | int | float | Position | None = None,
-    end: str | int | float | Position | None = None,
-    frames: int | None = None,
-    ivtc: str = "auto",
-    field_order: str | None = None,
-    dedup: bool = False,
-    dedup_threshold: float | None = None,
-    stream: int | None = None,
-    progress: ProgressCallback | None = None,
-) -> VideoSource:
+@input_keywords
+def open_video(path: str | os.PathLike[str], *, progress: ProgressCallback | None = None,
+               **options: Any) -> VideoSource:
     """Open a video stream as a :class:`VideoSource` of raw-plane frames.
 
     Parameters
     ----------
     path : video file (any container/codec FFmpeg reads).
-    start, end, frames : range ``[start, end)`` by frame index (int / ``"42"``) or time
-        (``"12.5"``, ``"12s"``, ``"00:01:02.5"``), and a maximum count. Indices count frames in
-        display order after IVTC/dedup when those are on.
-    ivtc : ``"auto"`` (decide from the stream), ``"on"`` (force field matching +
-        decimation), ``"off"``.
-    field_order : ``"tff"`` / ``"bff"`` to override the stream's field order.
-    dedup : drop frames equal to their predecessor within the codec noise.
-    dedup_threshold : mean absolute Y difference (8-bit code scale) under which a frame is a
-        duplicate; ``None`` = automatic.
-    stream : 0-based index among the video streams.
+    start, end, frames, ivtc, field_order, dedup, dedup_threshold, stream :
+        :class:`~overmix.inputs.InputOptions`. Indices count frames in display order after
+        IVTC/dedup when those are on.
     progress : callback ``(stage, done, total)``.
 
     Raises
     ------
     InputError, UnsupportedError, RangeError, UsageError
     """
-    if field_order is not None and field_order not in ("tff", "bff"):
-        raise UsageError(f"--field-order must be tff or bff, not {field_order!r}")
-    if dedup_threshold is not None and not dedup_threshold >= 0:
+    o = InputOptions(**options)
+    if o.field_order is not None and o.field_order not in ("tff", "bff"):
+        raise UsageError(f"--field-order must be tff or bff, not {o.field_order!r}")
+    if o.dedup_threshold is not None and not o.dedup_threshold >= 0:
         raise UsageError("--dedup-threshold must be 0 or more")
     p = Path(path)
-    vinfo = probe(p, stream)
+    vinfo = probe(p, o.stream)
     sidx = vinfo.stream_index
     spec = pix_spec(vinfo.pix_fmt)
-    rng = FrameRange.parse(start, end, frames)
-    if rng.start is not None and rng.start.index is not None and not dedup and ivtc == "off" \
+    rng = FrameRange.parse(o.start, o.end, o.frames)
+    if rng.start is not None and rng.start.index is not None and not o.dedup and o.ivtc == "off" \
             and rng.start.index >= vinfo.frame_count:
         raise RangeError(f"start {rng.start} is beyond the last frame ({vinfo.frame_count} "
                          "frames)")
-    return VideoSource(p, vinfo, sidx, spec, rng, ivtc, field_order, dedup, dedup_threshold,
-                       progress)
+    return VideoSource(p, vinfo, sidx, spec, rng, o.ivtc, o.field_order, o.dedup,
+                       o.dedup_threshold, progress)
