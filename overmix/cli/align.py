@@ -7,21 +7,20 @@ from typing import Any
 
 from rich.table import Table
 
+from overmix.cli._parser import add_command
 from overmix.cli._ui import UI
 from overmix.cli.stitch import summary_rows, warn_left_out
-from overmix.commands.options import add_options, stitch_options
+from overmix.commands.options import stitch_options
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "align", help="measure the sub-pixel offsets of a pan's frames",
+    add_command(
+        subparsers, "align", run, help="measure the sub-pixel offsets of a pan's frames",
         description="Align the frames of a camera pan (Y' plane, sub-pixel) and print a "
                     "table, or the offsets JSON with --json; -o writes the JSON file that "
-                    "`overmix stitch --offsets` reads.")
-    p.add_argument("input", metavar="INPUT", help="video, dump file, folder of dumps or PNGs")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the offsets JSON here")
-    add_options(p, "align")
-    p.set_defaults(func=run)
+                    "`overmix stitch --offsets` reads.",
+        input_help="video, dump file, folder of dumps or PNGs",
+        output=("FILE", "write the offsets JSON here"), output_required=False)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:

@@ -11,22 +11,21 @@ from typing import Any
 
 from rich.table import Table
 
+from overmix.cli._parser import add_command
 from overmix.cli._ui import UI
-from overmix.commands.options import add_options, check_namespace
+from overmix.commands.options import check_namespace
 from overmix.errors import InputError, UsageError
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "compress", help="recompress dumps in place (zlib, xz or none), bit-exactly",
+    p = add_command(
+        subparsers, "compress", run,
+        help="recompress dumps in place (zlib, xz or none), bit-exactly",
         description="Recompress dump files or folders of dumps in place. Every sample and the "
                     "header stay bit-exact; each file is replaced atomically only after the new "
                     "bytes were decoded and compared. Headerless (video_dumper) dumps get a "
-                    "DMP0 header when their matrix is known (scene.json or --matrix).",
-    )
+                    "DMP0 header when their matrix is known (scene.json or --matrix).")
     p.add_argument("paths", nargs="+", metavar="PATH", help="dump files or folders of dumps")
-    add_options(p, "compress")
-    p.set_defaults(func=run)
 
 
 def _size(n: int) -> str:

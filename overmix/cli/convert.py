@@ -6,22 +6,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from overmix.cli._parser import add_command
 from overmix.cli._ui import UI
-from overmix.commands.options import add_options, check_namespace
+from overmix.commands.options import check_namespace
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "convert", help="convert frames to colour-accurate PNGs",
+    add_command(
+        subparsers, "convert", run, help="convert frames to colour-accurate PNGs",
         description="Convert one frame (or all / a range) of a video, dump, dump folder or PNG "
                     "to 8- or 16-bit PNG with exact colour maths (range, matrix, chroma siting).",
-    )
-    p.add_argument("input", metavar="INPUT", help="video, dump file, dump folder, PNG or PNGs")
-    p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="output PNG file (one frame) or folder (--all / a range; a range "
-                        "into a *.png file writes its first frame)")
-    add_options(p, "convert")
-    p.set_defaults(func=run)
+        input_help="video, dump file, dump folder, PNG or PNGs",
+        output=("OUT", "output PNG file (one frame) or folder (--all / a range; a range "
+                       "into a *.png file writes its first frame)"))
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:

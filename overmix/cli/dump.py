@@ -9,23 +9,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from overmix.cli._parser import add_command
 from overmix.cli._ui import UI
-from overmix.commands.options import add_options, check_namespace
+from overmix.commands.options import check_namespace
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "dump", help="write video frames as dump files plus scene.json",
+    add_command(
+        subparsers, "dump", run, help="write video frames as dump files plus scene.json",
         description="Dump the frames of a video (or a range / scene of it) as .dump files at "
-                    "native bit depth, named by display index, with scene.json beside them.")
-    add_arguments(p)
-    p.set_defaults(func=run)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", metavar="INPUT", help="video file (or dumps/PNGs)")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
-    add_options(p, "dump")
+                    "native bit depth, named by display index, with scene.json beside them.",
+        input_help="video file (or dumps/PNGs)", output=("DIR", "output folder"))
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:

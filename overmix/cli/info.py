@@ -15,20 +15,18 @@ from typing import Any
 
 from rich.table import Table
 
+from overmix.cli._parser import add_command
 from overmix.cli._ui import UI
-from overmix.commands.options import add_options, check_namespace
+from overmix.commands.options import check_namespace
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "info", help="describe a video, dump, dump folder or PNG",
+    add_command(
+        subparsers, "info", run, help="describe a video, dump, dump folder or PNG",
         description="Show sizes, planes, bit depth, compression and colour of a dump file or a "
                     "folder of dumps (totals and inconsistent files), or the streams of a "
                     "video.",
-    )
-    p.add_argument("input", metavar="INPUT", help="video file, dump file, dump folder or PNG")
-    add_options(p, "info")
-    p.set_defaults(func=run)
+        input_help="video file, dump file, dump folder or PNG")
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:

@@ -5,21 +5,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from overmix.cli._parser import add_command
 from overmix.cli._ui import UI
-from overmix.commands.options import add_options, check_namespace
+from overmix.commands.options import check_namespace
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "preview", help="contact sheet of a dump folder or a video range",
+    add_command(
+        subparsers, "preview", run, help="contact sheet of a dump folder or a video range",
         description="Thumbnails with frame index and time; key frames framed orange, frames "
                     "dedup drops framed red and greyed; IVTC: a blue corner on frames woven "
                     "from two coded frames, a red right edge where the next coded frame was "
-                    "decimated.")
-    p.add_argument("input", metavar="INPUT", help="video, dump file/folder or PNG folder")
-    p.add_argument("-o", "--output", required=True, metavar="SHEET.png", help="output PNG")
-    add_options(p, "preview")
-    p.set_defaults(func=run)
+                    "decimated.",
+        input_help="video, dump file/folder or PNG folder", output=("SHEET.png", "output PNG"))
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:

@@ -11,23 +11,22 @@ from typing import Any
 
 from rich.table import Table
 
+from overmix.cli._parser import add_command
 from overmix.cli._ui import UI
-from overmix.commands.options import add_options, stitch_options
+from overmix.commands.options import stitch_options
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "stitch", help="stitch the frames of a pan into one still",
-        description="Align the frames of a camera pan to a fraction of a pixel, render every "
-                    "Y'CbCr plane at its exact position onto one canvas, and write it as a "
-                    "PNG (converted to RGB once, at the end) or a dump.")
-    p.add_argument("input", metavar="INPUT", help="video, dump file, folder of dumps or PNGs")
-    p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="output .png (8/16-bit RGB, RGBA when the canvas has holes) or .dump")
-    add_options(p, "stitch")
     # nothing to clean up after run() (the store's folder is gone): the program may end
     # without the interpreter's teardown (overmix.cli.main)
-    p.set_defaults(func=run, exit_fast=True)
+    add_command(
+        subparsers, "stitch", run, help="stitch the frames of a pan into one still",
+        description="Align the frames of a camera pan to a fraction of a pixel, render every "
+                    "Y'CbCr plane at its exact position onto one canvas, and write it as a "
+                    "PNG (converted to RGB once, at the end) or a dump.",
+        input_help="video, dump file, folder of dumps or PNGs",
+        output=("OUT", "output .png (8/16-bit RGB, RGBA when the canvas has holes) or .dump"),
+        exit_fast=True)
 
 
 def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
