@@ -7,14 +7,18 @@ with a reason (a cut, a frame that matches none of its neighbours).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from overmix.errors import AlignmentError
 from overmix.geometry import Offsets
 from overmix.registration.phase import PairResult
-from overmix.registration.solve import MIN_CONFIDENCE, Pair, components, solve_offsets
+from overmix.registration.solve import (
+    MIN_CONFIDENCE,
+    Pair,
+    components,
+    first_break,
+    solve_offsets,
+    solve_report,
+)
 
 
 def _solve(n: int, labels: list[int], pairs: list[Pair],
@@ -31,13 +35,7 @@ def _solve(n: int, labels: list[int], pairs: list[Pair],
     sizes = np.bincount(comp)
     main = int(np.argmax(sizes))
     if len(sizes) > 1 and (strict or sizes[main] < 2):
-        # name the first place where the sequence breaks
-        for k in range(n - 1):
-            if comp[k] != comp[k + 1]:
-                raise AlignmentError(
-                    f"frames {labels[k]} and {labels[k + 1]} do not overlap or do not match "
-                    "(no reliable alignment between them)")
-        raise AlignmentError("frames could not be aligned")  # pragma: no cover
+        first_break(comp, labels)  # name the first place where the sequence breaks
     used = np.flatnonzero(comp == main)
     left = _left_out(comp, main, labels)
     anchor = int(used[0])
@@ -51,11 +49,7 @@ def _solve(n: int, labels: list[int], pairs: list[Pair],
     rin = res[inl] if len(res) else np.zeros(0)
     rejected = [[labels[p.i], labels[p.j]] for p, ok in zip(pairs, inl, strict=True) if not ok]
     extra: dict[str, object] = {
-        "residual_rms": float(math.sqrt(float(np.mean(rin ** 2)))) if rin.size else 0.0,
-        "residual_max": float(rin.max()) if rin.size else 0.0,
-        "pairs": len(pairs),
-        "rejected_pairs": len(rejected),
-        "rejected": rejected,
+        **solve_report(rin, len(pairs), rejected),
         "unaligned_frames": [i for i, _ in left],
         "left_out": [{"index": i, "reason": why} for i, why in left],
     }

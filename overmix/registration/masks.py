@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SceneMasks", "classify_pair", "FLOOR"]
+__all__ = ["SceneMasks", "classify_pair", "FLOOR", "full_size"]
 
 # Smallest 3x3-mean difference (luma units, Y' in [0, 1]) that counts as "does not match":
 # above H.264 noise at crf ~18-24 on both 8 and 10 bits, below any visible overlay.
@@ -141,6 +141,23 @@ def _drop_specks(mask: np.ndarray, min_size: int) -> np.ndarray:
     return ~small[lab]
 
 
+
+def full_size(m: np.ndarray, scale: int, shape: tuple[int, int]) -> np.ndarray:
+    """A bool map of a reduced level (``scale`` frame pixels per map pixel) at frame size
+    ``shape``: each map pixel repeated, the rows and columns the reduction cut off repeating
+    the last ones."""
+    h, w = shape
+    if scale > 1:
+        m = np.repeat(np.repeat(m, scale, axis=0), scale, axis=1)
+    out = np.zeros((h, w), bool)
+    hh, ww = min(h, m.shape[0]), min(w, m.shape[1])
+    out[:hh, :ww] = m[:hh, :ww]
+    if hh < h:  # rows the pyramid cut off: repeat the last map row
+        out[hh:, :ww] = out[hh - 1:hh, :ww]
+    if ww < w:
+        out[:, ww:] = out[:, ww - 1:ww]
+    return out
+
 def shift_map(m: np.ndarray, d: tuple[float, float]) -> np.ndarray:
     """A map of frame k (pair (k-1, k), k's coordinates) seen in frame k-1's coordinates:
     ``out(q) = m(q - d)`` at the nearest whole pixel (False outside)."""
@@ -202,18 +219,7 @@ class SceneMasks:
         return moving & ~static, static
 
     def _full(self, m: np.ndarray) -> np.ndarray:
-        h, w = self.shape
-        s = self.scale
-        if s > 1:
-            m = np.repeat(np.repeat(m, s, axis=0), s, axis=1)
-        out = np.zeros((h, w), bool)
-        hh, ww = min(h, m.shape[0]), min(w, m.shape[1])
-        out[:hh, :ww] = m[:hh, :ww]
-        if hh < h:  # rows the pyramid cut off: repeat the last map row
-            out[hh:, :ww] = out[hh - 1:hh, :ww]
-        if ww < w:
-            out[:, ww:] = out[:, ww - 1:ww]
-        return out
+        return full_size(m, self.scale, self.shape)
 
     def overlay(self, k: int) -> np.ndarray:
         """Screen-fixed content of frame k (subtitles, logos, bars): bool (h, w)."""

@@ -15,14 +15,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from overmix.errors import AlignmentError, UsageError
 from overmix.registration.phase import PairResult, check_motion
 
-__all__ = ["Pair", "components", "frame_labels", "pair_weights", "solve_offsets"]
+__all__ = ["Pair", "components", "first_break", "frame_labels", "pair_weights", "solve_offsets",
+           "solve_report"]
 
 # Floor of a pair's standard error (px): systematic errors the refinement does not report.
 SIGMA0 = 0.02
@@ -231,3 +232,26 @@ def _irls(n: int, pi: np.ndarray, pj: np.ndarray, d: np.ndarray, w0: np.ndarray,
                 break
             rw = new
     return pos, rw
+
+
+def solve_report(rin: np.ndarray, pairs: int, rejected: list[list[int]]) -> dict[str, object]:
+    """The solve's part of the offsets JSON ``extra``: RMS and largest residual (px) of the
+    inlier pairs ``rin``, the number of measured pairs and the rejected ones (input indices)."""
+    return {
+        "residual_rms": float(math.sqrt(float(np.mean(rin ** 2)))) if rin.size else 0.0,
+        "residual_max": float(rin.max()) if rin.size else 0.0,
+        "pairs": pairs,
+        "rejected_pairs": len(rejected),
+        "rejected": rejected,
+    }
+
+
+def first_break(comp: np.ndarray, labels: Sequence[int]) -> NoReturn:
+    """Raise the error that names the first place where the frames (their :func:`components`
+    ``comp``) break into groups."""
+    for k in range(len(comp) - 1):
+        if comp[k] != comp[k + 1]:
+            raise AlignmentError(
+                f"frames {labels[k]} and {labels[k + 1]} do not overlap or do not match "
+                "(no reliable alignment between them)")
+    raise AlignmentError("frames could not be aligned")

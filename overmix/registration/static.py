@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from overmix.registration.masks import _box3
+from overmix.registration.masks import _box3, full_size
 
 __all__ = ["JUMP", "ScreenFixed", "screen_fixed"]
 
@@ -169,16 +169,7 @@ class ScreenFixed:
             return None
         small = self._small
         m = np.unpackbits(p, count=small[0] * small[1]).reshape(small).astype(bool)
-        m = _cross(m, GROW, True)
-        h, w = self._shape
-        up = np.repeat(np.repeat(m, 2, axis=0), 2, axis=1)
-        full = np.zeros((h, w), bool)
-        full[: up.shape[0], : up.shape[1]] = up
-        if h > up.shape[0]:
-            full[up.shape[0]:] = full[up.shape[0] - 1]
-        if w > up.shape[1]:
-            full[:, up.shape[1]:] = full[:, up.shape[1] - 1: up.shape[1]]
-        return full
+        return full_size(_cross(m, GROW, True), 2, self._shape)
 
 
 def screen_fixed(read: Callable[[int], np.ndarray], n: int,

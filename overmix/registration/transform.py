@@ -42,8 +42,10 @@ from overmix.registration.solve import (
     MIN_CONFIDENCE,
     Pair,
     components,
+    first_break,
     frame_labels,
     solve_offsets,
+    solve_report,
 )
 
 __all__ = ["MIN_ANGLE_DEG", "MIN_SCALE_CHANGE", "align_transform", "detect_motion"]
@@ -443,14 +445,8 @@ def _solve(n: int, labels: list[int], found: list[tuple[int, int, SimilarityResu
     rin = res[inl]
     rejected = [[labels[i], labels[j]] for (i, j, _), ok in zip(found, inl, strict=True)
                 if not ok]
-    extra: dict[str, object] = {
-        "residual_rms": float(math.sqrt(float(np.mean(rin ** 2)))) if rin.size else 0.0,
-        "residual_max": float(rin.max()) if rin.size else 0.0,
-        "pairs": len(found),
-        "rejected_pairs": len(rejected),
-        "rejected": rejected,
-        "unaligned_frames": [],
-    }
+    extra: dict[str, object] = {**solve_report(rin, len(found), rejected),
+                                "unaligned_frames": []}
     xy = np.stack([x.real, x.imag], axis=1)
     scale = np.abs(m)
     angle = np.degrees(np.angle(m)) if rot else np.zeros(n)
@@ -459,10 +455,5 @@ def _solve(n: int, labels: list[int], found: list[tuple[int, int, SimilarityResu
 
 def _raise_broken(n: int, labels: list[int], found: list[tuple[int, int, SimilarityResult]],
                   inl: np.ndarray) -> None:
-    comp = components(n, [(i, j) for (i, j, _), ok in zip(found, inl, strict=True) if ok])
-    for k in range(n - 1):
-        if comp[k] != comp[k + 1]:
-            raise AlignmentError(
-                f"frames {labels[k]} and {labels[k + 1]} do not overlap or do not match "
-                "(no reliable alignment between them)")
-    raise AlignmentError("frames could not be aligned")
+    first_break(components(n, [(i, j) for (i, j, _), ok in zip(found, inl, strict=True) if ok]),
+                labels)

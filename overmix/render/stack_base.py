@@ -32,9 +32,6 @@ from overmix.render.transform import (
     warp_values,
 )
 
-_MODES = {"median": 0, "min": 1, "max": 2, "winsorized": 3, "sigma-clip": 4, "difference": 5}
-WINSOR_FRACTION = 0.2
-SIGMA_KAPPA = 2.5
 DEFAULT_TILE_BUDGET = 256 * 1024 * 1024
 # Smallest summed frame weight that gives a canvas value; below it a sample is a hole.
 COVER_MIN = 1e-6
