@@ -20,14 +20,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from overmix.color.spec import (
-    ChromaLocation,
-    ColorInfo,
-    Matrix,
-    Primaries,
-    Range,
-    Transfer,
-)
+from overmix.color.spec import ChromaLocation, ColorInfo, Matrix, Primaries, Range, Transfer
 from overmix.errors import UnsupportedError
 
 __all__ = [

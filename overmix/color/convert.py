@@ -28,9 +28,11 @@ applies the BT.1886 EOTF (``V^2.4``, :mod:`overmix.color.transfer`).
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -270,8 +272,10 @@ def to_rgb(
     linear: bool = False,
     alpha: np.ndarray | None = None,
     engine: str = "numba",
+    depth: int | None = None,
 ) -> np.ndarray:
-    """Planes of codes → R'G'B' (or linear RGB) float32 in [0, 1], not clipped.
+    """Planes of codes → R'G'B' (or linear RGB) float32 in [0, 1], not clipped (or, with
+    ``depth``, integer codes: :func:`to_rgb_codes`).
 
     Parameters
     ----------
@@ -294,11 +298,17 @@ def to_rgb(
     engine : str
         Y'CbCr path: ``"numba"`` (one fused kernel, fastest for whole frames) or ``"numpy"``
         (same arithmetic and results, without importing numba; e.g. ``overmix stitch``).
+    depth : int or None
+        None: float output. 1-16: quantised in the same pass, ``round(clip(v, 0, 1) ·
+        (2^depth − 1))`` (uint8 for ``depth ≤ 8``, else uint16; no dither).
 
     Returns
     -------
     ndarray of float32, shape (H, W, 3) or (H, W, 4)
     """
+    if depth is not None:
+        return _codes(planes, color, depth, family, sub_x, sub_y, chroma_filter, linear, alpha,
+                      engine)
     y = np.asarray(planes[0])
     h, w = y.shape
     nch = 3 if alpha is None else 4
@@ -311,20 +321,10 @@ def to_rgb(
     return out
 
 
-def to_rgb_codes(
-    planes: Sequence[np.ndarray],
-    color: ColorInfo,
-    *,
-    depth: int = 16,
-    family: object = "ycbcr",
-    sub_x: int = 2,
-    sub_y: int = 2,
-    chroma_filter: str = "bilinear",
-    linear: bool = False,
-    alpha: np.ndarray | None = None,
-    engine: str = "numba",
-) -> np.ndarray:
-    """Like :func:`to_rgb`, quantised in the same pass: ``round(clip(v, 0, 1) · (2^depth − 1))``.
+def to_rgb_codes(planes: Sequence[np.ndarray], color: ColorInfo, *, depth: int = 16,
+                 **options: Any) -> np.ndarray:
+    """Like :func:`to_rgb` (same keywords), quantised in the same pass:
+    ``round(clip(v, 0, 1) · (2^depth − 1))``.
 
     Returns
     -------
@@ -332,6 +332,18 @@ def to_rgb_codes(
         Round to nearest, no dither (use :func:`overmix.color.dither.quantize` on
         :func:`to_rgb` output for error diffusion).
     """
+    return to_rgb(planes, color, depth=depth, **options)
+
+
+to_rgb_codes.__signature__ = inspect.signature(to_rgb).replace(  # type: ignore[attr-defined]
+    parameters=[p.replace(default=16, annotation="int") if p.name == "depth" else p
+                for p in inspect.signature(to_rgb).parameters.values()])
+
+
+def _codes(planes: Sequence[np.ndarray], color: ColorInfo, depth: int, family: object,
+           sub_x: int, sub_y: int, chroma_filter: str, linear: bool, alpha: np.ndarray | None,
+           engine: str) -> np.ndarray:
+    """:func:`to_rgb` with ``depth``: integer codes."""
     if not 1 <= depth <= 16:
         raise UnsupportedError(f"output depth {depth} is outside 1-16")
     if linear:

@@ -300,11 +300,4 @@ class ProbeDump:
                 shape=(p.height, p.width), strides=(0, 0))
             for p in info.planes
         ]
-
-    @property
-    def width(self) -> int:
-        return int(self.planes[0].shape[1])
-
-    @property
-    def height(self) -> int:
-        return int(self.planes[0].shape[0])
+        self.height, self.width = (int(v) for v in self.planes[0].shape)

@@ -60,10 +60,8 @@ from overmix.registration.pyramid import (
 
 # the prepared planes live in overmix.registration.pyramid; they are re-exported here, the
 # module that measures a pair (its public face)
-__all__ = [
-    "CODE_GAIN", "PairResult", "PreparedPlane", "check_motion", "down2", "estimate_prepared",
-    "estimate_shift", "mask_pyramid", "prepare", "set_masks",
-]
+__all__ = ["PairResult", "check_motion", "estimate_prepared", "estimate_shift",  # its own
+           "CODE_GAIN", "PreparedPlane", "down2", "mask_pyramid", "prepare", "set_masks"]
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,11 @@ there is some, then places the largest consistent group (:mod:`.groups`). ``zoom
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -53,16 +55,9 @@ class AlignResult:
     left_out: list[tuple[int, str]] = field(default_factory=list)
 
 
-def align(lumas: LumaProvider, *, motion: str = "xy",
-          mask: np.ndarray | None = None, border: int = 0,
-          frame_masks: Callable[[int], np.ndarray | None] | None = None,
-          indices: Sequence[int] | None = None,
-          progress: ProgressCallback | None = None, auto_bars: bool = True,
-          strict: bool = False, detect: bool = True) -> Offsets:
+def align(lumas: LumaProvider, **options: Any) -> Offsets:
     """Align the frames of one scene: :func:`align_scene`'s offsets (same parameters)."""
-    return align_scene(lumas, motion=motion, mask=mask, border=border,
-                       frame_masks=frame_masks, indices=indices, progress=progress,
-                       auto_bars=auto_bars, strict=strict, detect=detect).offsets
+    return align_scene(lumas, **options).offsets
 
 
 def align_scene(lumas: LumaProvider, *, motion: str = "xy",
@@ -144,6 +139,10 @@ def align_scene(lumas: LumaProvider, *, motion: str = "xy",
         out.extra["masks"] = {**run.masks.summary(), "realigned": realigned}
     return AlignResult(out, run.masks, left)
 
+
+
+align.__signature__ = inspect.signature(align_scene).replace(  # type: ignore[attr-defined]
+    return_annotation="Offsets")
 
 def _joined(frame_masks: Callable[[int], np.ndarray | None] | None, det: SceneMasks | None,
             fixed: ScreenFixed | None) -> Callable[[int], np.ndarray | None]:

@@ -116,15 +116,7 @@ def _reduce_kernel(stack, mode, param, out, i0, i1):  # pragma: no cover - numba
                     d += abs(b[t] - mean)
                 out[i, j] = d / n
             elif mode == 0:
-                hi = _select(b, n, n // 2)
-                if n % 2 == 0:
-                    lo = b[0]
-                    for t in range(1, n // 2):
-                        if b[t] > lo:
-                            lo = b[t]
-                    out[i, j] = 0.5 * (lo + hi)
-                else:
-                    out[i, j] = hi
+                out[i, j] = _median(b, n)
             elif mode == 3:
                 g = int(param * n)
                 lo = _select(b, n, g)
@@ -138,6 +130,19 @@ def _reduce_kernel(stack, mode, param, out, i0, i1):  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True)
+def _median(b, n):  # pragma: no cover - numba
+    """Median of b[:n] (b reordered): the mean of the two middle values when n is even."""
+    hi = _select(b, n, n // 2)
+    if n % 2 == 0:
+        lo = b[0]
+        for t in range(1, n // 2):
+            if b[t] > lo:
+                lo = b[t]
+        return 0.5 * (lo + hi)
+    return hi
+
+
+@njit(cache=True, nogil=True)
 def _sigma_clip(b, n, param):  # pragma: no cover - numba
     """Mean of b[:n] after iterative clipping at ``param`` σ around the median (b reordered).
     O(n) per iteration: quickselect for the median, the kept values compacted in place."""
@@ -145,13 +150,7 @@ def _sigma_clip(b, n, param):  # pragma: no cover - numba
     for _ in range(5):
         if m < 3:
             break
-        med = _select(b, m, m // 2)
-        if m % 2 == 0:
-            lo_half = b[0]
-            for t in range(1, m // 2):
-                if b[t] > lo_half:
-                    lo_half = b[t]
-            med = 0.5 * (med + lo_half)
+        med = _median(b, m)
         s = 0.0
         ss = 0.0
         for t in range(m):
