@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 from overmix.ranges import Position
@@ -48,8 +48,8 @@ class InputOptions:
     stream: int | None = None
 
     def keywords(self) -> dict[str, Any]:
-        """The options as keywords of an opener."""
-        return asdict(self)
+        """The options as keywords of an opener (values as given: a ``Position`` stays one)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def input_keywords(fn: F) -> F:
