@@ -14,7 +14,11 @@ anime footage, each optional:
 - ``sprite``: a character walking against the pan (legs in a walk cycle, body bobbing);
 - ``mouth``: a talking mouth on a face that belongs to the background (it moves with the
   pan; only the mouth animates, in place);
-- ``cut``: a second shot (another world, another pan) from frame ``cut_at`` on.
+- ``cut``: a second shot (another world, another pan) from frame ``cut_at`` on;
+- ``edges``: dirty frame edges that stay on screen: a 3 px black strip on the left, a 2 px
+  strip of fresh noise every frame on the right and a 4 px grey line at the top;
+- ``fade``: the shot fades in from black (gain 0.25 -> 1 over the first third of the frames;
+  ``clean`` holds the unfaded truth).
 
 Offsets follow the toolkit convention (DESIGN §4): ``frame_k(i, j) = frame_0(i + y_k, j +
 x_k)``, frame 0 at (0, 0). Frames are float32 R'G'B' in [0, 1]; :meth:`RealScene.encode`
@@ -37,7 +41,8 @@ from tests.videogen import color_tags, encode_video, rgb_to_yuv_codes
 
 __all__ = ["CONTAMINATIONS", "RealScene", "make_scene", "luma709"]
 
-CONTAMINATIONS = ("hardsub", "logo", "credits", "letterbox", "sprite", "mouth", "cut")
+CONTAMINATIONS = ("hardsub", "logo", "credits", "letterbox", "sprite", "mouth", "cut", "edges",
+                  "fade")
 
 # world oversampling: the world is drawn at S x the frame resolution (area sampling is exact
 # for any S; 2 keeps generation fast and still puts edges between frame pixels)
@@ -402,6 +407,17 @@ def make_scene(contaminations: Iterable[str] = (), *, n: int = 40, h: int = 180,
             f[h - bar:] = 0.0
             overlay[k][:bar] = True
             overlay[k][h - bar:] = True
+    if "fade" in kinds:
+        ramp = max(1, n // 3)
+        for k, f in enumerate(rgb[:ramp]):
+            f *= np.float32(0.25 + 0.75 * k / ramp)
+    if "edges" in kinds:
+        rng = np.random.default_rng(seed + 7)
+        for k, f in enumerate(rgb):
+            f[:, :3] = 0.0
+            f[:, w - 2:] = rng.uniform(0.0, 1.0, (h, 2, 1)).astype(np.float32)
+            f[:4] = 0.45
+            overlay[k][:, :3] = overlay[k][:, w - 2:] = overlay[k][:4] = True
     rgb = [np.clip(f, 0, 1).astype(np.float32) for f in rgb]
     return RealScene(rgb, clean, xy, shot, overlay, fg, kinds, worlds, origins)
 
@@ -417,4 +433,6 @@ SCENES: dict[str, tuple[str, ...]] = {
     "mouth": ("mouth",),
     "cut": ("cut",),
     "all": ("hardsub", "logo", "sprite", "mouth"),
+    "edges": ("edges",),
+    "fade": ("fade",),
 }

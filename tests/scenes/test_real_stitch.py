@@ -95,3 +95,14 @@ def test_plain_align_follows_the_background_under_big_credits(tmp_path: Path, ca
     data = json.loads(capsys.readouterr().out)
     assert [f["index"] for f in data["frames"]] == list(range(N)) and data["left_out"] == []
     assert _offsets_error(data, scene) < 0.1
+
+
+def test_plain_align_through_dirty_edges_and_a_fade(tmp_path: Path, capsys) -> None:
+    # a black strip, a strip of fresh noise and a grey line stay on screen at the frame
+    # edges while the shot fades in from black (gain 0.25 -> 1)
+    scene = make_scene(("edges", "fade"), n=N, h=H, w=W)
+    clip = scene.encode(tmp_path / "dirty.mkv", 10)
+    assert main(["align", str(clip), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [f["index"] for f in data["frames"]] == list(range(N)) and data["left_out"] == []
+    assert _offsets_error(data, scene) < 0.1
