@@ -14,6 +14,10 @@ When a canvas sample is coarser than the source samples (``--canvas-scale`` abov
 own scale) the kernel is stretched by that ratio (an anti-aliasing low-pass of the same shape),
 with proportionally more taps.
 
+An unrotated frame (zoom only) maps canvas columns to source columns and rows to rows, so the
+same weights are applied in two 1-D passes (x over the source rows the band needs, then y):
+the result is the 2-D path's, at a fraction of its gathers.
+
 Coverage: a canvas sample's weight is the fraction of its footprint, projected on the frame's
 u and v axes, that lies inside the frame's area (its samples' footprint hull minus ``border``),
 the product of the two; so edges fade over one sample as in :mod:`overmix.render.resample`.
@@ -176,8 +180,7 @@ def _phase(p: WarpPlan, u: np.ndarray, v: np.ndarray) -> np.ndarray | None:
         return None
     fu = u - np.round(u)
     fv = v - np.round(v)
-    q = fu * fu
-    q += fv * fv
+    q = fu * fu + fv * fv  # (u and v may be a row and a column: broadcast)
     q *= -0.5 / PHASE_SIGMA**2
     return np.exp(q).astype(np.float32)
 
@@ -216,10 +219,46 @@ def _kernel_at(kernel: str, x: np.ndarray) -> np.ndarray:
     return np.clip(1.0 - ax, 0.0, None)
 
 
+def _separable(p: WarpPlan) -> bool:
+    """An unrotated frame: u depends on the canvas column only, v on the row only."""
+    return p.coef[2] == 0.0 and p.coef[4] == 0.0
+
+
 def _band(p: WarpPlan, src: np.ndarray, r0: int, r1: int,
           phase: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Values (float32, raw source units), coverage and (with ``phase``) phase weights of
     canvas rows [r0, r1)."""
+    if _separable(p):
+        return _band_separable(p, src, r0, r1, phase)
+    return _band_2d(p, src, r0, r1, phase)
+
+
+def _band_separable(p: WarpPlan, src: np.ndarray, r0: int, r1: int,
+                    phase: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`_band` of an unrotated frame in two 1-D passes (the same tensor-product
+    weights as :func:`_band_2d`, summed in the same order: x taps, then y taps)."""
+    u0, uj, _, v0, _, vi = p.coef
+    u = u0 + uj * np.arange(p.lo, p.hi, dtype=np.float64)
+    v = v0 + vi * np.arange(r0, r1, dtype=np.float64)
+    cover = _cover(p, u[None, :], v[:, None])
+    ph = _phase(p, u[None, :], v[:, None]) if phase else None
+    iu, wu = _axis_weights(p.kernel, u, p.stretch, p.n_cols)
+    iv, wv = _axis_weights(p.kernel, v, p.stretch, p.n_rows)
+    s0, s1 = int(iv.min()), int(iv.max()) + 1
+    rows = np.asarray(src[s0:s1], np.float32)
+    tmp = np.zeros((s1 - s0, u.size), np.float32)
+    for t in range(iu.shape[0]):
+        tmp += rows[:, iu[t]] * wu[t][None, :]
+    out = np.zeros((v.size, u.size), np.float32)
+    for t in range(iv.shape[0]):
+        out += tmp[iv[t] - s0] * wv[t][:, None]
+    return out, cover, ph
+
+
+def _band_2d(p: WarpPlan, src: np.ndarray, r0: int, r1: int,
+             phase: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`_band` of any frame: per canvas sample, the 2-D taps gathered from the flat
+    plane."""
     u, v = _positions(p, r0, r1)
     cover = _cover(p, u, v)
     ph = _phase(p, u, v) if phase else None
@@ -241,7 +280,9 @@ def _band(p: WarpPlan, src: np.ndarray, r0: int, r1: int,
 
 
 def _bands(p: WarpPlan, r0: int, r1: int) -> list[tuple[int, int]]:
-    step = max(1, _BAND_SAMPLES // max(1, p.hi - p.lo))
+    # (the separable path's temporaries are float32 rows: larger bands cost no more)
+    budget = _BAND_SAMPLES * (8 if _separable(p) else 1)
+    step = max(1, budget // max(1, p.hi - p.lo))
     return [(a, min(r1, a + step)) for a in range(r0, r1, step)]
 
 
