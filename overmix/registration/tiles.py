@@ -9,6 +9,7 @@ frame.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -74,22 +75,44 @@ def _tiles(y0: int, x0: int, rows: int, cols: int, budget: int | None,
         ys, xs = _spread(y0, rows, th, ny), _spread(x0, cols, tw, nx)
         grid = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1).reshape(-1, 2)
         return np.ascontiguousarray(grid, np.int64), th, tw
+    plan = _zone_plan(y0, x0, rows, cols, th, tw, ny, nx, cell, math.floor(shift[1]),
+                      math.floor(shift[0]), energy.shape[0], energy.shape[1])
+    i11, i01, i10, i00, sy, sx = plan
+    # tile energy of every candidate of every zone (ny, nx, candidates), integral image
+    flat = energy.ravel()
+    e = flat[i11] - flat[i01] - flat[i10] + flat[i00]
+    best = e.argmax(axis=2)[..., None]
+    out = np.stack([np.take_along_axis(sy, best, axis=2)[..., 0],
+                    np.take_along_axis(sx, best, axis=2)[..., 0]], axis=-1)
+    return np.ascontiguousarray(out.reshape(-1, 2), np.int64), th, tw
+
+
+@functools.lru_cache(maxsize=64)
+def _zone_plan(y0: int, x0: int, rows: int, cols: int, th: int, tw: int, ny: int, nx: int,
+               cell: int, fy: int, fx: int, hc: int, wc: int) -> tuple[np.ndarray, ...]:
+    """Where :func:`_tiles` looks, which depends only on the region, the grid and the whole
+    part of the shift (the same for every frame of a steady pan: cached): flat indices of
+    the four integral-image corners of every candidate tile of every zone, (ny, nx, m)
+    each, and the candidates' starts (y, x), (ny, nx, m) each. ``hc, wc``: the integral
+    image's shape."""
     ey = np.linspace(y0, y0 + rows, ny + 1).astype(np.int64)
     ex = np.linspace(x0, x0 + cols, nx + 1).astype(np.int64)
     # candidate starts per zone row / column (every ``cell`` px), padded to one length by
     # repeating the last one (a repeat never wins a tie: argmax keeps the first maximum)
-    ys, cy0, cy1 = _zone_candidates(ey, th, cell, shift[1], energy.shape[0] - 1)
-    xs, cx0, cx1 = _zone_candidates(ex, tw, cell, shift[0], energy.shape[1] - 1)
-    # tile energy of every candidate of every zone: (ny, my, nx, mx) from the integral image
-    e = (energy[cy1[:, :, None, None], cx1[None, None]]
-         - energy[cy0[:, :, None, None], cx1[None, None]]
-         - energy[cy1[:, :, None, None], cx0[None, None]]
-         + energy[cy0[:, :, None, None], cx0[None, None]])
+    ys, cy0, cy1 = _zone_candidates(ey, th, cell, fy, hc - 1)
+    xs, cx0, cx1 = _zone_candidates(ex, tw, cell, fx, wc - 1)
     my, mx = ys.shape[1], xs.shape[1]
-    best = e.transpose(0, 2, 1, 3).reshape(ny, nx, my * mx).argmax(axis=2)
-    out = np.stack([np.take_along_axis(ys, best // mx, axis=1),
-                    np.take_along_axis(xs, (best % mx).T, axis=1).T], axis=-1)
-    return np.ascontiguousarray(out.reshape(-1, 2), np.int64), th, tw
+
+    def corner(cy: np.ndarray, cx: np.ndarray) -> np.ndarray:
+        return (cy[:, None, :, None] * wc + cx[None, :, None, :]).reshape(ny, nx, my * mx)
+
+    shape = (ny, nx, my, mx)
+    sy = np.broadcast_to(ys[:, None, :, None], shape).reshape(ny, nx, my * mx)
+    sx = np.broadcast_to(xs[None, :, None, :], shape).reshape(ny, nx, my * mx)
+    plan = (corner(cy1, cx1), corner(cy0, cx1), corner(cy1, cx0), corner(cy0, cx0), sy, sx)
+    for a in plan:
+        a.flags.writeable = False  # cached and shared
+    return plan
 
 
 def _zone_candidates(edges: np.ndarray, size: int, cell: int, shift: float,
