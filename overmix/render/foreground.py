@@ -43,12 +43,14 @@ ENCLOSED = 0.5  # fraction of a region's border flagged to count as enclosed by 
 BORDER = 3  # px: the edge band around a flat region that counts as its border
 EDGE_GROW = 1  # px: masks grow this far along edge pixels (not into flat regions)
 RIM = 3  # border weight of a region's sample on the frame edge
+MIN_FLAGGED = 1e-4  # fraction of a frame: fewer odd-one-out pixels are codec specks
 MIN_BORDER = 8  # px: regions with a shorter border tell nothing (specks)
 FAR = (8, 16, 24)  # frames: where a region beside a moving thing is looked for again
 AGAIN = 0.9  # fraction of a region that must match there
 TRACK_FROM = 2  # frames 0, 1 (and the last two) follow frame 2's (and the third last's) mask
 TRACK_RADIUS = 6  # px per frame of screen motion a followed part may have
 MIN_PART = 12  # px: smaller parts are not followed
+FOLLOW_SAMPLES = 1500  # pixels of a part the follow search compares (a strided subset)
 
 
 def analysis_factor(width: int, reduce: int) -> int:
@@ -80,41 +82,45 @@ def _pairs(k: int, n: int, distances: tuple[int, ...]) -> list[tuple[int, int]]:
     return [(k - d, k + d) for d in ds]
 
 
-def _differs(cur: np.ndarray, other: np.ndarray, ty: float, tx: float,
-             level: float, *, reach: bool = False) -> np.ndarray:
-    """Where ``cur`` lies more than ``level`` outside the range of the four ``other`` samples
-    around ``(i + ty, j + tx)`` (False where ``other`` does not reach): a sub-pixel shift or
-    a resampled edge stays inside that range, something that moved by a pixel or more does
-    not (Birchfield and Tomasi's sampling-insensitive dissimilarity, 1998)."""
+def _blocks2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Min and max of every 2x2 block, (h - 1, w - 1): block (i, j) holds rows i, i + 1 and
+    columns j, j + 1 (the four bilinear taps of a position in that cell)."""
+    lo = np.minimum(np.minimum(a[:-1, :-1], a[:-1, 1:]), np.minimum(a[1:, :-1], a[1:, 1:]))
+    hi = np.maximum(np.maximum(a[:-1, :-1], a[:-1, 1:]), np.maximum(a[1:, :-1], a[1:, 1:]))
+    return lo, hi
+
+
+def _differs(cur: np.ndarray, other: tuple[np.ndarray, np.ndarray], ty: float, tx: float,
+             level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where ``cur`` lies more than ``level`` outside the range of the four samples of the
+    other frame around ``(i + ty, j + tx)`` (``other``: its :func:`_blocks2`), and where
+    those samples exist. A sub-pixel shift or a resampled edge stays inside that range,
+    something that moved by a pixel or more does not (Birchfield and Tomasi's
+    sampling-insensitive dissimilarity, 1998). Returns (differs, reached), bool (h, w)."""
     h, w = cur.shape
     iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
-    src = window(other, iy, ix, h + 1, w + 1)
-    inside = window_ones(other.shape, iy, ix, h + 1, w + 1)
-    taps = [src[dy:dy + h, dx:dx + w] for dy in (0, 1) for dx in (0, 1)]
-    lo = np.minimum(np.minimum(taps[0], taps[1]), np.minimum(taps[2], taps[3]))
-    hi = np.maximum(np.maximum(taps[0], taps[1]), np.maximum(taps[2], taps[3]))
-    ok = inside[:h, :w] * inside[1:, 1:] > 0  # all four taps inside (corners suffice)
+    lo, hi = window(other[0], iy, ix, h, w), window(other[1], iy, ix, h, w)
+    ok = window_ones(other[0].shape, iy, ix, h, w) > 0
     lv = np.float32(level)
-    out = ((cur > hi + lv) | (cur < lo - lv)) & ok
-    return (out, ok) if reach else out
+    lo -= lv
+    hi += lv
+    return ((cur > hi) | (cur < lo)) & ok, ok
 
 
 def _enclosed(flagged: np.ndarray, rng: np.ndarray,
               seen_again: Callable[[], list[np.ndarray]] | None = None) -> np.ndarray:
     """Flat regions of the frame (``rng`` < :data:`FLAT`) whose border band is mostly
-    ``flagged`` and that no far frame shows again (``seen_again``: per far frame, bool
-    (h, w), True where it shows the same at the same canvas place, or None where it does
-    not reach): bool (h, w)."""
+    ``flagged``, unless a far frame shows the region again without that outline
+    (``seen_again``: per far frame, bool (h, w) pairs: where it shows the same at the same
+    canvas place, and where it reaches): bool (h, w)."""
     from scipy import ndimage  # lazy: only scenes with something moving get here
 
     flat = rng < FLAT
     lab, count = ndimage.label(flat)
     if count == 0:
         return np.zeros(flat.shape, bool)
-    near = lab
-    for _ in range(BORDER):  # each edge pixel takes a label within BORDER px (any one)
-        grown = ndimage.grey_dilation(near, size=3)
-        near = np.where(near == 0, grown, near)
+    # each edge pixel takes a label within BORDER px (the largest: any one will do)
+    near = np.where(flat, lab, ndimage.maximum_filter(lab, size=2 * BORDER + 1))
     edge = ~flat & (near > 0)
     # a thin flagged outline must cover the band's width: flags grown across the band
     wide = ndimage.binary_dilation(flagged, iterations=2)
@@ -129,13 +135,21 @@ def _enclosed(flagged: np.ndarray, rng: np.ndarray,
     inside[0] = False
     if inside.any() and seen_again is not None:
         # a background region beside the moving thing is seen again, whole, at the same
-        # canvas place in some frame far in time (the thing has moved off); the inside of
-        # the moving thing is not (it has moved on by then, relative to the background)
-        size = np.bincount(lab.ravel(), minlength=count + 1)
+        # canvas place in some frame far in time, without the outline that enclosed it here
+        # (the thing has moved off); the inside of the moving thing is not seen again (it
+        # has moved on, relative to the background), and a thing animating in place (a
+        # mouth) comes back *with* its outline
+        cand = inside[lab]
+        lc = lab[cand]
+        size = np.bincount(lc, minlength=count + 1)
+        ring = edge & flagged
+        lr = near[ring]
+        nring = np.bincount(lr, minlength=count + 1)
         for same, reach in seen_again():
-            got = np.bincount(lab.ravel(), weights=same.ravel(), minlength=count + 1)
-            seen = np.bincount(lab.ravel(), weights=reach.ravel(), minlength=count + 1)
-            inside &= ~((seen >= 0.95 * size) & (got >= AGAIN * size))
+            got = np.bincount(lc, weights=same[cand], minlength=count + 1)
+            seen = np.bincount(lc, weights=reach[cand], minlength=count + 1)
+            back = np.bincount(lr, weights=same[ring], minlength=count + 1)
+            inside &= ~((seen >= 0.95 * size) & (got >= AGAIN * size) & (back < 0.5 * nring))
     return inside[lab]
 
 
@@ -160,13 +174,15 @@ def follow(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
             continue
         ys = ys + sl[0].start
         xs = xs + sl[1].start
-        vals = src[ys, xs]
+        step = max(1, ys.size // FOLLOW_SAMPLES)  # the search reads a subset
+        sy, sx = ys[::step], xs[::step]
+        vals = src[sy, sx]
         best, best_cost = None, np.inf
         for dy in range(-radius, radius + 1):
-            yy = ys + dy
+            yy = sy + dy
             oky = (yy >= 0) & (yy < h)
             for dx in range(-radius, radius + 1):
-                xx = xs + dx
+                xx = sx + dx
                 ok = oky & (xx >= 0) & (xx < w)
                 if ok.mean() < 0.8:
                     continue
@@ -207,12 +223,19 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
     from scipy import ndimage  # lazy: only scenes with something moving get here
 
     xs = np.asarray(xy, np.float64).reshape(-1, 2) / max(1, reduce)
-    cache: dict[int, np.ndarray] = {}
+    cache: dict[int, tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = {}
     reach = max(2 * max(distances), max(FAR))
 
     def get(j: int) -> np.ndarray:
+        return load(j)[0]
+
+    def blocks(j: int) -> tuple[np.ndarray, np.ndarray]:
+        return load(j)[1]
+
+    def load(j: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         if j not in cache:
-            cache[j] = np.asarray(luma(j), np.float32)
+            y = np.asarray(luma(j), np.float32)
+            cache[j] = (y, _blocks2(y))
         return cache[j]
 
     out: list[np.ndarray | None] = []
@@ -236,21 +259,21 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             odd = np.ones((h, w), bool)
             for j in pr:
                 t = xs[k] - xs[j]  # frame k's sample (i, c) is frame j's (i + ty, c + tx)
-                odd &= _differs(cur, get(j), float(t[1]), float(t[0]), level)
+                odd &= _differs(cur, blocks(j), float(t[1]), float(t[0]), level)[0]
             flagged |= odd
         if any(k in pair for pair in ends):
             kept[k] = cur
-        if not flagged.any():
+        if np.count_nonzero(flagged) < MIN_FLAGGED * flagged.size:  # codec noise, specks
             out.append(None)
             continue
         rng = _range3(cur)
+
         def again(k: int = k, cur: np.ndarray = cur) -> list[tuple[np.ndarray, np.ndarray]]:
             got = []
             for j in [k + s * d for d in FAR for s in (-1, 1)]:
                 if 0 <= j < count:
                     t = xs[k] - xs[j]
-                    diff, ok = _differs(cur, get(j), float(t[1]), float(t[0]), level,
-                                        reach=True)
+                    diff, ok = _differs(cur, blocks(j), float(t[1]), float(t[0]), level)
                     got.append((ok & ~diff, ok))
             return got
 
