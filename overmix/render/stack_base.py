@@ -35,6 +35,7 @@ from overmix.render.transform import (
 DEFAULT_TILE_BUDGET = 256 * 1024 * 1024
 # Smallest summed frame weight that gives a canvas value; below it a sample is a hole.
 COVER_MIN = 1e-6
+NEAR = 0.01  # weight of a usable sample next to a left-out one (see _mask_weights)
 MAX_CANVAS_PIXELS = 1_000_000_000  # beyond this an offsets file is almost surely wrong
 
 
@@ -158,9 +159,16 @@ def _shrunk_valid(valid: np.ndarray, layout: PlaneLayout, plane: int,
 def _mask_weights(valid: np.ndarray, layout: PlaneLayout, plane: int, px: AxisPlan,
                   py: AxisPlan, dst_grid: PlaneGrid, src_grid: PlaneGrid,
                   area_x: tuple[float, float],
-                  area_y: tuple[float, float], taps: int) -> np.ndarray:
-    """Validity (frame coords, 1 = use) as a weight on the canvas samples of ``px x py``."""
+                  area_y: tuple[float, float], taps: int, *, near: bool = False) -> np.ndarray:
+    """Validity (frame coords, 1 = use) as a weight on the canvas samples of ``px x py``.
+
+    With ``near``, a usable sample whose kernel reaches a left-out one keeps a weight of
+    :data:`NEAR` of its own instead of none: better than the left-out samples where no frame
+    sees the place whole (the few frames that see the background beside a character)."""
     v = _shrunk_valid(valid, layout, plane, taps)
+    if near:
+        own = _shrunk_valid(valid, layout, plane, 1)
+        v = np.maximum(v, np.float32(NEAR) * own)
     lin = plan_axes(dst_grid, src_grid, area_x, area_y, "linear")
     assert lin is not None
     lx, ly = lin[0].sub(px.lo, px.hi), lin[1].sub(py.lo, py.hi)
@@ -251,7 +259,8 @@ class _Ctx:
         dst = canvas_grid(self.canvas, self.layout, loc, plane, full_chroma=self.full_chroma)
         src = frame_grid(float(x), float(y), self.height, self.width, self.layout, loc, plane)
         return _mask_weights(valid, self.layout, plane, px, py, dst, src,
-                             *_area(src, float(self.border)), KERNELS[self.kernel])
+                             *_area(src, float(self.border)), KERNELS[self.kernel],
+                             near=self.frame_weights is not None)
 
     def plane_shape(self, plane: int) -> tuple[int, int]:
         return self.out_layout.plane_shape(plane, self.canvas.height, self.canvas.width)
