@@ -26,7 +26,13 @@ only ratios measured in the same run mean something):
             ``overmix.color.convert.frame_to_image`` of the decoded frames (the colour path,
             independent of the writer).
 
-Usage: ``python tools/bench_speed.py [stitch|align|convert|all] [--repeat 3] [--workdir D]``
+            With ``--overmix RUN_SH``, each repeat also runs the original Overmix CLI through
+            that runner (``RUN_SH FRAMES OUT.png``, printing ``wall_time`` and
+            ``peak_rss_kb`` of the Overmix process) and prints overmix's time and memory
+            ratios to it (issue #15's goal: ≤ 0.4 both).
+
+Usage: ``python tools/bench_speed.py [stitch|align|convert|all] [--repeat 3] [--workdir D]
+[--overmix RUN_SH]``
 """
 
 from __future__ import annotations
@@ -177,14 +183,33 @@ def _med(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
-def part_stitch(work: Path, repeat: int) -> None:
+def _overmix_ref(run_sh: str, folder: Path, out: Path) -> tuple[float, float]:
+    """The original Overmix CLI through its runner script (``run.sh FRAMES OUT.png``, which
+    prints the binary's own ``wall_time: m:ss.ss`` and ``peak_rss_kb: N`` from GNU time):
+    (wall s, peak RSS MiB) of the Overmix process alone."""
+    res = subprocess.run([run_sh, str(folder), str(out)], check=True, capture_output=True,
+                         text=True)
+    wall = rss = float("nan")
+    for line in res.stdout.splitlines():
+        if line.startswith("wall_time:"):
+            parts = line.split()[1].split(":")
+            wall = sum(float(v) * 60 ** i for i, v in enumerate(reversed(parts)))
+        elif line.startswith("peak_rss_kb:"):
+            rss = int(line.split()[1]) / 1024
+    return wall, rss
+
+
+def part_stitch(work: Path, repeat: int, overmix: str | None = None) -> None:
     folder = work / "png720x60"
     truth = make_png_pan(folder, 60, 1280, 720)
     out = work / "bench_speed_stitch.png"
     print(f"\n[stitch] 60 PNG frames 1280x720, pan +{STEP[0]}/+{STEP[1]} px per frame; "
           f"{_load()}")
     ratios, walls, rwalls = [], [], []
+    ovr: list[tuple[float, float]] = []  # against Overmix: (time ratio, memory ratio)
     for r in range(repeat):
+        if overmix:  # the original Overmix, right before overmix (same minutes, same load)
+            o_wall, o_rss = _overmix_ref(overmix, folder, work / "bench_speed_overmix.png")
         om = _launch([sys.executable, "-m", "overmix", "--quiet", "stitch", str(folder), "-o",
                       str(out), "--json"])
         ref = _launch([sys.executable, __file__, "_ref_stitch", str(folder)])
@@ -203,8 +228,15 @@ def part_stitch(work: Path, repeat: int) -> None:
               f"error {err:.4f} px | reference {ref['wall']:.2f} s wall, peak RSS "
               f"{int(ref['rss']) / 1024:.0f} MiB (decode {split['decode']:.2f}, phase "
               f"{split['phase']:.2f}, sum {split['sum']:.2f} s) | ratio {ratio:.2f}")
+        if overmix:
+            ovr.append((float(om["wall"]) / o_wall, int(om["rss"]) / 1024 / o_rss))
+            print(f"         Overmix {o_wall:.2f} s wall, peak RSS {o_rss:.0f} MiB | overmix "
+                  f"x{ovr[-1][0]:.2f} time, x{ovr[-1][1]:.2f} memory; {_load()}")
     print(f"  median: overmix {_med(walls):.2f} s, reference {_med(rwalls):.2f} s, "
           f"ratio {_med(ratios):.2f} (x the floor); {_load()}")
+    if ovr:
+        print(f"  median against Overmix: x{_med([t for t, _ in ovr]):.2f} time, "
+              f"x{_med([m for _, m in ovr]):.2f} memory (goal <= 0.4 both)")
 
 
 def part_align(work: Path, repeat: int) -> None:
@@ -296,12 +328,16 @@ def main() -> None:
                     choices=("stitch", "align", "convert", "all"))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workdir", default="/tmp/overmix-bench")
+    ap.add_argument("--overmix", metavar="RUN_SH", default=None,
+                    help="stitch: also run the original Overmix through this runner script "
+                         "(run.sh FRAMES OUT.png printing wall_time and peak_rss_kb) in the "
+                         "same loop, and print overmix's time and memory ratios to it")
     args = ap.parse_args()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     print(f"python {sys.version.split()[0]}; {_load()}")
     if args.part in ("stitch", "all"):
-        part_stitch(work, args.repeat)
+        part_stitch(work, args.repeat, args.overmix)
     if args.part in ("align", "all"):
         part_align(work, args.repeat)
     if args.part in ("convert", "all"):
