@@ -314,7 +314,9 @@ def _search_scale(ref: PreparedPlane, mov: PreparedPlane, rotate: bool, c: compl
                   best: _Fit | None) -> _Fit:
     """The best of ``best`` and refinements from the log-polar candidates
     (:func:`overmix.registration.logpolar.similarity_candidates`) at a pyramid level of at
-    most about :data:`_SEARCH_SIDE` px on a side."""
+    most about :data:`_SEARCH_SIDE` px on a side. A candidate whose zoom/rotation is within a
+    pixel at the frame's corners of ``best``'s is not refined again (low-contrast or partly
+    moving content matches poorly at the right transform too: only the FFTs are paid)."""
     from overmix.registration.logpolar import similarity_candidates
 
     lvl = 0
@@ -324,7 +326,11 @@ def _search_scale(ref: PreparedPlane, mov: PreparedPlane, rotate: bool, c: compl
     o = complex((f - 1) / 2, (f - 1) / 2)
     a = ref.levels[lvl].img.astype(np.float32)
     b = mov.levels[lvl].img.astype(np.float32)
+    have = None if best is None else transform(best.t, best.mu, c)[1]
+    corner = abs(c)
     for xl, m in similarity_candidates(a, b, rotate):
+        if have is not None and abs(cmath.log(m / have)) * corner < 1.0:
+            continue  # the zoom/rotation already refined (a poor match for other reasons)
         # level px -> full resolution: P = f·p + o
         x = f * xl + (1 - m) * o
         t, mu = midpoint(x, m, c)
