@@ -17,6 +17,8 @@ anime footage, each optional:
 - ``cut``: a second shot (another world, another pan) from frame ``cut_at`` on;
 - ``edges``: dirty frame edges that stay on screen: a 3 px black strip on the left, a 2 px
   strip of fresh noise every frame on the right and a 4 px grey line at the top;
+- ``parallax``: a second plane nearer the camera (tree trunks, textured, ~40 % of the picture)
+  moving ``parallax`` x the background's motion;
 - ``fade``: the shot fades in from black (gain 0.25 -> 1 over the first third of the frames;
   ``clean`` holds the unfaded truth).
 
@@ -42,7 +44,7 @@ from tests.videogen import color_tags, encode_video, rgb_to_yuv_codes
 __all__ = ["CONTAMINATIONS", "RealScene", "make_scene", "luma709"]
 
 CONTAMINATIONS = ("hardsub", "logo", "credits", "letterbox", "sprite", "mouth", "cut", "edges",
-                  "fade")
+                  "fade", "parallax")
 
 # world oversampling: the world is drawn at S x the frame resolution (area sampling is exact
 # for any S; 2 keeps generation fast and still puts edges between frame pixels)
@@ -305,6 +307,26 @@ def _sprite(frames: list[np.ndarray], fg: list[np.ndarray], speed: float) -> Non
         fg[k] |= ink > 0.02
 
 
+def _near_plane(frames: list[np.ndarray], fg: list[np.ndarray], xy: np.ndarray, seed: int,
+                factor: float) -> None:
+    """Tree trunks on a plane nearer the camera: their own textured world, panned at
+    ``factor`` x the background's offsets, opaque where a vertical band pattern of that
+    world says so (exact area sampling of both)."""
+    h, w = frames[0].shape[:2]
+    pxy = np.asarray(xy, np.float64) * factor
+    world = 0.55 * _world(h, w, pxy, seed * 10 + 5)
+    origin = (_MARGIN - float(min(pxy[:, 0].min(), 0)), _MARGIN - float(min(pxy[:, 1].min(), 0)))
+    xs = (np.arange(world.shape[1]) + 0.5) / S
+    bands = (np.sin(2 * np.pi * xs / (0.29 * w)) > 0.2).astype(np.float32)
+    alpha = np.ascontiguousarray(np.broadcast_to(bands[None, :], world.shape[:2]))
+    for k, f in enumerate(frames):
+        a = sample_frames(alpha, S, pxy[k:k + 1], h, w, origin=origin)[0]
+        c = sample_frames(world, S, pxy[k:k + 1], h, w, origin=origin)[0]
+        f *= 1 - a[..., None]
+        f += a[..., None] * c
+        fg[k] |= a > 0.02
+
+
 def _face(world: np.ndarray, cy: float, cx: float, r: float, mouth: int) -> None:
     """A face in the world (drawn at S x): skin disk with outline, eyes, a mouth whose
     opening is ``mouth`` (0 closed .. 2 wide open)."""
@@ -337,14 +359,16 @@ def _world(h: int, w: int, xy: np.ndarray, seed: int, shot: int = 0) -> np.ndarr
 def make_scene(contaminations: Iterable[str] = (), *, n: int = 40, h: int = 180, w: int = 320,
                seed: int = 0, step: tuple[float, float] = (2.37, 0.43), line_every: int = 24,
                cut_at: int | None = None, sprite_speed: float = -1.6,
-               credit_speed: float = 1.5, credit_size: float = 1 / 14) -> RealScene:
+               credit_speed: float = 1.5, credit_size: float = 1 / 14,
+               parallax: float = 1.6) -> RealScene:
     """A pan with the given contaminations (names from :data:`CONTAMINATIONS`).
 
     ``step`` is the pan per frame (px, plus a slight ease); ``line_every`` the frames per
     subtitle line; ``cut_at`` the first frame of the second shot (default ``0.65 n``);
     ``sprite_speed`` the character's screen speed (px/frame, negative = walking left while the
     camera pans right); ``credit_speed`` the credits' upward scroll (px/frame) and
-    ``credit_size`` their letter height (fraction of the frame height).
+    ``credit_size`` their letter height (fraction of the frame height); ``parallax`` the
+    near plane's motion as a multiple of the background's.
     """
     kinds = tuple(contaminations)
     bad = [c for c in kinds if c not in CONTAMINATIONS]
@@ -389,6 +413,8 @@ def make_scene(contaminations: Iterable[str] = (), *, n: int = 40, h: int = 180,
             f = base.copy()
         rgb.append(np.ascontiguousarray(f, np.float32))
     clean = [np.ascontiguousarray(c, np.float32) for c in clean]
+    if "parallax" in kinds:
+        _near_plane(rgb, fg, xy, seed, parallax)
     if "sprite" in kinds:
         _sprite(rgb, fg, sprite_speed)
     if "credits" in kinds:
@@ -435,4 +461,5 @@ SCENES: dict[str, tuple[str, ...]] = {
     "all": ("hardsub", "logo", "sprite", "mouth"),
     "edges": ("edges",),
     "fade": ("fade",),
+    "parallax": ("parallax",),
 }
