@@ -16,7 +16,8 @@ import numpy as np
 from overmix.errors import AlignmentError, UsageError
 
 __all__ = [
-    "CODE_GAIN", "MaskPyramid", "PreparedPlane", "down2", "mask_pyramid", "prepare", "set_masks",
+    "CODE_GAIN", "MaskPyramid", "PreparedPlane", "down2", "level_luma", "mask_pyramid", "prepare",
+    "set_masks",
 ]
 
 # Lanczos kernel half-width (taps per axis = 2 * _R).
@@ -123,6 +124,12 @@ def mask_pyramid(shape: tuple[int, int], ignore: np.ndarray | None = None,
         v = _down2_valid(out[-1][0])
         out.append((v, _erode(v, _R)))
     return out
+
+
+def level_luma(p: PreparedPlane, lvl: int) -> np.ndarray:
+    """Level ``lvl`` of a prepared plane back as float32 luma (Y', steps of 3e-5)."""
+    return p.levels[lvl].img.astype(np.float32) * np.float32(1.0 / _ENC_GAIN) - np.float32(
+        _ENC_OFF)
 
 
 def set_masks(p: PreparedPlane, masks: MaskPyramid | None) -> None:

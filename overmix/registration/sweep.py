@@ -28,6 +28,7 @@ from overmix.registration.pyramid import (
     MaskPyramid,
     PreparedPlane,
     down2,
+    level_luma,
     mask_pyramid,
     prepare,
     set_masks,
@@ -127,7 +128,9 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
                 _extrapolate(k, est)
             if fixed is not None:  # after measuring: the background's shift over the jump
                 i = k - JUMP
-                fixed.add(k, y, est[k] - est[i] if i in est and k in est else None)
+                # the pyramid's 2x level is the half-resolution plane the search works on
+                half = level_luma(window[k], 1) if len(window[k].levels) > 1 else None
+                fixed.add(k, y, est[k] - est[i] if i in est and k in est else None, half)
             del y
             if k == 0:
                 long_jumps = long_jumps_for(window[0].nbytes)
