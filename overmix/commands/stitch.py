@@ -160,12 +160,16 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
             masks: SceneMasks | None = None) -> tuple[list[RenderResult], CleanPlan]:
     """Clean-still masks, render (lighting ``gains`` undone, None: as decoded), animation
     merge and restoration (stage ``render``); returns the canvases and the clean-still
-    plan. The alignment's scene ``masks`` (overlays, moving foreground) are the render's
-    prior weights: they neither vote for the consensus nor render where others see clean."""
+    plan. The alignment's screen-fixed ``masks`` (overlays, bars) are the render's prior
+    weights: they neither vote for the consensus nor render where others see clean. Its
+    moving-foreground maps are not: found between neighbours at the coarse level, they also
+    take the background just beside a slow character, which the few frames that see it
+    there need; the clean-still stage finds the foreground itself
+    (:mod:`overmix.render.foreground`)."""
     prior = None
     if masks is not None and masks.found():  # not a clean pan's codec specks
         pos = positions(store, offsets)
-        prior = lambda n: masks.weight(pos[n])  # noqa: E731 (row -> store position)
+        prior = lambda n: (~masks.overlay(pos[n])).astype(np.float32)  # noqa: E731 (row -> pos)
     # the clean still: per-frame outliers, and a persistent overlay to un-blend
     plan = find_clean(store, offsets, opts, overlay if opts.logo != "off" else None, prior,
                       progress, gains=gains)
