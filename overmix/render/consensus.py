@@ -48,6 +48,7 @@ MIN_LEVEL = 0.03  # ... and never below this (working Y', ~8 levels of 8-bit vid
 EDGE_SLACK = 0.25  # residual allowed per unit of local slope (resampling, misregistration)
 GROW_PX = 1  # outlier masks grow by this many full-resolution pixels (at least one sample)
 MIN_SIZE = 2  # reduced samples: smaller outlier specks are noise
+ALONE = 1e-2  # weight of the one frame that shows a place no frame sees clean
 PERSIST = 0.9  # outlier in at least this fraction of the frames seeing a pixel: persistent
 BAND_BYTES = 64 * 1024 * 1024
 
@@ -86,6 +87,7 @@ class Consensus:
     threshold: float
     persistent: np.ndarray
     stats: dict[str, object] = field(default_factory=dict)
+    alone: list[np.ndarray | None] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -98,12 +100,17 @@ class Consensus:
         return None if m is None else upsample_mask(m, self.reduce, self.shape)
 
     def weights(self, n: int, floor: float = FLOOR) -> np.ndarray | None:
-        """Render weight of row ``n``: float32 (h, w), 1 = use, ``floor`` at outliers; None
-        when the frame has no outliers."""
+        """Render weight of row ``n``: float32 (h, w), 1 = use, ``floor`` at outliers,
+        :data:`ALONE` at outliers where no frame sees the place clean and this frame is the
+        one shown there; None when the frame has no outliers."""
         m = self.outliers(n)
         if m is None:
             return None
-        return np.where(m, np.float32(floor), np.float32(1.0)).astype(np.float32)
+        w = np.where(m, np.float32(floor), np.float32(1.0)).astype(np.float32)
+        a = self.alone[n] if n < len(self.alone) else None
+        if a is not None:
+            w[upsample_mask(a, self.reduce, self.shape) & m] = np.float32(ALONE)
+        return w
 
 
 def upsample_mask(m: np.ndarray, r: int, shape: tuple[int, int]) -> np.ndarray:
@@ -425,6 +432,7 @@ def find_outliers(smalls: Sequence[np.ndarray] | Callable[[int], np.ndarray], co
     # what moves on its own neither votes nor renders either
     moving = list(foreground()) if foreground is not None else [None] * count
     still_valids = list(valids)
+    screen = list(fixed)  # the screen-fixed part alone
     for k, f in enumerate(moving):
         if f is not None:
             keep = (~f).astype(np.float32)
@@ -461,4 +469,46 @@ def find_outliers(smalls: Sequence[np.ndarray] | Callable[[int], np.ndarray], co
         "reduce": r, "noise": noise, "threshold": thr, "outlier_frames": nout,
         "outlier_fraction": left / max(count, 1),
     }
-    return Consensus(r, shape, masks, noise, thr, persistent, stats)
+    alone = _seen_alone(masks, screen, xs, canvas, (hs, ws)) if nout else [None] * count
+    return Consensus(r, shape, masks, noise, thr, persistent, stats, alone)
+
+
+def _seen_alone(masks: Sequence[np.ndarray | None], screen: Sequence[np.ndarray | None],
+                xs: np.ndarray, canvas: Canvas,
+                shape: tuple[int, int]) -> list[np.ndarray | None]:
+    """Per frame, its outlier samples (reduced frame coordinates) at canvas places that no
+    frame sees clean *and* that this frame shows for all: of the frames covering such a
+    place, the one nearest in time to the middle frame. There the still shows that one frame
+    (:data:`ALONE`), sharp, not a blend of every frame's foreground (a ghost). Screen-fixed
+    samples (``screen``: subtitles, logos, bars) are never shown so."""
+    hs, ws = shape
+    n = len(masks)
+    clean = np.zeros((canvas.height, canvas.width), np.int32)
+    org = [(int(round(xs[k, 1] - canvas.y)), int(round(xs[k, 0] - canvas.x))) for k in range(n)]
+
+    def view(a: np.ndarray, k: int) -> tuple[np.ndarray, slice, slice]:
+        y, x = org[k]
+        r0, c0 = max(y, 0), max(x, 0)
+        r1, c1 = min(y + hs, a.shape[0]), min(x + ws, a.shape[1])
+        return a[r0:r1, c0:c1], slice(r0 - y, r1 - y), slice(c0 - x, c1 - x)
+
+    for k, m in enumerate(masks):
+        v, rs, cs = view(clean, k)
+        v += 1 if m is None else ~m[rs, cs]
+    owner = np.full(clean.shape, -1, np.int32)
+    out: list[np.ndarray | None] = [None] * n
+    for k in sorted(range(n), key=lambda j: abs(j - n // 2)):
+        m = masks[k]
+        if m is None:
+            continue
+        o, rs, cs = view(owner, k)
+        c, _, _ = view(clean, k)
+        take = m[rs, cs] & (c == 0) & (o < 0)
+        if screen[k] is not None:
+            take &= ~screen[k][rs, cs]
+        if take.any():
+            o[take] = k
+            a = np.zeros((hs, ws), bool)
+            a[rs, cs] = take
+            out[k] = a
+    return out
