@@ -149,8 +149,10 @@ def _deflated(width: int, height: int, channels: int, depth: int,
     yield comp.flush()
 
 
-def _packed_array(frame: av.VideoFrame) -> np.ndarray:
-    """The decoded picture as (H, W, C) native-endian uint8/uint16, straight from the bytes."""
+def _packed_array(frame: av.VideoFrame, copy: bool = True) -> np.ndarray:
+    """The decoded picture as (H, W, C) native-endian uint8/uint16, straight from the bytes
+    (``copy=False``: an 8-bit picture is a view of the decoder's buffer, which it keeps
+    alive)."""
     name = frame.format.name
     h, w = frame.height, frame.width
     plane = frame.planes[0]
@@ -159,7 +161,7 @@ def _packed_array(frame: av.VideoFrame) -> np.ndarray:
         c, b = _PACKED[name]
         rows = raw[:, : w * c * b]  # a view of FFmpeg's buffer: copied once below
         if b == 1:
-            return rows.reshape(h, w, c).copy()
+            return rows.reshape(h, w, c).copy() if copy else rows.reshape(h, w, c)
         order = ">u2" if name.endswith("be") else "<u2"
         return rows.view(order).reshape(h, w, c).astype(np.uint16)
     if name == "pal8":
@@ -196,8 +198,11 @@ def _check_size(data: bytes, name: str) -> None:
                           f"the {dumpfmt.MAX_FILE_BYTES >> 20} MiB per file overmix accepts")
 
 
-def decode_png(data: bytes, name: str = "PNG") -> tuple[np.ndarray, int]:
-    """Decode PNG file bytes to ``(image, bit_depth)`` (see :func:`read_png_array`).
+def decode_png(data: bytes, name: str = "PNG", *,
+               view: bool = False) -> tuple[np.ndarray, int]:
+    """Decode PNG file bytes to ``(image, bit_depth)`` (see :func:`read_png_array`;
+    ``view``: the image may be a read-only view of the decoder's buffer, for a caller that
+    copies what it keeps).
 
     The bytes go straight to FFmpeg's png decoder (no demuxer: opening a container probes
     the stream by decoding the picture once more, which doubled the cost). FFmpeg releases
@@ -214,7 +219,7 @@ def decode_png(data: bytes, name: str = "PNG") -> tuple[np.ndarray, int]:
         if not frames:
             raise FormatError(f"no picture in {name}")
         frame = frames[0]
-        image = _packed_array(frame)
+        image = _packed_array(frame, copy=not view)
     except (av.FFmpegError, ValueError) as exc:
         raise FormatError(f"cannot decode PNG {name}: {exc}") from None
     fmt = frame.format.name
@@ -222,8 +227,9 @@ def decode_png(data: bytes, name: str = "PNG") -> tuple[np.ndarray, int]:
     return image, depth
 
 
-def read_png_array(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
-    """Decode a PNG file to ``(image, bit_depth)``.
+def read_png_array(path: str | os.PathLike[str], *,
+                   view: bool = False) -> tuple[np.ndarray, int]:
+    """Decode a PNG file to ``(image, bit_depth)`` (``view``: see :func:`decode_png`).
 
     Returns
     -------
@@ -242,7 +248,7 @@ def read_png_array(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return decode_png(data, str(path))
+    return decode_png(data, str(path), view=view)
 
 
 def read_png(path: str | os.PathLike[str], *, index: int = 0) -> Frame:
@@ -252,12 +258,13 @@ def read_png(path: str | os.PathLike[str], *, index: int = 0) -> Frame:
     range=FULL, transfer=IEC61966_2_1, primaries=BT709, bit_depth=8|16)``, and ``alpha`` when
     the file has an alpha channel.
     """
-    image, depth = read_png_array(path)
+    # the planes are copied out of the decoder's buffer once (no packed copy first)
+    image, depth = read_png_array(path, view=True)
     c = image.shape[2]
     gray = c in (1, 2)
-    alpha = np.ascontiguousarray(image[..., c - 1]) if c in (2, 4) else None
+    alpha = image[..., c - 1].copy() if c in (2, 4) else None
     ncolor = 1 if gray else 3
-    planes = tuple(np.ascontiguousarray(image[..., k]) for k in range(ncolor))
+    planes = tuple(image[..., k].copy() for k in range(ncolor))
     color = image_color(gray, depth)
     layout = PlaneLayout(Family.GRAY if gray else Family.RGB, 1, 1)
     return Frame(planes=planes, layout=layout, color=color, alpha=alpha, index=index,
