@@ -12,8 +12,8 @@ shift); no pair joins two shots.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +53,31 @@ CUT_CHANGE = 0.25
 CUT_MAX_MATCH = 0.8
 
 
+def _read_ahead(read: Callable[[int], np.ndarray], n: int) -> Iterator[np.ndarray]:
+    """``read(0..n-1)`` in order. For large frames the next one is read on a second thread
+    while the caller measures the current one (the store's luma conversion releases the
+    GIL); still one read at a time, in order, and at most one frame ahead."""
+    if n <= 0:
+        return
+    y = read(0)
+    if n == 1 or np.asarray(y).size < _POOL_MIN_PIXELS:
+        yield y
+        for k in range(1, n):
+            yield read(k)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="overmix-read") as ahead:
+        nxt: Future[np.ndarray] = ahead.submit(read, 1)
+        try:
+            yield y
+            for k in range(1, n):
+                y = nxt.result()
+                if k + 1 < n:
+                    nxt = ahead.submit(read, k + 1)
+                yield y
+        finally:
+            nxt.cancel()
+
+
 @dataclass
 class _Run:
     pairs: list[Pair]
@@ -89,9 +114,10 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
     report(stage, 0, n)
     pool: ThreadPoolExecutor | None = None
     workers = min(2, os.cpu_count() or 1)
+    frames = _read_ahead(read, n)
     try:
         for k in range(n):
-            y = np.asarray(read(k))
+            y = np.asarray(next(frames))
             first = shape is None
             shape = _check_frame(y, k, labels, shape, base_mask)
             if first and workers > 1 and y.size >= _POOL_MIN_PIXELS:
@@ -137,6 +163,7 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
             _evict(window, k, long_jumps)
             report(stage, k + 1, n)
     finally:
+        frames.close()
         if pool is not None:
             pool.shutdown()
         window.clear()
