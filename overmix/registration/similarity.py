@@ -347,7 +347,7 @@ def _search_scale(ref: PreparedPlane, mov: PreparedPlane, rotate: bool, c: compl
 
 def estimate_similarity(ref: PreparedPlane, mov: PreparedPlane, *, model: str = "similarity",
                         guess: tuple[complex, complex] | None = None, search: bool = True,
-                        min_overlap: float = 0.05) -> SimilarityResult:
+                        min_overlap: float = 0.05, level: int = 0) -> SimilarityResult:
     """Zoom (and rotation) of ``mov`` relative to ``ref`` (both :func:`~overmix.registration.
     phase.prepare`\\ d).
 
@@ -358,8 +358,11 @@ def estimate_similarity(ref: PreparedPlane, mov: PreparedPlane, *, model: str = 
     guess : (x, m) or None
         Predicted transform ``T(p) = x + m·p`` (complex). With ``search`` the translation is
         searched by phase correlation (the guess adds a candidate and gives m); without, the
-        refinement starts from the guess at full resolution (it must be within about a pixel
-        everywhere in the frame).
+        refinement starts from the guess at pyramid ``level`` (at full resolution it must be
+        within about a pixel everywhere in the frame; each level doubles that).
+    level : int
+        Without ``search``: the pyramid level the refinement starts from (clipped to the
+        coarsest).
 
     Returns
     -------
@@ -392,7 +395,8 @@ def estimate_similarity(ref: PreparedPlane, mov: PreparedPlane, *, model: str = 
         if fit is None or fit.zncc < _SEARCH_ZNCC:  # a zoom/rotation beyond the basin?
             fit = _search_scale(ref, mov, model == "similarity", c, fit)
     else:
-        fit = _refine(ref, mov, t0, mu0, 0, model == "similarity")
+        fit = _refine(ref, mov, t0, mu0, min(max(level, 0), len(ref.levels) - 1),
+                      model == "similarity")
     x, m = transform(fit.t, fit.mu, c)
     d = fit.t
     overlap = max(0.0, (w - abs(d.real)) * (h - abs(d.imag)) / (w * h))
