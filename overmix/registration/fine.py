@@ -28,6 +28,16 @@ _ROBUST_C = 10.0
 _MIN_RSCALE = 0.01
 # Gauss-Newton stops at full resolution once a step is shorter than this (px).
 _TOL0 = 2e-3
+# Tiles that do not follow the pair's shift (a character walking against the pan, an
+# overlay the masks missed): Cauchy weights only down-weight single pixels, but a moving
+# figure's strong outline fills whole tiles and pulls the shift towards its own motion.
+# After each full-resolution step, a tile whose mean squared residual exceeds _TILE_OUT^2 x
+# the median tile's (and _TILE_FLOOR^2 luma^2) is left out of the later steps, the worst
+# first, at most _TILE_OUT_MAX of the pair's tiles: the consistent majority of the tiles
+# gives the shift.
+_TILE_OUT = 3.0
+_TILE_FLOOR = 0.07
+_TILE_OUT_MAX = 1.0 / 3.0
 
 
 def _kernels(fy_a: float, fx_a: float, fy_b: float, fx_b: float,
@@ -113,11 +123,28 @@ def _fit_of(sums: np.ndarray, counts: np.ndarray, motion: str, dx: float, dy: fl
     return ddx, ddy, fit, new_scale
 
 
+def _inlier_tiles(ms: np.ndarray, dropped: int, total: int) -> np.ndarray | None:
+    """Indices of the tiles to keep, given their mean squared residuals ``ms`` (n,) of
+    this step, after ``dropped`` of the pair's ``total`` tiles were left out before; None
+    when all stay (see :data:`_TILE_OUT`)."""
+    if ms.size < 4:
+        return None
+    limit = max(_TILE_OUT * _TILE_OUT * float(np.median(ms)), _TILE_FLOOR * _TILE_FLOOR)
+    out = np.flatnonzero(ms > limit)
+    room = int(_TILE_OUT_MAX * total) - dropped
+    if out.size == 0 or room <= 0:
+        return None
+    out = out[np.argsort(ms[out])[::-1][:room]]  # the worst first
+    keep = np.ones(ms.size, bool)
+    keep[out] = False
+    return np.flatnonzero(keep)
+
+
 def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
              budget: int | None, scale: float = 0.0,
              energy: np.ndarray | None = None, cell: int = _CELL,
              layout: tuple[np.ndarray, int, int] | None = None,
-             gain: tuple[float, float] = (1.0, 0.0),
+             gain: tuple[float, float] = (1.0, 0.0), tile_ms: list | None = None,
              ) -> tuple[float, float, _Fit, float, tuple[np.ndarray, int, int]]:
     """One Gauss-Newton step at shift (dx, dy) of this level.
 
@@ -125,7 +152,8 @@ def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
     tiles of an earlier step of the same pair and level (moved into the current region).
     ``gain`` = (alpha, beta) maps mov's values onto ref's (``alpha * b + beta``).
     Returns the update, the fit statistics, the robust scale of this step's residuals
-    (1.4826 x median |r|) and the tiles used."""
+    (1.4826 x median |r|) and the tiles used. ``tile_ms``: a list the tiles' mean squared
+    residuals ((n,) float64) are appended to, when given."""
     h, w = a_lv.img.shape
     reg = _region(h, w, dx, dy)
     if reg is None:
@@ -146,14 +174,16 @@ def _gn_step(a_lv: _Level, b_lv: _Level, dx: float, dy: float, motion: str,
     if use_valid:
         va = a_lv.kvalid if a_lv.kvalid is not None else np.ones(a_lv.img.shape, bool)
         vb = b_lv.kvalid if b_lv.kvalid is not None else np.ones(b_lv.img.shape, bool)
-    sums = gn_accumulate(
+    per_tile = gn_accumulate(
         a_lv.img, b_lv.img, va, vb,
         int(use_valid), tiles, th, tw, fay, fax, fby, fbx,
         round(ay), round(ax), round(by_), round(bx_),
         *_kernels(ay - fay, ax - fax, by_ - fby, bx_ - fbx, unit=1.0 / _ENC_GAIN),
         _ROBUST_C * _ROBUST_C * scale * scale, hist, gain[0], gain[1],
-    ).sum(axis=0)
-    ddx, ddy, fit, new_scale = _fit_of(sums, hist.sum(axis=0), motion, dx, dy)
+    )
+    ddx, ddy, fit, new_scale = _fit_of(per_tile.sum(axis=0), hist.sum(axis=0), motion, dx, dy)
+    if tile_ms is not None:
+        tile_ms.append(per_tile[:, 11] / np.maximum(per_tile[:, 5], 1.0))
     return ddx, ddy, fit, new_scale, layout
 
 
@@ -171,17 +201,26 @@ def _refine(ref: PreparedPlane, mov: PreparedPlane, dx: float, dy: float, level:
         cell = _CELL >> lvl
         energy = _energy(ref) if budget is not None and cell >= 1 else None
         layout = None
+        total = dropped = 0
         for _ in range(iters):
             gain = (fit.alpha, fit.beta) if fit is not None else (1.0, 0.0)
+            ms: list[np.ndarray] | None = [] if lvl == 0 else None
             ddx, ddy, fit, scale, layout = _gn_step(a, b, cx, cy, motion, budget, scale,
-                                                    energy, max(cell, 1), layout, gain)
+                                                    energy, max(cell, 1), layout, gain, ms)
             # a step longer than a pixel means we are outside the basin: damp it
             mag = math.hypot(ddx, ddy)
             if mag > 1.0:
                 ddx, ddy = ddx / mag, ddy / mag
             cx += ddx
             cy += ddy
-            if mag < (_TOL0 if lvl == 0 else 2e-2):
+            keep = None
+            if ms:  # full resolution: tiles that do not follow the shift leave
+                total = total or len(layout[0])
+                keep = _inlier_tiles(ms[0], dropped, total)
+                if keep is not None:
+                    dropped += len(layout[0]) - len(keep)
+                    layout = (layout[0][keep], layout[1], layout[2])
+            if mag < (_TOL0 if lvl == 0 else 2e-2) and keep is None:
                 break
         dx, dy = cx * s, cy * s
     assert fit is not None

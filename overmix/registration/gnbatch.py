@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from overmix.errors import AlignmentError
-from overmix.registration.fine import _ROBUST_C, _Fit, _fit_of, _region
+from overmix.registration.fine import _ROBUST_C, _Fit, _fit_of, _inlier_tiles, _region
 from overmix.registration.phase import PairResult, check_motion
 from overmix.registration.pyramid import _ENC_GAIN, PreparedPlane
 from overmix.registration.refine import gn_batch
@@ -31,7 +31,8 @@ _TOL = 2e-2
 
 
 class _State:
-    __slots__ = ("ref", "mov", "cx", "cy", "fit", "scale", "layout", "done", "failed")
+    __slots__ = ("ref", "mov", "cx", "cy", "fit", "scale", "layout", "done", "failed",
+                 "total", "dropped")
 
     def __init__(self, ref: PreparedPlane, mov: PreparedPlane, dx: float, dy: float) -> None:
         self.ref, self.mov = ref, mov
@@ -41,6 +42,7 @@ class _State:
         self.layout: tuple[np.ndarray, int, int] | None = None
         self.done = False
         self.failed = False
+        self.total = self.dropped = 0  # tiles at first, tiles left out since
 
 
 def refine_pairs(pairs: list[tuple[PreparedPlane, PreparedPlane, float, float]],
@@ -79,6 +81,7 @@ def refine_pairs(pairs: list[tuple[PreparedPlane, PreparedPlane, float, float]],
         if not groups:
             break
         for (th, tw), grp in groups.items():
+            ms = np.empty(sum(len(s.layout[0]) for s in grp))  # type: ignore[index]
             sums, hist = gn_batch(
                 [s.ref.levels[0].img for s in grp], [s.mov.levels[0].img for s in grp],
                 [s.ref.levels[0].kvalid for s in grp], [s.mov.levels[0].kvalid for s in grp],
@@ -86,8 +89,11 @@ def refine_pairs(pairs: list[tuple[PreparedPlane, PreparedPlane, float, float]],
                 np.array([[s.cx, s.cy] for s in grp]), unit,
                 np.array([_ROBUST_C * _ROBUST_C * s.scale * s.scale for s in grp]),
                 np.array([s.fit.alpha if s.fit is not None else 1.0 for s in grp]),
-                np.array([s.fit.beta if s.fit is not None else 0.0 for s in grp]))
+                np.array([s.fit.beta if s.fit is not None else 0.0 for s in grp]), ms)
+            at = 0
             for s, sm, hs in zip(grp, sums, hist, strict=True):
+                nt = len(s.layout[0])  # type: ignore[index]
+                tms, at = ms[at:at + nt], at + nt
                 try:
                     ddx, ddy, s.fit, s.scale = _fit_of(sm, hs, motion, s.cx, s.cy)
                 except AlignmentError:
@@ -98,7 +104,13 @@ def refine_pairs(pairs: list[tuple[PreparedPlane, PreparedPlane, float, float]],
                     ddx, ddy = ddx / mag, ddy / mag
                 s.cx += ddx
                 s.cy += ddy
-                if mag < _TOL:
+                # tiles that do not follow the shift leave (fine._TILE_OUT)
+                s.total = s.total or nt
+                keep = _inlier_tiles(tms, s.dropped, s.total)
+                if keep is not None:
+                    s.dropped += nt - len(keep)
+                    s.layout = (s.layout[0][keep], s.layout[1], s.layout[2])  # type: ignore[index]
+                if mag < _TOL and keep is None:
                     s.done = True
     out: list[PairResult | None] = []
     for s in st:

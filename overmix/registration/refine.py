@@ -257,7 +257,7 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
              a_valid: list[np.ndarray | None], b_valid: list[np.ndarray | None],
              tiles: list[np.ndarray], band_rows: int, cols: int, shifts: np.ndarray,
              unit: float, c2: np.ndarray, alpha: np.ndarray, beta: np.ndarray,
-             ) -> tuple[np.ndarray, np.ndarray]:
+             tile_ms: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Sums of one Gauss-Newton step of J pairs at once: :func:`gn_accumulate`'s sums and
     histogram, per pair instead of per tile, in float32 arithmetic (float64 results).
 
@@ -269,6 +269,9 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
     (stored codes -> luma). ``a_valid``/``b_valid``: kernel-validity masks (True = usable)
     or None. ``c2``, ``alpha``, ``beta`` (J,): the robust scale and the gain of each pair,
     as in :func:`gn_accumulate`.
+
+    ``tile_ms``: (sum of n_j,) float64, filled (when given) with each tile's mean squared
+    residual (unweighted; 0 for a tile without usable pixels), tiles in pair order.
 
     Returns (J, NSUMS) float64 sums and a (J, NBINS) int64 histogram of ``|r|``.
     """
@@ -344,8 +347,10 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
     hi += (job * NBINS)[:, None]
     hist = np.bincount(hi.ravel() if ok is None else hi[ok.reshape(nt, -1)],
                        minlength=nj * NBINS).reshape(nj, NBINS)
-    vm = np.add.reduceat(np.matmul(x, x.transpose(0, 2, 1)).astype(np.float64),
-                         bounds[:-1], axis=0)
+    per_tile = np.matmul(x, x.transpose(0, 2, 1)).astype(np.float64)
+    if tile_ms is not None:
+        tile_ms[:] = per_tile[:, 2, 2] / np.maximum(per_tile[:, 5, 5], 1.0)
+    vm = np.add.reduceat(per_tile, bounds[:-1], axis=0)
     if np.any(np.asarray(c2) > 0.0):
         # Cauchy weights 1 / (1 + r^2 / c2) on the normal equations only (c2 = 0: none)
         c2t = np.asarray(c2, np.float32)[job][:, None]

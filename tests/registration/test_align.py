@@ -186,8 +186,9 @@ def _with_logo(frames: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
 def test_static_logo_mask(cel_eased) -> None:
     frames, truth = cel_eased
     logo_frames, mask = _with_logo(frames)
-    biased = align(logo_frames, detect=False)
-    assert np.abs(biased.xy - truth).max() > 0.08  # the logo pulls towards "no motion"
+    # without detection the logo's refinement tiles do not follow the shift and leave
+    # (registration.fine._TILE_OUT): the logo no longer pulls towards "no motion"
+    _check(align(logo_frames, detect=False).xy, truth, 0.05)
     # by default the logo is found (screen-fixed) and kept out of a second pass
     found = align(logo_frames)
     _check(found.xy, truth, 0.05)
