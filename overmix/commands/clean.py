@@ -26,6 +26,7 @@ from overmix.io.prefetch import prefetch
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.render.consensus import FLOOR, Consensus, find_outliers, reduce_factor
+from overmix.render.fill import EXCLUDED
 from overmix.render.stack import FrameWeights, RenderResult, render
 from overmix.warp import reduce_box, reduce_box_rows
 
@@ -64,7 +65,8 @@ class CleanPlan:
             if ov.alpha is not None:
                 a = ov.alpha
                 ok = (a > 0.02) & (a < 0.9)
-                logo_w[ok] = np.maximum(UNBLEND_WEIGHT * (1.0 - a[ok]) ** 2, FLOOR)
+                # at least EXCLUDED: an un-blended sample is kept as it is, not filled
+                logo_w[ok] = np.maximum(UNBLEND_WEIGHT * (1.0 - a[ok]) ** 2, EXCLUDED)
         use_cons = cons is not None and not cons.clean
         if not use_cons and logo_w is None and prior is None:
             return None

@@ -127,6 +127,7 @@ def _strip_jobs(ctx: _Ctx, fp: _FramePlan, sums: list[np.ndarray], wsums: list[n
     codes = ctx.provider.frame(fp.k).planes  # type: ignore[attr-defined]
     affine = ctx.affine(fp)
     valid = ctx.valid(fp)
+    codes = ctx.fill(fp, codes, valid)
     out: list[list[_Job]] = [[] for _ in range(workers)]
     for gi, entry in enumerate(fp.groups):
         if entry is None:
@@ -221,8 +222,8 @@ def _add_resampled(ctx: _Ctx, fp: _FramePlan, sums: list[np.ndarray],
                    wsums: list[np.ndarray], covs: list[np.ndarray] | None,
                    sq: np.ndarray | None) -> None:
     """One frame through its working planes (a wrapper provider, or the disagreement)."""
-    planes = ctx.planes(fp)
     valid = ctx.valid(fp)
+    planes = ctx.fill(fp, ctx.planes(fp), valid)
     for gi, entry in enumerate(fp.groups):
         if entry is None:
             continue

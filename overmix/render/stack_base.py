@@ -18,6 +18,7 @@ from overmix.geometry import Canvas, Offsets
 from overmix.progress import ProgressCallback
 from overmix.providers import PlaneProvider
 from overmix.render.canvas import PlaneGrid, canvas_grid, canvas_layout, frame_grid
+from overmix.render.fill import EXCLUDED, cell_any, fill_excluded, fill_steps
 from overmix.render.resample import (
     KERNELS,
     AxisPlan,
@@ -141,22 +142,45 @@ def _area(src: PlaneGrid, border: float) -> tuple[tuple[float, float], tuple[flo
     return ax, ay
 
 
-def _shrunk_valid(valid: np.ndarray, layout: PlaneLayout, plane: int,
-                  taps: int) -> np.ndarray:
-    """Validity (luma frame coords) on plane ``plane``'s samples, shrunk by ``taps``."""
+@dataclass
+class _Valid:
+    """A frame's validity (frame coords, luma resolution, 1 = use): ``hard`` (``mask`` x
+    alpha) is shrunk by the kernel support so no tap reads a masked sample; ``soft`` (the
+    per-frame weights) is not: its excluded samples are filled from their usable neighbours
+    instead (:mod:`overmix.render.fill`), so the usable samples next to them still count."""
+
+    hard: np.ndarray | None
+    soft: np.ndarray | None
+
+
+def _cell_min(v: np.ndarray, layout: PlaneLayout, plane: int) -> np.ndarray:
+    """Validity on plane ``plane``'s samples: a chroma sample is valid only if its whole
+    cell is."""
     sx, sy = layout.plane_scale(plane)
-    v = valid
-    if (sx, sy) != (1, 1):  # a chroma sample is valid only if its whole cell is
+    if (sx, sy) != (1, 1):
         h, w = v.shape
         ch, cw = -(-h // sy), -(-w // sx)
         v = np.pad(v, ((0, ch * sy - h), (0, cw * sx - w)), mode="edge")
         v = v.reshape(ch, sy, cw, sx).min(axis=(1, 3))
-    from scipy import ndimage  # imported when needed: it costs ~0.2 s at start-up
-
-    return ndimage.minimum_filter(v.astype(np.float32), size=taps, mode="nearest")
+    return v
 
 
-def _mask_weights(valid: np.ndarray, layout: PlaneLayout, plane: int, px: AxisPlan,
+def _shrunk_valid(valid: _Valid, layout: PlaneLayout, plane: int, taps: int) -> np.ndarray:
+    """Validity on plane ``plane``'s samples, its hard part shrunk by ``taps``."""
+    out = None
+    if valid.hard is not None:
+        from scipy import ndimage  # imported when needed: it costs ~0.2 s at start-up
+
+        out = ndimage.minimum_filter(_cell_min(valid.hard, layout, plane).astype(np.float32),
+                                     size=taps, mode="nearest")
+    if valid.soft is not None:
+        soft = _cell_min(valid.soft, layout, plane).astype(np.float32)
+        out = soft if out is None else out * soft
+    assert out is not None
+    return out
+
+
+def _mask_weights(valid: _Valid, layout: PlaneLayout, plane: int, px: AxisPlan,
                   py: AxisPlan, dst_grid: PlaneGrid, src_grid: PlaneGrid,
                   area_x: tuple[float, float],
                   area_y: tuple[float, float], taps: int, *, near: bool = False) -> np.ndarray:
@@ -228,8 +252,8 @@ class _Ctx:
                        for p, (a, b) in enumerate(out)]
         return out
 
-    def valid(self, fp: _FramePlan) -> np.ndarray | None:
-        """Validity plane of a frame (mask x alpha x frame weights), or None when all
+    def valid(self, fp: _FramePlan) -> _Valid | None:
+        """Validity of a frame (mask x alpha, and the frame weights), or None when all
         valid."""
         v = self.mask
         alpha_fn = getattr(self.provider, "alpha", None)
@@ -242,10 +266,29 @@ class _Ctx:
                 raise UsageError(f"frame weights are {fw.shape[1]}x{fw.shape[0]}, the frames "
                                  f"are {self.width}x{self.height}")
             fw = np.asarray(fw, np.float32)
-            v = fw if v is None else v * fw
-        return v
+        return None if v is None and fw is None else _Valid(v, fw)
 
-    def weights(self, fp: _FramePlan, valid: np.ndarray | None, plane: int,
+    def fill(self, fp: _FramePlan, planes: Sequence[np.ndarray],
+             valid: _Valid | None) -> Sequence[np.ndarray]:
+        """The frame's planes (working values or codes) with the samples its weights exclude
+        filled from usable neighbours as far as the kernel reaches (:mod:`.fill`)."""
+        if valid is None or valid.soft is None:
+            return planes
+        bad = valid.soft < EXCLUDED
+        if not bad.any():
+            return planes
+        taps = float(KERNELS[self.kernel])
+        g0 = fp.groups[0]
+        if g0 is not None and isinstance(g0[1], WarpPlan):
+            taps *= g0[1].stretch
+        steps = fill_steps(taps)
+        out = []
+        for p, plane in enumerate(planes):
+            sx, sy = self.layout.plane_scale(p)
+            out.append(fill_excluded(plane, cell_any(bad, sy, sx), steps))
+        return out
+
+    def weights(self, fp: _FramePlan, valid: _Valid | None, plane: int,
                 px: AxisPlan | WarpPlan, py: AxisPlan | WarpRows) -> np.ndarray | None:
         if valid is None:
             return None

@@ -167,8 +167,8 @@ def _fill_frame(ctx: _Ctx, groups: list[tuple[int, ...]], rows: list[tuple[int, 
                 fp: _FramePlan) -> list[_Validity | None]:
     """Frame ``fp`` resampled into slot ``slot`` of the band's stacks (NaN where it does not
     reach or carries no weight); per group its :data:`_Validity` (None: not in the band)."""
-    planes = ctx.planes(fp)
     valid = ctx.valid(fp)
+    planes = ctx.fill(fp, ctx.planes(fp), valid)
     out: list[_Validity | None] = []
     for gi, g in enumerate(groups):
         entry = fp.groups[gi]

@@ -161,6 +161,43 @@ class RealScene:
                 out[r0:r1, c0:c1] += ok[r0 - iy:r1 - iy, c0 - ix:c1 - ix]
         return out
 
+    def clean_counts(self, x: float, y: float, width: int, height: int,
+                     tol: float = 0.5 / 255) -> tuple[np.ndarray, np.ndarray]:
+        """How many main-shot frames see each canvas pixel clean, and how many cover it:
+        two (height, width) int32 arrays on a canvas whose pixel (0, 0) sits at frame-0
+        coordinates (x, y).
+
+        The truth comes from the generator alone: a frame pixel is contaminated where the
+        shown frame differs from its clean version by more than ``tol`` in any channel (the
+        faint antialiased rims of text and logos included) or the generator marked it; the
+        clean part is shrunk by a pixel and placed at the nearest whole pixel, like the
+        footprint (which is not shrunk at the frame's own edges)."""
+        from scipy import ndimage
+
+        seen = np.zeros((height, width), np.int32)
+        cover = np.zeros((height, width), np.int32)
+        for k in self.main:
+            bad = self.overlay[k] | self.foreground[k]
+            bad |= np.abs(self.rgb[k] - self.clean[k]).max(axis=-1) > tol
+            ok = ndimage.binary_erosion(~bad, border_value=1)
+            ix, iy = int(round(self.xy[k, 0] - x)), int(round(self.xy[k, 1] - y))
+            sh, sw = ok.shape
+            r0, c0 = max(iy, 0), max(ix, 0)
+            r1, c1 = min(iy + sh, height), min(ix + sw, width)
+            if r1 > r0 and c1 > c0:
+                seen[r0:r1, c0:c1] += ok[r0 - iy:r1 - iy, c0 - ix:c1 - ix]
+                cover[r0:r1, c0:c1] += 1
+        return seen, cover
+
+    def clean_regions(self, x: float, y: float, width: int,
+                      height: int) -> tuple[np.ndarray, np.ndarray]:
+        """The issue's two regions (bool (height, width)): canvas pixels whose background
+        more than half of the covering frames see clean ("most"), and those only some do, at
+        most half ("few") (:meth:`clean_counts`)."""
+        seen, cover = self.clean_counts(x, y, width, height)
+        frac = seen / np.maximum(cover, 1)
+        return frac > 0.5, (seen > 0) & (frac <= 0.5)
+
     def encode(self, path: str | Path, depth: int = 8, *, crf: int = 20,
                clean: bool = False, preset: str = "veryfast") -> Path:
         """Write the frames (or the clean ones) as H.264: 8-bit ``yuv420p`` or 10-bit
