@@ -58,27 +58,28 @@ from tests.scenes.real import SCENES, luma709, make_scene  # noqa: E402
 def old_alignment() -> Iterator[None]:
     """Today's plain alignment: coarse shift by the best whole-overlap correlation (no tile
     vote), no scene masks, no second pass."""
+    import overmix.commands.stages as st
     import overmix.registration as reg
     from overmix.registration import coarse, scene
 
-    skip, orig = coarse._VOTE_SKIP, scene.align_scene
+    skip = coarse._VOTE_SKIP
+    orig = scene.align_scene
 
     def plain(*a, **k):  # noqa: ANN002, ANN003, ANN202
         k["detect"] = False
         return orig(*a, **k)
 
+    patched = [(m, "align_scene") for m in (reg, scene, st)]
+    saved = [getattr(m, n) for m, n in patched]
     coarse._VOTE_SKIP = -math.inf
-    reg.align_scene = scene.align_scene = plain
-    import overmix.commands.stages as st
-
-    st_orig = st.align_scene
-    st.align_scene = plain
+    for m, n in patched:
+        setattr(m, n, plain)
     try:
         yield
     finally:
         coarse._VOTE_SKIP = skip
-        reg.align_scene = scene.align_scene = orig
-        st.align_scene = st_orig
+        for (m, n), v in zip(patched, saved, strict=True):
+            setattr(m, n, v)
 
 
 def psnr(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> float:

@@ -25,12 +25,21 @@ from overmix.geometry import Offsets
 from overmix.io.prefetch import prefetch
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
-from overmix.render.consensus import FLOOR, Consensus, find_outliers, reduce_factor
+from overmix.render.consensus import (
+    ALONE,
+    FLOOR,
+    Consensus,
+    find_outliers,
+    reduce_factor,
+    upsample_mask,
+)
 from overmix.render.fill import EXCLUDED
+from overmix.render.fixed_edges import Crop
 from overmix.render.stack import FrameWeights, RenderResult, render
 from overmix.warp import reduce_box, reduce_box_rows
 
-__all__ = ["CleanPlan", "find_clean", "keep_frame_row", "paste_kept", "reduced_luma"]
+__all__ = ["CleanPlan", "find_clean", "keep_frame_row", "paste_kept", "reduced_luma",
+           "semi_transparent"]
 
 # Render weight of an un-blended logo pixel: a semi-transparent overlay undone with its
 # estimated colour and alpha is used only where no frame sees the place clean (exclusion
@@ -38,6 +47,13 @@ __all__ = ["CleanPlan", "find_clean", "keep_frame_row", "paste_kept", "reduced_l
 # 1 / (1 - a)), but it beats a blend of the logo where nothing else sees the place.
 UNBLEND_WEIGHT = 0.01
 LOGO_GROW = 3  # px around a logo left out too (compression ringing at its edges)
+# Screen-fixed content redrawn at full resolution (overmix.render.fixed_edges): the working Y'
+# difference that still counts as the same value at the same screen place (codec noise and
+# ringing at 8 and 10 bits), and the camera travel (px) a pixel must keep it over.
+FIXED_THR = 0.05
+FIXED_SPAN = 32.0
+OPAQUE_SHARE = 0.3  # a persistent overlay part this opaque is text or bars, not a logo
+CANDIDATE_GROW = 3  # reduced samples by which the candidate regions of that redrawing grow
 
 
 @dataclass
@@ -52,6 +68,43 @@ class CleanPlan:
     consensus: Consensus | None = None
     overlay: OverlayInfo | None = None
     prior: Callable[[int], np.ndarray | None] | None = None
+    fixed_prior: Callable[[int], np.ndarray | None] | None = None
+    fixed: list[Crop | None] | None = None
+
+    def candidates(self, n: int) -> np.ndarray | None:
+        """Where row ``n`` may show screen-fixed content (bool (h, w)): the consensus's
+        screen-fixed masks and the alignment's overlays (both found on reduced frames), or
+        None."""
+        cons, c = self.consensus, None
+        if cons is not None and cons.fixed and cons.fixed[n] is not None:
+            c = upsample_mask(cons.fixed[n], cons.reduce, cons.shape)
+        p = self.fixed_prior(n) if self.fixed_prior is not None else None
+        if p is not None and p.any():
+            c = p if c is None else (c | p)
+        # found on reduced frames: the thin ends of glyphs may lie a sample or two outside
+        r = cons.reduce if cons is not None else 1
+        return None if c is None else grow(c, CANDIDATE_GROW * r)
+
+    def _outliers(self, n: int) -> np.ndarray | None:
+        """Row ``n``'s left-out pixels (bool (h, w)) or None: the consensus's outliers, with
+        the screen-fixed part redrawn at full resolution where it was (:attr:`fixed`)."""
+        cons = self.consensus
+        if self.fixed is None or self.fixed[n] is None:
+            return None if cons is None or cons.clean else cons.outliers(n)
+        assert cons is not None
+        crop = self.fixed[n]
+        assert crop is not None
+        m = crop.full(cons.shape)
+        res = cons.residual[n] if cons.residual else None
+        if res is not None:
+            # residual outliers inside the screen-fixed zone are the overlay seen against a
+            # reference it dominates: the full-resolution decision replaces them there
+            zone = self.candidates(n)
+            res = upsample_mask(res, cons.reduce, cons.shape)
+            if zone is not None:
+                res &= ~grow(zone, cons.reduce)
+            m |= res
+        return m
 
     def frame_weights(self, rows: dict[int, int], overlays: str) -> FrameWeights | None:
         """``position -> float32 (h, w) or None`` for :func:`overmix.render.stack.render`:
@@ -68,14 +121,28 @@ class CleanPlan:
                 # at least EXCLUDED: an un-blended sample is kept as it is, not filled
                 logo_w[ok] = np.maximum(UNBLEND_WEIGHT * (1.0 - a[ok]) ** 2, EXCLUDED)
         use_cons = cons is not None and not cons.clean
-        if not use_cons and logo_w is None and prior is None:
+        if not use_cons and logo_w is None and prior is None and self.fixed is None:
             return None
 
         def weights(k: int) -> np.ndarray | None:
             n = rows[k]
-            w = cons.weights(n) if cons is not None and use_cons else None
+            if self.fixed is None or self.fixed[n] is None:
+                w = cons.weights(n) if cons is not None and use_cons else None
+            else:
+                out = self._outliers(n)
+                w = None if out is None else np.where(out, np.float32(FLOOR),
+                                                       np.float32(1.0))
+                a = cons.alone[n] if cons is not None and n < len(cons.alone) else None
+                if a is not None and w is not None:  # the one frame shown where none is clean
+                    assert cons is not None
+                    w[upsample_mask(a, cons.reduce, cons.shape) & out] = np.float32(ALONE)
             if prior is not None:
                 p = prior(n)
+                if p is not None and self.fixed is not None and self.fixed[n] is not None \
+                        and self.fixed_prior is not None:
+                    fp = self.fixed_prior(n)  # redrawn at full resolution: not the prior's
+                    if fp is not None:
+                        p = np.where(fp, np.float32(1.0), np.asarray(p, np.float32))
                 if p is not None:
                     p = np.maximum(np.asarray(p, np.float32), np.float32(FLOOR))
                     w = p if w is None else np.minimum(w, p)
@@ -108,7 +175,8 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                overlay: OverlayInfo | None,
                prior: Callable[[int], np.ndarray | None] | None = None,
                progress: ProgressCallback = no_progress, *,
-               gains: np.ndarray | None = None) -> CleanPlan:
+               gains: np.ndarray | None = None,
+               fixed_prior: Callable[[int], np.ndarray | None] | None = None) -> CleanPlan:
     """The clean-still stage: per-frame outlier masks against the consensus of the frames
     (``overmix.render.consensus``), and, where outliers persist in most frames (content fixed
     on screen) and no ``--logo`` was given, a semi-transparent overlay's colour and alpha
@@ -136,16 +204,25 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                          foreground=lambda: _moving(store, pos, offsets, r, gains))
     del smalls
     plan.consensus = cons
-    if overlay is None and opts.overlays == "keep" and cons.persistent.any():
-        plan.overlay = OverlayInfo(cons.persistent)  # pasted from the kept frame
-    elif overlay is None and opts.logo == "off" and cons.persistent.any() \
-            and cons.persistent.mean() < 0.25:
+    plan.fixed_prior = fixed_prior
+    persistent = cons.persistent
+    if not cons.clean or fixed_prior is not None:
+        plan.fixed = _redraw_fixed(store, pos, offsets, plan)
+    if overlay is None and opts.overlays == "keep" and persistent.any():
+        plan.overlay = OverlayInfo(persistent)  # pasted from the kept frame
+    elif overlay is None and opts.logo == "off" and persistent.any() \
+            and persistent.mean() < 0.25:
         from overmix.restore.overlay_estimate import estimate_overlay  # lazy: scipy
 
-        mask = cons.persistent
+        mask = persistent
         color, alpha = estimate_overlay(lambda i: store.planes(pos[i]), offsets.xy,
                                         offsets.canvas, mask, progress=progress)
-        plan.overlay = OverlayInfo(mask, color, alpha)
+        if plan.fixed is not None:  # opaque parts: the redrawn masks say where they are
+            semi = semi_transparent(mask, alpha)
+            mask = mask & semi
+            alpha = np.where(semi, alpha, np.float32(0.0)).astype(np.float32)
+        if mask.any():
+            plan.overlay = OverlayInfo(mask, color, alpha)
     return plan
 
 
@@ -181,6 +258,48 @@ def _moving(store: FrameStore, pos: list[int], offsets: Offsets, r: int,
             m = m[:hs, :ws]
         out.append(m if m is not None and m.any() else None)
     return out
+
+
+def semi_transparent(mask: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The parts of a persistent overlay (bool (h, w)) that are a semi-transparent logo to
+    un-blend: connected parts (grown by :data:`LOGO_GROW`) of the pixels with an estimated
+    alpha above 0.02 in which fewer than :data:`OPAQUE_SHARE` of those are opaque (alpha
+    0.9 or more). Opaque screen-fixed content (bars, subtitle text: where lines change, the
+    per-pixel fit mixes frames with and without a glyph into a middling alpha) is left to the
+    full-resolution masks."""
+    from scipy import ndimage
+
+    seen = mask & (alpha > 0.02)
+    if not seen.any():
+        return np.zeros_like(mask)
+    lab, n = ndimage.label(grow(seen, LOGO_GROW))
+    total = np.bincount(lab[seen], minlength=n + 1)
+    opaque = np.bincount(lab[seen & (alpha >= 0.9)], minlength=n + 1)
+    semi = opaque < OPAQUE_SHARE * np.maximum(total, 1)
+    semi[0] = False
+    return semi[lab] & mask
+
+
+def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets,
+                  plan: CleanPlan) -> list[Crop | None] | None:
+    """The screen-fixed masks redrawn at full resolution (:mod:`overmix.render.fixed_edges`),
+    or None when no row has any. Frames are read in order, a window of them cached."""
+    from overmix.render.fixed_edges import refine_fixed  # lazy: scipy
+
+    if all(plan.candidates(n) is None for n in range(len(pos))):
+        return None
+    cache: dict[int, np.ndarray] = {}
+    reach = 24
+
+    def luma(n: int) -> np.ndarray:
+        if n not in cache:
+            for m in [m for m in cache if abs(m - n) > 2 * reach + 1]:
+                del cache[m]
+            cache[n] = store.luma(pos[n])
+        return cache[n]
+
+    return refine_fixed(luma, offsets.xy, plan.candidates, thr=FIXED_THR,
+                        min_span=FIXED_SPAN, reach=reach)
 
 
 def keep_frame_row(offsets: Offsets, opts: StitchOptions) -> int:

@@ -166,13 +166,14 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     take the background just beside a slow character, which the few frames that see it
     there need; the clean-still stage finds the foreground itself
     (:mod:`overmix.render.foreground`)."""
-    prior = None
+    prior = fixed = None
     if masks is not None and masks.found():  # not a clean pan's codec specks
         pos = positions(store, offsets)
         prior = lambda n: (~masks.overlay(pos[n])).astype(np.float32)  # noqa: E731 (row -> pos)
+        fixed = lambda n: masks.overlay(pos[n])  # noqa: E731 (redrawn at full resolution)
     # the clean still: per-frame outliers, and a persistent overlay to un-blend
     plan = find_clean(store, offsets, opts, overlay if opts.logo != "off" else None, prior,
-                      progress, gains=gains)
+                      progress, gains=gains, fixed_prior=fixed)
     provider, weights, fweights = store, None, None
     ov = plan.overlay
     if opts.overlays == "remove" and ov is not None and ov.alpha is not None:

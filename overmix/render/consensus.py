@@ -78,6 +78,10 @@ class Consensus:
     stats : dict
         ``outlier_frames`` (frames with outliers), ``outlier_fraction`` (mean fraction of a
         frame's pixels left out), ``reduce``, ``noise``, ``threshold``.
+    fixed : list of (ndarray bool (h // r, w // r)) or None
+        Per row, the part of ``masks`` found screen-fixed (text, bars); empty when not run.
+    residual : list of (ndarray bool (h // r, w // r)) or None
+        Per row, the part of ``masks`` found as residual outliers against the reference.
     """
 
     reduce: int
@@ -88,6 +92,8 @@ class Consensus:
     persistent: np.ndarray
     stats: dict[str, object] = field(default_factory=dict)
     alone: list[np.ndarray | None] = field(default_factory=list)
+    fixed: list[np.ndarray | None] = field(default_factory=list)
+    residual: list[np.ndarray | None] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -451,8 +457,10 @@ def find_outliers(smalls: Sequence[np.ndarray] | Callable[[int], np.ndarray], co
     masks: list[np.ndarray | None] = []
     persist_n = np.zeros((hs, ws), np.float32)
     left = 0.0
+    residual: list[np.ndarray | None] = []
     for k in range(count):
         m = _clean_mask(res[k] > thr, grow)
+        residual.append(m)
         if fixed[k] is not None:
             m = fixed[k] if m is None else (m | fixed[k])
         if m is not None:
@@ -470,7 +478,8 @@ def find_outliers(smalls: Sequence[np.ndarray] | Callable[[int], np.ndarray], co
         "outlier_fraction": left / max(count, 1),
     }
     alone = _seen_alone(masks, screen, xs, canvas, (hs, ws)) if nout else [None] * count
-    return Consensus(r, shape, masks, noise, thr, persistent, stats, alone)
+    return Consensus(r, shape, masks, noise, thr, persistent, stats, alone=alone,
+                     fixed=screen, residual=residual)
 
 
 def _seen_alone(masks: Sequence[np.ndarray | None], screen: Sequence[np.ndarray | None],

@@ -1,0 +1,181 @@
+"""Screen-fixed content (hardsubs, bars, static text) at full resolution (issue #12, DESIGN §4
+"Masks").
+
+The consensus (:mod:`overmix.render.consensus`) and the aligner find screen-fixed content on
+reduced frames, so their masks run a few pixels past it on every side. Where the background is
+seen clean only between the glyphs of a subtitle or in the first rows below a letterbox bar,
+those few pixels are all there is: a mask that overshoots by two pixels leaves such places to
+no frame at all. This module redraws the masks inside a candidate region at full resolution:
+
+1. **Screen-fixed pixels** keep their value at the same screen position while the camera moves:
+   per pixel, the camera displacement over which the frames before and after keep its value
+   within ``thr`` (``span``, summed over both directions, each direction stopping at the first
+   frame that differs, so a subtitle line change ends the run) must reach ``min_span``.
+2. **Flat background** also keeps its value while the camera moves along it. Flat areas are
+   the connected pixels without an edge (3x3 range at most ``thr``); an area that holds some
+   pixels that are *not* screen-fixed (where the camera carried an edge of it past them) is
+   background (a flat sky, a wall), and all of it is kept. The glyph fills, outlines and bars
+   are separate areas (their borders are edges) made entirely of screen-fixed pixels, so they
+   stay masked. Uniform rows or columns that are screen-fixed almost across the frame are
+   bars and always stay masked.
+3. Specks of a few screen-fixed pixels (texture that kept its value by chance) are dropped;
+   the result, grown by one pixel (the antialiased rims that take part of the background's
+   value), replaces the candidate region's mask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Crop", "refine_fixed"]
+
+BAR_FRACTION = 0.9  # a row (column) this screen-fixed across the frame is a bar
+# a flat area with this share (and at least this many) of pixels that change is background
+BACKGROUND_SHARE = 0.002
+BACKGROUND_MIN = 3
+MIN_SPECK = 6  # screen-fixed pixels connected to fewer than this many others are chance
+
+
+def _span(luma: Callable[[int], np.ndarray], k: int, xy: np.ndarray, box: tuple[slice, slice],
+          thr: float, min_span: float, reach: int) -> np.ndarray:
+    """Per pixel of ``box`` in frame k: the camera displacement (px, both directions summed)
+    over which the pixel keeps its value within ``thr`` at the same screen position."""
+    v = luma(k)[box]
+    total = np.zeros(v.shape, np.float32)
+    for step in (-1, 1):
+        alive = np.ones(v.shape, bool)
+        got = np.zeros(v.shape, np.float32)
+        j = k
+        while alive.any() and abs(j - k) < reach:
+            j += step
+            if j < 0 or j >= len(xy):
+                break
+            alive &= np.abs(luma(j)[box] - v) <= thr
+            dist = float(np.abs(xy[j] - xy[k]).max())
+            got[alive] = dist
+            if dist >= min_span:
+                break
+        total += got
+    return total
+
+
+def _flat_background(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
+                     thr: float) -> np.ndarray:
+    """Pixels that belong to flat background: the flat areas (connected pixels whose 3x3
+    range, bar pixels left out, is at most ``thr``) holding some pixels that are not
+    screen-fixed, plus the edge pixels next to such an area with its value (within
+    ``thr``)."""
+    from scipy import ndimage
+
+    p = np.pad(v, 1, mode="edge")
+    pbar = np.pad(bars, 1, mode="edge")
+    h, w = v.shape
+    lo = hi = v
+    for dy in range(3):
+        for dx in range(3):
+            s = np.where(pbar[dy:dy + h, dx:dx + w], v, p[dy:dy + h, dx:dx + w])
+            lo, hi = np.minimum(lo, s), np.maximum(hi, s)
+    flat = (hi - lo) <= thr
+    lab, n = ndimage.label(flat)
+    if n == 0:
+        return np.zeros_like(fixed)
+    size = np.bincount(lab.ravel(), minlength=n + 1)
+    moving = np.bincount(lab.ravel(), weights=(~fixed).ravel(), minlength=n + 1)
+    bg = moving >= np.maximum(BACKGROUND_MIN, BACKGROUND_SHARE * size)
+    bg[0] = False
+    out = bg[lab]
+    pb = np.pad(out, 1)
+    for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
+        nb = pb[dy:dy + h, dx:dx + w]
+        near = np.abs(p[dy:dy + h, dx:dx + w] - v) <= thr
+        out |= ~flat & nb & near
+    return out
+
+
+def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
+                 candidates: Callable[[int], np.ndarray | None], *, thr: float,
+                 min_span: float, reach: int = 24) -> list[Crop | None]:
+    """Full-resolution screen-fixed masks inside each frame's candidate region.
+
+    Parameters
+    ----------
+    luma : callable ``n -> ndarray float32 (h, w)``
+        Working Y' of offsets row n (rows are asked for in order, at most ``reach`` apart
+        from the current one).
+    xy : ndarray (n, 2)
+        Offsets (px).
+    candidates : callable ``n -> bool (h, w) or None``
+        Per row, where screen-fixed content may be (a superset: the reduced masks); None:
+        nothing to refine.
+    thr : float
+        Working Y' difference that still counts as the same value (codec noise).
+    min_span : float
+        Camera displacement (px) a pixel must keep its value over to count as screen-fixed.
+    reach : int
+        Frames looked at in each direction.
+
+    Returns
+    -------
+    list of Crop or None
+        Per row, the refined mask (a subset of the candidate) on the candidate's bounding
+        box, None where the candidate was None or empty. A frame whose neighbours never move
+        ``min_span`` keeps its candidate.
+    """
+    from scipy import ndimage
+
+    xy = np.asarray(xy, np.float64).reshape(-1, 2)
+    out: list[Crop | None] = []
+    for k in range(len(xy)):
+        cand = candidates(k)
+        if cand is None or not cand.any():
+            out.append(None)
+            continue
+        rows, cols = np.flatnonzero(cand.any(axis=1)), np.flatnonzero(cand.any(axis=0))
+        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        c = cand[box]
+        span = _span(luma, k, xy, box, thr, min_span, reach)
+        if span.max() < min_span:  # the camera hardly moves: nothing to tell apart
+            out.append(Crop(int(rows[0]), int(cols[0]), c))
+            continue
+        fixed = span >= min_span
+        v = luma(k)[box]
+        bars = np.zeros_like(fixed)
+        for axis, full in ((1, cand.shape[1]), (0, cand.shape[0])):
+            lo, hi = np.percentile(v, (5, 95), axis=axis)
+            line = (fixed.sum(axis=axis) >= BAR_FRACTION * full) & (hi - lo <= thr)
+            if axis == 1:
+                bars[line] = True
+            else:
+                bars[:, line] = True
+        bars &= fixed
+        bg = _flat_background(v, fixed, bars, thr) & ~bars
+        fixed &= ~bg
+        # a textured pixel may stay within thr by chance: glyphs and bars are not specks
+        lab, nlab = ndimage.label(fixed, structure=np.ones((3, 3), bool))
+        if nlab:
+            small = np.bincount(lab.ravel(), minlength=nlab + 1) < MIN_SPECK
+            small[0] = False
+            fixed &= ~small[lab]
+        # grown by a pixel into what is not background: the antialiased rims
+        fixed |= ndimage.binary_dilation(fixed, structure=np.ones((3, 3), bool)) & ~bg
+        out.append(Crop(int(rows[0]), int(cols[0]), fixed & c))
+    return out
+
+
+@dataclass
+class Crop:
+    """A frame mask kept on its bounding box: ``mask`` (bool) at rows ``y..``, cols ``x..``."""
+
+    y: int
+    x: int
+    mask: np.ndarray
+
+    def full(self, shape: tuple[int, int]) -> np.ndarray:
+        """The mask on the whole frame (bool ``shape``)."""
+        out = np.zeros(shape, bool)
+        h, w = self.mask.shape
+        out[self.y:self.y + h, self.x:self.x + w] = self.mask
+        return out
