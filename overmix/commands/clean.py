@@ -104,6 +104,9 @@ class CleanPlan:
             if zone is not None:
                 res &= ~grow(zone, cons.reduce)
             m |= res
+        mv = cons.moving[n] if cons.moving else None
+        if mv is not None:
+            m |= upsample_mask(mv, cons.reduce, cons.shape)
         return m
 
     def frame_weights(self, rows: dict[int, int], overlays: str) -> FrameWeights | None:

@@ -82,6 +82,8 @@ class Consensus:
         Per row, the part of ``masks`` found screen-fixed (text, bars); empty when not run.
     residual : list of (ndarray bool (h // r, w // r)) or None
         Per row, the part of ``masks`` found as residual outliers against the reference.
+    moving : list of (ndarray bool (h // r, w // r)) or None
+        Per row, the part of ``masks`` found moving on its own (``foreground``).
     """
 
     reduce: int
@@ -94,6 +96,7 @@ class Consensus:
     alone: list[np.ndarray | None] = field(default_factory=list)
     fixed: list[np.ndarray | None] = field(default_factory=list)
     residual: list[np.ndarray | None] = field(default_factory=list)
+    moving: list[np.ndarray | None] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -435,6 +438,7 @@ def find_outliers(smalls: Sequence[np.ndarray] | Callable[[int], np.ndarray], co
         if f is not None:
             keep = (~f).astype(np.float32)
             valids[k] = keep if valids[k] is None else valids[k] * keep
+    screen = list(fixed)  # the screen-fixed part alone (redrawn at full resolution later)
     # what moves on its own neither votes nor renders either
     moving = list(foreground()) if foreground is not None else [None] * count
     still_valids = list(valids)
@@ -479,7 +483,7 @@ def find_outliers(smalls: Sequence[np.ndarray] | Callable[[int], np.ndarray], co
     }
     alone = _seen_alone(masks, screen, xs, canvas, (hs, ws)) if nout else [None] * count
     return Consensus(r, shape, masks, noise, thr, persistent, stats, alone=alone,
-                     fixed=screen, residual=residual)
+                     fixed=screen, residual=residual, moving=moving)
 
 
 def _seen_alone(masks: Sequence[np.ndarray | None], screen: Sequence[np.ndarray | None],
