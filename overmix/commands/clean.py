@@ -53,6 +53,7 @@ LOGO_GROW = 3  # px around a logo left out too (compression ringing at its edges
 FIXED_THR = 0.05
 FIXED_SPAN = 32.0
 OPAQUE_SHARE = 0.3  # a persistent overlay part this opaque is text or bars, not a logo
+MOVING_NEAR = 3  # reduced samples around redrawn screen-fixed content where it decides alone
 CANDIDATE_GROW = 3  # reduced samples by which the candidate regions of that redrawing grow
 
 
@@ -94,7 +95,8 @@ class CleanPlan:
         assert cons is not None
         crop = self.fixed[n]
         assert crop is not None
-        m = crop.full(cons.shape)
+        fixed = crop.full(cons.shape)
+        m = fixed.copy()
         res = cons.residual[n] if cons.residual else None
         if res is not None:
             # residual outliers inside the screen-fixed zone are the overlay seen against a
@@ -106,7 +108,12 @@ class CleanPlan:
             m |= res
         mv = cons.moving[n] if cons.moving else None
         if mv is not None:
-            m |= upsample_mask(mv, cons.reduce, cons.shape)
+            # a subtitle line that changes looks like something moving: next to the
+            # redrawn screen-fixed content the full-resolution decision stands
+            mv = upsample_mask(mv, cons.reduce, cons.shape)
+            if fixed.any():
+                mv &= ~grow(fixed, MOVING_NEAR * cons.reduce)
+            m |= mv
         return m
 
     def frame_weights(self, rows: dict[int, int], overlays: str) -> FrameWeights | None:
