@@ -438,7 +438,6 @@ def find_outliers(smalls: Sequence[np.ndarray] | Callable[[int], np.ndarray], co
         if f is not None:
             keep = (~f).astype(np.float32)
             valids[k] = keep if valids[k] is None else valids[k] * keep
-    screen = list(fixed)  # the screen-fixed part alone (redrawn at full resolution later)
     # what moves on its own neither votes nor renders either
     moving = list(foreground()) if foreground is not None else [None] * count
     still_valids = list(valids)
