@@ -13,6 +13,7 @@ candidates most tiles agree with wins. Shift convention: :mod:`overmix.registrat
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -44,6 +45,15 @@ def _tukey(n: int, alpha: float = 0.5) -> np.ndarray:
     return w
 
 
+@functools.lru_cache(maxsize=4)
+def _window2(h: int, w: int) -> np.ndarray:
+    """The separable 2-D Tukey window of an (h, w) level (cached: every pair's spectrum of
+    every frame uses the same one; read-only)."""
+    win = np.outer(_tukey(h), _tukey(w))
+    win.flags.writeable = False
+    return win
+
+
 def _windowed(lv: _Level) -> np.ndarray:
     a = lv.img.astype(np.float64)  # codes: an affine map of luma, fine for correlation
     if lv.valid is not None:
@@ -52,7 +62,9 @@ def _windowed(lv: _Level) -> np.ndarray:
     else:
         m = float(a.mean())
     h, w = a.shape
-    return (a - m) * np.outer(_tukey(h), _tukey(w))
+    a -= m
+    a *= _window2(h, w)
+    return a
 
 
 def _overlap_slices(h: int, w: int, dx: int, dy: int) -> tuple[tuple[slice, slice],
