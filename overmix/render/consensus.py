@@ -48,7 +48,7 @@ MIN_LEVEL = 0.03  # ... and never below this (working Y', ~8 levels of 8-bit vid
 EDGE_SLACK = 0.25  # residual allowed per unit of local slope (resampling, misregistration)
 GROW_PX = 1  # outlier masks grow by this many full-resolution pixels (at least one sample)
 MIN_SIZE = 2  # reduced samples: smaller outlier specks are noise
-ALONE = 1e-2  # weight of the one frame that shows a place no frame sees clean
+ALONE = 1e-3  # weight of the one frame that shows a place no frame sees clean
 PERSIST = 0.9  # outlier in at least this fraction of the frames seeing a pixel: persistent
 BAND_BYTES = 64 * 1024 * 1024
 
