@@ -56,13 +56,42 @@ def _cauchy(r: np.ndarray, scale: float) -> np.ndarray:
     return 1.0 / (1.0 + (r / c) ** 2)
 
 
-def _solve_reduced(k: np.ndarray, c: np.ndarray, w: np.ndarray, a: np.ndarray, s: np.ndarray,
-                   r: np.ndarray, n: int, ncell: int, first: np.ndarray, damping: float
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+class _Pattern:
+    """The fixed structure of the Schur complement (which frames see which cells), computed
+    once per fit: observations ordered by cell, cells ranked by their first frame and taken
+    in blocks of 256, so each block touches a short run of frames and its Gram matrix is small
+    (cost ~ cells x (frames per cell)^2)."""
+
+    def __init__(self, k: np.ndarray, c: np.ndarray, n: int, ncell: int, first: np.ndarray):
+        self.k, self.c, self.n, self.ncell = k, c, n, ncell
+        cell_rank = np.empty(ncell, np.int64)
+        by_rank = np.argsort(first, kind="stable")  # rank -> cell
+        cell_rank[by_rank] = np.arange(ncell)
+        self.order = np.argsort(cell_rank[c], kind="stable")
+        co, ko = cell_rank[c][self.order], k[self.order]
+        blk = co // 256
+        cuts = np.flatnonzero(np.diff(blk)) + 1
+        starts = np.concatenate([[0], cuts])
+        ends = np.concatenate([cuts, [len(co)]])
+        self.blocks = []
+        for s0, s1 in zip(starts, ends, strict=True):
+            kk = ko[s0:s1]
+            lo, hi = int(kk.min()), int(kk.max()) + 1
+            cr = co[s0:s1]
+            base = int(cr[0])
+            nrow = int(cr[-1]) - base + 1
+            # flat positions of (cell, a_k) in the block's (nrow, 2 (hi - lo)) matrix
+            pos = (cr - base) * (2 * (hi - lo)) + 2 * (kk - lo)
+            self.blocks.append((int(s0), int(s1), lo, hi, nrow, pos, by_rank[base:base + nrow]))
+
+
+def _solve_reduced(p: _Pattern, w: np.ndarray, a: np.ndarray, s: np.ndarray, r: np.ndarray,
+                   damping: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One Gauss-Newton step of ``m = a_k S_c + b_k`` with the cell unknowns eliminated.
 
     Returns ``(delta_theta (2n,) [a0, b0, a1, b1, ...], delta_S (ncell,), H_red (2n, 2n))``.
     """
+    k, c, n, ncell = p.k, p.c, p.n, p.ncell
     sc = s[c]
     ak = a[k]
     # per-frame blocks and gradients
@@ -82,36 +111,22 @@ def _solve_reduced(k: np.ndarray, c: np.ndarray, w: np.ndarray, a: np.ndarray, s
     h[2 * idx + 1, 2 * idx + 1] = hbb
     g = np.empty(2 * n)
     g[0::2], g[1::2] = ga, gb
-    # Schur complement: H_red = H_tt - U^T D^-1 U, U[c, 2k] = w a S, U[c, 2k+1] = w a.
-    # Cells are taken in blocks ordered by their first frame, so each block touches a short
-    # run of frames and its Gram matrix is small (cost ~ cells x (frames per cell)^2).
-    ua = w * ak * sc * np.sqrt(dinv[c])
-    ub = w * ak * np.sqrt(dinv[c])
-    cell_rank = np.empty(ncell, np.int64)
-    cell_rank[np.argsort(first, kind="stable")] = np.arange(ncell)
-    order = np.argsort(cell_rank[c], kind="stable")
-    co, ko = cell_rank[c][order], k[order]
-    ua, ub = ua[order], ub[order]
-    blk = co // 256
-    cuts = np.flatnonzero(np.diff(blk)) + 1
-    starts = np.concatenate([[0], cuts])
-    ends = np.concatenate([cuts, [len(co)]])
-    by_rank = np.argsort(first, kind="stable")  # rank -> cell
-    for s0, s1 in zip(starts, ends, strict=True):
-        kk = ko[s0:s1]
-        lo, hi = int(kk.min()), int(kk.max()) + 1
-        cr = co[s0:s1]
-        base = int(cr[0])
-        nrow = int(cr[-1]) - base + 1
-        v = np.zeros((nrow, 2 * (hi - lo)))
+    # Schur complement: H_red = H_tt - U^T D^-1 U, U[c, 2k] = w a S, U[c, 2k+1] = w a,
+    # block by block (see _Pattern)
+    sd = np.sqrt(dinv)
+    ub = (w * ak * sd[c])[p.order]
+    ua = ub * sc[p.order]
+    gsd = gs * sd
+    for s0, s1, lo, hi, nrow, pos, cells in p.blocks:
+        v = np.zeros(nrow * 2 * (hi - lo))
         # one observation per (cell, frame): plain assignment
-        v[cr - base, 2 * (kk - lo)] = ua[s0:s1]
-        v[cr - base, 2 * (kk - lo) + 1] = ub[s0:s1]
-        cells = by_rank[base:base + nrow]
+        v[pos] = ua[s0:s1]
+        v[pos + 1] = ub[s0:s1]
+        v = v.reshape(nrow, 2 * (hi - lo))
         # einsum, not BLAS: threaded BLAS on these mid-sized products runs up to 10x slower
         # on a busy machine
         h[2 * lo:2 * hi, 2 * lo:2 * hi] -= np.einsum("ij,ik->jk", v, v)
-        g[2 * lo:2 * hi] -= np.einsum("ij,i->j", v, gs[cells] * np.sqrt(dinv[cells]))
+        g[2 * lo:2 * hi] -= np.einsum("ij,i->j", v, gsd[cells])
     h_red = h
     reg = _gauge_fixed(h_red, a, damping)
     dtheta = _chol_solve(_cholesky(reg), g)
@@ -132,6 +147,9 @@ def _fit(k: np.ndarray, c: np.ndarray, m: np.ndarray, fbin: np.ndarray, n: int, 
     cnt = np.bincount(c, minlength=ncell).astype(np.float64)
     s = np.bincount(c, m, ncell) / np.maximum(cnt, 1)
     static_bins = 0
+    nbin_, bi = np.unique(fbin, return_inverse=True)
+    nbin = len(nbin_)
+    pattern = _Pattern(k, c, n, ncell, first)
     h_red = None
     wgt = base
     scale = 1.0
@@ -143,16 +161,14 @@ def _fit(k: np.ndarray, c: np.ndarray, m: np.ndarray, fbin: np.ndarray, n: int, 
         if it in (2, 5):
             # screen-fixed content: frame-position bins where most frames disagree with the
             # scene (a hardsub, a logo, a character the camera follows)
-            bu, bi = np.unique(fbin, return_inverse=True)
-            z = np.abs(r) / scale
-            med = _group_median(bi, z, len(bu))
-            bad = med > 3.0
+            # (median |z| > 3: more than half of the bin's observations beyond 3 scales)
+            out = np.bincount(bi, np.abs(r) > 3.0 * scale, nbin)
+            bad = 2 * out > np.bincount(bi, minlength=nbin)
             if bad.any():
                 static_bins = int(bad.sum())
                 base = np.where(bad[bi], 0.0, base)
                 wgt = base * _cauchy(r, scale)
-        dtheta, ds, h_red = _solve_reduced(k, c, wgt, a, s, r, n, ncell, first,
-                                           damping=1e-6)
+        dtheta, ds, h_red = _solve_reduced(pattern, wgt, a, s, r, damping=1e-6)
         a = a + dtheta[0::2]
         b = b + dtheta[1::2]
         s = s + ds
@@ -188,21 +204,6 @@ def _fit(k: np.ndarray, c: np.ndarray, m: np.ndarray, fbin: np.ndarray, n: int, 
     used = np.bincount(c, wgt > 0.5, ncell) > 0
     return LightingFit(np.stack([a, b], axis=1), change, change_se, int(used.sum()),
                        int((wgt > 0.5).sum()), cell, static_bins)
-
-
-def _group_median(group: np.ndarray, v: np.ndarray, ngroups: int) -> np.ndarray:
-    """Median of ``v`` per group id (0..ngroups-1); 0 for empty groups."""
-    order = np.lexsort((v, group))
-    g, vs = group[order], v[order]
-    starts = np.searchsorted(g, np.arange(ngroups), "left")
-    ends = np.searchsorted(g, np.arange(ngroups), "right")
-    cnt = ends - starts
-    mid = starts + np.maximum(cnt - 1, 0) // 2
-    mid2 = starts + cnt // 2
-    out = np.zeros(ngroups)
-    ok = cnt > 0
-    out[ok] = 0.5 * (vs[mid[ok]] + vs[np.minimum(mid2[ok], len(vs) - 1)])
-    return out
 
 
 def _gauge(a: np.ndarray, b: np.ndarray, s: np.ndarray, k: np.ndarray, w: np.ndarray
