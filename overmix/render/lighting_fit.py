@@ -85,6 +85,19 @@ class _Pattern:
             self.blocks.append((int(s0), int(s1), lo, hi, nrow, pos, by_rank[base:base + nrow]))
 
 
+def _gram(v: np.ndarray) -> np.ndarray:
+    """``v^T v`` as a sum over row chunks small enough for one thread (m n k under 2^17):
+    a threaded BLAS on one mid-sized product waits up to ~50x longer on a busy machine than the
+    single-threaded products take (and einsum does not use BLAS: ~10x slower)."""
+    ncol = v.shape[1]
+    rows = max(1, (1 << 17) // max(ncol * ncol, 1))
+    out = np.zeros((ncol, ncol))
+    for i in range(0, len(v), rows):
+        part = v[i:i + rows]
+        out += part.T @ part
+    return out
+
+
 def _solve_reduced(p: _Pattern, w: np.ndarray, a: np.ndarray, s: np.ndarray, r: np.ndarray,
                    damping: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One Gauss-Newton step of ``m = a_k S_c + b_k`` with the cell unknowns eliminated.
@@ -123,9 +136,7 @@ def _solve_reduced(p: _Pattern, w: np.ndarray, a: np.ndarray, s: np.ndarray, r: 
         v[pos] = ua[s0:s1]
         v[pos + 1] = ub[s0:s1]
         v = v.reshape(nrow, 2 * (hi - lo))
-        # einsum, not BLAS: threaded BLAS on these mid-sized products runs up to 10x slower
-        # on a busy machine
-        h[2 * lo:2 * hi, 2 * lo:2 * hi] -= np.einsum("ij,ik->jk", v, v)
+        h[2 * lo:2 * hi, 2 * lo:2 * hi] -= _gram(v)
         g[2 * lo:2 * hi] -= np.einsum("ij,i->j", v, gsd[cells])
     h_red = h
     reg = _gauge_fixed(h_red, a, damping)
