@@ -285,28 +285,10 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
     k = _kernel_rows(half - fl, unit)
     fl = fl.astype(np.int64)
     rnd = np.round(half).astype(np.int64)
-    taps = 2 * KERNEL_R
     rows_s, cols_s = band_rows + 4, cols + 4
-    nr, nc = rows_s + taps - 1, cols_s + taps - 1
     nt = bounds[-1]
-    sa = np.empty((nt, rows_s, cols_s), np.float32)
-    sb = np.empty((nt, rows_s, cols_s), np.float32)
-    ok: np.ndarray | None = None
-    if any(v is not None for v in a_valid) or any(v is not None for v in b_valid):
-        ok = np.ones((nt, band_rows, cols), bool)
-    for j in range(nj):
-        q = np.asarray(tiles[j], np.int64)
-        s = slice(bounds[j], bounds[j + 1])
-        o = 2 + KERNEL_R - 1
-        sa[s] = _resample_job(_gather(a_imgs[j], q[:, 0] + fl[j, 0] - o, q[:, 1] + fl[j, 1] - o,
-                                      nr, nc), rows_s, cols_s, k[j, 0], k[j, 1])
-        sb[s] = _resample_job(_gather(b_imgs[j], q[:, 0] + fl[j, 2] - o, q[:, 1] + fl[j, 3] - o,
-                                      nr, nc), rows_s, cols_s, k[j, 2], k[j, 3])
-        if ok is not None:
-            for v, ry, rx in ((a_valid[j], rnd[j, 0], rnd[j, 1]),
-                              (b_valid[j], rnd[j, 2], rnd[j, 3])):
-                if v is not None:
-                    ok[s] &= _gather(v, q[:, 0] + ry, q[:, 1] + rx, band_rows, cols)
+    sa, sb, ok = _resample_pairs(a_imgs, b_imgs, a_valid, b_valid, tiles, bounds, fl, rnd, k,
+                                 band_rows, cols)
     job = np.repeat(np.arange(nj), counts)
     al = np.asarray(alpha, np.float32)[job][:, None, None]
     be = np.asarray(beta, np.float32)[job][:, None, None]
@@ -340,6 +322,48 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
         x[:, 5] = ok
         x[:, :5] *= x[:, 5:6]
     x = x.reshape(nt, 6, band_rows * cols)
+    return _batch_sums(x, job, bounds, c2, ok)
+
+
+def _resample_pairs(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
+                    a_valid: list[np.ndarray | None], b_valid: list[np.ndarray | None],
+                    tiles: list[np.ndarray], bounds: list[int], fl: np.ndarray, rnd: np.ndarray,
+                    k: np.ndarray, band_rows: int, cols: int,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Every pair's tiles of a and b resampled (with the +-2 derivative margin) and, when
+    any plane has a validity mask, where both kernels stay on valid pixels."""
+    nj = len(tiles)
+    taps = 2 * KERNEL_R
+    rows_s, cols_s = band_rows + 4, cols + 4
+    nr, nc = rows_s + taps - 1, cols_s + taps - 1
+    nt = bounds[-1]
+    sa = np.empty((nt, rows_s, cols_s), np.float32)
+    sb = np.empty((nt, rows_s, cols_s), np.float32)
+    ok: np.ndarray | None = None
+    if any(v is not None for v in a_valid) or any(v is not None for v in b_valid):
+        ok = np.ones((nt, band_rows, cols), bool)
+    for j in range(nj):
+        q = np.asarray(tiles[j], np.int64)
+        s = slice(bounds[j], bounds[j + 1])
+        o = 2 + KERNEL_R - 1
+        sa[s] = _resample_job(_gather(a_imgs[j], q[:, 0] + fl[j, 0] - o, q[:, 1] + fl[j, 1] - o,
+                                      nr, nc), rows_s, cols_s, k[j, 0], k[j, 1])
+        sb[s] = _resample_job(_gather(b_imgs[j], q[:, 0] + fl[j, 2] - o, q[:, 1] + fl[j, 3] - o,
+                                      nr, nc), rows_s, cols_s, k[j, 2], k[j, 3])
+        if ok is not None:
+            for v, ry, rx in ((a_valid[j], rnd[j, 0], rnd[j, 1]),
+                              (b_valid[j], rnd[j, 2], rnd[j, 3])):
+                if v is not None:
+                    ok[s] &= _gather(v, q[:, 0] + ry, q[:, 1] + rx, band_rows, cols)
+    return sa, sb, ok
+
+
+def _batch_sums(x: np.ndarray, job: np.ndarray, bounds: list[int], c2: np.ndarray,
+                ok: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`gn_batch`'s sums and histogram from the tiles' rows ``x`` (tiles, 6, pixels):
+    gx, gy, r, a, b, 1; ``job``: each tile's pair."""
+    nt = x.shape[0]
+    nj = len(bounds) - 1
     res = x[:, 2]
     hb = np.abs(res) * np.float32(HIST_SCALE)
     np.minimum(hb, NBINS - 1, out=hb)
