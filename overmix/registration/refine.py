@@ -322,7 +322,7 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
         x[:, 5] = ok
         x[:, :5] *= x[:, 5:6]
     x = x.reshape(nt, 6, band_rows * cols)
-    return _batch_sums(x, job, bounds, c2, ok)
+    return _batch_sums(x, job, bounds, c2, ok, tile_ms)
 
 
 def _resample_pairs(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
@@ -359,9 +359,10 @@ def _resample_pairs(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
 
 
 def _batch_sums(x: np.ndarray, job: np.ndarray, bounds: list[int], c2: np.ndarray,
-                ok: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`gn_batch`'s sums and histogram from the tiles' rows ``x`` (tiles, 6, pixels):
-    gx, gy, r, a, b, 1; ``job``: each tile's pair."""
+                ok: np.ndarray | None,
+                tile_ms: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`gn_batch`'s sums and histogram (and ``tile_ms``) from the tiles' rows ``x``
+    (tiles, 6, pixels): gx, gy, r, a, b, 1; ``job``: each tile's pair."""
     nt = x.shape[0]
     nj = len(bounds) - 1
     res = x[:, 2]

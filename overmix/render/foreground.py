@@ -220,8 +220,6 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
     list of (ndarray bool, the shape of ``luma(k)``) or None
         Per row; None where nothing moves on its own (or fewer than 3 frames).
     """
-    from scipy import ndimage  # lazy: only scenes with something moving get here
-
     xs = np.asarray(xy, np.float64).reshape(-1, 2) / max(1, reduce)
     cache: dict[int, tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = {}
     reach = max(2 * max(distances), max(FAR))
@@ -253,37 +251,62 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             out.append(None)
             continue
         cur = get(k)
-        h, w = cur.shape
-        flagged = np.zeros((h, w), bool)
-        for pr in _pairs(k, count, distances):
-            odd = np.ones((h, w), bool)
-            for j in pr:
-                t = xs[k] - xs[j]  # frame k's sample (i, c) is frame j's (i + ty, c + tx)
-                odd &= _differs(cur, blocks(j), float(t[1]), float(t[0]), level)[0]
-            flagged |= odd
+        flagged = _flagged(k, cur, blocks, xs, count, distances, level)
         if any(k in pair for pair in ends):
             kept[k] = cur
         if np.count_nonzero(flagged) < MIN_FLAGGED * flagged.size:  # codec noise, specks
             out.append(None)
             continue
-        rng = _range3(cur)
+        out.append(_grown(k, cur, flagged, blocks, xs, count, level))
+    _follow_ends(out, ends, kept)
+    return out
 
-        def again(k: int = k, cur: np.ndarray = cur) -> list[tuple[np.ndarray, np.ndarray]]:
-            got = []
-            for j in [k + s * d for d in FAR for s in (-1, 1)]:
-                if 0 <= j < count:
-                    t = xs[k] - xs[j]
-                    diff, ok = _differs(cur, blocks(j), float(t[1]), float(t[0]), level)
-                    got.append((ok & ~diff, ok))
-            return got
 
-        m = flagged | _enclosed(flagged, rng, again)
-        # the soft edge of an outline (anti-aliasing, codec ringing) goes with it, but the
-        # mask does not spill into the flat background around
-        out.append(ndimage.binary_dilation(m, iterations=EDGE_GROW, mask=rng >= FLAT) | m)
+def _flagged(k: int, cur: np.ndarray, blocks: Callable[[int], tuple[np.ndarray, np.ndarray]],
+             xs: np.ndarray, count: int, distances: tuple[int, ...], level: float) -> np.ndarray:
+    """Samples of frame k (``cur``) that differ from the background-aligned frames on both
+    sides of one of its pairs (:func:`_pairs`; ``blocks(j)``: frame j's :func:`_blocks2`)."""
+    h, w = cur.shape
+    flagged = np.zeros((h, w), bool)
+    for pr in _pairs(k, count, distances):
+        odd = np.ones((h, w), bool)
+        for j in pr:
+            t = xs[k] - xs[j]  # frame k's sample (i, c) is frame j's (i + ty, c + tx)
+            odd &= _differs(cur, blocks(j), float(t[1]), float(t[0]), level)[0]
+        flagged |= odd
+    return flagged
+
+
+def _grown(k: int, cur: np.ndarray, flagged: np.ndarray,
+           blocks: Callable[[int], tuple[np.ndarray, np.ndarray]], xs: np.ndarray, count: int,
+           level: float) -> np.ndarray:
+    """Frame k's mask: the ``flagged`` samples, the flat regions they enclose and the soft
+    edge of their outlines."""
+    from scipy import ndimage  # lazy: only scenes with something moving get here
+
+    rng = _range3(cur)
+
+    def again(k: int = k, cur: np.ndarray = cur) -> list[tuple[np.ndarray, np.ndarray]]:
+        got = []
+        for j in [k + s * d for d in FAR for s in (-1, 1)]:
+            if 0 <= j < count:
+                t = xs[k] - xs[j]
+                diff, ok = _differs(cur, blocks(j), float(t[1]), float(t[0]), level)
+                got.append((ok & ~diff, ok))
+        return got
+
+    m = flagged | _enclosed(flagged, rng, again)
+    # the soft edge of an outline (anti-aliasing, codec ringing) goes with it, but the
+    # mask does not spill into the flat background around
+    return ndimage.binary_dilation(m, iterations=EDGE_GROW, mask=rng >= FLAT) | m
+
+
+def _follow_ends(out: list[np.ndarray | None], ends: list[tuple[int, int]],
+                 kept: dict[int, np.ndarray]) -> None:
+    """The first and last frames (``ends``: (frame, the frame it follows)) take the moving
+    parts of their neighbour, moved by :func:`follow`."""
     for e, src in ends:
         got = out[src]
         if got is not None:
             moved = follow(got, kept[src], kept[e], radius=TRACK_RADIUS * abs(src - e) + 2)
             out[e] = moved if out[e] is None else (out[e] | moved)
-    return out
