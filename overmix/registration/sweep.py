@@ -135,10 +135,7 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
                 found = SceneMasks(shape, 2 ** _map_level(window[0]), n,
                                    bars_mask(shape, bars, 0) if any(bars) else None)
             if found is not None:
-                hist = _histogram(window[k])
-                if prev_hist is not None:
-                    changes[k] = 0.5 * float(np.abs(hist - prev_hist).sum())
-                prev_hist = hist
+                prev_hist = _track_change(window[k], prev_hist, changes, k)
             if k == 0:
                 est[0] = np.zeros(2)
             else:
@@ -153,10 +150,7 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
                             _remask(found, window, k, provisional, base_mask, border, shape)
                 _extrapolate(k, est)
             if fixed is not None:  # after measuring: the background's shift over the jump
-                i = k - JUMP
-                # the pyramid's 2x level is the half-resolution plane the search works on
-                half = level_luma(window[k], 1) if len(window[k].levels) > 1 else None
-                fixed.add(k, y, est[k] - est[i] if i in est and k in est else None, half)
+                _add_fixed(fixed, k, y, window[k], est)
             del y
             if k == 0:
                 long_jumps = long_jumps_for(window[0].nbytes)
@@ -172,6 +166,26 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
     if cuts:  # no pair may join two shots
         pairs, results = _drop_across(cuts, pairs, results)
     return _Run(pairs, results, shape, bars, found, fixed)
+
+
+def _track_change(plane: PreparedPlane, prev_hist: np.ndarray | None,
+                  changes: dict[int, float], k: int) -> np.ndarray:
+    """Record the luma histogram change from frame k-1 to k (half the L1 distance, 0..1; a
+    cut shows as a jump); returns frame k's histogram for the next call."""
+    hist = _histogram(plane)
+    if prev_hist is not None:
+        changes[k] = 0.5 * float(np.abs(hist - prev_hist).sum())
+    return hist
+
+
+def _add_fixed(fixed: ScreenFixed, k: int, y: np.ndarray, plane: PreparedPlane,
+               est: dict[int, np.ndarray]) -> None:
+    """Feed frame k to the screen-fixed search with the background's measured shift over
+    the jump (None when either end is not placed)."""
+    i = k - JUMP
+    # the pyramid's 2x level is the half-resolution plane the search works on
+    half = level_luma(plane, 1) if len(plane.levels) > 1 else None
+    fixed.add(k, y, est[k] - est[i] if i in est and k in est else None, half)
 
 
 def _check_frame(y: np.ndarray, k: int, labels: list[int], shape: tuple[int, int] | None,
