@@ -36,6 +36,7 @@ from overmix.render.consensus import (
 from overmix.render.fill import EXCLUDED
 from overmix.render.fixed_edges import Crop
 from overmix.render.stack import FrameWeights, RenderResult, render
+from overmix.render.stack_base import NEAR
 from overmix.warp import reduce_box, reduce_box_rows
 
 __all__ = ["CleanPlan", "find_clean", "keep_frame_row", "paste_kept", "reduced_luma",
@@ -53,7 +54,10 @@ LOGO_GROW = 3  # px around a logo left out too (compression ringing at its edges
 FIXED_THR = 0.05
 FIXED_SPAN = 32.0
 OPAQUE_SHARE = 0.3  # a persistent overlay part this opaque is text or bars, not a logo
-MOVING_NEAR = 3  # reduced samples around redrawn screen-fixed content where it decides alone
+# a moving part whose pixels lie this much (share) within this many reduced samples of redrawn
+# screen-fixed content is that content changing (a new subtitle line): the redrawing decides
+MOVING_NEAR = 1
+MOVING_SHARE = 0.5
 CANDIDATE_GROW = 3  # reduced samples by which the candidate regions of that redrawing grow
 
 
@@ -106,21 +110,36 @@ class CleanPlan:
             if zone is not None:
                 res &= ~grow(zone, cons.reduce)
             m |= res
-        mv = cons.moving[n] if cons.moving else None
+        mv = self._moving(n)
         if mv is not None:
-            # a subtitle line that changes looks like something moving: next to the
-            # redrawn screen-fixed content the full-resolution decision stands
-            mv = upsample_mask(mv, cons.reduce, cons.shape)
-            if fixed.any():
-                mv &= ~grow(fixed, MOVING_NEAR * cons.reduce)
             m |= mv
         return m
 
-    def frame_weights(self, rows: dict[int, int], overlays: str) -> FrameWeights | None:
+    def _moving(self, n: int) -> np.ndarray | None:
+        """Row ``n``'s moving-foreground pixels (bool (h, w)) or None."""
+        cons = self.consensus
+        if cons is None or not cons.moving or cons.moving[n] is None:
+            return None
+        mv = upsample_mask(cons.moving[n], cons.reduce, cons.shape)
+        crop = self.fixed[n] if self.fixed is not None else None
+        if crop is not None:
+            # a subtitle line that changes looks like something moving: next to the
+            # redrawn screen-fixed content the full-resolution decision stands
+            fixed = crop.full(cons.shape)
+            if fixed.any():
+                mv = _defer_to_fixed(mv, grow(fixed, MOVING_NEAR * cons.reduce))
+        return mv
+
+    def frame_weights(self, rows: dict[int, int], overlays: str,
+                      taps: int | None = None) -> FrameWeights | None:
         """``position -> float32 (h, w) or None`` for :func:`overmix.render.stack.render`:
         outliers at the floor weight, an un-blended logo at :data:`UNBLEND_WEIGHT` x
-        ``(1 - a)^2``; None when every frame is usable everywhere."""
+        ``(1 - a)^2``; None when every frame is usable everywhere. With the render kernel's
+        ``taps``, the usable samples within half of them of a moving-foreground mask weigh
+        :data:`overmix.render.stack_base.NEAR` (they win only where no frame sees the place
+        clean away from the character)."""
         cons, ov, prior = self.consensus, self.overlay, self.prior
+        near = None if taps is None else (taps + 1) // 2
         logo_w = None
         if ov is not None and ov.mask.any() and overlays == "remove":
             region = grow(ov.mask, LOGO_GROW)
@@ -158,9 +177,33 @@ class CleanPlan:
                     w = p if w is None else np.minimum(w, p)
             if logo_w is not None:
                 w = logo_w if w is None else np.where(logo_w < 1, logo_w, w)
+            mv = self._moving(n) if near is not None and w is not None else None
+            if mv is not None:
+                # the usable samples whose kernel reaches a moving-foreground sample keep
+                # NEAR: the fill gives their taps the character's outline, not background
+                ring = grow(mv, near) & (w >= EXCLUDED)
+                w = np.where(ring, np.minimum(w, np.float32(NEAR)), w)
             return w
 
         return weights
+
+
+def _defer_to_fixed(moving: np.ndarray, near: np.ndarray) -> np.ndarray:
+    """``moving`` (bool (h, w)) without its parts that lie mostly (:data:`MOVING_SHARE`) on
+    redrawn screen-fixed content (``near``: it, grown a sample): a subtitle line that changes
+    is itself screen-fixed and decided at full resolution; a character that touches a few
+    screen-fixed pixels, or a mouth moving in a face the camera follows, stays left out."""
+    hit = moving & near
+    if not hit.any():
+        return moving
+    from scipy import ndimage  # lazy: only where both kinds meet
+
+    lab, n = ndimage.label(moving, structure=np.ones((3, 3), bool))
+    area = np.bincount(lab.ravel(), minlength=n + 1)
+    inside = np.bincount(lab[hit], minlength=n + 1)
+    drop = inside >= MOVING_SHARE * np.maximum(area, 1)
+    drop[0] = False
+    return moving & ~drop[lab]
 
 
 def reduced_luma(store: FrameStore, k: int, r: int) -> np.ndarray:

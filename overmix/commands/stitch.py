@@ -51,6 +51,7 @@ from overmix.io.store import FrameStore
 from overmix.memory import release_memory
 from overmix.progress import ProgressCallback, no_progress
 from overmix.registration.masks import SceneMasks
+from overmix.render.resample import KERNELS
 from overmix.render.stack import RenderResult
 
 __all__ = ["StitchOptions", "StitchResult", "stitch", "summarize"]
@@ -182,7 +183,8 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         provider = OverlayRemoved(store, ov.color or [], ov.alpha)
     if len(set(offsets.anim)) == 1:
         pos = positions(store, offsets)
-        fweights = plan.frame_weights({p: n for n, p in enumerate(pos)}, opts.overlays)
+        fweights = plan.frame_weights({p: n for n, p in enumerate(pos)}, opts.overlays,
+                                      KERNELS[opts.kernel])
     elif opts.logo != "off" and ov is not None and ov.alpha is not None:
         from overmix.restore.overlay import overlay_weights
 
