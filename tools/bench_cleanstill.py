@@ -96,12 +96,7 @@ def real(names: list[str], depths: list[int], size: str, n: int, work: Path) -> 
         sc = make_scene(SCENES[name], n=n, h=h, w=w)
         main_ = [int(k) for k in sc.main]
         for depth in depths:
-            clip = work / f"{name}-{w}x{h}-{n}-{depth}.mkv"
-            clean = work / f"{name}-{w}x{h}-{n}-{depth}-clean.mkv"
-            if not clip.exists():
-                sc.encode(clip, depth)
-            if not clean.exists():
-                sc.encode(clean, depth, clean=True)
+            clip, clean = sc.clips(work, f"{name}-{w}x{h}-{n}", depth)
             true = work / f"true-{name}-{w}x{h}-{n}-{depth}-{os.getpid()}.json"
             Offsets(sc.xy[main_] - sc.xy[main_[0]], main_, w, h).save(true)
             figs = {}

@@ -113,12 +113,7 @@ def _scores(res, bg: np.ndarray, regions: dict[str, np.ndarray]) -> dict[str, fl
 def run_scene(name: str, depth: int, n: int, h: int, w: int, work: Path, *,
               true_offsets: bool = False, old: bool = True) -> dict[str, object]:
     sc = make_scene(SCENES[name], n=n, h=h, w=w)
-    clip = work / f"{name}-{w}x{h}-{n}-{depth}.mkv"
-    clean = work / f"{name}-{w}x{h}-{n}-{depth}-clean.mkv"
-    if not clip.exists():
-        sc.encode(clip, depth)
-    if not clean.exists():
-        sc.encode(clean, depth, clean=True)
+    clip, clean = sc.clips(work, f"{name}-{w}x{h}-{n}", depth)
     main = [int(k) for k in sc.main]
     true_off = work / f"{name}-{depth}-truth.json"
     true_off.write_text(json.dumps({"frames": [

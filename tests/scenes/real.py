@@ -87,6 +87,17 @@ def default_path(n: int, step: tuple[float, float] = (2.37, 0.43)) -> np.ndarray
     return xy - xy[0]
 
 
+def _paste_add(out: np.ndarray, part: np.ndarray, dx: float, dy: float) -> None:
+    """Add ``part`` into ``out`` with its (0, 0) at (dx, dy) rounded to whole pixels,
+    clipped to ``out``."""
+    ix, iy = int(round(dx)), int(round(dy))
+    sh, sw = part.shape
+    r0, c0 = max(iy, 0), max(ix, 0)
+    r1, c1 = min(iy + sh, out.shape[0]), min(ix + sw, out.shape[1])
+    if r1 > r0 and c1 > c0:
+        out[r0:r1, c0:c1] += part[r0 - iy:r1 - iy, c0 - ix:c1 - ix]
+
+
 @dataclass
 class RealScene:
     """A drawn pan with contaminations and its truth.
@@ -153,12 +164,7 @@ class RealScene:
         for k in self.main:
             ok = ndimage.binary_erosion(~(self.overlay[k] | self.foreground[k]),
                                         border_value=1)
-            ix, iy = int(round(self.xy[k, 0] - x)), int(round(self.xy[k, 1] - y))
-            sh, sw = ok.shape
-            r0, c0 = max(iy, 0), max(ix, 0)
-            r1, c1 = min(iy + sh, height), min(ix + sw, width)
-            if r1 > r0 and c1 > c0:
-                out[r0:r1, c0:c1] += ok[r0 - iy:r1 - iy, c0 - ix:c1 - ix]
+            _paste_add(out, ok, self.xy[k, 0] - x, self.xy[k, 1] - y)
         return out
 
     def clean_counts(self, x: float, y: float, width: int, height: int,
@@ -180,13 +186,8 @@ class RealScene:
             bad = self.overlay[k] | self.foreground[k]
             bad |= np.abs(self.rgb[k] - self.clean[k]).max(axis=-1) > tol
             ok = ndimage.binary_erosion(~bad, border_value=1)
-            ix, iy = int(round(self.xy[k, 0] - x)), int(round(self.xy[k, 1] - y))
-            sh, sw = ok.shape
-            r0, c0 = max(iy, 0), max(ix, 0)
-            r1, c1 = min(iy + sh, height), min(ix + sw, width)
-            if r1 > r0 and c1 > c0:
-                seen[r0:r1, c0:c1] += ok[r0 - iy:r1 - iy, c0 - ix:c1 - ix]
-                cover[r0:r1, c0:c1] += 1
+            _paste_add(seen, ok, self.xy[k, 0] - x, self.xy[k, 1] - y)
+            _paste_add(cover, np.ones_like(ok), self.xy[k, 0] - x, self.xy[k, 1] - y)
         return seen, cover
 
     def clean_regions(self, x: float, y: float, width: int,
@@ -197,6 +198,16 @@ class RealScene:
         seen, cover = self.clean_counts(x, y, width, height)
         frac = seen / np.maximum(cover, 1)
         return frac > 0.5, (seen > 0) & (frac <= 0.5)
+
+    def clips(self, work: Path, stem: str, depth: int) -> tuple[Path, Path]:
+        """The scene's clip and its clean twin encoded at ``depth`` into ``work``
+        (``STEM-DEPTH.mkv``, ``STEM-DEPTH-clean.mkv``), reused when already there."""
+        clip, clean = work / f"{stem}-{depth}.mkv", work / f"{stem}-{depth}-clean.mkv"
+        if not clip.exists():
+            self.encode(clip, depth)
+        if not clean.exists():
+            self.encode(clean, depth, clean=True)
+        return clip, clean
 
     def encode(self, path: str | Path, depth: int = 8, *, crf: int = 20,
                clean: bool = False, preset: str = "veryfast") -> Path:
