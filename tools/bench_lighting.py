@@ -52,11 +52,16 @@ from tests.videogen import color_tags, encode_video, rgb_to_yuv_codes  # noqa: E
 
 XY = StitchOptions(motion="xy")  # own alignment: the pan model (lighting is translation-only)
 ENCODINGS = {"10-bit crf 16": ("yuv420p10le", 10, 16), "8-bit crf 20": ("yuv420p", 8, 20)}
+# Reproducible encodes: x264 here gives different output from run to run (up to 23 codes a
+# pixel) with its macroblock tree on, even on one thread (and with zeroed frame padding);
+# one thread and mbtree=0 give bit-identical files. --x264-defaults: the stock settings.
+DETERMINISTIC = {"threads": "1", "x264-params": "mbtree=0"}
+X264: dict[str, str] = dict(DETERMINISTIC)
 
 
 def encode(path: Path, codes: list, pix_fmt: str, crf: int) -> Path:
     return encode_video(path, codes, codec="libx264", pix_fmt=pix_fmt,
-                        options={"crf": str(crf)}, tags=color_tags("709"))
+                        options={"crf": str(crf), **X264}, tags=color_tags("709"))
 
 
 def to_codes(depth: int):
@@ -146,19 +151,23 @@ def _ls(y: np.ndarray, s: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(np.stack([s, np.ones(s.size)], 1), y, rcond=None)[0]
 
 
-def decoded_gains(lumas, sc, clean, overlays: bool, block: int = 16) -> dict[str, np.ndarray]:
-    """What the frames ``lumas(k)`` (working Y') show, measured against the drawn truth (no
-    estimator code).
+def decoded_gains(lumas, sc, base, overlays: bool, block: int = 16) -> dict[str, np.ndarray]:
+    """What the frames ``lumas(k)`` (working Y') show, measured against what the encoder was
+    given (no estimator code).
 
+    ``base(k)``: frame k's un-lit Y' (h, w), either the grain-free scene (the gains the frame
+    shows against the scene: each frame's own grain projects on its gain, 0.07-0.11 % here,
+    which no per-frame estimate can tell from lighting) or the frame as handed to the encoder,
+    grain included (:func:`_unlit`: the gains the codec left, free of the grain).
     ``gains`` (n, 2): each frame's Y' fitted (least squares over means of ``block``-px
-    blocks, so the codec's blur does not dilute the slope) against the clean scene *plus the
-    codec's scene-fixed deviation*: motion-compensated prediction carries a codec error along
-    with the content, so it is part of the scene as every frame decodes it, not of any
-    frame's lighting; it is the mean over frames of ``(Y'_k - b_k) / a_k - clean`` at each
-    scene pixel (whole-pixel offsets; two rounds, the second with the first round's gains).
+    blocks, so the codec's blur does not dilute the slope) against ``base`` *plus the codec's
+    scene-fixed deviation*: motion-compensated prediction carries a codec error along with
+    the content, so it is part of the scene as every frame decodes it, not of any frame's
+    lighting; it is the mean over frames of ``(Y'_k - b_k) / a_k - base_k`` at each scene
+    pixel (whole-pixel offsets; two rounds, the second with the first round's gains).
     ``left``/``right``: the same fit over each half of the frame (is there one gain per
     frame?). Hardsub pixels (grown 3 px) are left out when ``overlays``."""
-    h, w = clean.rgb[0].shape[:2]
+    h, w = base(0).shape
     sub = hardsub_mask(h, w)["all"]
     sub = ndimage.binary_dilation(sub, iterations=3) if overlays else np.zeros_like(sub)
     ix = np.rint(sc.xy - sc.xy.min(axis=0)).astype(int)
@@ -172,7 +181,7 @@ def decoded_gains(lumas, sc, clean, overlays: bool, block: int = 16) -> dict[str
         world[:] = 0
         count[:] = 0
         for k in range(n):
-            r = (lumas(k) - gains[k, 1]) / gains[k, 0] - luma709(clean.rgb[k])
+            r = (lumas(k) - gains[k, 1]) / gains[k, 0] - base(k)
             win = (slice(ix[k, 1], ix[k, 1] + h), slice(ix[k, 0], ix[k, 0] + w))
             world[win] += np.where(sub, 0.0, r)
             count[win] += ~sub
@@ -180,13 +189,22 @@ def decoded_gains(lumas, sc, clean, overlays: bool, block: int = 16) -> dict[str
         out = {name: [] for name in (parts if final else ["gains"])}
         for k in range(n):
             win = (slice(ix[k, 1], ix[k, 1] + h), slice(ix[k, 0], ix[k, 0] + w))
-            s, y = luma709(clean.rgb[k]) + dev[win], lumas(k)
+            s, y = base(k) + dev[win], lumas(k)
             for name in out:
                 sl = parts[name]
                 keep = _blocks(sub[sl].astype(np.float64), block) == 0
                 out[name].append(_ls(_blocks(y[sl], block)[keep], _blocks(s[sl], block)[keep]))
         gains = np.array(out["gains"])
     return {name: np.array(v) for name, v in out.items()}
+
+
+def _grain_gains(sc, clean, depth: int, block: int = 16) -> np.ndarray:
+    """(n, 2): the gains the un-encoded frames show against the grain-free scene
+    (block least squares as in :func:`decoded_gains`): the per-frame error that the grain
+    alone forces on any per-frame fit (the floor of the codec-free figure)."""
+    unenc = _unencoded(sc, depth)
+    return np.array([_ls(_blocks(unenc(k), block), _blocks(luma709(clean.rgb[k]), block))
+                     for k in range(len(sc.xy))])
 
 
 def _store(video: Path):
@@ -205,6 +223,13 @@ def _unencoded(sc, depth: int):
     return lambda k: (sc.rgb[k][0].astype(np.float64) / (1 << (depth - 8)) - 16) / 219
 
 
+def _unlit(sc, depth: int):
+    """Un-lit working Y' of the frames as handed to the encoder (grain included):
+    ``(Y'_k - b_k) / a_k`` with the nominal gains."""
+    unenc = _unencoded(sc, depth)
+    return lambda k: (unenc(k) - sc.gains[k, 1]) / sc.gains[k, 0]
+
+
 def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
     print("\n[2] gain error per frame (after the one free choice of brightness), --lighting on")
     print("  cell: max gain error % vs the nominal gains [rms] | vs the gains the decoded "
@@ -217,6 +242,7 @@ def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
     codec: dict[str, list[str]] = {}
     for label, kw in cases:
         clean = lit_pan(grain=0.0, lit=False, **kw)
+        scene = lambda k, clean=clean: luma709(clean.rgb[k])  # noqa: E731 (grain-free)
         overlays = bool(kw.get("overlays", False))
         rows: dict[str, list[str]] = {"true offsets": [], "own alignment": []}
         for pix_fmt, depth, crf in ENCODINGS.values():
@@ -224,16 +250,15 @@ def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
             tag = f"{kw['n']}-{depth}-{int(overlays)}"
             video = encode(tmp / f"g{tag}.mkv", sc.rgb, pix_fmt, crf)  # one encode, both rows
             with _store(video) as store:
-                dec = decoded_gains(store.luma, sc, clean, overlays)
+                dec = decoded_gains(store.luma, sc, scene, overlays)
+                applied = decoded_gains(store.luma, sc, _unlit(sc, depth), overlays)
                 shift = max(abs(float((store.luma(k) - _unencoded(sc, depth)(k)).mean()))
                             for k in range(len(store)))
-            raw = decoded_gains(_unencoded(sc, depth), sc, clean, overlays)
-            dn, _ = gain_errors(dec["gains"], sc.gains)
-            halves, _ = gain_errors(dec["left"], dec["right"])
-            raw_halves, _ = gain_errors(raw["left"], raw["right"])
+            dn, _ = gain_errors(applied["gains"], sc.gains)
+            halves, _ = gain_errors(applied["left"], applied["right"])
             codec.setdefault(label, []).append(
-                f"{100 * dn.max():.3f} / {255 * shift:.2f} / {100 * halves.max():.3f} "
-                f"({100 * raw_halves.max():.3f})")
+                f"{100 * dn.max():.3f} [{rms(dn):.3f}] / {255 * shift:.2f} / "
+                f"{100 * halves.max():.3f}")
             true = save_offsets(tmp / f"g{tag}.json", sc.xy, 480, 270)
             for src in rows:
                 offs, idx, note = true, list(range(len(sc.xy))), ""
@@ -255,24 +280,30 @@ def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
                                  f"[{rms(ge):.3f}] | {255 * ob.max():.2f}{note}")
         for src, cells in rows.items():
             print(f"{label + ', ' + src:44s} " + " ".join(f"{c:>38s}" for c in cells))
-    print("  the decoded frames themselves: max gain % vs nominal / max frame-mean shift "
+    print("  the decoded frames themselves: max gain % vs nominal [rms] / max frame-mean shift "
           "(decoded minus un-encoded, 8-bit levels) / max gain % between the left and right "
-          "half of a frame (the same on the un-encoded frames)")
+          "half of a frame")
     for label, cells in codec.items():
         print(f"{label:44s} " + " ".join(f"{c:>38s}" for c in cells))
-    print("  codec-free (the un-encoded frames, fit_lighting with true offsets): max [rms], "
-          "mean error over each eighth of the pan (drift)")
+    print("  codec-free (the un-encoded frames, fit_lighting with true offsets): max [rms] vs "
+          "nominal; grain floor: what each frame's grain alone makes it show against the "
+          "grain-free scene, max [rms], and the fit's error vs that; mean error over each "
+          "eighth of the pan (drift)")
     for n in lengths:
         sc = lit_pan(n=n, convert=to_codes(10))
         fit = fit_lighting(lambda k, sc=sc: _unencoded(sc, 10)(k).astype(np.float32), sc.xy)
         ga, _ = gain_errors(fit.gains, sc.gains)
+        floor = _grain_gains(sc, lit_pan(n=n, grain=0.0, lit=False), 10)
+        gf, _ = gain_errors(floor, sc.gains)
+        gx, _ = gain_errors(fit.gains, floor)
         al = float(np.dot(sc.gains[:, 0], fit.gains[:, 0]) / np.dot(fit.gains[:, 0],
                                                                      fit.gains[:, 0]))
         signed = 100 * (al * fit.gains[:, 0] / sc.gains[:, 0] - 1)
         m = n // 8
         drift = " ".join(f"{signed[i * m:(i + 1) * m].mean():+.3f}" for i in range(8))
-        print(f"  {n} frames 10-bit codes: {100 * ga.max():.3f} % [{rms(ga):.3f}]; "
-              f"eighths {drift}")
+        print(f"  {n} frames 10-bit codes: {100 * ga.max():.3f} % [{rms(ga):.3f}]; grain floor "
+              f"{100 * gf.max():.3f} [{rms(gf):.3f}], fit vs floor {100 * gx.max():.3f} "
+              f"[{rms(gx):.3f}]; eighths {drift}")
 
 
 def cost(tmp: Path, repeat: int, n: int = 60) -> None:
@@ -303,7 +334,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="shorter run: 40/80-frame gain test")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--skip", default="", help="comma list of parts to skip: 1,2,3")
+    ap.add_argument("--x264-defaults", action="store_true",
+                    help="stock x264 settings (threads, mbtree; not reproducible here) instead "
+                         "of one thread and mbtree=0")
     args = ap.parse_args()
+    if args.x264_defaults:
+        X264.clear()
+    print(f"x264 options: {X264 or 'stock'}")
     print(f"load: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} "
           f"{os.getloadavg()[2]:.1f} on {os.cpu_count()} cores")
     skip = set(args.skip.split(","))
