@@ -3,7 +3,8 @@
 Pans (:mod:`tests.render.lit_pan`): soft drawn line art at fractional steps, per-frame grain,
 lighting applied to the R'G'B' exactly as the model (a 20 % fade to black across the pan,
 flicker -3/-4/+4/+5 % on four frames, one frame mixed 3 % with white), and the same frames
-without lighting; H.264 10-bit crf 16 and 8-bit crf 20, BT.709 tagged.
+without lighting; H.264 10-bit crf 16 and 8-bit crf 20, BT.709 tagged, one thread and
+mbtree off so that every run encodes the same bits (``--x264-defaults``: stock x264).
 
 Figures, every stitch through :func:`overmix.commands.stitch.stitch` (what ``overmix stitch``
 runs):
@@ -19,8 +20,10 @@ runs):
    walking against the pan (no mask given: with the true offsets the fit finds and leaves out
    screen-fixed content itself; with the tool's own alignment the alignment's scene masks
    are left out too), each against the nominal gains and against the gains the decoded
-   frames show (:func:`decoded_gains`); then what the codec did to the frames, and the fit on
-   the un-encoded frames (no codec: accuracy and drift along the pan).
+   frames show against the grain-free scene (:func:`decoded_gains`; each frame's grain is in
+   it, as in any per-frame estimate); then what the codec did to the gains (decoded frames
+   against the frames as encoded, grain included), and the fit on the un-encoded frames (no
+   codec: accuracy against the grain floor, and drift along the pan).
 3. **Cost**: a 60-frame 1280x720 pan, ``stitch`` with ``--lighting off`` and ``on`` (own
    alignment, whole pipeline), alternated, best of ``--repeat``; the ratio is what counts
    (absolute times on a shared machine are noise).
