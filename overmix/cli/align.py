@@ -30,7 +30,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     opts = stitch_options(args, "align")
     with ui.progress() as progress:
         offsets, summary = align_input(args.input, opts, progress, output=args.output)
-    warn_left_out(ui, summary.get("left_out"))
+    warn_left_out(ui, summary.get("left_out"), summary.get("used_frames"))
     if args.json:
         ui.print_json(offsets.to_json())
         return 0

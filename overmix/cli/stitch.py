@@ -77,26 +77,33 @@ def lighting_text(info: dict[str, Any]) -> str:
         src = " (from the offsets file)" if info.get("source") == "offsets file" else ""
         return f"compensated{src}: {span}"
     return f"steady, not compensated (within the estimate's uncertainty): {span}"
-def left_out_message(left: Any) -> str | None:
-    """One line naming the frames that were left out and why (consecutive frames with the
-    same reason as a range), or None."""
+def left_out_message(left: Any, used: Any = None) -> str | None:
+    """One line naming the frames that were left out and why (consecutive frames as ranges,
+    the ranges gathered under their reason), or None. ``used``: the frames placed (when only
+    one is, the line says that the still is that frame alone)."""
     if not left:
         return None
-    groups: list[list[Any]] = []  # [first, last, reason]
+    by_reason: dict[str, list[list[int]]] = {}  # reason -> [first, last] ranges
     for e in left:
         i, why = int(e["index"]), str(e["reason"])
-        if groups and groups[-1][2] == why and groups[-1][1] + 1 == i:
-            groups[-1][1] = i
+        ranges = by_reason.setdefault(why, [])
+        if ranges and ranges[-1][1] + 1 == i:
+            ranges[-1][1] = i
         else:
-            groups.append([i, i, why])
-    parts = [(f"frame {a}" if a == b else f"frames {a}-{b}") + f" ({why})"
-             for a, b, why in groups]
+            ranges.append([i, i])
+    parts = []
+    for why, ranges in by_reason.items():
+        many = len(ranges) > 1 or ranges[0][0] != ranges[0][1]
+        spans = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+        parts.append(f"frame{'s' if many else ''} {spans} ({why})")
+    alone = (f"; the still is frame {int(used[0])} alone" if used is not None
+             and len(used) == 1 else "")
     return (f"left out {len(left)} frame{'s' if len(left) > 1 else ''} that could not be "
-            "placed: " + "; ".join(parts) + " (--strict makes this an error)")
+            "placed: " + "; ".join(parts) + alone + " (--strict makes this an error)")
 
 
-def warn_left_out(ui: UI, left: Any) -> None:
-    msg = left_out_message(left)
+def warn_left_out(ui: UI, left: Any, used: Any = None) -> None:
+    msg = left_out_message(left, used)
     if msg:
         ui.warn(msg)
 
@@ -119,7 +126,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         result = stitch(args.input, opts, progress, output=args.output)
     for w in result.summary.get("warnings", []):
         ui.warn(w)
-    warn_left_out(ui, result.summary.get("left_out"))
+    warn_left_out(ui, result.summary.get("left_out"), result.summary.get("used_frames"))
     if args.json:
         ui.print_json({**result.summary, "offsets": result.offsets.to_json()})
     else:

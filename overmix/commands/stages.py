@@ -95,11 +95,7 @@ def compute_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray |
     """Offsets from ``opts.offsets`` (JSON) or by aligning the store (stage ``align``)."""
     assert store.shape is not None
     h, w = store.shape
-    if len(store) < 2:
-        raise AlignmentError(
-            f"stitching needs at least 2 frames; the input has {len(store)} "
-            "(use 'overmix convert' for a single frame)"
-        )
+    _need_two(store)
     if opts.offsets is not None:
         off = Offsets.load(opts.offsets)
         off = off.with_rows(range(len(off)), frame_width=w, frame_height=h)
@@ -112,6 +108,14 @@ def compute_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray |
         _check_overlap(off)
         return _with_canvas_scale(off, opts)
     return _with_canvas_scale(align_store(store, opts, ignore, progress).offsets, opts)
+
+
+def _need_two(store: FrameStore) -> None:
+    """Aligning and stitching need two frames; one frame is a job for ``convert``."""
+    if len(store) < 2:
+        raise AlignmentError(
+            f"aligning needs at least 2 frames; the input has {len(store)} "
+            "(use 'overmix convert' for a single frame)")
 
 
 def _with_canvas_scale(off: Offsets, opts: StitchOptions) -> Offsets:
@@ -127,6 +131,7 @@ def align_store(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | Non
     offsets of the frames that could be placed (snapped), the per-frame masks of what does
     not follow the background (by store position) and the frames left out, with reasons
     (``opts.strict``: an :class:`AlignmentError` instead)."""
+    _need_two(store)
     res = align_scene(store, motion=align_motion(opts), mask=ignore, border=opts.border,
                       indices=store.indices, progress=progress, strict=opts.strict)
     return replace(res, offsets=snap_offsets(res.offsets))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from overmix.errors import AlignmentError
 from overmix.geometry import Offsets
 from overmix.registration.phase import PairResult
 from overmix.registration.solve import (
@@ -20,12 +21,18 @@ from overmix.registration.solve import (
     solve_report,
 )
 
+# The reason given for a frame left out because it has nothing to align.
+BLANK = "a black or blank frame (no detail to align)"
+
 
 def _solve(n: int, labels: list[int], pairs: list[Pair],
            results: list[tuple[int, int, PairResult]], motion: str, w: int, h: int,
-           strict: bool = False) -> tuple[Offsets, list[tuple[int, str]]]:
+           strict: bool = False, flat: frozenset[int] = frozenset(),
+           ) -> tuple[Offsets, list[tuple[int, str]]]:
     """Offsets of the largest group of frames connected by inlier pairs; the others are left
-    out (``strict``: an error naming the first break)."""
+    out (``strict``: an error naming the first break). When no two frames match, the middle
+    frame is placed alone. ``flat``: positions of frames without detail to align (black or
+    blank), named so in the reasons."""
     inl_edges: list[tuple[int, int]] = []
     floor = _confidence_floor(pairs)
     if pairs:
@@ -34,10 +41,19 @@ def _solve(n: int, labels: list[int], pairs: list[Pair],
     comp = components(n, inl_edges)
     sizes = np.bincount(comp)
     main = int(np.argmax(sizes))
-    if len(sizes) > 1 and (strict or sizes[main] < 2):
+    if len(sizes) > 1 and strict:
+        blank = sorted(labels[k] for k in flat if comp[k] != main)
+        if blank:  # say why rather than where: the frames have nothing to align
+            shown = ", ".join(map(str, blank[:10])) + (" ..." if len(blank) > 10 else "")
+            many = len(blank) > 1
+            raise AlignmentError(f"frame{'s' if many else ''} {shown} {'are' if many else 'is'}"
+                                 " black or blank: no detail to align")
         first_break(comp, labels)  # name the first place where the sequence breaks
+    if sizes[main] < 2:
+        # no two frames match: the still is the middle frame alone (never a dead end)
+        main = int(comp[n // 2])
     used = np.flatnonzero(comp == main)
-    left = _left_out(comp, main, labels)
+    left = _left_out(comp, main, labels, flat)
     anchor = int(used[0])
     xy, res, inl = solve_offsets(n, pairs, motion=motion, anchor=anchor, min_confidence=floor)
     xy = xy[used] - xy[anchor]
@@ -68,15 +84,22 @@ def _confidence_floor(pairs: list[Pair]) -> float:
     return max(MIN_CONFIDENCE, min(0.6, float(np.median(conf)) - 0.35))
 
 
-def _left_out(comp: np.ndarray, main: int, labels: list[int]) -> list[tuple[int, str]]:
+def _left_out(comp: np.ndarray, main: int, labels: list[int],
+              flat: frozenset[int] = frozenset()) -> list[tuple[int, str]]:
     """(index, reason) of every frame outside the main group, in input order."""
     n = len(comp)
     out: list[tuple[int, str]] = []
+    blank = [int(k) for k in np.flatnonzero(comp != main) if int(k) in flat]
+    out.extend((labels[k], BLANK) for k in blank)
     for c in np.unique(comp):
         if c == main:
             continue
-        ks = np.flatnonzero(comp == c)
-        if len(ks) == 1:
+        ks = np.array([k for k in np.flatnonzero(comp == c) if int(k) not in flat], np.int64)
+        if len(ks) == 0:
+            continue
+        if np.count_nonzero(comp == main) < 2:
+            why = "matches no other frame (no two frames of the range match)"
+        elif len(ks) == 1:
             why = "matches none of its neighbours (a flash, noise or a transition)"
         else:
             first, last = int(ks[0]), int(ks[-1])

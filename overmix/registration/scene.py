@@ -133,7 +133,7 @@ def align_scene(lumas: LumaProvider, *, motion: str = "xy",
     run, realigned = _passes(read, n, labels, motion, mask, border, frame_masks, auto_bars,
                              detect, report)
     h, w = run.shape
-    out, left = _solve(n, labels, run.pairs, run.results, motion, w, h, strict)
+    out, left = _solve(n, labels, run.pairs, run.results, motion, w, h, strict, run.flat)
     out.extra["bars"] = [int(b) for b in run.bars]
     if run.masks is not None:
         out.extra["masks"] = {**run.masks.summary(), "realigned": realigned}
@@ -228,7 +228,19 @@ def _align_model(lumas: LumaProvider, motion: str, mask: np.ndarray | None, bord
     kw = dict(mask=mask, border=border, frame_masks=frame_masks, indices=indices,
               progress=progress, auto_bars=auto_bars)
     if motion != "auto":
-        return AlignResult(align_transform(lumas, motion=motion, **kw))  # type: ignore[arg-type]
+        try:
+            return AlignResult(align_transform(lumas, motion=motion, **kw))  # type: ignore
+        except AlignmentError as e:
+            failed = e
+        # a frame the model cannot join (a cut, a black frame): the translation's groups
+        # say which frames belong together (``strict``: its error says which and why); the
+        # model is then fitted on those
+        res = align_scene(lumas, motion="xy", strict=strict, detect=detect,
+                          **kw)  # type: ignore[arg-type]
+        if strict:
+            raise failed
+        return _richer(lumas, res, motion, mask, border, frame_masks, indices, progress,
+                       auto_bars, (math.nan, math.nan))
     try:
         res: AlignResult | None = align_scene(lumas, motion="xy", strict=strict, detect=detect,
                                               **kw)  # type: ignore[arg-type]
@@ -240,16 +252,30 @@ def _align_model(lumas: LumaProvider, motion: str, mask: np.ndarray | None, bord
         out = align_transform(lumas, motion="similarity", **kw)  # type: ignore[arg-type]
         out.extra["motion_detected"] = {"scale_change": math.nan, "angle_deg": math.nan}
         return AlignResult(out)
-    off = res.offsets
+    rows, fm = _placed_rows(lumas, res.offsets, res.masks, frame_masks, indices)
+    model, ds, da = detect_motion(_Rows(reader(lumas), rows), res.offsets.xy, mask=mask,
+                                  border=border, frame_masks=fm, auto_bars=auto_bars)
+    res.offsets.extra["motion_detected"] = {"scale_change": ds, "angle_deg": da}
+    if model == "xy":
+        res.offsets.extra["motion"] = "xy"
+        return res
+    return _richer(lumas, res, model, mask, border, frame_masks, indices, progress,
+                   auto_bars, (ds, da))
+
+
+def _placed_rows(lumas: LumaProvider, off: Offsets, scene: SceneMasks | None,
+                 frame_masks: Callable[[int], np.ndarray | None] | None,
+                 indices: Sequence[int] | None,
+                 ) -> tuple[list[int], Callable[[int], np.ndarray | None] | None]:
+    """The positions of the frames the translation placed, and the masks of the j-th of
+    them: its own mask with what did not follow the background (the scene masks:
+    screen-fixed text, logos, characters), so neither the detection nor the richer model
+    measures them."""
     labels = list(range(count(lumas))) if indices is None else [int(i) for i in indices]
     where = {lab: k for k, lab in enumerate(labels)}
     rows = [where[int(i)] for i in off.indices]
-    scene = res.masks
 
     def ignore(j: int) -> np.ndarray | None:
-        """Frame ``rows[j]``'s own mask with what did not follow the background (the scene
-        masks: screen-fixed text, logos, characters), so neither the detection nor the
-        richer model measures them."""
         own = frame_masks(rows[j]) if frame_masks is not None else None
         det = scene.ignore(rows[j]) if scene is not None else None
         if own is None:
@@ -257,27 +283,35 @@ def _align_model(lumas: LumaProvider, motion: str, mask: np.ndarray | None, bord
         own = np.asarray(own) > 0.5
         return own if det is None else own | det
 
-    fm = ignore if frame_masks is not None or scene is not None else None
-    placed = _Rows(reader(lumas), rows)
-    model, ds, da = detect_motion(placed, off.xy, mask=mask, border=border, frame_masks=fm,
-                                  auto_bars=auto_bars)
-    off.extra["motion_detected"] = {"scale_change": ds, "angle_deg": da}
-    if model == "xy":
-        off.extra["motion"] = "xy"
-        return res
-    # the richer model over the frames the translation placed (left-out frames stay out);
+    return rows, (ignore if frame_masks is not None or scene is not None else None)
+
+
+def _richer(lumas: LumaProvider, res: AlignResult, model: str, mask: np.ndarray | None,
+            border: int, frame_masks: Callable[[int], np.ndarray | None] | None,
+            indices: Sequence[int] | None, progress: ProgressCallback | None,
+            auto_bars: bool, detected: tuple[float, float]) -> AlignResult:
+    """The zoom/rotation ``model`` over the frames the translation ``res`` placed (left-out
+    frames stay out); the pan when the model fails there."""
+    from overmix.registration.transform import align_transform
+
+    off = res.offsets
+    scene = res.masks
     # scene masks covering much of the frames are mostly the zoom or rotation itself (the
     # background did not follow the translation), not overlays: then without them
-    if scene is not None and _mask_share(scene, len(rows)) > MAX_SCENE_MASK_SHARE:
+    if scene is not None and _mask_share(scene, len(off)) > MAX_SCENE_MASK_SHARE:
         scene = None
+    rows, fm = _placed_rows(lumas, off, scene, frame_masks, indices)
     try:
-        out = align_transform(placed, motion=model, mask=mask, border=border, frame_masks=fm,
+        if len(rows) < 2:
+            raise AlignmentError("one frame placed")
+        out = align_transform(_Rows(reader(lumas), rows), motion=model, mask=mask,
+                              border=border, frame_masks=fm,
                               indices=[int(i) for i in off.indices], progress=progress,
                               auto_bars=auto_bars)
     except AlignmentError:  # the richer model failed: keep the pan
         off.extra["motion"] = "xy"
         return res
-    out.extra["motion_detected"] = {"scale_change": ds, "angle_deg": da}
+    out.extra["motion_detected"] = {"scale_change": detected[0], "angle_deg": detected[1]}
     for key in ("left_out", "masks"):
         if key in off.extra:
             out.extra[key] = off.extra[key]

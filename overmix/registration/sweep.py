@@ -51,6 +51,9 @@ CUT_FRACTION = 0.5
 # 5x the scene's typical change between neighbours).
 CUT_CHANGE = 0.25
 CUT_MAX_MATCH = 0.8
+# A frame whose 4x4-block means vary by less than this (luma standard deviation, working
+# units; ~1 8-bit code) has nothing to align: black, white or one flat colour.
+FLAT_STD = 0.004
 
 
 def _read_ahead(read: Callable[[int], np.ndarray], n: int) -> Iterator[np.ndarray]:
@@ -86,6 +89,7 @@ class _Run:
     bars: tuple[int, int, int, int]
     masks: SceneMasks | None
     fixed: ScreenFixed | None = None
+    flat: frozenset[int] = frozenset()
 
 
 def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
@@ -108,6 +112,7 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
     measured: set[int] = {0}
     cuts: set[int] = set()
     changes: dict[int, float] = {}  # luma histogram change from frame k-1 to k
+    flat: set[int] = set()  # frames without detail (black, blank)
     prev_hist: np.ndarray | None = None
     # screen-fixed content over long jumps (registration.static), when detecting
     fixed = ScreenFixed() if detect else None
@@ -120,6 +125,8 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
             y = np.asarray(next(frames))
             first = shape is None
             shape = _check_frame(y, k, labels, shape, base_mask)
+            if is_flat(y):
+                flat.add(k)
             if first and workers > 1 and y.size >= _POOL_MIN_PIXELS:
                 pool = ThreadPoolExecutor(workers)
             if k == 0 and auto_bars:
@@ -165,7 +172,17 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
     cuts |= _histogram_cuts(changes, results)
     if cuts:  # no pair may join two shots
         pairs, results = _drop_across(cuts, pairs, results)
-    return _Run(pairs, results, shape, bars, found, fixed)
+    return _Run(pairs, results, shape, bars, found, fixed, frozenset(flat))
+
+
+def is_flat(y: np.ndarray) -> bool:
+    """Whether a luma plane (H, W) has nothing to align: the standard deviation of its 4x4
+    block means (grain and codec noise averaged down) is below :data:`FLAT_STD`."""
+    h, w = (y.shape[0] // 4) * 4, (y.shape[1] // 4) * 4
+    if h == 0 or w == 0:
+        return float(np.std(y)) < FLAT_STD
+    blocks = np.asarray(y[:h, :w], np.float32).reshape(h // 4, 4, w // 4, 4).mean(axis=(1, 3))
+    return float(blocks.std()) < FLAT_STD
 
 
 def _track_change(plane: PreparedPlane, prev_hist: np.ndarray | None,

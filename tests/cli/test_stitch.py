@@ -108,7 +108,7 @@ def test_bad_inputs_fail_with_one_line(clip10: Path, tmp_path: Path, capsys) -> 
     apart.mkdir()
     for i in range(3):
         write_png(apart / f"{i}.png", (rng.random((48, 64, 3)) * 255).astype(np.uint8))
-    assert main(["stitch", str(apart), "-o", str(out)]) == 1
+    assert main(["stitch", str(apart), "-o", str(out), "--strict"]) == 1
     assert "frames 0 and 1" in _err(capsys)
     # --jpeg on a video, unknown output type, bad --animation
     assert main(["stitch", str(clip10), "-o", str(out), "--jpeg"]) == 1

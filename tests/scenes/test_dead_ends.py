@@ -1,0 +1,120 @@
+"""Never a dead end (issue #12 item 2): frames that cannot be placed are left out with ONE
+warning line naming them and why, the stitch still writes a picture (exit 0), ``--json``
+lists used and left-out frames, and ``--strict`` turns it back into ONE error line. Truth
+comes from the generators (tests/scenes/real.py: exact area sampling), never from the code
+under test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from overmix.cli import main
+from overmix.cli.stitch import left_out_message
+from overmix.io.png import read_png_array
+from tests.scenes.real import make_scene
+
+N, H, W = 14, 90, 160
+BLACK = (6, 7)
+
+
+def _lines(err: str, kind: str) -> list[str]:
+    return [ln for ln in err.splitlines() if ln.startswith(f"overmix: {kind}:")]
+
+
+def _error_only(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("overmix: error: "), err
+    return err[0]
+
+
+@pytest.fixture(scope="module")
+def black_inside(tmp_path_factory) -> tuple[Path, object]:
+    """A clean pan with two black frames in the middle (a fade to black and back, cut
+    short), H.264 8-bit."""
+    scene = make_scene((), n=N, h=H, w=W)
+    for k in BLACK:
+        scene.rgb[k] = np.zeros_like(scene.rgb[k])
+    return scene.encode(tmp_path_factory.mktemp("black") / "pan.mkv", 8), scene
+
+
+@pytest.mark.parametrize("motion", ["auto", "similarity"])
+def test_black_frames_inside_a_pan_are_left_out_by_name(black_inside, tmp_path: Path, capsys,
+                                                         motion: str) -> None:
+    clip, scene = black_inside
+    out = tmp_path / "still.png"
+    assert main(["stitch", str(clip), "-o", str(out), "--json", "--motion", motion]) == 0
+    cap = capsys.readouterr()
+    summary = json.loads(cap.out)
+    warn = _lines(cap.err, "warning")
+    assert len(warn) == 1 and "frames 6-7 (a black or blank frame" in warn[0], cap.err
+    assert [e["index"] for e in summary["left_out"]] == list(BLACK)
+    used = [k for k in range(N) if k not in BLACK]
+    assert summary["used_frames"] == used
+    frames = summary["offsets"]["frames"]
+    xy = np.array([[f["x"], f["y"]] for f in frames])
+    assert np.abs(xy - scene.xy[used]).max() < 0.1  # frame 0 is placed, at (0, 0)
+    rgb, _ = read_png_array(out)
+    assert rgb.shape[:2] == (summary["canvas"]["height"], summary["canvas"]["width"])
+    assert float(np.mean(rgb[..., :3])) > 40  # the pan, not the black frames
+    # --strict: one error line that says why, nothing written
+    strict = tmp_path / "strict.png"
+    assert main(["stitch", str(clip), "-o", str(strict), "--strict", "--motion", motion]) == 1
+    assert "frames 6, 7 are black or blank" in _error_only(capsys)
+    assert not strict.exists()
+
+
+def test_frames_that_match_nothing_give_the_middle_frame_alone(tmp_path: Path,
+                                                               capsys) -> None:
+    # an all-black clip and a folder of unrelated pictures: no two frames match
+    scene = make_scene((), n=6, h=48, w=64)
+    black = [np.zeros_like(f) for f in scene.rgb]
+    scene.rgb = black
+    clip = scene.encode(tmp_path / "black.mkv", 8)
+    out = tmp_path / "still.png"
+    assert main(["stitch", str(clip), "-o", str(out), "--json"]) == 0
+    cap = capsys.readouterr()
+    summary = json.loads(cap.out)
+    assert summary["used_frames"] == [3]
+    warn = _lines(cap.err, "warning")
+    assert len(warn) == 1 and "frames 0-2, 4-5 (a black or blank frame" in warn[0]
+    assert "the still is frame 3 alone" in warn[0]
+    rgb, _ = read_png_array(out)
+    assert rgb.shape[:2] == (48, 64) and int(rgb[..., :3].max()) <= 2
+    assert main(["align", str(clip), "--strict"]) == 1
+    assert "black or blank" in _error_only(capsys)
+
+    from overmix.io.png import write_png
+
+    rng = np.random.default_rng(3)
+    apart = tmp_path / "apart"
+    apart.mkdir()
+    for i in range(3):
+        write_png(apart / f"{i}.png", (rng.random((48, 64, 3)) * 255).astype(np.uint8))
+    assert main(["stitch", str(apart), "-o", str(out), "--json"]) == 0
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["used_frames"] == [1]
+    warn = _lines(cap.err, "warning")
+    assert len(warn) == 1 and "frames 0, 2 (matches no other frame" in warn[0]
+    assert "the still is frame 1 alone" in warn[0]
+
+
+def test_one_frame_is_one_error_line_for_align_and_stitch(black_inside, tmp_path: Path,
+                                                          capsys) -> None:
+    clip, _ = black_inside
+    for argv in (["stitch", str(clip), "-o", str(tmp_path / "x.png")], ["align", str(clip)]):
+        assert main([*argv, "--frames", "1"]) == 1
+        assert "aligning needs at least 2 frames; the input has 1" in _error_only(capsys)
+
+
+def test_left_out_line_gathers_ranges_under_their_reason() -> None:
+    left = [{"index": i, "reason": "r1"} for i in (0, 1, 2, 5, 6)] + [
+        {"index": 9, "reason": "r2"}]
+    msg = left_out_message(left, [3, 4, 7, 8])
+    assert msg == ("left out 6 frames that could not be placed: frames 0-2, 5-6 (r1); "
+                   "frame 9 (r2) (--strict makes this an error)")
+    assert left_out_message([], [0, 1]) is None
+    assert "the still is frame 4 alone" in left_out_message([{"index": 0, "reason": "x"}], [4])
