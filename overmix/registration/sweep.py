@@ -125,8 +125,6 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
             y = np.asarray(next(frames))
             first = shape is None
             shape = _check_frame(y, k, labels, shape, base_mask)
-            if is_flat(y):
-                flat.add(k)
             if first and workers > 1 and y.size >= _POOL_MIN_PIXELS:
                 pool = ThreadPoolExecutor(workers)
             if k == 0 and auto_bars:
@@ -138,6 +136,8 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
             provisional = found.ignore(k - 1) if found is not None and fm is None else None
             window[k], shared = _prepare_frame(y, k, labels, shape, base_mask, border, fm,
                                                provisional, shared)
+            if is_flat(window[k]):
+                flat.add(k)
             if k == 0 and detect:
                 found = SceneMasks(shape, 2 ** _map_level(window[0]), n,
                                    bars_mask(shape, bars, 0) if any(bars) else None)
@@ -175,14 +175,12 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
     return _Run(pairs, results, shape, bars, found, fixed, frozenset(flat))
 
 
-def is_flat(y: np.ndarray) -> bool:
-    """Whether a luma plane (H, W) has nothing to align: the standard deviation of its 4x4
-    block means (grain and codec noise averaged down) is below :data:`FLAT_STD`."""
-    h, w = (y.shape[0] // 4) * 4, (y.shape[1] // 4) * 4
-    if h == 0 or w == 0:
-        return float(np.std(y)) < FLAT_STD
-    blocks = np.asarray(y[:h, :w], np.float32).reshape(h // 4, 4, w // 4, 4).mean(axis=(1, 3))
-    return float(blocks.std()) < FLAT_STD
+def is_flat(plane: PreparedPlane) -> bool:
+    """Whether a prepared luma plane has nothing to align: the standard deviation of its
+    4x4 box level (grain and codec noise averaged down; the coarsest level of a small frame)
+    is below :data:`FLAT_STD`."""
+    img = plane.levels[min(2, len(plane.levels) - 1)].img
+    return float(img.std()) / CODE_GAIN < FLAT_STD
 
 
 def _track_change(plane: PreparedPlane, prev_hist: np.ndarray | None,
