@@ -73,7 +73,10 @@ def load_mask(path: str | os.PathLike[str], shape: tuple[int, int]) -> np.ndarra
         )
     gray = img[..., :3].astype(np.float32).mean(axis=2) if img.shape[2] >= 3 else \
         img[..., 0].astype(np.float32)
-    return gray >= 0.5 * ((1 << depth) - 1)
+    ignore = gray >= 0.5 * ((1 << depth) - 1)
+    if ignore.all():
+        raise InputError(f"mask {path} is white everywhere: it ignores the whole frame")
+    return ignore
 
 
 def positions(store: FrameStore, offsets: Offsets) -> list[int]:

@@ -149,8 +149,9 @@ def test_non_finite_numbers_are_usage_errors(tmp_path, capsys, value: str) -> No
 
 
 def test_degenerate_frames_end_in_one_line(tmp_path, capfd) -> None:
-    """All-black frames, an all-white (ignore everything) mask: one error line, no numpy
-    RuntimeWarning before it (checked on the real stderr, in a subprocess)."""
+    """All-black frames (one warning line; --strict: one error line), an all-white (ignore
+    everything) mask (one error line): no numpy RuntimeWarning before it (checked on the
+    real stderr, in a subprocess)."""
     import subprocess
     import sys
 
@@ -163,13 +164,17 @@ def test_degenerate_frames_end_in_one_line(tmp_path, capfd) -> None:
     for k, rgb in enumerate(pan_frames(3, 48, 64)):
         write_png(pan / f"{k}.png", np.round(rgb * 255).astype(np.uint8))
     write_png(tmp_path / "mask.png", np.full((48, 64), 255, np.uint8))
-    runs = [["stitch", str(black), "-o", str(tmp_path / "a.png")],
-            ["stitch", str(black), "-o", str(tmp_path / "a.png"), "--render", "median"],
-            ["align", str(black)],
-            ["stitch", str(pan), "-o", str(tmp_path / "b.png"), "--mask",
-             str(tmp_path / "mask.png")]]
-    for argv in runs:
+    # all black: no dead end (one warning line, the middle frame alone); --strict: an error
+    runs = [(["stitch", str(black), "-o", str(tmp_path / "a.png")], 0, "warning"),
+            (["stitch", str(black), "-o", str(tmp_path / "a.png"), "--render", "median"], 0,
+             "warning"),
+            (["align", str(black), "--json"], 0, "warning"),
+            (["align", str(black), "--strict"], 1, "error"),
+            (["stitch", str(pan), "-o", str(tmp_path / "b.png"), "--mask",
+              str(tmp_path / "mask.png")], 1, "error")]
+    for argv, rc, kind in runs:
         p = subprocess.run([sys.executable, "-W", "default", "-m", "overmix", *argv],
                            capture_output=True, text=True, timeout=300)
-        assert p.returncode == 1, (argv, p.stderr)
-        assert p.stderr.startswith("overmix: error: ") and p.stderr.count("\n") == 1, p.stderr
+        assert p.returncode == rc, (argv, p.stderr)
+        assert p.stderr.startswith(f"overmix: {kind}: ") and p.stderr.count("\n") == 1, \
+            p.stderr
