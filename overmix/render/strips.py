@@ -2,19 +2,30 @@
 a time, the planes of a plane group together (issue #15).
 
 :func:`overmix.render.resample.splat` makes whole-plane float32 temporaries (3.7 MB each for a
-720p plane, a dozen passes), so every numpy pass streams from main memory. Here the same
-arithmetic runs on strips of :data:`STRIP_ROWS` canvas rows whose temporaries stay in a core's
-cache, the planes sharing a sample grid (R'G'B', or Cb and Cr) in one array so each numpy call
-does all of them, and the strips of a frame can go to different threads: each canvas sample
-gets the same additions in the same order whichever thread owns its rows.
+720p plane, a dozen passes), so every numpy pass streams from main memory. Here a strip of
+:data:`STRIP_ROWS` canvas rows is resampled in two BLAS products whose operands stay in a
+core's cache, the planes sharing a sample grid (R'G'B', or Cb and Cr) in one array, and the
+strips of a frame can go to different threads (BLAS and numpy release the GIL).
 
-The values are bit-identical to :func:`~overmix.render.resample.splat`: per canvas sample the
-x pass is ``((v0·w0 + v1·w1) + v2·w2) + v3·w3`` in float32 on the codes (cast exactly) with
-the taps clamped at the frame edges, then the y pass the same with the weights times ``a``,
-then ``+ b``, the coverage (or ``w2``) product and the sums. Clamping is done by padding a
-strip's source rows (a replicated edge sample is what a clamped tap reads), and the rows of
-all planes are laid end to end, so each tap of either pass is one multiply and one add over a
-flat run shifted by the tap (the few samples between rows are scratch, never used).
+A translation reads the source at one phase per axis, so each 1-D pass is a small FIR filter
+with the same taps for every sample, applied as a matrix product over blocks of samples:
+
+* x: the strip's source rows (clamped taps by replicating the edge samples, cast from the
+  codes) laid end to end at a pitch that is a multiple of :data:`BLOCK_X`; each block of
+  ``BLOCK_X`` outputs is that block of inputs times a ``BLOCK_X x BLOCK_X`` banded Toeplitz
+  matrix plus the first ``taps - 1`` inputs of the next block times a small one;
+* y: each block of :data:`BLOCK_Y` output rows is a ``BLOCK_Y x (BLOCK_Y + taps - 1)`` banded
+  matrix times those source rows (a strided view: the row blocks overlap, no copy);
+
+then ``+ b``, the coverage (or ``w2``) product and the sums as in ``splat``. Products over the
+zero entries of a banded matrix add exact zeros, so every sample is the same float32 dot
+product of its taps wherever it falls in a block, strip or thread: the canvas does not depend
+on the number of threads. Against ``splat`` (numpy passes) the values agree to float32
+rounding (the summation of a sample's taps is fused differently).
+
+Every BLAS call stays below :data:`BLAS_MNK` multiply-adds: above ``4 · 65536`` OpenBLAS
+splits a product over its own threads, which next to the render's worker threads (and on a
+loaded machine) made single products up to 100x slower.
 
 Only translations at the source's own pitch with one weight set for every sample take this
 path (:meth:`GroupSplat.make` returns None otherwise); the others go through
@@ -29,27 +40,36 @@ import numpy as np
 
 from overmix.render.resample import AxisPlan
 
-__all__ = ["STRIP_ROWS", "GroupSplat"]
+__all__ = ["BLOCK_X", "BLOCK_Y", "STRIP_ROWS", "GroupSplat"]
 
 # Canvas rows per strip: the float32 scratch of a strip of three 1280-column planes (~0.5 MB
 # per array) stays in a core's L2 cache, and there are enough strips for two threads.
 STRIP_ROWS = 32
+BLOCK_X = 16  # output samples per x product block (the pitch is a multiple of it)
+BLOCK_Y = 8  # output rows per y product block
+BLAS_MNK = 1 << 17  # multiply-adds per BLAS call at most (single-threaded OpenBLAS)
 
 
-def _taps(w: np.ndarray) -> tuple[list[np.float32], list[bool]] | None:
-    """Per tap the one float32 weight every sample shares, and whether the tap can be skipped
-    (a zero weight of a whole-sample phase); None when the samples' weights differ."""
+def _taps(w: np.ndarray) -> np.ndarray | None:
+    """The one float32 weight set every sample shares (taps,), or None when they differ."""
     if not bool(np.all(w == w[0])):
         return None
-    ws = [np.float32(v) for v in w[0]]
-    skip = [v == 0.0 for v in ws]
-    if all(skip):
-        skip[-1] = False
-    return ws, skip
+    return np.asarray(w[0], np.float32)
 
 
 def _consecutive(p: AxisPlan) -> bool:
     return p.start.size == 1 or bool(np.all(np.diff(p.start) == 1))
+
+
+def _band(w: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """``rows x cols`` float32 matrix with ``m[j + t, j] = w[t]`` (a block of the FIR
+    ``out[j] = Σ_t w[t] · in[j + t]`` as ``out = in @ m``; entries past ``rows`` dropped)."""
+    m = np.zeros((rows, cols), np.float32)
+    for t, wt in enumerate(w):
+        j = np.arange(cols)
+        keep = j + t < rows
+        m[j[keep] + t, j[keep]] = wt
+    return m
 
 
 class GroupSplat:
@@ -59,16 +79,25 @@ class GroupSplat:
 
     def __init__(self, srcs: Sequence[np.ndarray], px: AxisPlan, py: AxisPlan,
                  acc: np.ndarray, wacc: np.ndarray | None, b: float, w2: np.ndarray | None,
-                 wx: tuple[list[np.float32], list[bool]],
-                 wy: tuple[list[np.float32], list[bool]]) -> None:
+                 wx: np.ndarray, wy: np.ndarray) -> None:
         self.srcs, self.px, self.py, self.acc, self.wacc, self.w2 = srcs, px, py, acc, wacc, w2
         self.b = np.float32(b) if b != 0.0 else None
-        self.taps = px.weights.shape[1]
-        (self.wx, self.skip_x), (self.wy, self.skip_y) = wx, wy
+        self.taps = taps = px.weights.shape[1]
         self.c0 = int(px.start[0])  # source columns the x taps read (unclamped)
-        self.c1 = int(px.start[-1]) + self.taps - 1
+        self.c1 = int(px.start[-1]) + taps - 1
         self.ex = np.flatnonzero(px.cover != 1.0)
         self.cover_xe = px.cover[self.ex]
+        # x: out block = in block @ mx + first taps - 1 of the next block @ tx
+        full = _band(wx, BLOCK_X + taps - 1, BLOCK_X)
+        self.mx, self.tx = full[:BLOCK_X].copy(), full[BLOCK_X:].copy()
+        # y: out rows block = my @ (BLOCK_Y + taps - 1 source rows)
+        self.my = np.ascontiguousarray(_band(wy, BLOCK_Y + taps - 1, BLOCK_Y).T)
+        # the pitch: a row's inputs, in column chunks small enough for one y product
+        need = (px.hi - px.lo) + taps - 1
+        per = max(BLOCK_X, BLAS_MNK // (BLOCK_Y * (BLOCK_Y + taps - 1)) // BLOCK_X * BLOCK_X)
+        self.ncol = -(-need // per)
+        self.cc = -(-(-(-need // self.ncol)) // BLOCK_X) * BLOCK_X  # columns per chunk
+        self.pitch = self.ncol * self.cc
 
     @classmethod
     def make(cls, srcs: Sequence[np.ndarray], px: object, py: object, acc: np.ndarray,
@@ -88,23 +117,19 @@ class GroupSplat:
     def run(self, i0: int, i1: int, bufs: dict[str, np.ndarray]) -> None:
         """Add canvas rows ``[i0, i1)`` (inside ``[py.lo, py.hi)``); ``bufs`` is the calling
         thread's scratch (reused between calls)."""
-        px, py, taps, k = self.px, self.py, self.taps, len(self.srcs)
+        px, py, taps, k, pitch = self.px, self.py, self.taps, len(self.srcs), self.pitch
         n, m = px.hi - px.lo, i1 - i0
-        pitch = n + taps - 1  # samples per scratch row (a padded source row)
         s = i0 - py.lo
         v0 = int(py.start[s])  # first (virtual, unclamped) source row the strip reads
-        rows = m + taps - 1  # scratch rows per plane: the strip's source rows
-        size = k * rows * pitch
-        xs = _buf(bufs, "x", size)
-        self._pass_x(v0, rows, xs, pitch, bufs)
-        # y: output row i of a plane is the sum over t of scratch row i + t, so each tap is
-        # the flat run shifted by t rows (the last taps - 1 rows of each plane are scratch)
-        run = size - (taps - 1) * pitch
-        out = _buf(bufs, "y", size)
-        _taps_sum(xs, out[:run], _buf(bufs, "t", run), self.wy, self.skip_y, pitch)
+        nby = -(-m // BLOCK_Y)
+        ry = nby * BLOCK_Y + taps - 1  # source rows per plane in the scratch (y blocks)
+        xs = _buf(bufs, "x", k * ry * pitch).reshape(k, ry, pitch)
+        self._pass_x(v0, m + taps - 1, xs, bufs)
+        ys = _buf(bufs, "y", k * nby * BLOCK_Y * pitch).reshape(k, nby * BLOCK_Y, pitch)
+        _fir_y(xs, ys, self.my, nby, self.ncol, self.cc)
+        vals = ys[:, :m, :n]
         if self.b is not None:
-            out[:run] += self.b
-        vals = out.reshape(k, rows, pitch)[:, :m, :n]
+            vals += self.b
         dst = self.acc[:, i0:i1, px.lo:px.hi]
         if self.w2 is not None:
             w2 = self.w2[s:s + m]
@@ -129,59 +154,74 @@ class GroupSplat:
             else:
                 wdst += np.float32(1.0)
 
-    def _pass_x(self, v0: int, rows: int, xs: np.ndarray, pitch: int,
-                bufs: dict[str, np.ndarray]) -> None:
+    def _pass_x(self, v0: int, rows: int, xs: np.ndarray, bufs: dict[str, np.ndarray]) -> None:
         """Source rows ``v0 .. v0 + rows - 1`` (clamped) of every plane resampled along x into
-        ``xs`` (flat (planes, rows, pitch); the first ``n`` samples of a row are the canvas
-        columns)."""
-        taps, k = self.taps, len(self.srcs)
+        the first ``rows`` rows of ``xs`` ((planes, ry, pitch); the first ``n`` samples of a row
+        are the canvas columns); its rows past ``rows`` are zeroed (finite y inputs)."""
+        k, (_, ry, pitch) = len(self.srcs), xs.shape
         h, w = self.srcs[0].shape
         c0, c1 = self.c0, self.c1
         r0, r1 = min(max(v0, 0), h - 1), min(max(v0 + rows - 1, 0), h - 1)
         real = r1 - r0 + 1
-        # the real rows, cast to float32, with the clamped columns replicated
-        pad = _buf(bufs, "p", k * real * pitch).reshape(k, real, pitch)
+        lo = r0 - v0  # where the real rows sit among the strip's (virtual) rows
+        # the rows, cast to float32, with the clamped columns and rows replicated: the
+        # same planes x rows x pitch layout as xs, plus a block of zeros read past the end
+        size = k * ry * pitch
+        pad = _buf(bufs, "p", size + BLOCK_X)
+        pad[size:] = 0.0
+        p3 = pad[:size].reshape(k, ry, pitch)
         a0, a1 = min(max(c0, 0), w - 1), min(max(c1, 0), w - 1)
         for p, src in enumerate(self.srcs):
-            pad[p, :, a0 - c0:a1 - c0 + 1] = src[r0:r1 + 1, a0:a1 + 1]
+            p3[p, lo:lo + real, a0 - c0:a1 - c0 + 1] = src[r0:r1 + 1, a0:a1 + 1]
+        body = p3[:, lo:lo + real]
         if a0 > c0:
-            pad[:, :, :a0 - c0] = pad[:, :, a0 - c0:a0 - c0 + 1]
+            body[:, :, :a0 - c0] = body[:, :, a0 - c0:a0 - c0 + 1]
         if a1 < c1:
-            pad[:, :, a1 - c0 + 1:] = pad[:, :, a1 - c0:a1 - c0 + 1]
-        x3 = xs.reshape(k, rows, pitch)
-        lo = r0 - v0  # where the real rows sit among the strip's (virtual) rows
-        if real == rows:  # every plane's rows end to end: one flat run
-            flat, run = pad.reshape(-1), k * real * pitch - (taps - 1)
-            _taps_sum(flat, xs[:run], _buf(bufs, "q", run), self.wx, self.skip_x, 1)
-            xs[run:] = 0.0  # the last row's scratch tail
-            return
-        for p in range(k):  # a strip at the frame's top or bottom edge
-            flat, run = pad[p].reshape(-1), real * pitch - (taps - 1)
-            dst = x3[p, lo:lo + real].reshape(-1)
-            _taps_sum(flat, dst[:run], _buf(bufs, "q", run), self.wx, self.skip_x, 1)
-            dst[run:] = 0.0
+            body[:, :, a1 - c0 + 1:c1 - c0 + 1] = body[:, :, a1 - c0:a1 - c0 + 1]
+        body[:, :, c1 - c0 + 1:] = 0.0  # unused columns: finite
         if lo > 0:  # rows above the frame read its first row
-            x3[:, :lo] = x3[:, lo:lo + 1]
+            p3[:, :lo] = p3[:, lo:lo + 1]
         if lo + real < rows:  # rows below read its last
-            x3[:, lo + real:] = x3[:, lo + real - 1:lo + real]
+            p3[:, lo + real:rows] = p3[:, lo + real - 1:lo + real]
+        p3[:, rows:] = 0.0
+        _fir_x(pad, xs.reshape(-1), self.mx, self.tx, _buf(bufs, "t", size))
 
 
-def _taps_sum(src: np.ndarray, out: np.ndarray, tmp: np.ndarray, ws: list[np.float32],
-              skip: list[bool], shift: int) -> None:
-    """``out = Σ_t ws[t] · src[t·shift : t·shift + len(out)]`` (flat float32 runs), in tap
-    order, as ``((w0·s0 + w1·s1) + w2·s2) + w3·s3`` (zero taps skipped)."""
-    size = out.size
-    first = True
-    for t, wt in enumerate(ws):
-        if skip[t]:
-            continue
-        v = src[t * shift:t * shift + size]
-        if first:
-            np.multiply(v, wt, out=out)
-            first = False
-        else:
-            np.multiply(v, wt, out=tmp)
-            out += tmp
+def _fir_x(src: np.ndarray, out: np.ndarray, m: np.ndarray, t: np.ndarray,
+           tmp: np.ndarray) -> None:
+    """``out[i] = Σ_j w[j] · src[i + j]`` for the whole of ``out`` (a multiple of
+    :data:`BLOCK_X` samples; ``src`` has a block more): per block of outputs, the block of
+    inputs ``@ m`` plus the next block's first inputs ``@ t`` (:class:`GroupSplat`)."""
+    nb, tail = out.size // BLOCK_X, t.shape[0]
+    f = src[:(nb + 1) * BLOCK_X].reshape(nb + 1, BLOCK_X)
+    o = out.reshape(nb, BLOCK_X)
+    o2 = tmp[:out.size].reshape(nb, BLOCK_X)
+    chunk = max(1, BLAS_MNK // (BLOCK_X * BLOCK_X))
+    full = nb // chunk * chunk
+    if full:  # batched: numpy loops over the chunks in C, one small product each
+        np.matmul(f[:full].reshape(-1, chunk, BLOCK_X), m,
+                  out=o[:full].reshape(-1, chunk, BLOCK_X))
+        np.matmul(f[1:full + 1].reshape(-1, chunk, BLOCK_X)[:, :, :tail], t,
+                  out=o2[:full].reshape(-1, chunk, BLOCK_X))
+    if full < nb:
+        np.matmul(f[full:nb], m, out=o[full:])
+        np.matmul(f[full + 1:nb + 1, :tail], t, out=o2[full:])
+    o += o2
+
+
+def _fir_y(xs: np.ndarray, ys: np.ndarray, m: np.ndarray, nby: int, ncol: int,
+           cc: int) -> None:
+    """``ys[p, i] = Σ_t wy[t] · xs[p, i + t]`` for ``nby`` blocks of :data:`BLOCK_Y` rows:
+    each block (and column chunk of ``cc``) one product with the banded ``m``."""
+    k, ry, pitch = xs.shape
+    e = xs.itemsize
+    # overlapping row blocks of xs (read only) and the matching blocks of ys, as views
+    src = np.ndarray((k, nby, ncol, m.shape[1], cc), xs.dtype, buffer=xs,
+                     strides=(ry * pitch * e, BLOCK_Y * pitch * e, cc * e, pitch * e, e))
+    dst = np.ndarray((k, nby, ncol, BLOCK_Y, cc), ys.dtype, buffer=ys,
+                     strides=(nby * BLOCK_Y * pitch * e, BLOCK_Y * pitch * e, cc * e,
+                              pitch * e, e))
+    np.matmul(m, src, out=dst)
 
 
 def _buf(bufs: dict[str, np.ndarray], key: str, size: int) -> np.ndarray:
