@@ -11,14 +11,14 @@ subsampled plane moves by offset / subsampling samples. The high-quality rendere
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from overmix.geometry import Canvas
 
 __all__ = ["CanvasAccumulator", "sample_bilinear", "sample_canvas", "window",
-           "window_ones", "reduce_box", "reduce_box_rows"]
+           "window_ones", "reduce_box", "reduce_box_codes"]
 
 
 def window(a: np.ndarray, r0: int, c0: int, h: int, w: int) -> np.ndarray:
@@ -194,25 +194,39 @@ def reduce_box(a: np.ndarray, r: int) -> np.ndarray:
     return _smooth121(b)
 
 
-def reduce_box_rows(rows: Callable[[int, int], np.ndarray], h: int, w: int, r: int,
-                    strip: int = 16) -> np.ndarray:
-    """:func:`reduce_box` of an ``(h, w)`` plane handed out by row ranges: ``rows(y0, y1)``
-    gives its rows ``y0 .. y1 - 1`` as float32 ``(y1 - y0, w)``. The same values bit for bit,
-    made ``strip`` reduced rows at a time, so the full-resolution plane is never whole (its
-    strips stay in a core's cache)."""
+def reduce_box_codes(planes: Sequence[np.ndarray], coef: Sequence[float], offset: float,
+                     r: int) -> np.ndarray:
+    """:func:`reduce_box` of ``Σ_p coef[p] · planes[p] + offset`` for planes of integer codes
+    (same shape, e.g. R'G'B' to Y'): the ``r x r`` block sums are exact integers, so the
+    weighting and the offset are done on the reduced grid (``1 / r²`` of the float work,
+    and one read of each code). Equal to :func:`reduce_box` of the float combination to
+    float32 rounding."""
+    h, w = planes[0].shape
     if r <= 1:
-        return np.asarray(rows(0, h), dtype=np.float32)
+        out = np.full((h, w), np.float32(offset), np.float32)
+        for p, c in zip(planes, coef, strict=True):
+            out += np.multiply(p, np.float32(c), dtype=np.float32)
+        return out
     hh, ww = h // r, w // r
-    b = np.zeros((hh, ww), dtype=np.float32)
-    for i0 in range(0, hh, strip):
-        i1 = min(hh, i0 + strip)
-        a = rows(i0 * r, i1 * r)
-        part = b[i0:i1]
-        for dy in range(r):
-            for dx in range(r):
-                part += a[dy::r, dx:ww * r:r]
-    b *= np.float32(1.0 / (r * r))
+    scale = 1.0 / (r * r)
+    b = np.full((hh, ww), np.float32(offset), np.float32)
+    for p, c in zip(planes, coef, strict=True):
+        b += np.multiply(_block_sums(p, r, hh, ww), np.float32(c * scale), dtype=np.float32)
     return _smooth121(b)
+
+
+def _block_sums(a: np.ndarray, r: int, hh: int, ww: int) -> np.ndarray:
+    """Exact sums of the ``r x r`` blocks of integer ``a`` (``(hh, ww)``: the ragged
+    right/bottom edge dropped), rows first (whole rows: contiguous)."""
+    top = np.iinfo(a.dtype).max if a.dtype.kind in "ui" else 1 << 16
+    acc = np.uint16 if top * r * r < 1 << 16 else np.uint32
+    rows = a[0:hh * r:r, :ww * r].astype(acc)
+    for dy in range(1, r):
+        rows += a[dy:hh * r:r, :ww * r]
+    s = rows[:, 0::r].copy()
+    for dx in range(1, r):
+        s += rows[:, dx::r]
+    return s
 
 
 def _smooth121(b: np.ndarray) -> np.ndarray:

@@ -16,11 +16,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from overmix.color.convert import range_constants
 from overmix.commands.options import StitchOptions, parse_foreground
 from overmix.commands.stages import OverlayInfo, grow, positions
 from overmix.errors import UsageError
-from overmix.frame import Family
 from overmix.geometry import Offsets
 from overmix.io.prefetch import prefetch
 from overmix.io.store import FrameStore
@@ -37,7 +35,7 @@ from overmix.render.fill import EXCLUDED
 from overmix.render.fixed_edges import Crop
 from overmix.render.stack import FrameWeights, RenderResult, render
 from overmix.render.stack_base import NEAR
-from overmix.warp import reduce_box, reduce_box_rows
+from overmix.warp import reduce_box, reduce_box_codes
 
 __all__ = ["CleanPlan", "find_clean", "keep_frame_row", "paste_kept", "reduced_luma",
            "semi_transparent"]
@@ -208,20 +206,12 @@ def _defer_to_fixed(moving: np.ndarray, near: np.ndarray) -> np.ndarray:
 
 def reduced_luma(store: FrameStore, k: int, r: int) -> np.ndarray:
     """Working Y' of frame ``k`` box-reduced by ``r`` (:func:`overmix.warp.reduce_box`),
-    reduced straight from the codes (the range removal is affine, so it commutes)."""
-    assert store.layout is not None and store.color is not None and store.shape is not None
+    reduced straight from the codes (:func:`overmix.warp.reduce_box_codes`: the luma is an
+    affine map of them, so it commutes with the block means)."""
     if r <= 1:
         return reduce_box(store.luma(k), r)
-    planes = store.frame(k).planes
-    h, w = store.shape
-    if store.layout.family == Family.RGB:  # strips of the luma (in cache), same values
-        return reduce_box_rows(lambda y0, y1: store.luma_of(tuple(p[y0:y1] for p in planes)),
-                               h, w, r)
-    yo, ys, _, _ = range_constants(store.color.bit_depth, store.color.range)
-    small = reduce_box_rows(lambda y0, y1: planes[0][y0:y1].astype(np.float32), h, w, r)
-    small -= np.float32(yo)
-    small *= np.float32(1.0 / ys)
-    return small
+    coef, off = store.luma_coefficients()
+    return reduce_box_codes(store.frame(k).planes[:len(coef)], coef, off, r)
 
 
 def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,

@@ -252,20 +252,28 @@ class FrameStore:
         each: the result is per sample, so a strip of rows gives that strip of the luma)."""
         assert self.layout is not None
         if self.layout.family == Family.RGB:
-            from overmix.color.convert import range_constants
-
-            assert self.color is not None
-            off, scale = range_constants(self.color.bit_depth, self.color.range)[:2]
-            # ITU-R BT.709-6 item 3.2 luma weights (they sum to 1, so the offset comes off
-            # once), straight from the codes in float32: three passes instead of ten
-            y = np.multiply(planes[0], np.float32(0.2126 / scale), dtype=np.float32)
-            tmp = np.multiply(planes[1], np.float32(0.7152 / scale), dtype=np.float32)
+            (cr, cg, cb), off = self.luma_coefficients()
+            # straight from the codes in float32: three passes instead of ten
+            y = np.multiply(planes[0], np.float32(cr), dtype=np.float32)
+            tmp = np.multiply(planes[1], np.float32(cg), dtype=np.float32)
             y += tmp
-            np.multiply(planes[2], np.float32(0.0722 / scale), out=tmp, dtype=np.float32)
+            np.multiply(planes[2], np.float32(cb), out=tmp, dtype=np.float32)
             y += tmp
-            y -= np.float32(off / scale)
+            y += np.float32(off)
             return y
         return self._working(planes[:1])[0]
+
+    def luma_coefficients(self) -> tuple[tuple[float, ...], float]:
+        """:meth:`luma` as an affine map of the codes: ``Y' = Σ_p c[p] · code_p + offset``
+        over the first ``len(c)`` planes (R'G'B': ITU-R BT.709-6 item 3.2 weights, which sum
+        to 1, so the range offset comes off once; else the luma plane's range removal)."""
+        from overmix.color.convert import range_constants
+
+        assert self.color is not None and self.layout is not None
+        off, scale = range_constants(self.color.bit_depth, self.color.range)[:2]
+        if self.layout.family == Family.RGB:
+            return (0.2126 / scale, 0.7152 / scale, 0.0722 / scale), -off / scale
+        return (1.0 / scale,), -off / scale
 
     def alpha(self, k: int) -> np.ndarray | None:
         """Alpha of frame ``k`` as float32 in [0, 1] (1 = opaque), or None."""

@@ -57,6 +57,10 @@ def _taps(w: np.ndarray) -> np.ndarray | None:
     return np.asarray(w[0], np.float32)
 
 
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
+
+
 def _consecutive(p: AxisPlan) -> bool:
     return p.start.size == 1 or bool(np.all(np.diff(p.start) == 1))
 
@@ -95,8 +99,8 @@ class GroupSplat:
         # the pitch: a row's inputs, in column chunks small enough for one y product
         need = (px.hi - px.lo) + taps - 1
         per = max(BLOCK_X, BLAS_MNK // (BLOCK_Y * (BLOCK_Y + taps - 1)) // BLOCK_X * BLOCK_X)
-        self.ncol = -(-need // per)
-        self.cc = -(-(-(-need // self.ncol)) // BLOCK_X) * BLOCK_X  # columns per chunk
+        self.ncol = _ceil(need, per)
+        self.cc = _ceil(_ceil(need, self.ncol), BLOCK_X) * BLOCK_X  # columns per chunk
         self.pitch = self.ncol * self.cc
 
     @classmethod
@@ -121,7 +125,7 @@ class GroupSplat:
         n, m = px.hi - px.lo, i1 - i0
         s = i0 - py.lo
         v0 = int(py.start[s])  # first (virtual, unclamped) source row the strip reads
-        nby = -(-m // BLOCK_Y)
+        nby = _ceil(m, BLOCK_Y)
         ry = nby * BLOCK_Y + taps - 1  # source rows per plane in the scratch (y blocks)
         xs = _buf(bufs, "x", k * ry * pitch).reshape(k, ry, pitch)
         self._pass_x(v0, m + taps - 1, xs, bufs)

@@ -77,18 +77,23 @@ def test_other_pitches_are_refused() -> None:
 
 
 @pytest.mark.parametrize("h, w, r", [(37, 53, 3), (64, 64, 4), (29, 40, 1), (100, 7, 2)])
-def test_reduce_box_rows_equals_reduce_box(h: int, w: int, r: int) -> None:
-    """The clean check's strip-wise reduction gives the whole-plane reduction's bits."""
-    from overmix.warp import reduce_box, reduce_box_rows
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_reduce_box_codes_equals_reduce_box(h: int, w: int, r: int, dtype: type) -> None:
+    """The clean check's reduction from the codes (exact block sums, weighted afterwards)
+    against the whole-plane reduction of the float combination."""
+    from overmix.warp import reduce_box, reduce_box_codes
 
-    a = np.random.default_rng(h).uniform(0, 1, (h, w)).astype(np.float32)
-    want = reduce_box(a, r)
-    for strip in (1, 3, 16):
-        got = reduce_box_rows(lambda y0, y1: a[y0:y1], h, w, r, strip=strip)
-        assert got.dtype == np.float32 and np.array_equal(got, want)
-    # and the box means themselves, on a constant-per-block plane (no smoothing effect)
-    blocks = np.kron(np.arange(12, dtype=np.float32).reshape(3, 4), np.ones((r, r), np.float32))
-    flat = reduce_box_rows(lambda y0, y1: blocks[y0:y1], 3 * r, 4 * r, r)
+    rng = np.random.default_rng(h)
+    top = 255 if dtype is np.uint8 else 65535
+    planes = [rng.integers(0, top + 1, (h, w)).astype(dtype) for _ in range(3)]
+    coef, off = (0.2126 / top, 0.7152 / top, 0.0722 / top), -16 / 219
+    luma = sum(c * p.astype(np.float64) for c, p in zip(coef, planes, strict=True)) + off
+    got = reduce_box_codes(planes, coef, off, r)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, reduce_box(luma.astype(np.float32), r), rtol=0, atol=2e-6)
+    # the block means themselves, on a constant-per-block plane (no smoothing effect)
+    blocks = np.kron(np.arange(12).reshape(3, 4), np.ones((r, r), int)).astype(dtype)
+    flat = reduce_box_codes([blocks], (1.0,), 0.0, r)
     if r > 1:
         assert flat.shape == (3, 4)
         # [1, 2, 1] / 4 smoothing of a linear ramp keeps its inner values
