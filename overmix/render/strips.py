@@ -128,8 +128,9 @@ class GroupSplat:
         nby = _ceil(m, BLOCK_Y)
         ry = nby * BLOCK_Y + taps - 1  # source rows per plane in the scratch (y blocks)
         xs = _buf(bufs, "x", k * ry * pitch).reshape(k, ry, pitch)
-        self._pass_x(v0, m + taps - 1, xs, bufs)
-        ys = _buf(bufs, "y", k * nby * BLOCK_Y * pitch).reshape(k, nby * BLOCK_Y, pitch)
+        out = _buf(bufs, "y", k * ry * pitch)  # the x pass's scratch, then the y output
+        self._pass_x(v0, m + taps - 1, xs, out, bufs)
+        ys = out[:k * nby * BLOCK_Y * pitch].reshape(k, nby * BLOCK_Y, pitch)
         _fir_y(xs, ys, self.my, nby, self.ncol, self.cc)
         vals = ys[:, :m, :n]
         if self.b is not None:
@@ -158,7 +159,8 @@ class GroupSplat:
             else:
                 wdst += np.float32(1.0)
 
-    def _pass_x(self, v0: int, rows: int, xs: np.ndarray, bufs: dict[str, np.ndarray]) -> None:
+    def _pass_x(self, v0: int, rows: int, xs: np.ndarray, tmp: np.ndarray,
+                bufs: dict[str, np.ndarray]) -> None:
         """Source rows ``v0 .. v0 + rows - 1`` (clamped) of every plane resampled along x into
         the first ``rows`` rows of ``xs`` ((planes, ry, pitch); the first ``n`` samples of a row
         are the canvas columns); its rows past ``rows`` are zeroed (finite y inputs)."""
@@ -188,7 +190,7 @@ class GroupSplat:
         if lo + real < rows:  # rows below read its last
             p3[:, lo + real:rows] = p3[:, lo + real - 1:lo + real]
         p3[:, rows:] = 0.0
-        _fir_x(pad, xs.reshape(-1), self.mx, self.tx, _buf(bufs, "t", size))
+        _fir_x(pad, xs.reshape(-1), self.mx, self.tx, tmp)
 
 
 def _fir_x(src: np.ndarray, out: np.ndarray, m: np.ndarray, t: np.ndarray,
