@@ -27,7 +27,7 @@ from overmix.render.stack_base import (
     _groups,
     _values,
 )
-from overmix.render.strips import STRIP_ROWS, GroupSplat
+from overmix.render.strips import STRIP_ROWS, Cover, GroupSplat, add_covers
 from overmix.render.transform import (
     WarpPlan,
     WarpRows,
@@ -75,21 +75,25 @@ def _splat_frames(ctx: _Ctx, sums: list[np.ndarray], wsums: list[np.ndarray],
     bands = _bands(ctx)
     workers = render_threads() if len(bands) > 1 else 1
     total = len(ctx.plans)
+    # the plain coverage of the strip-splatted frames is added at the end, all at once
+    covers: list[list[Cover]] = [[] for _ in wsums]
     if workers == 1:
         bufs: dict[str, np.ndarray] = {}
         for done, fp in enumerate(ctx.plans, 1):
-            for jobs in _strip_jobs(ctx, fp, sums, wsums, covs, bands, 1):
+            for jobs in _strip_jobs(ctx, fp, sums, wsums, covs, bands, 1, covers):
                 _run(jobs, bufs)
             ctx.progress("render", done, total)
-        return
-    crew = _Crew(workers)
-    try:
-        for done, fp in enumerate(ctx.plans, 1):
-            crew.submit(_strip_jobs(ctx, fp, sums, wsums, covs, bands, workers))
-            ctx.progress("render", done - 1, total)
-    finally:
-        crew.close()
-    ctx.progress("render", total, total)
+    else:
+        crew = _Crew(workers)
+        try:
+            for done, fp in enumerate(ctx.plans, 1):
+                crew.submit(_strip_jobs(ctx, fp, sums, wsums, covs, bands, workers, covers))
+                ctx.progress("render", done - 1, total)
+        finally:
+            crew.close()
+        ctx.progress("render", total, total)
+    for w, c in zip(wsums, covers, strict=True):
+        add_covers(w, c)
 
 
 def render_threads() -> int:
@@ -119,11 +123,13 @@ _Job = tuple[Callable[..., None], tuple[object, ...]]
 
 
 def _strip_jobs(ctx: _Ctx, fp: _FramePlan, sums: list[np.ndarray], wsums: list[np.ndarray],
-                covs: list[np.ndarray] | None, bands: list[int],
-                workers: int) -> list[list[_Job]]:
+                covs: list[np.ndarray] | None, bands: list[int], workers: int,
+                covers: list[list[Cover]]) -> list[list[_Job]]:
     """The splats of one frame (``sums``: one (planes, H, W) array per plane group; ``covs``
     the plain coverage sums of a phase-weighted render), per worker: strip b of every plane
-    goes to worker ``b % workers`` (so a worker always adds to the same canvas rows)."""
+    goes to worker ``b % workers`` (so a worker always adds to the same canvas rows). A
+    group splatted whole without per-sample weights leaves its coverage to ``covers[group]``
+    (:func:`~overmix.render.strips.add_covers`) instead of adding it strip by strip."""
     codes = ctx.provider.frame(fp.k).planes  # type: ignore[attr-defined]
     affine = ctx.affine(fp)
     valid = ctx.valid(fp)
@@ -140,8 +146,10 @@ def _strip_jobs(ctx: _Ctx, fp: _FramePlan, sums: list[np.ndarray], wsums: list[n
         a, b = affine[g[0]]
         whole = None
         if covs is None and all(affine[p] == (a, b) for p in g):
-            whole = GroupSplat.make([codes[p] for p in g], px, py, sums[gi], wsums[gi], a, b,
-                                    w2)
+            whole = GroupSplat.make([codes[p] for p in g], px, py, sums[gi],
+                                    wsums[gi] if w2 is not None else None, a, b, w2)
+            if whole is not None and w2 is None:
+                covers[gi].append(Cover(py.lo, py.cover, px.lo, px.cover))
         for s in range(len(cuts) - 1):
             i0, i1 = max(cuts[s], py.lo), min(cuts[s + 1], py.hi)
             if i0 >= i1:

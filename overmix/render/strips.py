@@ -35,12 +35,13 @@ path (:meth:`GroupSplat.make` returns None otherwise); the others go through
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from overmix.render.resample import AxisPlan
 
-__all__ = ["BLOCK_X", "BLOCK_Y", "STRIP_ROWS", "GroupSplat"]
+__all__ = ["BLOCK_X", "BLOCK_Y", "STRIP_ROWS", "Cover", "GroupSplat", "add_covers"]
 
 # Canvas rows per strip: the float32 scratch of a strip of three 1280-column planes (~0.5 MB
 # per array) stays in a core's L2 cache, and there are enough strips for two threads.
@@ -228,6 +229,52 @@ def _fir_y(xs: np.ndarray, ys: np.ndarray, m: np.ndarray, nby: int, ncol: int,
                      strides=(nby * BLOCK_Y * pitch * e, BLOCK_Y * pitch * e, cc * e,
                               pitch * e, e))
     np.matmul(m, src, out=dst)
+
+
+class Cover(NamedTuple):
+    """A translated frame's coverage on the canvas: ``outer(cy, cx)`` at rows ``y0 ..``,
+    columns ``x0 ..`` (``AxisPlan.lo`` and ``AxisPlan.cover`` of both axes)."""
+
+    y0: int
+    cy: np.ndarray
+    x0: int
+    cx: np.ndarray
+
+
+def add_covers(acc: np.ndarray, covers: Sequence[Cover]) -> None:
+    """``acc += Σ_f outer(cy_f, cx_f)`` placed at each frame's rows and columns: the weight
+    sums of frames splatted without a weight array, as one product ``Cy @ Cx`` of the
+    frames' row and column coverages (``(H, F) @ (F, W)``, in calls below :data:`BLAS_MNK`)
+    instead of a pass over the canvas per frame."""
+    if not covers:
+        return
+    h, w = acc.shape
+    f = len(covers)
+    cy = np.zeros((h, f), np.float32)
+    cx = np.zeros((f, w), np.float32)
+    for k, c in enumerate(covers):
+        cy[c.y0:c.y0 + c.cy.size, k] = c.cy
+        cx[k, c.x0:c.x0 + c.cx.size] = c.cx
+    wc = max(1, min(w, BLAS_MNK // f))  # canvas columns per product
+    rc = max(1, BLAS_MNK // (f * wc))  # canvas rows per product
+    band = rc * max(1, 64 // rc)  # rows per batch of products (numpy loops over them in C)
+    tmp = np.empty((band, wc), np.float32)
+    for c0 in range(0, w, wc):
+        c1 = min(w, c0 + wc)
+        for r0 in range(0, h, band):
+            r1 = min(h, r0 + band)
+            n = -(-(r1 - r0) // rc)
+            if n * rc != r1 - r0:  # the last rows: one product each
+                for i in range(r0, r1, rc):
+                    j = min(r1, i + rc)
+                    part = tmp[:j - i, :c1 - c0]
+                    np.matmul(cy[i:j], cx[:, c0:c1], out=part)
+                    acc[i:j, c0:c1] += part
+                continue
+            part = tmp[:r1 - r0, :c1 - c0]
+            np.matmul(cy[r0:r1].reshape(n, rc, f), cx[:, c0:c1],
+                      out=part.reshape(n, rc, c1 - c0))
+            acc[r0:r1, c0:c1] += part
 
 
 def _buf(bufs: dict[str, np.ndarray], key: str, size: int) -> np.ndarray:

@@ -98,3 +98,22 @@ def test_reduce_box_codes_equals_reduce_box(h: int, w: int, r: int, dtype: type)
         assert flat.shape == (3, 4)
         # [1, 2, 1] / 4 smoothing of a linear ramp keeps its inner values
         np.testing.assert_allclose(flat[1, 1:3], [5.0, 6.0], atol=1e-6)
+
+
+@pytest.mark.parametrize("frames, h, w", [(1, 7, 9), (5, 40, 33), (300, 61, 2000)])
+def test_add_covers_equals_outer_sums(frames: int, h: int, w: int) -> None:
+    """The weight sums added at the end of a render, against one outer product per frame
+    (many frames and a wide canvas split the product into several BLAS calls)."""
+    from overmix.render.strips import Cover, add_covers
+
+    rng = np.random.default_rng(frames)
+    covers, want = [], np.full((h, w), 0.5)
+    for _ in range(frames):
+        y0, x0 = int(rng.integers(0, h - 2)), int(rng.integers(0, w - 2))
+        cy = rng.uniform(0.1, 1, int(rng.integers(1, h - y0 + 1))).astype(np.float32)
+        cx = rng.uniform(0.1, 1, int(rng.integers(1, w - x0 + 1))).astype(np.float32)
+        covers.append(Cover(y0, cy, x0, cx))
+        want[y0:y0 + cy.size, x0:x0 + cx.size] += np.multiply.outer(cy, cx)
+    got = np.full((h, w), 0.5, np.float32)
+    add_covers(got, covers)
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=0)
