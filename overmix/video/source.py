@@ -205,9 +205,23 @@ class VideoSource:
             return Position(index=i)
         return p
 
+    def _last_time(self) -> float | None:
+        """Seconds from the first frame to the last one (None without an index)."""
+        idx = self._index
+        if not (idx.usable and idx.pts):
+            return None
+        return float((max(idx.pts) - idx.pts[0]) * self.video.time_base)
+
     def _resolve(self, rng: FrameRange, count: int) -> range:
         s = self._to_index(rng.start, 0)
         e = self._to_index(rng.end, count)
+        if rng.start is not None and rng.start.seconds is not None and s is not None and (
+                s.index is not None and s.index >= count):
+            # name the time as given, not the index it became
+            last = self._last_time()
+            upto = f", the last starts at {last:.3f}s" if last is not None else ""
+            raise RangeError(f"start {rng.start} is beyond the last frame ({count} frames"
+                             f"{upto})")
         fr = FrameRange(s, e, rng.frames)
         if s is not None and e is not None and s.index is not None and e.index is not None:
             if e.index <= s.index:
