@@ -127,8 +127,8 @@ def _inlier_tiles(ms: np.ndarray, dropped: int, total: int) -> np.ndarray | None
     """Indices of the tiles to keep, given their mean squared residuals ``ms`` (n,) of
     this step, after ``dropped`` of the pair's ``total`` tiles were left out before; None
     when all stay (see :data:`_TILE_OUT`)."""
-    if ms.size < 4:
-        return None
+    if ms.size < 4 or float(ms.max()) <= _TILE_FLOOR * _TILE_FLOOR:
+        return None  # no tile above the floor (a clean pair): no median needed
     limit = max(_TILE_OUT * _TILE_OUT * float(np.median(ms)), _TILE_FLOOR * _TILE_FLOOR)
     out = np.flatnonzero(ms > limit)
     room = int(_TILE_OUT_MAX * total) - dropped

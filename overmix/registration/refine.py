@@ -243,14 +243,21 @@ def _kernel_rows(frac: np.ndarray, unit: float) -> np.ndarray:
     return k.astype(np.float32)
 
 
-def _resample_job(win: np.ndarray, nrows: int, ncols: int, ky: np.ndarray,
-                  kx: np.ndarray) -> np.ndarray:
-    """float32 (n, nrows, ncols): the windows (n, nrows + taps - 1, ncols + taps - 1)
-    filtered with ``kx`` along x, then ``ky`` along y (one small matrix product per window
-    and pass: small enough that BLAS never starts threads, whose start-up on a busy machine
-    costs more than the product)."""
-    tmp = np.matmul(win.astype(np.float32), _band_matrix(kx, ncols))
-    return np.matmul(_band_matrix(ky, nrows).T, tmp)
+@functools.lru_cache(maxsize=16)
+def _band_index(n: int, stride: int, taps: int) -> np.ndarray:
+    """Flat indices (n, taps) of the entries ``(c, c + t)`` of a row-major matrix with
+    ``stride`` columns (the band of a banded matrix whose row c reads c .. c + taps - 1)."""
+    idx = (np.arange(n) * (stride + 1))[:, None] + np.arange(taps)
+    idx.flags.writeable = False  # cached and shared
+    return idx
+
+
+def _bands(k: np.ndarray, n: int, m: int) -> np.ndarray:
+    """(len(k), n, m) float32 banded matrices, ``[j, c, c + t] = k[j, t]`` (row c of matrix j
+    correlates an input of m samples with k[j] at output c; m = n + taps - 1)."""
+    out = np.zeros((k.shape[0], n * m), np.float32)
+    out[:, _band_index(n, m, k.shape[1])] = k[:, None, :]
+    return out.reshape(-1, n, m)
 
 
 def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
@@ -337,25 +344,35 @@ def _resample_pairs(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
     rows_s, cols_s = band_rows + 4, cols + 4
     nr, nc = rows_s + taps - 1, cols_s + taps - 1
     nt = bounds[-1]
-    sa = np.empty((nt, rows_s, cols_s), np.float32)
-    sb = np.empty((nt, rows_s, cols_s), np.float32)
+    # every tile's windows of a (first nt) and of b (last nt), gathered pair by pair, then
+    # resampled all at once: one batched matrix product per pass, each tile with its
+    # pair's banded kernel matrices (small enough that BLAS never starts threads, whose
+    # start-up on a busy machine costs more than the product)
+    win = np.empty((2 * nt, nr, nc), np.result_type(*a_imgs, *b_imgs))
     ok: np.ndarray | None = None
     if any(v is not None for v in a_valid) or any(v is not None for v in b_valid):
         ok = np.ones((nt, band_rows, cols), bool)
+    o = 2 + KERNEL_R - 1
     for j in range(nj):
         q = np.asarray(tiles[j], np.int64)
         s = slice(bounds[j], bounds[j + 1])
-        o = 2 + KERNEL_R - 1
-        sa[s] = _resample_job(_gather(a_imgs[j], q[:, 0] + fl[j, 0] - o, q[:, 1] + fl[j, 1] - o,
-                                      nr, nc), rows_s, cols_s, k[j, 0], k[j, 1])
-        sb[s] = _resample_job(_gather(b_imgs[j], q[:, 0] + fl[j, 2] - o, q[:, 1] + fl[j, 3] - o,
-                                      nr, nc), rows_s, cols_s, k[j, 2], k[j, 3])
+        win[s] = _gather(a_imgs[j], q[:, 0] + fl[j, 0] - o, q[:, 1] + fl[j, 1] - o, nr, nc)
+        win[nt + bounds[j]:nt + bounds[j + 1]] = _gather(
+            b_imgs[j], q[:, 0] + fl[j, 2] - o, q[:, 1] + fl[j, 3] - o, nr, nc)
         if ok is not None:
             for v, ry, rx in ((a_valid[j], rnd[j, 0], rnd[j, 1]),
                               (b_valid[j], rnd[j, 2], rnd[j, 3])):
                 if v is not None:
                     ok[s] &= _gather(v, q[:, 0] + ry, q[:, 1] + rx, band_rows, cols)
-    return sa, sb, ok
+    # kernel matrices per (side, pair): x passes (nc, cols_s), y passes (rows_s, nr)
+    kx = np.ascontiguousarray(_bands(np.concatenate([k[:, 1], k[:, 3]]), cols_s, nc)
+                              .transpose(0, 2, 1))
+    ky = _bands(np.concatenate([k[:, 0], k[:, 2]]), rows_s, nr)
+    job = np.repeat(np.arange(nj), np.diff(bounds))
+    job = np.concatenate([job, job + nj])
+    tmp = np.matmul(win.astype(np.float32), kx[job])
+    out = np.matmul(ky[job], tmp)
+    return out[:nt], out[nt:], ok
 
 
 def _batch_sums(x: np.ndarray, job: np.ndarray, bounds: list[int], c2: np.ndarray,

@@ -330,10 +330,20 @@ def _histogram(p: PreparedPlane) -> np.ndarray:
     """Normalised 32-bin luma histogram of the coarsest pyramid level's usable pixels."""
     lv = p.levels[-1]
     codes = lv.img if lv.valid is None else lv.img[lv.valid]
-    # codes are (y + 0.5) * CODE_GAIN: bins of 1/32 luma over Y' in [0, 1]
-    b = ((codes.astype(np.float32) / np.float32(CODE_GAIN) - np.float32(0.5)) * 32)
-    h = np.bincount(np.clip(b, 0, 31).astype(np.int64).ravel(), minlength=32).astype(np.float64)
+    # each code's luma bin from a table (no per-pixel float arithmetic)
+    h = np.bincount(np.take(_BIN_OF_CODE, codes.ravel()), minlength=32).astype(np.float64)
     return h / max(h.sum(), 1.0)
+
+
+def _bin_table() -> np.ndarray:
+    """uint8 (65536,): the luma bin of each uint16 pyramid code. Codes are (y + 0.5) *
+    CODE_GAIN: bins of 1/32 luma over Y' in [0, 1], the ends clamped."""
+    codes = np.arange(65536, dtype=np.float32)
+    b = (codes / np.float32(CODE_GAIN) - np.float32(0.5)) * 32
+    return np.clip(b, 0, 31).astype(np.uint8)
+
+
+_BIN_OF_CODE = _bin_table()
 
 
 def _classify(found: SceneMasks, ref: PreparedPlane, mov: PreparedPlane, d: np.ndarray,
