@@ -87,9 +87,22 @@ def _fit_of(sums: np.ndarray, counts: np.ndarray, motion: str, dx: float, dy: fl
             ) -> tuple[float, float, _Fit, float]:
     """A step's update, fit statistics and next robust scale from its sums (NSUMS) and
     residual histogram (NBINS) at shift (dx, dy)."""
-    half = np.searchsorted(np.cumsum(counts), 0.5 * counts.sum())
-    new_scale = max(1.4826 * (half + 0.5) / HIST_SCALE, _MIN_RSCALE)
-    hxx, hxy, hyy, bx, by, n, sa, sb, saa, sbb, sab, srr = (float(v) for v in sums)
+    ddx, ddy, fit = _fit_sums(sums, motion, dx, dy)
+    return ddx, ddy, fit, float(_robust_scales(counts[None])[0])
+
+
+def _robust_scales(counts: np.ndarray) -> np.ndarray:
+    """Next robust scales (J,) from residual histograms (J, NBINS): 1.4826 x the median
+    |r| (the middle of the median's bin), at least _MIN_RSCALE."""
+    cs = np.cumsum(counts, axis=1)
+    half = np.count_nonzero(cs < 0.5 * cs[:, -1:], axis=1)  # searchsorted, row by row
+    return np.maximum(1.4826 * (half + 0.5) / HIST_SCALE, _MIN_RSCALE)
+
+
+def _fit_sums(sums: np.ndarray, motion: str, dx: float, dy: float
+              ) -> tuple[float, float, _Fit]:
+    """A step's update and fit statistics from its sums (NSUMS) at shift (dx, dy)."""
+    hxx, hxy, hyy, bx, by, n, sa, sb, saa, sbb, sab, srr = sums.tolist()
     if n < 32:
         raise AlignmentError("the frames do not overlap enough to be aligned")
     # residual r = a - b; moving d by delta changes r by +delta . grad(m)
@@ -120,7 +133,7 @@ def _fit_of(sums: np.ndarray, counts: np.ndarray, motion: str, dx: float, dy: fl
     alpha = min(max(math.sqrt(va_ / vb_), 0.25), 4.0) if va_ > 1e-12 and vb_ > 1e-12 else 1.0
     fit = _Fit(dx, dy, max(0.0, min(1.0, z)), math.sqrt(srr / n), sx, sy, int(n),
                alpha, (sa - alpha * sb) / n)
-    return ddx, ddy, fit, new_scale
+    return ddx, ddy, fit
 
 
 def _inlier_tiles(ms: np.ndarray, dropped: int, total: int) -> np.ndarray | None:

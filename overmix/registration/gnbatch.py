@@ -15,7 +15,14 @@ import math
 import numpy as np
 
 from overmix.errors import AlignmentError
-from overmix.registration.fine import _ROBUST_C, _Fit, _fit_of, _inlier_tiles, _region
+from overmix.registration.fine import (
+    _ROBUST_C,
+    _Fit,
+    _fit_sums,
+    _inlier_tiles,
+    _region,
+    _robust_scales,
+)
 from overmix.registration.phase import PairResult, check_motion
 from overmix.registration.pyramid import _ENC_GAIN, PreparedPlane
 from overmix.registration.refine import gn_batch
@@ -91,11 +98,12 @@ def refine_pairs(pairs: list[tuple[PreparedPlane, PreparedPlane, float, float]],
                 np.array([s.fit.alpha if s.fit is not None else 1.0 for s in grp]),
                 np.array([s.fit.beta if s.fit is not None else 0.0 for s in grp]), ms)
             at = 0
-            for s, sm, hs in zip(grp, sums, hist, strict=True):
+            for s, sm, sc in zip(grp, sums, _robust_scales(hist).tolist(), strict=True):
                 nt = len(s.layout[0])  # type: ignore[index]
                 tms, at = ms[at:at + nt], at + nt
                 try:
-                    ddx, ddy, s.fit, s.scale = _fit_of(sm, hs, motion, s.cx, s.cy)
+                    ddx, ddy, s.fit = _fit_sums(sm, motion, s.cx, s.cy)
+                    s.scale = sc
                 except AlignmentError:
                     s.failed = True
                     continue

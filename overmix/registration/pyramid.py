@@ -89,7 +89,9 @@ def _erode(valid: np.ndarray, r: int) -> np.ndarray:
 def _encode(a: np.ndarray) -> np.ndarray:
     """float32 luma -> uint16 codes ``(y + _ENC_OFF) * _ENC_GAIN`` (half the memory of float32,
     steps of 3e-5, far below any video's quantisation)."""
-    v = (a + np.float32(_ENC_OFF)) * np.float32(_ENC_GAIN) + np.float32(0.5)
+    v = a + np.float32(_ENC_OFF)  # in place from here: one temporary, not three
+    v *= np.float32(_ENC_GAIN)
+    v += np.float32(0.5)
     np.clip(v, 0, 65535.49, out=v)
     return v.astype(np.uint16)  # v >= 0, so truncating v + 0.5 rounds to nearest
 

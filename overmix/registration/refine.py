@@ -16,6 +16,7 @@ in float64.
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 
@@ -57,6 +58,14 @@ def _diff_matrix(n: int) -> np.ndarray:
     c = np.arange(n)
     for t, k in enumerate((1.0, -8.0, 0.0, 8.0, -1.0)):
         d[c + t, c] = k / 12.0
+    d.flags.writeable = False  # cached and shared
+    return d
+
+
+@functools.lru_cache(maxsize=8)
+def _half_diff(n: int) -> np.ndarray:
+    """Half of :func:`_diff_matrix` in float32 (the derivative of (a + b) / 2 from a + b)."""
+    d = (0.5 * _diff_matrix(n)).astype(np.float32)
     d.flags.writeable = False  # cached and shared
     return d
 
@@ -226,18 +235,31 @@ def _gather(img: np.ndarray, r0: np.ndarray, c0: np.ndarray, nr: int, nc: int) -
     strided gather."""
     h, w = img.shape
     s0, s1 = img.strides
-    view = np.lib.stride_tricks.as_strided(img, (h - nr + 1, w - nc + 1, nr, nc),
-                                           (s0, s1, s0, s1), writeable=False)
+    shape, strides = (h - nr + 1, w - nc + 1, nr, nc), (s0, s1, s0, s1)
+    if img.flags.c_contiguous:  # a plain view on the buffer (as_strided's cost is per call)
+        view = np.ndarray(shape, img.dtype, img, 0, strides)
+    else:
+        view = np.lib.stride_tricks.as_strided(img, shape, strides, writeable=False)
     return view[r0, c0]
+
+
+_EPS = np.finfo(np.float64).eps
+_TAPS = np.arange(-KERNEL_R + 1, KERNEL_R + 1, dtype=np.float64)
+
+
+def _sinc(x: np.ndarray) -> np.ndarray:
+    """``np.sinc`` of a float64 array (its arithmetic, without its per-call cost)."""
+    y = np.pi * x
+    y = np.where(y == 0, _EPS, y)
+    return np.sin(y) / y
 
 
 def _kernel_rows(frac: np.ndarray, unit: float) -> np.ndarray:
     """Lanczos-``KERNEL_R`` weights (J, 4, 2R) float32 for sampling at ``n + frac`` (J, 4)
     from taps n-R+1 .. n+R, in the order (y of a, x of a, y of b, x of b); the x kernels sum
     to 1, the y kernels to ``unit``."""
-    t = np.arange(-KERNEL_R + 1, KERNEL_R + 1, dtype=np.float64)
-    x = t[None, None, :] - frac[:, :, None]
-    k = np.sinc(x) * np.sinc(x / KERNEL_R)
+    x = _TAPS - frac[:, :, None]
+    k = _sinc(x) * _sinc(x / KERNEL_R)
     k /= k.sum(axis=2, keepdims=True)
     k[:, 0::2] *= unit
     return k.astype(np.float32)
@@ -284,19 +306,19 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
     """
     nj = len(tiles)
     counts = [len(t) for t in tiles]
-    bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    bounds = [0, *itertools.accumulate(counts)]
     d = np.asarray(shifts, np.float64).reshape(nj, 2)
     # a is sampled at q + d/2, b at q - d/2: whole part (window start) and kernel phase
-    half = np.concatenate([d[:, ::-1] / 2, -d[:, ::-1] / 2], axis=1)  # ay, ax, by, bx
+    half = np.empty((nj, 4))
+    np.multiply(d[:, ::-1], 0.5, out=half[:, :2])  # ay, ax, by, bx
+    np.negative(half[:, :2], out=half[:, 2:])
     fl = np.floor(half)
     k = _kernel_rows(half - fl, unit)
-    fl = fl.astype(np.int64)
-    rnd = np.round(half).astype(np.int64)
     rows_s, cols_s = band_rows + 4, cols + 4
     nt = bounds[-1]
-    sa, sb, ok = _resample_pairs(a_imgs, b_imgs, a_valid, b_valid, tiles, bounds, fl, rnd, k,
-                                 band_rows, cols)
     job = np.repeat(np.arange(nj), counts)
+    sa, sb, ok = _resample_pairs(a_imgs, b_imgs, a_valid, b_valid, tiles, bounds, job,
+                                 fl.astype(np.int64), half, k, band_rows, cols)
     al = np.asarray(alpha, np.float32)[job][:, None, None]
     be = np.asarray(beta, np.float32)[job][:, None, None]
     # m = (a + alpha b + beta) / 2; the 1/2 is in the derivative matrices
@@ -309,10 +331,8 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
     np.subtract(a, r, out=r)
     r -= be
     if max(band_rows, cols) <= _MATMUL_MAX:
-        dx_ = (0.5 * _diff_matrix(cols)).astype(np.float32)
-        dy_ = (0.5 * _diff_matrix(band_rows)).astype(np.float32)
-        gx = m[:, 2:rows_s - 2, :] @ dx_
-        gy = np.matmul(dy_.T, m[:, :, 2:cols_s - 2])
+        gx = m[:, 2:rows_s - 2, :] @ _half_diff(cols)
+        gy = np.matmul(_half_diff(band_rows).T, m[:, :, 2:cols_s - 2])
     else:
         ny, nx = rows_s - 2, cols_s - 2
         gx = ((m[:, 2:ny, 0:nx - 2] - m[:, 2:ny, 4:nx + 2])
@@ -334,44 +354,52 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
 
 def _resample_pairs(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
                     a_valid: list[np.ndarray | None], b_valid: list[np.ndarray | None],
-                    tiles: list[np.ndarray], bounds: list[int], fl: np.ndarray, rnd: np.ndarray,
-                    k: np.ndarray, band_rows: int, cols: int,
+                    tiles: list[np.ndarray], bounds: list[int], job: np.ndarray,
+                    fl: np.ndarray, half: np.ndarray, k: np.ndarray, band_rows: int, cols: int,
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Every pair's tiles of a and b resampled (with the +-2 derivative margin) and, when
-    any plane has a validity mask, where both kernels stay on valid pixels."""
+    any plane has a validity mask, where both kernels stay on valid pixels. ``job``: each
+    tile's pair; ``fl``: floor of ``half`` (J, 4), the sample positions' offsets (ay, ax,
+    by, bx)."""
     nj = len(tiles)
     taps = 2 * KERNEL_R
     rows_s, cols_s = band_rows + 4, cols + 4
     nr, nc = rows_s + taps - 1, cols_s + taps - 1
     nt = bounds[-1]
-    # every tile's windows of a (first nt) and of b (last nt), gathered pair by pair, then
-    # resampled all at once: one batched matrix product per pass, each tile with its
-    # pair's banded kernel matrices (small enough that BLAS never starts threads, whose
-    # start-up on a busy machine costs more than the product)
+    # every tile's windows of a (first nt) and of b (last nt), gathered one plane at a time
+    # (a frame's pairs share its plane), then resampled all at once: one batched matrix
+    # product per pass, each tile with its pair's banded kernel matrices (small enough
+    # that BLAS never starts threads, whose start-up on a busy machine costs more than
+    # the product)
+    q = np.concatenate(tiles) if nj > 1 else np.asarray(tiles[0])
+    starts = np.tile(q, 2) + (fl - (2 + KERNEL_R - 1))[job]  # (nt, 4): a row, col, b row, col
     win = np.empty((2 * nt, nr, nc), np.result_type(*a_imgs, *b_imgs))
+    for side, imgs in ((0, a_imgs), (1, b_imgs)):
+        j = 0
+        while j < nj:  # runs of pairs on the same plane: one gather
+            e = j + 1
+            while e < nj and imgs[e] is imgs[j]:
+                e += 1
+            lo, hi = bounds[j], bounds[e]
+            win[side * nt + lo:side * nt + hi] = _gather(
+                imgs[j], starts[lo:hi, 2 * side], starts[lo:hi, 2 * side + 1], nr, nc)
+            j = e
     ok: np.ndarray | None = None
     if any(v is not None for v in a_valid) or any(v is not None for v in b_valid):
         ok = np.ones((nt, band_rows, cols), bool)
-    o = 2 + KERNEL_R - 1
-    for j in range(nj):
-        q = np.asarray(tiles[j], np.int64)
-        s = slice(bounds[j], bounds[j + 1])
-        win[s] = _gather(a_imgs[j], q[:, 0] + fl[j, 0] - o, q[:, 1] + fl[j, 1] - o, nr, nc)
-        win[nt + bounds[j]:nt + bounds[j + 1]] = _gather(
-            b_imgs[j], q[:, 0] + fl[j, 2] - o, q[:, 1] + fl[j, 3] - o, nr, nc)
-        if ok is not None:
-            for v, ry, rx in ((a_valid[j], rnd[j, 0], rnd[j, 1]),
-                              (b_valid[j], rnd[j, 2], rnd[j, 3])):
+        rq = np.tile(q, 2) + np.round(half).astype(np.int64)[job]
+        for j in range(nj):
+            s = slice(bounds[j], bounds[j + 1])
+            for v, c in ((a_valid[j], 0), (b_valid[j], 2)):
                 if v is not None:
-                    ok[s] &= _gather(v, q[:, 0] + ry, q[:, 1] + rx, band_rows, cols)
+                    ok[s] &= _gather(v, rq[s, c], rq[s, c + 1], band_rows, cols)
     # kernel matrices per (side, pair): x passes (nc, cols_s), y passes (rows_s, nr)
     kx = np.ascontiguousarray(_bands(np.concatenate([k[:, 1], k[:, 3]]), cols_s, nc)
                               .transpose(0, 2, 1))
     ky = _bands(np.concatenate([k[:, 0], k[:, 2]]), rows_s, nr)
-    job = np.repeat(np.arange(nj), np.diff(bounds))
-    job = np.concatenate([job, job + nj])
-    tmp = np.matmul(win.astype(np.float32), kx[job])
-    out = np.matmul(ky[job], tmp)
+    both = np.concatenate([job, job + nj])
+    tmp = np.matmul(win.astype(np.float32), kx[both])
+    out = np.matmul(ky[both], tmp)
     return out[:nt], out[nt:], ok
 
 
@@ -405,7 +433,7 @@ def _batch_sums(x: np.ndarray, job: np.ndarray, bounds: list[int], c2: np.ndarra
                              bounds[:-1], axis=0)
     else:
         hm = vm[:, :3, :3]
-    out = np.stack([hm[:, 0, 0], hm[:, 0, 1], hm[:, 1, 1], hm[:, 0, 2], hm[:, 1, 2],
-                    vm[:, 5, 5], vm[:, 3, 5], vm[:, 4, 5], vm[:, 3, 3], vm[:, 4, 4],
-                    vm[:, 3, 4], vm[:, 2, 2]], axis=1)
+    # hxx, hxy, hyy, bx, by from hm; n, sa, sb, saa, sbb, sab, srr from vm
+    out = np.concatenate([hm.reshape(nj, 9)[:, [0, 1, 4, 2, 5]],
+                          vm.reshape(nj, 36)[:, [35, 23, 29, 21, 28, 22, 14]]], axis=1)
     return out, hist

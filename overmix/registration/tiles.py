@@ -81,10 +81,12 @@ def _tiles(y0: int, x0: int, rows: int, cols: int, budget: int | None,
     # tile energy of every candidate of every zone (ny, nx, candidates), integral image
     flat = energy.ravel()
     e = flat[i11] - flat[i01] - flat[i10] + flat[i00]
-    best = e.argmax(axis=2)[..., None]
-    out = np.stack([np.take_along_axis(sy, best, axis=2)[..., 0],
-                    np.take_along_axis(sx, best, axis=2)[..., 0]], axis=-1)
-    return np.ascontiguousarray(out.reshape(-1, 2), np.int64), th, tw
+    zones = np.arange(ny * nx)
+    best = e.reshape(ny * nx, -1).argmax(axis=1)
+    out = np.empty((ny * nx, 2), np.int64)
+    out[:, 0] = sy.reshape(ny * nx, -1)[zones, best]
+    out[:, 1] = sx.reshape(ny * nx, -1)[zones, best]
+    return out, th, tw
 
 
 @functools.lru_cache(maxsize=64)
@@ -138,7 +140,7 @@ def _energy(p: PreparedPlane) -> np.ndarray:
         lv = p.levels[0]
         a = lv.img[::2, ::2].astype(np.float32)
         e = np.zeros(a.shape, np.float32)
-        gx, gy = np.diff(a, axis=1), np.diff(a, axis=0)
+        gx, gy = a[:, 1:] - a[:, :-1], a[1:] - a[:-1]
         np.square(gx, out=gx)
         np.square(gy, out=gy)
         e[:-1, :-1] = gx[:-1]
