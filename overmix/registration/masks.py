@@ -295,7 +295,7 @@ class SceneMasks:
         for m in self.maps.values():
             parts = [p[0] for p in (m.prev, m.nxt) if p is not None]
             if parts:
-                tot += float(np.logical_or.reduce(parts).mean())
+                tot += np.count_nonzero(np.logical_or.reduce(parts)) / parts[0].size
         return tot / max(self.n, 1)
 
     def found(self) -> bool:
@@ -308,9 +308,10 @@ class SceneMasks:
         ov, fg = [], []
         for k in range(self.n):
             lv = self._level(k)
-            ov.append(0.0 if lv is None else float(lv[1].mean()))
-            fg.append(0.0 if lv is None else float(lv[0].mean()))
-        bars = 0.0 if self.bars is None else float(self.bars.mean())
+            # count_nonzero / size: the mean of a bool map without a float copy of it
+            ov.append(0.0 if lv is None else np.count_nonzero(lv[1]) / lv[1].size)
+            fg.append(0.0 if lv is None else np.count_nonzero(lv[0]) / lv[0].size)
+        bars = 0.0 if self.bars is None else np.count_nonzero(self.bars) / self.bars.size
         return {
             "overlay": round(float(np.mean(ov)) + bars, 4) if ov else bars,
             "foreground": round(float(np.mean(fg)), 4) if fg else 0.0,

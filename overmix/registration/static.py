@@ -115,11 +115,11 @@ def _static_pair(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray,
     pixels, when known; edges it moves along themselves (:data:`MIN_ACROSS`) are left
     out."""
     edges = ea & eb
-    ne = int(edges.sum())
+    ne = np.count_nonzero(edges)
     if ne == 0:
         return None
     st = _same_edges(a, b, edges)
-    ns = int(st.sum())
+    ns = np.count_nonzero(st)
     if ns < 8 or (ns < MIN_FOUND * ne and ns < MIN_AREA * st.size):
         return None  # nothing or a few chance matches (the shift test only removes more)
     told: np.ndarray | None = None  # pixels where the shift tells static from sliding
@@ -131,7 +131,7 @@ def _static_pair(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray,
         told = np.ones(a.shape, bool)
         told[ys, xs] = across >= MIN_ACROSS * np.hypot(gx, gy)
         st &= told
-    ns = int(st.sum())
+    ns = np.count_nonzero(st)
     if ns < 8 or ne - ns < MIN_MOVED * ne or (ns < MIN_FOUND * ne
                                               and ns < MIN_AREA * st.size):
         return None  # nothing, the background itself, or a few chance matches
@@ -140,7 +140,7 @@ def _static_pair(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray,
     st = _cross(_cross(st, 1, False), 1, True)
     if told is not None:  # the closing does not bring back what the shift could not tell
         st &= told
-    ns = int(st.sum())
+    ns = np.count_nonzero(st)
     if ns < MIN_FOUND * max(ne, 1) and ns < MIN_AREA * st.size:
         return None  # a few chance matches (a periodic texture), not an overlay
     if _cross(st, 4, True).mean() > MAX_COVER:

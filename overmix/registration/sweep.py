@@ -357,7 +357,7 @@ def _classify(found: SceneMasks, ref: PreparedPlane, mov: PreparedPlane, d: np.n
                                    unit=CODE_GAIN)
     h, w = moving.shape
     overlap = max(0.0, w - abs(dl[0])) * max(0.0, h - abs(dl[1]))
-    if moving.sum() > CUT_FRACTION * max(overlap, 1.0):
+    if np.count_nonzero(moving) > CUT_FRACTION * max(overlap, 1.0):
         return True
     found.add_pair(k, moving, static, dl)
     return False
