@@ -180,6 +180,12 @@ def is_flat(plane: PreparedPlane) -> bool:
     4x4 box level (grain and codec noise averaged down; the coarsest level of a small frame)
     is below :data:`FLAT_STD`."""
     img = plane.levels[min(2, len(plane.levels) - 1)].img
+    # every 4th row first (a quarter of the work): n var >= m var_rows for any m of the n
+    # samples (their own mean minimises their squared deviations), so a textured frame is
+    # told from them alone
+    rows = img[::4]
+    if rows.size * float(rows.std()) ** 2 >= img.size * (FLAT_STD * CODE_GAIN) ** 2:
+        return False
     return float(img.std()) / CODE_GAIN < FLAT_STD
 
 
