@@ -14,10 +14,12 @@ no frame at all. This module redraws the masks inside a candidate region at full
 2. **Flat background** also keeps its value while the camera moves along it. Flat areas are
    the connected pixels without an edge (3x3 range at most ``thr``); an area that holds some
    pixels that are *not* screen-fixed (where the camera carried an edge of it past them) is
-   background (a flat sky, a wall), and all of it is kept. The glyph fills, outlines and bars
-   are separate areas (their borders are edges) made entirely of screen-fixed pixels, so they
-   stay masked. Uniform rows or columns that are screen-fixed almost across the frame are
-   bars and always stay masked.
+   background (a flat sky, a wall), and all of it is kept. Those pixels must form a patch
+   (:data:`MIN_SPECK` or more connected): a few scattered ones are codec glitches or drift
+   in the flat fill or outline of a glyph, which are several pixels wide at 720p and up.
+   The glyph fills, outlines and bars are separate areas (their borders are edges) made
+   entirely of screen-fixed pixels, so they stay masked. Uniform rows or columns that are
+   screen-fixed almost across the frame are bars and always stay masked.
 3. Specks of a few screen-fixed pixels (texture that kept its value by chance) are dropped;
    the result, grown by one pixel (the antialiased rims that take part of the background's
    value), replaces the candidate region's mask.
@@ -83,7 +85,15 @@ def _flat_background(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
     if n == 0:
         return np.zeros_like(fixed)
     size = np.bincount(lab.ravel(), minlength=n + 1)
-    moving = np.bincount(lab.ravel(), weights=(~fixed).ravel(), minlength=n + 1)
+    # the pixels the camera carried an edge past form bands; specks of a few are a codec
+    # glitch or drift in a flat glyph fill or outline (wide ones at high resolutions)
+    changed = flat & ~fixed
+    clab, nc = ndimage.label(changed, structure=np.ones((3, 3), bool))
+    if nc:
+        speck = np.bincount(clab.ravel(), minlength=nc + 1) < MIN_SPECK
+        speck[0] = False
+        changed &= ~speck[clab]
+    moving = np.bincount(lab.ravel(), weights=changed.ravel(), minlength=n + 1)
     bg = moving >= np.maximum(BACKGROUND_MIN, BACKGROUND_SHARE * size)
     bg[0] = False
     out = bg[lab]
