@@ -30,6 +30,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -41,6 +42,8 @@ from overmix.progress import ProgressCallback, no_progress
 
 __all__ = ["DEFAULT_BUDGET", "FrameStore", "remove_stale_stores"]
 
+# Bytes of float32 luma a spilled frame's luma is made in at a time (FrameStore.luma).
+LUMA_STRIP_BYTES = 1 << 18
 # Bytes of native codes kept in memory; the rest is spilled (see the module docs). Small
 # inputs (tests, short low-resolution clips) never touch the disk.
 DEFAULT_BUDGET = 4 * 1024 * 1024
@@ -244,24 +247,49 @@ class FrameStore:
         """Working Y' (or gray, or G' for RGB frames) of frame ``k``, float32, shape (h, w).
 
         For RGB frames the luma is the BT.709 weighted sum of R'G'B' (enough for alignment).
+        A spilled frame is read strip by strip, only the planes the luma needs: no whole copy
+        of its codes nor a whole-frame temporary is held besides the result.
         """
-        return self.luma_of(self.frame(k).planes)
+        e = self._entries[k]
+        if not e.files:
+            return self.luma_of(e.frame.planes)
+        assert self.layout is not None
+        h, w = e.shapes[0]
+        out = np.empty((h, w), np.float32)
+        rows = max(1, LUMA_STRIP_BYTES // (4 * w))
+        need = 3 if self.layout.family == Family.RGB else 1
+        bufs = [np.empty((min(rows, h), w), e.dtype) for _ in range(need)]
+        files = [open(path, "rb", buffering=0) for path in e.files[:need]]  # noqa: SIM115
+        try:
+            for y0 in range(0, h, rows):
+                y1 = min(h, y0 + rows)
+                strip = tuple(_read_rows(f, b[:y1 - y0]) for f, b in zip(files, bufs,
+                                                                        strict=True))
+                self.luma_of(strip, out=out[y0:y1])
+        finally:
+            for f in files:
+                f.close()
+        return out
 
-    def luma_of(self, planes: tuple[np.ndarray, ...]) -> np.ndarray:
+    def luma_of(self, planes: tuple[np.ndarray, ...],
+                out: np.ndarray | None = None) -> np.ndarray:
         """:meth:`luma` of a frame's codes (``planes``: all of them, or the same rows of
-        each: the result is per sample, so a strip of rows gives that strip of the luma)."""
+        each: the result is per sample, so a strip of rows gives that strip of the luma),
+        written to ``out`` (float32, the planes' shape) when given."""
         assert self.layout is not None
         if self.layout.family == Family.RGB:
             (cr, cg, cb), off = self.luma_coefficients()
             # straight from the codes in float32: three passes instead of ten
-            y = np.multiply(planes[0], np.float32(cr), dtype=np.float32)
+            y = np.multiply(planes[0], np.float32(cr), out=out, dtype=np.float32)
             tmp = np.multiply(planes[1], np.float32(cg), dtype=np.float32)
             y += tmp
             np.multiply(planes[2], np.float32(cb), out=tmp, dtype=np.float32)
             y += tmp
             y += np.float32(off)
             return y
-        return self._working(planes[:1])[0]
+        if out is None:
+            return self._working(planes[:1])[0]
+        return self._luma_into(planes[0], out)
 
     def luma_coefficients(self) -> tuple[tuple[float, ...], float]:
         """:meth:`luma` as an affine map of the codes: ``Y' = Σ_p c[p] · code_p + offset``
@@ -297,11 +325,16 @@ class FrameStore:
         out = []
         for i, p in enumerate(planes):
             off, scale = (co, cs) if ycc and i > 0 else (yo, ys)
-            v = p.astype(np.float32)
-            v -= np.float32(off)
-            v *= np.float32(1.0 / scale)
-            out.append(v)
+            out.append(_affine_into(p, np.empty(p.shape, np.float32), off, scale))
         return tuple(out)
+
+    def _luma_into(self, plane: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """:meth:`_working` of the luma plane's codes (or a strip of them) into ``out``."""
+        from overmix.color.convert import range_constants
+
+        assert self.color is not None
+        yo, ys = range_constants(self.color.bit_depth, self.color.range)[:2]
+        return _affine_into(plane, out, yo, ys)
 
     # ---------------------------------------------------------------- lifetime
 
@@ -325,3 +358,24 @@ class FrameStore:
                 shutil.rmtree(self._tmp, ignore_errors=True)
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
+
+
+def _affine_into(codes: np.ndarray, out: np.ndarray, off: float, scale: float) -> np.ndarray:
+    """``out = (codes - off) / scale`` in float32 (codes ≤ 65535 are exact in float32; the
+    result is within 1 ulp of ``codes_to_working``'s)."""
+    out[...] = codes
+    out -= np.float32(off)
+    out *= np.float32(1.0 / scale)
+    return out
+
+
+def _read_rows(f: BinaryIO, buf: np.ndarray) -> np.ndarray:
+    """The next ``buf.size`` samples of the raw plane file ``f``, read into ``buf``."""
+    view = memoryview(buf.reshape(-1)).cast("B")
+    got = 0
+    while got < view.nbytes:
+        n = f.readinto(view[got:])
+        if not n:
+            raise OSError(f"{getattr(f, 'name', 'spill file')}: truncated frame store file")
+        got += n
+    return buf

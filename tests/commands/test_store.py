@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from overmix.color.spec import ColorInfo
+from overmix.color.spec import ColorInfo, Range
 from overmix.errors import InputError
 from overmix.frame import Family, Frame, PlaneLayout
 from overmix.io.store import FrameStore
@@ -67,3 +67,33 @@ def test_store_owns_its_arrays() -> None:
     with FrameStore.from_frames([f]) as store:
         f.planes[0][:] = 0
         assert store.frame(0).planes[0].any()
+
+
+@pytest.mark.parametrize("family, depth", [(Family.RGB, 8), (Family.YCBCR, 10),
+                                           (Family.GRAY, 16)])
+def test_spilled_luma_is_read_in_strips_with_the_same_values(family: Family, depth: int,
+                                                             monkeypatch) -> None:
+    """A spilled frame's luma is made a strip of rows at a time from its plane files: the
+    same float32 values as the luma of the whole frame's codes, for any strip height."""
+    import overmix.io.store as store_mod
+
+    rng = np.random.default_rng(depth)
+    dt = np.uint16 if depth > 8 else np.uint8
+    h, w = 37, 23
+    shapes = {Family.RGB: [(h, w)] * 3, Family.YCBCR: [(h, w), (19, 12), (19, 12)],
+              Family.GRAY: [(h, w)]}[family]
+    planes = tuple(rng.integers(0, 1 << depth, s).astype(dt) for s in shapes)
+    layout = PlaneLayout(family, 2, 2) if family == Family.YCBCR else PlaneLayout(family)
+    full = Range.FULL if family == Family.RGB else Range.LIMITED
+    f = Frame(planes, layout, ColorInfo(bit_depth=depth, range=full))
+    with FrameStore.from_frames([f], budget_bytes=0) as store:
+        assert store.spilled == 1
+        want = store.luma_of(planes)
+        if family == Family.RGB:  # BT.709 weights of the working R'G'B' (independent sum)
+            ref = sum(c * p.astype(np.float64) for c, p in
+                      zip((0.2126, 0.7152, 0.0722), planes, strict=True)) / 255
+            np.testing.assert_allclose(want, ref, atol=1e-6)
+        for rows in (1, 5, h, 1000):
+            monkeypatch.setattr(store_mod, "LUMA_STRIP_BYTES", 4 * w * rows)
+            got = store.luma(0)
+            assert got.dtype == np.float32 and np.array_equal(got, want)
