@@ -231,14 +231,16 @@ def _block_sums(a: np.ndarray, r: int, hh: int, ww: int) -> np.ndarray:
 
 def _smooth121(b: np.ndarray) -> np.ndarray:
     """``[1, 2, 1] / 4`` along both axes, edge samples repeated (numpy; float32 in/out)."""
+    b = np.asarray(b, np.float32)
     for axis in (0, 1):
         n = b.shape[axis]
         if n < 2:
             continue
-        p = np.concatenate([np.take(b, [0], axis=axis), b, np.take(b, [n - 1], axis=axis)],
-                           axis=axis)
-        lo = np.take(p, np.arange(0, n), axis=axis)
-        mid = np.take(p, np.arange(1, n + 1), axis=axis)
-        hi = np.take(p, np.arange(2, n + 2), axis=axis)
-        b = (np.float32(0.25) * (lo + hi) + np.float32(0.5) * mid).astype(np.float32)
-    return b
+        a = np.moveaxis(b, axis, 0)  # the axis first: the neighbours are row slices
+        p = np.empty((n + 2, *a.shape[1:]), np.float32)
+        p[1:-1] = a
+        p[0], p[-1] = a[0], a[-1]
+        out = np.float32(0.25) * (p[:-2] + p[2:])
+        out += np.float32(0.5) * p[1:-1]
+        b = np.moveaxis(out, 0, axis)
+    return np.ascontiguousarray(b)
