@@ -175,6 +175,7 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     # the clean still: per-frame outliers, and a persistent overlay to un-blend
     plan = find_clean(store, offsets, opts, overlay if opts.logo != "off" else None, prior,
                       progress, gains=gains, fixed_prior=fixed)
+    release_memory()  # the reduced frames and residual maps, freed in the check's threads
     provider, weights, fweights = store, None, None
     ov = plan.overlay
     if opts.overlays == "remove" and ov is not None and ov.alpha is not None:
