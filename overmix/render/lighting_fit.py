@@ -11,6 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 MIN_CHANGE = 0.5 / 255  # auto: smallest change of Y' worth compensating (half an 8-bit code)
+# iterations that look for screen-fixed content (after the first Gauss-Newton steps: the
+# gains are then within ~0.3 %), the fewest iterations, and convergence (largest change of
+# a gain or offset: 1e-5 is 0.001 %, far below the noise)
+STATIC_PASSES = (1, 3)
+MIN_ITER = 4
+TOL = 1e-5
 
 
 @dataclass
@@ -58,31 +64,40 @@ def _cauchy(r: np.ndarray, scale: float) -> np.ndarray:
 
 class _Pattern:
     """The fixed structure of the Schur complement (which frames see which cells), computed
-    once per fit: observations ordered by cell, cells ranked by their first frame and taken
-    in blocks of 256, so each block touches a short run of frames and its Gram matrix is small
-    (cost ~ cells x (frames per cell)^2)."""
+    once per fit. The observations come ordered by cell, and the cells are numbered by their
+    first frame (:func:`_by_first_frame`); the cells are taken in blocks of 256, so each
+    block is a contiguous run of observations that touches a short run of frames and its
+    Gram matrix is small (cost ~ cells x (frames per cell)^2)."""
 
-    def __init__(self, k: np.ndarray, c: np.ndarray, n: int, ncell: int, first: np.ndarray):
+    def __init__(self, k: np.ndarray, c: np.ndarray, n: int, ncell: int):
         self.k, self.c, self.n, self.ncell = k, c, n, ncell
-        cell_rank = np.empty(ncell, np.int64)
-        by_rank = np.argsort(first, kind="stable")  # rank -> cell
-        cell_rank[by_rank] = np.arange(ncell)
-        self.order = np.argsort(cell_rank[c], kind="stable")
-        co, ko = cell_rank[c][self.order], k[self.order]
-        blk = co // 256
+        blk = c // 256
         cuts = np.flatnonzero(np.diff(blk)) + 1
         starts = np.concatenate([[0], cuts])
-        ends = np.concatenate([cuts, [len(co)]])
+        ends = np.concatenate([cuts, [len(c)]])
         self.blocks = []
         for s0, s1 in zip(starts, ends, strict=True):
-            kk = ko[s0:s1]
+            kk = k[s0:s1]
             lo, hi = int(kk.min()), int(kk.max()) + 1
-            cr = co[s0:s1]
+            cr = c[s0:s1]
             base = int(cr[0])
             nrow = int(cr[-1]) - base + 1
             # flat positions of (cell, a_k) in the block's (nrow, 2 (hi - lo)) matrix
             pos = (cr - base) * (2 * (hi - lo)) + 2 * (kk - lo)
-            self.blocks.append((int(s0), int(s1), lo, hi, nrow, pos, by_rank[base:base + nrow]))
+            self.blocks.append((int(s0), int(s1), lo, hi, nrow, pos, base))
+
+
+def _by_first_frame(k: np.ndarray, c: np.ndarray, n: int, ncell: int) -> tuple[np.ndarray,
+                                                                                np.ndarray]:
+    """``(order, label)``: the observations ordered by cell, the cells renumbered by the first
+    frame that sees them (``c_new = label[c]``; non-decreasing along ``order``), so that the
+    per-cell sums run over contiguous memory and :class:`_Pattern`'s blocks are slices."""
+    first = np.full(ncell, n, np.int64)
+    np.minimum.at(first, c, k)
+    by_rank = np.argsort(first, kind="stable")  # new label -> old cell
+    label = np.empty(ncell, np.int64)
+    label[by_rank] = np.arange(ncell)
+    return np.argsort(label[c], kind="stable"), label
 
 
 def _gram(v: np.ndarray) -> np.ndarray:
@@ -98,23 +113,23 @@ def _gram(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def _solve_reduced(p: _Pattern, w: np.ndarray, a: np.ndarray, s: np.ndarray, r: np.ndarray,
-                   damping: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One Gauss-Newton step of ``m = a_k S_c + b_k`` with the cell unknowns eliminated.
+def _solve_reduced(p: _Pattern, w: np.ndarray, ak: np.ndarray, sc: np.ndarray, r: np.ndarray,
+                   a: np.ndarray, damping: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One Gauss-Newton step of ``m = a_k S_c + b_k`` with the cell unknowns eliminated
+    (``ak``, ``sc``: ``a[k]``, ``S[c]`` per observation; ``r`` the residuals).
 
     Returns ``(delta_theta (2n,) [a0, b0, a1, b1, ...], delta_S (ncell,), H_red (2n, 2n))``.
     """
     k, c, n, ncell = p.k, p.c, p.n, p.ncell
-    sc = s[c]
-    ak = a[k]
-    # per-frame blocks and gradients
-    haa = np.bincount(k, w * sc * sc, n)
-    hab = np.bincount(k, w * sc, n)
+    # per-frame blocks and gradients (products shared: this runs over every observation)
+    ws, wa, wr = w * sc, w * ak, w * r
+    haa = np.bincount(k, ws * sc, n)
+    hab = np.bincount(k, ws, n)
     hbb = np.bincount(k, w, n)
-    ga = np.bincount(k, w * sc * r, n)
-    gb = np.bincount(k, w * r, n)
-    d = np.bincount(c, w * ak * ak, ncell)
-    gs = np.bincount(c, w * ak * r, ncell)
+    ga = np.bincount(k, sc * wr, n)
+    gb = np.bincount(k, wr, n)
+    d = np.bincount(c, wa * ak, ncell)
+    gs = np.bincount(c, ak * wr, ncell)
     dinv = np.where(d > 0, 1.0 / np.maximum(d, 1e-300), 0.0)
     h = np.zeros((2 * n, 2 * n))
     idx = np.arange(n)
@@ -127,22 +142,22 @@ def _solve_reduced(p: _Pattern, w: np.ndarray, a: np.ndarray, s: np.ndarray, r: 
     # Schur complement: H_red = H_tt - U^T D^-1 U, U[c, 2k] = w a S, U[c, 2k+1] = w a,
     # block by block (see _Pattern)
     sd = np.sqrt(dinv)
-    ub = (w * ak * sd[c])[p.order]
-    ua = ub * sc[p.order]
+    ub = wa * sd[c]
+    ua = ub * sc
     gsd = gs * sd
-    for s0, s1, lo, hi, nrow, pos, cells in p.blocks:
+    for s0, s1, lo, hi, nrow, pos, c0 in p.blocks:
         v = np.zeros(nrow * 2 * (hi - lo))
         # one observation per (cell, frame): plain assignment
         v[pos] = ua[s0:s1]
         v[pos + 1] = ub[s0:s1]
         v = v.reshape(nrow, 2 * (hi - lo))
         h[2 * lo:2 * hi, 2 * lo:2 * hi] -= _gram(v)
-        g[2 * lo:2 * hi] -= np.einsum("ij,i->j", v, gsd[cells])
+        g[2 * lo:2 * hi] -= np.einsum("ij,i->j", v, gsd[c0:c0 + nrow])
     h_red = h
     reg = _gauge_fixed(h_red, a, damping)
     dtheta = _chol_solve(_cholesky(reg), g)
     # back-substitution: dS = D^-1 (g_S - U dtheta)
-    u_dt = np.bincount(c, w * ak * (sc * dtheta[2 * k] + dtheta[2 * k + 1]), ncell)
+    u_dt = np.bincount(c, wa * (sc * dtheta[0::2][k] + dtheta[1::2][k]), ncell)
     ds = dinv * (gs - u_dt)
     return dtheta, ds, h_red
 
@@ -151,8 +166,8 @@ def _fit(k: np.ndarray, c: np.ndarray, m: np.ndarray, fbin: np.ndarray, n: int, 
          cell: int, iterations: int) -> LightingFit | None:
     """The robust global fit of ``m = a_k S_c + b_k`` over observations (k, c)."""
     k = k.astype(np.int64)
-    first = np.full(ncell, n, np.int64)
-    np.minimum.at(first, c, k)
+    order, label = _by_first_frame(k, c, n, ncell)
+    k, c, m, fbin = k[order], label[c][order], m[order], fbin[order]
     base = np.ones(len(m))
     a, b = np.ones(n), np.zeros(n)
     cnt = np.bincount(c, minlength=ncell).astype(np.float64)
@@ -160,16 +175,17 @@ def _fit(k: np.ndarray, c: np.ndarray, m: np.ndarray, fbin: np.ndarray, n: int, 
     static_bins = 0
     nbin_, bi = np.unique(fbin, return_inverse=True)
     nbin = len(nbin_)
-    pattern = _Pattern(k, c, n, ncell, first)
+    pattern = _Pattern(k, c, n, ncell)
     h_red = None
     wgt = base
     scale = 1.0
     for it in range(iterations):
-        r = m - a[k] * s[c] - b[k]
-        live = base > 0
-        scale = max(1.4826 * float(np.median(np.abs(r[live]))), 1e-5) if live.any() else 1e-5
+        ak, sc = a[k], s[c]
+        r = m - ak * sc - b[k]
+        live = r if not static_bins else r[base > 0]
+        scale = max(1.4826 * float(np.median(np.abs(live))), 1e-5) if live.size else 1e-5
         wgt = base * _cauchy(r, scale)
-        if it in (2, 5):
+        if it in STATIC_PASSES:
             # screen-fixed content: frame-position bins where most frames disagree with the
             # scene (a hardsub, a logo, a character the camera follows)
             # (median |z| > 3: more than half of the bin's observations beyond 3 scales)
@@ -179,12 +195,12 @@ def _fit(k: np.ndarray, c: np.ndarray, m: np.ndarray, fbin: np.ndarray, n: int, 
                 static_bins = int(bad.sum())
                 base = np.where(bad[bi], 0.0, base)
                 wgt = base * _cauchy(r, scale)
-        dtheta, ds, h_red = _solve_reduced(pattern, wgt, a, s, r, damping=1e-6)
+        dtheta, ds, h_red = _solve_reduced(pattern, wgt, ak, sc, r, a, damping=1e-6)
         a = a + dtheta[0::2]
         b = b + dtheta[1::2]
         s = s + ds
         a, b, s = _gauge(a, b, s, k, wgt)
-        if it >= 6 and float(np.abs(dtheta).max()) < 1e-6:
+        if it >= MIN_ITER and float(np.abs(dtheta).max()) < TOL:
             break
     if h_red is None:
         return None
