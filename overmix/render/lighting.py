@@ -55,6 +55,9 @@ MaskProvider = Callable[[int], "np.ndarray | None"]
 # pans of tools/bench_lighting.py the worst error against the decoded frames' gains went
 # from 0.16-0.25 % (8 px) to 0.09-0.22 % (5 px); 4 px gains nothing more
 CELLS_PER_FRAME = 5000
+# memory: the fit holds ~200 bytes per (frame, cell) observation; long pans get fewer,
+# larger cells so that it stays near 200 MB (a 160-frame 480x270 pan: 0.83 M)
+MAX_OBSERVATIONS = 1_000_000
 WHITE_CELL = 0.97  # cells whose mean Y' reaches this may hold clipped highlights: left out
 
 
@@ -80,7 +83,8 @@ def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | N
     frame_masks : callable ``k -> (h, w) bool or None``
         Per-frame ignore masks (overlays, moving foreground), True = ignore.
     cell : int or None
-        Cell size in px (default: about ``CELLS_PER_FRAME`` cells per frame).
+        Cell size in px (default: about ``CELLS_PER_FRAME`` cells per frame, fewer when
+        ``n * CELLS_PER_FRAME`` exceeds ``MAX_OBSERVATIONS``).
     border : int
         Frame-edge pixels not used (at least 1).
     iterations : int
@@ -104,7 +108,7 @@ def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | N
     if canvas is None:
         canvas = Canvas.covering(xy, w, h)
     if cell is None:
-        cell = max(4, round(math.sqrt(h * w / CELLS_PER_FRAME)))
+        cell = max(4, round(math.sqrt(h * w / min(CELLS_PER_FRAME, MAX_OBSERVATIONS / n))))
     obs = _observations(get, f0, xy, canvas, cell, mask, frame_masks, border, progress)
     del f0
     if obs is None:
