@@ -56,6 +56,7 @@ OPAQUE_SHARE = 0.3  # a persistent overlay part this opaque is text or bars, not
 # screen-fixed content is that content changing (a new subtitle line): the redrawing decides
 MOVING_NEAR = 1
 MOVING_SHARE = 0.5
+MOVING_REACH = 2  # reduced samples beyond it that a piece of such a part must reach to stay
 CANDIDATE_GROW = 3  # reduced samples by which the candidate regions of that redrawing grow
 
 
@@ -125,7 +126,8 @@ class CleanPlan:
             # redrawn screen-fixed content the full-resolution decision stands
             fixed = crop.full(cons.shape)
             if fixed.any():
-                mv = _defer_to_fixed(mv, grow(fixed, MOVING_NEAR * cons.reduce))
+                mv = _defer_to_fixed(mv, grow(fixed, MOVING_NEAR * cons.reduce),
+                                      MOVING_REACH * cons.reduce)
         return mv
 
     def frame_weights(self, rows: dict[int, int], overlays: str,
@@ -186,22 +188,37 @@ class CleanPlan:
         return weights
 
 
-def _defer_to_fixed(moving: np.ndarray, near: np.ndarray) -> np.ndarray:
+def _defer_to_fixed(moving: np.ndarray, near: np.ndarray, reach: int) -> np.ndarray:
     """``moving`` (bool (h, w)) without its parts that lie mostly (:data:`MOVING_SHARE`) on
     redrawn screen-fixed content (``near``: it, grown a sample): a subtitle line that changes
     is itself screen-fixed and decided at full resolution; a character that touches a few
-    screen-fixed pixels, or a mouth moving in a face the camera follows, stays left out."""
+    screen-fixed pixels, or a mouth moving in a face the camera follows, stays left out.
+    Of a part that lies mostly on it, the pieces off ``near`` that hold at least ``reach``²
+    pixels more than ``reach`` px beyond it stay left out too: a character whose legs cross a
+    changing subtitle joins the subtitle's change into one part, and is still something else
+    moving (the change's own fringes stay within a sample or two of the text)."""
     hit = moving & near
     if not hit.any():
         return moving
     from scipy import ndimage  # lazy: only where both kinds meet
 
-    lab, n = ndimage.label(moving, structure=np.ones((3, 3), bool))
+    eight = np.ones((3, 3), bool)
+    lab, n = ndimage.label(moving, structure=eight)
     area = np.bincount(lab.ravel(), minlength=n + 1)
     inside = np.bincount(lab[hit], minlength=n + 1)
     drop = inside >= MOVING_SHARE * np.maximum(area, 1)
     drop[0] = False
-    return moving & ~drop[lab]
+    if not drop.any():
+        return moving
+    rest = drop[lab] & ~near
+    kept = moving & ~drop[lab]
+    if rest.any():
+        lab2, n2 = ndimage.label(rest, structure=eight)
+        zone = ndimage.binary_dilation(near, structure=eight, iterations=reach)
+        away = np.bincount(lab2[rest & ~zone], minlength=n2 + 1) >= reach * reach
+        away[0] = False
+        kept |= away[lab2]
+    return kept
 
 
 def reduced_luma(store: FrameStore, k: int, r: int) -> np.ndarray:

@@ -1,0 +1,46 @@
+"""Moving-foreground masks next to redrawn screen-fixed content (issue #12, the combined
+scene): a part of the moving mask that lies mostly on a subtitle is that subtitle changing
+and is left to the full-resolution screen-fixed decision, but a character whose legs cross
+the subtitle joins its change into the same part: the character must stay left out (it used
+to be dropped whole and rendered as a ghost)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from overmix.commands.clean import _defer_to_fixed
+from overmix.commands.stages import grow
+
+H, W = 120, 200
+
+
+def _subtitle() -> tuple[np.ndarray, np.ndarray]:
+    """Redrawn subtitle glyph rows (bool) and the zone near them (grown by 2 px)."""
+    fixed = np.zeros((H, W), bool)
+    fixed[96:108, 30:170:3] = True
+    return fixed, grow(fixed, 2)
+
+
+def test_subtitle_change_alone_is_left_to_the_redrawing() -> None:
+    fixed, near = _subtitle()
+    moving = np.zeros((H, W), bool)
+    moving[93:111, 26:174] = True  # a new line: its rows, a little wider than the glyphs
+    assert not _defer_to_fixed(moving, near, 4).any()
+
+
+def test_character_joined_to_a_subtitle_change_stays_left_out() -> None:
+    fixed, near = _subtitle()
+    moving = np.zeros((H, W), bool)
+    moving[93:111, 26:174] = True  # the subtitle changing (most of the part)
+    moving[40:93, 90:110] = True  # body and legs, down to the subtitle
+    assert (moving[40:93, 90:110].sum() < 0.5 * moving.sum())  # the part is mostly subtitle
+    out = _defer_to_fixed(moving, near, 4)
+    assert out[40:88, 90:110].all()  # the character's body off the subtitle zone
+    assert not (out & near).any()  # the zone itself is decided at full resolution
+
+
+def test_character_touching_a_subtitle_stays_left_out_whole() -> None:
+    fixed, near = _subtitle()
+    moving = np.zeros((H, W), bool)
+    moving[20:100, 90:110] = True  # mostly off the subtitle: kept, feet included
+    assert np.array_equal(_defer_to_fixed(moving, near, 4), moving)
