@@ -15,7 +15,12 @@ runs). Per scene it prints:
   background more than half of the covering frames see clean, and over those only some (at
   most half) see clean (3 px canvas margin left out). The truth of which frame sees which
   pixel clean comes from the generator (its clean vs contaminated frames at the true
-  offsets), not from the code under test. ``seen``: both regions together;
+  offsets), not from the code under test. ``seen``: both regions together. (In ``edges``
+  the 'few' pixels are real, not canvas-border pixels that no frame sees clean: rows 5-10 of
+  the canvas below the grey line, seen clean only by the first frames; the canvas columns
+  right of the first frames' black strip and left of the last frame's noise, seen clean by
+  one or two frames 1-4 px from their own dirty lines. They score how exactly the dirty lines
+  are left out.);
 - ``ref``: the same PSNR for a stitch of the *clean* frames (same encoder) at the *true*
   offsets, the best a stitch can do on this material; ``diff`` = psnr - ref (the issue's
   targets: -1.5 dB on ``most``, -6 dB on ``few``);

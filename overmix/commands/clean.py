@@ -33,6 +33,7 @@ from overmix.render.consensus import (
 )
 from overmix.render.fill import EXCLUDED
 from overmix.render.fixed_edges import Crop
+from overmix.render.frame_edges import dirty_edges, edge_mask
 from overmix.render.stack import FrameWeights, RenderResult, render
 from overmix.render.stack_base import NEAR
 from overmix.warp import reduce_box, reduce_box_codes
@@ -74,6 +75,8 @@ class CleanPlan:
     prior: Callable[[int], np.ndarray | None] | None = None
     fixed_prior: Callable[[int], np.ndarray | None] | None = None
     fixed: list[Crop | None] | None = None
+    edges: dict[str, int] | None = None  # dirty border lines (overmix.render.frame_edges)
+    edge_mask: np.ndarray | None = None
 
     def candidates(self, n: int) -> np.ndarray | None:
         """Where row ``n`` may show screen-fixed content (bool (h, w)): the consensus's
@@ -150,8 +153,11 @@ class CleanPlan:
                 # at least EXCLUDED: an un-blended sample is kept as it is, not filled
                 logo_w[ok] = np.maximum(UNBLEND_WEIGHT * (1.0 - a[ok]) ** 2, EXCLUDED)
         use_cons = cons is not None and not cons.clean
-        if not use_cons and logo_w is None and prior is None and self.fixed is None:
+        if not use_cons and logo_w is None and prior is None and self.fixed is None \
+                and self.edge_mask is None:
             return None
+        edge_w = None if self.edge_mask is None else \
+            np.where(self.edge_mask, np.float32(FLOOR), np.float32(1.0)).astype(np.float32)
 
         def weights(k: int) -> np.ndarray | None:
             n = rows[k]
@@ -183,6 +189,8 @@ class CleanPlan:
                 # NEAR: the fill gives their taps the character's outline, not background
                 ring = grow(mv, near) & (w >= EXCLUDED)
                 w = np.where(ring, np.minimum(w, np.float32(NEAR)), w)
+            if edge_w is not None:  # dirty border lines: only where no frame sees clean
+                w = edge_w if w is None else np.minimum(w, edge_w)
             return w
 
         return weights
@@ -250,6 +258,8 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     h, w = store.shape
     r = reduce_factor(w, h)
     pos = positions(store, offsets)
+    plan.edges = dirty_edges(_luma_boxes(store, pos, gains), n, offsets.xy, (h, w))
+    plan.edge_mask = edge_mask(plan.edges, (h, w))
     progress("consensus", 0, n)
     smalls = []
     # frames reduced in threads (numpy and the reads release the GIL), kept in order
@@ -260,7 +270,14 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                 small = (small - np.float32(b)) * np.float32(1.0 / a)
         smalls.append(small)
         progress("consensus", i + 1, n)
-    cons = find_outliers(smalls, n, offsets.xy, (h, w), r, prior=prior,
+    vote = prior
+    if plan.edge_mask is not None:  # dirty border lines neither vote nor are judged
+        keep = (~plan.edge_mask).astype(np.float32)
+
+        def vote(i: int) -> np.ndarray:
+            p = prior(i) if prior is not None else None
+            return keep if p is None else np.minimum(np.asarray(p, np.float32), keep)
+    cons = find_outliers(smalls, n, offsets.xy, (h, w), r, prior=vote,
                          foreground=lambda: _moving(store, pos, offsets, r, gains))
     del smalls
     plan.consensus = cons
@@ -284,6 +301,28 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         if mask.any():
             plan.overlay = OverlayInfo(mask, color, alpha)
     return plan
+
+
+def _luma_boxes(store: FrameStore, pos: list[int], gains: np.ndarray | None
+                ) -> Callable[[int], Callable[[slice, slice], np.ndarray]]:
+    """``row -> ((rows, cols) -> working Y' of that rectangle)`` of the stitched frames,
+    converted from the codes rectangle by rectangle (only the luma plane of a YCbCr frame is
+    read), in scene values where lighting ``gains`` were estimated."""
+    used = len(store.luma_coefficients()[0])  # planes the luma is made of
+
+    def frame(n: int) -> Callable[[slice, slice], np.ndarray]:
+        planes = tuple(store.codes(pos[n], p) for p in range(used))
+        a, b = (1.0, 0.0) if gains is None else (float(v) for v in gains[n])
+
+        def box(rows: slice, cols: slice) -> np.ndarray:
+            y = np.asarray(store.luma_of(tuple(p[rows, cols] for p in planes)), np.float32)
+            if a > 0 and (a != 1 or b != 0):
+                y = (y - np.float32(b)) * np.float32(1.0 / a)
+            return y
+
+        return box
+
+    return frame
 
 
 def _moving(store: FrameStore, pos: list[int], offsets: Offsets, r: int,

@@ -117,6 +117,8 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
             summary["overlay_pixels"] = int(plan.overlay.mask.sum())
         if plan.consensus is not None:
             summary["masked"] = dict(plan.consensus.stats)
+            if plan.edge_mask is not None:  # dirty border lines left out of every frame
+                summary["masked"]["frame_edges"] = dict(plan.edges or {})
         if warnings:
             summary["warnings"] = warnings
     result = StitchResult(renders, offsets, offsets.canvas, renders[0].color, summary, masks)

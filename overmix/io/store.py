@@ -236,6 +236,14 @@ class FrameStore:
         return e.frame.replace(planes=tuple(arrays[:n]),
                                alpha=arrays[n] if e.has_alpha else None)
 
+    def codes(self, k: int, plane: int) -> np.ndarray:
+        """Native codes of plane ``plane`` of frame ``k`` (when spilled, only that plane is
+        read back)."""
+        e = self._entries[k]
+        if not e.files:
+            return e.frame.planes[plane]
+        return np.fromfile(e.files[plane], dtype=e.dtype).reshape(e.shapes[plane])
+
     def planes(self, k: int) -> tuple[np.ndarray, ...]:
         """Working planes of frame ``k`` at native resolution, float32.
 

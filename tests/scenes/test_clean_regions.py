@@ -1,9 +1,11 @@
 """A clean still by default behind screen-fixed content (issue #12, "Must show"): plain
 ``overmix stitch`` (no flags: aligned, default render) of an x264 pan under a hardsub that
-changes line every second, or between letterbox bars, comes within 1.5 dB of a stitch of the
-clean frames at the true offsets where the background is seen clean in most of the frames
-covering it, and within 6 dB where it is seen clean in only a few (the gaps between glyphs,
-the rows next to a bar that the camera's vertical motion uncovers in a few frames).
+changes line every second, between letterbox bars, or with dirty frame edges (black, grey and
+noise lines at the border, which must not be smeared along the pan) comes within 1.5 dB of a
+stitch of the clean frames at the true offsets where the background is seen clean in most of
+the frames covering it, and within 6 dB where it is seen clean in only a few (the gaps between
+glyphs, the rows next to a bar that the camera's vertical motion uncovers in a few frames, the
+columns beside the first and last frames' dirty lines).
 
 Truth is independent of the code under test: the clean world (``RealScene.background``) and,
 per canvas pixel, how many frames see it clean (``RealScene.clean_regions``, from the
@@ -54,7 +56,8 @@ def _psnr(y: np.ndarray, offsets: Offsets, scene) -> dict[str, float]:
 
 
 @pytest.mark.parametrize(("name", "depth"), [("hardsub", 8), ("hardsub", 10),
-                                             ("letterbox", 8), ("letterbox", 10)])
+                                             ("letterbox", 8), ("letterbox", 10),
+                                             ("edges", 8)])
 def test_default_stitch_is_clean_behind_screen_fixed_content(tmp_path: Path, name: str,
                                                              depth: int) -> None:
     scene = make_scene(SCENES[name], n=N, h=H, w=W)
