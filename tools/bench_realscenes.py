@@ -147,7 +147,8 @@ def run_scene(name: str, depth: int, n: int, h: int, w: int, work: Path, *,
     return {"scene": name, "depth": depth, "err": err, "used": f"{len(used)}/{n}",
             "got": got, "ref": want, "time": t_new, "ratio": t_new / t_old,
             "npx": {k: int(m.sum()) for k, m in regions.items()},
-            "masks": off.extra.get("masks", {}), "left_out": len(off.extra.get("left_out", []))}
+            "masks": off.extra.get("masks", {}), "left_out": len(off.extra.get("left_out", [])),
+            "edges": res.summary.get("masked", {}).get("frame_edges")}
 
 
 def cost(work: Path, repeat: int) -> None:
@@ -216,7 +217,7 @@ def main() -> None:
         print(f"{'scene':10s} {'bits':>4s} {'err px':>7s} {'used':>6s} "
               f"{'most':>6s} {'ref':>6s} {'diff':>6s} {'few':>6s} {'ref':>6s} {'diff':>6s} "
               f"{'seen':>6s} {'diff':>6s} {'time s':>7s} {'x old':>6s}  few px, masks "
-              "(overlay, foreground)")
+              "(overlay, foreground[, dirty frame edges: lines per side])")
         for name in args.scenes.split(","):
             for depth in (int(d) for d in args.depths.split(",")):
                 r = run_scene(name, depth, args.frames, h, w, work,
@@ -227,7 +228,8 @@ def main() -> None:
                 print(f"{r['scene']:10s} {r['depth']:>4d} {r['err']:7.3f} {r['used']:>6s} "
                       f"{cols} {g['seen']:6.2f} {g['seen'] - f['seen']:+6.2f} "
                       f"{r['time']:7.2f} {r['ratio']:6.2f}  {r['npx']['few']}, "
-                      f"{m.get('overlay', 0):.3f}, {m.get('foreground', 0):.3f}", flush=True)
+                      f"{m.get('overlay', 0):.3f}, {m.get('foreground', 0):.3f}"
+                      + (f", frame edges {r['edges']}" if r["edges"] else ""), flush=True)
     if not args.skip_cost:
         cost(work, args.repeat)
 
