@@ -107,8 +107,11 @@ def _left_out(comp: np.ndarray, main: int, labels: list[int],
                      if first > 0 and comp[first - 1] == main else
                      f"a cut between frames {labels[last]} and {labels[last + 1]}"
                      if last + 1 < n and comp[last + 1] == main else "a separate group")
+            kept = int(np.count_nonzero(comp == main))
             why = (f"another shot: {len(ks)} frames that do not match the "
-                   f"largest group ({where})")
+                   f"largest group ({where})" if len(ks) < kept else
+                   f"another shot: {len(ks)} frames, as many as the stitched group, which "
+                   f"comes first ({where})")
         out.extend((labels[int(k)], why) for k in ks)
     out.sort()
     return out

@@ -162,3 +162,14 @@ def test_dvd_head_turn_gives_a_still(tmp_path: Path, capsys, step, codec) -> Non
     psnr = 10 * np.log10(1 / np.mean(err ** 2))
     assert psnr > 30, psnr
     assert np.mean(np.abs(err) > 0.1) < 0.005  # no ghost: hardly a pixel far off
+
+
+def test_cut_into_two_equal_shots_says_which_is_stitched(tmp_path: Path, capsys) -> None:
+    scene = make_scene(("cut",), n=12, h=H, w=W, cut_at=6)
+    clip = scene.encode(tmp_path / "cut.mkv", 8)
+    assert main(["stitch", str(clip), "-o", str(tmp_path / "x.png"), "--json"]) == 0
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["used_frames"] == list(range(6))
+    warn = _lines(cap.err, "warning")
+    assert len(warn) == 1 and "frames 6-11 (another shot: 6 frames, as many as the " \
+        "stitched group, which comes first (a cut between frames 5 and 6))" in warn[0], warn
