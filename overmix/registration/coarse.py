@@ -105,6 +105,33 @@ def _zncc_int(a: _Level, b: _Level, dx: int, dy: int, min_pixels: int) -> tuple[
     return sab / den, frac
 
 
+def _zncc_sub(a: _Level, b: _Level, sx: float, sy: float) -> float | None:
+    """ZNCC of ref level ``a`` and mov level ``b`` at a sub-pixel shift: both resampled
+    half-way by bilinear interpolation (a at q + s/2, b at q - s/2, the same smoothing on
+    both sides) over the q where every sample is inside the planes. None with masks (or
+    without an overlap): the integer-shift ZNCC decides then."""
+    if a.valid is not None or b.valid is not None:
+        return None
+    h, w = a.img.shape
+    ay, ax, by, bx = sy / 2, sx / 2, -sy / 2, -sx / 2
+    iy, ix, jy, jx = math.floor(ay), math.floor(ax), math.floor(by), math.floor(bx)
+    y0, y1 = max(-iy, -jy), min(h - 1 - iy, h - 1 - jy)
+    x0, x1 = max(-ix, -jx), min(w - 1 - ix, w - 1 - jx)
+    if y1 - y0 < 8 or x1 - x0 < 8:
+        return None
+
+    def sample(img: np.ndarray, oy: int, fy: float, ox: int, fx: float) -> np.ndarray:
+        v = img[y0 + oy:y1 + oy + 1, x0 + ox:x1 + ox + 1].astype(np.float32)
+        rows = v[:-1] * np.float32(1 - fy) + v[1:] * np.float32(fy)
+        out = rows[:, :-1] * np.float32(1 - fx) + rows[:, 1:] * np.float32(fx)
+        return (out - np.float32(out.mean(dtype=np.float64))).ravel()
+
+    pa = sample(a.img, iy, ay - iy, ix, ax - ix)
+    pb = sample(b.img, jy, by - jy, jx, bx - jx)
+    den = math.sqrt(float(pa @ pa) * float(pb @ pb))
+    return float(pa @ pb) / den if den > 1e-12 else None
+
+
 def _parabola(cm: float, c0: float, cp: float) -> float:
     """Vertex offset (in [-0.5, 0.5]) of the parabola through (-1, cm), (0, c0), (1, cp)."""
     den = cm - 2 * c0 + cp
@@ -196,7 +223,14 @@ def _coarse(ref: PreparedPlane, mov: PreparedPlane, motion: str,
         scored.append(((cx, cy), start, z - 0.05 * (1.0 - frac)))
     if not scored:
         raise AlignmentError("the frames do not overlap enough to be aligned")
-    _, start, score = max(scored, key=lambda s: s[2])
+    (bx, by), start, score = max(scored, key=lambda s: s[2])
+    if score < _VOTE_SKIP:
+        # the integer shift's ZNCC also drops with the shift's sub-pixel phase (line art
+        # half a pixel off): judge the best candidate at its sub-pixel start too
+        z = _zncc_sub(a, b, start[0], start[1])
+        if z is not None:
+            frac = (w - abs(bx)) * (h - abs(by)) / (w * h)
+            score = max(score, z - 0.05 * (1.0 - frac))
     if score < _VOTE_SKIP:
         # tiles vote: the candidate that most of the textured frame agrees with (a match
         # this good everywhere leaves nothing to outvote it: clean pans skip the vote)

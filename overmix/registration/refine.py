@@ -352,6 +352,12 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
     return _batch_sums(x, job, bounds, c2, ok, tile_ms)
 
 
+# Windows up to this many columns are resampled one (side, pair) at a time (small
+# products: BLAS's per-call cost dominates), wider ones one tile at a time (the
+# rearrangement for the grouped product then costs more than it saves).
+_GROUP_MAX = 48
+
+
 def _resample_pairs(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
                     a_valid: list[np.ndarray | None], b_valid: list[np.ndarray | None],
                     tiles: list[np.ndarray], bounds: list[int], job: np.ndarray,
@@ -367,10 +373,9 @@ def _resample_pairs(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
     nr, nc = rows_s + taps - 1, cols_s + taps - 1
     nt = bounds[-1]
     # every tile's windows of a (first nt) and of b (last nt), gathered one plane at a time
-    # (a frame's pairs share its plane), then resampled all at once: one batched matrix
-    # product per pass, each tile with its pair's banded kernel matrices (small enough
-    # that BLAS never starts threads, whose start-up on a busy machine costs more than
-    # the product)
+    # (a frame's pairs share its plane), then resampled with each pair's banded kernel
+    # matrices (products small enough that BLAS never starts threads, whose start-up on a
+    # busy machine costs more than the product)
     q = np.concatenate(tiles) if nj > 1 else np.asarray(tiles[0])
     starts = np.tile(q, 2) + (fl - (2 + KERNEL_R - 1))[job]  # (nt, 4): a row, col, b row, col
     win = np.empty((2 * nt, nr, nc), np.result_type(*a_imgs, *b_imgs))
@@ -397,9 +402,22 @@ def _resample_pairs(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
     kx = np.ascontiguousarray(_bands(np.concatenate([k[:, 1], k[:, 3]]), cols_s, nc)
                               .transpose(0, 2, 1))
     ky = _bands(np.concatenate([k[:, 0], k[:, 2]]), rows_s, nr)
-    both = np.concatenate([job, job + nj])
-    tmp = np.matmul(win.astype(np.float32), kx[both])
-    out = np.matmul(ky[both], tmp)
+    win = win.astype(np.float32)
+    if nc > _GROUP_MAX:  # large tiles: one batched product per pass, a matrix per tile
+        both = np.concatenate([job, job + nj])
+        out = np.matmul(ky[both], np.matmul(win, kx[both]))
+        return out[:nt], out[nt:], ok
+    out = np.empty((2 * nt, rows_s, cols_s), np.float32)
+    # small tiles: one product per (side, pair) and pass (a product per tile costs BLAS's
+    # per-call set-up and packing each time): the x pass on all the pair's window rows at
+    # once, the y pass on all its tiles' columns side by side
+    for side in range(2):
+        for j in range(nj):
+            lo, hi = side * nt + bounds[j], side * nt + bounds[j + 1]
+            n = hi - lo
+            tmp = win[lo:hi].reshape(n * nr, nc) @ kx[side * nj + j]
+            cat = tmp.reshape(n, nr, cols_s).transpose(1, 0, 2).reshape(nr, n * cols_s)
+            out[lo:hi] = (ky[side * nj + j] @ cat).reshape(rows_s, n, cols_s).transpose(1, 0, 2)
     return out[:nt], out[nt:], ok
 
 
