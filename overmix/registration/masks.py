@@ -87,7 +87,10 @@ def classify_pair(ref: np.ndarray, mov: np.ndarray, d: tuple[float, float], *,
     # ref's 3x3 range around p + d: only the window that holds it (inside ref, no padding),
     # on the stored values (the scale to luma is monotone: same result, half the bytes)
     lo, hi = _range3(ref[y0 + iy - 1:y1 + iy + 1, x0 + ix - 1:x1 + ix + 1], scale)
-    da = _box3(_outside(bb, lo, hi))
+    raw = _outside(bb, lo, hi)
+    if float(raw.max()) < 0.99 * FLOOR:
+        return moving, static  # 3x3 means stay below the largest value: nothing moves
+    da = _box3(raw)
     thr = FLOOR
     if np.count_nonzero(da) > 0.05 * da.size:  # da >= 0
         thr = max(thr, 4 * 1.4826 * float(np.median(da)))

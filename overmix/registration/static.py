@@ -89,9 +89,11 @@ def _cross(a: np.ndarray, n: int, grow: bool) -> np.ndarray:
     return a
 
 
-def _same_edges(a: np.ndarray, b: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def _same_edges(a: np.ndarray, b: np.ndarray, edges: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``edges`` pixels whose 3x3 mean absolute difference between a and b (edges
-    replicated) is below SAME, computed on those pixels only (a few % of the frame)."""
+    replicated) is below SAME, computed on those pixels only (a few % of the frame); and
+    the edge pixels' rows and columns."""
     ys, xs = np.nonzero(edges)
     d = np.abs(a - b)
     h, w = d.shape
@@ -104,7 +106,7 @@ def _same_edges(a: np.ndarray, b: np.ndarray, edges: np.ndarray) -> np.ndarray:
             acc += d[r, c]
     out = np.zeros(edges.shape, bool)
     out[ys, xs] = acc * np.float32(1.0 / 9.0) < SAME
-    return out
+    return out, ys, xs
 
 
 def _static_pair(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray,
@@ -118,14 +120,14 @@ def _static_pair(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray,
     ne = np.count_nonzero(edges)
     if ne == 0:
         return None
-    st = _same_edges(a, b, edges)
+    st, ys, xs = _same_edges(a, b, edges)
     ns = np.count_nonzero(st)
     if ns < 8 or (ns < MIN_FOUND * ne and ns < MIN_AREA * st.size):
         return None  # nothing or a few chance matches (the shift test only removes more)
     told: np.ndarray | None = None  # pixels where the shift tells static from sliding
     if shift is not None and math.hypot(*shift) >= MIN_ACROSS and st.any():
-        # on the edges the closing below can reach (it must not bring them back)
-        ys, xs = np.nonzero(edges & _cross(st, 2, True))
+        # on every edge pixel (the closing below, which must not bring back what this
+        # leaves out, only reaches edges within 2 pixels of st; the rest is never st)
         gx, gy = _gradient_at(a, ys, xs)
         across = np.abs(gx * np.float32(shift[0]) + gy * np.float32(shift[1]))
         told = np.ones(a.shape, bool)
