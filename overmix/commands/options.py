@@ -214,8 +214,9 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            metavar="auto|off|FILE", path="in", group="scene"),
     Option("extract_overlay", "write the static overlay as RGBA PNG", metavar="FILE",
            path="out", group="scene"),
-    Option("lighting", "compensate per-frame brightness changes (default off)", Lighting,
-           default="off", group="scene"),
+    Option("lighting", "compensate per-frame brightness changes (fades, flashes, flicker): "
+           "auto (default) only where the frames' lighting measurably changes", Lighting,
+           default="auto", group="scene"),
     Option("foreground", "moving foreground (characters): left out where other frames see "
            "the background (remove, default), or pasted sharp from one frame (keep; FRAME = "
            "input frame index, default the middle frame)", default="remove",
@@ -331,7 +332,9 @@ StitchOptions.__doc__ = (
 def translation_only_features(opts: Any) -> list[str]:
     """The options given whose stages handle translated frames only (not zoom/rotation)."""
     given = {"animation": str(opts.animation) != "off", "logo": opts.logo != "off",
-             "extract_overlay": bool(opts.extract_overlay), "lighting": opts.lighting != "off",
+             "extract_overlay": bool(opts.extract_overlay),
+             # auto (the default) leaves zoomed or rotated frames as they are
+             "lighting": opts.lighting == "on",
              "scale": opts.scale is not None, "mosaic": opts.mosaic != "off",
              "jpeg": bool(opts.jpeg)}
     return [OPTIONS[name].cli_flag for name, on in given.items() if on]
