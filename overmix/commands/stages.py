@@ -19,6 +19,7 @@ scipy, which a default stitch does not need (``overmix.registration`` itself doe
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -129,14 +130,18 @@ def _with_canvas_scale(off: Offsets, opts: StitchOptions) -> Offsets:
 
 
 def align_store(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None = None,
-                progress: ProgressCallback = no_progress) -> AlignResult:
+                progress: ProgressCallback = no_progress, *,
+                frame_masks: Callable[[int], np.ndarray | None] | None = None,
+                ) -> AlignResult:
     """Align every frame of the store, following the background (stage ``align``): the
     offsets of the frames that could be placed (snapped), the per-frame masks of what does
     not follow the background (by store position) and the frames left out, with reasons
-    (``opts.strict``: an :class:`AlignmentError` instead)."""
+    (``opts.strict``: an :class:`AlignmentError` instead). ``frame_masks``: store position
+    -> (h, w) bool ignore mask (True = leave out) or None."""
     _need_two(store)
     res = align_scene(store, motion=align_motion(opts), mask=ignore, border=opts.border,
-                      indices=store.indices, progress=progress, strict=opts.strict)
+                      indices=store.indices, progress=progress, strict=opts.strict,
+                      frame_masks=frame_masks)
     return replace(res, offsets=snap_offsets(res.offsets))
 
 

@@ -28,6 +28,7 @@ from overmix.commands.output import (
     write_project,
 )
 from overmix.commands.paths import check_not_input, check_output_file
+from overmix.commands.realign import realign_foreground
 from overmix.commands.restoration import restore_canvas
 from overmix.commands.stages import (
     OverlayInfo,
@@ -97,11 +98,11 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
             offsets = replace(offsets, gains=gains)
         if lighting is not None:
             timings["lighting"] = time.perf_counter() - t
+        t = time.perf_counter()
+        renders, plan, offsets = _render(store, offsets, opts, ignore, overlay, gains,
+                                         progress, masks)
         if opts.save_offsets:
             offsets.save(opts.save_offsets)
-        t = time.perf_counter()
-        renders, plan = _render(store, offsets, opts, ignore, overlay, gains, progress,
-                                masks)
         if opts.extract_overlay:
             write_overlay(overlay, store, opts.extract_overlay, opts)
         warnings: list[str] = []
@@ -160,10 +161,12 @@ def _place(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
 def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
             ignore: np.ndarray | None, overlay: OverlayInfo | None,
             gains: np.ndarray | None, progress: ProgressCallback,
-            masks: SceneMasks | None = None) -> tuple[list[RenderResult], CleanPlan]:
+            masks: SceneMasks | None = None,
+            ) -> tuple[list[RenderResult], CleanPlan, Offsets]:
     """Clean-still masks, render (lighting ``gains`` undone, None: as decoded), animation
-    merge and restoration (stage ``render``); returns the canvases and the clean-still
-    plan. The alignment's screen-fixed ``masks`` (overlays, bars) are the render's prior
+    merge and restoration (stage ``render``); returns the canvases, the clean-still plan
+    and the offsets (aligned again without the moving foreground the clean-still stage
+    found and the alignment did not: :mod:`overmix.commands.realign`). The alignment's screen-fixed ``masks`` (overlays, bars) are the render's prior
     weights: they neither vote for the consensus nor render where others see clean. Its
     moving-foreground maps are not: found between neighbours at the coarse level, they also
     take the background just beside a slow character, which the few frames that see it
@@ -178,6 +181,9 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     plan = find_clean(store, offsets, opts, overlay if opts.logo != "off" else None, prior,
                       progress, gains=gains, fixed_prior=fixed)
     release_memory()  # the reduced frames and residual maps, freed in the check's threads
+    offsets = realign_foreground(store, offsets, opts, plan, masks,
+                                 union(ignore, None if overlay is None else grow(overlay.mask)),
+                                 progress)
     provider, weights, fweights = store, None, None
     ov = plan.overlay
     if opts.overlays == "remove" and ov is not None and ov.alpha is not None:
@@ -198,7 +204,7 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                               weights, progress)
     if len(renders) == 1:
         renders = [paste_kept(store, offsets, opts, plan, renders[0], progress)]
-    return restore_canvas(store, offsets, renders, opts, progress), plan
+    return restore_canvas(store, offsets, renders, opts, progress), plan, offsets
 
 
 def summarize(store: FrameStore, offsets: Offsets, renders: list[RenderResult] | None,

@@ -1,0 +1,102 @@
+"""Align again without what the clean-still stage found moving on its own (issue #12).
+
+The alignment's own scene masks compare *neighbouring* frames on a coarse level: a layer that
+moves only a little differently from the background (parallax: a nearer plane panning at 1.6x
+the background's speed, ~1 px per frame more) stays below a pixel there and is not found, so
+its outlines pull the offsets by up to 0.1 px. The clean-still stage
+(:func:`overmix.render.foreground.moving_foreground`) compares frames several frames apart
+and finds it. When its moving-foreground masks cover a clear share of the frames that the
+alignment did not leave out (:data:`REALIGN_SHARE`), the frames are aligned once more with
+those masks (grown by :data:`GROW_PX`) left out, so the largest consistent region, the
+background, gives the offsets. The clean-still masks are kept: they are in frame
+coordinates and the offsets move by a small fraction of a pixel.
+
+A clean pan never gets here (the consensus finds no moving foreground), so it costs nothing
+there; a scene whose moving parts the alignment already left out is not aligned again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from overmix.commands.clean import CleanPlan
+from overmix.commands.options import StitchOptions
+from overmix.commands.stages import align_store, grow, positions, union
+from overmix.geometry import Offsets
+from overmix.io.store import FrameStore
+from overmix.progress import ProgressCallback, no_progress
+from overmix.registration.masks import SceneMasks
+from overmix.render.consensus import upsample_mask
+
+__all__ = ["GROW_PX", "REALIGN_SHARE", "moving_share", "realign_foreground"]
+
+# Mean share of a frame that must be moving foreground the alignment did not leave out
+# before the frames are aligned again (a walking character the alignment found, codec specks
+# and the false alarms of a clean scene stay below it).
+REALIGN_SHARE = 0.03
+# Full-resolution pixels the masks grow by: the soft, compressed edge of an outline that the
+# reduced masks miss must not vote either.
+GROW_PX = 2
+
+
+def moving_share(plan: CleanPlan, masks: SceneMasks | None, pos: list[int]) -> float:
+    """Mean fraction of the frames (offsets rows) that the clean-still stage found moving on
+    its own outside the alignment's own scene masks (``masks``, by store position)."""
+    cons = plan.consensus
+    if cons is None or not cons.moving or all(m is None for m in cons.moving):
+        return 0.0
+    r = cons.reduce
+    total = 0.0
+    for n, m in enumerate(cons.moving):
+        if m is None:
+            continue
+        m = np.asarray(m, bool)
+        known = masks.ignore(pos[n]) if masks is not None else None
+        if known is not None:
+            hs, ws = m.shape
+            k = np.asarray(known, bool)[:hs * r, :ws * r].reshape(hs, r, ws, r).any(axis=(1, 3))
+            m = m & ~k
+        total += float(m.mean())
+    return total / max(len(cons.moving), 1)
+
+
+def realign_foreground(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+                       plan: CleanPlan, masks: SceneMasks | None,
+                       ignore: np.ndarray | None,
+                       progress: ProgressCallback = no_progress) -> Offsets:
+    """``offsets`` aligned again with the clean-still's moving foreground left out (and the
+    alignment's scene masks and ``ignore``), when :func:`moving_share` reaches
+    :data:`REALIGN_SHARE`; else (or when the new alignment places other frames) ``offsets``
+    unchanged. Gains and the summary's ``masks`` entry carry over (``realigned`` set)."""
+    if opts.offsets is not None or len(set(offsets.anim)) > 1 or offsets.has_transform:
+        return offsets
+    pos = positions(store, offsets)
+    if pos != list(range(len(store))):  # rows must be the store's frames, in order
+        return offsets
+    if moving_share(plan, masks, pos) < REALIGN_SHARE:
+        return offsets
+    cons = plan.consensus
+    assert cons is not None
+    row = {p: n for n, p in enumerate(pos)}
+
+    def frame_mask(p: int) -> np.ndarray | None:
+        n = row[p]
+        m = cons.moving[n]
+        out = None if m is None else grow(upsample_mask(m, cons.reduce, cons.shape), GROW_PX)
+        return union(out, masks.ignore(p) if masks is not None else None)
+
+    found = align_store(store, opts, ignore, progress, frame_masks=frame_mask)
+    new = found.offsets
+    if list(new.indices) != list(offsets.indices) or new.has_transform:
+        return offsets  # another set of frames or another model: keep the first result
+    extra = dict(offsets.extra)
+    info = dict(extra.get("masks") or {})
+    info["realigned"] = True
+    info["moving_share"] = round(moving_share(plan, masks, pos), 4)
+    extra["masks"] = info
+    for key in ("residual_rms", "residual_max", "rejected_pairs"):
+        if key in new.extra:
+            extra[key] = new.extra[key]
+    return replace(offsets, xy=new.xy, extra=extra, confidence=new.confidence)
