@@ -25,10 +25,12 @@ runs). Per scene it prints:
   offsets, the best a stitch can do on this material; ``diff`` = psnr - ref (the issue's
   targets: -1.5 dB on ``most``, -6 dB on ``few``);
 - ``time``: wall time of the default stitch, and ``x old``: its ratio to the same stitch with
-  today's plain alignment (no tile vote, no masks, no second pass), measured in the same run.
+  today's plain alignment (no tile vote, no masks, no second pass) and no lighting stage,
+  measured in the same run.
 
 Then the cost on ``tools/bench_stitch.py``'s clean 1280x720 pan (60 frames, 10-bit): the
-alignment and the whole stitch with and without the new robust path, same process,
+alignment and the whole stitch with and without the new robust path (and the default
+lighting stage), same process,
 interleaved, best of ``--repeat``.
 
 Usage: ``python tools/bench_realscenes.py [--size 1280x720] [--frames 60] [--scenes a,b]
@@ -57,6 +59,10 @@ sys.path.insert(0, str(ROOT / "tools"))
 from overmix.commands.options import StitchOptions  # noqa: E402
 from overmix.commands.stitch import stitch  # noqa: E402
 from tests.scenes.real import SCENES, luma709, make_scene  # noqa: E402
+
+
+# today's plain stitch: no lighting stage (``--lighting auto`` is the default now)
+TODAY = StitchOptions(lighting="off")
 
 
 @contextlib.contextmanager
@@ -132,7 +138,7 @@ def run_scene(name: str, depth: int, n: int, h: int, w: int, work: Path, *,
     if old and not true_offsets:
         with old_alignment():
             t = time.perf_counter()
-            stitch(clip, StitchOptions())
+            stitch(clip, TODAY)
             t_old = time.perf_counter() - t
     off = res.offsets
     used = [int(i) for i in off.indices]
@@ -166,13 +172,14 @@ def cost(work: Path, repeat: int) -> None:
     for r in range(repeat):
         for label in ("new", "old") if r % 2 == 0 else ("old", "new"):  # ABBA order
             ctx = old_alignment() if label == "old" else contextlib.nullcontext()
+            opts = TODAY if label == "old" else StitchOptions()
             with ctx:
                 t = time.perf_counter()
-                res = stitch(clip, StitchOptions())
+                res = stitch(clip, opts)
                 t_all = time.perf_counter() - t
-                with load_store(clip, StitchOptions()) as store:
+                with load_store(clip, opts) as store:
                     t = time.perf_counter()
-                    found = align_store(store, StitchOptions())
+                    found = align_store(store, opts)
                     t_al = time.perf_counter() - t
             runs.setdefault(f"{label} stitch", []).append(t_all)
             runs.setdefault(f"{label} align", []).append(t_al)
