@@ -60,7 +60,6 @@ from overmix.commands.options import StitchOptions  # noqa: E402
 from overmix.commands.stitch import stitch  # noqa: E402
 from tests.scenes.real import SCENES, luma709, make_scene  # noqa: E402
 
-
 # today's plain stitch: no lighting stage (``--lighting auto`` is the default now)
 TODAY = StitchOptions(lighting="off")
 
@@ -224,7 +223,8 @@ def main() -> None:
         print(f"{'scene':10s} {'bits':>4s} {'err px':>7s} {'used':>6s} "
               f"{'most':>6s} {'ref':>6s} {'diff':>6s} {'few':>6s} {'ref':>6s} {'diff':>6s} "
               f"{'seen':>6s} {'diff':>6s} {'time s':>7s} {'x old':>6s}  few px, masks "
-              "(overlay, foreground[, dirty frame edges: lines per side])")
+              "(overlay, foreground[, dirty frame edges: lines per side][, share of the "
+              "frames aligned again without])")
         for name in args.scenes.split(","):
             for depth in (int(d) for d in args.depths.split(",")):
                 r = run_scene(name, depth, args.frames, h, w, work,
@@ -236,7 +236,9 @@ def main() -> None:
                       f"{cols} {g['seen']:6.2f} {g['seen'] - f['seen']:+6.2f} "
                       f"{r['time']:7.2f} {r['ratio']:6.2f}  {r['npx']['few']}, "
                       f"{m.get('overlay', 0):.3f}, {m.get('foreground', 0):.3f}"
-                      + (f", frame edges {r['edges']}" if r["edges"] else ""), flush=True)
+                      + (f", frame edges {r['edges']}" if r["edges"] else "")
+                      + (f", aligned again without {m['moving_share']:.3f} moving"
+                         if "moving_share" in m else ""), flush=True)
     if not args.skip_cost:
         cost(work, args.repeat)
 

@@ -166,8 +166,9 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     """Clean-still masks, render (lighting ``gains`` undone, None: as decoded), animation
     merge and restoration (stage ``render``); returns the canvases, the clean-still plan
     and the offsets (aligned again without the moving foreground the clean-still stage
-    found and the alignment did not: :mod:`overmix.commands.realign`). The alignment's screen-fixed ``masks`` (overlays, bars) are the render's prior
-    weights: they neither vote for the consensus nor render where others see clean. Its
+    found and the alignment did not: :mod:`overmix.commands.realign`). The alignment's
+    screen-fixed ``masks`` (overlays, bars) are the render's prior weights: they neither
+    vote for the consensus nor render where others see clean. Its
     moving-foreground maps are not: found between neighbours at the coarse level, they also
     take the background just beside a slow character, which the few frames that see it
     there need; the clean-still stage finds the foreground itself
