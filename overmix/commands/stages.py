@@ -18,6 +18,7 @@ scipy, which a default stitch does not need (``overmix.registration`` itself doe
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -38,7 +39,12 @@ from overmix.io.sources import open_source
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.registration import AlignResult, SceneMasks, align, align_scene
-from overmix.render.lighting import fit_lighting
+from overmix.render.lighting import (
+    CELLS_PER_FRAME,
+    MAX_OBSERVATIONS,
+    LightingFit,
+    fit_lighting,
+)
 from overmix.render.stack import FrameWeights, RenderResult, render
 
 OFFSET_SCALE = 1e6  # aligned offsets are rounded to 1/OFFSET_SCALE px (see snap_offsets)
@@ -148,6 +154,9 @@ def align_store(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | Non
 #: An alignment whose every offset is this close to whole pixels is a whole-pixel pan.
 INTEGER_PAN_TOL = 0.02
 
+#: ``--lighting auto`` decides on cells this many times the fit's default size.
+DECISION_COARSER = 3
+
 
 def snap_offsets(off: Offsets) -> Offsets:
     """Offsets rounded to a grid of 1 / :data:`OFFSET_SCALE` px (1e-6 px).
@@ -240,8 +249,11 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
 
     ``auto`` compensates only when some frame's lighting departs from the scene's beyond the
     estimate's own uncertainty (:meth:`~overmix.render.lighting.LightingFit.changed`); else
-    the render is exactly the ``off`` render. Gains carried by ``--offsets`` are used as
-    given (``auto``/``on``)."""
+    the render is exactly the ``off`` render. ``auto`` decides on a coarser grid first
+    (:func:`_decision_cell`, ~1/3 of the stage's time on a 720p pan): the decision rests on
+    half an 8-bit level of change, far above either grid's error, and only a scene found
+    changed is fitted again on the full grid for its gains. Gains carried by ``--offsets``
+    are used as given (``auto``/``on``)."""
     if opts.lighting == "off":
         return None, None
     if offsets.gains is not None:
@@ -257,17 +269,37 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     frame_masks = None
     if masks is not None and (masks.fraction() > 0 or masks.bars is not None):
         frame_masks = lambda n: masks.ignore(pos[n])  # noqa: E731 (row -> store position)
-    fit = fit_lighting(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas, mask=ignore,
-                       frame_masks=frame_masks, border=opts.border, progress=progress)
-    on = opts.lighting == "on" or fit.changed()
-    info = _lighting_summary(fit.gains, on, "estimated")
-    info["largest_change"] = float(fit.change.max(initial=0.0))
-    info["change_stderr"] = float(fit.change_se.max(initial=0.0))
-    if fit.static_bins:
-        info["screen_fixed_cells"] = fit.static_bins
+
+    def fit(cell: int | None = None) -> LightingFit:
+        return fit_lighting(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas,
+                            mask=ignore, frame_masks=frame_masks, border=opts.border,
+                            progress=progress, cell=cell)
+
+    found = None
+    if opts.lighting == "auto":  # the default: most scenes are steady, decide cheaply
+        assert store.shape is not None
+        coarse = fit(_decision_cell(store.shape, len(offsets)))
+        if not coarse.changed():
+            found = coarse
+    if found is None:
+        found = fit()
+    on = opts.lighting == "on" or found.changed()
+    info = _lighting_summary(found.gains, on, "estimated")
+    info["largest_change"] = float(found.change.max(initial=0.0))
+    info["change_stderr"] = float(found.change_se.max(initial=0.0))
+    if found.static_bins:
+        info["screen_fixed_cells"] = found.static_bins
     if frame_masks is not None:
         info["scene_masks"] = True  # the alignment's overlay/foreground masks were left out
-    return (fit.gains if on else None), info
+    return (found.gains if on else None), info
+
+
+def _decision_cell(shape: tuple[int, int], n: int) -> int:
+    """Cell size (px) of ``auto``'s decision fit: :data:`DECISION_COARSER` x the fit's
+    default (:func:`~overmix.render.lighting.fit_lighting`), about 1/9 of its cells."""
+    h, w = shape
+    per_frame = min(CELLS_PER_FRAME, MAX_OBSERVATIONS / max(n, 1))
+    return DECISION_COARSER * max(4, round(math.sqrt(h * w / per_frame)))
 
 
 def _lighting_summary(gains: np.ndarray, compensated: bool, source: str) -> dict[str, object]:
