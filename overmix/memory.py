@@ -1,22 +1,25 @@
-"""Heap hygiene between the stages of a long command (glibc ``malloc_trim``)."""
+"""Heap hygiene for long commands (glibc ``malloc_trim`` between stages, one malloc arena)."""
 
 from __future__ import annotations
 
 import ctypes
 
-__all__ = ["release_memory"]
+__all__ = ["one_arena", "release_memory"]
+
+_M_ARENA_MAX = -8  # glibc malloc.h: mallopt parameter of the arena count limit
 
 
-def _load_trim() -> object:
+def _libc(name: str, *argtypes: type) -> object:
     try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to trim
+        fn = getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):  # not glibc: nothing to tune
         return None
-    trim.argtypes = [ctypes.c_size_t]
-    return trim
+    fn.argtypes = list(argtypes)
+    return fn
 
 
-_TRIM = _load_trim()
+_TRIM = _libc("malloc_trim", ctypes.c_size_t)
+_MALLOPT = _libc("mallopt", ctypes.c_int, ctypes.c_int)
 
 
 def release_memory() -> None:
@@ -29,3 +32,15 @@ def release_memory() -> None:
     """
     if _TRIM is not None:
         _TRIM(0)  # type: ignore[operator]
+
+
+def one_arena() -> None:
+    """Let every thread of this process allocate from one malloc arena (glibc ``mallopt
+    M_ARENA_MAX``; call before starting threads). By default each thread that allocates
+    gets its own arena, which keeps what that thread freed: the decoder threads', the
+    alignment's read-ahead and the render workers' freed frames and temporaries then sit in
+    separate arenas, unusable by the others. With one arena the 60-frame 720p stitch peaks
+    ~10 MB lower at the same CPU time (the threads allocate large arrays, rarely). For the
+    program itself only (the CLI), not for a library caller's process."""
+    if _MALLOPT is not None:
+        _MALLOPT(_M_ARENA_MAX, 1)  # type: ignore[operator]

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from overmix.atomic import input_scope
 from overmix.cli._ui import UI
 from overmix.errors import OvermixError, UsageError
+from overmix.memory import one_arena
 
 # Sub-command modules, in the order `overmix --help` lists them.
 COMMANDS = ("info", "dump", "convert", "align", "stitch", "batch", "compress", "preview")
@@ -69,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if argv is None:  # the program itself: its threads share one malloc arena
+        one_arena()
     quiet = args.quiet or getattr(args, "quiet_sub", False) or getattr(args, "json", False)
     ui = UI(quiet=quiet)
     rc = _dispatch(args, ui)
