@@ -49,6 +49,7 @@ STRIP_ROWS = 32
 BLOCK_X = 16  # output samples per x product block (the pitch is a multiple of it)
 BLOCK_Y = 8  # output rows per y product block
 BLAS_MNK = 1 << 17  # multiply-adds per BLAS call at most (single-threaded OpenBLAS)
+COVER_BATCH = 64  # frames per coverage product (its matrices grow with the canvas, not the clip)
 
 
 def _taps(w: np.ndarray) -> np.ndarray | None:
@@ -243,11 +244,14 @@ class Cover(NamedTuple):
 
 def add_covers(acc: np.ndarray, covers: Sequence[Cover]) -> None:
     """``acc += Σ_f outer(cy_f, cx_f)`` placed at each frame's rows and columns: the weight
-    sums of frames splatted without a weight array, as one product ``Cy @ Cx`` of the
-    frames' row and column coverages (``(H, F) @ (F, W)``, in calls below :data:`BLAS_MNK`)
-    instead of a pass over the canvas per frame."""
-    if not covers:
-        return
+    sums of frames splatted without a weight array, as products ``Cy @ Cx`` of the frames'
+    row and column coverages (``(H, F) @ (F, W)`` for :data:`COVER_BATCH` frames at a time,
+    in calls below :data:`BLAS_MNK`) instead of a pass over the canvas per frame."""
+    for f0 in range(0, len(covers), COVER_BATCH):
+        _add_cover_batch(acc, covers[f0:f0 + COVER_BATCH])
+
+
+def _add_cover_batch(acc: np.ndarray, covers: Sequence[Cover]) -> None:
     h, w = acc.shape
     f = len(covers)
     cy = np.zeros((h, f), np.float32)
