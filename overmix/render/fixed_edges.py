@@ -20,7 +20,12 @@ no frame at all. This module redraws the masks inside a candidate region at full
    The glyph fills, outlines and bars are separate areas (their borders are edges) made
    entirely of screen-fixed pixels, so they stay masked. Uniform rows or columns that are
    screen-fixed almost across the frame are bars and always stay masked.
-3. Specks of a few screen-fixed pixels (texture that kept its value by chance) are dropped;
+3. **Background seen through a glyph's hole** that is flat over the camera travel looked at
+   keeps its value too, but it changes when an edge of the background arrives, at a frame
+   of its own, while a glyph changes with its whole line (or not at all): screen-fixed
+   pixels that change at a frame at which less than :data:`SHARED_CHANGE` of their
+   connected part does are background (in patches; scattered ones are codec glitches).
+4. Specks of a few screen-fixed pixels (texture that kept its value by chance) are dropped;
    the result, grown by one pixel (the antialiased rims that take part of the background's
    value), replaces the candidate region's mask.
 """
@@ -38,30 +43,73 @@ BAR_FRACTION = 0.9  # a row (column) this screen-fixed across the frame is a bar
 # a flat area with this share (and at least this many) of pixels that change is background
 BACKGROUND_SHARE = 0.002
 BACKGROUND_MIN = 3
+# a frame at which this share of a connected screen-fixed part changes is its own change (a
+# subtitle line ends); pixels that change at a frame when fewer do are background
+SHARED_CHANGE = 0.25
 MIN_SPECK = 6  # screen-fixed pixels connected to fewer than this many others are chance
 
 
 def _span(luma: Callable[[int], np.ndarray], k: int, xy: np.ndarray, box: tuple[slice, slice],
-          thr: float, min_span: float, reach: int) -> np.ndarray:
+          thr: float, min_span: float, reach: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """Per pixel of ``box`` in frame k: the camera displacement (px, both directions summed)
-    over which the pixel keeps its value within ``thr`` at the same screen position."""
+    over which the pixel keeps its value within ``thr`` at the same screen position, and
+    per direction (back, forward) the frame at which its value changed (-1: it did not
+    within the displacement looked at)."""
     v = luma(k)[box]
     total = np.zeros(v.shape, np.float32)
+    ends = []
     for step in (-1, 1):
         alive = np.ones(v.shape, bool)
         got = np.zeros(v.shape, np.float32)
+        end = np.full(v.shape, -1, np.int32)
         j = k
         while alive.any() and abs(j - k) < reach:
             j += step
             if j < 0 or j >= len(xy):
                 break
-            alive &= np.abs(luma(j)[box] - v) <= thr
+            same = np.abs(luma(j)[box] - v) <= thr
+            end[alive & ~same] = j
+            alive &= same
             dist = float(np.abs(xy[j] - xy[k]).max())
             got[alive] = dist
             if dist >= min_span:
                 break
         total += got
-    return total
+        ends.append(end)
+    return total, ends
+
+
+def _own_change(fixed: np.ndarray, ends: list[np.ndarray], bars: np.ndarray) -> np.ndarray:
+    """The screen-fixed pixels whose value changed on its own: at a frame at which most of
+    their connected screen-fixed part (a glyph, a word; ``bars`` left out) kept its value (a
+    subtitle line change or a fade changes the whole glyph at once). Background seen through
+    a glyph's hole keeps its value while a flat part of it passes and changes when an edge
+    of it arrives, at its own frame; patches of :data:`MIN_SPECK` or more such pixels are
+    background (fewer: codec glitches)."""
+    from scipy import ndimage
+
+    part = fixed & ~bars
+    lab, n = ndimage.label(part, structure=np.ones((3, 3), bool))
+    own = np.zeros_like(fixed)
+    if n == 0:
+        return own
+    size = np.bincount(lab.ravel(), minlength=n + 1)
+    for end in ends:
+        hit = part & (end >= 0)
+        if not hit.any():
+            continue
+        key = lab[hit].astype(np.int64) * (int(end.max()) + 2) + end[hit]
+        keys, inv, count = np.unique(key, return_inverse=True, return_counts=True)
+        shared = count >= SHARED_CHANGE * size[keys // (int(end.max()) + 2)]
+        mine = np.zeros_like(fixed)
+        mine[hit] = ~shared[inv.ravel()]
+        own |= mine
+    lab, n = ndimage.label(own, structure=np.ones((3, 3), bool))
+    if n:
+        small = np.bincount(lab.ravel(), minlength=n + 1) < MIN_SPECK
+        small[0] = False
+        own &= ~small[lab]
+    return own
 
 
 def _flat_background(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
@@ -146,7 +194,7 @@ def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
         rows, cols = np.flatnonzero(cand.any(axis=1)), np.flatnonzero(cand.any(axis=0))
         box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
         c = cand[box]
-        span = _span(luma, k, xy, box, thr, min_span, reach)
+        span, ends = _span(luma, k, xy, box, thr, min_span, reach)
         if span.max() < min_span:  # the camera hardly moves: nothing to tell apart
             out.append(Crop(int(rows[0]), int(cols[0]), c))
             continue
@@ -169,6 +217,8 @@ def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
             small = np.bincount(lab.ravel(), minlength=nlab + 1) < MIN_SPECK
             small[0] = False
             fixed &= ~small[lab]
+        # background seen through a glyph's hole: it changed at a frame of its own
+        fixed &= ~_own_change(fixed, ends, bars)
         # grown by a pixel into what is not background: the antialiased rims
         fixed |= ndimage.binary_dilation(fixed, structure=np.ones((3, 3), bool)) & ~bg
         out.append(Crop(int(rows[0]), int(cols[0]), fixed & c))

@@ -71,3 +71,32 @@ def test_background_around_the_glyph_stays_usable() -> None:
     bg = cand & ~rim
     for k, m in enumerate(_masks(frames, xy, cand)):
         assert (m & bg).sum() <= 0.05 * bg.sum(), k
+
+
+def test_background_through_a_glyph_hole_is_given_back() -> None:
+    """Background seen through the hole of a glyph, flat over more than the camera travel
+    looked at, keeps its value like the glyph does; it changes when an edge of the background
+    arrives, at a frame of its own (the glyph changes only with its line): most of the hole
+    is usable in most frames (it was masked wherever its flat part outlasted 32 px)."""
+    rng = np.random.default_rng(5)
+    block = 40
+    levels = rng.uniform(0.3, 0.8, (H // block + 2, (W + STEP * N) // block + 2))
+    world = np.kron(levels.astype(np.float32), np.ones((block, block), np.float32))
+    yy, xx = np.mgrid[0:H, 0:W]
+    d = np.hypot(yy - 32.0, xx - 80.0)
+    ring = (d >= 8) & (d < 20)
+    hole = d < 6  # the hole left of its 2 px rim
+    frames = []
+    for k in range(N):
+        f = world[:H, STEP * k:STEP * k + W].copy()
+        f[ring & (d < 14)] = 1.0  # white fill
+        f[ring & (d >= 14)] = 0.02  # black outline
+        frames.append(f)
+    xy = np.stack([STEP * np.arange(N, dtype=np.float64), np.zeros(N)], axis=1)
+    cand = np.zeros((H, W), bool)
+    cand[6:59, 54:107] = True
+    masks = _masks(frames, xy, cand)
+    usable = np.mean([1.0 - (m & hole).sum() / hole.sum() for m in masks])
+    assert usable >= 0.8, usable
+    for k, m in enumerate(masks):  # the glyph itself stays masked
+        assert (m & ring).sum() >= 0.99 * ring.sum(), k

@@ -507,6 +507,9 @@ SCENES: dict[str, tuple[str, ...]] = {
     "mouth": ("mouth",),
     "cut": ("cut",),
     "all": ("hardsub", "logo", "sprite", "mouth"),
+    # the first failure: a fansub line changing every second and a character
+    # walking against the pan
+    "subsprite": ("hardsub", "sprite"),
     "edges": ("edges",),
     "fade": ("fade",),
     "parallax": ("parallax",),
