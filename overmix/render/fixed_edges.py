@@ -15,8 +15,9 @@ no frame at all. This module redraws the masks inside a candidate region at full
    the connected pixels without an edge (3x3 range at most ``thr``); an area that holds some
    pixels that are *not* screen-fixed (where the camera carried an edge of it past them) is
    background (a flat sky, a wall), and all of it is kept. Those pixels must form a patch
-   (:data:`MIN_SPECK` or more connected): a few scattered ones are codec glitches or drift
-   in the flat fill or outline of a glyph, which are several pixels wide at 720p and up.
+   (:data:`CHANGED_PATCH` or more connected): scattered ones or a block's worth are codec
+   glitches or drift in the flat fill or outline of a glyph, which are several pixels wide
+   at 720p and up.
    The glyph fills, outlines and bars are separate areas (their borders are edges) made
    entirely of screen-fixed pixels, so they stay masked. Uniform rows or columns that are
    screen-fixed almost across the frame are bars and always stay masked.
@@ -46,6 +47,9 @@ BACKGROUND_MIN = 3
 # a frame at which this share of a connected screen-fixed part changes is its own change (a
 # subtitle line ends); pixels that change at a frame when fewer do are background
 SHARED_CHANGE = 0.25
+# changed pixels of a flat area in a patch smaller than this are codec drift (a 4x4 or so
+# block of a glyph's wide outline; codec blocks have the same pixel sizes at every resolution)
+CHANGED_PATCH = 24
 MIN_SPECK = 6  # screen-fixed pixels connected to fewer than this many others are chance
 
 
@@ -133,12 +137,12 @@ def _flat_background(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
     if n == 0:
         return np.zeros_like(fixed)
     size = np.bincount(lab.ravel(), minlength=n + 1)
-    # the pixels the camera carried an edge past form bands; specks of a few are a codec
-    # glitch or drift in a flat glyph fill or outline (wide ones at high resolutions)
+    # the pixels the camera carried an edge past form bands; specks and block-sized
+    # patches are codec glitches or drift in a flat glyph fill or outline (wide at 720p+)
     changed = flat & ~fixed
     clab, nc = ndimage.label(changed, structure=np.ones((3, 3), bool))
     if nc:
-        speck = np.bincount(clab.ravel(), minlength=nc + 1) < MIN_SPECK
+        speck = np.bincount(clab.ravel(), minlength=nc + 1) < CHANGED_PATCH
         speck[0] = False
         changed &= ~speck[clab]
     moving = np.bincount(lab.ravel(), weights=changed.ravel(), minlength=n + 1)
