@@ -8,7 +8,9 @@ column u) at frame luma ``(sx·u + ox, sy·v + oy)``. The canvas plane's sample 
 pitch c included). Composed, the canvas sample reads the source plane at the affine position
 ``u = u0 + uJ·J + uI·I``, ``v = v0 + vJ·J + vI·I`` — a 2-D map when the frame is rotated, so the
 kernel is evaluated per sample (a tensor product of 1-D kernel weights along u and v) and the
-taps are gathered (numpy ``take`` on the flat plane, in row bands: memory stays bounded).
+taps are gathered, sample by sample in compiled code (:mod:`overmix.render.warp_kernels`,
+numba, imported only when a rotated frame is rendered; ~2.5x the numpy gather), in row
+bands: memory stays bounded.
 
 When a canvas sample is coarser than the source samples (``--canvas-scale`` above the frame's
 own scale) the kernel is stretched by that ratio (an anti-aliasing low-pass of the same shape),
@@ -196,8 +198,7 @@ def _axis_weights(kernel: str, pos: np.ndarray, stretch: float,
                   n: int) -> tuple[np.ndarray, np.ndarray]:
     """Clamped tap indices (taps, *pos.shape) int64 and normalised float32 weights of the
     kernel (stretched by ``stretch``) at positions ``pos`` along an axis of ``n`` samples."""
-    half = KERNELS[kernel] / 2 * stretch
-    taps = 2 * math.ceil(half - 1e-9)
+    taps = _taps(kernel, stretch)
     first = np.floor(pos).astype(np.int64) - (taps // 2 - 1)
     idx = first[None] + np.arange(taps).reshape((-1,) + (1,) * pos.ndim)
     w = _kernel_at(kernel, (pos[None] - idx) / stretch)
@@ -257,31 +258,27 @@ def _band_separable(p: WarpPlan, src: np.ndarray, r0: int, r1: int,
 
 def _band_2d(p: WarpPlan, src: np.ndarray, r0: int, r1: int,
              phase: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """:func:`_band` of any frame: per canvas sample, the 2-D taps gathered from the flat
-    plane."""
+    """:func:`_band` of any frame: per canvas sample, the 2-D taps of :func:`_axis_weights`'
+    weights gathered and summed in float32 (compiled: :mod:`overmix.render.warp_kernels`)."""
+    from overmix.render.warp_kernels import KERNEL_IDS, gather_2d
+
     u, v = _positions(p, r0, r1)
     cover = _cover(p, u, v)
     ph = _phase(p, u, v) if phase else None
-    iu, wu = _axis_weights(p.kernel, u, p.stretch, p.n_cols)
-    iv, wv = _axis_weights(p.kernel, v, p.stretch, p.n_rows)
-    flat = src.reshape(-1)
-    out = np.zeros(u.shape, np.float32)
-    row = np.empty(u.shape, np.float32)
-    tmp = np.empty(u.shape, np.float32)
-    for ty in range(iv.shape[0]):
-        base = iv[ty] * p.n_cols
-        row.fill(0.0)
-        for tx in range(iu.shape[0]):
-            np.multiply(np.take(flat, base + iu[tx]), wu[tx], out=tmp, casting="unsafe")
-            row += tmp
-        row *= wv[ty]
-        out += row
+    out = np.empty(u.shape, np.float32)
+    gather_2d(src, np.asarray(p.coef, np.float64), r0, r1, p.lo, p.hi, KERNEL_IDS[p.kernel],
+              _taps(p.kernel, p.stretch), p.stretch, out)
     return out, cover, ph
 
 
+def _taps(kernel: str, stretch: float) -> int:
+    """Taps of ``kernel`` stretched by ``stretch`` (as :func:`_axis_weights`)."""
+    return 2 * math.ceil(KERNELS[kernel] / 2 * stretch - 1e-9)
+
+
 def _bands(p: WarpPlan, r0: int, r1: int) -> list[tuple[int, int]]:
-    # (the separable path's temporaries are float32 rows: larger bands cost no more)
-    budget = _BAND_SAMPLES * (8 if _separable(p) else 1)
+    # (the temporaries are float32 rows and, for the 2-D path, the float64 positions)
+    budget = _BAND_SAMPLES * (8 if _separable(p) else 2)
     step = max(1, budget // max(1, p.hi - p.lo))
     return [(a, min(r1, a + step)) for a in range(r0, r1, step)]
 

@@ -215,3 +215,43 @@ def test_unrotated_frames_take_two_1d_passes_with_the_2d_paths_result() -> None:
             if x is not None:
                 assert np.abs(x - y).max() < 1e-6
     assert not tf._separable(tf.plan_warp(dst, own, 0.0, 0.0, 1.0, 0.2, 0.0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint16])
+def test_rotated_frames_sample_a_quadratic_field_exactly(dtype: type) -> None:
+    """The rotated (2-D, compiled) path at any position: Keys' cubic kernel and the triangle
+    reproduce a quadratic and a linear field exactly (Keys 1981), Lanczos-3 a linear one within 0.05 px of its slope, so a
+    plane holding such a field, seen through a rotation and zoom, must give the field at each
+    canvas sample's source position (worked out here from the transform, DESIGN §4)."""
+    from overmix.render import transform as tf
+    from overmix.render.canvas import PlaneGrid
+
+    rows, cols = 60, 90
+    vv, uu = np.mgrid[0:rows, 0:cols].astype(np.float64)
+
+    def field(u: np.ndarray, v: np.ndarray, quad: bool) -> np.ndarray:
+        f = 100.0 + 3.0 * u + 2.0 * v
+        return f + 0.05 * (u - 40) ** 2 - 0.03 * (u - 40) * (v - 30) if quad else f
+
+    own = PlaneGrid(0, 0, 1, 1, rows, cols)
+    dst = PlaneGrid(-5.0, -4.0, 0.9, 0.9, 90, 120)
+    x, y, s, a = 2.5, -1.5, 1.03, 7.0
+    for kernel, quad, tol in (("cubic", True, 1e-3), ("linear", False, 1e-3),
+                              ("lanczos3", False, 0.15)):
+        src = field(uu, vv, quad)
+        src = (np.round(src) if dtype is np.uint16 else src).astype(dtype)
+        p = tf.plan_warp(dst, own, x, y, s, a, 0.0, kernel)
+        assert p is not None and not tf._separable(p)
+        vals = tf.warp_values(src, p, p.rows())
+        # canvas (I, J) -> frame-0 (X, Y) -> the frame's own pixel (u, v)
+        ii, jj = np.mgrid[p.rows_lo:p.rows_hi, p.lo:p.hi].astype(np.float64)
+        X, Y = dst.x0 + dst.step_x * jj - x, dst.y0 + dst.step_y * ii - y
+        ca, sa = math.cos(math.radians(a)), math.sin(math.radians(a))
+        u, v = (ca * X + sa * Y) / s, (-sa * X + ca * Y) / s
+        inside = (u > 4) & (u < cols - 5) & (v > 4) & (v < rows - 5)  # all taps in the plane
+        assert inside.sum() > 2000
+        want = field(u, v, quad)
+        if dtype is np.uint16:  # whole codes: rounding errors of 0.5, summed by the weights
+            assert np.abs(vals - want)[inside].max() < 0.8 + tol, kernel
+        else:
+            assert np.abs(vals - want)[inside].max() < tol, kernel
