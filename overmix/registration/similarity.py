@@ -42,7 +42,7 @@ from overmix.registration.coarse import _coarse
 from overmix.registration.fine import _MIN_RSCALE, _ROBUST_C, _region
 from overmix.registration.pyramid import _ENC_GAIN, _R, PreparedPlane, _Level
 from overmix.registration.refine import HIST_SCALE, NBINS, _diff_matrix, _windows
-from overmix.registration.tiles import _CELL, _energy, _fine_budget, _spread, _tiles
+from overmix.registration.tiles import _CELL, _MIN_TILES, _energy, _fine_budget, _spread, _tiles
 
 __all__ = ["SimilarityResult", "estimate_similarity", "MODELS", "midpoint", "transform"]
 
@@ -52,6 +52,13 @@ MODELS = ("zoom", "similarity")
 _STILE = 32
 _MIN_TILE = 16
 _TILE_SPREAD = 0.15
+# A budgeted refinement samples about this many tiles (twice the translation path's zones, of
+# half the area each): through H.264 each macroblock's content is displaced a little on its
+# own, and more, smaller tiles average more blocks (mean corner error over 36 8/10-bit clips
+# 0.043 -> 0.038 px, at ~5 % more time).
+_ZONES = 20
+# Below this spread (px) of a tile's zoom displacement one kernel per tile is enough.
+_EXACT_ZOOM = 1e-3
 
 
 @dataclass(frozen=True)
@@ -174,7 +181,10 @@ def _layout(h: int, w: int, t: complex, mu: complex, c: complex, budget: int | N
         xs = _spread(x0, cols, tw, -(-cols // tw))
         grid = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1).reshape(-1, 2)
         return np.ascontiguousarray(grid, np.int64), th, tw
-    starts, th, tw = _tiles(y0, x0, rows, cols, budget, energy, (t.real / 2, t.imag / 2), cell)
+    # more, smaller zones only for the slow zooms of video (a fast one cuts tiles smaller)
+    zones = _ZONES if side >= _STILE else _MIN_TILES
+    starts, th, tw = _tiles(y0, x0, rows, cols, budget, energy, (t.real / 2, t.imag / 2), cell,
+                            zones)
     k = -(-max(th, tw) // max(side, _MIN_TILE))
     if k > 1:  # a fast zoom: cut each tile into k x k smaller ones
         sh, sw = th // k, tw // k
@@ -203,16 +213,24 @@ def _step(a_lv: _Level, b_lv: _Level, t: complex, mu: complex, c: complex, rotat
     # (row) gets its own kernel, so that part is resampled exactly; only the rotation part
     # (x varying with the row, y with the column) is left to the first-order correction below
     # (a finite-difference gradient under-reads fine line art, which biased the zoom by ~0.2 %)
-    half_y = 0.5 * mu.real * (np.arange(rows_s) - 2 - (th - 1) / 2)
-    half_x = 0.5 * mu.real * (np.arange(cols_s) - 2 - (tw - 1) / 2)
+    # (a zoom moving a tile's edge by under _EXACT_ZOOM px — a pan — keeps one kernel per
+    # tile and the first-order correction: a third less time per step)
+    exact = abs(mu.real) * max(rows_s, cols_s) / 2 > _EXACT_ZOOM
+    half_y = 0.5 * mu.real * (np.arange(rows_s) - 2 - (th - 1) / 2) if exact else 0.0
+    half_x = 0.5 * mu.real * (np.arange(cols_s) - 2 - (tw - 1) / 2) if exact else 0.0
+
+    def frac(f: np.ndarray) -> np.ndarray:
+        return f[:, None] + half_y if exact else f
+
+    def frac_x(f: np.ndarray) -> np.ndarray:
+        return f[:, None] + half_x if exact else f
+
     sa = _resample(a_lv.img, q0 - 2 + fay.astype(np.int64) - _R,
                    qx0 - 2 + fax.astype(np.int64) - _R, rows_s, cols_s,
-                   _lanczos((ay - fay)[:, None] + half_y) * unit,
-                   _lanczos((ax - fax)[:, None] + half_x))
+                   _lanczos(frac(ay - fay)) * unit, _lanczos(frac_x(ax - fax)))
     sb = _resample(b_lv.img, q0 - 2 + fby.astype(np.int64) - _R,
                    qx0 - 2 + fbx.astype(np.int64) - _R, rows_s, cols_s,
-                   _lanczos((-ay - fby)[:, None] - half_y) * unit,
-                   _lanczos((-ax - fbx)[:, None] - half_x))
+                   _lanczos(-frac(ay + fby)) * unit, _lanczos(-frac_x(ax + fbx)))
     alpha, beta = gain
     mm = 0.5 * (sa.astype(np.float64) + alpha * sb + beta)
     inner = (slice(None), slice(2, rows_s - 2), slice(2, cols_s - 2))
@@ -226,8 +244,9 @@ def _step(a_lv: _Level, b_lv: _Level, t: complex, mu: complex, c: complex, rotat
     X = cc + (qc.real - c.real)[:, None, None]
     Y = rr + (qc.imag - c.imag)[:, None, None]
     # first-order correction from the tile-centre displacement to each pixel's own
-    ex = -mu.imag * rr
-    ey = mu.imag * cc
+    zoom = 0.0 if exact else mu.real
+    ex = zoom * cc - mu.imag * rr
+    ey = mu.imag * cc + zoom * rr
     wgt: np.ndarray | float = 1.0
     ok = None
     if a_lv.kvalid is not None or b_lv.kvalid is not None:

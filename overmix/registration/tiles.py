@@ -37,9 +37,9 @@ def _fine_budget(pixels: int) -> int | None:
     return None if pixels <= 2 * budget else budget
 
 
-def _tile_side(budget: int) -> int:
-    """Side of the square tiles that give about _MIN_TILES tiles for ``budget`` pixels."""
-    return int(min(_TILE, max(_MIN_TILE, math.isqrt(budget // _MIN_TILES))))
+def _tile_side(budget: int, zones: int = _MIN_TILES) -> int:
+    """Side of the square tiles that give about ``zones`` tiles for ``budget`` pixels."""
+    return int(min(_TILE, max(_MIN_TILE, math.isqrt(budget // zones))))
 
 
 def _spread(lo: int, length: int, size: int, count: int) -> np.ndarray:
@@ -51,13 +51,14 @@ def _spread(lo: int, length: int, size: int, count: int) -> np.ndarray:
 
 def _tiles(y0: int, x0: int, rows: int, cols: int, budget: int | None,
            energy: np.ndarray | None = None, shift: tuple[float, float] = (0.0, 0.0),
-           cell: int = 8) -> tuple[np.ndarray, int, int]:
+           cell: int = 8, zones: int = _MIN_TILES) -> tuple[np.ndarray, int, int]:
     """Tiles (starts (n, 2), tile rows, tile cols) covering the region, or about ``budget``
     pixels of it: the region is cut into a grid of zones (so the tiles stay spread out, and
     an animated character cannot take them all) and each zone's tile sits where the
     gradient energy is largest (so flat colour, which says nothing about the shift, is not
     sampled). ``energy`` is :func:`_energy` of the plane whose pixel ``q + shift`` a q-tile
-    reads, in cells of ``cell`` pixels of this level."""
+    reads, in cells of ``cell`` pixels of this level. ``zones``: about how many tiles the
+    budget is cut into."""
     if budget is None or rows * cols <= budget:
         th, tw = min(rows, 32), cols
         ny = -(-rows // th)
@@ -65,7 +66,7 @@ def _tiles(y0: int, x0: int, rows: int, cols: int, budget: int | None,
         xs = np.array([x0], np.int64)
         grid = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1).reshape(-1, 2)
         return np.ascontiguousarray(grid, np.int64), th, tw
-    side = _tile_side(budget)
+    side = _tile_side(budget, zones)
     th, tw = min(rows, side), min(cols, side)
     n_tiles = max(1, budget // (th * tw))
     # a grid of zones with the region's aspect ratio
