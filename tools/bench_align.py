@@ -17,12 +17,13 @@ and ``auto`` measured in the same run (best of 3, with their ratios), and for th
 with film grain the PSNR of the stitched canvas against the scene over the area every frame
 covers, beside each frame's own PSNR.
 
-Usage: python tools/bench_align.py [--no-big] [--zoom on|off|only]
+Usage: python tools/bench_align.py [--no-big] [--zoom on|off|only] [--seeds N] [--no-psnr]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import sys
 import tempfile
@@ -189,9 +190,11 @@ def _psnr_case(name: str, frames: list[np.ndarray], truth: list[np.ndarray],
           flush=True)
 
 
-def zoom_benchmark(h: int = 270, w: int = 480, n: int = 48) -> None:
+def zoom_benchmark(h: int = 270, w: int = 480, n: int = 48, seeds: int = 1,
+                   psnr: bool = True) -> None:
     """Issue #16: a 3% zoom over 48 frames, a zoom with a pan, a 0.5 degree rotation with a
-    pan and a plain pan (auto must keep translation), lossless and through H.264 8/10-bit."""
+    pan and a plain pan (auto must keep translation), lossless and through H.264 8/10-bit;
+    ``seeds`` drawings of each (seed s draws scene 20 + case + 100 s)."""
     from tests.registration.zoomscenes import line_art, sample, zoom_track
 
     cases = [
@@ -203,14 +206,17 @@ def zoom_benchmark(h: int = 270, w: int = 480, n: int = 48) -> None:
     print("\nzoom/rotation (issue #16): line art integrated over each frame's exact transform; "
           "corner error = largest distance of a frame's four corner pixels from the truth")
     with tempfile.TemporaryDirectory() as tmp:
-        for k, (label, kw) in enumerate(cases):
+        for s, (k, (label, kw)) in itertools.product(range(seeds), enumerate(cases)):
             tr = zoom_track(n, w=w, h=h, **kw)  # type: ignore[arg-type]
-            scene = line_art(-100, -80, w + 100, h + 80, seed=20 + k)
+            scene = line_art(-100, -80, w + 100, h + 80, seed=20 + k + 100 * s)
             frames = [sample(scene, tuple(t), h, w) for t in tr]
-            _zoom_case(f"{label}, lossless", frames, tr, None)
+            name = label if seeds == 1 else f"{label} s{s}"
+            _zoom_case(f"{name}, lossless", frames, tr, None)
             for depth in (10, 8):
                 dec = encode_decode(frames, depth, str(Path(tmp) / f"z{k}_{depth}.mkv"))
-                _zoom_case(f"{label}, H.264 {depth}-bit CRF 18", dec, tr, frames)
+                _zoom_case(f"{name}, H.264 {depth}-bit CRF 18", dec, tr, frames)
+            if not psnr or s:
+                continue
             # stitched vs single frames, with film grain (sigma in luma units; 0.01 = 2.5
             # 8-bit levels), which the stack averages away. Through a transform the average is
             # phase-weighted (overmix.render.transform), so the kernel's blur at fractional
@@ -230,9 +236,12 @@ def main() -> int:
     ap.add_argument("--no-big", action="store_true", help="skip the 1280x720x60 timing clip")
     ap.add_argument("--zoom", choices=("on", "off", "only"), default="on",
                     help="the zoom/rotation cases (issue #16): with the rest, not, or alone")
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="drawings of each zoom/rotation case (the canvas PSNR on the first)")
+    ap.add_argument("--no-psnr", action="store_true", help="skip the zoom cases' canvas PSNR")
     args = ap.parse_args()
     if args.zoom == "only":
-        zoom_benchmark()
+        zoom_benchmark(seeds=args.seeds, psnr=not args.no_psnr)
         return 0
     h, w, n = 180, 320, 16
     lin = linear_offsets(n, (2.63, -0.71))
@@ -275,7 +284,7 @@ def main() -> int:
         print(f"sliding window: at most {held} prepared 1280x720 frames = "
               f"{window / 1e6:.1f} MB (a float32 frame is {dec[0].nbytes / 1e6:.1f} MB)")
     if args.zoom == "on":
-        zoom_benchmark()
+        zoom_benchmark(seeds=args.seeds, psnr=not args.no_psnr)
     return 0
 
 
