@@ -220,9 +220,10 @@ def test_unrotated_frames_take_two_1d_passes_with_the_2d_paths_result() -> None:
 @pytest.mark.parametrize("dtype", [np.float32, np.uint16])
 def test_rotated_frames_sample_a_quadratic_field_exactly(dtype: type) -> None:
     """The rotated (2-D, compiled) path at any position: Keys' cubic kernel and the triangle
-    reproduce a quadratic and a linear field exactly (Keys 1981), Lanczos-3 a linear one within 0.05 px of its slope, so a
-    plane holding such a field, seen through a rotation and zoom, must give the field at each
-    canvas sample's source position (worked out here from the transform, DESIGN §4)."""
+    reproduce a quadratic and a linear field exactly (Keys 1981), Lanczos-3 a linear one
+    within 0.05 px of its slope, so a plane holding such a field, seen through a rotation and
+    zoom, must give the field at each canvas sample's source position (worked out here from
+    the transform, DESIGN §4)."""
     from overmix.render import transform as tf
     from overmix.render.canvas import PlaneGrid
 
