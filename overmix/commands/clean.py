@@ -27,6 +27,7 @@ from overmix.render.consensus import (
     ALONE,
     FLOOR,
     Consensus,
+    downsample_mask,
     find_outliers,
     reduce_factor,
     upsample_mask,
@@ -351,10 +352,8 @@ def _moving(store: FrameStore, pos: list[int], offsets: Offsets, r: int,
 
     out: list[np.ndarray | None] = []
     for m in moving_foreground(luma, len(pos), offsets.xy, reduce=rf):
-        if m is not None and q > 1:
-            m = m[:hs * q, :ws * q].reshape(hs, q, ws, q).any(axis=(1, 3))
-        elif m is not None:
-            m = m[:hs, :ws]
+        if m is not None:
+            m = downsample_mask(m, q, (hs, ws))
         out.append(m if m is not None and m.any() else None)
     return out
 

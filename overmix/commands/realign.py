@@ -28,7 +28,7 @@ from overmix.geometry import Offsets
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.registration.masks import SceneMasks
-from overmix.render.consensus import upsample_mask
+from overmix.render.consensus import downsample_mask, upsample_mask
 
 __all__ = ["GROW_PX", "REALIGN_SHARE", "moving_share", "realign_foreground"]
 
@@ -55,9 +55,7 @@ def moving_share(plan: CleanPlan, masks: SceneMasks | None, pos: list[int]) -> f
         m = np.asarray(m, bool)
         known = masks.ignore(pos[n]) if masks is not None else None
         if known is not None:
-            hs, ws = m.shape
-            k = np.asarray(known, bool)[:hs * r, :ws * r].reshape(hs, r, ws, r).any(axis=(1, 3))
-            m = m & ~k
+            m = m & ~downsample_mask(known, r, m.shape)
         total += float(m.mean())
     return total / max(len(cons.moving), 1)
 

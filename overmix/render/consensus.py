@@ -48,7 +48,8 @@ from overmix.render.consensus_maps import (
     screen_fixed,
 )
 
-__all__ = ["FLOOR", "Consensus", "find_outliers", "reduce_factor", "upsample_mask"]
+__all__ = ["FLOOR", "Consensus", "downsample_mask", "find_outliers", "reduce_factor",
+           "upsample_mask"]
 
 FLOOR = 1e-4  # weight of an outlier sample: used only where no frame sees the place clean
 NOISE_K = 6.0  # outlier threshold in multiples of the median residual
@@ -126,6 +127,14 @@ class Consensus:
         if a is not None:
             w[upsample_mask(a, self.reduce, self.shape) & m] = np.float32(ALONE)
         return w
+
+
+def downsample_mask(m: np.ndarray, r: int, shape: tuple[int, int]) -> np.ndarray:
+    """A full-resolution bool mask on the reduced (hs, ws) = ``shape`` grid: a sample is set
+    when any pixel of its ``r x r`` block is (the ragged right/bottom edge is dropped, as the
+    reduction drops it)."""
+    hs, ws = shape
+    return np.asarray(m, bool)[:hs * r, :ws * r].reshape(hs, r, ws, r).any(axis=(1, 3))
 
 
 def upsample_mask(m: np.ndarray, r: int, shape: tuple[int, int]) -> np.ndarray:
