@@ -9,7 +9,9 @@ only ratios measured in the same run mean something):
             world of ``tools/make_samples.py`` drawn at 2x, lightly blurred, every frame an
             exact Fourier sub-pixel shift of it; cached in ``--workdir``).
             overmix: ``overmix stitch DIR -o OUT.png`` in a fresh process (wall time, peak
-            RSS, its own per-stage split from ``--json``, offsets against the truth).
+            RSS, its own per-stage split from ``--json``: the load and the alignment overlap,
+            the alignment reading the first frames while the later ones decode, offsets
+            against the truth).
             Reference: the work of ``stitch_floor.py`` (the least any stitcher must do) with
             tools anyone has with overmix installed — PyAV's png decoder on 2 threads, a
             half-resolution Hann-windowed phase correlation of each consecutive pair
@@ -241,7 +243,8 @@ def part_stitch(work: Path, repeat: int, overmix: str | None = None) -> None:
         rwalls.append(float(ref["wall"]))
         print(f"  run {r + 1}: overmix {om['wall']:.2f} s wall, peak RSS "
               f"{int(om['rss']) / 1024:.0f} MiB (load {tm['load']:.2f}, align {tm['align']:.2f}"
-              f", render {tm['render']:.2f}, output {tm.get('output', 0):.2f} s); offsets max "
+              f" (overlapping), lighting {tm.get('lighting', 0):.2f}, render {tm['render']:.2f}"
+              f", output {tm.get('output', 0):.2f} s); offsets max "
               f"error {err:.4f} px | reference {ref['wall']:.2f} s wall, peak RSS "
               f"{int(ref['rss']) / 1024:.0f} MiB (decode {split['decode']:.2f}, phase "
               f"{split['phase']:.2f}, sum {split['sum']:.2f} s) | ratio {ratio:.2f}")

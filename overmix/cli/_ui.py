@@ -6,29 +6,42 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from typing import TYPE_CHECKING, Any
 
 from overmix.progress import ProgressCallback
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 
 class UI:
     """What the CLI shows. Progress appears only when stderr is a terminal and not ``--quiet``."""
 
     def __init__(self, *, quiet: bool = False) -> None:
-        self.err = Console(stderr=True, highlight=False)
-        self.out = Console(highlight=False, soft_wrap=True)
+        self._err: Console | None = None
+        self._out: Console | None = None
         self.show_progress = not quiet and sys.stderr.isatty()
+
+    # rich is imported on first use: a ``--json`` or ``--quiet`` run that prints no table
+    # never loads it (~25 ms of every start-up)
+    @property
+    def err(self) -> Console:
+        """The rich console on stderr (progress, notes)."""
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(stderr=True, highlight=False)
+        return self._err
+
+    @property
+    def out(self) -> Console:
+        """The rich console on stdout (tables)."""
+        if self._out is None:
+            from rich.console import Console
+
+            self._out = Console(highlight=False, soft_wrap=True)
+        return self._out
 
     def error(self, message: str) -> None:
         # One line, no markup: the contract's `overmix: error: ...`.
@@ -54,6 +67,16 @@ class UI:
         if not self.show_progress:
             yield _silent
             return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskID,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         columns = (
             TextColumn("{task.description:<12}"),
             BarColumn(),
@@ -74,6 +97,13 @@ class UI:
                 bar.update(task, completed=done, total=total, rate=rate)
 
             yield callback
+
+
+def new_table(*args: Any, **kwargs: Any) -> Table:
+    """A rich :class:`~rich.table.Table` (rich is imported on first use)."""
+    from rich.table import Table
+
+    return Table(*args, **kwargs)
 
 
 def _silent(stage: str, done: int, total: int | None) -> None:

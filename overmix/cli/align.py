@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.table import Table
-
 from overmix.cli._parser import add_command
-from overmix.cli._ui import UI
+from overmix.cli._ui import UI, new_table
 from overmix.cli.stitch import summary_rows, warn_left_out
 from overmix.commands.options import stitch_options
 
@@ -34,7 +32,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if args.json:
         ui.print_json(offsets.to_json())
         return 0
-    table = Table(title="offsets (luma pixels, frame 0 at 0, 0)")
+    table = new_table(title="offsets (luma pixels, frame 0 at 0, 0)")
     for col in ("index", "x", "y"):
         table.add_column(col, justify="right")
     for i, (x, y) in zip(offsets.indices, offsets.xy, strict=True):

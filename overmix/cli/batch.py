@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.table import Table
-
-from overmix.cli._ui import UI
+from overmix.cli._ui import UI, new_table
 from overmix.commands.options import add_options, check_namespace
 
 
@@ -43,7 +41,7 @@ def run_plan(args: argparse.Namespace, ui: UI) -> int:
             t["done"] = t["id"] in done
         ui.print_json(data)
         return 0
-    table = Table(title=f"{len(plan.tasks)} tasks -> {job.output}", show_lines=False)
+    table = new_table(title=f"{len(plan.tasks)} tasks -> {job.output}", show_lines=False)
     for col in ("task (output)", "input", "scene", "range", "state", "command"):
         table.add_column(col, overflow="fold")
     for t in plan.tasks:
@@ -88,7 +86,7 @@ def run_run(args: argparse.Namespace, ui: UI) -> int:
     if args.json:
         ui.print_json(report.to_json())
     else:
-        table = Table(title=f"batch: {report.count('done')} done, {report.count('skipped')} "
+        table = new_table(title=f"batch: {report.count('done')} done, {report.count('skipped')} "
                             f"skipped, {report.failed} failed in {report.seconds:.1f} s")
         for col in ("task (output)", "input", "status", "time", "reason"):
             table.add_column(col, overflow="fold")

@@ -9,10 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.table import Table
-
 from overmix.cli._parser import add_command
-from overmix.cli._ui import UI
+from overmix.cli._ui import UI, new_table
 from overmix.commands.options import check_namespace
 from overmix.errors import InputError, UsageError
 
@@ -64,7 +62,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             "size_ratio": round(after / before, 4) if before else None,  # after / before
         })
     else:
-        table = Table(title=f"{len(done)} of {len(results)} files recompressed to {args.to}",
+        table = new_table(title=f"{len(done)} of {len(results)} files recompressed to {args.to}",
                       title_justify="left")
         for col in ("file", "before", "after", "from", "to", "header", "status"):
             table.add_column(col, justify="right" if col in ("before", "after") else "left",

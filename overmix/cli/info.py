@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 from fractions import Fraction
-from typing import Any
-
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from overmix.cli._parser import add_command
-from overmix.cli._ui import UI
+from overmix.cli._ui import UI, new_table
 from overmix.commands.options import check_namespace
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def register(subparsers: Any) -> None:
@@ -70,7 +71,7 @@ def _color_text(data: dict[str, Any]) -> str:
 
 
 def _kv_table(title: str, rows: list[tuple[str, str]]) -> Table:
-    t = Table(title=title, show_header=False, title_justify="left")
+    t = new_table(title=title, show_header=False, title_justify="left")
     t.add_column("field", style="bold")
     t.add_column("value", overflow="fold")
     for k, v in rows:
@@ -93,7 +94,7 @@ def _dump_table(d: dict[str, Any]) -> list[Table]:
         ("raw size", _size(d["raw_bytes"])),
         ("ratio", f"{ratio:.2f}:1" if ratio else "-"),
     ]
-    planes = Table(title="planes", title_justify="left")
+    planes = new_table(title="planes", title_justify="left")
     for col in ("#", "size", "depth", "compression", "stored", "raw", "ratio"):
         planes.add_column(col, justify="right" if col not in ("compression",) else "left")
     for p in d["planes"]:
@@ -133,7 +134,7 @@ def _folder_table(d: dict[str, Any]) -> list[Table]:
                          + (" ..." if len(d["unlisted"]) > 10 else "")))
     tables = [_kv_table(d["path"], rows)]
     if d["inconsistent"]:
-        t = Table(title=f"{len(d['inconsistent'])} inconsistent files", title_justify="left")
+        t = new_table(title=f"{len(d['inconsistent'])} inconsistent files", title_justify="left")
         t.add_column("file")
         t.add_column("problem", overflow="fold")
         for b in d["inconsistent"]:
@@ -151,14 +152,14 @@ def _png_table(data: dict[str, Any]) -> list[Table]:
 
 
 def _video_tables(data: dict[str, Any]) -> list[Table]:
-    table = Table(show_header=False, box=None, pad_edge=False)
+    table = new_table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
     for label, value in video_rows(data):
         table.add_row(label, value)
     if "scenes" not in data:
         return [table]
-    st = Table(title=f"{len(data['scenes'])} scene(s)")
+    st = new_table(title=f"{len(data['scenes'])} scene(s)")
     for col in ("scene", "start", "end", "frames", "time"):
         st.add_column(col, justify="right")
     for s in data["scenes"]:

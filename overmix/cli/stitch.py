@@ -9,10 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.table import Table
-
 from overmix.cli._parser import add_command
-from overmix.cli._ui import UI
+from overmix.cli._ui import UI, new_table
 from overmix.commands.options import stitch_options
 
 
@@ -109,7 +107,7 @@ def warn_left_out(ui: UI, left: Any, used: Any = None) -> None:
 
 
 def print_summary(ui: UI, summary: dict[str, Any]) -> None:
-    table = Table(show_header=False, box=None, pad_edge=False)
+    table = new_table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
     for k, v in summary_rows(summary):

@@ -18,7 +18,6 @@ from overmix.frame import Family
 from overmix.geometry import Canvas, Offsets
 from overmix.io.dumps import write_frame
 from overmix.io.png import write_apng, write_png, write_png_strips
-from overmix.io.project import save_project
 from overmix.io.store import FrameStore
 from overmix.render.picture import canvas_frame, canvas_image, image_strips
 from overmix.render.stack import RenderResult
@@ -92,6 +91,8 @@ def write_project(store: FrameStore, offsets: Offsets, path: str | os.PathLike[s
     input dumps, or dumps of the frames written next to it; ``ignore`` becomes its mask."""
     pos = positions(store, offsets)
     use = None if ignore is None or not ignore.any() else ~ignore
+    from overmix.io.project import save_project  # lazy: xml.etree, only for a project
+
     return save_project(path, offsets, (store.frame(p) for p in pos), use_mask=use,
                         animation=len(set(offsets.anim)) > 1)
 

@@ -34,7 +34,9 @@ from overmix.commands.options import (
 )
 from overmix.errors import AlignmentError, InputError, UnsupportedError, UsageError
 from overmix.geometry import Offsets
+from overmix.io.loading import load_store as fill_store
 from overmix.io.png import read_png_array
+from overmix.io.prefetch import decode_workers
 from overmix.io.sources import open_source
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
@@ -51,14 +53,16 @@ OFFSET_SCALE = 1e6  # aligned offsets are rounded to 1/OFFSET_SCALE px (see snap
 
 
 def load_store(input_path: str | os.PathLike[str], opts: StitchOptions,
-               progress: ProgressCallback = no_progress) -> FrameStore:
-    """Open the input and decode the selected frames once (stage ``load``)."""
+               progress: ProgressCallback = no_progress, *,
+               background: bool = False) -> FrameStore:
+    """Open the input and decode the selected frames once (stage ``load``).
+
+    ``background``: a folder of PNGs or dumps may go on decoding on a background thread
+    while the caller reads the first frames (a :class:`~overmix.io.loading.LoadingStore`,
+    whose ``finish()`` the caller calls once it has read them all)."""
     src = open_source(input_path, **source_options(opts))
-    try:
-        store = FrameStore.from_source(src, budget_bytes=int(opts.memory_budget * MB),
-                                       tmp_dir=opts.tmp_dir, progress=progress)
-    finally:
-        src.close()
+    store = fill_store(src, budget_bytes=int(opts.memory_budget * MB), tmp_dir=opts.tmp_dir,
+                       progress=progress, background=background)
     if len(store) == 0:
         store.close()
         raise InputError(f"no frames selected from {input_path}")
@@ -273,7 +277,7 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     def fit(cell: int | None = None) -> LightingFit:
         return fit_lighting(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas,
                             mask=ignore, frame_masks=frame_masks, border=opts.border,
-                            progress=progress, cell=cell)
+                            progress=progress, cell=cell, workers=decode_workers())
 
     found = None
     if opts.lighting == "auto":  # the default: most scenes are steady, decide cheaply

@@ -48,6 +48,7 @@ from overmix.commands.stages import (
     union,
 )
 from overmix.geometry import Offsets
+from overmix.io.loading import LoadingStore
 from overmix.io.store import FrameStore
 from overmix.memory import release_memory
 from overmix.progress import ProgressCallback, no_progress
@@ -81,14 +82,16 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         return stitch_jpeg(input_path, opts, progress, output=output)
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    with load_store(input_path, opts, progress) as store:
+    # the alignment reads the first frames while the later ones decode (io.loading)
+    with load_store(input_path, opts, progress, background=True) as store:
         timings["load"] = time.perf_counter() - t
-        release_memory()
         assert store.shape is not None
         ignore = load_mask(opts.mask, store.shape) if opts.mask else None
         t = time.perf_counter()
         offsets, overlay, masks = _place(store, opts, ignore, progress)
         timings["align"] = time.perf_counter() - t
+        if isinstance(store, LoadingStore):  # the two overlapped: load's own wall time
+            timings["load"] = store.load_seconds or timings["load"]
         release_memory()
         t = time.perf_counter()
         logo_ignore = None if overlay is None else grow(overlay.mask)
@@ -142,11 +145,18 @@ def _place(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
     given_logo = logo_mask(store, opts)
     aligned = opts.offsets is None
     masks: SceneMasks | None = None
-    if aligned:
-        found = align_store(store, opts, union(ignore, given_logo), progress)
-        offsets, masks = found.offsets, found.masks
-    else:
-        offsets = compute_offsets(store, opts, union(ignore, given_logo), progress)
+    try:
+        if aligned:
+            found = align_store(store, opts, union(ignore, given_logo), progress)
+            offsets, masks = found.offsets, found.masks
+        else:
+            offsets = compute_offsets(store, opts, union(ignore, given_logo), progress)
+    except BaseException:
+        if isinstance(store, LoadingStore):  # a frame that failed to load is the error
+            store.finish(stop=True)          # to report, not what it caused
+        raise
+    if isinstance(store, LoadingStore):
+        store.finish()
     overlay = find_overlay(store, offsets, opts, given_logo, progress)
     if overlay is not None and given_logo is None and overlay.mask.any() and aligned:
         found = align_store(store, opts, union(ignore, grow(overlay.mask)), progress)

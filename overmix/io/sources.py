@@ -125,6 +125,9 @@ class DumpSource(_Base):
         self._entries = [entries[i] for i in selection]
         self._positions = list(selection)
         self.count = len(self.files)
+        # every frame's index, known before decoding (io.loading reads while decoding)
+        self.indices = [_entry_index(e, pos) for e, pos in zip(self._entries, self._positions,
+                                                               strict=True)]
         # Describe from the first file's headers (no decoding).
         first = self.files[0]
         dinfo = read_dump_info(first)
@@ -245,6 +248,7 @@ class PngSource(_Base):
         self.files = [files[i] for i in selection]
         self._positions = list(selection)
         self.count = len(self.files)
+        self.indices = list(self._positions)  # known before decoding (see io.loading)
         first = self._read(self.files[0], self._positions[0])
         self._first: Frame | None = first  # decoded to describe the input: used once
         self.color = first.color

@@ -41,6 +41,7 @@ import numpy as np
 
 from overmix.errors import AlignmentError
 from overmix.geometry import Canvas
+from overmix.io.prefetch import prefetch
 from overmix.progress import ProgressCallback, no_progress
 from overmix.providers import LumaProvider, luma_reader
 from overmix.render.lighting_cells import _cell_hits, _sat, cell_means
@@ -67,7 +68,7 @@ WHITE_CELL = 0.97  # cells whose mean Y' reaches this may hold clipped highlight
 def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None = None, *,
                  mask: np.ndarray | None = None, frame_masks: MaskProvider | None = None,
                  cell: int | None = None, border: int = 0, iterations: int = 16,
-                 progress: ProgressCallback | None = None) -> LightingFit:
+                 progress: ProgressCallback | None = None, workers: int = 1) -> LightingFit:
     """Per-frame ``(gain, offset)`` on working Y' relative to the scene, with uncertainty.
 
     Parameters
@@ -89,6 +90,10 @@ def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | N
         Frame-edge pixels not used (at least 1).
     iterations : int
         Robust Gauss-Newton iterations (stops early when converged).
+    workers : int
+        Threads that read the frames and reduce them to cells (the same values for any
+        number; more than 1 needs ``lumas`` and ``frame_masks`` that may be called from
+        several threads at once).
 
     Returns
     -------
@@ -109,7 +114,8 @@ def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | N
         canvas = Canvas.covering(xy, w, h)
     if cell is None:
         cell = max(4, round(math.sqrt(h * w / min(CELLS_PER_FRAME, MAX_OBSERVATIONS / n))))
-    obs = _observations(get, f0, xy, canvas, cell, mask, frame_masks, border, progress)
+    obs = _observations(get, f0, xy, canvas, cell, mask, frame_masks, border, progress,
+                        workers)
     del f0
     if obs is None:
         return unit
@@ -128,6 +134,7 @@ def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | N
 def _observations(get: Callable[[int], np.ndarray], f0: np.ndarray, xy: np.ndarray,
                   canvas: Canvas, cell: int, mask: np.ndarray | None,
                   frame_masks: MaskProvider | None, border: int, progress: ProgressCallback,
+                  workers: int = 1,
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Every frame's kept cell means: ``(frame k, canvas cell id, mean Y', frame-position
     bin)`` per observation, or None when no frame has a usable cell."""
@@ -135,15 +142,15 @@ def _observations(get: Callable[[int], np.ndarray], f0: np.ndarray, xy: np.ndarr
     w = f0.shape[1]
     ncols = -(-canvas.width // cell) + 1
     sat = _sat(mask) if mask is not None and mask.any() else None
-    ks, cs, ms, bins = [], [], [], []
-    for j in range(n):
+
+    def frame(j: int) -> tuple[np.ndarray, ...] | None:
         f = f0 if j == 0 else get(j)
         x, y = float(xy[j, 0]), float(xy[j, 1])
         mean, r0, c0 = cell_means(f, x, y, canvas, cell, margin=max(1.0, float(border)))
+        del f
         nr, nc = mean.shape
-        progress("lighting", j + 1, n)
         if nr == 0 or nc == 0:
-            continue
+            return None
         keep = mean < WHITE_CELL
         if sat is not None:
             keep &= ~_cell_hits(sat, x, y, canvas, cell, r0, c0, nr, nc)
@@ -151,13 +158,19 @@ def _observations(get: Callable[[int], np.ndarray], f0: np.ndarray, xy: np.ndarr
         if fm is not None and np.any(fm):
             keep &= ~_cell_hits(_sat(np.asarray(fm, bool)), x, y, canvas, cell, r0, c0, nr, nc)
         rr, cc = np.nonzero(keep)
-        ks.append(np.full(len(rr), j, np.int32))
-        cs.append(((rr + r0) * ncols + (cc + c0)).astype(np.int64))
-        ms.append(mean[rr, cc])
         # the cell's position in frame coordinates, in whole cells (screen-fixed content)
         fy = np.floor((rr + r0) + (canvas.y - y) / cell + 0.5).astype(np.int64)
         fx = np.floor((cc + c0) + (canvas.x - x) / cell + 0.5).astype(np.int64)
-        bins.append((fy + 2) * (w // cell + 4) + (fx + 2))
+        return (np.full(len(rr), j, np.int32), ((rr + r0) * ncols + (cc + c0)).astype(np.int64),
+                mean[rr, cc], (fy + 2) * (w // cell + 4) + (fx + 2))
+
+    ks, cs, ms, bins = [], [], [], []
+    # frames read and reduced in threads (the reads, numpy and BLAS release the GIL), in order
+    for j, got in enumerate(prefetch(frame, range(n), workers=workers)):
+        progress("lighting", j + 1, n)
+        if got is not None:
+            for out, a in zip((ks, cs, ms, bins), got, strict=True):
+                out.append(a)
     if not ks:
         return None
     return np.concatenate(ks), np.concatenate(cs), np.concatenate(ms), np.concatenate(bins)
