@@ -24,27 +24,30 @@ far below the noise). The refinement runs from a coarse pyramid level down to fu
 resolution; the coarse start is the translation phase correlation of
 :mod:`overmix.registration.phase` (at the centre, a zoom or a small rotation is a shift) plus
 the caller's prediction of μ (the chained zoom/rotation rate of the neighbours).
-Robust (Cauchy) weights, gain/offset matching, masks (``kvalid``) and the statistics (ZNCC,
-RMS, standard errors from the normal matrix) are as in the translation path.
+Robust (Cauchy) weights, gain/offset matching, masks (``kvalid``), leaving out the tiles that
+do not follow the transform (an unmasked overlay) and the statistics (ZNCC, RMS, standard
+errors from the normal matrix) are as in the translation path. The step itself is
+:mod:`overmix.registration.similarity_step`. A step samples three times the translation
+path's pixels (through H.264 the sampled pixels set the error, see ``_PIXELS``), and a
+refinement stops as soon as its next step is predicted below the tolerance.
 """
 
 from __future__ import annotations
 
 import cmath
-import functools
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from overmix.errors import AlignmentError, UsageError
 from overmix.registration.coarse import _coarse
-from overmix.registration.fine import _MIN_RSCALE, _ROBUST_C, _region
-from overmix.registration.pyramid import _ENC_GAIN, _R, PreparedPlane, _Level
-from overmix.registration.refine import HIST_SCALE, NBINS, _diff_matrix, _windows
+from overmix.registration.fine import _ROBUST_C, _inlier_tiles, _region
+from overmix.registration.pyramid import PreparedPlane
+from overmix.registration.similarity_step import _Fit, _step
 from overmix.registration.tiles import _CELL, _MIN_TILES, _energy, _fine_budget, _spread, _tiles
 
-__all__ = ["SimilarityResult", "estimate_similarity", "MODELS", "midpoint", "transform"]
+__all__ = ["SimilarityResult", "estimate_similarity", "MODELS", "midpoint", "step_budget",
+           "transform"]
 
 MODELS = ("zoom", "similarity")
 # Tile side (px) for frames taken whole, at most; tiles shrink (to _MIN_TILE) so that the
@@ -52,13 +55,21 @@ MODELS = ("zoom", "similarity")
 _STILE = 32
 _MIN_TILE = 16
 _TILE_SPREAD = 0.15
-# A budgeted refinement of a slow zoom samples about this many tiles. Twenty smaller ones
-# average more H.264 macroblocks (each displaced a little on its own: mean corner error over 36
-# fixed 8/10-bit clips 0.0447 -> 0.0383 px), but put more of them on a hardsub over a zoom
-# (tests/cli/test_auto_pan.py: scale off by 0.12 %): kept at the translation path's 10.
-_ZONES = 10
-# Below this spread (px) of a tile's zoom displacement one kernel per tile is enough.
-_EXACT_ZOOM = 1e-3
+# A budgeted step samples _PIXELS times the translation path's pixels, in about _ZONES tiles.
+# Through H.264 each macroblock's content is displaced a little on its own, and a frame's
+# pairs sample the same places of it (tiles sit where the drawing has detail), so the
+# sampled pixels, not the pairs, set the error: more pixels per pair, fewer pairs
+# (registration.transform.TRANSFORM_JUMPS). 36 fixed 8/10-bit clips (tools/bench_align.py
+# --seeds 6), 2x pixels in 10 tiles and jumps (1, 4, 8) -> 3x in 30 tiles and (1, 8): mean
+# of the clips' worst corner errors 0.039 -> 0.034 px, at less time.
+_PIXELS = 3
+_ZONES = 30
+# Tiles are judged by their residual only once a full-resolution step is below this (px):
+# before, the tiles far from the centre fit worst merely because the zoom is not yet right.
+_SETTLED = 0.1
+# A refinement whose steps shrink at least this fast stops when the next step is predicted
+# below the tolerance (the last step's length x its ratio to the one before).
+_FAST_RATE = 0.3
 
 
 @dataclass(frozen=True)
@@ -103,67 +114,6 @@ def midpoint(x: complex, m: complex, c: complex) -> tuple[complex, complex]:
     return t, mu
 
 
-# Kernel rows tabulated at this many phases per pixel over [-0.5, 1.5) and interpolated
-# linearly (error ~1e-7, far below float32 resampling; evaluating sinc per sampled column was
-# a third of a similarity step's time).
-_PHASES = 2048
-
-
-@functools.lru_cache(maxsize=1)
-def _kernel_table() -> np.ndarray:
-    """(2 _PHASES + 2, 2R + 2) float64: :func:`_lanczos` rows at ``-0.5 + i / _PHASES``."""
-    frac = np.arange(2 * _PHASES + 2, dtype=np.float64) / _PHASES - 0.5
-    t = np.arange(-_R, _R + 2, dtype=np.float64) - frac[:, None]
-    k = np.sinc(t) * np.sinc(t / _R)
-    k /= k.sum(axis=-1, keepdims=True)
-    k.flags.writeable = False  # cached and shared
-    return k
-
-
-def _lanczos(frac: np.ndarray) -> np.ndarray:
-    """Lanczos-R weights for sampling at ``floor + frac`` from taps ``floor - R .. floor + R
-    + 1`` (one spare tap each side, so that ``frac`` may lie anywhere in [-0.5, 1.5)): shape
-    ``frac.shape + (2R + 2,)``, float64, each row summing to 1."""
-    u = (np.clip(frac, -0.5, 1.5 - 1e-9) + 0.5) * _PHASES
-    i = u.astype(np.int64)
-    w = (u - i)[..., None]
-    tab = _kernel_table()
-    return tab[i] * (1 - w) + tab[i + 1] * w
-
-
-def _bands(k: np.ndarray, n: int) -> np.ndarray:
-    """(T, n + taps - 1, n) float32 matrices with ``M[t, c + j, c] = k[t, c, j]`` (``k``
-    (T, n, taps): a kernel per output column; or (T, taps), one for all)."""
-    T, taps = k.shape[0], k.shape[-1]
-    m = np.zeros((T, (n + taps - 1) * n), np.float32)
-    idx = (np.arange(n) * (n + 1))[:, None] + np.arange(taps) * n  # (n, taps)
-    m[:, idx] = (k if k.ndim == 3 else k[:, None, :]).astype(np.float32)
-    return m.reshape(T, n + taps - 1, n)
-
-
-def _resample(img: np.ndarray, r0: np.ndarray, c0: np.ndarray, nr: int, nc: int,
-              ky: np.ndarray, kx: np.ndarray) -> np.ndarray:
-    """Per-tile separable resampling: ``out[t, r, c] = Σ ky[t, r, i] kx[t, c, j]
-    img[r0 + r + i, c0 + c + j]`` (float32 (T, nr, nc); ``ky`` (T, nr, taps), ``kx``
-    (T, nc, taps): a kernel per output row and column)."""
-    taps = kx.shape[-1]
-    win = _windows(img, r0, c0, nr + taps - 1, nc + taps - 1).astype(np.float32)
-    tmp = np.matmul(win, _bands(kx, nc))
-    return np.matmul(_bands(ky, nr).transpose(0, 2, 1), tmp)
-
-
-@dataclass
-class _Fit:
-    t: complex
-    mu: complex
-    zncc: float
-    rms: float
-    sig_t: float
-    sig_mu: float
-    alpha: float = 1.0
-    beta: float = 0.0
-
-
 def _layout(h: int, w: int, t: complex, mu: complex, c: complex, budget: int | None,
             energy: np.ndarray | None, cell: int) -> tuple[np.ndarray, int, int]:
     """Tiles (starts (n, 2) row/col, rows, cols) inside the region where every tile's
@@ -195,120 +145,13 @@ def _layout(h: int, w: int, t: complex, mu: complex, c: complex, budget: int | N
     return np.ascontiguousarray(starts, np.int64), th, tw
 
 
-def _step(a_lv: _Level, b_lv: _Level, t: complex, mu: complex, c: complex, rotate: bool,
-          layout: tuple[np.ndarray, int, int], c2: float, gain: tuple[float, float],
-          ) -> tuple[complex, complex, _Fit, float]:
-    """One Gauss-Newton step at (t, μ) on one pyramid level (coordinates of that level).
-    Returns the updates of t and μ, the fit statistics and the robust scale."""
-    tiles, th, tw = layout
-    # displacement at each tile's centre, and each side's half shift
-    qc = (tiles[:, 1] + (tw - 1) / 2) + 1j * (tiles[:, 0] + (th - 1) / 2)
-    dt = t + mu * (qc - c)
-    ay, ax = dt.imag / 2, dt.real / 2
-    fay, fax, fby, fbx = np.floor(ay), np.floor(ax), np.floor(-ay), np.floor(-ax)
-    rows_s, cols_s = th + 4, tw + 4
-    q0, qx0 = tiles[:, 0], tiles[:, 1]
-    unit = 1.0 / _ENC_GAIN
-    # The zoom part of D varies along a row in x and along a column in y: each sampled column
-    # (row) gets its own kernel, so that part is resampled exactly; only the rotation part
-    # (x varying with the row, y with the column) is left to the first-order correction below
-    # (a finite-difference gradient under-reads fine line art, which biased the zoom by ~0.2 %)
-    # (a zoom moving a tile's edge by under _EXACT_ZOOM px — a pan — keeps one kernel per
-    # tile and the first-order correction: a third less time per step)
-    exact = abs(mu.real) * max(rows_s, cols_s) / 2 > _EXACT_ZOOM
-    half_y = 0.5 * mu.real * (np.arange(rows_s) - 2 - (th - 1) / 2) if exact else 0.0
-    half_x = 0.5 * mu.real * (np.arange(cols_s) - 2 - (tw - 1) / 2) if exact else 0.0
-
-    def frac(f: np.ndarray) -> np.ndarray:
-        return f[:, None] + half_y if exact else f
-
-    def frac_x(f: np.ndarray) -> np.ndarray:
-        return f[:, None] + half_x if exact else f
-
-    sa = _resample(a_lv.img, q0 - 2 + fay.astype(np.int64) - _R,
-                   qx0 - 2 + fax.astype(np.int64) - _R, rows_s, cols_s,
-                   _lanczos(frac(ay - fay)) * unit, _lanczos(frac_x(ax - fax)))
-    sb = _resample(b_lv.img, q0 - 2 + fby.astype(np.int64) - _R,
-                   qx0 - 2 + fbx.astype(np.int64) - _R, rows_s, cols_s,
-                   _lanczos(-frac(ay + fby)) * unit, _lanczos(-frac_x(ax + fbx)))
-    alpha, beta = gain
-    mm = 0.5 * (sa.astype(np.float64) + alpha * sb + beta)
-    inner = (slice(None), slice(2, rows_s - 2), slice(2, cols_s - 2))
-    a = sa[inner].astype(np.float64)
-    b = sb[inner].astype(np.float64)
-    gx = mm[:, 2:rows_s - 2, :] @ _diff_matrix(tw)
-    gy = np.matmul(_diff_matrix(th).T, mm[:, :, 2:cols_s - 2])
-    # pixel coordinates relative to the tile centre and to the frame centre
-    rr = np.arange(th, dtype=np.float64)[None, :, None] - (th - 1) / 2
-    cc = np.arange(tw, dtype=np.float64)[None, None, :] - (tw - 1) / 2
-    X = cc + (qc.real - c.real)[:, None, None]
-    Y = rr + (qc.imag - c.imag)[:, None, None]
-    # first-order correction from the tile-centre displacement to each pixel's own
-    zoom = 0.0 if exact else mu.real
-    ex = zoom * cc - mu.imag * rr
-    ey = mu.imag * cc + zoom * rr
-    wgt: np.ndarray | float = 1.0
-    ok = None
-    if a_lv.kvalid is not None or b_lv.kvalid is not None:
-        va = a_lv.kvalid if a_lv.kvalid is not None else np.ones(a_lv.img.shape, bool)
-        vb = b_lv.kvalid if b_lv.kvalid is not None else np.ones(b_lv.img.shape, bool)
-        ok = _windows(va, q0 + np.round(ay).astype(np.int64), qx0 + np.round(ax).astype(
-            np.int64), th, tw) & _windows(vb, q0 + np.round(-ay).astype(np.int64),
-                                          qx0 + np.round(-ax).astype(np.int64), th, tw)
-        wgt = ok.astype(np.float64)
-    r = a - alpha * b - beta + gx * ex + gy * ey
-    if ok is not None:
-        r = r * wgt
-        a, b, gx, gy = a * wgt, b * wgt, gx * wgt, gy * wgt
-    n = float(np.sum(wgt)) if ok is not None else float(a.size)
-    if n < 64:
-        raise AlignmentError("the frames do not overlap enough to be aligned")
-    new_scale = _robust_scale(r, ok)
-    rw = 1.0 / (1.0 + r * r / c2) if c2 > 0 else np.ones_like(r)
-    cols = [gx, gy, gx * X + gy * Y]
-    if rotate:
-        cols.append(gy * X - gx * Y)
-    J = np.stack(cols, axis=-1).reshape(-1, len(cols))
-    wr = rw.reshape(-1)
-    H = J.T @ (J * wr[:, None])
-    g = J.T @ (wr * r.reshape(-1))
-    try:
-        delta = -np.linalg.solve(H, g)
-        cov = np.linalg.inv(H)
-    except np.linalg.LinAlgError:
-        raise AlignmentError("the frames have too little detail to be aligned") from None
-    dtt = complex(delta[0], delta[1])
-    dmu = complex(delta[2], delta[3] if rotate else 0.0)
-    fit = _fit_stats(t, mu, a, b, r, n, cov, len(cols))
-    return dtt, dmu, fit, new_scale
-
-
-def _robust_scale(r: np.ndarray, ok: np.ndarray | None) -> float:
-    """1.4826 x median |r| over the usable pixels (at least _MIN_RSCALE), from a histogram."""
-    ar = np.abs(r) if ok is None else np.abs(r[ok])
-    counts = np.bincount(np.minimum((ar * HIST_SCALE).astype(np.int64), NBINS - 1).ravel(),
-                         minlength=NBINS)
-    half = np.searchsorted(np.cumsum(counts), 0.5 * counts.sum())
-    return max(1.4826 * (half + 0.5) / HIST_SCALE, _MIN_RSCALE)
-
-
-def _fit_stats(t: complex, mu: complex, a: np.ndarray, b: np.ndarray, r: np.ndarray, n: float,
-               cov: np.ndarray, params: int) -> _Fit:
-    """ZNCC, RMS residual, standard errors of t and μ (from the inverse normal matrix
-    ``cov`` and ``params`` unknowns) and mov's gain and offset against ref."""
-    sa_, sb_ = float(a.sum()), float(b.sum())
-    va_ = float((a * a).sum()) - sa_ * sa_ / n
-    vb_ = float((b * b).sum()) - sb_ * sb_ / n
-    cv = float((a * b).sum()) - sa_ * sb_ / n
-    z = cv / math.sqrt(va_ * vb_) if va_ > 1e-12 and vb_ > 1e-12 else 0.0
-    srr = float((r * r).sum())
-    s2 = srr / max(n - params, 1)
-    sig_t = math.sqrt(max(s2 * (cov[0, 0] + cov[1, 1]) / 2, 0.0))
-    sig_mu = math.sqrt(max(s2 * float(np.mean(np.diag(cov)[2:])), 0.0))
-    al = min(max(math.sqrt(va_ / vb_), 0.25), 4.0) if va_ > 1e-12 and vb_ > 1e-12 else 1.0
-    fit = _Fit(t, mu, max(0.0, min(1.0, z)), math.sqrt(srr / n), sig_t, sig_mu, al,
-               (sa_ - al * sb_) / n)
-    return fit
+def step_budget(pixels: int) -> int | None:
+    """Pixels sampled per Gauss-Newton step on a level of ``pixels`` (None: the whole
+    overlap); see :data:`_PIXELS`."""
+    budget = _fine_budget(pixels)
+    if budget is None or 2 * _PIXELS * budget >= pixels:
+        return None
+    return _PIXELS * budget
 
 
 def _refine(ref: PreparedPlane, mov: PreparedPlane, t: complex, mu: complex, level: int,
@@ -318,39 +161,66 @@ def _refine(ref: PreparedPlane, mov: PreparedPlane, t: complex, mu: complex, lev
     h0, w0 = ref.shape
     c0 = complex((w0 - 1) / 2, (h0 - 1) / 2)
     fit: _Fit | None = None
-    scale = 0.0
     for lvl in range(level, -1, -1):
         f = 2.0 ** lvl
         o = (f - 1) / 2
-        a, b = ref.levels[lvl], mov.levels[lvl]
-        h, w = a.img.shape
         c = complex((c0.real - o) / f, (c0.imag - o) / f)
-        tl = t / f
-        budget = _fine_budget(a.img.size)
-        if budget is not None:  # four parameters: twice the translation path's pixels
-            budget = 2 * budget if 4 * budget < a.img.size else None
-        cell = max(_CELL >> lvl, 1)
-        energy = _energy(ref) if budget is not None and (_CELL >> lvl) >= 1 else None
-        radius = abs(complex(w, h)) / 2
-        iters = 12 if lvl == 0 else 5
-        layout = _layout(h, w, tl, mu, c, budget, energy, cell)
-        for it in range(iters):
-            gain = (fit.alpha, fit.beta) if fit is not None else (1.0, 0.0)
-            if it and it % 3 == 0:  # the overlap moves with the estimate
-                layout = _layout(h, w, tl, mu, c, budget, energy, cell)
-            c2 = (_ROBUST_C * scale) ** 2
-            dtt, dmu, fit, scale = _step(a, b, tl, mu, c, rotate, layout, c2, gain)
-            move = abs(dtt) + abs(dmu) * radius  # largest change of D over the frame (px)
-            if move > 1.0:  # outside the basin: damp
-                dtt, dmu = dtt / move, dmu / move
-            tl += dtt
-            mu += dmu
-            if move < (2e-3 if lvl == 0 else 2e-2):
-                break
+        tl, mu, fit = _refine_level(ref, mov, lvl, t / f, mu, c, rotate, fit)
         t = tl * f
     assert fit is not None
     fit.t, fit.mu = t, mu
     return fit
+
+
+def _refine_level(ref: PreparedPlane, mov: PreparedPlane, lvl: int, t: complex, mu: complex,
+                  c: complex, rotate: bool, fit: _Fit | None) -> tuple[complex, complex, _Fit]:
+    """Gauss-Newton steps on one pyramid level (its coordinates: ``t`` and the frame centre
+    ``c`` in its px) from (t, μ) and the previous level's ``fit`` (gain, robust scale).
+    At full resolution, tiles that do not follow the transform are left out as in the
+    translation path (:func:`overmix.registration.fine._inlier_tiles`)."""
+    a, b = ref.levels[lvl], mov.levels[lvl]
+    h, w = a.img.shape
+    budget = step_budget(a.img.size)
+    cell = max(_CELL >> lvl, 1)
+    energy = _energy(ref) if budget is not None and (_CELL >> lvl) >= 1 else None
+    radius = abs(complex(w, h)) / 2
+    tol = 2e-3 if lvl == 0 else 2e-2
+    layout = _layout(h, w, t, mu, c, budget, energy, cell)
+    keep = np.ones(len(layout[0]), bool)  # tiles still used, in layout order
+    scale = fit.scale if fit is not None else 0.0
+    last = 0.0
+    for it in range(12 if lvl == 0 else 5):
+        gain = (fit.alpha, fit.beta) if fit is not None else (1.0, 0.0)
+        if it and it % 3 == 0:  # the overlap moves with the estimate
+            layout = _layout(h, w, t, mu, c, budget, energy, cell)
+            if len(layout[0]) != len(keep):
+                keep = np.ones(len(layout[0]), bool)
+        c2 = (_ROBUST_C * scale) ** 2
+        used = (layout[0][keep], layout[1], layout[2])
+        dtt, dmu, fit, scale = _step(a, b, t, mu, c, rotate, used, c2, gain)
+        move = abs(dtt) + abs(dmu) * radius  # largest change of D over the frame (px)
+        if move > 1.0:  # outside the basin: damp
+            dtt, dmu = dtt / move, dmu / move
+        t += dtt
+        mu += dmu
+        kept = _inlier_tiles(fit.tile_ms, len(keep) - len(fit.tile_ms), len(keep)) \
+            if lvl == 0 and move < _SETTLED and fit.tile_ms is not None else None
+        if kept is not None:
+            idx = np.flatnonzero(keep)
+            keep[idx] = False
+            keep[idx[kept]] = True
+            last = 0.0  # other pixels: the rate so far says nothing
+            continue
+        # converged, or converging so fast that the next step would be below the
+        # tolerance (Gauss-Newton here shrinks each step ~7x; only a rate measured over
+        # two steps and under _FAST_RATE is trusted: a first or slow step continues)
+        rate = move / last if last > 0 else 1.0
+        last = move
+        if move < tol or (rate < _FAST_RATE and move * rate < tol):
+            break
+    assert fit is not None
+    fit.scale = scale
+    return t, mu, fit
 
 
 # Below this ZNCC a searched pair also tries the log-polar starts (a fast zoom or rotation).

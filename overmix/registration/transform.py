@@ -4,8 +4,9 @@
 Frame k gets ``T_k(p) = x_k + m_k·p`` (complex notation, ``m_k = s_k·e^{i a_k}``, DESIGN §4),
 frame 0 the identity.
 
-Pairs are measured as in the translation path (each frame against the frames 1, 2, 4, 8 before
-it and key frames against older key frames, from a sliding window of prepared frames) with
+Pairs are measured much as in the translation path (each frame against the frames 1 and 8
+before it (:data:`TRANSFORM_JUMPS`; also 4 when those fail or the frames are small) and key
+frames against older key frames, from a sliding window of prepared frames) with
 :func:`~overmix.registration.similarity.estimate_similarity`; the shortest jump searches, the
 longer ones start from the position it gives. A pair (i, j) says ``T_j = T_i ∘ T_ij``, so
 
@@ -37,7 +38,7 @@ from overmix.errors import AlignmentError
 from overmix.geometry import Offsets
 from overmix.progress import ProgressCallback
 from overmix.registration.pyramid import PreparedPlane, mask_pyramid, prepare
-from overmix.registration.similarity import SimilarityResult, estimate_similarity
+from overmix.registration.similarity import SimilarityResult, estimate_similarity, step_budget
 from overmix.registration.solve import (
     MIN_CONFIDENCE,
     Pair,
@@ -288,11 +289,17 @@ def align_transform(lumas: Sequence[np.ndarray] | object, *, motion: str = "auto
 
 
 # Frames back that each frame is measured against (key frames also over the long jumps of
-# registration.schedule). The translation path's (1, 2, 4, 8) less the 2: through H.264 a
-# frame's error is mostly the codec's own displacement of its content, which more pairs do
-# not average away (worst corner error over ten 8/10-bit clips 0.0609 px against 0.0595 with
-# the 2), and a similarity pair costs about twice a translation pair.
-TRANSFORM_JUMPS = (1, 4, 8)
+# registration.schedule). Fewer than the translation path's (1, 2, 4, 8): through H.264 a
+# frame's error is mostly the codec's own displacement of the places its pairs sample, which
+# more pairs at the same places do not average away, while more pixels per pair do
+# (registration.similarity._PIXELS); a similarity pair costs about twice a translation pair.
+TRANSFORM_JUMPS = (1, 8)
+# Frames small enough to be sampled whole (no more pixels to be had) keep more pairs.
+WHOLE_JUMPS = (1, 4, 8)
+# ... and this one when they did not give two good pairs (the first frames, a camera too
+# fast for the longest to overlap, a black frame), so that the solve still has loops in
+# which to find a wrong pair.
+SPARE_JUMP = 4
 
 
 def _align_model(lumas: object, model: str, mask: np.ndarray | None, border: int,
@@ -310,7 +317,8 @@ def _align_model(lumas: object, model: str, mask: np.ndarray | None, border: int
     est: dict[int, tuple[complex, complex]] = {}  # running (x_k, m_k)
     conf: dict[int, float] = {}  # confidence of the measurement that placed frame k
     found: list[tuple[int, int, SimilarityResult]] = []
-    keep = max(TRANSFORM_JUMPS)
+    jumps = WHOLE_JUMPS if step_budget(h * w) is None else TRANSFORM_JUMPS
+    keep = max(jumps)
     long_jumps: tuple[int, ...] = ()
     report("align", 0, n)
     for k in range(n):
@@ -327,7 +335,7 @@ def _align_model(lumas: object, model: str, mask: np.ndarray | None, border: int
             long_jumps = long_jumps_for(window[0].nbytes)
         else:
             _measure(k, window, est, conf, found, model, w, h, c, long_jumps,
-                     TRANSFORM_JUMPS, KEY_EVERY, MIN_JUMP_OVERLAP)
+                     jumps, KEY_EVERY, MIN_JUMP_OVERLAP)
             if k not in est:
                 last = max(est)
                 est[k] = _predict(k, est) if len(est) >= 2 else est[last]
@@ -376,7 +384,8 @@ def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, tuple[comp
              c: complex, long_jumps: tuple[int, ...], jumps: tuple[int, ...], key_every: int,
              min_overlap: float) -> None:
     pred = _predict(k, est)
-    todo = [k - j for j in jumps + (long_jumps if k % key_every == 0 else ())
+    spare = () if SPARE_JUMP in jumps else (SPARE_JUMP,)
+    todo = [k - j for j in jumps + spare + (long_jumps if k % key_every == 0 else ())
             if k - j >= 0 and k - j in window and k - j in est]
     if not todo:
         return
@@ -394,6 +403,9 @@ def _measure(k: int, window: dict[int, PreparedPlane], est: dict[int, tuple[comp
     base = best[1] if best is not None else pred
     for i in todo:
         g = _relative(est[i], base)
+        if spare and i == k - SPARE_JUMP and sum(
+                r.confidence >= MIN_CONFIDENCE for _, r in results) > 1:
+            continue
         if _overlap(g[0], g[1], c, w, h) < min_overlap:
             continue
         r = _pair(window[i], window[k], g, model, None if best is None else best[0], c)
