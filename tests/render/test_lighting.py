@@ -134,3 +134,19 @@ def test_integer_steady_pan_not_changed() -> None:
     fit = fit_lighting(sc.luma, sc.xy)
     assert not fit.changed()
     assert np.abs(fit.gains[:, 0] - 1).max() < 0.003
+
+
+def test_frames_read_on_threads_give_the_same_fit() -> None:
+    """``workers``: the frames are read and reduced on several threads, the fit is the same
+    to the last bit (each frame's cells are its own; they are gathered in frame order)."""
+    sc = lit_pan(n=12, **SMALL)
+    sub = hardsub_mask(108, 192)["all"]
+    masks = lambda k: sub if k % 3 == 0 else None  # noqa: E731
+    one = fit_lighting(sc.luma, sc.xy, frame_masks=masks)
+    for workers in (2, 3):
+        par = fit_lighting(sc.luma, sc.xy, frame_masks=masks, workers=workers)
+        assert np.array_equal(par.gains, one.gains)
+        assert np.array_equal(par.change, one.change)
+        assert np.array_equal(par.change_se, one.change_se)
+        assert (par.cells, par.observations, par.static_bins) == \
+            (one.cells, one.observations, one.static_bins)
