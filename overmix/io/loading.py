@@ -29,6 +29,7 @@ import numpy as np
 
 from overmix.errors import InputError
 from overmix.frame import Frame, FrameSource
+from overmix.io.prefetch import decode_workers
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 
@@ -81,6 +82,11 @@ class LoadingStore(FrameStore):
         info = getattr(source, "info", None)
         if isinstance(info, dict):
             store.source_info = dict(info)
+        if hasattr(source, "decode_threads"):
+            # a core is left to the stage that reads the frames meanwhile (the alignment is
+            # the slower of the two: it ends no later with one decoding thread fewer), and
+            # fewer decoded frames wait beside its working set
+            source.decode_threads = max(1, decode_workers() - 1)
         frames = iter(source)
         total = len(indices)
         try:

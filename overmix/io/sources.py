@@ -83,6 +83,9 @@ class _Base:
     count: int | None
     rate: Fraction | None
     info: dict[str, Any]
+    # threads decoding files ahead (None: one per core); io.loading leaves a core to the
+    # stage that reads the frames while they decode
+    decode_threads: int | None = None
 
     def close(self) -> None:
         return None
@@ -172,7 +175,7 @@ class DumpSource(_Base):
         jobs = list(zip(self.files, self._entries, self._positions, strict=True))
         # files are inflated ahead in threads (zlib and ISA-L release the GIL)
         for k, ((path, entry, _), (frame, how)) in enumerate(
-            zip(jobs, prefetch(decode, jobs), strict=True)
+            zip(jobs, prefetch(decode, jobs, workers=self.decode_threads), strict=True)
         ):
             if frame.shape != self._shape or frame.layout != self.layout:
                 raise InputError(
@@ -278,7 +281,7 @@ class PngSource(_Base):
                 return first
             return self._read(*job)
 
-        frames = prefetch(read, jobs)
+        frames = prefetch(read, jobs, workers=self.decode_threads)
         for k, ((path, _), frame) in enumerate(zip(jobs, frames, strict=True)):
             if frame.shape != self._shape or frame.layout != self.layout \
                     or frame.color.bit_depth != self.color.bit_depth:

@@ -13,6 +13,7 @@ from overmix.errors import FormatError, InputError
 from overmix.frame import Family, Frame, PlaneLayout
 from overmix.io.loading import LoadingStore, load_store
 from overmix.io.png import write_png
+from overmix.io.prefetch import decode_workers
 from overmix.io.sources import open_source
 from overmix.io.store import FrameStore
 
@@ -129,12 +130,15 @@ def test_png_folder_loads_in_background_with_the_same_frames(tmp_path: Path) -> 
     rng = np.random.default_rng(3)
     for k in range(6):
         write_png(tmp_path / f"{k:03d}.png", rng.integers(0, 256, (H, W, 3), dtype=np.uint8))
-    stores = []
+    stores, sources = [], []
     for background in (False, True):
-        store = load_store(open_source(tmp_path), budget_bytes=0, background=background)
-        stores.append(store)
+        sources.append(open_source(tmp_path))
+        stores.append(load_store(sources[-1], budget_bytes=0, background=background))
     try:
         assert isinstance(stores[1], LoadingStore) and not isinstance(stores[0], LoadingStore)
+        # one core is left to the reader
+        assert sources[0].decode_threads is None
+        assert sources[1].decode_threads == max(1, decode_workers() - 1)
         for k in reversed(range(6)):  # any order: the reads wait
             assert np.array_equal(stores[0].luma(k), stores[1].luma(k))
         stores[1].finish()
