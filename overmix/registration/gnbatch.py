@@ -25,7 +25,7 @@ from overmix.registration.fine import (
 )
 from overmix.registration.phase import PairResult, check_motion
 from overmix.registration.pyramid import _ENC_GAIN, PreparedPlane
-from overmix.registration.refine import gn_batch
+from overmix.registration.refine import HIST_SCALE, NBINS, gn_batch
 from overmix.registration.tiles import _CELL, _energy, _fine_budget, _tiles
 
 __all__ = ["refine_pairs"]
@@ -35,6 +35,18 @@ _ITERS = 10  # Gauss-Newton steps at most (fine._refine's at full resolution)
 # step leaves about a tenth of the error before it, so what this leaves is ~1e-3 px; the
 # search path's finer tolerance (fine._TOL0) would cost a second step for nearly every pair.
 _TOL = 2e-2
+# After the first step (plain least squares, mov's gain and offset not yet matched) a pair
+# also stops when that step was below _TOL_FIRST px and the fit shows nothing the later
+# steps would correct: gain within _SAME_GAIN of 1 and offset within _SAME_GAIN (luma), and
+# at most _TAIL_MAX of the residuals beyond a third of the robust (Cauchy) scale, where
+# their weight would drop below 0.9. Each step leaves about a tenth of the error before it,
+# so this leaves < 5e-3 px (issue #15: the second step was a second batch call for about
+# half the frames of a clean pan, a fixed cost that dominated small frames). Measured on the
+# tools/bench_realscenes.py scenes through x264 (640x360): those pairs take the robust steps
+# as before (their first step misses by 0.03-0.1 px or shows an overlay's residuals).
+_TOL_FIRST = 5e-2
+_SAME_GAIN = 3e-3
+_TAIL_MAX = 5e-3
 
 
 class _State:
@@ -50,6 +62,15 @@ class _State:
         self.done = False
         self.failed = False
         self.total = self.dropped = 0  # tiles at first, tiles left out since
+
+
+def _clean(hist: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """Per pair (J,) bool: at most :data:`_TAIL_MAX` of the residuals counted in ``hist``
+    (J, NBINS) lie beyond a third of the Cauchy scale ``_ROBUST_C * scales`` (J,)."""
+    centres = (np.arange(NBINS) + 0.5) / HIST_SCALE
+    tail = centres[None, :] > (_ROBUST_C / 3.0) * scales[:, None]
+    total = np.maximum(hist.sum(axis=1), 1)
+    return (hist * tail).sum(axis=1) <= _TAIL_MAX * total
 
 
 def refine_pairs(pairs: list[tuple[PreparedPlane, PreparedPlane, float, float]],
@@ -98,9 +119,12 @@ def refine_pairs(pairs: list[tuple[PreparedPlane, PreparedPlane, float, float]],
                 np.array([s.fit.alpha if s.fit is not None else 1.0 for s in grp]),
                 np.array([s.fit.beta if s.fit is not None else 0.0 for s in grp]), ms)
             at = 0
-            for s, sm, sc in zip(grp, sums, _robust_scales(hist).tolist(), strict=True):
+            scales = _robust_scales(hist)
+            clean = _clean(hist, scales)
+            for s, sm, sc, cl in zip(grp, sums, scales.tolist(), clean.tolist(), strict=True):
                 nt = len(s.layout[0])  # type: ignore[index]
                 tms, at = ms[at:at + nt], at + nt
+                first = s.fit is None
                 try:
                     ddx, ddy, s.fit = _fit_sums(sm, motion, s.cx, s.cy)
                     s.scale = sc
@@ -118,7 +142,9 @@ def refine_pairs(pairs: list[tuple[PreparedPlane, PreparedPlane, float, float]],
                 if keep is not None:
                     s.dropped += nt - len(keep)
                     s.layout = (s.layout[0][keep], s.layout[1], s.layout[2])  # type: ignore[index]
-                if mag < _TOL and keep is None:
+                if keep is None and (mag < _TOL or (
+                        first and mag < _TOL_FIRST and cl and abs(s.fit.alpha - 1.0) < _SAME_GAIN
+                        and abs(s.fit.beta) < _SAME_GAIN)):
                     s.done = True
     out: list[PairResult | None] = []
     for s in st:

@@ -333,10 +333,23 @@ def _remask(found: SceneMasks, window: dict[int, PreparedPlane], k: int,
         set_masks(window[j], mask_pyramid(shape, ig, border))
 
 
+# The cut histogram takes one sample per HIST_BLOCK x HIST_BLOCK full-resolution pixels (the
+# coarsest level of a 1280x720 frame), so its cost follows the frame's pixels (issue #15),
+# and at least HIST_MIN samples (small frames).
+HIST_BLOCK = 4
+HIST_MIN = 4096
+
+
 def _histogram(p: PreparedPlane) -> np.ndarray:
-    """Normalised 32-bin luma histogram of the coarsest pyramid level's usable pixels."""
+    """Normalised 32-bin luma histogram of the coarsest pyramid level's usable pixels, every
+    ``step``-th row and column of it (one sample per :data:`HIST_BLOCK` squared
+    full-resolution pixels, at least :data:`HIST_MIN` samples)."""
     lv = p.levels[-1]
-    codes = lv.img if lv.valid is None else lv.img[lv.valid]
+    step = max(1, HIST_BLOCK >> (len(p.levels) - 1))
+    while step > 1 and lv.img[::step, ::step].size < HIST_MIN:
+        step //= 2
+    img = lv.img[::step, ::step]
+    codes = img if lv.valid is None else img[lv.valid[::step, ::step]]
     # each code's luma bin from a table (no per-pixel float arithmetic)
     h = np.bincount(np.take(_BIN_OF_CODE, codes.ravel()), minlength=32).astype(np.float64)
     return h / max(h.sum(), 1.0)
