@@ -35,9 +35,10 @@ def _solve(n: int, labels: list[int], pairs: list[Pair],
     blank), named so in the reasons."""
     inl_edges: list[tuple[int, int]] = []
     floor = _confidence_floor(pairs)
+    first = None
     if pairs:
-        xy0, res, inl = solve_offsets(n, pairs, motion=motion, anchor=0, min_confidence=floor)
-        inl_edges = [(p.i, p.j) for p, ok in zip(pairs, inl, strict=True) if ok]
+        first = solve_offsets(n, pairs, motion=motion, anchor=0, min_confidence=floor)
+        inl_edges = [(p.i, p.j) for p, ok in zip(pairs, first[2], strict=True) if ok]
     comp = components(n, inl_edges)
     sizes = np.bincount(comp)
     main = int(np.argmax(sizes))
@@ -55,7 +56,9 @@ def _solve(n: int, labels: list[int], pairs: list[Pair],
     used = np.flatnonzero(comp == main)
     left = _left_out(comp, main, labels, flat)
     anchor = int(used[0])
-    xy, res, inl = solve_offsets(n, pairs, motion=motion, anchor=anchor, min_confidence=floor)
+    # anchored at frame 0, the first solve is this one (the same pairs, weights and floor)
+    xy, res, inl = first if first is not None and anchor == 0 else solve_offsets(
+        n, pairs, motion=motion, anchor=anchor, min_confidence=floor)
     xy = xy[used] - xy[anchor]
     conf = np.zeros(n)
     for (i, j, r), ok in zip(results, inl, strict=True):

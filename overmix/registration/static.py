@@ -94,19 +94,18 @@ def _same_edges(a: np.ndarray, b: np.ndarray, edges: np.ndarray
     """The ``edges`` pixels whose 3x3 mean absolute difference between a and b (edges
     replicated) is below SAME, computed on those pixels only (a few % of the frame); and
     the edge pixels' rows and columns."""
-    ys, xs = np.nonzero(edges)
-    d = np.abs(a - b)
-    h, w = d.shape
-    # the 3x3 neighbours' rows and columns, edges replicated
-    rows = [np.maximum(ys - 1, 0), ys, np.minimum(ys + 1, h - 1)]
-    cols = [np.maximum(xs - 1, 0), xs, np.minimum(xs + 1, w - 1)]
-    acc = np.zeros(len(ys), np.float32)
-    for r in rows:
-        for c in cols:
-            acc += d[r, c]
-    out = np.zeros(edges.shape, bool)
-    out[ys, xs] = acc * np.float32(1.0 / 9.0) < SAME
-    return out, ys, xs
+    h, w = edges.shape
+    at = np.flatnonzero(edges)
+    ys, xs = np.divmod(at, w)
+    # flat indices of the 3x3 neighbours (edges replicated): rows (3, 1, n) + columns
+    # (1, 3, n), read in one gather from each plane
+    rows = np.stack([np.maximum(ys - 1, 0), ys, np.minimum(ys + 1, h - 1)]) * w
+    cols = np.stack([np.maximum(xs - 1, 0), xs, np.minimum(xs + 1, w - 1)])
+    idx = (rows[:, None] + cols[None]).reshape(9, -1)
+    d = np.abs(np.take(a, idx) - np.take(b, idx))
+    out = np.zeros(h * w, bool)
+    out[at] = d.sum(axis=0, dtype=np.float32) * np.float32(1.0 / 9.0) < SAME
+    return out.reshape(h, w), ys, xs
 
 
 def _static_pair(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray,
