@@ -159,14 +159,15 @@ class ScreenFixed:
         self._shape: tuple[int, int] | None = None
         self._small: tuple[int, int] | None = None
 
-    def add(self, k: int, y: np.ndarray, shift: np.ndarray | None = None,
-            half: np.ndarray | None = None) -> None:
+    def add(self, k: int, y: np.ndarray | None, shift: np.ndarray | None = None,
+            half: np.ndarray | None = None, shape: tuple[int, int] | None = None) -> None:
         """Frame k's (H, W) luma, Y' in [0, 1] (frames of one size, k = 0, 1, ...);
         ``shift``: the background's (dx, dy) from frame k - JUMP to frame k (full-resolution
         pixels), when known; ``half``: the frame's 2x box reduction (float32 (H // 2,
-        W // 2)) when the caller has it already."""
+        W // 2)) when the caller has it already; then ``y`` may be None and ``shape`` gives
+        (H, W)."""
         if self._shape is None:
-            self._shape = (int(y.shape[0]), int(y.shape[1]))
+            self._shape = shape if y is None else (int(y.shape[0]), int(y.shape[1]))
         small = _down2(y) if half is None else half
         self._small = small.shape
         self._window[k] = (small, _edges(small))

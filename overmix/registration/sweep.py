@@ -42,7 +42,7 @@ from overmix.registration.schedule import (
     long_jumps_for,
 )
 from overmix.registration.solve import Pair
-from overmix.registration.static import JUMP, ScreenFixed
+from overmix.registration.static import JUMP, ScreenFixed, _down2
 
 # Neighbours whose overlap does not follow their shift over more than this fraction are two
 # shots (a cut): no pair joins them.
@@ -120,6 +120,7 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
     pool: ThreadPoolExecutor | None = None
     workers = min(2, os.cpu_count() or 1)
     frames = _read_ahead(read, n)
+    aside = _InOrder(workers > 1 and fixed is not None)
     try:
         for k in range(n):
             y = np.asarray(next(frames))
@@ -157,13 +158,19 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
                             _remask(found, window, k, provisional, base_mask, border, shape)
                 _extrapolate(k, est)
             if fixed is not None:  # after measuring: the background's shift over the jump
-                _add_fixed(fixed, k, y, window[k], est)
+                i = k - JUMP
+                # a one-level pyramid has no half-resolution plane: reduced here (the frame
+                # itself is not held by the other thread)
+                half = None if len(window[k].levels) > 1 else _down2(y)
+                aside.submit(_add_fixed, fixed, k, shape, window[k], half,
+                             est[k] - est[i] if i in est and k in est else None)
             del y
             if k == 0:
                 long_jumps = long_jumps_for(window[0].nbytes)
             _evict(window, k, long_jumps)
             report(stage, k + 1, n)
     finally:
+        aside.close()
         frames.close()
         if pool is not None:
             pool.shutdown()
@@ -200,14 +207,44 @@ def _track_change(plane: PreparedPlane, prev_hist: np.ndarray | None,
     return hist
 
 
-def _add_fixed(fixed: ScreenFixed, k: int, y: np.ndarray, plane: PreparedPlane,
-               est: dict[int, np.ndarray]) -> None:
+def _add_fixed(fixed: ScreenFixed, k: int, shape: tuple[int, int], plane: PreparedPlane,
+               half: np.ndarray | None, shift: np.ndarray | None) -> None:
     """Feed frame k to the screen-fixed search with the background's measured shift over
-    the jump (None when either end is not placed)."""
-    i = k - JUMP
-    # the pyramid's 2x level is the half-resolution plane the search works on
-    half = level_luma(plane, 1) if len(plane.levels) > 1 else None
-    fixed.add(k, y, est[k] - est[i] if i in est and k in est else None, half)
+    the jump (None when either end is not placed). ``half``: the frame's 2x reduction,
+    when its pyramid has none (the pyramid's 2x level is the half-resolution plane the
+    search works on)."""
+    fixed.add(k, None, shift, level_luma(plane, 1) if half is None else half, shape)
+
+
+class _InOrder:
+    """Calls run in order, one at a time, on a second thread while the caller goes on (at
+    most one waiting: the frames it holds stay bounded), or inline when not ``threaded``.
+    The screen-fixed search needs only each frame's measured shift, not the next frames'
+    measurements, so it runs beside them."""
+
+    def __init__(self, threaded: bool) -> None:
+        self._ex = (ThreadPoolExecutor(1, thread_name_prefix="overmix-aside") if threaded
+                    else None)
+        self._last: Future[None] | None = None
+
+    def submit(self, fn: Callable[..., None], *args: object) -> None:
+        if self._ex is None:
+            fn(*args)
+            return
+        if self._last is not None:
+            self._last.result()
+        self._last = self._ex.submit(fn, *args)
+
+    def close(self) -> None:
+        """Wait for the last call (raising its error) and stop the thread."""
+        last, self._last = self._last, None
+        ex, self._ex = self._ex, None
+        try:
+            if last is not None:
+                last.result()
+        finally:
+            if ex is not None:
+                ex.shutdown()
 
 
 def _check_frame(y: np.ndarray, k: int, labels: list[int], shape: tuple[int, int] | None,
