@@ -162,8 +162,9 @@ def _refine_batch(window: dict[int, PreparedPlane], k: int, refs: list[int], pos
             for i, g in zip(refs, guesses, strict=True)]
     if pool is not None and len(jobs) > 2:
         half = (len(jobs) + 1) // 2
-        parts = pool.map(lambda part: refine_pairs(part, motion), (jobs[:half], jobs[half:]))
-        out = [r for part in parts for r in part]
+        # the second half on the pool's thread, the first here meanwhile (one hand-over)
+        rest = pool.submit(refine_pairs, jobs[half:], motion)
+        out = refine_pairs(jobs[:half], motion) + rest.result()
     else:
         out = refine_pairs(jobs, motion) if jobs else []
     return {i: (g, r) for i, g, r in zip(refs, guesses, out, strict=True)}

@@ -43,6 +43,7 @@ from overmix.registration.schedule import (
 )
 from overmix.registration.solve import Pair
 from overmix.registration.static import JUMP, ScreenFixed, _down2
+from overmix.registration.tiles import _energy, _fine_budget
 
 # Neighbours whose overlap does not follow their shift over more than this fraction are two
 # shots (a cut): no pair joins them.
@@ -111,23 +112,22 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
     found: SceneMasks | None = None
     measured: set[int] = {0}
     cuts: set[int] = set()
-    changes: dict[int, float] = {}  # luma histogram change from frame k-1 to k
+    changes = _Changes()  # luma histogram change from frame k-1 to k
     flat: set[int] = set()  # frames without detail (black, blank)
-    prev_hist: np.ndarray | None = None
     # screen-fixed content over long jumps (registration.static), when detecting
     fixed = ScreenFixed() if detect else None
     report(stage, 0, n)
     pool: ThreadPoolExecutor | None = None
     workers = min(2, os.cpu_count() or 1)
     frames = _read_ahead(read, n)
-    aside = _InOrder(workers > 1 and fixed is not None)
+    aside = _Aside(workers > 1)
     try:
         for k in range(n):
             y = np.asarray(next(frames))
             first = shape is None
             shape = _check_frame(y, k, labels, shape, base_mask)
             if first and workers > 1 and y.size >= _POOL_MIN_PIXELS:
-                pool = ThreadPoolExecutor(workers)
+                pool = ThreadPoolExecutor(workers - 1)
             if k == 0 and auto_bars:
                 bars, base_mask = _with_bars(y, shape, base_mask)
             fm = frame_masks(k) if frame_masks is not None else None
@@ -137,18 +137,18 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
             provisional = found.ignore(k - 1) if found is not None and fm is None else None
             window[k], shared = _prepare_frame(y, k, labels, shape, base_mask, border, fm,
                                                provisional, shared)
-            if is_flat(window[k]):
-                flat.add(k)
             if k == 0 and detect:
                 found = SceneMasks(shape, 2 ** _map_level(window[0]), n,
                                    bars_mask(shape, bars, 0) if any(bars) else None)
-            if found is not None:
-                prev_hist = _track_change(window[k], prev_hist, changes, k)
+            aside.submit(_frame_stats, window[k], k, flat,
+                         changes if found is not None else None)
             if k == 0:
                 est[0] = np.zeros(2)
+                aside.drain()
             else:
                 _measure(k, window, est, pairs, results, motion, shape[1], shape[0], pool,
                          long_jumps, conf)
+                aside.drain()  # before the masks of frames k-1 and k may change
                 if k in est:
                     measured.add(k)
                     if found is not None and k - 1 in measured and k - 1 in window:
@@ -162,7 +162,7 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
                 # a one-level pyramid has no half-resolution plane: reduced here (the frame
                 # itself is not held by the other thread)
                 half = None if len(window[k].levels) > 1 else _down2(y)
-                aside.submit(_add_fixed, fixed, k, shape, window[k], half,
+                aside.defer(_add_fixed, fixed, k, shape, window[k], half,
                              est[k] - est[i] if i in est and k in est else None)
             del y
             if k == 0:
@@ -176,7 +176,7 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
             pool.shutdown()
         window.clear()
     assert shape is not None
-    cuts |= _histogram_cuts(changes, results)
+    cuts |= _histogram_cuts(changes.by_frame, results)
     if cuts:  # no pair may join two shots
         pairs, results = _drop_across(cuts, pairs, results)
     return _Run(pairs, results, shape, bars, found, fixed, frozenset(flat))
@@ -197,14 +197,32 @@ def is_flat(plane: PreparedPlane) -> bool:
     return float(img.std()) / CODE_GAIN < FLAT_STD
 
 
-def _track_change(plane: PreparedPlane, prev_hist: np.ndarray | None,
-                  changes: dict[int, float], k: int) -> np.ndarray:
-    """Record the luma histogram change from frame k-1 to k (half the L1 distance, 0..1; a
-    cut shows as a jump); returns frame k's histogram for the next call."""
-    hist = _histogram(plane)
-    if prev_hist is not None:
-        changes[k] = 0.5 * float(np.abs(hist - prev_hist).sum())
-    return hist
+class _Changes:
+    """The luma histogram change from frame k-1 to k (half the L1 distance, 0..1; a cut
+    shows as a jump), fed one frame at a time, in order."""
+
+    def __init__(self) -> None:
+        self.by_frame: dict[int, float] = {}
+        self._prev: np.ndarray | None = None
+
+    def add(self, plane: PreparedPlane, k: int) -> None:
+        hist = _histogram(plane)
+        if self._prev is not None:
+            self.by_frame[k] = 0.5 * float(np.abs(hist - self._prev).sum())
+        self._prev = hist
+
+
+def _frame_stats(plane: PreparedPlane, k: int, flat: set[int], changes: _Changes | None,
+                 ) -> None:
+    """What frame k's prepared plane says on its own: whether it is flat (added to
+    ``flat``), its histogram change (when detecting cuts), and its gradient energy, which
+    places the tiles of its pairs as the reference (cached on the plane)."""
+    if is_flat(plane):
+        flat.add(k)
+    if changes is not None:
+        changes.add(plane, k)
+    if _fine_budget(plane.levels[0].img.size) is not None:
+        _energy(plane)
 
 
 def _add_fixed(fixed: ScreenFixed, k: int, shape: tuple[int, int], plane: PreparedPlane,
@@ -216,35 +234,52 @@ def _add_fixed(fixed: ScreenFixed, k: int, shape: tuple[int, int], plane: Prepar
     fixed.add(k, None, shift, level_luma(plane, 1) if half is None else half, shape)
 
 
-class _InOrder:
-    """Calls run in order, one at a time, on a second thread while the caller goes on (at
-    most one waiting: the frames it holds stay bounded), or inline when not ``threaded``.
-    The screen-fixed search needs only each frame's measured shift, not the next frames'
-    measurements, so it runs beside them."""
+class _Aside:
+    """Work that the next measurements do not need, run in order on a second thread while
+    the caller goes on (:meth:`drain` waits for it), or inline when not ``threaded``: the
+    screen-fixed search needs only each frame's measured shift, and a frame's own
+    statistics only its prepared plane. Calls given to :meth:`defer` go with the next
+    :meth:`submit` (one hand-over per frame)."""
 
     def __init__(self, threaded: bool) -> None:
         self._ex = (ThreadPoolExecutor(1, thread_name_prefix="overmix-aside") if threaded
                     else None)
-        self._last: Future[None] | None = None
+        self._job: Future[None] | None = None
+        self._later: list[tuple[Callable[..., None], tuple[object, ...]]] = []
+
+    def defer(self, fn: Callable[..., None], *args: object) -> None:
+        self._later.append((fn, args))
 
     def submit(self, fn: Callable[..., None], *args: object) -> None:
+        """Run the deferred calls, then ``fn(*args)`` (after any earlier submission)."""
+        calls, self._later = [*self._later, (fn, args)], []
         if self._ex is None:
-            fn(*args)
+            _run_all(calls)
             return
-        if self._last is not None:
-            self._last.result()
-        self._last = self._ex.submit(fn, *args)
+        self.drain()
+        self._job = self._ex.submit(_run_all, calls)
+
+    def drain(self) -> None:
+        """Wait for what was submitted (raising its error)."""
+        job, self._job = self._job, None
+        if job is not None:
+            job.result()
 
     def close(self) -> None:
-        """Wait for the last call (raising its error) and stop the thread."""
-        last, self._last = self._last, None
+        """Run what is deferred, :meth:`drain`, and stop the thread."""
         ex, self._ex = self._ex, None
         try:
-            if last is not None:
-                last.result()
+            self.drain()
+            calls, self._later = self._later, []
+            _run_all(calls)
         finally:
             if ex is not None:
                 ex.shutdown()
+
+
+def _run_all(calls: list[tuple[Callable[..., None], tuple[object, ...]]]) -> None:
+    for fn, args in calls:
+        fn(*args)
 
 
 def _check_frame(y: np.ndarray, k: int, labels: list[int], shape: tuple[int, int] | None,
