@@ -27,6 +27,7 @@ from overmix.registration.pyramid import (
     CODE_GAIN,
     MaskPyramid,
     PreparedPlane,
+    _Level,
     down2,
     level_luma,
     mask_pyramid,
@@ -43,7 +44,6 @@ from overmix.registration.schedule import (
 )
 from overmix.registration.solve import Pair
 from overmix.registration.static import JUMP, ScreenFixed, _down2
-from overmix.registration.tiles import _energy, _fine_budget
 
 # Neighbours whose overlap does not follow their shift over more than this fraction are two
 # shots (a cut): no pair joins them.
@@ -140,15 +140,14 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
             if k == 0 and detect:
                 found = SceneMasks(shape, 2 ** _map_level(window[0]), n,
                                    bars_mask(shape, bars, 0) if any(bars) else None)
-            aside.submit(_frame_stats, window[k], k, flat,
-                         changes if found is not None else None)
+            # the plane as prepared (its masks may be replaced while the other thread reads)
+            snap = _snapshot(window[k])
+            aside.defer(_frame_stats, snap, k, flat, changes if found is not None else None)
             if k == 0:
                 est[0] = np.zeros(2)
-                aside.drain()
             else:
                 _measure(k, window, est, pairs, results, motion, shape[1], shape[0], pool,
                          long_jumps, conf)
-                aside.drain()  # before the masks of frames k-1 and k may change
                 if k in est:
                     measured.add(k)
                     if found is not None and k - 1 in measured and k - 1 in window:
@@ -162,8 +161,10 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
                 # a one-level pyramid has no half-resolution plane: reduced here (the frame
                 # itself is not held by the other thread)
                 half = None if len(window[k].levels) > 1 else _down2(y)
-                aside.defer(_add_fixed, fixed, k, shape, window[k], half,
-                             est[k] - est[i] if i in est and k in est else None)
+                aside.defer(_add_fixed, fixed, k, shape, snap, half,
+                            est[k] - est[i] if i in est and k in est else None)
+            if k % _ASIDE_EVERY == _ASIDE_EVERY - 1:
+                aside.flush()
             del y
             if k == 0:
                 long_jumps = long_jumps_for(window[0].nbytes)
@@ -215,14 +216,18 @@ class _Changes:
 def _frame_stats(plane: PreparedPlane, k: int, flat: set[int], changes: _Changes | None,
                  ) -> None:
     """What frame k's prepared plane says on its own: whether it is flat (added to
-    ``flat``), its histogram change (when detecting cuts), and its gradient energy, which
-    places the tiles of its pairs as the reference (cached on the plane)."""
+    ``flat``) and its histogram change (when detecting cuts)."""
     if is_flat(plane):
         flat.add(k)
     if changes is not None:
         changes.add(plane, k)
-    if _fine_budget(plane.levels[0].img.size) is not None:
-        _energy(plane)
+
+
+def _snapshot(plane: PreparedPlane) -> PreparedPlane:
+    """The plane's levels with their masks as they are now (the arrays are shared, never
+    written; the caller may replace the plane's masks meanwhile)."""
+    return PreparedPlane([_Level(lv.img, lv.valid, lv.kvalid) for lv in plane.levels],
+                         plane.shape)
 
 
 def _add_fixed(fixed: ScreenFixed, k: int, shape: tuple[int, int], plane: PreparedPlane,
@@ -234,45 +239,49 @@ def _add_fixed(fixed: ScreenFixed, k: int, shape: tuple[int, int], plane: Prepar
     fixed.add(k, None, shift, level_luma(plane, 1) if half is None else half, shape)
 
 
+# Frames whose aside work (:class:`_Aside`) is handed to the other thread at once.
+_ASIDE_EVERY = 4
+
+
 class _Aside:
-    """Work that the next measurements do not need, run in order on a second thread while
-    the caller goes on (:meth:`drain` waits for it), or inline when not ``threaded``: the
-    screen-fixed search needs only each frame's measured shift, and a frame's own
-    statistics only its prepared plane. Calls given to :meth:`defer` go with the next
-    :meth:`submit` (one hand-over per frame)."""
+    """Work that no later measurement needs (each frame's flat test and cut histogram, the
+    screen-fixed search, which needs only the frame's measured shift), run in order on a
+    second thread while the caller goes on, or inline when not ``threaded``. Calls given to
+    :meth:`defer` are handed over together by :meth:`flush` (a hand-over costs the caller
+    more than a small frame's calls); at most two hand-overs wait at once (the frames they
+    hold stay bounded)."""
 
     def __init__(self, threaded: bool) -> None:
         self._ex = (ThreadPoolExecutor(1, thread_name_prefix="overmix-aside") if threaded
                     else None)
-        self._job: Future[None] | None = None
+        self._jobs: list[Future[None]] = []
         self._later: list[tuple[Callable[..., None], tuple[object, ...]]] = []
 
     def defer(self, fn: Callable[..., None], *args: object) -> None:
-        self._later.append((fn, args))
-
-    def submit(self, fn: Callable[..., None], *args: object) -> None:
-        """Run the deferred calls, then ``fn(*args)`` (after any earlier submission)."""
-        calls, self._later = [*self._later, (fn, args)], []
         if self._ex is None:
-            _run_all(calls)
-            return
-        self.drain()
-        self._job = self._ex.submit(_run_all, calls)
+            fn(*args)
+        else:
+            self._later.append((fn, args))
 
-    def drain(self) -> None:
-        """Wait for what was submitted (raising its error)."""
-        job, self._job = self._job, None
-        if job is not None:
-            job.result()
+    def flush(self) -> None:
+        """Hand the deferred calls over (after waiting for all but the last hand-over)."""
+        if self._ex is None or not self._later:
+            return
+        while len(self._jobs) > 1:
+            self._jobs.pop(0).result()
+        calls, self._later = self._later, []
+        self._jobs.append(self._ex.submit(_run_all, calls))
 
     def close(self) -> None:
-        """Run what is deferred, :meth:`drain`, and stop the thread."""
-        ex, self._ex = self._ex, None
+        """Run what is deferred, wait for everything (raising the first error) and stop
+        the thread."""
+        ex = self._ex
         try:
-            self.drain()
-            calls, self._later = self._later, []
-            _run_all(calls)
+            self.flush()
+            while self._jobs:
+                self._jobs.pop(0).result()
         finally:
+            self._ex = None
             if ex is not None:
                 ex.shutdown()
 
