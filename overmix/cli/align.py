@@ -28,6 +28,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     opts = stitch_options(args, "align")
     with ui.progress() as progress:
         offsets, summary = align_input(args.input, opts, progress, output=args.output)
+    for w in summary.get("warnings", []):
+        ui.warn(w)
     warn_left_out(ui, summary.get("left_out"), summary.get("used_frames"))
     if args.json:
         ui.print_json(offsets.to_json())

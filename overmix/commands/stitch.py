@@ -124,7 +124,7 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
             if plan.edge_mask is not None:  # dirty border lines left out of every frame
                 summary["masked"]["frame_edges"] = dict(plan.edges or {})
         if warnings:
-            summary["warnings"] = warnings
+            summary["warnings"] = [*summary.get("warnings", []), *warnings]
     result = StitchResult(renders, offsets, offsets.canvas, renders[0].color, summary, masks)
     release_memory()
     if output is not None:
@@ -230,9 +230,12 @@ def summarize(store: FrameStore, offsets: Offsets, renders: list[RenderResult] |
         "timings": timings,
     }
     for key in ("residual_rms", "residual_max", "rejected_pairs", "unaligned_frames",
-                "motion", "left_out", "masks"):
+                "motion", "left_out", "masks", "follow"):
         if key in offsets.extra:
             out[key if key != "residual_rms" else "residual_px"] = offsets.extra[key]
+    follow = offsets.extra.get("follow")
+    if isinstance(follow, dict) and follow.get("warning"):  # the alignment's doubt
+        out["warnings"] = [str(follow["warning"])]
     if "left_out" in offsets.extra:
         out["used_frames"] = [int(i) for i in offsets.indices]
     if renders:

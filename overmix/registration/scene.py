@@ -20,6 +20,7 @@ from overmix.errors import AlignmentError, UsageError
 from overmix.geometry import Offsets
 from overmix.progress import ProgressCallback
 from overmix.providers import LumaProvider, count, reader
+from overmix.registration import follow
 from overmix.registration.groups import _solve
 from overmix.registration.masks import MIN_FRACTION, SceneMasks
 from overmix.registration.phase import check_motion
@@ -134,11 +135,59 @@ def align_scene(lumas: LumaProvider, *, motion: str = "xy",
                              detect, report)
     h, w = run.shape
     out, left = _solve(n, labels, run.pairs, run.results, motion, w, h, strict, run.flat)
+    if detect:
+        run, out, left = _follow(read, n, labels, motion, mask, border, frame_masks,
+                                 auto_bars, report, strict, run, out, left)
     out.extra["bars"] = [int(b) for b in run.bars]
     if run.masks is not None:
         out.extra["masks"] = {**run.masks.summary(), "realigned": realigned}
     return AlignResult(out, run.masks, left)
 
+
+
+def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
+            mask: np.ndarray | None, border: int,
+            frame_masks: Callable[[int], np.ndarray | None] | None, auto_bars: bool,
+            report: ProgressCallback, strict: bool, run: _Run, out: Offsets,
+            left: list[tuple[int, str]]) -> tuple[_Run, Offsets, list[tuple[int, str]]]:
+    """When confident pairs disagree with the solved offsets (the camera may follow a
+    character: :mod:`overmix.registration.follow`), align again with the region that
+    follows the solved motion rather than theirs left out; the new offsets are kept when
+    they place as many frames, follow the pairs' motion and their own confident pairs
+    agree with them better. Otherwise the offsets stay and ``extra["follow"]`` carries a
+    warning."""
+    solved = follow.positions(n, labels, list(out.indices), out.xy)
+    bad = follow.conflicts(run.pairs, solved)
+    if len(bad) < follow.MIN_CONFLICTS:
+        return run, out, left
+    alt = follow.hypothesis(n, bad)
+    v_solved, v_alt, tiles, size = follow.follower_votes(read, n, run.pairs, solved, alt)
+    info: dict[str, object] = {"conflicts": len(bad),
+                               "votes": [round(v_solved, 1), round(v_alt, 1)]}
+    if tiles:
+        run2 = _run(read, n, labels, motion, mask, border,
+                    follow.follower_masks(tiles, size, run.shape, frame_masks), auto_bars,
+                    True, report, "align")
+        h, w = run2.shape
+        out2, left2 = _solve(n, labels, run2.pairs, run2.results, motion, w, h, strict,
+                             run2.flat)
+        xy2 = follow.positions(n, labels, list(out2.indices), out2.xy)
+        bad2 = follow.conflicts(run2.pairs, xy2)
+        info["conflicts_after"] = len(bad2)
+        if (len(out2) >= len(out) and follow.weight_of(bad2) < follow.weight_of(bad)
+                and follow.follows(xy2, alt)):
+            info["followed"] = True
+            out2.extra["follow"] = info
+            return run2, out2, left2
+    first, last = bad[0], bad[-1]
+    info["warning"] = (
+        f"{len(bad)} confident frame pairs (frames {labels[first.i]}-{labels[first.j]}"
+        f"{'' if len(bad) == 1 else f' ... {labels[last.i]}-{labels[last.j]}'}) disagree "
+        "with the offsets: a large region (a character the camera follows?) moves "
+        "differently from the rest and the background's motion is ambiguous; check the "
+        "still, or give --offsets")
+    out.extra["follow"] = info
+    return run, out, left
 
 
 align.__signature__ = inspect.signature(align_scene).replace(  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["tile_vote"]
+__all__ = ["tile_vote", "tile_winners"]
 
 # A tile votes only for a candidate where its ZNCC reaches this.
 MIN_TILE_ZNCC = 0.6
@@ -63,14 +63,43 @@ def tile_vote(ref: np.ndarray, mov: np.ndarray, ref_valid: np.ndarray | None,
     zbest : (len(cands),) float64
         Mean ZNCC of each candidate's voting tiles (0 without votes), for tie-breaking.
     """
+    nc = len(cands)
+    z, weight = _tile_z(ref, mov, ref_valid, mov_valid, cands, tile, min_std)
+    if z.size == 0:
+        return np.zeros(nc), np.zeros(nc)
+    return _count(z, weight, cands)
+
+
+def tile_winners(ref: np.ndarray, mov: np.ndarray, ref_valid: np.ndarray | None,
+                 mov_valid: np.ndarray | None, cands: Sequence[tuple[int, int]], *,
+                 tile: int = 16, min_std: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Where :func:`tile_vote`'s votes come from (same parameters).
+
+    Returns
+    -------
+    winner : (h // tile, w // tile) int64
+        Per tile of ``mov``: the index in ``cands`` it votes for, -1 when it does not vote.
+    weight : (h // tile, w // tile) float64
+        Its texture weight (0 = flat).
+    """
+    z, weight = _tile_z(ref, mov, ref_valid, mov_valid, cands, tile, min_std)
+    if z.size == 0:
+        return np.full(weight.shape, -1, np.int64), weight
+    best, voting = _winners(z, weight, cands)
+    return np.where(voting, best, -1), weight
+
+
+def _tile_z(ref: np.ndarray, mov: np.ndarray, ref_valid: np.ndarray | None,
+            mov_valid: np.ndarray | None, cands: Sequence[tuple[int, int]], tile: int,
+            min_std: float) -> tuple[np.ndarray, np.ndarray]:
+    """ZNCC of mov's tiles per candidate (candidates, tile rows, tile columns; -inf where a
+    tile cannot be compared; empty without tiles or candidates) and their texture weights."""
     h, w = mov.shape
     t = tile
     nty, ntx = h // t, w // t
     nc = len(cands)
-    votes = np.zeros(nc)
-    zmean = np.zeros(nc)
     if nty == 0 or ntx == 0 or nc == 0:
-        return votes, zmean
+        return np.zeros((0, nty, ntx)), np.zeros((nty, ntx))
     b = mov[: nty * t, : ntx * t].astype(np.float32)
     vb = None if mov_valid is None else mov_valid[: nty * t, : ntx * t]
     weight, s0, ss0 = _texture(b, vb, t, min_std)
@@ -83,7 +112,7 @@ def tile_vote(ref: np.ndarray, mov: np.ndarray, ref_valid: np.ndarray | None,
             continue
         z[c, ty0:ty1, tx0:tx1] = _tile_zncc(ref, ref_valid, b, vb, s0, ss0, dx, dy, t,
                                             (ty0, ty1, tx0, tx1))
-    return _count(z, weight, cands)
+    return z, weight
 
 
 def _texture(b: np.ndarray, vb: np.ndarray | None, t: int,
@@ -139,6 +168,24 @@ def _count(z: np.ndarray, weight: np.ndarray,
     """:func:`tile_vote`'s votes and mean ZNCC from the tiles' ZNCC per candidate ``z``
     (candidates, tile rows, tile columns)."""
     nc = len(cands)
+    best, voting = _winners(z, weight, cands)
+    zb = np.take_along_axis(z, best[None], axis=0)[0]
+    cc = np.asarray(cands, np.int64).reshape(-1, 2)
+    near = np.abs(cc[:, None, :] - cc[None, :, :]).max(axis=2) <= 1
+    wv = np.where(voting, weight, 0.0)
+    votes = np.bincount(best.ravel(), weights=wv.ravel(), minlength=nc)
+    zsum = np.bincount(best.ravel(), weights=np.where(voting, zb, 0.0).ravel(), minlength=nc)
+    cnt = np.bincount(best.ravel(), weights=voting.ravel().astype(np.float64), minlength=nc)
+    zmean = np.where(cnt > 0, zsum / np.maximum(cnt, 1), 0.0)
+    # each candidate counts the votes of its neighbours (the same motion) too
+    return near @ votes, zmean
+
+
+def _winners(z: np.ndarray, weight: np.ndarray,
+             cands: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per tile: the candidate with the best ZNCC (tile rows, tile columns) int64, and
+    whether the tile votes for it (bool)."""
+    nc = len(cands)
     best = np.argmax(z, axis=0)
     zb = np.take_along_axis(z, best[None], axis=0)[0]
     # candidates a pixel apart are one motion (a sub-pixel shift splits its tiles between
@@ -154,10 +201,4 @@ def _count(z: np.ndarray, weight: np.ndarray,
             rival[sel] = z[~near[c]][:, sel].max(axis=0)
     with np.errstate(invalid="ignore"):  # tiles outside every overlap: -inf - -inf
         voting = (weight > 0) & (zb >= MIN_TILE_ZNCC) & (zb - rival >= MIN_TILE_MARGIN)
-    wv = np.where(voting, weight, 0.0)
-    votes = np.bincount(best.ravel(), weights=wv.ravel(), minlength=nc)
-    zsum = np.bincount(best.ravel(), weights=np.where(voting, zb, 0.0).ravel(), minlength=nc)
-    cnt = np.bincount(best.ravel(), weights=voting.ravel().astype(np.float64), minlength=nc)
-    zmean = np.where(cnt > 0, zsum / np.maximum(cnt, 1), 0.0)
-    # each candidate counts the votes of its neighbours (the same motion) too
-    return near @ votes, zmean
+    return best, voting

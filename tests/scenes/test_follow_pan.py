@@ -12,13 +12,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from overmix.cli import main
 
 
-@pytest.mark.xfail(strict=True, reason="#12: the pan is measured as no motion when the camera "
-                   "follows a character (same-drawing pairs pull every offset to 0)")
 def test_camera_following_a_head_gives_the_background_pan(tmp_path: Path, capsys) -> None:
     from tests.scenes.headturn import make_headturn
 

@@ -1,0 +1,245 @@
+"""The camera follows a character: find the background's motion, not the character's.
+
+When the camera follows a character (a head fixed on screen while the background pans behind
+it), pairs of frames that show the same drawing match almost perfectly at zero shift: the
+character, the most textured region, says "no motion". Pairs across drawing changes over
+longer jumps see the background's pan instead. The pairs then disagree: the joint solve keeps
+the many short, near-zero pairs and rejects the confident long ones (a *conflict*).
+
+The background is the region that moves consistently along the whole scene; the character
+matches at its own motion only while its drawing holds. So on a conflict:
+
+1. the rejected confident pairs give a second hypothesis of the camera's motion, smoothed
+   along the scene (:func:`hypothesis`: least squares with a second-difference prior);
+2. tiles vote between the two hypotheses on every measured pair up to 8 frames apart
+   (:func:`overmix.registration.vote.tile_winners`, on the level the coarse vote uses);
+   the tiles that follow the solved motion rather than the hypothesis are the
+   character's, in the frames of both ends;
+3. the votes, summed over the scene, say which region is larger over time. When the
+   hypothesis wins, the frames are aligned again with the character's tiles left out and
+   the new offsets are kept if their own pairs agree. When the regions are within
+   :data:`AMBIGUOUS` of each other, a warning says so.
+
+A clean pan has no conflict: the only cost there is one pass over the pairs' residuals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from overmix.registration.pyramid import down2
+from overmix.registration.solve import Pair
+from overmix.registration.vote import tile_winners
+
+__all__ = ["AMBIGUOUS", "conflicts", "follower_votes", "hypothesis"]
+
+# A pair conflicts with the solved offsets when it is at least this confident ...
+CONFLICT_CONFIDENCE = 0.8
+# ... and its residual is at least this large (px).
+CONFLICT_PX = 2.0
+# Fewest conflicting pairs that make a second hypothesis.
+MIN_CONFLICTS = 2
+# Votes are cast on pairs at most this many frames apart (frames held in a window).
+VOTE_SPAN = 8
+# The two motions must differ by at least this much on the vote level (px): candidates a
+# pixel apart are one motion for the vote.
+VOTE_APART = 2
+# The vote level's longest side (as the coarse search's vote) and its tiles (px).
+_VOTE_MAX = 720
+_TILE = 16
+_MIN_STD = 0.01
+# Offsets aligned without the follower follow the hypothesis within this (px): it is only
+# a smooth fit through a few pairs.
+FOLLOW_PX = 3.0
+# Weight of the second-difference prior of the hypothesis (per frame, against pairs of 1).
+_SMOOTH = 0.1
+# The smaller region has at least this share of the larger one's votes: ambiguous.
+AMBIGUOUS = 0.8
+
+
+def conflicts(pairs: list[Pair], xy: np.ndarray) -> list[Pair]:
+    """The confident pairs that disagree with the solved positions ``xy`` ((n, 2), NaN =
+    not placed) by :data:`CONFLICT_PX` or more."""
+    if not pairs:
+        return []
+    pi = np.array([p.i for p in pairs])
+    pj = np.array([p.j for p in pairs])
+    d = np.array([(p.dx, p.dy) for p in pairs])
+    conf = np.array([p.confidence for p in pairs])
+    with np.errstate(invalid="ignore"):
+        r = np.hypot(*(xy[pj] - xy[pi] - d).T)
+        bad = (conf >= CONFLICT_CONFIDENCE) & (r >= CONFLICT_PX)
+    return [p for p, b in zip(pairs, bad, strict=True) if b]
+
+
+def hypothesis(n: int, pairs: list[Pair]) -> np.ndarray:
+    """(n, 2) positions that follow ``pairs`` (each: frame j at xy[i] + d), smooth along the
+    scene where no pair says anything: least squares with a small second-difference prior
+    (:data:`_SMOOTH`), frame 0 at (0, 0). One refit drops pairs more than
+    :data:`CONFLICT_PX` off."""
+    use = list(pairs)
+    xy = np.zeros((n, 2))
+    for _ in range(2):
+        xy = _smooth_fit(n, use)
+        keep = [p for p in use if math.hypot(*(xy[p.j] - xy[p.i] - (p.dx, p.dy))) < CONFLICT_PX]
+        if len(keep) == len(use) or len(keep) < 1:
+            break
+        use = keep
+    return xy
+
+
+def _smooth_fit(n: int, pairs: list[Pair]) -> np.ndarray:
+    """Normal equations of the pairs and the second-difference prior, both axes at once."""
+    a = np.zeros((n, n))
+    b = np.zeros((n, 2))
+    for p in pairs:
+        a[p.i, p.i] += 1
+        a[p.j, p.j] += 1
+        a[p.i, p.j] -= 1
+        a[p.j, p.i] -= 1
+        b[p.j] += (p.dx, p.dy)
+        b[p.i] -= (p.dx, p.dy)
+    for k in range(1, n - 1):  # (x[k-1] - 2 x[k] + x[k+1])^2
+        idx = (k - 1, k, k + 1)
+        c = np.array([1.0, -2.0, 1.0])
+        a[np.ix_(idx, idx)] += _SMOOTH * np.outer(c, c)
+    a[0, 0] += 1e6  # frame 0 anchored at (0, 0)
+    return np.linalg.solve(a + 1e-9 * np.eye(n), b)
+
+
+def _vote_level(y: np.ndarray) -> tuple[np.ndarray, int]:
+    """The finest 2^l box level whose longest side is at most :data:`_VOTE_MAX`, and l."""
+    cur = np.asarray(y, np.float32)
+    lvl = 0
+    while max(cur.shape) > _VOTE_MAX and min(cur.shape) >= 64:
+        cur = down2(cur)
+        lvl += 1
+    return cur, lvl
+
+
+def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
+                   solved: np.ndarray, alt: np.ndarray,
+                   ) -> tuple[float, float, dict[int, np.ndarray], int]:
+    """Tile votes between the solved motion and the hypothesis ``alt`` (both (n, 2)).
+
+    Every pair of ``pairs`` at most :data:`VOTE_SPAN` frames apart where the two motions
+    differ by :data:`VOTE_APART` vote-level px is voted on (frames read once, in order).
+    Returns the texture-weighted votes for the solved motion and for the hypothesis, the
+    tiles that voted for the solved motion per store position ((rows, cols) bool on the
+    vote level's tile grid, both ends of each pair) and the tile size in full-resolution
+    px.
+    """
+    by_j: dict[int, list[Pair]] = {}
+    for p in pairs:
+        if 0 < p.j - p.i <= VOTE_SPAN:
+            by_j.setdefault(p.j, []).append(p)
+    window: dict[int, np.ndarray] = {}
+    tiles: dict[int, np.ndarray] = {}
+    v_solved = v_alt = 0.0
+    scale = 1
+    for k in range(n):
+        if not by_j.get(k) and not any(p.i == k for ps in by_j.values() for p in ps):
+            continue
+        window[k], lvl = _vote_level(read(k))
+        scale = 2 ** lvl
+        for p in by_j.get(k, []):
+            if p.i not in window:
+                continue
+            cs = [tuple(int(round(float(v) / scale)) for v in solved[p.j] - solved[p.i]),
+                  tuple(int(round(float(v) / scale)) for v in alt[p.j] - alt[p.i])]
+            if max(abs(cs[0][0] - cs[1][0]), abs(cs[0][1] - cs[1][1])) < VOTE_APART:
+                continue
+            win, weight = tile_winners(window[p.i], window[k], None, None, cs, tile=_TILE,
+                                       min_std=_MIN_STD)
+            v_solved += float(weight[win == 0].sum())
+            v_alt += float(weight[win == 1].sum())
+            mine = win == 0
+            for f, sh in ((k, (0, 0)), (p.i, cs[0])):
+                _mark(tiles, f, mine, sh)
+        for old in [j for j in window if j <= k - VOTE_SPAN]:
+            del window[old]
+    return v_solved, v_alt, tiles, _TILE * scale
+
+
+def _mark(tiles: dict[int, np.ndarray], f: int, mine: np.ndarray,
+          shift: tuple[int, int]) -> None:
+    """Add ``mine`` (tiles of the moving frame) to frame ``f``'s map, moved by ``shift``
+    (vote-level px; whole tiles, rounded)."""
+    ty, tx = round(shift[1] / _TILE), round(shift[0] / _TILE)
+    moved = np.zeros_like(mine)
+    h, w = mine.shape
+    src = mine[max(0, -ty):h - max(0, ty), max(0, -tx):w - max(0, tx)]
+    moved[max(0, ty):max(0, ty) + src.shape[0], max(0, tx):max(0, tx) + src.shape[1]] = src
+    tiles[f] = moved if f not in tiles else tiles[f] | moved
+
+
+def tile_mask(tiles: np.ndarray | None, size: int, shape: tuple[int, int],
+              grow: int = 1) -> np.ndarray | None:
+    """A tile map as a full-resolution (h, w) bool mask, grown by ``grow`` tiles."""
+    if tiles is None or not tiles.any():
+        return None
+    t = tiles.copy()
+    for _ in range(grow):
+        g = t.copy()
+        g[1:] |= t[:-1]
+        g[:-1] |= t[1:]
+        g[:, 1:] |= t[:, :-1]
+        g[:, :-1] |= t[:, 1:]
+        t = g
+    full = np.repeat(np.repeat(t, size, axis=0), size, axis=1)
+    h, w = shape
+    out = np.zeros((h, w), bool)
+    out[:min(h, full.shape[0]), :min(w, full.shape[1])] = full[:h, :w]
+    # the last partial row/column of tiles takes its neighbour's value
+    if full.shape[0] < h:
+        out[full.shape[0]:] = out[full.shape[0] - 1]
+    if full.shape[1] < w:
+        out[:, full.shape[1]:] = out[:, full.shape[1] - 1:full.shape[1]]
+    return out
+
+
+def positions(n: int, labels: list[int], indices: list[int], xy: np.ndarray
+              ) -> np.ndarray:
+    """(n, 2) store positions' offsets from placed frames (``indices``: their labels), NaN
+    for frames left out."""
+    where = {lab: k for k, lab in enumerate(labels)}
+    out = np.full((n, 2), np.nan)
+    for lab, v in zip(indices, np.asarray(xy), strict=True):
+        out[where[int(lab)]] = v
+    return out
+
+
+def follower_masks(tiles: dict[int, np.ndarray], size: int, shape: tuple[int, int],
+                   frame_masks: Callable[[int], np.ndarray | None] | None,
+                   ) -> Callable[[int], np.ndarray | None]:
+    """Per-frame ignore masks: the follower's tiles (grown by a tile) and the caller's
+    ``frame_masks``; built when asked (frame coordinates, full resolution)."""
+    def masks(k: int) -> np.ndarray | None:
+        own = frame_masks(k) if frame_masks is not None else None
+        m = tile_mask(tiles.get(k), size, shape)
+        if own is None:
+            return m
+        own = np.asarray(own) > 0.5
+        return own if m is None else own | m
+
+    return masks
+
+
+def follows(xy: np.ndarray, alt: np.ndarray) -> bool:
+    """Whether positions ``xy`` ((n, 2), NaN = not placed) follow the hypothesis ``alt``
+    within :data:`FOLLOW_PX` (both taken relative to the first placed frame)."""
+    ok = ~np.isnan(xy[:, 0])
+    if not ok.any():
+        return False
+    a = np.flatnonzero(ok)[0]
+    dev = (xy[ok] - xy[a]) - (alt[ok] - alt[a])
+    return float(np.abs(dev).max()) <= FOLLOW_PX
+
+
+def weight_of(pairs: list[Pair]) -> float:
+    """Summed confidence of conflicting pairs (how badly a solution disagrees with its own
+    confident measurements)."""
+    return float(sum(p.confidence for p in pairs))
