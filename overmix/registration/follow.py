@@ -30,11 +30,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from overmix.registration.pyramid import down2
+from overmix.registration.coarse import _correlation, _peaks
+from overmix.registration.coarse import _vote_level as _prepared_vote_level
+from overmix.registration.pyramid import _ENC_GAIN, down2, prepare
 from overmix.registration.solve import Pair
-from overmix.registration.vote import tile_winners
+from overmix.registration.vote import tile_vote, tile_winners
 
-__all__ = ["AMBIGUOUS", "conflicts", "follower_votes", "hypothesis"]
+__all__ = ["AMBIGUOUS", "conflicts", "follower_masks", "follower_votes", "follows",
+           "hypothesis", "positions", "probe", "weight_of"]
 
 # A pair conflicts with the solved offsets when it is at least this confident ...
 CONFLICT_CONFIDENCE = 0.8
@@ -56,6 +59,13 @@ _MIN_STD = 0.01
 FOLLOW_PX = 3.0
 # Weight of the second-difference prior of the hypothesis (per frame, against pairs of 1).
 _SMOOTH = 0.1
+# A camera that hardly moves (solved travel over the scene at most this fraction of the
+# frame's longest side) is probed for a second, larger motion: up to _PROBES pairs of the
+# longest jump (up to VOTE_SPAN) vote among their phase correlation peaks; a motion at least
+# VOTE_APART from the solved one with PROBE_SHARE of its votes is a hypothesis.
+PROBE_TRAVEL = 0.05
+PROBE_SHARE = 0.5
+_PROBES = 3
 # The smaller region has at least this share of the larger one's votes: ambiguous.
 AMBIGUOUS = 0.8
 
@@ -122,15 +132,16 @@ def _vote_level(y: np.ndarray) -> tuple[np.ndarray, int]:
 
 def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
                    solved: np.ndarray, alt: np.ndarray,
-                   ) -> tuple[float, float, dict[int, np.ndarray], int]:
+                   ) -> tuple[tuple[float, float], dict[int, np.ndarray], int]:
     """Tile votes between the solved motion and the hypothesis ``alt`` (both (n, 2)).
 
     Every pair of ``pairs`` at most :data:`VOTE_SPAN` frames apart where the two motions
     differ by :data:`VOTE_APART` vote-level px is voted on (frames read once, in order).
-    Returns the texture-weighted votes for the solved motion and for the hypothesis, the
-    tiles that voted for the solved motion per store position ((rows, cols) bool on the
-    vote level's tile grid, both ends of each pair) and the tile size in full-resolution
-    px.
+    Returns the texture-weighted votes for the solved motion and for the hypothesis on the
+    pairs of the longest span voted (the region that matches over the longest time: a
+    character matches its own motion only while its drawing holds), the tiles that voted
+    for the solved motion on any pair, per store position ((rows, cols) bool on the vote
+    level's tile grid, both ends of each pair), and the tile size in full-resolution px.
     """
     by_j: dict[int, list[Pair]] = {}
     for p in pairs:
@@ -138,7 +149,7 @@ def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
             by_j.setdefault(p.j, []).append(p)
     window: dict[int, np.ndarray] = {}
     tiles: dict[int, np.ndarray] = {}
-    v_solved = v_alt = 0.0
+    spans: dict[int, tuple[float, float]] = {}
     scale = 1
     for k in range(n):
         if not by_j.get(k) and not any(p.i == k for ps in by_j.values() for p in ps):
@@ -146,7 +157,7 @@ def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
         window[k], lvl = _vote_level(read(k))
         scale = 2 ** lvl
         for p in by_j.get(k, []):
-            if p.i not in window:
+            if p.i not in window or np.isnan(solved[[p.i, p.j]]).any():
                 continue
             cs = [tuple(int(round(float(v) / scale)) for v in solved[p.j] - solved[p.i]),
                   tuple(int(round(float(v) / scale)) for v in alt[p.j] - alt[p.i])]
@@ -154,14 +165,15 @@ def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
                 continue
             win, weight = tile_winners(window[p.i], window[k], None, None, cs, tile=_TILE,
                                        min_std=_MIN_STD)
-            v_solved += float(weight[win == 0].sum())
-            v_alt += float(weight[win == 1].sum())
+            vs, va = spans.get(p.j - p.i, (0.0, 0.0))
+            spans[p.j - p.i] = (vs + float(weight[win == 0].sum()),
+                                va + float(weight[win == 1].sum()))
             mine = win == 0
             for f, sh in ((k, (0, 0)), (p.i, cs[0])):
                 _mark(tiles, f, mine, sh)
         for old in [j for j in window if j <= k - VOTE_SPAN]:
             del window[old]
-    return v_solved, v_alt, tiles, _TILE * scale
+    return spans[max(spans)] if spans else (0.0, 0.0), tiles, _TILE * scale
 
 
 def _mark(tiles: dict[int, np.ndarray], f: int, mine: np.ndarray,
@@ -228,18 +240,77 @@ def follower_masks(tiles: dict[int, np.ndarray], size: int, shape: tuple[int, in
     return masks
 
 
-def follows(xy: np.ndarray, alt: np.ndarray) -> bool:
+def follows(xy: np.ndarray, alt: np.ndarray, solved: np.ndarray) -> bool:
     """Whether positions ``xy`` ((n, 2), NaN = not placed) follow the hypothesis ``alt``
-    within :data:`FOLLOW_PX` (both taken relative to the first placed frame)."""
+    rather than ``solved``: within :data:`FOLLOW_PX`, or a quarter of the largest difference
+    between the two (all taken relative to the first placed frame)."""
     ok = ~np.isnan(xy[:, 0])
     if not ok.any():
         return False
     a = np.flatnonzero(ok)[0]
     dev = (xy[ok] - xy[a]) - (alt[ok] - alt[a])
-    return float(np.abs(dev).max()) <= FOLLOW_PX
+    with np.errstate(invalid="ignore"):
+        gap = np.nanmax(np.abs((solved[ok] - solved[a]) - (alt[ok] - alt[a])), initial=0.0)
+    return float(np.abs(dev).max()) <= max(FOLLOW_PX, 0.25 * float(gap))
+
+
+def fill(xy: np.ndarray, alt: np.ndarray) -> np.ndarray:
+    """Positions ``xy`` ((n, 2), NaN = not placed) with the gaps filled by ``alt`` moved to
+    meet the nearest placed frames (its differences interpolated linearly)."""
+    ok = ~np.isnan(xy[:, 0])
+    k = np.arange(len(xy))
+    out = np.empty_like(alt)
+    for ax in range(2):
+        out[:, ax] = alt[:, ax] + np.interp(k, k[ok], xy[ok, ax] - alt[ok, ax])
+    return out
 
 
 def weight_of(pairs: list[Pair]) -> float:
     """Summed confidence of conflicting pairs (how badly a solution disagrees with its own
     confident measurements)."""
     return float(sum(p.confidence for p in pairs))
+
+
+def probe(read: Callable[[int], np.ndarray], pairs: list[Pair], solved: np.ndarray,
+          shape: tuple[int, int], motion: str) -> np.ndarray | None:
+    """A second hypothesis of the camera's motion when the solved camera hardly moves
+    (:data:`PROBE_TRAVEL`) and no pair disagrees: a character the camera follows that never
+    changes enough to let a pair see the background. Tiles of a few long pairs vote among
+    their phase correlation peaks (:data:`PROBE_SHARE`); the winning other motion, at a
+    constant velocity, is the hypothesis ((n, 2), n = len(solved)), None without one."""
+    ok = ~np.isnan(solved[:, 0])
+    if ok.sum() < 2:
+        return None
+    travel = float(np.max(np.nanmax(solved, axis=0) - np.nanmin(solved, axis=0)))
+    if travel > PROBE_TRAVEL * max(shape):
+        return None
+    near = [p for p in pairs if ok[p.i] and ok[p.j] and 0 < p.j - p.i <= VOTE_SPAN]
+    if not near:
+        return None
+    span = max(p.j - p.i for p in near)
+    near = [p for p in near if p.j - p.i == span]
+    picks = list(dict.fromkeys(near[round(t * (len(near) - 1))] for t in (0.5, 0.2, 0.8)))
+    for p in picks[:_PROBES]:
+        a, b = prepare(read(p.i)), prepare(read(p.j))
+        fl = _prepared_vote_level(a)
+        scale = 2 ** fl
+        starts = _peaks(_correlation(a, b, fl), motion, 1)
+        z = (solved[p.j] - solved[p.i]) / scale
+        zc = (int(round(float(z[0]))), int(round(float(z[1]))))
+        h, w = a.levels[fl].img.shape
+        keys = [c for c in dict.fromkeys([zc, *starts])
+                if (w - abs(c[0])) * (h - abs(c[1])) >= 0.35 * w * h]
+        if len(keys) < 2 or keys[0] != zc:
+            continue
+        votes, _ = tile_vote(a.levels[fl].img, b.levels[fl].img, None, None, keys,
+                             tile=_TILE, min_std=_MIN_STD * _ENC_GAIN)
+        far = [(float(v), c) for c, v in zip(keys, votes, strict=True)
+               if max(abs(c[0] - zc[0]), abs(c[1] - zc[1])) >= VOTE_APART]
+        if not far:
+            continue
+        v, c = max(far)
+        if v > 0 and v >= PROBE_SHARE * float(votes[0]):
+            d = np.asarray(starts.get(c, c), np.float64) * scale
+            vel = d / span
+            return np.arange(len(solved))[:, None] * vel[None, :]
+    return None

@@ -24,7 +24,7 @@ from overmix.registration import follow
 from overmix.registration.groups import _solve
 from overmix.registration.masks import MIN_FRACTION, SceneMasks
 from overmix.registration.phase import check_motion
-from overmix.registration.solve import frame_labels
+from overmix.registration.solve import Pair, frame_labels
 from overmix.registration.static import ScreenFixed
 from overmix.registration.sweep import _Run, _run
 
@@ -150,44 +150,105 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
             frame_masks: Callable[[int], np.ndarray | None] | None, auto_bars: bool,
             report: ProgressCallback, strict: bool, run: _Run, out: Offsets,
             left: list[tuple[int, str]]) -> tuple[_Run, Offsets, list[tuple[int, str]]]:
-    """When confident pairs disagree with the solved offsets (the camera may follow a
-    character: :mod:`overmix.registration.follow`), align again with the region that
-    follows the solved motion rather than theirs left out; the new offsets are kept when
-    they place as many frames, follow the pairs' motion and their own confident pairs
-    agree with them better. Otherwise the offsets stay and ``extra["follow"]`` carries a
-    warning."""
+    """The camera may follow a character (:mod:`overmix.registration.follow`): confident
+    pairs disagree with the solved offsets, or the solved camera hardly moves while a few
+    long pairs' tiles see a second, larger motion. For each such second motion, the frames
+    are aligned again with the region that follows the solved motion rather than the other
+    one left out; the new offsets are kept when they place as many frames, follow the other
+    motion, and their own confident pairs agree with them better (or as well, and the other
+    motion's region is the larger over the longest pairs). Otherwise the offsets stay, with
+    a warning in ``extra["follow"]`` when confident pairs disagree or the two regions are
+    about as large."""
     solved = follow.positions(n, labels, list(out.indices), out.xy)
     bad = follow.conflicts(run.pairs, solved)
     if len(bad) < follow.MIN_CONFLICTS:
+        bad = []
+    alts = [follow.hypothesis(n, bad)] if bad else []
+    alt = follow.probe(read, run.pairs, solved, run.shape, motion)
+    if alt is not None:
+        alts.append(alt)
+    if not alts:
         return run, out, left
-    alt = follow.hypothesis(n, bad)
-    v_solved, v_alt, tiles, size = follow.follower_votes(read, n, run.pairs, solved, alt)
-    info: dict[str, object] = {"conflicts": len(bad),
-                               "votes": [round(v_solved, 1), round(v_alt, 1)]}
-    if tiles:
-        run2 = _run(read, n, labels, motion, mask, border,
-                    follow.follower_masks(tiles, size, run.shape, frame_masks), auto_bars,
-                    True, report, "align")
-        h, w = run2.shape
-        out2, left2 = _solve(n, labels, run2.pairs, run2.results, motion, w, h, strict,
-                             run2.flat)
-        xy2 = follow.positions(n, labels, list(out2.indices), out2.xy)
-        bad2 = follow.conflicts(run2.pairs, xy2)
-        info["conflicts_after"] = len(bad2)
-        if (len(out2) >= len(out) and follow.weight_of(bad2) < follow.weight_of(bad)
-                and follow.follows(xy2, alt)):
-            info["followed"] = True
-            out2.extra["follow"] = info
-            return run2, out2, left2
-    first, last = bad[0], bad[-1]
-    info["warning"] = (
-        f"{len(bad)} confident frame pairs (frames {labels[first.i]}-{labels[first.j]}"
-        f"{'' if len(bad) == 1 else f' ... {labels[last.i]}-{labels[last.j]}'}) disagree "
-        "with the offsets: a large region (a character the camera follows?) moves "
-        "differently from the rest and the background's motion is ambiguous; check the "
-        "still, or give --offsets")
+    info: dict[str, object] = {"conflicts": len(bad)}
+    close = False
+    votes: list[list[float]] = []
+    for alt in alts:
+        for _ in range(2):  # the second round votes against the first one's offsets
+            got = _follow_round(read, n, labels, motion, mask, border, frame_masks,
+                                auto_bars, report, strict, run, out, solved, alt, bad)
+            votes.append(got.votes)
+            close = close or got.near
+            if got.accept:
+                info.update(votes=votes, followed=True)
+                if got.near and not bad:
+                    info["warning"] = _follow_warning(*got.votes)
+                assert got.run is not None and got.out is not None
+                got.out.extra["follow"] = info
+                return got.run, got.out, got.left
+            if got.xy is None:
+                break
+            alt = follow.fill(got.xy, alt)
+    info["votes"] = votes
+    if bad:
+        first, last = bad[0], bad[-1]
+        info["warning"] = (
+            f"{len(bad)} confident frame pairs (frames {labels[first.i]}-{labels[first.j]}"
+            f"{'' if len(bad) == 1 else f' ... {labels[last.i]}-{labels[last.j]}'}) disagree"
+            " with the offsets: a large region (a character the camera follows?) moves "
+            "differently from the rest and the background's motion is ambiguous; check the "
+            "still, or give --offsets")
+    elif close:
+        v = votes[-1]
+        info["warning"] = _follow_warning(v[0], v[1])
     out.extra["follow"] = info
     return run, out, left
+
+
+@dataclass
+class _Round:
+    votes: list[float]
+    near: bool
+    accept: bool = False
+    xy: np.ndarray | None = None  # the new offsets when they follow the other motion
+    run: _Run | None = None
+    out: Offsets | None = None
+    left: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _follow_round(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
+                  mask: np.ndarray | None, border: int,
+                  frame_masks: Callable[[int], np.ndarray | None] | None, auto_bars: bool,
+                  report: ProgressCallback, strict: bool, run: _Run, out: Offsets,
+                  solved: np.ndarray, alt: np.ndarray, bad: list[Pair]) -> _Round:
+    """One round of :func:`_follow` for the other motion ``alt``: votes, the follower's
+    tiles left out, the frames aligned again and judged."""
+    (v_solved, v_alt), tiles, size = follow.follower_votes(read, n, run.pairs, solved, alt)
+    larger = v_alt >= v_solved
+    near = min(v_solved, v_alt) >= follow.AMBIGUOUS * max(v_solved, v_alt)
+    got = _Round([round(v_solved, 1), round(v_alt, 1)], near)
+    if not tiles or not (bad or larger or near):
+        return got
+    run2 = _run(read, n, labels, motion, mask, border,
+                follow.follower_masks(tiles, size, run.shape, frame_masks), auto_bars,
+                True, report, "align")
+    h, w = run2.shape
+    out2, left2 = _solve(n, labels, run2.pairs, run2.results, motion, w, h, strict,
+                         run2.flat)
+    xy2 = follow.positions(n, labels, list(out2.indices), out2.xy)
+    if len(out2) < len(out) or not follow.follows(xy2, alt, solved):
+        return got
+    bad2 = follow.conflicts(run2.pairs, xy2)
+    got.accept = follow.weight_of(bad2) < follow.weight_of(bad) or (
+        not bad2 and not bad and larger)
+    got.xy, got.run, got.out, got.left = xy2, run2, out2, left2
+    return got
+
+
+def _follow_warning(v_solved: float, v_alt: float) -> str:
+    return (f"two regions move differently and are about as large ({min(v_solved, v_alt):.0f}"
+            f" and {max(v_solved, v_alt):.0f} tile votes): the background's motion is "
+            "ambiguous (a character the camera follows?); the larger was used: check the "
+            "still, or give --offsets")
 
 
 align.__signature__ = inspect.signature(align_scene).replace(  # type: ignore[attr-defined]
