@@ -17,7 +17,8 @@ This module only re-exports the public API. The parts, one concept each:
   :mod:`.tiles` and :mod:`.fine` sub-pixel refinement, sums in :mod:`.refine`, tile votes in
   :mod:`.vote`);
 - :mod:`.solve`: the joint robust solve;
-- :mod:`.masks`, :mod:`.static`: what does not follow the background;
+- :mod:`.masks`, :mod:`.static`: what does not follow the background; :mod:`.follow`: a camera
+  that follows a character (the background's motion when pairs disagree);
 - :mod:`.transform`, :mod:`.similarity`: zoom and rotation; :mod:`.animation`: animation
   separation.
 """
