@@ -155,8 +155,8 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
     long pairs' tiles see a second, larger motion. For each such second motion, the frames
     are aligned again with the region that follows the solved motion rather than the other
     one left out; the new offsets are kept when they place as many frames, follow the other
-    motion, and their own confident pairs agree with them better (or as well, and the other
-    motion's region is the larger over the longest pairs). Otherwise the offsets stay, with
+    motion, their own confident pairs agree with them better (or none disagrees) and the
+    other motion's region is the larger over the longest pairs. Otherwise the offsets stay, with
     a warning in ``extra["follow"]`` when confident pairs disagree or the two regions are
     about as large."""
     solved = follow.positions(n, labels, list(out.indices), out.xy)
@@ -180,7 +180,7 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
             close = close or got.near
             if got.accept:
                 info.update(votes=votes, followed=True)
-                if got.near and not bad:
+                if got.near:
                     info["warning"] = _follow_warning(*got.votes)
                 assert got.run is not None and got.out is not None
                 got.out.extra["follow"] = info
@@ -238,8 +238,9 @@ def _follow_round(read: Callable[[int], np.ndarray], n: int, labels: list[int], 
     if len(out2) < len(out) or not follow.follows(xy2, alt, solved):
         return got
     bad2 = follow.conflicts(run2.pairs, xy2)
-    got.accept = follow.weight_of(bad2) < follow.weight_of(bad) or (
-        not bad2 and not bad and larger)
+    # the new offsets' own confident pairs agree with them better, and the other motion's
+    # region is the larger over the longest pairs
+    got.accept = larger and (follow.weight_of(bad2) < follow.weight_of(bad) or not bad2)
     got.xy, got.run, got.out, got.left = xy2, run2, out2, left2
     return got
 
