@@ -48,7 +48,7 @@ from overmix.commands.stages import (
     union,
 )
 from overmix.geometry import Offsets
-from overmix.io.loading import LoadingStore
+from overmix.io.loading import LoadingStore, reading
 from overmix.io.store import FrameStore
 from overmix.memory import release_memory
 from overmix.progress import ProgressCallback, no_progress
@@ -145,18 +145,12 @@ def _place(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
     given_logo = logo_mask(store, opts)
     aligned = opts.offsets is None
     masks: SceneMasks | None = None
-    try:
+    with reading(store):  # the frames may still be decoding (io.loading)
         if aligned:
             found = align_store(store, opts, union(ignore, given_logo), progress)
             offsets, masks = found.offsets, found.masks
         else:
             offsets = compute_offsets(store, opts, union(ignore, given_logo), progress)
-    except BaseException:
-        if isinstance(store, LoadingStore):  # a frame that failed to load is the error
-            store.finish(stop=True)          # to report, not what it caused
-        raise
-    if isinstance(store, LoadingStore):
-        store.finish()
     overlay = find_overlay(store, offsets, opts, given_logo, progress)
     if overlay is not None and given_logo is None and overlay.mask.any() and aligned:
         found = align_store(store, opts, union(ignore, grow(overlay.mask)), progress)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ from overmix.io.prefetch import decode_workers
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 
-__all__ = ["LoadingStore", "load_store"]
+__all__ = ["LoadingStore", "load_store", "reading"]
 
 
 def load_store(source: FrameSource, *, budget_bytes: int, tmp_dir: str | Path | None = None,
@@ -53,6 +54,23 @@ def load_store(source: FrameSource, *, budget_bytes: int, tmp_dir: str | Path | 
             source.close()
     return LoadingStore.start(source, [int(i) for i in indices], budget_bytes=budget_bytes,
                               tmp_dir=tmp_dir, progress=progress)
+
+
+@contextmanager
+def reading(store: FrameStore) -> Iterator[None]:
+    """The block that reads a :class:`LoadingStore` while it loads: the whole load is done
+    when the block ends (:meth:`LoadingStore.finish`); if the block fails, the load stops and
+    its own error, if any, is raised instead (a frame that failed to decode is the error to
+    report, not what it caused). Nothing for a store already loaded."""
+    if not isinstance(store, LoadingStore):
+        yield
+        return
+    try:
+        yield
+    except BaseException:
+        store.finish(stop=True)
+        raise
+    store.finish()
 
 
 class LoadingStore(FrameStore):

@@ -148,7 +148,10 @@ def test_png_folder_loads_in_background_with_the_same_frames(tmp_path: Path) -> 
             s.close()
 
 
-def test_a_damaged_png_in_a_folder_is_reported_by_stitch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["stitch", "align"])
+def test_a_damaged_png_in_a_folder_is_reported_by_the_command(tmp_path: Path,
+                                                              command: str) -> None:
+    from overmix.commands.align import align_input
     from overmix.commands.options import StitchOptions
     from overmix.commands.stitch import stitch
 
@@ -156,5 +159,6 @@ def test_a_damaged_png_in_a_folder_is_reported_by_stitch(tmp_path: Path) -> None
     for k in range(8):
         write_png(tmp_path / f"{k:03d}.png", rng.integers(0, 256, (H, W, 3), dtype=np.uint8))
     (tmp_path / "005.png").write_bytes((tmp_path / "005.png").read_bytes()[:60])
+    run = stitch if command == "stitch" else align_input
     with pytest.raises(InputError, match="005.png"):
-        stitch(tmp_path, StitchOptions())
+        run(tmp_path, StitchOptions())
