@@ -61,11 +61,12 @@ FOLLOW_PX = 3.0
 _SMOOTH = 0.1
 # A camera that hardly moves (solved travel over the scene at most this fraction of the
 # frame's longest side) is probed for a second, larger motion: up to _PROBES pairs of the
-# longest jump (up to VOTE_SPAN) vote among their phase correlation peaks; a motion at least
+# longest jump (up to VOTE_SPAN) and of half of it (more overlap, a peak the longer jump's
+# correlation can miss) vote among their phase correlation peaks; a motion at least
 # VOTE_APART from the solved one with PROBE_SHARE of its votes is a hypothesis.
 PROBE_TRAVEL = 0.05
 PROBE_SHARE = 0.5
-_PROBES = 3
+_PROBES = 4
 # The smaller region has at least this share of the larger one's votes: ambiguous.
 AMBIGUOUS = 0.8
 
@@ -287,10 +288,14 @@ def probe(read: Callable[[int], np.ndarray], pairs: list[Pair], solved: np.ndarr
     near = [p for p in pairs if ok[p.i] and ok[p.j] and 0 < p.j - p.i <= VOTE_SPAN]
     if not near:
         return None
-    span = max(p.j - p.i for p in near)
-    near = [p for p in near if p.j - p.i == span]
-    picks = list(dict.fromkeys(near[round(t * (len(near) - 1))] for t in (0.5, 0.2, 0.8)))
+    top = max(p.j - p.i for p in near)
+    picks: list[Pair] = []
+    for span in dict.fromkeys((top, max(top // 2, 1))):  # a shorter jump sees more overlap
+        these = [p for p in near if p.j - p.i == span]
+        if these:
+            picks += dict.fromkeys(these[round(t * (len(these) - 1))] for t in (0.5, 0.2))
     for p in picks[:_PROBES]:
+        span = p.j - p.i
         a, b = prepare(read(p.i)), prepare(read(p.j))
         fl = _prepared_vote_level(a)
         scale = 2 ** fl
