@@ -67,6 +67,11 @@ _SMOOTH = 0.1
 PROBE_TRAVEL = 0.05
 PROBE_SHARE = 0.5
 _PROBES = 4
+# Pairs disagree but the other motion's region got fewer votes: the frames are aligned again
+# without the follower (a first round, whose offsets a second round votes against) only
+# when it has at least this share of the solved motion's (a zoom's translation pairs
+# disagree too, and their smooth fit wins few tiles).
+RERUN_SHARE = 0.5
 # The smaller region has at least this share of the larger one's votes: ambiguous.
 AMBIGUOUS = 0.8
 

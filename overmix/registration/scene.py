@@ -226,7 +226,9 @@ def _follow_round(read: Callable[[int], np.ndarray], n: int, labels: list[int], 
     larger = v_alt >= v_solved
     near = min(v_solved, v_alt) >= follow.AMBIGUOUS * max(v_solved, v_alt)
     got = _Round([round(v_solved, 1), round(v_alt, 1)], near)
-    if not tiles or not (bad or larger or near):
+    # a rerun is worth it where the other region may win: after it the votes are against
+    # the measured motion (a second round), which a smooth fit only approximates
+    if not tiles or not (larger or near or (bad and v_alt >= follow.RERUN_SHARE * v_solved)):
         return got
     run2 = _run(read, n, labels, motion, mask, border,
                 follow.follower_masks(tiles, size, run.shape, frame_masks), auto_bars,
