@@ -53,6 +53,9 @@ LOGO_GROW = 3  # px around a logo left out too (compression ringing at its edges
 # ringing at 8 and 10 bits), and the camera travel (px) a pixel must keep it over.
 FIXED_THR = 0.05
 FIXED_SPAN = 32.0
+# a static overlay (a logo) is redrawn at full resolution where a pixel differs by this much
+# (working Y') from the clean views of the scene (overmix.render.static_overlay)
+STATIC_THR = 0.03
 OPAQUE_SHARE = 0.3  # a persistent overlay part this opaque is text or bars, not a logo
 # a moving part whose pixels lie this much (share) within this many reduced samples of redrawn
 # screen-fixed content is that content changing (a new subtitle line): the redrawing decides
@@ -292,7 +295,7 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
             and persistent.mean() < 0.25:
         from overmix.restore.overlay_estimate import estimate_overlay  # lazy: scipy
 
-        mask = persistent
+        mask = _refine_static(store, pos, offsets, persistent, r)
         color, alpha = estimate_overlay(lambda i: store.planes(pos[i]), offsets.xy,
                                         offsets.canvas, mask, progress=progress)
         if plan.fixed is not None:  # opaque parts: the redrawn masks say where they are
@@ -302,6 +305,19 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         if mask.any():
             plan.overlay = OverlayInfo(mask, color, alpha)
     return plan
+
+
+def _refine_static(store: FrameStore, pos: list[int], offsets: Offsets, persistent: np.ndarray,
+                   r: int) -> np.ndarray:
+    """The persistent outliers (found on frames reduced by ``r``) redrawn at full resolution
+    (:func:`overmix.render.static_overlay.refine_static`): the pixels that differ from the
+    scene where other frames see it clean, so the views of the background a few pixels off a
+    logo are kept."""
+    from overmix.render.static_overlay import refine_static  # lazy: scipy
+
+    region = grow(persistent, r)  # the reduced mask may miss a glyph's thin ends
+    return refine_static(lambda n: store.luma(pos[n]), offsets.xy, region, thr=STATIC_THR,
+                         min_travel=2.0 * r)
 
 
 def _luma_boxes(store: FrameStore, pos: list[int], gains: np.ndarray | None

@@ -266,10 +266,13 @@ def _fixed(got: list[np.ndarray], xs: np.ndarray, min_level: float, grow: int, c
            valids: list[np.ndarray | None]) -> list[np.ndarray | None]:
     """Screen-fixed content of each row (hardsubs, static text, bars; cleaned and grown),
     taken out of ``valids`` in place: it neither votes nor renders."""
-    fixed = screen_fixed(got, xs, min_level) if count >= 3 else [None] * count
+    fixed, static = screen_fixed(got, xs, min_level) if count >= 3 else ([None] * count, None)
     still = _never_changes(got, xs, min_level) if count >= 3 else None
-    if still is not None:
-        fixed = [still if f is None else (f | still) for f in fixed]
+    # fixed over the whole clip (bars, logos): in every frame, even where a frame's own
+    # comparisons could not tell (a logo's bar sliding along itself, texture seen through it)
+    for s in (still, static):
+        if s is not None:
+            fixed = [s if f is None else (f | s) for f in fixed]
     fixed = [None if f is None else _clean_mask(f, grow) for f in fixed]
     for k, f in enumerate(fixed):
         if f is not None:

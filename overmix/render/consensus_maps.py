@@ -12,10 +12,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from overmix.geometry import Canvas
+from overmix.travel import travel_partners
 from overmix.warp import CanvasAccumulator, sample_bilinear, window
 
 MIN_SIZE = 2  # reduced samples: smaller outlier specks are noise
 BAND_BYTES = 64 * 1024 * 1024
+# a sample that differs from the scene in this share of its travel comparisons, and looks the
+# same at the same screen place in this share, is fixed on screen over the whole clip
+STATIC_SCENE = 0.6
+STATIC_SCREEN = 0.2
 
 
 def _place(small: np.ndarray, valid: np.ndarray | None, ty: float, tx: float, rows: int,
@@ -64,49 +69,77 @@ def _median_reference(smalls: Sequence[np.ndarray], valids: Sequence[np.ndarray 
     return ref
 
 
-def _neighbour(xs: np.ndarray, k: int, step: int, min_move: float, reach: int) -> int | None:
-    """The nearest row after (``step`` 1) or before (-1) ``k`` that moved at least
-    ``min_move`` reduced samples from it (within ``reach`` rows), or None."""
-    for d in range(1, reach + 1):
-        j = k + step * d
-        if j < 0 or j >= len(xs):
-            return None
-        if np.abs(xs[j] - xs[k]).max() >= min_move:
-            return j
-    return None
-
-
 def screen_fixed(smalls: Sequence[np.ndarray], xs: np.ndarray, thr: float, *,
-                 min_move: float = 2.0, reach: int = 12) -> list[np.ndarray | None]:
-    """Per frame, the reduced samples that stay put on screen while the background moves.
+                 min_move: float = 2.0) -> tuple[list[np.ndarray | None], np.ndarray | None]:
+    """Per frame, the reduced samples that stay put on screen while the background moves;
+    and the samples that do so over the whole clip (a logo, semi-transparent or not).
 
-    For frame k and a neighbour j (the nearest frame before and after that moved at least
-    ``min_move`` reduced samples), a sample is screen-fixed when it hardly differs from frame
-    j at the same *screen* position (3x3-smoothed difference below ``thr / 2``) but clearly
-    differs from frame j at the same *scene* position (above ``thr``): text, logos, a
-    character the camera follows. Content that looks the same both ways (flat areas) tells
-    nothing and is not flagged. Returns bool masks in reduced frame coordinates (None: none).
+    For frame k and each of its travel partners j (:func:`overmix.travel.travel_partners`:
+    the nearest frames before and after that moved at least ``min_move`` reduced samples
+    along x, and along y, however many frames away: on a slow pan the neighbours have hardly
+    moved, and an edge along the pan — a logo's bar, a subtitle box's top — slides along
+    itself, so only the travel across it tells), a sample is screen-fixed when it hardly
+    differs from frame j at the same *screen* position (3x3-smoothed difference below
+    ``thr / 2``) but clearly differs from frame j at the same *scene* position (above
+    ``thr``): text, logos, a character the camera follows. Content that looks the same both
+    ways (flat areas) tells nothing and is not flagged.
+
+    A semi-transparent logo shows the background through it, so where that is textured its
+    value changes at the same screen position too, and where it covers a canvas place in
+    most frames no median sees past it; but at its fixed frame position it differs from the
+    scene in nearly every comparison. The second result (:func:`_static`) marks the samples
+    that differ at the same scene position in most of their comparisons, in parts that also
+    pass the whole test often enough somewhere (a character walking slowly across the
+    screen differs from the scene as often, but its edges move, so it rarely looks the same
+    at the same screen place); None when none.
+
+    Returns bool masks in reduced frame coordinates (None: none).
     """
 
     out: list[np.ndarray | None] = []
     hs, ws = smalls[0].shape
+    seen_n = np.zeros((hs, ws), np.float32)
+    scene_n = np.zeros((hs, ws), np.float32)
+    fixed_n = np.zeros((hs, ws), np.float32)
     for k in range(len(smalls)):
         m = None
-        for step in (-1, 1):
-            j = _neighbour(xs, k, step, min_move, reach)
-            if j is None:
-                continue
+        for j in travel_partners(xs, k, min_move):
             d = xs[k] - xs[j]  # frame k's sample (i, c) shows frame j's sample (i + dy, c + dx)
             same_screen = _box3(np.abs(smalls[k] - smalls[j]))
             val, cov = sample_bilinear(smalls[j], None, float(d[1]), float(d[0]), hs, ws)
             seen = cov >= 0.99
             diff = np.abs(smalls[k] - val)
             diff[~seen] = 0.0  # no comparison there (and nothing to smooth into neighbours)
-            same_scene = _box3(diff)
-            f = (same_screen < thr / 2) & (same_scene > thr) & seen
+            differs = (_box3(diff) > thr) & seen
+            f = (same_screen < thr / 2) & differs
+            seen_n += seen
+            scene_n += differs
+            fixed_n += f
             m = f if m is None else (m | f)
         out.append(m if m is not None and m.any() else None)
-    return out
+    return out, _static(seen_n, scene_n, fixed_n, len(smalls))
+
+
+def _static(seen_n: np.ndarray, scene_n: np.ndarray, fixed_n: np.ndarray,
+            count: int) -> np.ndarray | None:
+    """Samples fixed on screen over the whole clip from the comparison counts of
+    :func:`screen_fixed` (float32 (hs, ws) each): the connected parts of the samples that
+    differ from the scene in :data:`STATIC_SCENE` of their comparisons holding some that
+    also look the same at the same screen place in :data:`STATIC_SCREEN` of them (where a
+    semi-transparent logo shows textured background, its value changes at the same screen
+    place too; its letters and corners, over flatter parts, tell that the part is fixed).
+    None when none."""
+    enough = seen_n >= max(3.0, 0.5 * count)
+    differs = enough & (scene_n >= STATIC_SCENE * seen_n)
+    seeds = differs & (fixed_n >= STATIC_SCREEN * seen_n)
+    if not seeds.any():
+        return None
+    from scipy import ndimage  # lazy: only where something is fixed on screen
+
+    lab, n = ndimage.label(differs, structure=np.ones((3, 3), bool))
+    keep = np.bincount(lab[seeds], minlength=n + 1) > 0
+    keep[0] = False
+    return keep[lab]
 
 
 def _never_changes(smalls: Sequence[np.ndarray], xs: np.ndarray,
