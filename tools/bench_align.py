@@ -13,9 +13,9 @@ The zoom/rotation cases (issue #16: a 3% zoom over 48 frames, a zoom with a pan,
 rotation with a pan, and a plain pan that ``auto`` must keep as translation) print the largest
 corner error of any frame (px; the distance of a frame's four corner pixels from their true
 positions), the model ``auto`` chose, the alignment time per frame of ``xy``, ``similarity``
-and ``auto`` measured in the same run (best of 3, wall and CPU, with their ratios), and for
-the H.264 clips with film grain the PSNR of the stitched canvas against the scene over the
-area every frame covers, beside each frame's own PSNR.
+and ``auto`` measured in the same run (best of 3 taking turns, wall and CPU, with their
+ratios), and for the H.264 clips with film grain the PSNR of the stitched canvas against the
+scene over the area every frame covers, beside each frame's own PSNR.
 
 Usage: python tools/bench_align.py [--no-big] [--zoom on|off|only] [--seeds N] [--no-psnr]
 """
@@ -108,18 +108,20 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(1.0 / np.mean((a.astype(np.float64) - b) ** 2)))
 
 
-def _timed(frames: list[np.ndarray], motion: str, repeat: int = 3
-           ) -> tuple[object, float, float]:
-    """Offsets and the best wall and CPU time per frame (ms) of ``repeat`` runs (the machine
-    is shared: the best run is the least disturbed one; the CPU time of this process is less
-    disturbed than its wall time)."""
-    best, cpu = float("inf"), float("inf")
-    for _ in range(repeat):
+def _timed(frames: list[np.ndarray], motions: tuple[str, ...], repeat: int = 3
+           ) -> list[tuple[object, float, float]]:
+    """Per motion model: offsets and the best wall and CPU time per frame (ms) of ``repeat``
+    runs, the models taking turns (the machine is shared: the best run is the least
+    disturbed one, and turns expose every model to the same spells of load; the CPU time of
+    this process is less disturbed than its wall time)."""
+    out = [(None, float("inf"), float("inf")) for _ in motions]
+    for _, (i, motion) in itertools.product(range(repeat), enumerate(motions)):
         t0, c0 = time.perf_counter(), time.process_time()
         off = align(frames, motion=motion)
-        best = min(best, time.perf_counter() - t0)
-        cpu = min(cpu, time.process_time() - c0)
-    return off, best / len(frames) * 1000, cpu / len(frames) * 1000
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        out[i] = (off, min(out[i][1], wall), min(out[i][2], cpu))
+    n = len(frames)
+    return [(off, wall / n * 1000, cpu / n * 1000) for off, wall, cpu in out]
 
 
 def _codec_truth(tr: np.ndarray, sources: list[np.ndarray],
@@ -155,9 +157,8 @@ def _zoom_case(name: str, frames: list[np.ndarray], tr: np.ndarray,
 
     h, w = frames[0].shape
     n = len(frames)
-    _, t_xy, c_xy = _timed(frames, "xy")
-    sim, t_sim, c_sim = _timed(frames, "similarity")
-    auto, t_auto, c_auto = _timed(frames, "auto")
+    (_, t_xy, c_xy), (sim, t_sim, c_sim), (auto, t_auto, c_auto) = _timed(
+        frames, ("xy", "similarity", "auto"))
     e_sim = corner_error(np.column_stack([sim.xy, sim.scales, sim.angles]), tr, w, h)
     e_auto = corner_error(np.column_stack([auto.xy, auto.scales, auto.angles]), tr, w, h)
     print(f"{name:<44} {w}x{h}x{n:<3} corners max {e_auto.max():.4f} px (auto -> "
