@@ -294,12 +294,12 @@ def align_transform(lumas: Sequence[np.ndarray] | object, *, motion: str = "auto
 # more pairs at the same places do not average away, while more pixels per pair do
 # (registration.similarity._PIXELS); a similarity pair costs about twice a translation pair.
 TRANSFORM_JUMPS = (1, 8)
-# Frames small enough to be sampled whole (no more pixels to be had) keep more pairs.
-WHOLE_JUMPS = (1, 4, 8)
-# ... and this one when they did not give two good pairs (the first frames, a camera too
+# ... and this one when those did not give two good pairs (the first frames, a camera too
 # fast for the longest to overlap, a black frame), so that the solve still has loops in
 # which to find a wrong pair.
 SPARE_JUMP = 4
+# Frames small enough to be sampled whole (no more pixels to be had) keep more pairs.
+WHOLE_JUMPS = (1, 4, 8)
 
 
 def _align_model(lumas: object, model: str, mask: np.ndarray | None, border: int,
