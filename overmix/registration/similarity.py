@@ -27,7 +27,7 @@ the caller's prediction of μ (the chained zoom/rotation rate of the neighbours)
 Robust (Cauchy) weights, gain/offset matching, masks (``kvalid``), leaving out the tiles that
 do not follow the transform (an unmasked overlay) and the statistics (ZNCC, RMS, standard
 errors from the normal matrix) are as in the translation path. The step itself is
-:mod:`overmix.registration.similarity_step`. A step samples three times the translation
+:mod:`overmix.registration.similarity_step`. A step samples four times the translation
 path's pixels (through H.264 the sampled pixels set the error, see ``_PIXELS``), and a
 refinement stops as soon as its next step is predicted below the tolerance.
 """
@@ -55,14 +55,16 @@ MODELS = ("zoom", "similarity")
 _STILE = 32
 _MIN_TILE = 16
 _TILE_SPREAD = 0.15
-# A budgeted step samples _PIXELS times the translation path's pixels, in about _ZONES tiles.
-# Through H.264 each macroblock's content is displaced a little on its own, and a frame's
-# pairs sample the same places of it (tiles sit where the drawing has detail), so the
-# sampled pixels, not the pairs, set the error: more pixels per pair, fewer pairs
-# (registration.transform.TRANSFORM_JUMPS). 36 fixed 8/10-bit clips (tools/bench_align.py
-# --seeds 6), 2x pixels in 10 tiles and jumps (1, 4, 8) -> 3x in 30 tiles and (1, 8): mean
-# of the clips' worst corner errors 0.039 -> 0.034 px, at less time.
+# A budgeted step samples _PIXELS times the translation path's pixels (_SLOW_PIXELS times for
+# the slow zooms of video, in about _ZONES tiles). Through H.264 each macroblock's content is
+# displaced a little on its own, and a frame's pairs sample the same places of it (tiles sit
+# where the drawing has detail), so the sampled pixels, not the pairs, set the error: more
+# pixels per pair, fewer pairs (registration.transform.TRANSFORM_JUMPS). 36 fixed 8/10-bit
+# clips (tools/bench_align.py --seeds 6), 2x pixels in 10 tiles and jumps (1, 4, 8) -> 4x in
+# 30 tiles and (1, 8): mean of the clips' worst corner errors 0.039 -> 0.031 px (3x: 0.034),
+# at less time. (A fast zoom's many small tiles keep 3x: more misled a detection hop.)
 _PIXELS = 3
+_SLOW_PIXELS = 4
 _ZONES = 30
 # Tiles are judged by their residual only once a full-resolution step is below this (px):
 # before, the tiles far from the centre fit worst merely because the zoom is not yet right.
@@ -131,8 +133,11 @@ def _layout(h: int, w: int, t: complex, mu: complex, c: complex, budget: int | N
         xs = _spread(x0, cols, tw, -(-cols // tw))
         grid = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1).reshape(-1, 2)
         return np.ascontiguousarray(grid, np.int64), th, tw
-    # more, smaller zones only for the slow zooms of video (a fast one cuts tiles smaller)
-    zones = _ZONES if side >= _STILE else _MIN_TILES
+    # more pixels in more, smaller zones only for the slow zooms of video (a fast one cuts
+    # tiles smaller)
+    slow = side >= _STILE
+    zones = _ZONES if slow else _MIN_TILES
+    budget = min(budget * _SLOW_PIXELS // _PIXELS, rows * cols) if slow else budget
     starts, th, tw = _tiles(y0, x0, rows, cols, budget, energy, (t.real / 2, t.imag / 2), cell,
                             zones)
     k = -(-max(th, tw) // max(side, _MIN_TILE))
