@@ -46,3 +46,28 @@ def test_straight_edges_sliding_along_a_pan_are_not_screen_fixed() -> None:
     xy = np.array([[k * step, 0.0] for k in range(n)])
     assert screen_fixed(lambda k: frames[k], n, xy) == {}
     assert screen_fixed(lambda k: frames[k], n) != {}  # what the pan's direction told apart
+
+
+@pytest.mark.parametrize("size", [(90, 160), (200, 400)])  # one and two pyramid levels
+def test_found_beside_the_measurements_as_in_turn(size: tuple[int, int],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # the aligner runs the screen-fixed search (and each frame's flat test and cut
+    # histogram) on a second thread beside its measurements: what it finds, and so the
+    # offsets and masks, must be those of running it in turn on the same thread
+    from overmix.registration import align_scene, sweep
+
+    sc = make_scene(SCENES["hardsub"], n=20, h=size[0], w=size[1], step=(1.0, 0.3),
+                    line_every=20)
+    ys = [luma709(f) for f in sc.rgb]
+    beside = align_scene(ys)
+    aside = sweep._Aside
+    monkeypatch.setattr(sweep, "_Aside", lambda threaded: aside(False))
+    in_turn = align_scene(ys)
+    # the subtitle was found: the frames were aligned again with it masked
+    assert beside.offsets.extra["masks"]["realigned"]
+    np.testing.assert_array_equal(beside.offsets.xy, in_turn.offsets.xy)
+    assert beside.offsets.extra["masks"] == in_turn.offsets.extra["masks"]
+    assert beside.masks is not None and in_turn.masks is not None
+    for k in range(sc.n):
+        a, b = beside.masks.ignore(k), in_turn.masks.ignore(k)
+        assert (a is None) == (b is None) and (a is None or np.array_equal(a, b))
