@@ -23,7 +23,12 @@ runs):
    frames show against the grain-free scene (:func:`decoded_gains`; each frame's grain is in
    it, as in any per-frame estimate); then what the codec did to the gains (decoded frames
    against the frames as encoded, grain included), and the fit on the un-encoded frames (no
-   codec: accuracy against the grain floor, and drift along the pan).
+   codec: accuracy against the grain floor, and drift along the pan). **The floor**
+   (:func:`codec_floor`): each decoded frame's gain against the very frame handed to the
+   encoder, by six estimators that weigh its content differently (block means, their Cauchy
+   M-estimate, flat blocks only, mid levels only, local contrast, a detail band), the best of
+   them chosen after the fact frame by frame, and the block means with a temporal prior:
+   what no estimator working from the decoded frames can beat.
 3. **Cost**: a 60-frame 1280x720 pan, ``stitch`` with ``--lighting off`` and ``on`` (own
    alignment, whole pipeline), alternated, best of ``--repeat``; the ratio is what counts
    (absolute times on a shared machine are noise).
@@ -201,6 +206,87 @@ def decoded_gains(lumas, sc, base, overlays: bool, block: int = 16) -> dict[str,
     return {name: np.array(v) for name, v in out.items()}
 
 
+def _rel_gain_errors(est: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """(n,) signed relative error (%) of gains ``est`` against ``true`` after the one free
+    scale (as :func:`gain_errors`; an offset does not change the gain error)."""
+    al = float(np.dot(true, est) / np.dot(est, est))
+    return 100 * (al * est / true - 1)
+
+
+def _irls(y: np.ndarray, x: np.ndarray) -> float:
+    """Slope of ``y = a x + b`` by Cauchy IRLS (scale from the MAD)."""
+    wt = np.ones_like(x)
+    for _ in range(10):
+        a = np.stack([x, np.ones_like(x)], 1) * np.sqrt(wt)[:, None]
+        c = np.linalg.lstsq(a, y * np.sqrt(wt), rcond=None)[0]
+        r = y - c[0] * x - c[1]
+        wt = 1 / (1 + (r / (2.385 * 1.4826 * np.median(np.abs(r)) + 1e-12)) ** 2)
+    return float(c[0])
+
+
+def _temporal_prior(a: np.ndarray, window: int = 4, tau: float = 0.01) -> np.ndarray:
+    """Gains with a prior that lighting is smooth in time or jumps: a frame within ``tau``
+    (relative) of the robust line through its +-``window`` neighbours takes the line's
+    value; larger departures (flicker, flashes) are kept."""
+    t = np.arange(len(a))
+    out = a.copy()
+    for k in range(len(a)):
+        sl = slice(max(0, k - window), k + window + 1)
+        tt, yy = t[sl] - k, np.log(a[sl])
+        wt = np.ones(len(tt))
+        for _ in range(10):
+            x = np.stack([np.ones(len(tt)), tt], 1) * np.sqrt(wt)[:, None]
+            c = np.linalg.lstsq(x, yy * np.sqrt(wt), rcond=None)[0]
+            wt = 1 / (1 + ((yy - c[0] - c[1] * tt) / (0.3 * tau)) ** 2)
+        if abs(np.log(a[k]) - c[0]) < tau:
+            out[k] = np.exp(c[0])
+    return out
+
+
+def codec_floor(lumas, sc, depth: int, overlays: bool) -> dict[str, np.ndarray]:
+    """Per-frame gain (n,) of each decoded frame against the very frame handed to the encoder
+    (un-lit by its nominal gain, grain included, same pixel grid: no scene, alignment or
+    estimator code involved), by estimators that weigh the frame's content differently:
+    least squares over 8-px block means; their Cauchy M-estimate; only the flatter half of
+    the blocks; only mid levels (Y' 0.3-0.7, nothing crushed or near white); local contrast
+    (each 64-px block's own mean removed, Gaussian sigma 2 px); a detail band (DoG 1-4 px).
+    Hardsub pixels (grown 6 px) are left out when ``overlays``."""
+    unlit = _unlit(sc, depth)
+    h, w = unlit(0).shape
+    sub = hardsub_mask(h, w)["all"]
+    sub = ndimage.binary_dilation(sub, iterations=6) if overlays else np.zeros_like(sub)
+    out: dict[str, list[float]] = {}
+
+    def tiles(a: np.ndarray, b: int) -> np.ndarray:  # (blocks, b * b), 8-px frame edge out
+        hh, ww = (h - 16) // b * b, (w - 16) // b * b
+        return (a[8:8 + hh, 8:8 + ww].reshape(hh // b, b, ww // b, b).transpose(0, 2, 1, 3)
+                .reshape(-1, b * b))
+
+    keep8 = ~tiles(sub, 8).any(1)
+    keep64 = ~tiles(sub, 64).any(1)
+    inner = np.zeros((h, w), bool)
+    inner[8:-8, 8:-8] = True
+    inner &= ~sub
+    for k in range(len(sc.xy)):
+        dec, u = lumas(k).astype(np.float64), unlit(k)
+        y8, x8 = tiles(dec, 8)[keep8], tiles(u, 8)[keep8]
+        ym, xm, xs = y8.mean(1), x8.mean(1), x8.std(1)
+        flat = xs <= np.median(xs)
+        mid = (xm > 0.3) & (xm < 0.7)
+        for name, m in (("block means", slice(None)), ("flatter half", flat),
+                        ("mid levels", mid)):
+            out.setdefault(name, []).append(_ls(ym[m], xm[m])[0])
+        out.setdefault("Cauchy M-estimate", []).append(_irls(ym, xm))
+        g = ndimage.gaussian_filter
+        yb, xb = tiles(g(dec, 2.0), 64)[keep64], tiles(g(u, 2.0), 64)[keep64]
+        yb = yb - yb.mean(1, keepdims=True)
+        xb = xb - xb.mean(1, keepdims=True)
+        out.setdefault("local contrast", []).append(float((yb * xb).sum() / (xb * xb).sum()))
+        yd, xd = (g(dec, 1.0) - g(dec, 4.0))[inner], (g(u, 1.0) - g(u, 4.0))[inner]
+        out.setdefault("detail band", []).append(float(np.dot(yd, xd) / np.dot(xd, xd)))
+    return {name: np.array(v) for name, v in out.items()}
+
+
 def _grain_gains(sc, clean, depth: int, block: int = 16) -> np.ndarray:
     """(n, 2): the gains the un-encoded frames show against the grain-free scene
     (block least squares as in :func:`decoded_gains`): the per-frame error that the grain
@@ -243,6 +329,7 @@ def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
     cases.append(("40 frames + hardsub + walking character", dict(n=40, overlays=True)))
     rms = lambda e: 100 * float(np.sqrt(np.mean(e * e)))  # noqa: E731
     codec: dict[str, list[str]] = {}
+    floors: dict[str, dict[str, list[str]]] = {}
     for label, kw in cases:
         clean = lit_pan(grain=0.0, lit=False, **kw)
         scene = lambda k, clean=clean: luma709(clean.rgb[k])  # noqa: E731 (grain-free)
@@ -257,11 +344,22 @@ def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
                 applied = decoded_gains(store.luma, sc, _unlit(sc, depth), overlays)
                 shift = max(abs(float((store.luma(k) - _unencoded(sc, depth)(k)).mean()))
                             for k in range(len(store)))
+                floor = codec_floor(store.luma, sc, depth, overlays)
             dn, _ = gain_errors(applied["gains"], sc.gains)
             halves, _ = gain_errors(applied["left"], applied["right"])
             codec.setdefault(label, []).append(
                 f"{100 * dn.max():.3f} [{rms(dn):.3f}] / {255 * shift:.2f} / "
                 f"{100 * halves.max():.3f}")
+            errs = {name: _rel_gain_errors(v, sc.gains[:, 0]) for name, v in floor.items()}
+            for name, e in errs.items():
+                floors.setdefault(name, {}).setdefault(label, []).append(
+                    f"{np.abs(e).max():.3f}@{int(np.argmax(np.abs(e)))}")
+            best = np.min(np.abs(np.stack(list(errs.values()))), axis=0)
+            floors.setdefault("best of these, frame by frame", {}).setdefault(label, []).append(
+                f"{best.max():.3f}@{int(np.argmax(best))}")
+            prior = _rel_gain_errors(_temporal_prior(floor["block means"]), sc.gains[:, 0])
+            floors.setdefault("block means + temporal prior", {}).setdefault(label, []).append(
+                f"{np.abs(prior).max():.3f}@{int(np.argmax(np.abs(prior)))}")
             true = save_offsets(tmp / f"g{tag}.json", sc.xy, 480, 270)
             for src in rows:
                 offs, idx, note = true, list(range(len(sc.xy))), ""
@@ -288,6 +386,12 @@ def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
           "half of a frame")
     for label, cells in codec.items():
         print(f"{label:44s} " + " ".join(f"{c:>38s}" for c in cells))
+    print("  the floor: max gain error % (@ frame) vs nominal of each decoded frame against the "
+          "frame as handed to the encoder, by estimator (see codec_floor); cases: "
+          + " | ".join(codec))
+    for name, by_case in floors.items():
+        print(f"  {name:38s} " + " | ".join("  ".join(f"{c:>10s}" for c in cells)
+                                              for cells in by_case.values()))
     print("  codec-free (the un-encoded frames, fit_lighting with true offsets): max [rms] vs "
           "nominal; grain floor: what each frame's grain alone makes it show against the "
           "grain-free scene, max [rms], and the fit's error vs that; mean error over each "
