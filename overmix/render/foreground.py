@@ -47,6 +47,7 @@ MIN_FLAGGED = 1e-4  # fraction of a frame: fewer odd-one-out pixels are codec sp
 MIN_BORDER = 8  # px: regions with a shorter border tell nothing (specks)
 FAR = (8, 16, 24)  # frames: where a region beside a moving thing is looked for again
 AGAIN = 0.97  # fraction of a region that must match there
+BUSY = 0.25  # ... and at most this fraction of it may lie on that frame's own moving parts
 TRACK_FROM = 2  # frames 0, 1 (and the last two) follow frame 2's (and the third last's) mask
 TRACK_RADIUS = 6  # px per frame of screen motion a followed part may have
 MIN_PART = 12  # px: smaller parts are not followed
@@ -108,11 +109,13 @@ def _differs(cur: np.ndarray, other: tuple[np.ndarray, np.ndarray], ty: float, t
 
 
 def _enclosed(flagged: np.ndarray, rng: np.ndarray,
-              seen_again: Callable[[], list[np.ndarray]] | None = None) -> np.ndarray:
+              seen_again: Callable[[], list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]]
+              | None = None) -> np.ndarray:
     """Flat regions of the frame (``rng`` < :data:`FLAT`) whose border band is mostly
-    ``flagged``, unless a far frame shows the region again without that outline
-    (``seen_again``: per far frame, bool (h, w) pairs: where it shows the same at the same
-    canvas place, and where it reaches): bool (h, w)."""
+    ``flagged``, unless a far frame shows the region again without that outline, off its
+    own moving parts (``seen_again``: per far frame, bool (h, w): where it shows the same
+    at the same canvas place, where it reaches, and where its own moving parts lie (None:
+    unknown, nothing)): bool (h, w)."""
     from scipy import ndimage  # lazy: only scenes with something moving get here
 
     flat = rng < FLAT
@@ -136,20 +139,24 @@ def _enclosed(flagged: np.ndarray, rng: np.ndarray,
     if inside.any() and seen_again is not None:
         # a background region beside the moving thing is seen again, whole, at the same
         # canvas place in some frame far in time, without the outline that enclosed it here
-        # (the thing has moved off); the inside of the moving thing is not seen again (it
-        # has moved on, relative to the background), and a thing animating in place (a
-        # mouth) comes back *with* its outline
+        # and outside that frame's own moving parts (the thing has moved off); the inside of
+        # a moving thing is not: where it moves slowly against the background, a far frame
+        # still shows it over the same place, but as a moving part there too; a thing
+        # animating in place (a mouth) comes back *with* its outline
         cand = inside[lab]
         lc = lab[cand]
         size = np.bincount(lc, minlength=count + 1)
         ring = edge & flagged
         lr = near[ring]
         nring = np.bincount(lr, minlength=count + 1)
-        for same, reach in seen_again():
+        for same, reach, busy in seen_again():
             got = np.bincount(lc, weights=same[cand], minlength=count + 1)
             seen = np.bincount(lc, weights=reach[cand], minlength=count + 1)
             back = np.bincount(lr, weights=same[ring], minlength=count + 1)
-            inside &= ~((seen >= 0.95 * size) & (got >= AGAIN * size) & (back < 0.5 * nring))
+            off = np.ones(count + 1, bool) if busy is None else \
+                np.bincount(lc, weights=busy[cand], minlength=count + 1) < BUSY * size
+            inside &= ~((seen >= 0.95 * size) & (got >= AGAIN * size) & (back < 0.5 * nring)
+                        & off)
     return inside[lab]
 
 
@@ -236,6 +243,20 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             cache[j] = (y, _blocks2(y))
         return cache[j]
 
+    # first masks (flagged samples and the regions they enclose, before any region is seen
+    # again) of the frames within FAR of the one at hand: a far frame's own moving parts
+    first: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+
+    def first_mask(j: int) -> tuple[np.ndarray, np.ndarray | None]:
+        if j not in first:
+            cur = get(j)
+            flagged = _flagged(j, cur, blocks, xs, count, distances, level)
+            m = None
+            if np.count_nonzero(flagged) >= MIN_FLAGGED * flagged.size:
+                m = flagged | _enclosed(flagged, _range3(cur))
+            first[j] = (flagged, m)
+        return first[j]
+
     out: list[np.ndarray | None] = []
     # the first and last frames have no (or only close) pairs: they follow the moving parts
     # of the nearest frame that has pairs (kept for that: at most 2 (TRACK_FROM + 1) frames)
@@ -247,17 +268,19 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
     for k in range(count):
         for j in [j for j in cache if j < k - reach]:  # the window slides on
             del cache[j]
+        for j in [j for j in first if j < k - max(FAR)]:
+            del first[j]
         if count < 3:
             out.append(None)
             continue
         cur = get(k)
-        flagged = _flagged(k, cur, blocks, xs, count, distances, level)
+        flagged, m1 = first_mask(k)
         if any(k in pair for pair in ends):
             kept[k] = cur
-        if np.count_nonzero(flagged) < MIN_FLAGGED * flagged.size:  # codec noise, specks
+        if m1 is None:  # codec noise, specks
             out.append(None)
             continue
-        out.append(_grown(k, cur, flagged, blocks, xs, count, level))
+        out.append(_grown(k, cur, flagged, blocks, xs, count, level, distances, first_mask))
     _follow_ends(out, ends, kept)
     return out
 
@@ -279,20 +302,36 @@ def _flagged(k: int, cur: np.ndarray, blocks: Callable[[int], tuple[np.ndarray, 
 
 def _grown(k: int, cur: np.ndarray, flagged: np.ndarray,
            blocks: Callable[[int], tuple[np.ndarray, np.ndarray]], xs: np.ndarray, count: int,
-           level: float) -> np.ndarray:
-    """Frame k's mask: the ``flagged`` samples, the flat regions they enclose and the soft
-    edge of their outlines."""
+           level: float, distances: tuple[int, ...] = DISTANCES,
+           first: Callable[[int], tuple[np.ndarray, np.ndarray | None]] | None = None
+           ) -> np.ndarray:
+    """Frame k's mask: the ``flagged`` samples, the flat regions they enclose (unless seen
+    again without them; ``first(j)``: frame j's flagged samples and first mask, its own
+    moving parts) and the soft edge of their outlines."""
     from scipy import ndimage  # lazy: only scenes with something moving get here
 
     rng = _range3(cur)
 
-    def again(k: int = k, cur: np.ndarray = cur) -> list[tuple[np.ndarray, np.ndarray]]:
+    # a frame near the clip's ends has only close pairs: its own moving parts are not known
+    # well enough to say the thing has moved off there
+    wide = min(max(distances), (count - 1) // 2) // 2
+
+    def again(k: int = k, cur: np.ndarray = cur
+              ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
         got = []
+        h, w = cur.shape
         for j in [k + s * d for d in FAR for s in (-1, 1)]:
-            if 0 <= j < count:
+            if 0 <= j < count and min(j, count - 1 - j) >= wide:
                 t = xs[k] - xs[j]
                 diff, ok = _differs(cur, blocks(j), float(t[1]), float(t[0]), level)
-                got.append((ok & ~diff, ok))
+                busy = None
+                if first is not None:
+                    m = first(j)[1]
+                    if m is None:  # nothing found moving there: too little to go by
+                        continue
+                    busy = window(m.astype(np.float32), int(round(float(t[1]))),
+                                  int(round(float(t[0]))), h, w) > 0.5  # its moving parts
+                got.append((ok & ~diff, ok, busy))
         return got
 
     m = flagged | _enclosed(flagged, rng, again)
