@@ -412,8 +412,15 @@ def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets,
             cache[n] = store.luma(pos[n])
         return cache[n]
 
+    cons = plan.consensus
+    still = None
+    if cons is not None and cons.still is not None:
+        # grown by a sample: reduced, they end up to a sample short of a bar's edge
+        still = grow(upsample_mask(cons.still, cons.reduce, cons.shape), cons.reduce)
+    if plan.edge_mask is not None:
+        still = plan.edge_mask if still is None else (still | plan.edge_mask)
     return refine_fixed(luma, offsets.xy, plan.candidates, thr=FIXED_THR,
-                        min_span=FIXED_SPAN, reach=reach)
+                        min_span=FIXED_SPAN, reach=reach, still=still)
 
 
 def keep_frame_row(offsets: Offsets, opts: StitchOptions) -> int:

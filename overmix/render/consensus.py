@@ -46,6 +46,7 @@ from overmix.render.consensus_maps import (
     _never_changes,
     _residuals,
     screen_fixed,
+    still_samples,
 )
 
 __all__ = ["FLOOR", "Consensus", "downsample_mask", "find_outliers", "reduce_factor",
@@ -91,6 +92,9 @@ class Consensus:
         Per row, the part of ``masks`` found as residual outliers against the reference.
     moving : list of (ndarray bool (h // r, w // r)) or None
         Per row, the part of ``masks`` found moving on its own (``foreground``).
+    still : ndarray bool (h // r, w // r) or None
+        Samples whose value stays within half the threshold over every frame (bars, an
+        opaque static logo, flat background every frame shows alike); None when not run.
     """
 
     reduce: int
@@ -104,6 +108,7 @@ class Consensus:
     fixed: list[np.ndarray | None] = field(default_factory=list)
     residual: list[np.ndarray | None] = field(default_factory=list)
     moving: list[np.ndarray | None] = field(default_factory=list)
+    still: np.ndarray | None = None  # reduced samples that never change on screen
 
     @property
     def clean(self) -> bool:
@@ -232,7 +237,8 @@ def find_outliers(smalls: Sequence[np.ndarray] | Callable[[int], np.ndarray], co
     }
     alone = _seen_alone(masks, screen, xs, canvas, (hs, ws)) if nout else [None] * count
     return Consensus(r, shape, masks, noise, thr, persistent, stats, alone=alone,
-                     fixed=screen, residual=residual, moving=moving)
+                     fixed=screen, residual=residual, moving=moving,
+                     still=still_samples(got, min_level))
 
 
 def _clean_pan(r: int, shape: tuple[int, int], count: int, noise: float,

@@ -142,6 +142,17 @@ def _static(seen_n: np.ndarray, scene_n: np.ndarray, fixed_n: np.ndarray,
     return keep[lab]
 
 
+def still_samples(smalls: Sequence[np.ndarray], thr: float) -> np.ndarray:
+    """Reduced frame samples whose value stays within ``thr / 2`` over every frame (bool):
+    bars, an opaque static logo, and flat background that every frame shows alike."""
+    lo = np.array(smalls[0], np.float32)
+    hi = lo.copy()
+    for s in smalls[1:]:
+        np.minimum(lo, s, out=lo)
+        np.maximum(hi, s, out=hi)
+    return (hi - lo) < thr / 2
+
+
 def _never_changes(smalls: Sequence[np.ndarray], xs: np.ndarray,
                    thr: float) -> np.ndarray | None:
     """Reduced frame samples whose value stays within ``thr / 2`` over every frame while the
@@ -152,12 +163,7 @@ def _never_changes(smalls: Sequence[np.ndarray], xs: np.ndarray,
     span = xs.max(axis=0) - xs.min(axis=0)
     if span[0] < 0.1 * ws and span[1] < 0.1 * hs:
         return None
-    lo = np.array(smalls[0], np.float32)
-    hi = lo.copy()
-    for s in smalls[1:]:
-        np.minimum(lo, s, out=lo)
-        np.maximum(hi, s, out=hi)
-    still = (hi - lo) < thr / 2
+    still = still_samples(smalls, thr)
     # only whole rows / columns from the frame edges inward: bars, not flat background
     m = np.zeros_like(still)
     rows, cols = still.mean(axis=1) >= 0.98, still.mean(axis=0) >= 0.98

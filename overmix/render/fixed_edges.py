@@ -38,6 +38,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from overmix.travel import travel_partners
+from overmix.warp import sample_bilinear
+
 __all__ = ["Crop", "refine_fixed"]
 
 BAR_FRACTION = 0.9  # a row (column) this screen-fixed across the frame is a bar
@@ -51,6 +54,11 @@ SHARED_CHANGE = 0.25
 # block of a glyph's wide outline; codec blocks have the same pixel sizes at every resolution)
 CHANGED_PATCH = 24
 MIN_SPECK = 6  # screen-fixed pixels connected to fewer than this many others are chance
+# camera travels (shares of ``min_span``) at which a frame that kept a pixel's screen value
+# is asked whether it sees something else at the same scene point (4 px: farther partners
+# see more background behind screen-fixed content next to it, and the glyph fills that
+# near ones cannot prove are found whole, as flat areas)
+PROOF_TRAVELS = (0.125,)
 
 
 def _span(luma: Callable[[int], np.ndarray], k: int, xy: np.ndarray, box: tuple[slice, slice],
@@ -81,6 +89,55 @@ def _span(luma: Callable[[int], np.ndarray], k: int, xy: np.ndarray, box: tuple[
         total += got
         ends.append(end)
     return total, ends
+
+
+def _proven(luma: Callable[[int], np.ndarray], k: int, xy: np.ndarray,
+            box: tuple[slice, slice], ends: list[np.ndarray], thr: float, min_span: float,
+            reach: int, occluders: np.ndarray | None = None) -> np.ndarray:
+    """Pixels of ``box`` in frame k shown screen-fixed by a frame that kept their value at
+    the same screen place (before the first change ``ends`` records in its direction) while
+    its view of the same *scene* point differs by more than ``thr``: the background there is
+    something else. The frames looked at are k's travel partners
+    (:func:`overmix.travel.travel_partners`) at :data:`PROOF_TRAVELS` along x and along y:
+    on a slow pan a subtitle line can end before the camera has travelled
+    ``min_span``, but a few pixels of travel already move a glyph's scene point off it.
+    ``occluders`` (float32 (h, w), > 0: content that never changes on screen) are where a
+    partner's view does not count."""
+    v = luma(k)[box]
+    h, w = v.shape
+    out = np.zeros(v.shape, bool)
+    part = sorted({j for t in PROOF_TRAVELS
+                   for j in travel_partners(xy, k, t * min_span, reach=reach - 1)})
+    for j in part:
+        end = ends[0] if j < k else ends[1]
+        within = (end < 0) | ((end - k) * (j - k) > (j - k) ** 2)  # unchanged up to frame j
+        if not within.any():
+            continue
+        d = xy[k] - xy[j]  # frame k's pixel (i, c) shows frame j's pixel (i + dy, c + dx)
+        at = (box[0].start + float(d[1]), box[1].start + float(d[0]))
+        val, cov = sample_bilinear(luma(j), None, *at, h, w)
+        differs = within & (cov >= 0.99) & (np.abs(v - val) > thr)
+        if occluders is not None and differs.any():
+            # ... unless j shows that scene point behind what never changes on screen (a
+            # bar, a dirty border line): background next to it would look screen-fixed
+            hid, _ = sample_bilinear(occluders, None, *at, h, w)
+            differs &= hid <= 0
+        out |= differs
+    return out
+
+
+def _with_the_area(lab: np.ndarray, changed: np.ndarray, ends: list[np.ndarray]) -> np.ndarray:
+    """The ``changed`` pixels (bool) whose change frames (``ends``: back, forward) are those
+    of at least half of the changed pixels of their area (``lab``: area labels)."""
+    top = int(max(e.max() for e in ends)) + 2
+    key = (lab[changed].astype(np.int64) * top + ends[0][changed] + 1) * top \
+        + ends[1][changed] + 1
+    keys, inv, count = np.unique(key, return_inverse=True, return_counts=True)
+    area = keys // (top * top)
+    total = np.bincount(area, weights=count, minlength=int(lab.max()) + 1)
+    out = np.zeros_like(changed)
+    out[changed] = (count >= 0.5 * total[area])[inv.ravel()]
+    return out
 
 
 def _own_change(fixed: np.ndarray, ends: list[np.ndarray], bars: np.ndarray) -> np.ndarray:
@@ -116,12 +173,9 @@ def _own_change(fixed: np.ndarray, ends: list[np.ndarray], bars: np.ndarray) -> 
     return own
 
 
-def _flat_background(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
-                     thr: float) -> np.ndarray:
-    """Pixels that belong to flat background: the flat areas (connected pixels whose 3x3
-    range, bar pixels left out, is at most ``thr``) holding some pixels that are not
-    screen-fixed, plus the edge pixels next to such an area with its value (within
-    ``thr``)."""
+def _flat_areas(v: np.ndarray, bars: np.ndarray, thr: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """The flat pixels (3x3 range of ``v``, ``bars`` left out, at most ``thr``), their
+    connected areas' labels and the number of areas."""
     from scipy import ndimage
 
     p = np.pad(v, 1, mode="edge")
@@ -134,6 +188,39 @@ def _flat_background(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
             lo, hi = np.minimum(lo, s), np.maximum(hi, s)
     flat = (hi - lo) <= thr
     lab, n = ndimage.label(flat)
+    return flat, lab, n
+
+
+def _proven_areas(v: np.ndarray, proven: np.ndarray, bg: np.ndarray, bars: np.ndarray,
+                  thr: float) -> np.ndarray:
+    """The flat areas (:func:`_flat_areas`) that are not background (``bg``) and hold a
+    patch of :data:`MIN_SPECK` or more pixels ``proven`` screen-fixed: a glyph's fill whose
+    middle no frame of a short line saw off the glyph (the travel to move it off is more
+    than the line lasts)."""
+    flat, lab, n = _flat_areas(v, bars, thr)
+    if n == 0 or not proven.any():
+        return np.zeros_like(proven)
+    hits = np.bincount(lab.ravel(), weights=(flat & proven & ~bg).ravel(), minlength=n + 1)
+    keep = hits >= MIN_SPECK
+    keep[0] = False
+    return keep[lab] & ~bg
+
+
+def _flat_background(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
+                     thr: float, ends: list[np.ndarray] | None = None) -> np.ndarray:
+    """Pixels that belong to flat background: the flat areas (connected pixels whose 3x3
+    range, bar pixels left out, is at most ``thr``) holding some pixels that are not
+    screen-fixed, plus the edge pixels next to such an area with its value (within
+    ``thr``). With the frames at which each pixel's value changed (``ends``, back and
+    forward, :func:`_span`), the pixels that changed at the frames at which at least half
+    of their area's changed pixels did are not counted: a glyph's fill changes with its
+    line, all at once (a line shorter than the camera travel looked at, on a slow pan),
+    flat background where an edge of the scene reaches it, column by column."""
+    from scipy import ndimage
+
+    p = np.pad(v, 1, mode="edge")
+    h, w = v.shape
+    flat, lab, n = _flat_areas(v, bars, thr)
     if n == 0:
         return np.zeros_like(fixed)
     size = np.bincount(lab.ravel(), minlength=n + 1)
@@ -145,6 +232,8 @@ def _flat_background(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
         speck = np.bincount(clab.ravel(), minlength=nc + 1) < CHANGED_PATCH
         speck[0] = False
         changed &= ~speck[clab]
+    if ends is not None and changed.any():
+        changed &= ~_with_the_area(lab, changed, ends)
     moving = np.bincount(lab.ravel(), weights=changed.ravel(), minlength=n + 1)
     bg = moving >= np.maximum(BACKGROUND_MIN, BACKGROUND_SHARE * size)
     bg[0] = False
@@ -159,7 +248,8 @@ def _flat_background(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
 
 def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
                  candidates: Callable[[int], np.ndarray | None], *, thr: float,
-                 min_span: float, reach: int = 24) -> list[Crop | None]:
+                 min_span: float, reach: int = 24,
+                 still: np.ndarray | None = None) -> list[Crop | None]:
     """Full-resolution screen-fixed masks inside each frame's candidate region.
 
     Parameters
@@ -178,6 +268,9 @@ def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
         Camera displacement (px) a pixel must keep its value over to count as screen-fixed.
     reach : int
         Frames looked at in each direction.
+    still : ndarray bool (h, w) or None
+        Frame pixels that never change on screen (bars, dirty border lines): a frame that
+        shows a pixel's scene point behind them proves nothing about it.
 
     Returns
     -------
@@ -189,6 +282,7 @@ def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
     from scipy import ndimage
 
     xy = np.asarray(xy, np.float64).reshape(-1, 2)
+    occluders = None if still is None or not still.any() else still.astype(np.float32)
     out: list[Crop | None] = []
     for k in range(len(xy)):
         cand = candidates(k)
@@ -199,10 +293,12 @@ def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
         box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
         c = cand[box]
         span, ends = _span(luma, k, xy, box, thr, min_span, reach)
-        if span.max() < min_span:  # the camera hardly moves: nothing to tell apart
+        proven = _proven(luma, k, xy, box, ends, thr, min_span, reach, occluders)
+        fixed = (span >= min_span) | proven
+        if span.max() < min_span and not fixed.any():
+            # the camera hardly moves: nothing to tell apart
             out.append(Crop(int(rows[0]), int(cols[0]), c))
             continue
-        fixed = span >= min_span
         v = luma(k)[box]
         bars = np.zeros_like(fixed)
         for axis, full in ((1, cand.shape[1]), (0, cand.shape[0])):
@@ -213,8 +309,8 @@ def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
             else:
                 bars[:, line] = True
         bars &= fixed
-        bg = _flat_background(v, fixed, bars, thr) & ~bars
-        fixed &= ~bg
+        bg = _flat_background(v, fixed, bars, thr, ends) & ~bars
+        fixed = (fixed | _proven_areas(v, proven, bg, bars, thr)) & ~bg
         # a textured pixel may stay within thr by chance: glyphs and bars are not specks
         lab, nlab = ndimage.label(fixed, structure=np.ones((3, 3), bool))
         if nlab:

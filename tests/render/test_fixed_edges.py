@@ -115,3 +115,59 @@ def test_background_through_a_glyph_hole_is_given_back() -> None:
     assert usable >= 0.8, usable
     for k, m in enumerate(masks):  # the glyph itself stays masked
         assert (m & ring).sum() >= 0.99 * ring.sum(), k
+
+
+def test_glyph_of_a_short_line_on_a_slow_pan_is_masked() -> None:
+    """On a slow pan (1 px a frame) a subtitle line of 12 frames never keeps its value over
+    32 px of camera travel; the frames a few px of travel away, which show the glyph at the
+    same screen place and something else at its scene point, prove it screen-fixed."""
+    rng = np.random.default_rng(3)
+    levels = rng.uniform(0.3, 0.8, (H // 10 + 2, (W + N) // 10 + 2)).astype(np.float32)
+    world = np.kron(levels, np.ones((10, 10), np.float32))
+    d = np.hypot(*np.mgrid[0:H, 0:W] - np.array([32.0, 80.0])[:, None, None])
+    ring, fill = (d >= 10) & (d < 17), d < 10
+    frames = []
+    for k in range(N):
+        f = world[:H, k:k + W].copy()
+        if 4 <= k < 16:  # the line is shown in frames 4-15
+            f[ring] = 0.02
+            f[fill] = 1.0
+        frames.append(f)
+    xy = np.stack([np.arange(N, dtype=np.float64), np.zeros(N)], axis=1)
+    cand = np.zeros((H, W), bool)
+    cand[8:57, 50:111] = True
+    masks = _masks(frames, xy, cand)
+    glyph = ring | fill
+    for k in range(4, 16):  # measured: all of it (none with 32 px of travel required)
+        assert (masks[k] & glyph).sum() >= 0.95 * glyph.sum(), k
+    for k in (0, 1, 2, 17, 18, 19):  # no line: the background stays usable
+        assert (masks[k] & glyph).sum() <= 0.05 * glyph.sum(), k
+
+
+def test_background_below_a_bar_stays_usable_on_a_slow_pan() -> None:
+    """A frame 4 px of travel away shows the scene point of the rows below a letterbox bar
+    behind the bar; those rows stay usable (the bar, known never to change on screen, and
+    the flat areas that change as the pan carries edges past tell them from it)."""
+    rng = np.random.default_rng(4)
+    levels = rng.uniform(0.3, 0.8, ((H + 2 * N) // 10 + 2, W // 10 + 2)).astype(np.float32)
+    world = np.kron(levels, np.ones((10, 10), np.float32))
+    bar = np.zeros((H, W), bool)
+    bar[:8] = True
+    frames = []
+    for k in range(N):  # 2 px a frame downwards
+        f = world[2 * k:2 * k + H, :W].copy()
+        f[bar] = 0.0
+        frames.append(f)
+    xy = np.stack([np.zeros(N), 2 * np.arange(N, dtype=np.float64)], axis=1)
+    cand = np.zeros((H, W), bool)
+    cand[:24] = True
+    crops = refine_fixed(lambda n: frames[n], xy, lambda n: cand, thr=0.05, min_span=32.0,
+                         still=bar)
+    below = np.zeros((H, W), bool)
+    below[10:24] = True
+    for k in range(6, N - 6):  # frames with 32 px of travel around them
+        c = crops[k]
+        assert c is not None
+        m = c.full((H, W))
+        assert (m & bar).sum() >= 0.99 * bar.sum(), k
+        assert (m & below).sum() <= 0.02 * below.sum(), k
