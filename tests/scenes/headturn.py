@@ -73,7 +73,8 @@ class HeadTurn:
                crf: int = 20, depth: int = 8, rate: Fraction = Fraction(30000, 1001),
                container_format: str | None = None) -> Path:
         """Write the frames as MPEG-2 (``bitrate`` b/s, GOP 15 with B-frames, like a DVD) or
-        x264 (``crf``), 4:2:0, BT.601 limited range, untagged (as DVDs usually are)."""
+        x264 (``crf``, one thread so the encode is reproducible), 4:2:0, BT.601 limited range,
+        untagged (as DVDs usually are)."""
         pix = "yuv420p" if depth == 8 else "yuv420p10le"
         codes = [rgb_to_yuv_codes(f, "601", False, depth, (2, 2)) for f in self.rgb]
         if codec == "mpeg2video":
@@ -81,7 +82,8 @@ class HeadTurn:
                                 codec_options={"bit_rate": bitrate, "max_b_frames": 2},
                                 container_format=container_format)
         return encode_video(path, codes, codec, pix, rate,
-                            options={"crf": str(crf), "preset": "veryfast"},
+                            # one thread: x264's threaded output differs from run to run
+                            options={"crf": str(crf), "preset": "veryfast", "threads": "1"},
                             container_format=container_format)
 
 
