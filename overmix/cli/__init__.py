@@ -114,6 +114,18 @@ def _signals_cleanup() -> Iterator[None]:
             signal.signal(s, h)
 
 
+@contextmanager
+def _stores_closed() -> Iterator[None]:
+    """Whatever ends the command, close the frame stores it left open (a signal between
+    making a store and entering its ``with`` leaves one open): their spill folders go."""
+    try:
+        yield
+    finally:
+        store = sys.modules.get("overmix.io.store")  # no store was made if it is not loaded
+        if store is not None:
+            store.close_open_stores()
+
+
 def _dispatch(args: argparse.Namespace, ui: UI) -> int:
     """Run the command; library errors become one line on stderr and an exit status.
 
@@ -121,7 +133,7 @@ def _dispatch(args: argparse.Namespace, ui: UI) -> int:
     and SIGTERM/SIGINT unwind it like an error, so that nothing temporary is left behind.
     """
     try:
-        with _signals_cleanup(), input_scope(), _quiet_numpy():
+        with _signals_cleanup(), input_scope(), _quiet_numpy(), _stores_closed():
             return int(args.func(args, ui) or 0)
     except UsageError as exc:
         ui.error(str(exc))

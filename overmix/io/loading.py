@@ -114,14 +114,17 @@ class LoadingStore(FrameStore):
                 raise InputError(f"{source.path}: no frames could be read")
             store._add_checked(first)
             progress("load", 1, total)
-        except BaseException:
-            _close(frames, source)
-            store.close()
+            store._thread = threading.Thread(target=store._fill,
+                                             args=(frames, source, progress, t0),
+                                             name="overmix-load", daemon=True)
+            store._thread.start()
+        except BaseException:  # a signal may land here too: nothing may be left behind
+            if store._thread is not None and store._thread.is_alive():
+                store.close()  # stops the loader, which closes the frames and the source
+            else:
+                _close(frames, source)
+                store.close()
             raise
-        store._thread = threading.Thread(target=store._fill,
-                                         args=(frames, source, progress, t0),
-                                         name="overmix-load", daemon=True)
-        store._thread.start()
         return store
 
     # ------------------------------------------------------------ the loader thread

@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ from overmix.errors import InputError
 from overmix.frame import Family, Frame, FrameSource, PlaneLayout
 from overmix.progress import ProgressCallback, no_progress
 
-__all__ = ["DEFAULT_BUDGET", "FrameStore", "remove_stale_stores"]
+__all__ = ["DEFAULT_BUDGET", "FrameStore", "close_open_stores", "remove_stale_stores"]
 
 # Bytes of float32 luma a spilled frame's luma is made in at a time (FrameStore.luma).
 LUMA_STRIP_BYTES = 1 << 18
@@ -52,6 +53,16 @@ DEFAULT_BUDGET = 4 * 1024 * 1024
 STORE_PREFIX = "overmix-store-"
 _STORE_RE = re.compile(rf"^{STORE_PREFIX}(\d+)-")
 _swept: set[str] = set()
+# every store not closed yet: a command cut short (a signal) between making a store and
+# entering its ``with`` would otherwise leave the spill folder behind
+_open_stores: weakref.WeakSet[FrameStore] = weakref.WeakSet()
+
+
+def close_open_stores() -> None:
+    """Close every store of this process that is still open (the CLI calls it when a command
+    ends, however it ends)."""
+    for store in list(_open_stores):
+        store.close()
 
 
 def remove_stale_stores(parent: str | Path | None = None) -> list[Path]:
@@ -105,6 +116,7 @@ class FrameStore:
         self.color: ColorInfo | None = None
         self.shape: tuple[int, int] | None = None  # luma (height, width)
         self.source_info: dict[str, object] = {}
+        _open_stores.add(self)
 
     # ---------------------------------------------------------------- construction
 
@@ -348,6 +360,7 @@ class FrameStore:
 
     def close(self) -> None:
         """Drop the frames and remove the spill folder."""
+        _open_stores.discard(self)
         self._entries.clear()
         self._mem_bytes = 0
         if self._tmp is not None:

@@ -162,3 +162,21 @@ def test_a_damaged_png_in_a_folder_is_reported_by_the_command(tmp_path: Path,
     run = stitch if command == "stitch" else align_input
     with pytest.raises(InputError, match="005.png"):
         run(tmp_path, StitchOptions())
+
+
+def test_a_store_left_open_is_closed_when_the_command_ends(tmp_path: Path) -> None:
+    """A signal between making a store and entering its ``with`` left the spill folder behind
+    (the CLI's last step, ``close_open_stores``, now removes it and stops the loader)."""
+    from overmix.io.store import close_open_stores
+
+    src = _Gated(5)
+    store = load_store(src, budget_bytes=0, background=True, tmp_dir=tmp_path)
+    plain = FrameStore(budget_bytes=0, tmp_dir=tmp_path)
+    plain.add(_frame(0))
+    src.gates[1].set()
+    store.luma(1)
+    assert len(list(tmp_path.iterdir())) == 2  # both spilled
+    for g in src.gates:
+        g.set()
+    close_open_stores()
+    assert list(tmp_path.iterdir()) == [] and src.closed
