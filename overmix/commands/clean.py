@@ -34,13 +34,15 @@ from overmix.render.consensus import (
 )
 from overmix.render.fill import EXCLUDED
 from overmix.render.fixed_edges import Crop
+from overmix.render.foreground import DISTANCES
 from overmix.render.frame_edges import dirty_edges, edge_mask
+from overmix.render.layers import LayerLabel
 from overmix.render.stack import FrameWeights, RenderResult, render
 from overmix.render.stack_base import NEAR
 from overmix.warp import reduce_box, reduce_box_codes
 
-__all__ = ["CleanPlan", "find_clean", "keep_frame_row", "paste_kept", "reduced_luma",
-           "semi_transparent"]
+__all__ = ["CleanPlan", "analysis_luma", "find_clean", "keep_frame_row", "paste_kept",
+           "reduced_luma", "semi_transparent"]
 
 # Render weight of an un-blended logo pixel: a semi-transparent overlay undone with its
 # estimated colour and alpha is used only where no frame sees the place clean (exclusion
@@ -63,6 +65,9 @@ MOVING_NEAR = 1
 MOVING_SHARE = 0.5
 MOVING_REACH = 2  # reduced samples beyond it that a piece of such a part must reach to stay
 CANDIDATE_GROW = 3  # reduced samples by which the candidate regions of that redrawing grow
+# frames around a frame in which a second plane (parallax) covering its background explains
+# a moving-foreground flag there (the foreground stage compares frames up to 8 apart)
+LAYER_REACH = max(DISTANCES)
 
 
 @dataclass
@@ -81,6 +86,11 @@ class CleanPlan:
     fixed: list[Crop | None] | None = None
     edges: dict[str, int] | None = None  # dirty border lines (overmix.render.frame_edges)
     edge_mask: np.ndarray | None = None
+    layer: LayerLabel | None = None  # a second plane (parallax) left out of every frame
+
+    def layer_mask(self, n: int) -> np.ndarray | None:
+        """Row ``n``'s pixels of the second plane (bool (h, w), full resolution) or None."""
+        return None if self.layer is None else self.layer.mask(n)
 
     def candidates(self, n: int) -> np.ndarray | None:
         """Where row ``n`` may show screen-fixed content (bool (h, w)): the consensus's
@@ -158,7 +168,7 @@ class CleanPlan:
                 logo_w[ok] = np.maximum(UNBLEND_WEIGHT * (1.0 - a[ok]) ** 2, EXCLUDED)
         use_cons = cons is not None and not cons.clean
         if not use_cons and logo_w is None and prior is None and self.fixed is None \
-                and self.edge_mask is None:
+                and self.edge_mask is None and self.layer is None:
             return None
         edge_w = None if self.edge_mask is None else \
             np.where(self.edge_mask, np.float32(FLOOR), np.float32(1.0)).astype(np.float32)
@@ -195,6 +205,11 @@ class CleanPlan:
                 w = np.where(ring, np.minimum(w, np.float32(NEAR)), w)
             if edge_w is not None:  # dirty border lines: only where no frame sees clean
                 w = edge_w if w is None else np.minimum(w, edge_w)
+            lay = self.layer_mask(n)
+            if lay is not None and lay.any():  # the second plane, at full resolution
+                w = np.ones(lay.shape, np.float32) if w is None else w
+                w = np.where(lay & (w != np.float32(ALONE)), np.minimum(w, np.float32(FLOOR)),
+                             w).astype(np.float32)
             return w
 
         return weights
@@ -248,12 +263,18 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                prior: Callable[[int], np.ndarray | None] | None = None,
                progress: ProgressCallback = no_progress, *,
                gains: np.ndarray | None = None,
-               fixed_prior: Callable[[int], np.ndarray | None] | None = None) -> CleanPlan:
+               fixed_prior: Callable[[int], np.ndarray | None] | None = None,
+               layer: LayerLabel | None = None) -> CleanPlan:
     """The clean-still stage: per-frame outlier masks against the consensus of the frames
     (``overmix.render.consensus``), and, where outliers persist in most frames (content fixed
     on screen) and no ``--logo`` was given, a semi-transparent overlay's colour and alpha
-    (``overmix.restore.overlay_estimate.estimate_overlay``) so it can be un-blended."""
-    plan = CleanPlan(None, overlay, prior)
+    (``overmix.restore.overlay_estimate.estimate_overlay``) so it can be un-blended.
+
+    With a second plane's ``layer`` (:mod:`overmix.render.layers`), its pixels neither vote
+    nor render, and what the moving-foreground stage flags where that plane passes within
+    :data:`LAYER_REACH` frames is the plane's doing (a background pixel its neighbours see
+    covered), not something moving: only its own mask, at full resolution, is left out."""
+    plan = CleanPlan(None, overlay, prior, layer=layer)
     n = len(offsets)
     if n < 3 or opts.render == "difference" or len(set(offsets.anim)) > 1 \
             or offsets.has_transform or offsets.pitch != 1.0:  # translation-only masks
@@ -275,15 +296,27 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         smalls.append(small)
         progress("consensus", i + 1, n)
     vote = prior
-    if plan.edge_mask is not None:  # dirty border lines neither vote nor are judged
-        keep = (~plan.edge_mask).astype(np.float32)
+    if plan.edge_mask is not None or layer is not None:
+        # dirty border lines and a second plane neither vote nor are judged
+        keep = None if plan.edge_mask is None else (~plan.edge_mask).astype(np.float32)
 
-        def vote(i: int) -> np.ndarray:
+        def vote(i: int) -> np.ndarray | None:
             p = prior(i) if prior is not None else None
-            return keep if p is None else np.minimum(np.asarray(p, np.float32), keep)
-    cons = find_outliers(smalls, n, offsets.xy, (h, w), r, prior=vote,
-                         foreground=lambda: _moving(store, pos, offsets, r, gains))
+            if layer is not None:
+                lay = (~plan.layer_mask(i)).astype(np.float32)  # type: ignore[operator]
+                p = lay if p is None else np.minimum(np.asarray(p, np.float32), lay)
+            if keep is not None:
+                p = keep if p is None else np.minimum(np.asarray(p, np.float32), keep)
+            return p
+
+    def moving() -> list[np.ndarray | None]:
+        found = _moving(store, pos, offsets, r, gains)
+        return found if layer is None else _off_layer(found, layer, offsets.xy, r, (h, w))
+
+    cons = find_outliers(smalls, n, offsets.xy, (h, w), r, prior=vote, foreground=moving)
     del smalls
+    if layer is not None:
+        _residual_off_layer(cons, plan)
     plan.consensus = cons
     plan.fixed_prior = fixed_prior
     persistent = cons.persistent
@@ -320,6 +353,43 @@ def _refine_static(store: FrameStore, pos: list[int], offsets: Offsets, persiste
                          min_travel=2.0 * r)
 
 
+def _off_layer(found: list[np.ndarray | None], layer: LayerLabel, xy: np.ndarray, r: int,
+               shape: tuple[int, int]) -> list[np.ndarray | None]:
+    """The moving-foreground masks (reduced by ``r``) without what the second plane explains:
+    samples whose background the plane covers within :data:`LAYER_REACH` frames."""
+    h, w = shape
+    q = r // layer.reduce
+    own = (-(-h // layer.reduce), -(-w // layer.reduce))
+    out: list[np.ndarray | None] = []
+    for k, m in enumerate(found):
+        if m is not None:
+            near = downsample_mask(layer.reach(k, xy, LAYER_REACH, own), q, m.shape)
+            m = m & ~near
+        out.append(m if m is not None and m.any() else None)
+    return out
+
+
+def _residual_off_layer(cons: Consensus, plan: CleanPlan) -> None:
+    """The residual outliers without the second plane's samples (grown by one: its edge
+    samples mix both planes); the plane is left out at full resolution instead
+    (:meth:`CleanPlan.layer_mask`). The masks are made again of the parts."""
+    hs, ws = cons.shape[0] // cons.reduce, cons.shape[1] // cons.reduce
+    for k in range(len(cons.masks)):
+        res = cons.residual[k] if k < len(cons.residual) else None
+        if res is not None:
+            lay = plan.layer_mask(k)
+            if lay is not None:
+                res = res & ~grow(downsample_mask(lay, cons.reduce, (hs, ws)), 1)
+            res = res if res.any() else None
+            cons.residual[k] = res
+        parts = [p for p in (res, cons.fixed[k] if cons.fixed else None,
+                             cons.moving[k] if cons.moving else None) if p is not None]
+        m = None
+        for p in parts:
+            m = p if m is None else (m | p)
+        cons.masks[k] = m
+
+
 def _luma_boxes(store: FrameStore, pos: list[int], gains: np.ndarray | None
                 ) -> Callable[[int], Callable[[slice, slice], np.ndarray]]:
     """``row -> ((rows, cols) -> working Y' of that rectangle)`` of the stitched frames,
@@ -342,6 +412,28 @@ def _luma_boxes(store: FrameStore, pos: list[int], gains: np.ndarray | None
     return frame
 
 
+def analysis_luma(store: FrameStore, pos: list[int], gains: np.ndarray | None,
+                  rf: int) -> Callable[[int], np.ndarray]:
+    """``row -> working Y'`` of the stitched frames in plain ``rf x rf`` block means (outlines
+    must not be smoothed away), in scene values where lighting ``gains`` were estimated."""
+    assert store.shape is not None
+    h, w = store.shape
+
+    def luma(i: int) -> np.ndarray:
+        y = store.luma(pos[i])
+        if rf > 1:
+            hh, ww = (h // rf) * rf, (w // rf) * rf
+            y = y[:hh, :ww].reshape(hh // rf, rf, ww // rf, rf).mean(axis=(1, 3))
+        y = np.asarray(y, np.float32)
+        if gains is not None:
+            a, b = (float(v) for v in gains[i])
+            if a > 0 and (a != 1 or b != 0):
+                y = (y - np.float32(b)) * np.float32(1.0 / a)
+        return y
+
+    return luma
+
+
 def _moving(store: FrameStore, pos: list[int], offsets: Offsets, r: int,
             gains: np.ndarray | None) -> list[np.ndarray | None]:
     """What moves on its own in each frame (:func:`overmix.render.foreground.
@@ -353,21 +445,9 @@ def _moving(store: FrameStore, pos: list[int], offsets: Offsets, r: int,
     rf = analysis_factor(w, r)
     q = r // rf
     hs, ws = h // r, w // r
-
-    def luma(i: int) -> np.ndarray:
-        y = store.luma(pos[i])
-        if rf > 1:  # plain block means: outlines must not be smoothed away
-            hh, ww = (h // rf) * rf, (w // rf) * rf
-            y = y[:hh, :ww].reshape(hh // rf, rf, ww // rf, rf).mean(axis=(1, 3))
-        y = np.asarray(y, np.float32)
-        if gains is not None:
-            a, b = (float(v) for v in gains[i])
-            if a > 0 and (a != 1 or b != 0):
-                y = (y - np.float32(b)) * np.float32(1.0 / a)
-        return y
-
     out: list[np.ndarray | None] = []
-    for m in moving_foreground(luma, len(pos), offsets.xy, reduce=rf):
+    for m in moving_foreground(analysis_luma(store, pos, gains, rf), len(pos), offsets.xy,
+                               reduce=rf):
         if m is not None:
             m = downsample_mask(m, q, (hs, ws))
         out.append(m if m is not None and m.any() else None)

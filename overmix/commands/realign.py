@@ -21,7 +21,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from overmix.commands.clean import CleanPlan
+from overmix.commands.clean import CleanPlan, analysis_luma
 from overmix.commands.options import StitchOptions
 from overmix.commands.stages import align_store, grow, positions, union
 from overmix.geometry import Offsets
@@ -29,8 +29,9 @@ from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.registration.masks import SceneMasks
 from overmix.render.consensus import downsample_mask, upsample_mask
+from overmix.render.layers import LayerLabel
 
-__all__ = ["GROW_PX", "REALIGN_SHARE", "moving_share", "realign_foreground"]
+__all__ = ["GROW_PX", "REALIGN_SHARE", "find_layer", "moving_share", "realign_foreground"]
 
 # Mean share of a frame that must be moving foreground the alignment did not leave out
 # before the frames are aligned again (a walking character the alignment found, codec specks
@@ -39,6 +40,14 @@ REALIGN_SHARE = 0.03
 # Full-resolution pixels the masks grow by: the soft, compressed edge of an outline that the
 # reduced masks miss must not vote either.
 GROW_PX = 2
+# A second plane must drift this far (px) from the background over the clip to be one, and
+# cover at least this share of its own canvas.
+LAYER_DRIFT = 2.0
+LAYER_SHARE = 0.02
+# Mean share of a frame found moving on its own before a second plane is looked for (a
+# subtitle line changing, a walking character stay below it; a plane whose outlines and
+# texture cover this much is worth an alignment of its own)
+LAYER_MOVING = 0.06
 
 
 def moving_share(plan: CleanPlan, masks: SceneMasks | None, pos: list[int]) -> float:
@@ -98,3 +107,60 @@ def realign_foreground(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         if key in new.extra:
             extra[key] = new.extra[key]
     return replace(offsets, xy=new.xy, extra=extra, confidence=new.confidence)
+
+
+def find_layer(store: FrameStore, offsets: Offsets, opts: StitchOptions, plan: CleanPlan,
+               masks: SceneMasks | None, ignore: np.ndarray | None,
+               gains: np.ndarray | None = None,
+               progress: ProgressCallback = no_progress) -> LayerLabel | None:
+    """A second plane panning at its own speed (parallax), or None.
+
+    When the clean-still stage found a clear share of the frames moving on their own
+    (:func:`moving_share` at least :data:`LAYER_MOVING`), the frames are aligned on what
+    disagrees with the background alone (moving and residual outliers, not screen-fixed):
+    if that places every frame, and its offsets drift at least :data:`LAYER_DRIFT` px from
+    the background's and move on screen, those parts are a plane of their own, and
+    :func:`overmix.render.layers.label_layer` finds its points (at least :data:`LAYER_SHARE`
+    of its canvas). A walking character, credits or a talking mouth
+    cover too little of the frames to get here, or give no consistent plane."""
+    cons = plan.consensus
+    if cons is None or not cons.moving or len(set(offsets.anim)) > 1 or offsets.has_transform:
+        return None
+    pos = positions(store, offsets)
+    if pos != list(range(len(store))) or moving_share(plan, masks, pos) < LAYER_MOVING:
+        return None
+    from overmix.render.foreground import analysis_factor
+    from overmix.render.layers import label_layer
+
+    row = {p: n for n, p in enumerate(pos)}
+    full = cons.shape
+
+    def only_moving(p: int) -> np.ndarray:
+        # what disagrees with the background and is not fixed on screen: the moving masks
+        # hold the plane's outlines, the residual outliers its flat inside
+        n = row[p]
+        m = union(cons.moving[n], cons.residual[n] if cons.residual else None)
+        if m is None:
+            return np.ones(full, bool)
+        return ~grow(upsample_mask(m, cons.reduce, full), GROW_PX)
+
+    found = align_store(store, replace(opts, strict=False), ignore, progress,
+                        frame_masks=only_moving)
+    lay = found.offsets
+    if list(lay.indices) != list(offsets.indices) or lay.has_transform:
+        return None
+    drift = (lay.xy - lay.xy[0]) - (offsets.xy - offsets.xy[0])
+    if float(np.abs(drift).max()) < LAYER_DRIFT \
+            or float(np.abs(lay.xy - lay.xy[0]).max()) < LAYER_DRIFT:
+        return None  # it moves with the background, or stays on screen (an overlay)
+    h, w = full
+    rf = analysis_factor(w, cons.reduce)
+    small = (h // rf, w // rf)
+
+    def first_guess(n: int) -> np.ndarray | None:
+        m = cons.moving[n]
+        return None if m is None else grow(upsample_mask(m, cons.reduce // rf, small), 1)
+
+    label = label_layer(analysis_luma(store, pos, gains, rf), len(pos), offsets.xy, lay.xy,
+                        first_guess, reduce=rf, frame=full)
+    return label if label.share() >= LAYER_SHARE else None

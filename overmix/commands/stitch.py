@@ -28,7 +28,7 @@ from overmix.commands.output import (
     write_project,
 )
 from overmix.commands.paths import check_not_input, check_output_file
-from overmix.commands.realign import realign_foreground
+from overmix.commands.realign import find_layer, realign_foreground
 from overmix.commands.restoration import restore_canvas
 from overmix.commands.stages import (
     OverlayInfo,
@@ -186,9 +186,14 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     plan = find_clean(store, offsets, opts, overlay if opts.logo != "off" else None, prior,
                       progress, gains=gains, fixed_prior=fixed)
     release_memory()  # the reduced frames and residual maps, freed in the check's threads
-    offsets = realign_foreground(store, offsets, opts, plan, masks,
-                                 union(ignore, None if overlay is None else grow(overlay.mask)),
-                                 progress)
+    known = union(ignore, None if overlay is None else grow(overlay.mask))
+    offsets = realign_foreground(store, offsets, opts, plan, masks, known, progress)
+    layer = find_layer(store, offsets, opts, plan, masks, known, gains, progress)
+    if layer is not None:  # a second plane (parallax): the consensus again, without it
+        plan = find_clean(store, offsets, opts, overlay if opts.logo != "off" else None,
+                          prior, progress, gains=gains, fixed_prior=fixed, layer=layer)
+        offsets = _with_layer(offsets, plan)
+        release_memory()
     provider, weights, fweights = store, None, None
     ov = plan.overlay
     if opts.overlays == "remove" and ov is not None and ov.alpha is not None:
@@ -210,6 +215,17 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     if len(renders) == 1:
         renders = [paste_kept(store, offsets, opts, plan, renders[0], progress)]
     return restore_canvas(store, offsets, renders, opts, progress), plan, offsets
+
+
+def _with_layer(offsets: Offsets, plan: CleanPlan) -> Offsets:
+    """The summary's ``masks.layer``: the mean share of a frame that the second plane
+    covers (left out of the still)."""
+    n = len(offsets)
+    share = sum(float(m.mean()) for m in (plan.layer_mask(k) for k in range(n))
+                if m is not None) / max(n, 1)
+    extra = dict(offsets.extra)
+    extra["masks"] = {**dict(extra.get("masks") or {}), "layer": round(share, 4)}
+    return replace(offsets, extra=extra)
 
 
 def summarize(store: FrameStore, offsets: Offsets, renders: list[RenderResult] | None,

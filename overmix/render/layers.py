@@ -1,0 +1,200 @@
+"""A second plane panning at its own speed (parallax), frame by frame (issue #12).
+
+Multi-plane anime pans move a nearer layer (trees, a fence, rocks) faster than the
+background, or a farther one slower. The stitch follows the largest consistent plane, the
+background; the other layer moves across it. Where that layer is textured its outlines
+differ from frame to frame and :mod:`overmix.render.foreground` finds them, but its flat
+inside matches itself after moving (the aperture problem) and stays in some frames. Where
+the background is seen clean in only a few frames, those leftovers outvote them.
+
+What tells the two apart is that each plane is consistent in *its own* alignment. Given the
+layer's offsets (the frames aligned on the moving parts), this module labels the points of the
+layer's own canvas that belong to it (the layer's alpha is fixed in its own coordinates: a
+tree trunk stays a tree trunk). Per frame pixel ``v`` it compares two leave-one-out means (the
+other frames, bilinear, streamed onto canvases):
+
+- ``N``: the frames placed at the layer's offsets (all of them: where the layer is, every
+  frame shows it);
+- ``B``: the frames placed at the background offsets without what is believed to be layer
+  (first the moving-foreground masks, then the label of the previous round).
+
+A pixel that matches ``N`` better than ``B`` by :data:`MARGIN` votes for the layer at its
+point of the layer's canvas, the reverse against it; where no other frame shows the
+background there, matching ``N`` alone decides. A point is the layer where its mean vote is
+positive beyond :data:`TIE`; in a tie (both planes flat and alike) the moving-foreground masks
+decide (flagged in at least :data:`TIE_SHARE` of the frames that see it). The label is closed
+over :data:`CLOSE` samples (outlines inside the layer, where the bilinear means blur).
+
+Memory: three canvas-sized float32 accumulators; the frames are streamed (two reads per
+round).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from overmix.geometry import Canvas
+from overmix.warp import CanvasAccumulator, sample_bilinear
+
+__all__ = ["LayerLabel", "label_layer"]
+
+MARGIN = 0.03  # working Y': a pixel must match one plane this much better to vote
+TIE = 0.05  # mean vote within this of zero: the evidence is even
+TIE_SHARE = 0.3  # ... then the layer is where the moving masks flag this share of the frames
+CLOSE = 2  # samples: the label is closed over this many (outlines inside the layer)
+ROUNDS = 2  # voting rounds (the second uses a background without the first's label)
+NOB = 0.0
+
+
+@dataclass
+class LayerLabel:
+    """The layer's points on its own canvas (``label``, bool (H, W) on ``canvas``, in
+    analysis samples of ``reduce`` full-resolution pixels) and its offsets (``xy`` (n, 2),
+    full-resolution px)."""
+
+    label: np.ndarray
+    canvas: Canvas
+    xy: np.ndarray
+    reduce: int = 1
+    shape: tuple[int, int] = (0, 0)  # full-resolution frame (h, w)
+
+    def share(self) -> float:
+        """Fraction of the layer's canvas that is layer."""
+        return float(self.label.mean())
+
+    def mask(self, k: int, shape: tuple[int, int] | None = None) -> np.ndarray:
+        """Frame ``k``'s layer pixels, bool ``shape`` (default: the frame's, full
+        resolution): the label seen from the frame (bilinear, at least half)."""
+        r = self.reduce
+        h, w = shape or self.shape
+        x, y = (float(v) / r for v in self.xy[k])
+        hs, ws = -(-h // r), -(-w // r)
+        lab = self.label.astype(np.float32)
+        val, _ = sample_bilinear(lab, None, y - self.canvas.y, x - self.canvas.x, hs, ws)
+        m = val >= 0.5
+        if r > 1:
+            m = np.repeat(np.repeat(m, r, axis=0), r, axis=1)
+        return m[:h, :w]
+
+    def reach(self, k: int, xy: np.ndarray, frames: int, shape: tuple[int, int]) -> np.ndarray:
+        """Frame ``k``'s samples (bool, ``shape`` at the label's resolution) whose background
+        the layer covers in some frame within ``frames`` of it (``xy``: background offsets,
+        full-resolution px): the frames compared with frame ``k`` show the layer there, so a
+        background sample is the odd one out without moving itself."""
+        r = self.reduce
+        lab = self.label.astype(np.float32)
+        out = np.zeros(shape, bool)
+        for j in range(max(0, k - frames), min(len(self.xy), k + frames + 1)):
+            # frame k's sample i shows background point i + xy_k; in frame j that point lies
+            # under layer point i + xy_k - xy_j + layer_xy_j
+            d = (np.asarray(xy[k], np.float64) - xy[j] + self.xy[j]) / r
+            val, _ = sample_bilinear(lab, None, float(d[1]) - self.canvas.y,
+                                     float(d[0]) - self.canvas.x, *shape)
+            out |= val > 0.0
+        return out
+
+
+def _seen(acc: CanvasAccumulator, xy: np.ndarray, shape: tuple[int, int]
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Sum and weight of ``acc`` seen from a frame at ``xy`` (bilinear, each (h, w))."""
+    ty, tx = float(xy[1]) - acc.canvas.y, float(xy[0]) - acc.canvas.x
+    s, _ = sample_bilinear(acc.sum, None, ty, tx, *shape)
+    wt, _ = sample_bilinear(acc.weight, None, ty, tx, *shape)
+    return s, wt
+
+
+def _loo(acc: CanvasAccumulator, xy: np.ndarray, own: np.ndarray, own_w: np.ndarray
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of the *other* frames seen from a frame at ``xy`` (its own sample ``own`` of
+    weight ``own_w`` taken out) and where it exists (bool, other frames' weight >= 1/2)."""
+    s, wt = _seen(acc, xy, own.shape)
+    s = s - own * own_w
+    wt = wt - own_w
+    ok = wt >= 0.5
+    return np.divide(s, wt, out=np.zeros_like(s), where=ok), ok
+
+
+def label_layer(luma: Callable[[int], np.ndarray], count: int, xy: np.ndarray,
+                layer_xy: np.ndarray, moving: Callable[[int], np.ndarray | None], *,
+                reduce: int = 1, frame: tuple[int, int] | None = None) -> LayerLabel:
+    """Label the second plane's points on its own canvas.
+
+    Parameters
+    ----------
+    luma : callable ``k -> (h, w) float32``
+        Working Y' of frame ``k`` at the analysis resolution (``reduce`` full-resolution
+        pixels per sample), in scene values (lighting undone).
+    count : int
+    xy, layer_xy : (n, 2) float
+        Background and layer offsets (full-resolution px, DESIGN §4).
+    moving : callable ``k -> (h, w) bool or None``
+        What the moving-foreground stage found in frame ``k`` (analysis resolution): the
+        first guess of the layer.
+    frame : (h, w) or None
+        Full-resolution frame shape (default: the analysis shape times ``reduce``).
+    """
+    r = float(reduce)
+    bxy = np.asarray(xy, np.float64) / r
+    lxy = np.asarray(layer_xy, np.float64) / r
+    first = luma(0)
+    shape = first.shape
+    h, w = shape
+    lcv, bcv = Canvas.covering(lxy, w, h), Canvas.covering(bxy, w, h)
+    near, flagged = CanvasAccumulator(lcv), CanvasAccumulator(lcv)
+    ones = np.ones(shape, np.float32)
+
+    def first_guess(k: int) -> np.ndarray:
+        m = moving(k)
+        return np.zeros(shape, np.float32) if m is None else np.asarray(m, np.float32)
+
+    keep: Callable[[int], np.ndarray] = lambda k: 1.0 - first_guess(k)  # noqa: E731
+    back = CanvasAccumulator(bcv)
+    for k in range(count):
+        y = first if k == 0 else luma(k)
+        mv = first_guess(k)
+        near.add(y, lxy[k])
+        flagged.add(mv, lxy[k])
+        back.add(y, bxy[k], 1.0 - mv)
+    frac = flagged.mean()
+    del flagged
+    label = np.zeros(frac.shape, bool)
+    for rnd in range(ROUNDS):
+        votes = CanvasAccumulator(lcv)
+        for k in range(count):
+            y = first if k == 0 else luma(k)
+            n, n_ok = _loo(near, lxy[k], y, ones)
+            b, b_ok = _loo(back, bxy[k], y, keep(k))
+            dn, db = np.abs(y - n), np.abs(y - b)
+            v = np.where(db > dn + MARGIN, 1.0, np.where(dn > db + MARGIN, -1.0, 0.0))
+            v = np.where(b_ok, v, np.where(dn < MARGIN, NOB if rnd == ROUNDS - 1 else 0.0, -1.0))
+            v = np.where(n_ok, v, 0.0).astype(np.float32)
+            votes.add(v, lxy[k])
+        s = votes.mean()
+        label = _close((s > TIE) | ((np.abs(s) <= TIE) & (frac >= TIE_SHARE)))
+        if rnd + 1 < ROUNDS:
+            lab = LayerLabel(label, lcv, lxy, 1)
+            keep = lambda k, lab=lab: (~_grow(lab.mask(k, shape), 1)).astype(  # noqa: E731
+                np.float32)
+            back = CanvasAccumulator(bcv)
+            for k in range(count):
+                back.add(first if k == 0 else luma(k), bxy[k], keep(k))
+    return LayerLabel(label, lcv, np.asarray(layer_xy, np.float64), int(reduce),
+                      (h * int(reduce), w * int(reduce)) if frame is None else frame)
+
+
+def _close(m: np.ndarray) -> np.ndarray:
+    from scipy import ndimage  # lazy: only for a layered scene
+
+    if CLOSE <= 0 or not m.any():
+        return m
+    pad = np.pad(m, CLOSE, mode="edge")
+    return ndimage.binary_closing(pad, iterations=CLOSE)[CLOSE:-CLOSE, CLOSE:-CLOSE]
+
+
+def _grow(m: np.ndarray, px: int) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.binary_dilation(m, iterations=px) if px > 0 and m.any() else m

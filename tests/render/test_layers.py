@@ -1,0 +1,67 @@
+"""A second plane labelled in its own alignment (overmix.render.layers, issue #12).
+
+Ground truth by construction: a piecewise-constant background and a nearer plane of opaque
+vertical bands with its own flat patches, each moved by whole pixels (the background 2 px per
+frame, the plane 3 px: parallax), so every frame pixel is known to show one plane or the
+other. The label is tested against the bands, not against the code."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from overmix.render.layers import label_layer
+
+N, H, W = 16, 48, 96
+BG_STEP, LAYER_STEP = 2, 3
+PERIOD, BAND = 32, 14  # the plane is opaque on [0, BAND) of every PERIOD columns
+
+
+def _patches(rng: np.random.Generator, h: int, w: int, cell: int) -> np.ndarray:
+    """Flat rectangles of random grey (a drawn background: flat regions and edges)."""
+    small = rng.uniform(0.1, 0.9, (-(-h // cell), -(-w // cell))).astype(np.float32)
+    return np.repeat(np.repeat(small, cell, axis=0), cell, axis=1)[:h, :w]
+
+
+def _scene() -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    bw, lw = W + BG_STEP * N, W + LAYER_STEP * N
+    back = _patches(rng, H, bw, 6)
+    plane = _patches(rng, H, lw, 11) * 0.5  # large flat patches: the aperture problem
+    band = (np.arange(lw) % PERIOD) < BAND
+    frames, truth = [], []
+    for k in range(N):
+        b, c = BG_STEP * k, LAYER_STEP * k
+        on = np.broadcast_to(band[c:c + W], (H, W))
+        frames.append(np.where(on, plane[:, c:c + W], back[:, b:b + W]).astype(np.float32))
+        truth.append(on.copy())
+    xy = np.array([[BG_STEP * k, 0.0] for k in range(N)])
+    lxy = np.array([[LAYER_STEP * k, 0.0] for k in range(N)])
+    return frames, truth, xy, lxy
+
+
+def test_the_plane_is_labelled_where_it_is_in_every_frame() -> None:
+    frames, truth, xy, lxy = _scene()
+    # the first guess is only the plane's vertical edges in each frame (what the
+    # moving-foreground stage finds on a flat plane); its flat inside must come from the vote
+    edges = [np.abs(np.diff(t.astype(np.int8), axis=1, prepend=t[:, :1])).astype(bool)
+             for t in truth]
+    lab = label_layer(lambda k: frames[k], N, xy, lxy, lambda k: edges[k])
+    masks = np.stack([lab.mask(k) for k in range(N)])
+    want = np.stack(truth)
+    assert masks.shape == want.shape
+    # nearly no background pixel is labelled; every plane pixel is, in the frames whose
+    # plane points other frames see too (measured: 1.0 and 0.002)
+    assert float(masks[~want].mean()) < 0.01
+    mid = slice(5, N - 4)
+    assert float(masks[mid][want[mid]].mean()) > 0.99
+    # at the clip's ends the plane's first and last bands sit over background that no frame
+    # sees clean, and flat there: both planes fit (measured 0.92 over all frames)
+    assert float(masks[want].mean()) > 0.88
+
+
+def test_no_plane_no_label() -> None:
+    # the 'plane' moves with the background: every pixel fits both, nothing is labelled layer
+    frames, _, xy, _ = _scene()
+    still = [np.ascontiguousarray(f) for f in frames]
+    lab = label_layer(lambda k: still[k], N, xy, xy + [[0.0, 0.0]], lambda k: None)
+    assert lab.share() < 0.02
