@@ -13,6 +13,11 @@ coordinates and the offsets move by a small fraction of a pixel.
 
 A clean pan never gets here (the consensus finds no moving foreground), so it costs nothing
 there; a scene whose moving parts the alignment already left out is not aligned again.
+
+:func:`find_layer` goes one step further for a multi-plane pan: when the moving parts cover
+a large share of the frames (:data:`LAYER_MOVING`) and align as one plane of their own, the
+plane is labelled in its own alignment (:mod:`overmix.render.layers`) so the clean still can
+leave it out of every frame, its flat inside too.
 """
 
 from __future__ import annotations

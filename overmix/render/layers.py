@@ -47,6 +47,7 @@ TIE_SHARE = 0.3  # ... then the layer is where the moving masks flag this share 
 CLOSE = 2  # samples: the label is closed over this many (outlines inside the layer)
 ROUNDS = 2  # voting rounds (the second uses a background without the first's label)
 NOB = 0.0
+TIE_REGIONS = 0.5
 
 
 @dataclass
@@ -173,7 +174,7 @@ def label_layer(luma: Callable[[int], np.ndarray], count: int, xy: np.ndarray,
             v = np.where(n_ok, v, 0.0).astype(np.float32)
             votes.add(v, lxy[k])
         s = votes.mean()
-        label = _close((s > TIE) | ((np.abs(s) <= TIE) & (frac >= TIE_SHARE)))
+        label = _close(_decide(s, frac, votes.weight > 0))
         if rnd + 1 < ROUNDS:
             lab = LayerLabel(label, lcv, lxy, 1)
             keep = lambda k, lab=lab: (~_grow(lab.mask(k, shape), 1)).astype(  # noqa: E731
@@ -183,6 +184,27 @@ def label_layer(luma: Callable[[int], np.ndarray], count: int, xy: np.ndarray,
                 back.add(first if k == 0 else luma(k), bxy[k], keep(k))
     return LayerLabel(label, lcv, np.asarray(layer_xy, np.float64), int(reduce),
                       (h * int(reduce), w * int(reduce)) if frame is None else frame)
+
+
+def _decide(s: np.ndarray, frac: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """The label from the mean votes ``s``: the plane where they are above :data:`TIE`; a
+    connected tie region (both planes flat and alike) goes with the votes around it where
+    those are mostly for the plane (a flat patch inside it), else with the moving masks
+    (``frac`` at least :data:`TIE_SHARE`)."""
+    from scipy import ndimage  # lazy: only for a layered scene
+
+    pos, neg = s > TIE, s < -TIE
+    tie = seen & ~pos & ~neg
+    out = pos | (tie & (frac >= TIE_SHARE))
+    if not TIE_REGIONS or not tie.any():
+        return out
+    lab, n = ndimage.label(tie, structure=np.ones((3, 3), bool))
+    near = ndimage.maximum_filter(lab, size=3)  # the tie region beside each decided sample
+    p = np.bincount(near[pos], minlength=n + 1)
+    q = np.bincount(near[neg], minlength=n + 1)
+    with_plane = p > TIE_REGIONS * np.maximum(p + q, 1)
+    with_plane[0] = False
+    return out | with_plane[lab]
 
 
 def _close(m: np.ndarray) -> np.ndarray:
