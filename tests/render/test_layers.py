@@ -49,14 +49,12 @@ def test_the_plane_is_labelled_where_it_is_in_every_frame() -> None:
     masks = np.stack([lab.mask(k) for k in range(N)])
     want = np.stack(truth)
     assert masks.shape == want.shape
-    # nearly no background pixel is labelled; every plane pixel is, in the frames whose
-    # plane points other frames see too (measured: 1.0 and 0.002)
-    assert float(masks[~want].mean()) < 0.01
-    mid = slice(5, N - 4)
-    assert float(masks[mid][want[mid]].mean()) > 0.99
+    # nearly no background pixel is labelled (measured 0.002), every plane pixel is (1.0);
     # at the clip's ends the plane's first and last bands sit over background that no frame
-    # sees clean, and flat there: both planes fit (measured 0.92 over all frames)
-    assert float(masks[want].mean()) > 0.88
+    # sees clean, and flat patches there fit both planes: the votes around them decide
+    # (without that, 0.92)
+    assert float(masks[~want].mean()) < 0.01
+    assert float(masks[want].mean()) > 0.97
 
 
 def test_no_plane_no_label() -> None:
