@@ -29,29 +29,39 @@ def _inner(m: np.ndarray) -> np.ndarray:
     return m
 
 
+def _stitch(scene, name: str, tmp_path: Path, capsys) -> tuple[dict, dict, Path]:
+    """Plain ``stitch`` of the scene's 8-bit clip (16-bit still, offsets saved): the summary,
+    the offsets JSON and the still's path."""
+    clip = scene.encode(tmp_path / f"{name}.mkv", 8)
+    out, off = tmp_path / "still.png", tmp_path / "off.json"
+    assert main(["stitch", str(clip), "-o", str(out), "--depth", "16", "--save-offsets",
+                 str(off), "--json"]) == 0
+    return json.loads(capsys.readouterr().out), json.loads(off.read_text()), out
+
+
+def _region_psnr(scene, cv: dict, out: Path) -> tuple[float, float]:
+    """Y' PSNR of the still against the scene's background in its "most" and "few" regions
+    (edges trimmed), on the stitch's canvas ``cv``."""
+    bg = luma709(scene.background(cv["x"], cv["y"], cv["width"], cv["height"]))
+    most, few = scene.clean_regions(cv["x"], cv["y"], cv["width"], cv["height"])
+    y = luma709(read_png_array(out)[0].astype(np.float64)[..., :3] / 65535)
+    return _psnr(y, bg, _inner(most)), _psnr(y, bg, _inner(few))
+
+
 def test_plain_stitch_of_a_fade_in_is_compensated(tmp_path: Path, capsys) -> None:
     # frames 0-7 fade in from black (gain 0.25 -> 1); the canvas's left and top edges are
     # seen mostly by faded frames ("few": at most half the covering frames see it unfaded)
     scene = make_scene(SCENES["fade"], n=N, h=H, w=W)
-    clip = scene.encode(tmp_path / "fade.mkv", 8)
-    out, off = tmp_path / "still.png", tmp_path / "off.json"
-    assert main(["stitch", str(clip), "-o", str(out), "--depth", "16", "--save-offsets",
-                 str(off), "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
+    summary, data, out = _stitch(scene, "fade", tmp_path, capsys)
     assert summary["lighting"]["compensated"]
     lo, hi = summary["lighting"]["gain_range"]
     assert abs(lo - 0.25) < 0.02 and abs(hi - 1) < 0.02
-    cv = summary["canvas"]
-    frames = json.loads(off.read_text())["frames"]
     # the truth on the stitch's canvas (frame 0 of the offsets is the scene's frame 0)
-    assert frames[0]["index"] == 0
-    bg = luma709(scene.background(cv["x"], cv["y"], cv["width"], cv["height"]))
-    most, few = scene.clean_regions(cv["x"], cv["y"], cv["width"], cv["height"])
-    rgb = read_png_array(out)[0].astype(np.float64) / 65535
-    y = luma709(rgb[..., :3])
+    assert data["frames"][0]["index"] == 0
+    most, few = _region_psnr(scene, summary["canvas"], out)
     # measured: 37.3 / 34.6 dB; with --lighting off 37.1 / 30.2
-    assert _psnr(y, bg, _inner(most)) > 36
-    assert _psnr(y, bg, _inner(few)) > 33
+    assert most > 36
+    assert few > 33
 
 
 def test_plain_stitch_leaves_a_parallax_plane_out(tmp_path: Path, capsys) -> None:
@@ -61,12 +71,7 @@ def test_plain_stitch_leaves_a_parallax_plane_out(tmp_path: Path, capsys) -> Non
     # labelled in its own alignment and left out of every frame, so the background that only
     # a few frames see between the trunks comes from those frames
     scene = make_scene(SCENES["parallax"], n=N, h=H, w=W)
-    clip = scene.encode(tmp_path / "parallax.mkv", 8)
-    out, off = tmp_path / "still.png", tmp_path / "off.json"
-    assert main(["stitch", str(clip), "-o", str(out), "--depth", "16", "--save-offsets",
-                 str(off), "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
-    data = json.loads(off.read_text())
+    summary, data, out = _stitch(scene, "parallax", tmp_path, capsys)
     idx = [f["index"] for f in data["frames"]]
     assert idx == list(range(N))
     xy = np.array([[f["x"], f["y"]] for f in data["frames"]])
@@ -75,12 +80,9 @@ def test_plain_stitch_leaves_a_parallax_plane_out(tmp_path: Path, capsys) -> Non
     masks = summary["masks"]
     assert masks["realigned"] and masks["moving_share"] > 0.05
     assert 0.3 < masks["layer"] < 0.55  # the trunks cover ~40 % of a frame
-    cv = summary["canvas"]
-    bg = luma709(scene.background(cv["x"], cv["y"], cv["width"], cv["height"]))
-    most, few = scene.clean_regions(cv["x"], cv["y"], cv["width"], cv["height"])
-    y = luma709(read_png_array(out)[0].astype(np.float64)[..., :3] / 65535)
+    most, few = _region_psnr(scene, summary["canvas"], out)
     # measured 35.9 / 23.4 dB; without the plane's label 36.2 / 15.1 (the trunks left in
     # where the background is seen clean in at most half of the frames); clean frames at
     # the true offsets: 36.6 / 39.3
-    assert _psnr(y, bg, _inner(most)) > 34.5
-    assert _psnr(y, bg, _inner(few)) > 20
+    assert most > 34.5
+    assert few > 20
