@@ -20,6 +20,7 @@ again so that the caller reports the input's error, not a consequence of it.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -114,12 +115,14 @@ class LoadingStore(FrameStore):
                 raise InputError(f"{source.path}: no frames could be read")
             store._add_checked(first)
             progress("load", 1, total)
-            store._thread = threading.Thread(target=store._fill,
-                                             args=(frames, source, progress, t0),
-                                             name="overmix-load", daemon=True)
-            store._thread.start()
+            with _signals_deferred():  # the loader is either not made, or started and owned
+                thread = threading.Thread(target=store._fill,
+                                          args=(frames, source, progress, t0),
+                                          name="overmix-load", daemon=True)
+                thread.start()
+                store._thread = thread
         except BaseException:  # a signal may land here too: nothing may be left behind
-            if store._thread is not None and store._thread.is_alive():
+            if store._thread is not None:
                 store.close()  # stops the loader, which closes the frames and the source
             else:
                 _close(frames, source)
@@ -220,9 +223,37 @@ class LoadingStore(FrameStore):
         """Stop the load (after the frame being decoded), then drop the frames and remove the
         spill folder."""
         self._stop = True
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
-        super().close()
+        try:
+            t = self._thread
+            if t is not None and t.ident is not None and t is not threading.current_thread():
+                t.join()
+        finally:
+            super().close()
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP that arrive inside the block are raised when it ends.
+
+    Starting a thread is not atomic: a signal between making it and ``start()`` returning
+    leaves a thread that cannot be joined (never started) or that runs unowned. Outside the
+    main thread Python delivers no signals, so there is nothing to defer."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    saved: dict[int, object] = {}
+    try:
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                s = getattr(signal, name)
+                saved[s] = signal.signal(s, lambda signum, _frame: caught.append(signum))
+        yield
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)  # type: ignore[arg-type]
+        for s in caught:
+            signal.raise_signal(s)  # now handled as it would have been
 
 
 def _close(frames: Iterator[Frame], source: FrameSource) -> None:

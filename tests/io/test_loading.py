@@ -180,3 +180,35 @@ def test_a_store_left_open_is_closed_when_the_command_ends(tmp_path: Path) -> No
         g.set()
     close_open_stores()
     assert list(tmp_path.iterdir()) == [] and src.closed
+
+
+def test_a_signal_while_the_loader_starts_is_raised_once_it_is_started(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI caught a SIGINT between making the loader thread and starting it: the cleanup then
+    tried to join a thread never started (an internal error, and the spill folder left)."""
+    import signal
+
+    started: list[threading.Thread] = []
+    real_start = threading.Thread.start
+
+    def start_with_a_signal(self: threading.Thread) -> None:
+        signal.raise_signal(signal.SIGINT)  # arrives before the thread runs
+        real_start(self)
+        started.append(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start_with_a_signal)
+    src = _Gated(4)
+    for g in src.gates:
+        g.set()
+    with pytest.raises(KeyboardInterrupt):
+        load_store(src, budget_bytes=0, background=True, tmp_dir=tmp_path)
+    assert started and not started[0].is_alive()  # started, then stopped and joined
+    assert list(tmp_path.iterdir()) == [] and src.closed
+
+
+def test_closing_a_store_whose_loader_never_started_removes_its_frames(tmp_path: Path) -> None:
+    store = LoadingStore([0, 1], budget_bytes=0, tmp_dir=tmp_path)
+    store.add(_frame(0))
+    store._thread = threading.Thread(target=lambda: None)  # made, never started
+    store.close()
+    assert list(tmp_path.iterdir()) == []
