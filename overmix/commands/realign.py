@@ -26,7 +26,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from overmix.commands.clean import CleanPlan, analysis_luma
+from overmix.commands.clean_frames import analysis_luma
+from overmix.commands.clean_plan import CleanPlan
 from overmix.commands.options import StitchOptions
 from overmix.commands.stages import align_store, grow, positions, union
 from overmix.geometry import Offsets

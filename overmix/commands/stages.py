@@ -41,6 +41,7 @@ from overmix.io.sources import open_source
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.registration import AlignResult, SceneMasks, align, align_scene
+from overmix.render.clean_masks import grow  # noqa: F401 - the commands' mask growth
 from overmix.render.lighting import (
     CELLS_PER_FRAME,
     MAX_OBSERVATIONS,
@@ -416,9 +417,3 @@ def union(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
     if a is None:
         return b
     return a if b is None else (a | b)
-
-
-def grow(mask: np.ndarray, pixels: int = 2) -> np.ndarray:
-    """A mask grown by a few pixels (overlay edges are soft after compression)."""
-    from scipy import ndimage  # lazy: only for a found overlay
-    return ndimage.binary_dilation(mask, iterations=pixels) if mask.any() else mask

@@ -17,7 +17,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from overmix.commands.clean import CleanPlan, find_clean, paste_kept
+from overmix.commands.clean import find_clean
+from overmix.commands.clean_plan import CleanPlan
+from overmix.commands.keep import paste_kept
 from overmix.commands.options import StitchOptions
 from overmix.commands.output import (
     STITCH_SUFFIXES,

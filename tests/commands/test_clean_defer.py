@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from overmix.commands.clean import _defer_to_fixed
-from overmix.commands.stages import grow
+from overmix.render.clean_masks import defer_to_fixed, grow
 
 H, W = 120, 200
 
@@ -25,7 +24,7 @@ def test_subtitle_change_alone_is_left_to_the_redrawing() -> None:
     fixed, near = _subtitle()
     moving = np.zeros((H, W), bool)
     moving[93:111, 26:174] = True  # a new line: its rows, a little wider than the glyphs
-    assert not _defer_to_fixed(moving, near, 4).any()
+    assert not defer_to_fixed(moving, near, 4).any()
 
 
 def test_character_joined_to_a_subtitle_change_stays_left_out() -> None:
@@ -34,7 +33,7 @@ def test_character_joined_to_a_subtitle_change_stays_left_out() -> None:
     moving[93:111, 26:174] = True  # the subtitle changing (most of the part)
     moving[40:93, 90:110] = True  # body and legs, down to the subtitle
     assert (moving[40:93, 90:110].sum() < 0.5 * moving.sum())  # the part is mostly subtitle
-    out = _defer_to_fixed(moving, near, 4)
+    out = defer_to_fixed(moving, near, 4)
     assert out[40:88, 90:110].all()  # the character's body off the subtitle zone
     assert not (out & near).any()  # the zone itself is decided at full resolution
 
@@ -43,4 +42,4 @@ def test_character_touching_a_subtitle_stays_left_out_whole() -> None:
     fixed, near = _subtitle()
     moving = np.zeros((H, W), bool)
     moving[20:100, 90:110] = True  # mostly off the subtitle: kept, feet included
-    assert np.array_equal(_defer_to_fixed(moving, near, 4), moving)
+    assert np.array_equal(defer_to_fixed(moving, near, 4), moving)

@@ -1,0 +1,201 @@
+"""What the clean-still render needs besides the frames (issue #12 item 3): the masks found
+by :func:`overmix.commands.clean.find_clean` and the renderer's per-frame weights made of
+them (:meth:`CleanPlan.frame_weights`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from overmix.commands.stages import OverlayInfo
+from overmix.render.clean_masks import LOGO_GROW, defer_to_fixed, grow
+from overmix.render.consensus import ALONE, FLOOR, Consensus, upsample_mask
+from overmix.render.fill import EXCLUDED
+from overmix.render.fixed_edges import Crop
+from overmix.render.layers import LayerLabel
+from overmix.render.stack import FrameWeights
+from overmix.render.stack_base import NEAR
+
+__all__ = ["CleanPlan"]
+
+# Render weight of an un-blended logo pixel: a semi-transparent overlay undone with its
+# estimated colour and alpha is used only where no frame sees the place clean (exclusion
+# wins wherever it can: the un-blending amplifies the noise and the estimate's error by
+# 1 / (1 - a)), but it beats a blend of the logo where nothing else sees the place.
+UNBLEND_WEIGHT = 0.01
+# a moving part next to redrawn screen-fixed content: "next to" is within this many reduced
+# samples of it (overmix.render.clean_masks.defer_to_fixed), and the pieces of such a part
+# that reach this many reduced samples beyond it stay left out
+MOVING_NEAR = 1
+MOVING_REACH = 2
+CANDIDATE_GROW = 3  # reduced samples by which the candidate regions of that redrawing grow
+_Rows = Callable[[int], np.ndarray | None]
+
+
+@dataclass
+class CleanPlan:
+    """What the clean-still render needs besides the frames (``find_clean``).
+
+    ``consensus`` (per-frame outlier masks, :mod:`overmix.render.consensus`) or None when not
+    run; ``overlay`` the static overlay used (detected, given or persistent outliers);
+    ``prior`` per-frame weights from the alignment (row -> (h, w) float32 or None).
+    """
+
+    consensus: Consensus | None = None
+    overlay: OverlayInfo | None = None
+    prior: _Rows | None = None
+    fixed_prior: _Rows | None = None
+    fixed: list[Crop | None] | None = None
+    edges: dict[str, int] | None = None  # dirty border lines (overmix.render.frame_edges)
+    edge_mask: np.ndarray | None = None
+    layer: LayerLabel | None = None  # a second plane (parallax) left out of every frame
+
+    def layer_mask(self, n: int) -> np.ndarray | None:
+        """Row ``n``'s pixels of the second plane (bool (h, w), full resolution) or None."""
+        return None if self.layer is None else self.layer.mask(n)
+
+    def candidates(self, n: int) -> np.ndarray | None:
+        """Where row ``n`` may show screen-fixed content (bool (h, w)): the consensus's
+        screen-fixed masks and the alignment's overlays (both found on reduced frames), or
+        None."""
+        cons, c = self.consensus, None
+        if cons is not None and cons.fixed and cons.fixed[n] is not None:
+            c = upsample_mask(cons.fixed[n], cons.reduce, cons.shape)
+        p = self.fixed_prior(n) if self.fixed_prior is not None else None
+        if p is not None and p.any():
+            c = p if c is None else (c | p)
+        # found on reduced frames: the thin ends of glyphs may lie a sample or two outside
+        r = cons.reduce if cons is not None else 1
+        return None if c is None else grow(c, CANDIDATE_GROW * r)
+
+    def _redrawn(self, n: int) -> Crop | None:
+        """Row ``n``'s screen-fixed content redrawn at full resolution, or None."""
+        return None if self.fixed is None else self.fixed[n]
+
+    def _outliers(self, n: int) -> np.ndarray | None:
+        """Row ``n``'s left-out pixels (bool (h, w)) or None: the consensus's outliers, with
+        the screen-fixed part redrawn at full resolution where it was (:attr:`fixed`)."""
+        cons, crop = self.consensus, self._redrawn(n)
+        if crop is None:
+            return None if cons is None or cons.clean else cons.outliers(n)
+        assert cons is not None
+        m = crop.full(cons.shape).copy()
+        res = cons.residual[n] if cons.residual else None
+        if res is not None:
+            # residual outliers inside the screen-fixed zone are the overlay seen against a
+            # reference it dominates: the full-resolution decision replaces them there
+            zone = self.candidates(n)
+            res = upsample_mask(res, cons.reduce, cons.shape)
+            if zone is not None:
+                res &= ~grow(zone, cons.reduce)
+            m |= res
+        mv = self._moving(n)
+        if mv is not None:
+            m |= mv
+        return m
+
+    def _moving(self, n: int) -> np.ndarray | None:
+        """Row ``n``'s moving-foreground pixels (bool (h, w)) or None."""
+        cons = self.consensus
+        if cons is None or not cons.moving or cons.moving[n] is None:
+            return None
+        mv = upsample_mask(cons.moving[n], cons.reduce, cons.shape)
+        crop = self._redrawn(n)
+        if crop is not None:
+            # a subtitle line that changes looks like something moving: next to the
+            # redrawn screen-fixed content the full-resolution decision stands
+            fixed = crop.full(cons.shape)
+            if fixed.any():
+                mv = defer_to_fixed(mv, grow(fixed, MOVING_NEAR * cons.reduce),
+                                    MOVING_REACH * cons.reduce)
+        return mv
+
+    def _logo_weights(self, overlays: str) -> np.ndarray | None:
+        """Weights (float32 (h, w)) of the overlay to remove, or None: the floor on it (grown
+        by :data:`LOGO_GROW`), :data:`UNBLEND_WEIGHT` x ``(1 - a)^2`` where it is
+        semi-transparent (at least EXCLUDED: an un-blended sample is kept, not filled)."""
+        ov = self.overlay
+        if ov is None or not ov.mask.any() or overlays != "remove":
+            return None
+        logo_w = np.where(grow(ov.mask, LOGO_GROW), np.float32(FLOOR),
+                          np.float32(1.0)).astype(np.float32)
+        if ov.alpha is not None:
+            a = ov.alpha
+            ok = (a > 0.02) & (a < 0.9)
+            logo_w[ok] = np.maximum(UNBLEND_WEIGHT * (1.0 - a[ok]) ** 2, EXCLUDED)
+        return logo_w
+
+    def _mask_weights(self, n: int, use_cons: bool) -> np.ndarray | None:
+        """Row ``n``'s weights from its outlier masks (float32 (h, w) or None): the floor on
+        outliers, :data:`overmix.render.consensus.ALONE` where it is the one frame shown
+        where none is clean."""
+        cons = self.consensus
+        if self._redrawn(n) is None:
+            return cons.weights(n) if cons is not None and use_cons else None
+        out = self._outliers(n)
+        w = None if out is None else np.where(out, np.float32(FLOOR), np.float32(1.0))
+        a = cons.alone[n] if cons is not None and n < len(cons.alone) else None
+        if a is not None and w is not None:
+            assert cons is not None
+            w[upsample_mask(a, cons.reduce, cons.shape) & out] = np.float32(ALONE)
+        return w
+
+    def _prior_weights(self, n: int) -> np.ndarray | None:
+        """Row ``n``'s alignment prior (float32 (h, w), at least the floor) or None; where
+        screen-fixed content was redrawn at full resolution, not the prior's overlays."""
+        p = self.prior(n) if self.prior is not None else None
+        if p is not None and self._redrawn(n) is not None and self.fixed_prior is not None:
+            fp = self.fixed_prior(n)
+            if fp is not None:
+                p = np.where(fp, np.float32(1.0), np.asarray(p, np.float32))
+        return None if p is None else np.maximum(np.asarray(p, np.float32), np.float32(FLOOR))
+
+    def frame_weights(self, rows: dict[int, int], overlays: str,
+                      taps: int | None = None) -> FrameWeights | None:
+        """``position -> float32 (h, w) or None`` for :func:`overmix.render.stack.render`:
+        outliers at the floor weight, an un-blended logo at :data:`UNBLEND_WEIGHT` x
+        ``(1 - a)^2``; None when every frame is usable everywhere. With the render kernel's
+        ``taps``, the usable samples within half of them of a moving-foreground mask weigh
+        :data:`overmix.render.stack_base.NEAR` (they win only where no frame sees the place
+        clean away from the character)."""
+        cons = self.consensus
+        near = None if taps is None else (taps + 1) // 2
+        logo_w = self._logo_weights(overlays)
+        use_cons = cons is not None and not cons.clean
+        if not use_cons and logo_w is None and self.prior is None and self.fixed is None \
+                and self.edge_mask is None and self.layer is None:
+            return None
+        edge_w = None if self.edge_mask is None else \
+            np.where(self.edge_mask, np.float32(FLOOR), np.float32(1.0)).astype(np.float32)
+
+        def weights(k: int) -> np.ndarray | None:
+            n = rows[k]
+            w = self._mask_weights(n, use_cons)
+            p = self._prior_weights(n)
+            if p is not None:
+                w = p if w is None else np.minimum(w, p)
+            if logo_w is not None:
+                w = logo_w if w is None else np.where(logo_w < 1, logo_w, w)
+            mv = self._moving(n) if near is not None and w is not None else None
+            if mv is not None:
+                # the usable samples whose kernel reaches a moving-foreground sample keep
+                # NEAR: the fill gives their taps the character's outline, not background
+                ring = grow(mv, near) & (w >= EXCLUDED)
+                w = np.where(ring, np.minimum(w, np.float32(NEAR)), w)
+            if edge_w is not None:  # dirty border lines: only where no frame sees clean
+                w = edge_w if w is None else np.minimum(w, edge_w)
+            return self._layer_weights(n, w)
+
+        return weights
+
+    def _layer_weights(self, n: int, w: np.ndarray | None) -> np.ndarray | None:
+        """Row ``n``'s weights ``w`` with the second plane at the floor (full resolution),
+        except where the row is the one frame shown (ALONE)."""
+        lay = self.layer_mask(n)
+        if lay is None or not lay.any():
+            return w
+        w = np.ones(lay.shape, np.float32) if w is None else w
+        return np.where(lay & (w != np.float32(ALONE)), np.minimum(w, np.float32(FLOOR)),
+                        w).astype(np.float32)

@@ -1,0 +1,126 @@
+"""Operations on the clean still's bool masks (issue #12 item 3), pure functions over numpy.
+
+The clean-still stage (:mod:`overmix.commands.clean`) finds per-frame outlier masks on
+reduced frames (:mod:`overmix.render.consensus`), screen-fixed content redrawn at full
+resolution (:mod:`overmix.render.fixed_edges`), a second plane (:mod:`overmix.render.layers`)
+and a static overlay's estimate; these functions reconcile them. Masks are bool ``(h, w)``
+in frame coordinates (full or reduced resolution as each says); alphas float32 in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from overmix.render.consensus import Consensus, downsample_mask
+from overmix.render.layers import LayerLabel
+
+__all__ = ["LOGO_GROW", "MOVING_SHARE", "OPAQUE_SHARE", "defer_to_fixed", "grow", "off_layer",
+           "residual_off_layer", "semi_transparent"]
+
+LOGO_GROW = 3  # px around a logo left out too (compression ringing at its edges)
+OPAQUE_SHARE = 0.3  # a persistent overlay part this opaque is text or bars, not a logo
+# a moving part whose pixels lie this much (share) near redrawn screen-fixed content is that
+# content changing (a new subtitle line): the redrawing decides
+MOVING_SHARE = 0.5
+_EIGHT = np.ones((3, 3), bool)  # 8-connected parts
+
+
+def grow(mask: np.ndarray, pixels: int = 2) -> np.ndarray:
+    """A bool mask grown by ``pixels`` (4-connected dilation steps: overlay edges are soft
+    after compression); an empty mask is returned as it is."""
+    from scipy import ndimage  # lazy: only for a found overlay
+    return ndimage.binary_dilation(mask, iterations=pixels) if mask.any() else mask
+
+
+def defer_to_fixed(moving: np.ndarray, near: np.ndarray, reach: int) -> np.ndarray:
+    """``moving`` (bool (h, w)) without its parts that lie mostly (:data:`MOVING_SHARE`) on
+    redrawn screen-fixed content (``near``: it, grown a sample): a subtitle line that changes
+    is itself screen-fixed and decided at full resolution; a character that touches a few
+    screen-fixed pixels, or a mouth moving in a face the camera follows, stays left out.
+    Of a part that lies mostly on it, the pieces off ``near`` that hold at least ``reach``²
+    pixels more than ``reach`` px beyond it stay left out too: a character whose legs cross a
+    changing subtitle joins the subtitle's change into one part, and is still something else
+    moving (the change's own fringes stay within a sample or two of the text)."""
+    hit = moving & near
+    if not hit.any():
+        return moving
+    from scipy import ndimage  # lazy: only where both kinds meet
+
+    lab, n = ndimage.label(moving, structure=_EIGHT)
+    area = np.bincount(lab.ravel(), minlength=n + 1)
+    inside = np.bincount(lab[hit], minlength=n + 1)
+    drop = inside >= MOVING_SHARE * np.maximum(area, 1)
+    drop[0] = False
+    if not drop.any():
+        return moving
+    rest = drop[lab] & ~near
+    kept = moving & ~drop[lab]
+    if rest.any():
+        lab2, n2 = ndimage.label(rest, structure=_EIGHT)
+        zone = ndimage.binary_dilation(near, structure=_EIGHT, iterations=reach)
+        away = np.bincount(lab2[rest & ~zone], minlength=n2 + 1) >= reach * reach
+        away[0] = False
+        kept |= away[lab2]
+    return kept
+
+
+def semi_transparent(mask: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The parts of a persistent overlay (bool (h, w)) that are a semi-transparent logo to
+    un-blend: connected parts (grown by :data:`LOGO_GROW`) of the pixels with an estimated
+    alpha (float32 (h, w)) above 0.02 in which fewer than :data:`OPAQUE_SHARE` of those are
+    opaque (alpha 0.9 or more). Opaque screen-fixed content (bars, subtitle text: where lines
+    change, the per-pixel fit mixes frames with and without a glyph into a middling alpha) is
+    left to the full-resolution masks."""
+    from scipy import ndimage
+
+    seen = mask & (alpha > 0.02)
+    if not seen.any():
+        return np.zeros_like(mask)
+    lab, n = ndimage.label(grow(seen, LOGO_GROW))
+    total = np.bincount(lab[seen], minlength=n + 1)
+    opaque = np.bincount(lab[seen & (alpha >= 0.9)], minlength=n + 1)
+    semi = opaque < OPAQUE_SHARE * np.maximum(total, 1)
+    semi[0] = False
+    return semi[lab] & mask
+
+
+def off_layer(found: list[np.ndarray | None], layer: LayerLabel, xy: np.ndarray, r: int,
+              shape: tuple[int, int], reach: int) -> list[np.ndarray | None]:
+    """The moving-foreground masks (bool, reduced by ``r`` from frames of ``shape``; offsets
+    ``xy`` (n, 2) px) without what the second plane explains: samples whose background the
+    plane covers within ``reach`` frames. Empty masks become None."""
+    h, w = shape
+    q = r // layer.reduce
+    own = (-(-h // layer.reduce), -(-w // layer.reduce))
+    out: list[np.ndarray | None] = []
+    for k, m in enumerate(found):
+        if m is not None:
+            near = downsample_mask(layer.reach(k, xy, reach, own), q, m.shape)
+            m = m & ~near
+        out.append(m if m is not None and m.any() else None)
+    return out
+
+
+def residual_off_layer(cons: Consensus,
+                       layer_mask: Callable[[int], np.ndarray | None]) -> None:
+    """``cons``'s residual outliers (in place) without the second plane's samples (row ->
+    bool (h, w) at full resolution, or None; grown by one sample: its edge samples mix both
+    planes); the plane is left out at full resolution instead. The masks are made again of
+    the parts."""
+    hs, ws = cons.shape[0] // cons.reduce, cons.shape[1] // cons.reduce
+    for k in range(len(cons.masks)):
+        res = cons.residual[k] if k < len(cons.residual) else None
+        if res is not None:
+            lay = layer_mask(k)
+            if lay is not None:
+                res = res & ~grow(downsample_mask(lay, cons.reduce, (hs, ws)), 1)
+            res = res if res.any() else None
+            cons.residual[k] = res
+        parts = [p for p in (res, cons.fixed[k] if cons.fixed else None,
+                             cons.moving[k] if cons.moving else None) if p is not None]
+        m = None
+        for p in parts:
+            m = p if m is None else (m | p)
+        cons.masks[k] = m
