@@ -160,9 +160,10 @@ def step_budget(pixels: int) -> int | None:
 
 
 def _refine(ref: PreparedPlane, mov: PreparedPlane, t: complex, mu: complex, level: int,
-            rotate: bool) -> _Fit:
+            rotate: bool, whole: bool = False) -> _Fit:
     """Gauss-Newton from pyramid ``level`` down to full resolution; ``t`` in full-res px
-    (displacement of the centre's midpoint), μ dimensionless."""
+    (displacement of the centre's midpoint), μ dimensionless; ``whole``: every step samples
+    the whole overlap."""
     h0, w0 = ref.shape
     c0 = complex((w0 - 1) / 2, (h0 - 1) / 2)
     fit: _Fit | None = None
@@ -170,7 +171,7 @@ def _refine(ref: PreparedPlane, mov: PreparedPlane, t: complex, mu: complex, lev
         f = 2.0 ** lvl
         o = (f - 1) / 2
         c = complex((c0.real - o) / f, (c0.imag - o) / f)
-        tl, mu, fit = _refine_level(ref, mov, lvl, t / f, mu, c, rotate, fit)
+        tl, mu, fit = _refine_level(ref, mov, lvl, t / f, mu, c, rotate, fit, whole)
         t = tl * f
     assert fit is not None
     fit.t, fit.mu = t, mu
@@ -178,14 +179,15 @@ def _refine(ref: PreparedPlane, mov: PreparedPlane, t: complex, mu: complex, lev
 
 
 def _refine_level(ref: PreparedPlane, mov: PreparedPlane, lvl: int, t: complex, mu: complex,
-                  c: complex, rotate: bool, fit: _Fit | None) -> tuple[complex, complex, _Fit]:
+                  c: complex, rotate: bool, fit: _Fit | None, whole: bool = False,
+                  ) -> tuple[complex, complex, _Fit]:
     """Gauss-Newton steps on one pyramid level (its coordinates: ``t`` and the frame centre
     ``c`` in its px) from (t, μ) and the previous level's ``fit`` (gain, robust scale).
     At full resolution, tiles that do not follow the transform are left out as in the
     translation path (:func:`overmix.registration.fine._inlier_tiles`)."""
     a, b = ref.levels[lvl], mov.levels[lvl]
     h, w = a.img.shape
-    budget = step_budget(a.img.size)
+    budget = None if whole else step_budget(a.img.size)
     cell = max(_CELL >> lvl, 1)
     energy = _energy(ref) if budget is not None and (_CELL >> lvl) >= 1 else None
     radius = abs(complex(w, h)) / 2
@@ -271,7 +273,8 @@ def _search_scale(ref: PreparedPlane, mov: PreparedPlane, rotate: bool, c: compl
 
 def estimate_similarity(ref: PreparedPlane, mov: PreparedPlane, *, model: str = "similarity",
                         guess: tuple[complex, complex] | None = None, search: bool = True,
-                        min_overlap: float = 0.05, level: int = 0) -> SimilarityResult:
+                        min_overlap: float = 0.05, level: int = 0,
+                        whole: bool = False) -> SimilarityResult:
     """Zoom (and rotation) of ``mov`` relative to ``ref`` (both :func:`~overmix.registration.
     phase.prepare`\\ d).
 
@@ -287,6 +290,10 @@ def estimate_similarity(ref: PreparedPlane, mov: PreparedPlane, *, model: str = 
     level : int
         Without ``search``: the pyramid level the refinement starts from (clipped to the
         coarsest).
+    whole : bool
+        Without ``search``: sample the whole overlap in every step instead of the budget of
+        :func:`step_budget` (several times slower; for measuring, e.g., how far a codec
+        moved a decoded frame's content against its source).
 
     Returns
     -------
@@ -320,7 +327,7 @@ def estimate_similarity(ref: PreparedPlane, mov: PreparedPlane, *, model: str = 
             fit = _search_scale(ref, mov, model == "similarity", c, fit)
     else:
         fit = _refine(ref, mov, t0, mu0, min(max(level, 0), len(ref.levels) - 1),
-                      model == "similarity")
+                      model == "similarity", whole)
     x, m = transform(fit.t, fit.mu, c)
     d = fit.t
     overlap = max(0.0, (w - abs(d.real)) * (h - abs(d.imag)) / (w * h))

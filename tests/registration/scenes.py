@@ -199,9 +199,11 @@ def to_codes(frames: Sequence[np.ndarray], depth: int) -> list[np.ndarray]:
 
 
 def encode_decode(frames: Sequence[np.ndarray], depth: int, path: str,
-                  crf: int = 18, preset: str = "medium") -> list[np.ndarray]:
+                  crf: int = 18, preset: str = "medium",
+                  x264_params: str | None = None) -> list[np.ndarray]:
     """Encode luma frames as H.264 (8-bit ``yuv420p`` or 10-bit ``yuv420p10le``, grey chroma)
-    with libx264 at ``crf``, decode them back with PyAV and return working luma in [0, 1].
+    with libx264 at ``crf`` (and ``x264_params``, x264's own ``key=value:...`` settings, e.g.
+    ``"mbtree=0"``), decode them back with PyAV and return working luma in [0, 1].
 
     The decoded Y plane is read raw (``np.from_dlpack``) and mapped from limited-range codes
     (ITU-R BT.709: Y' = (Y - 16 * 2^(n-8)) / (219 * 2^(n-8))).
@@ -215,8 +217,10 @@ def encode_decode(frames: Sequence[np.ndarray], depth: int, path: str,
     dt = ys[0].dtype
     h, w = ys[0].shape
     grey = np.full(((h + 1) // 2, (w + 1) // 2), 128 << (depth - 8), dt)
-    encode_video(path, [(y, grey, grey) for y in ys], "libx264", pix_fmt,
-                 options={"crf": str(crf), "preset": preset})
+    options = {"crf": str(crf), "preset": preset}
+    if x264_params:
+        options["x264-params"] = x264_params
+    encode_video(path, [(y, grey, grey) for y in ys], "libx264", pix_fmt, options=options)
     out = []
     scale = float(1 << (depth - 8))
     with av.open(path) as box:

@@ -56,6 +56,20 @@ def test_pair_finds_zoom_and_rotation() -> None:
     assert z.angle == 0.0
 
 
+def test_pair_sampled_whole_measures_a_small_transform() -> None:
+    # whole=True (the benchmark's measure of a codec's displacement): every pixel sampled,
+    # refined from the identity without a search
+    frames, _ = _clip(1, 6, 180, 320)
+    scene = line_art(-70, -50, 390, 230, seed=6)
+    truth = (0.37, -0.21, 1.0021, 0.04)
+    mov = sample(scene, truth, 180, 320)
+    r = estimate_similarity(prepare(frames[0]), prepare(mov), guess=(0j, 1 + 0j), search=False,
+                            whole=True)
+    err = corner_error(np.array([[r.dx, r.dy, r.scale, math.degrees(r.angle)]]),
+                       np.array([truth]), 320, 180)
+    assert err.max() < 0.01
+
+
 CASES = {
     "zoom": dict(zoom=0.03),
     "zoom+pan": dict(zoom=-0.03, pan=(30.0, 8.0)),
