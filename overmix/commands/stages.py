@@ -18,7 +18,6 @@ scipy, which a default stitch does not need (``overmix.registration`` itself doe
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -43,9 +42,6 @@ from overmix.progress import ProgressCallback, no_progress
 from overmix.registration import AlignResult, SceneMasks, align, align_scene
 from overmix.render.clean_masks import grow  # noqa: F401 - the commands' mask growth
 from overmix.render.lighting import (
-    CELLS_PER_FRAME,
-    MAX_OBSERVATIONS,
-    LightingFit,
     fit_lighting,
 )
 from overmix.render.stack import FrameWeights, RenderResult, render
@@ -159,10 +155,6 @@ def align_store(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | Non
 #: An alignment whose every offset is this close to whole pixels is a whole-pixel pan.
 INTEGER_PAN_TOL = 0.02
 
-#: ``--lighting auto`` decides on cells this many times the fit's default size.
-DECISION_COARSER = 3
-
-
 def snap_offsets(off: Offsets) -> Offsets:
     """Offsets rounded to a grid of 1 / :data:`OFFSET_SCALE` px (1e-6 px).
 
@@ -254,11 +246,10 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
 
     ``auto`` compensates only when some frame's lighting departs from the scene's beyond the
     estimate's own uncertainty (:meth:`~overmix.render.lighting.LightingFit.changed`); else
-    the render is exactly the ``off`` render. ``auto`` decides on a coarser grid first
-    (:func:`_decision_cell`, ~1/3 of the stage's time on a 720p pan): the decision rests on
-    half an 8-bit level of change, far above either grid's error, and only a scene found
-    changed is fitted again on the full grid for its gains. Gains carried by ``--offsets``
-    are used as given (``auto``/``on``)."""
+    the render is exactly the ``off`` render. ``auto`` decides on the fit's first stage (a
+    quarter of the cells, ``fit_lighting(decide=True)``): the decision rests on half an 8-bit
+    level of change, far above that stage's error, and only a scene found changed goes on
+    to all cells. Gains carried by ``--offsets`` are used as given (``auto``/``on``)."""
     if opts.lighting == "off":
         return None, None
     if offsets.gains is not None:
@@ -275,19 +266,12 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     if masks is not None and (masks.fraction() > 0 or masks.bars is not None):
         frame_masks = lambda n: masks.ignore(pos[n])  # noqa: E731 (row -> store position)
 
-    def fit(cell: int | None = None) -> LightingFit:
-        return fit_lighting(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas,
-                            mask=ignore, frame_masks=frame_masks, border=opts.border,
-                            progress=progress, cell=cell, workers=decode_workers())
-
-    found = None
-    if opts.lighting == "auto":  # the default: most scenes are steady, decide cheaply
-        assert store.shape is not None
-        coarse = fit(_decision_cell(store.shape, len(offsets)))
-        if not coarse.changed():
-            found = coarse
-    if found is None:
-        found = fit()
+    # auto (the default: most scenes are steady) decides on the fit's first stage, a quarter
+    # of the cells, and fits them all only for a scene found changed
+    found = fit_lighting(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas,
+                         mask=ignore, frame_masks=frame_masks, border=opts.border,
+                         progress=progress, workers=decode_workers(),
+                         decide=opts.lighting == "auto")
     on = opts.lighting == "on" or found.changed()
     info = _lighting_summary(found.gains, on, "estimated")
     info["largest_change"] = float(found.change.max(initial=0.0))
@@ -297,14 +281,6 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     if frame_masks is not None:
         info["scene_masks"] = True  # the alignment's overlay/foreground masks were left out
     return (found.gains if on else None), info
-
-
-def _decision_cell(shape: tuple[int, int], n: int) -> int:
-    """Cell size (px) of ``auto``'s decision fit: :data:`DECISION_COARSER` x the fit's
-    default (:func:`~overmix.render.lighting.fit_lighting`), about 1/9 of its cells."""
-    h, w = shape
-    per_frame = min(CELLS_PER_FRAME, MAX_OBSERVATIONS / max(n, 1))
-    return DECISION_COARSER * max(4, round(math.sqrt(h * w / per_frame)))
 
 
 def _lighting_summary(gains: np.ndarray, compensated: bool, source: str) -> dict[str, object]:

@@ -68,7 +68,8 @@ WHITE_CELL = 0.97  # cells whose mean Y' reaches this may hold clipped highlight
 def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | None = None, *,
                  mask: np.ndarray | None = None, frame_masks: MaskProvider | None = None,
                  cell: int | None = None, border: int = 0, iterations: int = 16,
-                 progress: ProgressCallback | None = None, workers: int = 1) -> LightingFit:
+                 progress: ProgressCallback | None = None, workers: int = 1,
+                 decide: bool = False) -> LightingFit:
     """Per-frame ``(gain, offset)`` on working Y' relative to the scene, with uncertainty.
 
     Parameters
@@ -94,6 +95,11 @@ def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | N
         Threads that read the frames and reduce them to cells (the same values for any
         number; more than 1 needs ``lumas`` and ``frame_masks`` that may be called from
         several threads at once).
+    decide : bool
+        ``--lighting auto``: a large fit (from ~40 000 observations) decides first on a
+        quarter of the cells (the first stage of the fit, :func:`~overmix.render.lighting_fit._fit`)
+        and returns that when it finds no change (:meth:`LightingFit.changed`); else the same
+        fit as without.
 
     Returns
     -------
@@ -120,15 +126,15 @@ def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | N
     if obs is None:
         return unit
     k, cid, m, fbin = obs
-    # cells seen by at least two frames are the only ones that say anything
-    cu, c, counts = np.unique(cid, return_inverse=True, return_counts=True)
-    shared = counts[c] >= 2
-    k, c, m, fbin = k[shared], c[shared], m[shared], fbin[shared]
-    if len(k) == 0:
+    # cells seen by at least two frames are the only ones that say anything; numbered
+    # 0..ncell-1 (the ids are bounded by the canvas grid: counts, no sort)
+    counts = np.bincount(cid)
+    shared = counts[cid] >= 2
+    if not shared.any():
         return unit
-    cu, c = np.unique(c, return_inverse=True)
-    ncell = len(cu)
-    return _fit(k, c, m, fbin, n, ncell, cell, iterations) or unit
+    label = np.cumsum(counts >= 2) - 1
+    k, c, m, fbin = k[shared], label[cid[shared]], m[shared], fbin[shared]
+    return _fit(k, c, m, fbin, n, int(label[-1]) + 1, cell, iterations, decide) or unit
 
 
 def _observations(get: Callable[[int], np.ndarray], f0: np.ndarray, xy: np.ndarray,

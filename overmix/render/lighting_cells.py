@@ -108,13 +108,17 @@ def _banded_rows(wy: np.ndarray, f: np.ndarray) -> np.ndarray:
     w = f.shape[1]
     out = np.empty((nr, w), wy.dtype)
     nz = wy != 0
-    first = np.argmax(nz, axis=1)
-    last = h - np.argmax(nz[:, ::-1], axis=1)
-    for r0 in range(0, nr, 2):
+    # the band of each pair of rows: from the first row's first to the second row's last
+    # non-zero (the band moves down with the row)
+    first = np.argmax(nz, axis=1)[0::2].tolist()
+    last = (h - np.argmax(nz[:, ::-1], axis=1))[np.minimum(np.arange(1, nr + 1, 2), nr - 1)]
+    for r0, a, b in zip(range(0, nr, 2), first, last.tolist(), strict=True):
         r1 = min(r0 + 2, nr)
-        a, b = int(first[r0:r1].min()), int(last[r0:r1].max())
         chunk = max(64, (1 << 17) // max(b - a, 1))
         band = wy[r0:r1, a:b]
+        if chunk >= w:
+            out[r0:r1] = band @ f[a:b]
+            continue
         for j in range(0, w, chunk):
             out[r0:r1, j:j + chunk] = band @ f[a:b, j:j + chunk]
     return out
