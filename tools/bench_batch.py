@@ -42,7 +42,7 @@ def _child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenes", type=int, default=8, help="scene tasks (default 8)")
     ap.add_argument("--workers", type=int, default=2)
@@ -51,24 +51,88 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=12, help="frames per scene")
     ap.add_argument("--noop", type=int, default=200, help="no-op tasks for the overhead")
     ap.add_argument("--repeat", type=int, default=2, help="runs of each mode (best kept)")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def _make_job(tmp: Path, args: argparse.Namespace, w: int, h: int) -> batch.Job:
+    """Two clips of ``--scenes`` scenes in all, and a job running ``--command`` on each."""
+    clips = 2
+    per_clip = max(1, args.scenes // clips)
+    for k in range(clips):
+        make_clip(tmp / f"c{k}.mp4", n=per_clip * args.frames, h=h, w=w, seed=7 * k,
+                  cut_every=args.frames)
+    ranges = [[s * args.frames, (s + 1) * args.frames] for s in range(per_clip)]
+    opts = {"dump": "", "convert": "", "stitch": ""}[args.command]
+    (tmp / "job.toml").write_text(
+        f'output = "out"\ninputs = ["c*.mp4"]\nscenes = {ranges}\n[[action]]\n'
+        f'command = "{args.command}"\noutput = "{{stem}}/{{scene:03d}}'
+        f'{"" if args.command == "dump" else ".png"}"\n{opts}')
+    return batch.load_job(tmp / "job.toml")
+
+
+def _serial_and_cluster(client, job: batch.Job, tasks: list, tmp: Path, repeat: int
+                        ) -> tuple[tuple[float, float], tuple[float, float], int]:
+    """Best (wall s, child CPU s) of ``repeat`` serial runs and of as many cluster runs, and
+    the tasks the cluster did. Serial and cluster runs alternate (other processes on the
+    machine add noise, mostly upwards)."""
+    best_serial = best_par = (float("inf"), 0.0)
+    ndone = 0
+    for rep in range(repeat):
+        serial_root = tmp / f"serial{rep}"
+        serial_root.mkdir()
+        c0 = _child_cpu()
+        t0 = time.perf_counter()
+        res = batch.serial_run(tasks, serial_root)
+        serial = time.perf_counter() - t0
+        best_serial = min(best_serial, (serial, _child_cpu() - c0))
+        bad = [r for r in res if r["status"] != "done"]
+        if bad:
+            raise SystemExit(f"serial run failed: {bad[0]}")
+        c0 = sum(client.run(_child_cpu).values())
+        t0 = time.perf_counter()
+        report = batch.run_job(job, client=client, force=True)
+        par = time.perf_counter() - t0
+        best_par = min(best_par, (par, sum(client.run(_child_cpu).values()) - c0))
+        ndone = report.count("done")
+        if ndone != len(tasks):
+            raise SystemExit(f"cluster run: {report.to_json()}")
+    return best_serial, best_par, ndone
+
+
+def _noop_overhead(client, n: int) -> float:
+    """Seconds per no-op task through submit + as_completed."""
+    import distributed
+
+    client.gather(client.map(abs, range(10), pure=False))  # warm up
+    t0 = time.perf_counter()
+    futs = client.map(abs, range(n), pure=False)
+    for _ in distributed.as_completed(futs):
+        pass
+    return (time.perf_counter() - t0) / n
+
+
+def _subprocess_floor(tmp: Path) -> list[float]:
+    """The floor of the subprocess design: start Python, import overmix, convert one frame
+    of a 64x36 clip, exit (5 runs, seconds each)."""
+    make_clip(tmp / "tiny.mp4", n=2, h=36, w=64)
+    starts = []
+    for i in range(5):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "overmix", "-q", "convert",
+                        str(tmp / "tiny.mp4"), "-o", str(tmp / f"tiny{i}.png")],
+                       check=True, capture_output=True)
+        starts.append(time.perf_counter() - t0)
+    return starts
+
+
+def main() -> None:
+    args = _args()
     w, h = (int(x) for x in args.size.split("x"))
     import distributed
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     try:
-        clips = 2
-        per_clip = max(1, args.scenes // clips)
-        for k in range(clips):
-            make_clip(tmp / f"c{k}.mp4", n=per_clip * args.frames, h=h, w=w, seed=7 * k,
-                      cut_every=args.frames)
-        ranges = [[s * args.frames, (s + 1) * args.frames] for s in range(per_clip)]
-        opts = {"dump": "", "convert": "", "stitch": ""}[args.command]
-        (tmp / "job.toml").write_text(
-            f'output = "out"\ninputs = ["c*.mp4"]\nscenes = {ranges}\n[[action]]\n'
-            f'command = "{args.command}"\noutput = "{{stem}}/{{scene:03d}}'
-            f'{"" if args.command == "dump" else ".png"}"\n{opts}')
-        job = batch.load_job(tmp / "job.toml")
+        job = _make_job(tmp, args, w, h)
         tasks = batch.make_plan(job).tasks
         print(f"{len(tasks)} '{args.command}' tasks, {args.frames} frames of {w}x{h} each, "
               f"{args.workers} workers; {os.cpu_count()} CPUs, load average "
@@ -81,53 +145,13 @@ def main() -> None:
         client = distributed.Client(cluster)
         startup = time.perf_counter() - t0
         try:
-            # Serial and cluster runs alternate; the best of --repeat runs of each is kept
-            # (other processes on the machine add noise, mostly upwards).
-            best_serial = best_par = (float("inf"), 0.0)
-            ndone = 0
-            for rep in range(args.repeat):
-                serial_root = tmp / f"serial{rep}"
-                serial_root.mkdir()
-                c0 = _child_cpu()
-                t0 = time.perf_counter()
-                res = batch.serial_run(tasks, serial_root)
-                serial = time.perf_counter() - t0
-                best_serial = min(best_serial, (serial, _child_cpu() - c0))
-                bad = [r for r in res if r["status"] != "done"]
-                if bad:
-                    raise SystemExit(f"serial run failed: {bad[0]}")
-                c0 = sum(client.run(_child_cpu).values())
-                t0 = time.perf_counter()
-                report = batch.run_job(job, client=client, force=True)
-                par = time.perf_counter() - t0
-                best_par = min(best_par, (par, sum(client.run(_child_cpu).values()) - c0))
-                ndone = report.count("done")
-                if ndone != len(tasks):
-                    raise SystemExit(f"cluster run: {report.to_json()}")
-            (serial, serial_cpu), (par, par_cpu) = best_serial, best_par
-            par_per = par
-
-            # scheduler overhead: no-op tasks through submit + as_completed
-            client.gather(client.map(abs, range(10), pure=False))  # warm up
-            t0 = time.perf_counter()
-            futs = client.map(abs, range(args.noop), pure=False)
-            for _ in distributed.as_completed(futs):
-                pass
-            noop = (time.perf_counter() - t0) / args.noop
+            (serial, serial_cpu), (par, par_cpu), ndone = _serial_and_cluster(
+                client, job, tasks, tmp, args.repeat)
+            noop = _noop_overhead(client, args.noop)
         finally:
             client.close()
             cluster.close()
-
-        # The floor of the subprocess design: start Python, import overmix, convert one frame
-        # of a 64x36 clip, exit.
-        make_clip(tmp / "tiny.mp4", n=2, h=36, w=64)
-        starts = []
-        for i in range(5):
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "overmix", "-q", "convert",
-                            str(tmp / "tiny.mp4"), "-o", str(tmp / f"tiny{i}.png")],
-                           check=True, capture_output=True)
-            starts.append(time.perf_counter() - t0)
+        starts = _subprocess_floor(tmp)
 
         print(f"serial (one subprocess after another): {serial:7.2f} s "
               f"({serial / len(tasks):.2f} s/task; commands used {serial_cpu:.1f} CPU-s, "
@@ -135,7 +159,7 @@ def main() -> None:
         print(f"local cluster, {args.workers} workers:       {par:7.2f} s for {ndone} tasks "
               f"({par / max(ndone, 1):.2f} s/task; commands used {par_cpu:.1f} CPU-s, "
               f"{par_cpu / par:.2f} cores; cluster start-up {startup:.2f} s not included)")
-        print(f"speed-up: {serial / par_per:.2f}x on {args.workers} workers "
+        print(f"speed-up: {serial / par:.2f}x on {args.workers} workers "
               f"(best of {args.repeat} runs each)")
         print(f"scheduler overhead per no-op task ({args.noop} tasks): {noop * 1e3:.2f} ms")
         print(f"per-task floor of a subprocess (python -m overmix convert of one 64x36 "

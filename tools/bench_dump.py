@@ -76,7 +76,7 @@ def timed(label: str, fn) -> tuple[float, float, object]:
     return dt, (_cpu() - c0) / max(dt, 1e-9), out
 
 
-def main() -> int:
+def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--xz-frames", type=int, default=12)
@@ -85,48 +85,32 @@ def main() -> int:
                     help="film-grain noise (std of R'G'B' in [0, 1]); the default gives a "
                          "Blu-ray-like ~29 Mbit/s, 0 a clean ~0.7 Mbit/s clip")
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "overmix-bench"))
-    args = ap.parse_args()
-    cache = Path(args.cache)
-    cache.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    suffix = f"_grain{args.grain:g}" if args.grain > 0 else ""
-    clip = make_clip(cache / f"hi10p_1080_{args.frames}{suffix}.mkv", args.frames, args.grain)
-    mbps = clip.stat().st_size * 8 / (args.frames * 1001 / 24000) / 1e6
-    print(f"clip: {clip} ({clip.stat().st_size / 1e6:.1f} MB, {args.frames} frames 1920x1080 "
-          f"yuv420p10le High 10, {mbps:.1f} Mbit/s; made/cached in "
-          f"{time.perf_counter() - t0:.1f} s)")
-    print(f"cores available: {os.cpu_count()}")
+    return ap.parse_args()
 
-    def decode_raw() -> int:
-        n = 0
-        for f in open_video(clip, ivtc="off"):
+
+def _decode_raw(clip: Path) -> int:
+    """Frames decoded as overmix's raw planes."""
+    n = 0
+    for f in open_video(clip, ivtc="off"):
+        n += 1
+        assert f.planes[0].dtype == np.uint16
+    return n
+
+
+def _decode_pyav(clip: Path) -> int:
+    """Frames decoded by PyAV to arrays (the baseline)."""
+    n = 0
+    with av.open(str(clip)) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"
+        for fr in c.decode(s):
+            fr.to_ndarray()
             n += 1
-            assert f.planes[0].dtype == np.uint16
-        return n
+    return n
 
-    def decode_pyav() -> int:
-        n = 0
-        with av.open(str(clip)) as c:
-            s = c.streams.video[0]
-            s.thread_type = "AUTO"
-            for fr in c.decode(s):
-                fr.to_ndarray()
-                n += 1
-        return n
 
-    decode_raw()  # warm the page cache and the packet index
-    t1 = time.perf_counter()
-    open_video(clip, ivtc="off")
-    print(f"open_video fixed cost (probe: container open + first frame; packet index cached): "
-          f"{(time.perf_counter() - t1) * 1000:.0f} ms")
-    rows = []
-    dt, cores, n = timed("decode", decode_raw)
-    rows.append(("decode-only (overmix raw planes)", n / dt, cores, None))
-    dec_fps = n / dt
-    dt, cores, n = timed("pyav", decode_pyav)
-    rows.append(("PyAV to_ndarray (baseline)", n / dt, cores, None))
-
-    # CPU cost of the compression alone (one thread), to explain the dump figures
+def _compress_only(clip: Path) -> None:
+    """CPU cost of the compression alone (one thread), to explain the dump figures."""
     from overmix.io.dumps import encode_frame
 
     sample = list(open_video(clip, ivtc="off", frames=6))
@@ -138,6 +122,10 @@ def main() -> int:
         print(f"compress only, {comp} level {level}: {per * 1000:.0f} ms/frame on one thread "
               f"({1 / per:.1f} frames/s)")
 
+
+def _dumps(clip: Path, args: argparse.Namespace) -> list[tuple[str, float, float, float]]:
+    """``overmix dump`` with each compression: (label, frames/s, cores, bytes/frame)."""
+    rows = []
     work = Path(tempfile.mkdtemp(prefix="bench-dump-"))
     try:
         for comp, frames in (("none", args.frames), ("zlib", args.frames),
@@ -157,6 +145,35 @@ def main() -> int:
             shutil.rmtree(out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def main() -> int:
+    args = _args()
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    suffix = f"_grain{args.grain:g}" if args.grain > 0 else ""
+    clip = make_clip(cache / f"hi10p_1080_{args.frames}{suffix}.mkv", args.frames, args.grain)
+    mbps = clip.stat().st_size * 8 / (args.frames * 1001 / 24000) / 1e6
+    print(f"clip: {clip} ({clip.stat().st_size / 1e6:.1f} MB, {args.frames} frames 1920x1080 "
+          f"yuv420p10le High 10, {mbps:.1f} Mbit/s; made/cached in "
+          f"{time.perf_counter() - t0:.1f} s)")
+    print(f"cores available: {os.cpu_count()}")
+
+    _decode_raw(clip)  # warm the page cache and the packet index
+    t1 = time.perf_counter()
+    open_video(clip, ivtc="off")
+    print(f"open_video fixed cost (probe: container open + first frame; packet index cached): "
+          f"{(time.perf_counter() - t1) * 1000:.0f} ms")
+    rows: list[tuple[str, float, float, float | None]] = []
+    dt, cores, n = timed("decode", lambda: _decode_raw(clip))
+    rows.append(("decode-only (overmix raw planes)", n / dt, cores, None))
+    dec_fps = n / dt
+    dt, cores, n = timed("pyav", lambda: _decode_pyav(clip))
+    rows.append(("PyAV to_ndarray (baseline)", n / dt, cores, None))
+    _compress_only(clip)
+    rows += _dumps(clip, args)
 
     raw = 1920 * 1080 * 3 // 2 * 2
     print(f"{'measure':38s} {'frames/s':>9s} {'cores':>6s} {'bytes/frame':>12s} "
