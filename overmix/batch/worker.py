@@ -42,9 +42,15 @@ def _parent_death_signal() -> Callable[[], None] | None:
     except (OSError, AttributeError):
         return None
     pr_set_pdeathsig = 1
+    parent = os.getpid()
 
     def preexec() -> None:
         prctl(pr_set_pdeathsig, signal.SIGKILL)
+        # The signal only covers a parent that dies after the call: on a loaded machine the
+        # child may first run after the worker was killed (it is then some other process's
+        # child) and must not go on to write files.
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
 
     return preexec
 

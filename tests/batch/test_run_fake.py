@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -123,3 +126,22 @@ def test_corrupt_input_is_reported_and_others_finish(tmp_path, client):
     assert all(r.reason.endswith("corrupt input") for r in failed)
     assert report.count("done") == 12 and len(seen) == 18
     assert not (job.output / "ep1").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_command_of_a_worker_gone_before_it_starts_does_not_run(tmp_path, monkeypatch):
+    """A worker killed between the fork and its child's first run (a loaded machine): the
+    parent-death signal does not cover it, so the child, already another process's, must
+    end itself before running the command (else an orphan writes files after the job)."""
+    from overmix.batch import worker
+
+    marker = tmp_path / "ran"
+    cmd = [sys.executable, "-c", f"open({str(marker)!r}, 'w').close()"]
+    ok = subprocess.run(cmd, preexec_fn=worker._parent_death_signal(), check=False)
+    assert ok.returncode == 0 and marker.exists()
+    marker.unlink()
+    with monkeypatch.context() as m:  # the worker that forked it: some other process
+        m.setattr(worker.os, "getpid", lambda: 1)
+        preexec = worker._parent_death_signal()
+    gone = subprocess.run(cmd, preexec_fn=preexec, check=False)
+    assert gone.returncode == -signal.SIGKILL and not marker.exists()
