@@ -190,7 +190,8 @@ def encode_video(path: str | Path, frames: Sequence[Sequence[np.ndarray]], codec
     codec : "libx264", "mpeg2video", "ffv1", ...
     pix_fmt : encoder pixel format (e.g. "yuv420p10le").
     rate : frame rate.
-    options : encoder options (e.g. {"crf": "0"} or {"qp": "0"}).
+    options : encoder options (e.g. {"crf": "0"} or {"qp": "0"}); libx264 runs with
+        ``asm=0`` unless ``x264-params`` sets asm or mbtree (reproducible encodes).
     tags : FFmpeg colour codes, keys ``colorspace``, ``color_range``, ``color_trc``,
         ``color_primaries``; set on the stream and on every frame. ``None`` = untagged.
     container_format : e.g. "mpegts" (default: from the extension).
@@ -201,7 +202,7 @@ def encode_video(path: str | Path, frames: Sequence[Sequence[np.ndarray]], codec
     """
     path = Path(path)
     with av.open(str(path), "w", format=container_format) as out:
-        stream = out.add_stream(codec, rate=rate, options=dict(options or {}))
+        stream = out.add_stream(codec, rate=rate, options=_reproducible(codec, options))
         h, w = frames[0][0].shape
         stream.width, stream.height = w, h
         stream.pix_fmt = pix_fmt
@@ -231,6 +232,20 @@ def encode_video(path: str | Path, frames: Sequence[Sequence[np.ndarray]], codec
         for pkt in stream.encode(None):
             out.mux(pkt)
     return path
+
+
+def _reproducible(codec: str, options: dict[str, str] | None) -> dict[str, str]:
+    """The encoder ``options``, with libx264 on its plain C code (``asm=0``) unless the
+    caller's ``x264-params`` set ``asm`` or ``mbtree``: x264's AVX-512 macroblock-tree code
+    gives other bits from run to run (same frames and options, one thread or several), so a
+    test's figures would change between runs. The C code gives the same bits every time, at
+    the same bitrate (``mbtree=0`` does too, but spends ~30 % more bits: other material);
+    its encodes of the tests' small frames cost a tenth of a second more."""
+    opts = dict(options or {})
+    params = opts.get("x264-params", "")
+    if codec == "libx264" and "asm" not in params and "mbtree" not in params:
+        opts["x264-params"] = f"{params}:asm=0" if params else "asm=0"
+    return opts
 
 
 def _field_marker(w: int, h: int, pix_fmt: str, rate: Fraction | int, tff: bool
