@@ -230,17 +230,30 @@ class SceneMasks:
     n: int
     bars: np.ndarray | None = None
     maps: dict[int, _Maps] = field(default_factory=dict)
+    # frames that some map marks (the others' queries need not look at their maps)
+    marked: set[int] = field(default_factory=set)
+    _empty: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     # -- building (the aligner)
     def add_pair(self, k: int, moving: np.ndarray, static: np.ndarray,
                  d: tuple[float, float]) -> None:
         """Record the maps of pair (k-1, k) (``d`` at the map level)."""
+        if not moving.any():  # static is a part of moving
+            # empty maps (most pairs of a clean pan): one shared, read-only pair of them for
+            # every such pair (the maps of a long scene would otherwise grow with its frames)
+            if self._empty is None or self._empty[0].shape != moving.shape:
+                moving.flags.writeable = static.flags.writeable = False
+                self._empty = (moving, static)
+            self.maps.setdefault(k, _Maps()).prev = self._empty
+            self.maps.setdefault(k - 1, _Maps()).nxt = self._empty
+            return
         self.maps.setdefault(k, _Maps()).prev = (moving, static)
         self.maps.setdefault(k - 1, _Maps()).nxt = (shift_map(moving, d), shift_map(static, d))
+        self.marked.update((k - 1, k))
 
     # -- queries
     def _level(self, k: int) -> tuple[np.ndarray, np.ndarray] | None:
-        m = self.maps.get(k)
+        m = self.maps.get(k) if k in self.marked else None  # unmarked: empty maps
         if m is None or (m.prev is None and m.nxt is None):
             return None
         got = [p for p in (m.prev, m.nxt) if p is not None]
@@ -267,7 +280,7 @@ class SceneMasks:
     def ignore(self, k: int) -> np.ndarray | None:
         """Everything of frame k that did not follow the background in either pair (the
         alignment's mask: the union, conservative), or None when there is nothing."""
-        m = self.maps.get(k)
+        m = self.maps.get(k) if k in self.marked else None
         parts = [] if m is None else [p[0] for p in (m.prev, m.nxt)
                                       if p is not None and p[0].any()]
         if not parts and self.bars is None:
@@ -295,7 +308,7 @@ class SceneMasks:
     def fraction(self) -> float:
         """Fraction of all frames' pixels the alignment mask ignores (bars excluded)."""
         tot = 0.0
-        for m in self.maps.values():
+        for m in (self.maps[k] for k in sorted(self.marked) if k in self.maps):  # others: empty
             parts = [p[0] for p in (m.prev, m.nxt) if p is not None]
             if parts:
                 tot += np.count_nonzero(np.logical_or.reduce(parts)) / parts[0].size
