@@ -83,9 +83,10 @@ class _Base:
     count: int | None
     rate: Fraction | None
     info: dict[str, Any]
-    # threads decoding files ahead (None: one per core); io.loading leaves a core to the
-    # stage that reads the frames while they decode
+    # threads decoding files ahead (None: one per core), and decoded files waiting at most
+    # (None: two per thread; io.loading keeps one per thread beside the alignment's memory)
     decode_threads: int | None = None
+    decode_ahead: int | None = None
 
     def close(self) -> None:
         return None
@@ -175,7 +176,8 @@ class DumpSource(_Base):
         jobs = list(zip(self.files, self._entries, self._positions, strict=True))
         # files are inflated ahead in threads (zlib and ISA-L release the GIL)
         for k, ((path, entry, _), (frame, how)) in enumerate(
-            zip(jobs, prefetch(decode, jobs, workers=self.decode_threads), strict=True)
+            zip(jobs, prefetch(decode, jobs, workers=self.decode_threads,
+                                       ahead=self.decode_ahead), strict=True)
         ):
             if frame.shape != self._shape or frame.layout != self.layout:
                 raise InputError(
@@ -281,7 +283,7 @@ class PngSource(_Base):
                 return first
             return self._read(*job)
 
-        frames = prefetch(read, jobs, workers=self.decode_threads)
+        frames = prefetch(read, jobs, workers=self.decode_threads, ahead=self.decode_ahead)
         for k, ((path, _), frame) in enumerate(zip(jobs, frames, strict=True)):
             if frame.shape != self._shape or frame.layout != self.layout \
                     or frame.color.bit_depth != self.color.bit_depth:

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import cmath
 import math
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -161,16 +163,45 @@ def detect_motion(lumas: object, xy: np.ndarray, *, mask: np.ndarray | None = No
     if len(hops) > _DETECT_MAX_PAIRS:  # spread a few hops over the scene
         pick = np.linspace(0, len(hops) - 1, _DETECT_MAX_PAIRS).round().astype(int)
         hops = [hops[i] for i in sorted(set(pick.tolist()))]
+    found = _measure_hops(hops, read, prep, xy)
+    corner = math.hypot(w - 1, h - 1) / 2
+    return decide_motion(found, n, corner)
+
+
+def _measure_hops(hops: list[tuple[int, int]], read: Callable[[int], np.ndarray],
+                  prep: _Preparer, xy: np.ndarray) -> list[tuple[int, complex, float]]:
+    """:func:`detect_motion`'s hops measured: ``(frames spanned, log m, formal sigma)`` of
+    each confident one, in scene order. The later half of the chain is measured on a second
+    thread meanwhile (the alignment's last stage: the cores are otherwise idle, and the
+    steps' full-resolution products release the GIL), each half reading and preparing its
+    own frames (a hop's end is the next one's start: only the middle frame is read twice)."""
+    if min(2, os.cpu_count() or 1) < 2 or len(hops) < 2:
+        return _hops_of(hops, read, prep, xy)
+    half = (len(hops) + 1) // 2
+    with ThreadPoolExecutor(1, thread_name_prefix="overmix-hops") as ex:
+        later = ex.submit(_hops_of, hops[half:], read, prep, xy)
+        try:
+            first = _hops_of(hops[:half], read, prep, xy)
+        finally:
+            later.cancel()
+        return first + later.result()
+
+
+def _hops_of(hops: list[tuple[int, int]], read: Callable[[int], np.ndarray],
+             prep: _Preparer, xy: np.ndarray) -> list[tuple[int, complex, float]]:
+    """The hops of :func:`_measure_hops`, one after the other (the frames of the current
+    hop kept prepared)."""
     cache: dict[int, PreparedPlane] = {}
 
     def get(k: int) -> PreparedPlane:
         if k not in cache:
-            cache.clear() if len(cache) > 2 else None
             cache[k] = prep(k, np.asarray(read(k)))
         return cache[k]
 
     found: list[tuple[int, complex, float]] = []  # (frames spanned, log m, formal sigma)
     for i, j in hops:
+        for old in [k for k in cache if k not in (i, j)]:
+            del cache[old]
         d = xy[j] - xy[i]
         # the translation is known: refined from it on a coarse level (basin of a few px at
         # the corners), searched only when that matches poorly
@@ -188,8 +219,7 @@ def detect_motion(lumas: object, xy: np.ndarray, *, mask: np.ndarray | None = No
         if r.confidence < MIN_CONFIDENCE:
             continue
         found.append((j - i, complex(math.log(r.scale), r.angle), r.sigma_mu))
-    corner = math.hypot(w - 1, h - 1) / 2
-    return decide_motion(found, n, corner)
+    return found
 
 
 def decide_motion(found: Sequence[tuple[int, complex, float]], n: int,

@@ -136,9 +136,9 @@ def test_png_folder_loads_in_background_with_the_same_frames(tmp_path: Path) -> 
         stores.append(load_store(sources[-1], budget_bytes=0, background=background))
     try:
         assert isinstance(stores[1], LoadingStore) and not isinstance(stores[0], LoadingStore)
-        # one core is left to the reader
-        assert sources[0].decode_threads is None
-        assert sources[1].decode_threads == max(1, decode_workers() - 1)
+        # every core decodes, one decoded frame per thread waiting beside the reader
+        assert sources[0].decode_ahead is None and sources[1].decode_threads is None
+        assert sources[1].decode_ahead == decode_workers() + 1
         for k in reversed(range(6)):  # any order: the reads wait
             assert np.array_equal(stores[0].luma(k), stores[1].luma(k))
         stores[1].finish()
