@@ -66,3 +66,28 @@ def test_tiles_outvote_a_strong_static_overlay() -> None:
     r = estimate_shift(a, b, guess=tuple(sc.xy[6] - sc.xy[2]))
     d = sc.xy[6] - sc.xy[2]
     assert abs(r.dx - d[0]) < 0.5 and abs(r.dy - d[1]) < 0.5
+
+
+def test_a_pair_found_empty_still_vetoes_its_neighbours_foreground() -> None:
+    """Maps of 3 frames of 6x8: pair (0, 1) finds a block moving in frame 1, pair (1, 2)
+    nothing (its empty maps are shared, not copied). Frame 1's foreground is where BOTH
+    its pairs say so: none; its alignment mask is the union (grown): the block's
+    surroundings; frame 2 has none."""
+    from overmix.registration.masks import SceneMasks
+
+    m = SceneMasks((6, 8), 1, 3)
+    block = np.zeros((6, 8), bool)
+    block[2:4, 3:6] = True
+    m.add_pair(1, block.copy(), np.zeros((6, 8), bool), (0.0, 0.0))
+    m.add_pair(2, np.zeros((6, 8), bool), np.zeros((6, 8), bool), (1.0, 0.0))
+    # the alignment mask is grown by 2 px (Chebyshev): rows 0-5, columns 1-7
+    grown = np.zeros((6, 8), bool)
+    grown[0:6, 1:8] = True
+    assert not m.foreground(1).any() and not m.overlay(1).any()
+    assert np.array_equal(m.ignore(1), grown)
+    assert m.ignore(2) is None and not m.foreground(2).any()
+    # frame 0 sees the block only from pair (0, 1): a single pair decides alone
+    assert np.array_equal(m.ignore(0), grown) and np.array_equal(m.foreground(0), block)
+    assert m.fraction() == pytest.approx(2 * block.sum() / (3 * block.size))
+    s = m.summary()
+    assert s["foreground_frames"] == 1 and s["overlay_frames"] == 0
