@@ -42,7 +42,7 @@ __all__ = ["AMBIGUOUS", "conflicts", "follower_masks", "follower_votes", "follow
 # A pair conflicts with the solved offsets when it is at least this confident ...
 CONFLICT_CONFIDENCE = 0.8
 # ... and its residual is at least this large (px).
-CONFLICT_PX = 2.0
+CONFLICT_PX = 1.0
 # Fewest conflicting pairs that make a second hypothesis.
 MIN_CONFLICTS = 2
 # Votes are cast on pairs at most this many frames apart (frames held in a window).

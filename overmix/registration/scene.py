@@ -34,6 +34,8 @@ __all__ = ["AlignResult", "align", "align_scene"]
 # frames (on average), the scene is aligned a second time with it masked out.
 REALIGN_FRACTION = MIN_FRACTION
 
+_Masks = Callable[[int], "np.ndarray | None"]
+
 
 @dataclass
 class AlignResult:
@@ -49,11 +51,16 @@ class AlignResult:
     left_out : list of (index, reason)
         Input indices of the frames that could not be placed with confidence, each with a
         short reason (a cut, a frame that matches none of its neighbours).
+    follower : callable or None
+        When the camera follows a character (:mod:`.follow`) and the offsets follow the
+        background: ``follower(k)``, the ignore mask (frame coordinates, by position in the
+        input sequence) the offsets were measured with, the character's tiles included.
     """
 
     offsets: Offsets
     masks: SceneMasks | None = None
     left_out: list[tuple[int, str]] = field(default_factory=list)
+    follower: Callable[[int], np.ndarray | None] | None = None
 
 
 def align(lumas: LumaProvider, **options: Any) -> Offsets:
@@ -135,13 +142,14 @@ def align_scene(lumas: LumaProvider, *, motion: str = "xy",
                              detect, report)
     h, w = run.shape
     out, left = _solve(n, labels, run.pairs, run.results, motion, w, h, strict, run.flat)
+    follower = None
     if detect:
-        run, out, left = _follow(read, n, labels, motion, mask, border, frame_masks,
-                                 auto_bars, report, strict, run, out, left)
+        run, out, left, follower = _follow(read, n, labels, motion, mask, border, frame_masks,
+                                           auto_bars, report, strict, run, out, left)
     out.extra["bars"] = [int(b) for b in run.bars]
     if run.masks is not None:
         out.extra["masks"] = {**run.masks.summary(), "realigned": realigned}
-    return AlignResult(out, run.masks, left)
+    return AlignResult(out, run.masks, left, follower)
 
 
 
@@ -149,7 +157,8 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
             mask: np.ndarray | None, border: int,
             frame_masks: Callable[[int], np.ndarray | None] | None, auto_bars: bool,
             report: ProgressCallback, strict: bool, run: _Run, out: Offsets,
-            left: list[tuple[int, str]]) -> tuple[_Run, Offsets, list[tuple[int, str]]]:
+            left: list[tuple[int, str]],
+            ) -> tuple[_Run, Offsets, list[tuple[int, str]], _Masks | None]:
     """The camera may follow a character (:mod:`overmix.registration.follow`): confident
     pairs disagree with the solved offsets, or the solved camera hardly moves while a few
     long pairs' tiles see a second, larger motion. For each such second motion, the frames
@@ -158,7 +167,7 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
     motion, their own confident pairs agree with them better (or none disagrees) and the
     other motion's region is the larger over the longest pairs. Otherwise the offsets stay, with
     a warning in ``extra["follow"]`` when confident pairs disagree or the two regions are
-    about as large."""
+    about as large. Also the follower's masks the kept offsets were measured with (or None)."""
     solved = follow.positions(n, labels, list(out.indices), out.xy)
     bad = follow.conflicts(run.pairs, solved)
     if len(bad) < follow.MIN_CONFLICTS:
@@ -168,7 +177,7 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
     if alt is not None:
         alts.append(alt)
     if not alts:
-        return run, out, left
+        return run, out, left, None
     info: dict[str, object] = {"conflicts": len(bad)}
     close = False
     votes: list[list[float]] = []
@@ -184,7 +193,7 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
                     info["warning"] = _follow_warning(*got.votes)
                 assert got.run is not None and got.out is not None
                 got.out.extra["follow"] = info
-                return got.run, got.out, got.left
+                return got.run, got.out, got.left, got.masks
             if got.xy is None:
                 break
             alt = follow.fill(got.xy, alt)
@@ -201,7 +210,7 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
         v = votes[-1]
         info["warning"] = _follow_warning(v[0], v[1])
     out.extra["follow"] = info
-    return run, out, left
+    return run, out, left, None
 
 
 @dataclass
@@ -213,6 +222,7 @@ class _Round:
     run: _Run | None = None
     out: Offsets | None = None
     left: list[tuple[int, str]] = field(default_factory=list)
+    masks: _Masks | None = None  # the masks the new offsets were measured with
 
 
 def _follow_round(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
@@ -230,9 +240,8 @@ def _follow_round(read: Callable[[int], np.ndarray], n: int, labels: list[int], 
     # the measured motion (a second round), which a smooth fit only approximates
     if not tiles or not (larger or near or (bad and v_alt >= follow.RERUN_SHARE * v_solved)):
         return got
-    run2 = _run(read, n, labels, motion, mask, border,
-                follow.follower_masks(tiles, size, run.shape, frame_masks), auto_bars,
-                True, report, "align")
+    masks = follow.follower_masks(tiles, size, run.shape, frame_masks)
+    run2 = _run(read, n, labels, motion, mask, border, masks, auto_bars, True, report, "align")
     h, w = run2.shape
     out2, left2 = _solve(n, labels, run2.pairs, run2.results, motion, w, h, strict,
                          run2.flat)
@@ -243,7 +252,7 @@ def _follow_round(read: Callable[[int], np.ndarray], n: int, labels: list[int], 
     # the new offsets' own confident pairs agree with them better, and the other motion's
     # region is the larger over the longest pairs
     got.accept = larger and (follow.weight_of(bad2) < follow.weight_of(bad) or not bad2)
-    got.xy, got.run, got.out, got.left = xy2, run2, out2, left2
+    got.xy, got.run, got.out, got.left, got.masks = xy2, run2, out2, left2, masks
     return got
 
 
@@ -365,6 +374,9 @@ def _align_model(lumas: LumaProvider, motion: str, mask: np.ndarray | None, bord
         out = align_transform(lumas, motion="similarity", **kw)  # type: ignore[arg-type]
         out.extra["motion_detected"] = {"scale_change": math.nan, "angle_deg": math.nan}
         return AlignResult(out)
+    if res.follower is not None:
+        # the camera follows a character: its tiles would read as a zoom or a rotation
+        frame_masks = res.follower
     rows, fm = _placed_rows(lumas, res.offsets, res.masks, frame_masks, indices)
     model, ds, da = detect_motion(_Rows(reader(lumas), rows), res.offsets.xy, mask=mask,
                                   border=border, frame_masks=fm, auto_bars=auto_bars)
@@ -425,7 +437,7 @@ def _richer(lumas: LumaProvider, res: AlignResult, model: str, mask: np.ndarray 
         off.extra["motion"] = "xy"
         return res
     out.extra["motion_detected"] = {"scale_change": detected[0], "angle_deg": detected[1]}
-    for key in ("left_out", "masks"):
+    for key in ("left_out", "masks", "follow"):
         if key in off.extra:
             out.extra[key] = off.extra[key]
     left = off.extra.get("unaligned_frames", [])
