@@ -191,6 +191,8 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
                 info.update(votes=votes, followed=True)
                 if got.near:
                     info["warning"] = _follow_warning(*got.votes)
+                if len(got.bad) >= follow.MIN_CONFLICTS:  # still not consistent
+                    info["warning"] = _conflict_warning(got.bad, labels)
                 assert got.run is not None and got.out is not None
                 got.out.extra["follow"] = info
                 return got.run, got.out, got.left, got.masks
@@ -199,13 +201,7 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
             alt = follow.fill(got.xy, alt)
     info["votes"] = votes
     if bad:
-        first, last = bad[0], bad[-1]
-        info["warning"] = (
-            f"{len(bad)} confident frame pairs (frames {labels[first.i]}-{labels[first.j]}"
-            f"{'' if len(bad) == 1 else f' ... {labels[last.i]}-{labels[last.j]}'}) disagree"
-            " with the offsets: a large region (a character the camera follows?) moves "
-            "differently from the rest and the background's motion is ambiguous; check the "
-            "still, or give --offsets")
+        info["warning"] = _conflict_warning(bad, labels)
     elif close:
         v = votes[-1]
         info["warning"] = _follow_warning(v[0], v[1])
@@ -223,6 +219,7 @@ class _Round:
     out: Offsets | None = None
     left: list[tuple[int, str]] = field(default_factory=list)
     masks: _Masks | None = None  # the masks the new offsets were measured with
+    bad: list[Pair] = field(default_factory=list)  # confident pairs that disagree with xy
 
 
 def _follow_round(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
@@ -253,7 +250,17 @@ def _follow_round(read: Callable[[int], np.ndarray], n: int, labels: list[int], 
     # region is the larger over the longest pairs
     got.accept = larger and (follow.weight_of(bad2) < follow.weight_of(bad) or not bad2)
     got.xy, got.run, got.out, got.left, got.masks = xy2, run2, out2, left2, masks
+    got.bad = bad2 if len(bad2) >= follow.MIN_CONFLICTS else []
     return got
+
+
+def _conflict_warning(bad: list[Pair], labels: list[int]) -> str:
+    first, last = bad[0], bad[-1]
+    return (f"{len(bad)} confident frame pairs (frames {labels[first.i]}-{labels[first.j]}"
+            f"{'' if len(bad) == 1 else f' ... {labels[last.i]}-{labels[last.j]}'}) disagree"
+            " with the offsets: a large region (a character the camera follows?) moves "
+            "differently from the rest and the background's motion is ambiguous; check the "
+            "still, or give --offsets")
 
 
 def _follow_warning(v_solved: float, v_alt: float) -> str:
