@@ -153,7 +153,8 @@ def run_scene(name: str, depth: int, n: int, h: int, w: int, work: Path, *,
             "got": got, "ref": want, "time": t_new, "ratio": t_new / t_old,
             "npx": {k: int(m.sum()) for k, m in regions.items()},
             "masks": off.extra.get("masks", {}), "left_out": len(off.extra.get("left_out", [])),
-            "edges": res.summary.get("masked", {}).get("frame_edges")}
+            "edges": res.summary.get("masked", {}).get("frame_edges"),
+            "follow": off.extra.get("follow", {})}
 
 
 def cost(work: Path, repeat: int) -> None:
@@ -238,7 +239,10 @@ def main() -> None:
                       f"{m.get('overlay', 0):.3f}, {m.get('foreground', 0):.3f}"
                       + (f", frame edges {r['edges']}" if r["edges"] else "")
                       + (f", aligned again without {m['moving_share']:.3f} moving"
-                         if "moving_share" in m else ""), flush=True)
+                         if "moving_share" in m else "")
+                      + (", follow: warning" if "warning" in r["follow"] else
+                         ", follow: followed" if r["follow"].get("followed") else ""),
+                      flush=True)
     if not args.skip_cost:
         cost(work, args.repeat)
 

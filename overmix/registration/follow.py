@@ -44,7 +44,7 @@ CONFLICT_CONFIDENCE = 0.8
 # ... and its residual is at least this large (px).
 CONFLICT_PX = 1.0
 # Fewest conflicting pairs that make a second hypothesis.
-MIN_CONFLICTS = 2
+MIN_CONFLICTS = 1
 # Votes are cast on pairs at most this many frames apart (frames held in a window).
 VOTE_SPAN = 8
 # The two motions must differ by at least this much on the vote level (px): candidates a
@@ -157,29 +157,61 @@ def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
     tiles: dict[int, np.ndarray] = {}
     spans: dict[int, tuple[float, float]] = {}
     scale = 1
+    placed = ~np.isnan(solved[:, 0])
     for k in range(n):
-        if not by_j.get(k) and not any(p.i == k for ps in by_j.values() for p in ps):
+        if not placed[k]:
             continue
         window[k], lvl = _vote_level(read(k))
         scale = 2 ** lvl
+
+        voted = False
         for p in by_j.get(k, []):
-            if p.i not in window or np.isnan(solved[[p.i, p.j]]).any():
+            if p.i not in window or not placed[p.i]:
                 continue
-            cs = [tuple(int(round(float(v) / scale)) for v in solved[p.j] - solved[p.i]),
-                  tuple(int(round(float(v) / scale)) for v in alt[p.j] - alt[p.i])]
-            if max(abs(cs[0][0] - cs[1][0]), abs(cs[0][1] - cs[1][1])) < VOTE_APART:
+            cs = _cands(solved, alt, p.i, k, scale)
+            if _apart(cs) < VOTE_APART:
                 continue
             win, weight = tile_winners(window[p.i], window[k], None, None, cs, tile=_TILE,
                                        min_std=_MIN_STD)
             vs, va = spans.get(p.j - p.i, (0.0, 0.0))
             spans[p.j - p.i] = (vs + float(weight[win == 0].sum()),
                                 va + float(weight[win == 1].sum()))
-            mine = win == 0
-            for f, sh in ((k, (0, 0)), (p.i, cs[0])):
-                _mark(tiles, f, mine, sh)
+            _mark_pair(tiles, k, p.i, win == 0, cs[0])
+            voted = True
+        # a frame no measured pair tells the motions apart in (a slow pan: they part only
+        # over a longer jump) takes its follower's tiles from the earlier frame held that
+        # tells them apart most (not counted in the votes)
+        far = max((i for i in window if i != k),
+                  key=lambda i: _apart(_cands(solved, alt, i, k, scale)), default=None)
+        if (not voted and far is not None
+                and _apart(cs := _cands(solved, alt, far, k, scale)) >= VOTE_APART):
+            win, _ = tile_winners(window[far], window[k], None, None, cs, tile=_TILE,
+                                  min_std=_MIN_STD)
+            _mark_pair(tiles, k, far, win == 0, cs[0])
         for old in [j for j in window if j <= k - VOTE_SPAN]:
             del window[old]
     return spans[max(spans)] if spans else (0.0, 0.0), tiles, _TILE * scale
+
+
+def _cands(solved: np.ndarray, alt: np.ndarray, i: int, k: int,
+           scale: int) -> list[tuple[int, int]]:
+    """Frame k's shift from frame i under the solved motion and under ``alt``, in whole
+    vote-level px."""
+    return [(int(round(float(v[k, 0] - v[i, 0]) / scale)),
+             int(round(float(v[k, 1] - v[i, 1]) / scale))) for v in (solved, alt)]
+
+
+def _apart(cs: list[tuple[int, int]]) -> int:
+    """How far apart two integer shifts are (Chebyshev, px)."""
+    return max(abs(cs[0][0] - cs[1][0]), abs(cs[0][1] - cs[1][1]))
+
+
+def _mark_pair(tiles: dict[int, np.ndarray], k: int, i: int, mine: np.ndarray,
+               shift: tuple[int, int]) -> None:
+    """The tiles ``mine`` of frame k (that voted for the solved motion against frame i,
+    which that motion moves by ``shift``) in the maps of both frames."""
+    for f, sh in ((k, (0, 0)), (i, shift)):
+        _mark(tiles, f, mine, sh)
 
 
 def _mark(tiles: dict[int, np.ndarray], f: int, mine: np.ndarray,

@@ -256,11 +256,12 @@ def _follow_round(read: Callable[[int], np.ndarray], n: int, labels: list[int], 
 
 def _conflict_warning(bad: list[Pair], labels: list[int]) -> str:
     first, last = bad[0], bad[-1]
-    return (f"{len(bad)} confident frame pairs (frames {labels[first.i]}-{labels[first.j]}"
-            f"{'' if len(bad) == 1 else f' ... {labels[last.i]}-{labels[last.j]}'}) disagree"
-            " with the offsets: a large region (a character the camera follows?) moves "
-            "differently from the rest and the background's motion is ambiguous; check the "
-            "still, or give --offsets")
+    return (f"{len(bad)} confident frame pair{'' if len(bad) == 1 else 's'} (frames "
+            f"{labels[first.i]}-{labels[first.j]}"
+            f"{'' if len(bad) == 1 else f' ... {labels[last.i]}-{labels[last.j]}'}) "
+            f"disagree{'s' if len(bad) == 1 else ''} with the offsets: a large region (a "
+            "character the camera follows?) moves differently from the rest and the "
+            "background's motion is ambiguous; check the still, or give --offsets")
 
 
 def _follow_warning(v_solved: float, v_alt: float) -> str:
