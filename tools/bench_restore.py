@@ -38,6 +38,7 @@ from tests.restore.scenes import (  # noqa: E402
     CelScene,
     average_upscaled,
     common_area,
+    h264_roundtrip,
     psnr,
     ssim,
 )
@@ -55,23 +56,9 @@ def h264_luma(frames: list[np.ndarray], folder: Path, name: str, crf: int) -> tu
 
     Returns the decoded working Y' planes and the bitrate in kbit/s (at 24 fps).
     """
-    from overmix.io.sources import open_source
-    from overmix.io.store import FrameStore
-    from tests.videogen import color_tags, encode_video, rgb_to_yuv_codes
-
-    codes = [rgb_to_yuv_codes(np.repeat(f[..., None], 3, axis=2), "709", False, 8, (2, 2))
-             for f in frames]
-    path = encode_video(folder / f"{name}.mkv", codes, options={"crf": str(crf)},
-                        tags=color_tags("709"))
-    kbps = path.stat().st_size * 8 / (len(frames) / 24.0) / 1000
-    src = open_source(path)
-    try:
-        store = FrameStore.from_source(src)
-    finally:
-        src.close()
-    with store:
-        out = [store.luma(k).copy() for k in range(len(store))]
-    return out, kbps
+    path = folder / f"{name}.mkv"
+    out = h264_roundtrip(frames, path, crf)
+    return out, path.stat().st_size * 8 / (len(frames) / 24.0) / 1000
 
 
 # ----------------------------------------------------------------------------- SR

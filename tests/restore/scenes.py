@@ -9,6 +9,8 @@ K2 0.03) implemented here so the figures do not depend on the code under test.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from scipy import ndimage
 
@@ -147,3 +149,22 @@ def common_area(xy: np.ndarray, w: int, h: int, canvas_x: float, canvas_y: float
     y1 = float(np.min(xy[:, 1])) + h - 0.5 - (canvas_y - 0.5)
     return (slice(int(np.ceil(y0 * scale)), int(np.floor(y1 * scale))),
             slice(int(np.ceil(x0 * scale)), int(np.floor(x1 * scale))))
+
+
+def h264_roundtrip(frames: list[np.ndarray], path: Path, crf: int) -> list[np.ndarray]:
+    """Gray frames (Y' in [0, 1]) written to ``path`` as 8-bit 4:2:0 H.264 (libx264 at
+    ``crf``, BT.709 tagged) and read back through overmix's own reader (working Y')."""
+    from overmix.io.sources import open_source
+    from overmix.io.store import FrameStore
+    from tests.videogen import color_tags, encode_video, rgb_to_yuv_codes
+
+    codes = [rgb_to_yuv_codes(np.repeat(f[..., None], 3, axis=2), "709", False, 8, (2, 2))
+             for f in frames]
+    encode_video(path, codes, options={"crf": str(crf)}, tags=color_tags("709"))
+    src = open_source(path)
+    try:
+        store = FrameStore.from_source(src)
+    finally:
+        src.close()
+    with store:
+        return [store.luma(k).copy() for k in range(len(store))]

@@ -7,30 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from overmix.geometry import Canvas
-from overmix.io.sources import open_source
-from overmix.io.store import FrameStore
 from overmix.restore.degrade import block_mean
 from overmix.restore.mosaic import detect_mosaic, recover_mosaic
 from overmix.restore.superres import back_project
-from tests.restore.scenes import CelScene, psnr
-from tests.videogen import color_tags, encode_video, rgb_to_yuv_codes
+from tests.restore.scenes import CelScene, h264_roundtrip, psnr
 
 N, H, W = 40, 96, 128
 BLOCK, PHASE = 8, (5, 3)
-
-
-def h264_roundtrip(frames: list[np.ndarray], path: Path, crf: int) -> list[np.ndarray]:
-    """Gray frames (Y' in [0, 1]) through libx264 4:2:0 at ``crf`` and overmix's own reader."""
-    codes = [rgb_to_yuv_codes(np.repeat(f[..., None], 3, axis=2), "709", False, 8, (2, 2))
-             for f in frames]
-    encode_video(path, codes, options={"crf": str(crf)}, tags=color_tags("709"))
-    src = open_source(path)
-    try:
-        store = FrameStore.from_source(src)
-    finally:
-        src.close()
-    with store:
-        return [store.luma(k).copy() for k in range(len(store))]
 
 
 def pan(censor: bool) -> tuple[CelScene, np.ndarray, list[np.ndarray], np.ndarray]:
