@@ -8,10 +8,10 @@ from dataclasses import replace
 
 from overmix.commands.options import StitchOptions
 from overmix.commands.paths import check_not_input
-from overmix.commands.stages import compute_offsets, load_mask, load_store
+from overmix.commands.stages import compute_offsets, loaded, settle_load_time
 from overmix.commands.stitch import summarize
 from overmix.geometry import Offsets
-from overmix.io.loading import LoadingStore, reading
+from overmix.io.loading import reading
 from overmix.progress import ProgressCallback, no_progress
 
 __all__ = ["align_input"]
@@ -27,19 +27,13 @@ def align_input(input_path: str | os.PathLike[str], opts: StitchOptions | None =
     if output is not None:
         check_not_input([input_path, opts.mask], [output])
     timings: dict[str, float] = {}
-    t = time.perf_counter()
-    # the alignment reads the first frames while the later ones decode (io.loading)
-    with load_store(input_path, opts, progress, background=True) as store:
-        timings["load"] = time.perf_counter() - t
-        assert store.shape is not None
-        ignore = load_mask(opts.mask, store.shape) if opts.mask else None
+    with loaded(input_path, opts, progress, timings) as (store, ignore):
         t = time.perf_counter()
         opts_no_file = replace(opts, offsets=None)
         with reading(store):
             offsets = compute_offsets(store, opts_no_file, ignore, progress)
         timings["align"] = time.perf_counter() - t
-        if isinstance(store, LoadingStore):  # the two overlapped: load's own wall time
-            timings["load"] = store.load_seconds or timings["load"]
+        settle_load_time(store, timings)
         summary = summarize(store, offsets, None, timings)
     if output is not None:
         offsets.save(output)

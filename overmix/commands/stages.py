@@ -19,7 +19,9 @@ scipy, which a default stitch does not need (``overmix.registration`` itself doe
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -33,6 +35,7 @@ from overmix.commands.options import (
 )
 from overmix.errors import AlignmentError, InputError, UnsupportedError, UsageError
 from overmix.geometry import Offsets
+from overmix.io.loading import LoadingStore
 from overmix.io.loading import load_store as fill_store
 from overmix.io.png import read_png_array
 from overmix.io.prefetch import decode_workers
@@ -64,6 +67,27 @@ def load_store(input_path: str | os.PathLike[str], opts: StitchOptions,
         store.close()
         raise InputError(f"no frames selected from {input_path}")
     return store
+
+
+@contextmanager
+def loaded(input_path: str | os.PathLike[str], opts: StitchOptions, progress: ProgressCallback,
+           timings: dict[str, float]) -> Iterator[tuple[FrameStore, np.ndarray | None]]:
+    """The input loaded for the alignment and its ``--mask`` (bool (h, w) or None), closed on
+    leaving. A folder of PNGs or dumps goes on decoding on a background thread while the
+    alignment reads the first frames (:mod:`overmix.io.loading`); ``timings["load"]`` is the
+    load's wall time until the first frames are there (:func:`settle_load_time` makes it the
+    load's own once the two have overlapped)."""
+    t = time.perf_counter()
+    with load_store(input_path, opts, progress, background=True) as store:
+        timings["load"] = time.perf_counter() - t
+        assert store.shape is not None
+        yield store, (load_mask(opts.mask, store.shape) if opts.mask else None)
+
+
+def settle_load_time(store: FrameStore, timings: dict[str, float]) -> None:
+    """``timings["load"]``: a background load's own wall time (it overlapped the alignment)."""
+    if isinstance(store, LoadingStore):
+        timings["load"] = store.load_seconds or timings["load"]
 
 
 def load_mask(path: str | os.PathLike[str], shape: tuple[int, int]) -> np.ndarray:

@@ -39,18 +39,18 @@ from overmix.commands.stages import (
     estimate_lighting,
     find_overlay,
     grow,
-    load_mask,
-    load_store,
+    loaded,
     logo_mask,
     merge_animation,
     positions,
     realign_animation,
     render_canvas,
     separate_animation,
+    settle_load_time,
     union,
 )
 from overmix.geometry import Offsets
-from overmix.io.loading import LoadingStore, reading
+from overmix.io.loading import reading
 from overmix.io.store import FrameStore
 from overmix.memory import release_memory
 from overmix.progress import ProgressCallback, no_progress
@@ -83,17 +83,11 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
 
         return stitch_jpeg(input_path, opts, progress, output=output)
     timings: dict[str, float] = {}
-    t = time.perf_counter()
-    # the alignment reads the first frames while the later ones decode (io.loading)
-    with load_store(input_path, opts, progress, background=True) as store:
-        timings["load"] = time.perf_counter() - t
-        assert store.shape is not None
-        ignore = load_mask(opts.mask, store.shape) if opts.mask else None
+    with loaded(input_path, opts, progress, timings) as (store, ignore):
         t = time.perf_counter()
         offsets, overlay, masks = _place(store, opts, ignore, progress)
         timings["align"] = time.perf_counter() - t
-        if isinstance(store, LoadingStore):  # the two overlapped: load's own wall time
-            timings["load"] = store.load_seconds or timings["load"]
+        settle_load_time(store, timings)
         release_memory()
         t = time.perf_counter()
         logo_ignore = None if overlay is None else grow(overlay.mask)
