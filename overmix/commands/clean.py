@@ -27,6 +27,7 @@ from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.render.clean_masks import (
     grow,
+    occluders,
     off_layer,
     residual_off_layer,
     semi_transparent,
@@ -37,7 +38,7 @@ from overmix.render.foreground import DISTANCES
 from overmix.render.frame_edges import dirty_edges, edge_mask
 from overmix.render.layers import LayerLabel
 
-__all__ = ["find_clean"]
+__all__ = ["clean_still_runs", "find_clean"]
 
 _Rows = Callable[[int], np.ndarray | None]
 # Screen-fixed content redrawn at full resolution (overmix.render.fixed_edges): the working Y'
@@ -52,6 +53,14 @@ STATIC_THR = 0.03
 # frames around a frame in which a second plane (parallax) covering its background explains
 # a moving-foreground flag there (the foreground stage compares frames up to 8 apart)
 LAYER_REACH = max(DISTANCES)
+
+
+def clean_still_runs(offsets: Offsets, opts: StitchOptions) -> bool:
+    """Whether :func:`find_clean` finds per-frame masks for these offsets: three frames or
+    more, one animation frame, translations at pitch 1 (the masks are translation-only), a
+    render other than ``difference``."""
+    return len(offsets) >= 3 and opts.render != "difference" \
+        and len(set(offsets.anim)) <= 1 and not offsets.has_transform and offsets.pitch == 1.0
 
 
 def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
@@ -70,8 +79,7 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     covered), not something moving: only its own mask, at full resolution, is left out."""
     plan = CleanPlan(None, overlay, prior, layer=layer)
     n = len(offsets)
-    if n < 3 or opts.render == "difference" or len(set(offsets.anim)) > 1 \
-            or offsets.has_transform or offsets.pitch != 1.0:  # translation-only masks
+    if not clean_still_runs(offsets, opts):
         return plan
     assert store.shape is not None
     h, w = store.shape
@@ -139,7 +147,8 @@ def _persistent_overlay(store: FrameStore, pos: list[int], offsets: Offsets,
                         opts: StitchOptions, plan: CleanPlan,
                         progress: ProgressCallback) -> OverlayInfo | None:
     """The overlay made of the outliers that persist in most frames when none was given:
-    pasted from the kept frame (``--overlays keep``), or, with ``--logo off`` and on less
+    pasted from the kept frame (``--overlays keep``), or, with ``--logo off`` or ``auto``
+    (:func:`overmix.commands.stitch` leaves ``auto`` to this stage) and on less
     than a quarter of the frame, a semi-transparent logo's colour and alpha estimated to
     un-blend it; else None."""
     assert plan.consensus is not None
@@ -148,7 +157,7 @@ def _persistent_overlay(store: FrameStore, pos: list[int], offsets: Offsets,
         return None
     if opts.overlays == "keep":
         return OverlayInfo(persistent)  # pasted from the kept frame
-    if opts.logo != "off" or persistent.mean() >= 0.25:
+    if opts.logo not in ("off", "auto") or persistent.mean() >= 0.25:
         return None
     from overmix.restore.overlay_estimate import estimate_overlay  # lazy: scipy
 
@@ -216,8 +225,10 @@ def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets,
     cons = plan.consensus
     still = None
     if cons is not None and cons.still is not None:
+        occ = occluders(cons)
         # grown by a sample: reduced, they end up to a sample short of a bar's edge
-        still = grow(upsample_mask(cons.still, cons.reduce, cons.shape), cons.reduce)
+        still = grow(upsample_mask(occ, cons.reduce, cons.shape), cons.reduce) \
+            if occ.any() else None
     if plan.edge_mask is not None:
         still = plan.edge_mask if still is None else (still | plan.edge_mask)
     return refine_fixed(luma, offsets.xy, plan.candidates, thr=FIXED_THR,

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from overmix.commands.clean import find_clean
+from overmix.commands.clean import clean_still_runs, find_clean
 from overmix.commands.clean_plan import CleanPlan
 from overmix.commands.keep import paste_kept
 from overmix.commands.options import StitchOptions
@@ -100,10 +100,17 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         t = time.perf_counter()
         renders, plan, offsets = _render(store, offsets, opts, ignore, overlay, gains,
                                          progress, masks)
+        placed = overlay
+        if overlay is None and opts.logo == "auto":
+            overlay = plan.overlay  # found by the clean still
         if opts.save_offsets:
             offsets.save(opts.save_offsets)
         if opts.extract_overlay:
-            write_overlay(overlay, store, opts.extract_overlay, opts)
+            # the clean still's mask takes a logo's antialiased rim too, and its alpha there
+            # is a guess: the file holds the overlay found against the stitched background
+            shown = placed if placed is not None else \
+                find_overlay(store, offsets, opts, None, progress)
+            write_overlay(shown, store, opts.extract_overlay, opts)
         warnings: list[str] = []
         if opts.save_project:
             write_project(store, offsets, opts.save_project,
@@ -147,11 +154,16 @@ def _place(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
             offsets, masks = found.offsets, found.masks
         else:
             offsets = compute_offsets(store, opts, union(ignore, given_logo), progress)
-    overlay = find_overlay(store, offsets, opts, given_logo, progress)
+    # --logo auto (and --extract-overlay): the clean still finds the overlay over camera
+    # travel (commands.clean); only where it does not run is it detected here
+    defer = given_logo is None and clean_still_runs(offsets, opts)
+    overlay = None if defer else find_overlay(store, offsets, opts, given_logo, progress)
     if overlay is not None and given_logo is None and overlay.mask.any() and aligned:
         found = align_store(store, opts, union(ignore, grow(overlay.mask)), progress)
         offsets, masks = found.offsets, found.masks
     offsets = separate_animation(store, offsets, opts, progress)
+    if defer and not clean_still_runs(offsets, opts):  # animation frames after all
+        overlay = find_overlay(store, offsets, opts, None, progress)
     if len(set(offsets.anim)) > 1 and aligned:
         logo = None if overlay is None else grow(overlay.mask)
         offsets = realign_animation(store, offsets, opts, union(ignore, logo), progress)

@@ -16,14 +16,15 @@ import numpy as np
 from overmix.render.consensus import Consensus, downsample_mask
 from overmix.render.layers import LayerLabel
 
-__all__ = ["LOGO_GROW", "MOVING_SHARE", "OPAQUE_SHARE", "defer_to_fixed", "grow", "off_layer",
-           "residual_off_layer", "semi_transparent"]
+__all__ = ["LOGO_GROW", "MOVING_SHARE", "OPAQUE_SHARE", "defer_to_fixed", "grow", "occluders",
+           "off_layer", "residual_off_layer", "semi_transparent"]
 
 LOGO_GROW = 3  # px around a logo left out too (compression ringing at its edges)
 OPAQUE_SHARE = 0.3  # a persistent overlay part this opaque is text or bars, not a logo
 # a moving part whose pixels lie this much (share) near redrawn screen-fixed content is that
 # content changing (a new subtitle line): the redrawing decides
 MOVING_SHARE = 0.5
+OCCLUDER_WIDTH = 3  # reduced samples: thinner never-changing content is not an occluder
 _EIGHT = np.ones((3, 3), bool)  # 8-connected parts
 
 
@@ -124,3 +125,25 @@ def residual_off_layer(cons: Consensus,
         for p in parts:
             m = p if m is None else (m | p)
         cons.masks[k] = m
+
+
+def occluders(cons: Consensus, width: int = OCCLUDER_WIDTH) -> np.ndarray:
+    """The reduced samples (bool (h // r, w // r)) behind which a frame's view of a scene
+    point proves nothing in the full-resolution screen-fixed redraw
+    (:mod:`overmix.render.fixed_edges`): screen-fixed content (some row's screen-fixed mask)
+    that never changes on screen (``cons.still``) and is at least ``width`` samples thick
+    (bars, a wide opaque block). Flat background that every frame shows alike is a view of
+    the scene, and the thin glyph parts two subtitle lines share are the text itself: a
+    frame that shows text where another frame's pixel shows something else is what proves
+    that pixel screen-fixed on a slow pan."""
+    from scipy import ndimage  # lazy: only with screen-fixed content
+
+    assert cons.still is not None
+    occ = np.zeros_like(cons.still)
+    for f in cons.fixed or []:
+        if f is not None:
+            occ |= f
+    occ &= cons.still
+    if not occ.any():
+        return occ
+    return ndimage.binary_opening(occ, structure=np.ones((width, width), bool))
