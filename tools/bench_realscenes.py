@@ -292,7 +292,8 @@ def main() -> None:
                       flush=True)
                 sw = r["swept"]
                 if sw:
-                    print(f"{'':10s} {r['depth']:>4d} logo swept area: default {sw['default']:6.2f} "
+                    print(f"{'':10s} {r['depth']:>4d} logo swept area: default "
+                          f"{sw['default']:6.2f} "
                           f"({sw['default'] - sw['free']:+6.2f}), --logo auto {sw['auto']:6.2f} "
                           f"({sw['auto'] - sw['free']:+6.2f}) vs logo-free {sw['free']:6.2f} "
                           "(target: --logo auto within 1 dB)", flush=True)
