@@ -32,8 +32,14 @@ runs):
 3. **Cost**: a 60-frame 1280x720 pan, ``stitch`` with ``--lighting off`` and ``on`` (own
    alignment, whole pipeline), alternated, best of ``--repeat``; the ratio is what counts
    (absolute times on a shared machine are noise).
+4. **What x264 does to the lighting** (8-bit, 40 frames, plain and with the hardsub and
+   character): one x264 setting changed at a time from stock (one thread), and the settings
+   an anime encode would use; per setting the file size, how far the decoded frames
+   themselves are from the nominal gains (the floor's block means against the frame as
+   encoded), the fit's error against the nominal gains (true offsets) and against those
+   decoded gains, each with the worst frame and its picture type (I/P/B).
 
-Usage: ``python tools/bench_lighting.py [--quick] [--repeat 2]``
+Usage: ``python tools/bench_lighting.py [--quick] [--repeat 2] [--skip 1,2,4]``
 """
 
 from __future__ import annotations
@@ -436,11 +442,67 @@ def cost(tmp: Path, repeat: int, n: int = 60) -> None:
           f"{(best['off'] + stage['lighting']) / best['off']:.3f} (less noisy on a busy machine)")
 
 
+# one setting changed at a time from stock x264 (one thread: the rows differ only by it),
+# then what anime encodes use: a fansub-style encode and a high-rate (Blu-ray-like) one
+SWEEP: dict[str, dict[str, str]] = {
+    "reproducible: mbtree=0": {"x264-params": "mbtree=0"},
+    "stock": {},
+    "weightp=0 (no weighted P prediction)": {"x264-params": "weightp=0"},
+    "weightb=0 (no implicit B weights)": {"x264-params": "weightb=0"},
+    "aq-mode=0 (no adaptive quantisation)": {"x264-params": "aq-mode=0"},
+    "bframes=0": {"x264-params": "bframes=0"},
+    "deadzone-inter=0:deadzone-intra=0": {"x264-params": "deadzone-inter=0:deadzone-intra=0"},
+    "trellis=0": {"x264-params": "trellis=0"},
+    "qcomp=0.8 (weaker mbtree)": {"x264-params": "qcomp=0.8"},
+    "tune animation": {"tune": "animation"},
+    "fansub: slower, animation, crf 16, aq 3": {"preset": "slower", "tune": "animation",
+                                                "crf": "16", "x264-params": "aq-mode=3"},
+    "high rate: crf 12": {"crf": "12"},
+}
+
+
+def _picture_types(video: Path) -> str:
+    import av
+
+    with av.open(str(video)) as c:
+        # AVPictureType: 1 I, 2 P, 3 B (an int or an enum, by PyAV version)
+        return "".join(" IPB"[int(f.pict_type)] if 0 < int(f.pict_type) < 4 else "?"
+                       for f in c.decode(video=0))
+
+
+def x264_sweep(tmp: Path) -> None:
+    print("\n[4] what x264 does to the lighting: 8-bit, 40 frames, crf 20 unless said, one "
+          "thread; max gain error % @ frame and its picture type")
+    print(f"{'x264 setting':40s} {'case':9s} {'size':>6s} {'decoded vs nominal':>19s} "
+          f"{'fit vs nominal':>15s} {'fit vs decoded':>15s}")
+    scenes = {"plain": lit_pan(convert=to_codes(8)),
+              "hardsub": lit_pan(convert=to_codes(8), overlays=True)}
+    for label, opts in SWEEP.items():
+        for case, sc in scenes.items():
+            o = {"crf": "20", "threads": "1", **opts}
+            video = encode_video(tmp / "sweep.mkv", sc.rgb, codec="libx264", pix_fmt="yuv420p",
+                                 options=o, tags=color_tags("709"))
+            types = _picture_types(video)
+            with _store(video) as store:
+                dec = codec_floor(store.luma, sc, 8, case == "hardsub")["block means"]
+                fit = fit_lighting(store.luma, sc.xy)
+            cols = []
+            for est, ref in ((dec, sc.gains[:, 0]), (fit.gains[:, 0], sc.gains[:, 0]),
+                             (fit.gains[:, 0], dec)):
+                e = np.abs(_rel_gain_errors(est, ref))
+                k = int(np.argmax(e))
+                cols.append(f"{e[k]:.3f} @{k:2d} {types[k]}")
+            print(f"{label:40s} {case:9s} {video.stat().st_size / 1024:5.0f}K "
+                  f"{cols[0]:>19s} {cols[1]:>15s} {cols[2]:>15s}", flush=True)
+    print("  (stock x264 with its macroblock tree gives different output from run to run "
+          "here, even on one thread: rows with mbtree on vary by ~0.1 %)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="shorter run: 40/80-frame gain test")
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: 1,2,3")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: 1,2,3,4")
     ap.add_argument("--x264-defaults", action="store_true",
                     help="stock x264 settings (threads, mbtree; not reproducible here) instead "
                          "of one thread and mbtree=0")
@@ -459,6 +521,8 @@ def main() -> None:
             gain_accuracy(tmp, (40, 80) if args.quick else (40, 160))
         if "3" not in skip:
             cost(tmp, args.repeat)
+        if "4" not in skip:
+            x264_sweep(tmp)
 
 
 if __name__ == "__main__":

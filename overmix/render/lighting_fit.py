@@ -214,15 +214,16 @@ def _iterate(k: np.ndarray, c: np.ndarray, m: np.ndarray, bi: np.ndarray, st: _S
     (ordered by cell, cells by their frames: :func:`_by_frames`), until the largest change
     of a gain or offset is under ``tol`` (after ``min_iter``); screen-fixed bins looked
     for at the iterations ``static_at`` (``fresh``: the first look replaces the bins ``st``
-    comes with, else they add up). The reduced normal matrix is built again only while
-    the steps are large or do not shrink fast (else the last one's factor serves: the gradient
-    is exact, so the solution is the same; the robust weights make the convergence linear,
-    ~4x per iteration, with either)."""
+    comes with, else they add up). The reduced normal matrix (``st.factor`` to start with, if
+    any) is built again only when the bins change 2 % of the observations' weights or while
+    the steps are large or do not shrink fast (else the last one's factor serves: the
+    gradient is exact, so the solution is the same; the robust weights make the convergence
+    linear, ~4x per iteration, with either)."""
     n, ncell, nbin = len(st.a), len(st.s), len(st.bad)
     pattern = _Pattern(k, c, n, ncell)
     a, b, s = st.a, st.b, st.s
     base = np.where(st.bad[bi], 0.0, 1.0)
-    factor, last_step = None, np.inf
+    factor, last_step = st.factor, np.inf
     for it in range(iterations):
         ak, sc = a[k], s[c]
         r = m - ak * sc - b[k]
@@ -230,13 +231,16 @@ def _iterate(k: np.ndarray, c: np.ndarray, m: np.ndarray, bi: np.ndarray, st: _S
         if it in static_at:
             bad = _static_bins(r, scale, bi, nbin)
             if fresh and it == static_at[0]:
-                st.bad, st.static_bins = bad, int(bad.sum())
+                bad, st.static_bins = bad, int(bad.sum())
+            else:
+                st.static_bins = int(bad.sum()) if bad.any() else st.static_bins
+                bad = st.bad | bad
+            if not np.array_equal(bad, st.bad):
+                moved = (bad != st.bad)[bi]
+                if moved.mean() > 0.02:  # the matrix changes (else close enough to step by)
+                    factor = None
+                st.bad = bad
                 base = np.where(bad[bi], 0.0, 1.0)
-            elif bad.any():
-                st.static_bins = int(bad.sum())
-                st.bad = st.bad | bad
-                base = np.where(st.bad[bi], 0.0, 1.0)
-            factor = None
         wgt = base * _cauchy(r, scale)
         dtheta, ds, factor = _solve_reduced(pattern, wgt, ak, sc, r, a, factor, damping=1e-6)
         st.factor = factor
@@ -297,8 +301,11 @@ def _fit(k: np.ndarray, c: np.ndarray, m: np.ndarray, fbin: np.ndarray, n: int, 
         if found is None or not found.changed():
             return found
     base = np.where(part.bad[bi], 0.0, 1.0)
+    # the subset's matrix, scaled to all cells (SUBSET x the cells: L x sqrt(SUBSET)), serves
+    # the quasi-Newton steps from there until the cells or the convergence call for a new one
     st = _State(part.a, part.b, _cell_values(k, c, m, base, part.a, part.b, ncell),
-                part.bad, static_bins=part.static_bins)
+                part.bad, static_bins=part.static_bins,
+                factor=None if part.factor is None else part.factor / np.sqrt(SUBSET))
     st = _iterate(k, c, m, bi, st, iterations, (0,), 1, fresh=True)
     return _summarise(k, c, m, st, n, ncell, cell)
 
