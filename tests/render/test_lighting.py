@@ -150,3 +150,19 @@ def test_frames_read_on_threads_give_the_same_fit() -> None:
         assert np.array_equal(par.change_se, one.change_se)
         assert (par.cells, par.observations, par.static_bins) == \
             (one.cells, one.observations, one.static_bins)
+
+
+def test_auto_decides_on_the_first_stage_of_a_large_fit() -> None:
+    """A fit large enough for two stages (a quarter of the cells first): ``decide`` (auto)
+    stops there on a steady pan (gains ~1, nothing changed) and, on the issue's lighting,
+    goes on to the very fit ``on`` runs; both are within the bound of the truth."""
+    steady = lit_pan(n=48, lit=False, **SMALL)
+    fit = fit_lighting(steady.luma, steady.xy, decide=True)
+    assert fit.observations < 40_000 < fit_lighting(steady.luma, steady.xy).observations
+    assert not fit.changed()
+    assert np.abs(fit.gains[:, 0] - 1).max() < 0.003
+    lit = lit_pan(n=48, **SMALL)
+    auto, on = (fit_lighting(lit.luma, lit.xy, decide=d) for d in (True, False))
+    assert auto.changed() and np.array_equal(auto.gains, on.gains)
+    ga, ob = gain_errors(on.gains, lit.gains)
+    assert ga.max() < 0.003 and ob.max() < 0.001, (ga.max(), ob.max())
