@@ -91,9 +91,12 @@ def _encode(a: np.ndarray) -> np.ndarray:
     steps of 3e-5, far below any video's quantisation)."""
     v = a + np.float32(_ENC_OFF)  # in place from here: one temporary, not three
     v *= np.float32(_ENC_GAIN)
-    v += np.float32(0.5)
-    np.clip(v, 0, 65535.49, out=v)
-    return v.astype(np.uint16)  # v >= 0, so truncating v + 0.5 rounds to nearest
+    # clipped before the + 0.5 (the same codes as clipping v + 0.5 to [0, 65535.49]), which
+    # then writes the codes itself: v + 0.5 >= 0, so truncating it rounds to nearest
+    np.clip(v, -0.5, 65534.99, out=v)
+    out = np.empty(v.shape, np.uint16)
+    np.add(v, np.float32(0.5), out=out, casting="unsafe")
+    return out
 
 
 MaskPyramid = list[tuple[np.ndarray, np.ndarray]]
