@@ -118,7 +118,9 @@ def run_case(c: Case, path: Path) -> dict:
     truth = sc.xy[idx] - sc.xy[idx[0]]
     res["err"] = float(np.abs((xy - xy[0]) - truth).max())
     res["used"] = len(idx)
-    res["follow"] = js.get("follow") or js.get("offsets", {}).get("follow")
+    extra = js.get("offsets", js)
+    res["follow"] = extra.get("follow")
+    res["rms"] = extra.get("residual_rms", math.nan)
     return res
 
 
@@ -155,7 +157,8 @@ def main() -> None:
             tally[v] = tally.get(v, 0) + 1
             total += res["time"]
             print(f"{k:2d} {c.label():78s} err {res['err']:7.3f} px used {res['used']:2d}/{c.n:2d}"
-                  f" warn {res['warn']} other {res['other']} {res['time']:5.2f} s  {v}",
+                  f" warn {res['warn']} other {res['other']} rms {res.get('rms', math.nan):.3f}"
+                  f" {res['time']:5.2f} s  {v}",
                   flush=True)
             if a.verbose:
                 print("   ", json.dumps(res.get("follow")), flush=True)

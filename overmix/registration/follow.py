@@ -36,7 +36,7 @@ from overmix.registration.pyramid import _ENC_GAIN, down2, prepare
 from overmix.registration.solve import Pair
 from overmix.registration.vote import tile_vote, tile_winners
 
-__all__ = ["AMBIGUOUS", "conflicts", "follower_masks", "follower_votes", "follows",
+__all__ = ["AMBIGUOUS", "audit", "conflicts", "follower_masks", "follower_votes", "follows",
            "hypothesis", "positions", "probe", "weight_of"]
 
 # A pair conflicts with the solved offsets when it is at least this confident ...
@@ -74,6 +74,28 @@ _PROBES = 4
 RERUN_SHARE = 0.5
 # The smaller region has at least this share of the larger one's votes: ambiguous.
 AMBIGUOUS = 0.8
+# The inlier pairs of a consistent translation agree within a few hundredths of a pixel
+# (clean pans, and pans under overlays or walking characters: <= 0.08 px at 640x360); a region
+# that moves differently and pulled some pairs' sub-pixel shifts leaves them this far apart
+# (px), with offsets off by as much.
+INCONSISTENT_PX = 0.3
+
+
+def audit(extra: dict) -> None:
+    """The last check of a translation's offsets (``extra``: their ``Offsets.extra``): when
+    its inlier pairs disagree by more than :data:`INCONSISTENT_PX` and nothing has warned,
+    ``extra["follow"]`` gets a warning (and ``"audit": True``: a zoom or rotation, which
+    leaves the same residuals, drops it)."""
+    worst = float(extra.get("residual_max", 0.0))
+    info = extra.get("follow")
+    if worst <= INCONSISTENT_PX or (isinstance(info, dict) and "warning" in info):
+        return
+    info = dict(info) if isinstance(info, dict) else {}
+    info.update(audit=True, warning=(
+        f"the frame pairs disagree with the offsets by up to {worst:.2f} px: a region that "
+        "moves differently from the rest (a character the camera follows?) makes the "
+        "background's motion ambiguous; check the still, or give --offsets"))
+    extra["follow"] = info
 
 
 def conflicts(pairs: list[Pair], xy: np.ndarray) -> list[Pair]:

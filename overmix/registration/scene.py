@@ -146,6 +146,7 @@ def align_scene(lumas: LumaProvider, *, motion: str = "xy",
     if detect:
         run, out, left, follower = _follow(read, n, labels, motion, mask, border, frame_masks,
                                            auto_bars, report, strict, run, out, left)
+        follow.audit(out.extra)
     out.extra["bars"] = [int(b) for b in run.bars]
     if run.masks is not None:
         out.extra["masks"] = {**run.masks.summary(), "realigned": realigned}
@@ -448,6 +449,12 @@ def _richer(lumas: LumaProvider, res: AlignResult, model: str, mask: np.ndarray 
     for key in ("left_out", "masks", "follow"):
         if key in off.extra:
             out.extra[key] = off.extra[key]
+    if isinstance(out.extra.get("follow"), dict) and out.extra["follow"].get("audit"):
+        # the translation's residuals were the zoom or rotation's
+        rest = {k: v for k, v in out.extra.pop("follow").items()
+                if k not in ("audit", "warning")}
+        if rest:
+            out.extra["follow"] = rest
     left = off.extra.get("unaligned_frames", [])
     if left:
         out.extra["unaligned_frames"] = sorted(set(out.extra.get("unaligned_frames", []))
