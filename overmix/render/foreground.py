@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from overmix.warp import window, window_ones
+from overmix.warp import sample_bilinear, window, window_ones
 
 __all__ = ["DISTANCES", "analysis_factor", "moving_foreground"]
 
@@ -83,29 +83,67 @@ def _pairs(k: int, n: int, distances: tuple[int, ...]) -> list[tuple[int, int]]:
     return [(k - d, k + d) for d in ds]
 
 
-def _blocks2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Min and max of every 2x2 block, (h - 1, w - 1): block (i, j) holds rows i, i + 1 and
-    columns j, j + 1 (the four bilinear taps of a position in that cell)."""
-    lo = np.minimum(np.minimum(a[:-1, :-1], a[:-1, 1:]), np.minimum(a[1:, :-1], a[1:, 1:]))
-    hi = np.maximum(np.maximum(a[:-1, :-1], a[:-1, 1:]), np.maximum(a[1:, :-1], a[1:, 1:]))
-    return lo, hi
+class _Frame:
+    """A frame's working Y' (h, w) and what the comparisons read of it, computed once:
+    ``lo``/``hi`` of every 2x2 block ((h - 1, w - 1): block (i, j) holds rows i, i + 1 and
+    columns j, j + 1, the four bilinear taps of a position in that cell) and :meth:`near`
+    (h, w), the range of the frame within half a sample of each sample (its value and the
+    midpoints towards its 8 neighbours: what a shift of up to half a sample can make of
+    it)."""
+
+    __slots__ = ("_near", "hi", "lo", "y")
+
+    def __init__(self, y: np.ndarray) -> None:
+        a = np.asarray(y, np.float32)
+        self.y = a
+        self.lo = np.minimum(np.minimum(a[:-1, :-1], a[:-1, 1:]), np.minimum(a[1:, :-1], a[1:, 1:]))
+        self.hi = np.maximum(np.maximum(a[:-1, :-1], a[:-1, 1:]), np.maximum(a[1:, :-1], a[1:, 1:]))
+        self._near: tuple[np.ndarray, np.ndarray] | None = None
+
+    def near(self) -> tuple[np.ndarray, np.ndarray]:
+        """(near_lo, near_hi), computed on first use."""
+        if self._near is None:
+            self._near = self._near_range()
+        return self._near
+
+    def _near_range(self) -> tuple[np.ndarray, np.ndarray]:
+        a = self.y
+        p = np.pad(a, 1, mode="edge")
+        h, w = a.shape
+        lo, hi = a.copy(), a.copy()
+        for dy in range(3):
+            for dx in range(3):
+                if dy != 1 or dx != 1:
+                    mid = p[dy:dy + h, dx:dx + w]
+                    np.minimum(lo, mid, out=lo)
+                    np.maximum(hi, mid, out=hi)
+        half = np.float32(0.5)
+        # the midpoints towards the darkest and the brightest neighbour
+        return half * (a + lo), half * (a + hi)
 
 
-def _differs(cur: np.ndarray, other: tuple[np.ndarray, np.ndarray], ty: float, tx: float,
-             level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Where ``cur`` lies more than ``level`` outside the range of the four samples of the
-    other frame around ``(i + ty, j + tx)`` (``other``: its :func:`_blocks2`), and where
-    those samples exist. A sub-pixel shift or a resampled edge stays inside that range,
-    something that moved by a pixel or more does not (Birchfield and Tomasi's
-    sampling-insensitive dissimilarity, 1998). Returns (differs, reached), bool (h, w)."""
-    h, w = cur.shape
+def _differs(cur: _Frame, other: _Frame, ty: float, tx: float, level: float,
+             both_ways: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Where frame ``cur`` lies more than ``level`` outside the range of the four samples of
+    frame ``other`` around ``(i + ty, j + tx)``, and where those samples exist. A sub-pixel
+    shift or a resampled edge stays inside that range, something that moved by a pixel or
+    more does not (Birchfield and Tomasi's sampling-insensitive dissimilarity, 1998).
+    ``both_ways``: and ``other``'s bilinear value there lies outside ``cur``'s range within
+    half a sample (the minimum of the two one-sided measures: a thin line whose peak a
+    sub-pixel phase halves does not differ either). Returns (differs, reached), bool (h, w)."""
+    h, w = cur.y.shape
     iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
-    lo, hi = window(other[0], iy, ix, h, w), window(other[1], iy, ix, h, w)
-    ok = window_ones(other[0].shape, iy, ix, h, w) > 0
+    lo, hi = window(other.lo, iy, ix, h, w), window(other.hi, iy, ix, h, w)
+    ok = window_ones(other.lo.shape, iy, ix, h, w) > 0
     lv = np.float32(level)
     lo -= lv
     hi += lv
-    return ((cur > hi) | (cur < lo)) & ok, ok
+    out = ((cur.y > hi) | (cur.y < lo)) & ok
+    if both_ways and out.any():
+        val = sample_bilinear(other.y, None, ty, tx, h, w)[0]
+        near_lo, near_hi = cur.near()
+        out &= (val > near_hi + lv) | (val < near_lo - lv)
+    return out, ok
 
 
 def _enclosed(flagged: np.ndarray, rng: np.ndarray,
@@ -228,19 +266,12 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
         Per row; None where nothing moves on its own (or fewer than 3 frames).
     """
     xs = np.asarray(xy, np.float64).reshape(-1, 2) / max(1, reduce)
-    cache: dict[int, tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = {}
+    cache: dict[int, _Frame] = {}
     reach = max(2 * max(distances), max(FAR))
 
-    def get(j: int) -> np.ndarray:
-        return load(j)[0]
-
-    def blocks(j: int) -> tuple[np.ndarray, np.ndarray]:
-        return load(j)[1]
-
-    def load(j: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    def frame(j: int) -> _Frame:
         if j not in cache:
-            y = np.asarray(luma(j), np.float32)
-            cache[j] = (y, _blocks2(y))
+            cache[j] = _Frame(luma(j))
         return cache[j]
 
     # first masks (flagged samples and the regions they enclose, before any region is seen
@@ -249,11 +280,11 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
 
     def first_mask(j: int) -> tuple[np.ndarray, np.ndarray | None]:
         if j not in first:
-            cur = get(j)
-            flagged = _flagged(j, cur, blocks, xs, count, distances, level)
+            cur = frame(j)
+            flagged = _flagged(j, cur, frame, xs, count, distances, level)
             m = None
             if np.count_nonzero(flagged) >= MIN_FLAGGED * flagged.size:
-                m = flagged | _enclosed(flagged, _range3(cur))
+                m = flagged | _enclosed(flagged, _range3(cur.y))
             first[j] = (flagged, m)
         return first[j]
 
@@ -273,35 +304,35 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
         if count < 3:
             out.append(None)
             continue
-        cur = get(k)
+        cur = frame(k)
         flagged, m1 = first_mask(k)
         if any(k in pair for pair in ends):
-            kept[k] = cur
+            kept[k] = cur.y
         if m1 is None:  # codec noise, specks
             out.append(None)
             continue
-        out.append(_grown(k, cur, flagged, blocks, xs, count, level, distances, first_mask))
+        out.append(_grown(k, cur, flagged, frame, xs, count, level, distances, first_mask))
     _follow_ends(out, ends, kept)
     return out
 
 
-def _flagged(k: int, cur: np.ndarray, blocks: Callable[[int], tuple[np.ndarray, np.ndarray]],
-             xs: np.ndarray, count: int, distances: tuple[int, ...], level: float) -> np.ndarray:
+def _flagged(k: int, cur: _Frame, frame: Callable[[int], _Frame], xs: np.ndarray, count: int,
+             distances: tuple[int, ...], level: float) -> np.ndarray:
     """Samples of frame k (``cur``) that differ from the background-aligned frames on both
-    sides of one of its pairs (:func:`_pairs`; ``blocks(j)``: frame j's :func:`_blocks2`)."""
-    h, w = cur.shape
+    sides of one of its pairs (:func:`_pairs`; ``frame(j)``: frame j)."""
+    h, w = cur.y.shape
     flagged = np.zeros((h, w), bool)
     for pr in _pairs(k, count, distances):
         odd = np.ones((h, w), bool)
         for j in pr:
             t = xs[k] - xs[j]  # frame k's sample (i, c) is frame j's (i + ty, c + tx)
-            odd &= _differs(cur, blocks(j), float(t[1]), float(t[0]), level)[0]
+            odd &= _differs(cur, frame(j), float(t[1]), float(t[0]), level)[0]
         flagged |= odd
     return flagged
 
 
-def _grown(k: int, cur: np.ndarray, flagged: np.ndarray,
-           blocks: Callable[[int], tuple[np.ndarray, np.ndarray]], xs: np.ndarray, count: int,
+def _grown(k: int, cur: _Frame, flagged: np.ndarray,
+           frame: Callable[[int], _Frame], xs: np.ndarray, count: int,
            level: float, distances: tuple[int, ...] = DISTANCES,
            first: Callable[[int], tuple[np.ndarray, np.ndarray | None]] | None = None
            ) -> np.ndarray:
@@ -310,20 +341,20 @@ def _grown(k: int, cur: np.ndarray, flagged: np.ndarray,
     moving parts) and the soft edge of their outlines."""
     from scipy import ndimage  # lazy: only scenes with something moving get here
 
-    rng = _range3(cur)
+    rng = _range3(cur.y)
 
     # a frame near the clip's ends has only close pairs: its own moving parts are not known
     # well enough to say the thing has moved off there
     wide = min(max(distances), (count - 1) // 2) // 2
 
-    def again(k: int = k, cur: np.ndarray = cur
+    def again(k: int = k, cur: _Frame = cur
               ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
         got = []
-        h, w = cur.shape
+        h, w = cur.y.shape
         for j in [k + s * d for d in FAR for s in (-1, 1)]:
             if 0 <= j < count and min(j, count - 1 - j) >= wide:
                 t = xs[k] - xs[j]
-                diff, ok = _differs(cur, blocks(j), float(t[1]), float(t[0]), level)
+                diff, ok = _differs(cur, frame(j), float(t[1]), float(t[0]), level)
                 busy = None
                 if first is not None:
                     m = first(j)[1]

@@ -1,0 +1,149 @@
+"""The edges of the moving-foreground masks redrawn at full resolution (issue #12).
+
+:func:`overmix.render.foreground.moving_foreground` works on frames reduced to about 640
+columns: at 720p and above its masks reach up to a couple of reduced samples (a few
+full-resolution pixels) past the moving thing. Beside a character that moves slowly against
+the background, the places it has just left or is about to cover are seen clean only by a
+few frames, each a pixel or two from its outline: a mask that wide leaves no frame to show
+them.
+
+Per frame, the edge band of its mask (the pixels within :data:`BAND` reduced samples of the
+mask's edge, inside it) is judged again on the full-resolution frames, with the same
+odd-one-out test as the reduced analysis (the frame differs from both background-aligned
+frames ``k - d`` and ``k + d``). A band pixel that does not differ is background that the
+reduced mask took, *if* it connects to the outside of the mask without crossing a flagged
+pixel: the full-resolution outline of the moving thing encloses its flat inside, which
+matches itself after a small move (the aperture problem) and must stay. Near the ends of the
+clip, where a frame has no pair on one side, a band pixel must match every frame it is
+compared with (on the one side there is) to be released.
+
+The flagged outline is grown by :data:`EDGE_GROW` px (its anti-aliased, codec-ringing
+edge). Masks are kept on their bounding box (:class:`overmix.render.fixed_edges.Crop`).
+Frames are read through a sliding window of ``2 max(d) + 1`` full-resolution frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from overmix.render.fixed_edges import Crop
+from overmix.render.foreground import DISTANCES, LEVEL, _differs, _Frame, _pairs
+
+__all__ = ["BAND", "redraw_moving"]
+
+BAND = 2  # reduced samples: how far inside its edge a reduced mask may be wrong
+EDGE_GROW = 1  # px: the soft edge of a flagged outline that stays in the mask
+MIN_PAIR = 2  # frames: a frame whose widest pair is closer than this is judged one-sided
+
+
+def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
+                  luma: Callable[[int], np.ndarray], xy: np.ndarray, shape: tuple[int, int], *,
+                  distances: tuple[int, ...] = DISTANCES, level: float = LEVEL
+                  ) -> list[Crop | None]:
+    """Full-resolution moving-foreground masks (see the module docstring).
+
+    Parameters
+    ----------
+    masks : per offsets row, bool (h // reduce, w // reduce) or None
+        The reduced masks (:func:`overmix.render.foreground.moving_foreground`).
+    reduce : int
+        Full-resolution pixels per sample of ``masks``.
+    luma : callable ``k -> ndarray float32 (h, w)``
+        Working Y' of row ``k`` at full resolution.
+    xy : ndarray (count, 2)
+        Background offsets (x, y), frame-0 pixels.
+    shape : (h, w)
+        Full-resolution frame shape.
+
+    Returns
+    -------
+    list of Crop or None
+        Per row, the mask on its bounding box (None where ``masks`` has none).
+    """
+    from scipy import ndimage  # lazy: only scenes with something moving get here
+
+    count = len(masks)
+    xs = np.asarray(xy, np.float64).reshape(-1, 2)
+    cache: dict[int, np.ndarray] = {}
+
+    def frame(j: int) -> np.ndarray:
+        if j not in cache:
+            cache[j] = np.asarray(luma(j), np.float32)
+        return cache[j]
+
+    r = max(1, int(reduce))
+    band = BAND * r
+    out: list[Crop | None] = []
+    for k in range(count):
+        for j in [j for j in cache if j < k - max(distances)]:  # the window slides on
+            del cache[j]
+        m = masks[k]
+        if m is None or not m.any():
+            out.append(None)
+            continue
+        full = _upsample(m, r, shape)
+        out.append(_redraw(k, full, band, frame, xs, count, distances, level, ndimage))
+    return out
+
+
+def _upsample(m: np.ndarray, r: int, shape: tuple[int, int]) -> np.ndarray:
+    """A reduced mask at full resolution (the ragged edge repeats the last sample)."""
+    from overmix.render.consensus import upsample_mask
+
+    return upsample_mask(np.asarray(m, bool), r, shape)
+
+
+def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarray],
+            xs: np.ndarray, count: int, distances: tuple[int, ...], level: float,
+            ndimage) -> Crop:  # noqa: ANN001 - scipy.ndimage, imported lazily
+    """Row k's mask ``full`` (bool (h, w)) with its edge band redrawn, on its bounding box."""
+    h, w = full.shape
+    rows, cols = np.flatnonzero(full.any(axis=1)), np.flatnonzero(full.any(axis=0))
+    y0, y1 = max(int(rows[0]) - 2, 0), min(int(rows[-1]) + 3, h)
+    x0, x1 = max(int(cols[0]) - 2, 0), min(int(cols[-1]) + 3, w)
+    m = full[y0:y1, x0:x1]
+    cur = _Frame(frame(k)[y0:y1, x0:x1])
+
+    def differs(j: int) -> np.ndarray:
+        t = xs[k] - xs[j]  # the crop's sample (i, c) is frame j's (y0 + i + ty, x0 + c + tx)
+        return _differs_at(cur, frame(j), float(t[1]) + y0, float(t[0]) + x0, level)
+
+    pairs = _pairs(k, count, distances)
+    if pairs and max(b - a for a, b in pairs) >= 2 * MIN_PAIR:
+        flagged = np.zeros(m.shape, bool)
+        for pr in pairs:
+            odd = np.ones(m.shape, bool)
+            for j in pr:
+                odd &= differs(j)
+            flagged |= odd
+    else:  # the clip's ends: what any frame on the one side sees differently stays
+        side = [k + s * d for d in distances for s in (-1, 1) if 0 <= k + s * d < count]
+        flagged = np.zeros(m.shape, bool)
+        for j in side:
+            flagged |= differs(j)
+    inner = ndimage.binary_erosion(m, iterations=band, border_value=1)
+    free = ~flagged & ~inner
+    lab, _ = ndimage.label(free)
+    outside = np.unique(lab[~m & free])
+    released = np.isin(lab, outside[outside > 0]) & m
+    keep = (m & ~released) | (ndimage.binary_dilation(flagged, iterations=EDGE_GROW) & m)
+    return Crop(y0, x0, keep)
+
+
+def _differs_at(cur: _Frame, other: np.ndarray, ty: float, tx: float,
+                level: float) -> np.ndarray:
+    """:func:`overmix.render.foreground._differs` of ``cur`` (a crop) against the frame
+    ``other`` (the whole frame, bool (h, w) of ``cur``), reading only the part of ``other``
+    its samples fall in; False where ``other`` does not reach."""
+    import math
+
+    from overmix.warp import window, window_ones
+
+    h, w = cur.y.shape
+    iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
+    part = _Frame(window(other, iy, ix, h + 1, w + 1))
+    got = _differs(cur, part, ty - iy, tx - ix, level, both_ways=True)[0]
+    return got & (window_ones(other.shape, iy, ix, h + 1, w + 1)[1:, 1:] > 0) \
+        & (window_ones(other.shape, iy, ix, h, w) > 0)
