@@ -89,10 +89,15 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     plan.edge_mask = edge_mask(plan.edges, (h, w))
     smalls = _reduced_frames(store, pos, r, gains, progress)
 
+    fine: list[list[Crop | None]] = []
+
     def moving() -> list[np.ndarray | None]:
-        found = _moving(store, pos, offsets, r, gains)
-        return found if layer is None else off_layer(found, layer, offsets.xy, r, (h, w),
-                                                     LAYER_REACH)
+        # with a second plane, what it explains is taken off the reduced masks alone
+        found, crops = _moving(store, pos, offsets, r, gains, redraw=layer is None)
+        if layer is None:
+            fine.append(crops)
+            return found
+        return off_layer(found, layer, offsets.xy, r, (h, w), LAYER_REACH)
 
     cons = find_outliers(smalls, n, offsets.xy, (h, w), r, prior=_vote(plan),
                          foreground=moving)
@@ -100,6 +105,7 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     if layer is not None:
         residual_off_layer(cons, plan.layer_mask)
     plan.consensus = cons
+    plan.moving = fine[0] if fine and any(c is not None for c in fine[0]) else None
     plan.fixed_prior = fixed_prior
     if not cons.clean or fixed_prior is not None:
         plan.fixed = _redraw_fixed(store, pos, offsets, plan)
@@ -186,23 +192,31 @@ def _refine_static(store: FrameStore, pos: list[int], offsets: Offsets, persiste
 
 
 def _moving(store: FrameStore, pos: list[int], offsets: Offsets, r: int,
-            gains: np.ndarray | None) -> list[np.ndarray | None]:
+            gains: np.ndarray | None, *, redraw: bool = True
+            ) -> tuple[list[np.ndarray | None], list[Crop | None]]:
     """What moves on its own in each frame (:func:`overmix.render.foreground.
-    moving_foreground`, at about 640 columns), as masks at the consensus reduction ``r``."""
+    moving_foreground`, at about 640 columns), as masks at the consensus reduction ``r``,
+    and (``redraw``) with their edges redrawn at full resolution
+    (:func:`overmix.render.foreground_edges.redraw_moving`; else an empty list)."""
     from overmix.render.foreground import analysis_factor, moving_foreground  # lazy: scipy
+    from overmix.render.foreground_edges import redraw_moving
 
     assert store.shape is not None
     h, w = store.shape
     rf = analysis_factor(w, r)
     q = r // rf
     hs, ws = h // r, w // r
+    found = moving_foreground(analysis_luma(store, pos, gains, rf), len(pos), offsets.xy,
+                              reduce=rf)
     out: list[np.ndarray | None] = []
-    for m in moving_foreground(analysis_luma(store, pos, gains, rf), len(pos), offsets.xy,
-                               reduce=rf):
+    for m in found:
         if m is not None:
             m = downsample_mask(m, q, (hs, ws))
         out.append(m if m is not None and m.any() else None)
-    return out
+    if not redraw or all(m is None for m in out):
+        return out, []
+    crops = redraw_moving(found, rf, analysis_luma(store, pos, gains, 1), offsets.xy, (h, w))
+    return out, crops
 
 
 def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets,

@@ -51,6 +51,9 @@ class CleanPlan:
     edges: dict[str, int] | None = None  # dirty border lines (overmix.render.frame_edges)
     edge_mask: np.ndarray | None = None
     layer: LayerLabel | None = None  # a second plane (parallax) left out of every frame
+    # the moving-foreground masks redrawn at full resolution (overmix.render.
+    # foreground_edges), per row; None: the consensus's reduced ones stand
+    moving: list[Crop | None] | None = None
 
     def layer_mask(self, n: int) -> np.ndarray | None:
         """Row ``n``'s pixels of the second plane (bool (h, w), full resolution) or None."""
@@ -78,11 +81,19 @@ class CleanPlan:
         """Row ``n``'s left-out pixels (bool (h, w)) or None: the consensus's outliers, with
         the screen-fixed part redrawn at full resolution where it was (:attr:`fixed`)."""
         cons, crop = self.consensus, self._redrawn(n)
-        if crop is None:
+        if crop is None and self._fine(n) is None:
             return None if cons is None or cons.clean else cons.outliers(n)
         assert cons is not None
+        if crop is None:  # the reduced outliers, with the moving part redrawn
+            m = self._off_moving(cons.masks[n], n)
+            m = np.zeros(cons.shape, bool) if m is None else \
+                upsample_mask(m, cons.reduce, cons.shape)
+            if cons.fixed and cons.fixed[n] is not None:
+                m |= upsample_mask(cons.fixed[n], cons.reduce, cons.shape)
+            mv = self._moving(n)
+            return m if mv is None else (m | mv)
         m = crop.full(cons.shape).copy()
-        res = cons.residual[n] if cons.residual else None
+        res = self._off_moving(cons.residual[n] if cons.residual else None, n)
         if res is not None:
             # residual outliers inside the screen-fixed zone are the overlay seen against a
             # reference it dominates: the full-resolution decision replaces them there
@@ -96,12 +107,27 @@ class CleanPlan:
             m |= mv
         return m
 
+    def _fine(self, n: int) -> Crop | None:
+        """Row ``n``'s moving-foreground mask redrawn at full resolution, or None."""
+        return None if self.moving is None else self.moving[n]
+
+    def _off_moving(self, m: np.ndarray | None, n: int) -> np.ndarray | None:
+        """A reduced mask of row ``n`` without the samples within one of its reduced
+        moving-foreground mask, where that was redrawn at full resolution (residual outliers
+        there are the same moving thing, a sample or two too wide)."""
+        cons = self.consensus
+        if m is None or cons is None or self._fine(n) is None or cons.moving[n] is None:
+            return m
+        return m & ~grow(cons.moving[n], 1)
+
     def _moving(self, n: int) -> np.ndarray | None:
         """Row ``n``'s moving-foreground pixels (bool (h, w)) or None."""
         cons = self.consensus
         if cons is None or not cons.moving or cons.moving[n] is None:
             return None
-        mv = upsample_mask(cons.moving[n], cons.reduce, cons.shape)
+        fine = self._fine(n)
+        mv = upsample_mask(cons.moving[n], cons.reduce, cons.shape) if fine is None else \
+            fine.full(cons.shape)
         crop = self._redrawn(n)
         if crop is not None:
             # a subtitle line that changes looks like something moving: next to the
@@ -132,7 +158,7 @@ class CleanPlan:
         outliers, :data:`overmix.render.consensus.ALONE` where it is the one frame shown
         where none is clean."""
         cons = self.consensus
-        if self._redrawn(n) is None:
+        if self._redrawn(n) is None and self._fine(n) is None:
             return cons.weights(n) if cons is not None and use_cons else None
         out = self._outliers(n)
         w = None if out is None else np.where(out, np.float32(FLOOR), np.float32(1.0))

@@ -52,6 +52,8 @@ TRACK_FROM = 2  # frames 0, 1 (and the last two) follow frame 2's (and the third
 TRACK_RADIUS = 6  # px per frame of screen motion a followed part may have
 MIN_PART = 12  # px: smaller parts are not followed
 FOLLOW_SAMPLES = 1500  # pixels of a part the follow search compares (a strided subset)
+FOLLOW_COARSE = 64  # ... of which at least this many try every shift first
+FOLLOW_KEEP = 6  # ... and the best this many shifts (and their neighbours) all of them
 
 
 def analysis_factor(width: int, reduce: int) -> int:
@@ -220,26 +222,56 @@ def follow(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
         ys = ys + sl[0].start
         xs = xs + sl[1].start
         step = max(1, ys.size // FOLLOW_SAMPLES)  # the search reads a subset
-        sy, sx = ys[::step], xs[::step]
-        vals = src[sy, sx]
-        best, best_cost = None, np.inf
-        for dy in range(-radius, radius + 1):
-            yy = sy + dy
-            oky = (yy >= 0) & (yy < h)
-            for dx in range(-radius, radius + 1):
-                xx = sx + dx
-                ok = oky & (xx >= 0) & (xx < w)
-                if ok.mean() < 0.8:
-                    continue
-                cost = float(np.median(np.abs(dst[yy[ok], xx[ok]] - vals[ok])))
-                if cost < best_cost:
-                    best, best_cost = (dy, dx), cost
+        best, best_cost = _best_shift(src, dst, ys[::step], xs[::step], radius)
         if best is None or best_cost > level:
             continue
         yy, xx = ys + best[0], xs + best[1]
         ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
         out[yy[ok], xx[ok]] = True
     return out
+
+
+def _costs(src: np.ndarray, pad: np.ndarray, sy: np.ndarray, sx: np.ndarray,
+           shifts: np.ndarray, radius: int) -> np.ndarray:
+    """Median absolute difference between ``src`` at the points (``sy``, ``sx``) and the
+    frame padded by ``radius`` (``pad``, NaN outside) at the points moved by each of
+    ``shifts`` ((s, 2) int, (dy, dx)); inf where fewer than 80 % of the moved points fall
+    inside the frame. Returns float (s,)."""
+    got = pad[sy[None, :] + shifts[:, :1] + radius, sx[None, :] + shifts[:, 1:] + radius]
+    d = np.abs(got - src[sy, sx][None, :])
+    inside = np.isfinite(d)
+    cost = np.full(len(shifts), np.inf)
+    full = inside.all(axis=1)
+    if full.any():
+        cost[full] = np.median(d[full], axis=1)
+    part = ~full & (inside.mean(axis=1) >= 0.8)
+    for i in np.flatnonzero(part):  # parts at the frame's edge: the points that fall inside
+        cost[i] = float(np.median(d[i][inside[i]]))
+    return cost
+
+
+def _best_shift(src: np.ndarray, dst: np.ndarray, sy: np.ndarray, sx: np.ndarray,
+                radius: int) -> tuple[tuple[int, int] | None, float]:
+    """The whole-pixel shift (dy, dx) within ``radius`` that carries the points (``sy``,
+    ``sx``) of ``src`` onto ``dst`` with the least median absolute difference, and that
+    cost (None, inf: none keeps 80 % of the points inside). Coarse to fine: every shift on
+    an eighth of the points, then the best few and their neighbours on all of them."""
+    pad = np.pad(dst.astype(np.float32), radius, constant_values=np.nan)
+    r = np.arange(-radius, radius + 1)
+    shifts = np.stack(np.meshgrid(r, r, indexing="ij"), axis=-1).reshape(-1, 2)
+    sub = max(1, sy.size // max(FOLLOW_COARSE, sy.size // 8))
+    coarse = _costs(src, pad, sy[::sub], sx[::sub], shifts, radius)
+    if not np.isfinite(coarse).any():
+        return None, np.inf
+    top = shifts[np.argsort(coarse, kind="stable")[:FOLLOW_KEEP]]
+    near = np.unique((top[:, None, :] + shifts[np.abs(shifts).max(axis=1) <= 1][None]
+                      ).reshape(-1, 2), axis=0)
+    near = near[(np.abs(near) <= radius).all(axis=1)]
+    cost = _costs(src, pad, sy, sx, near, radius)
+    i = int(np.argmin(cost))
+    if not np.isfinite(cost[i]):
+        return None, np.inf
+    return (int(near[i, 0]), int(near[i, 1])), float(cost[i])
 
 
 def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndarray, *,

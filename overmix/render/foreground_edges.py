@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from overmix.render.fixed_edges import Crop
-from overmix.render.foreground import DISTANCES, LEVEL, _differs, _Frame, _pairs
+from overmix.render.foreground import DISTANCES, FLAT, LEVEL, _differs, _Frame, _pairs, _range3
 
 __all__ = ["BAND", "redraw_moving"]
 
@@ -124,7 +124,9 @@ def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarr
         for j in side:
             flagged |= differs(j)
     inner = ndimage.binary_erosion(m, iterations=band, border_value=1)
-    free = ~flagged & ~inner
+    # the frame's own lines bar the way too: where the moving outline slides along itself
+    # (a horizontal edge moving sideways) it is not flagged, but it is still a line
+    free = ~flagged & ~inner & ((_range3(cur.y) < FLAT) | ~m)
     lab, _ = ndimage.label(free)
     outside = np.unique(lab[~m & free])
     released = np.isin(lab, outside[outside > 0]) & m
