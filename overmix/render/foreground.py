@@ -204,13 +204,19 @@ def follow(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
            level: float = LEVEL) -> np.ndarray:
     """``mask`` of frame ``src`` carried to frame ``dst``: each connected part (parts closer
     than a few pixels together: the letters of a line) moves by the whole-pixel screen shift
-    within ``radius`` that matches its pixels best (median absolute difference: legs
-    swing, the rest holds), if that match is good (below ``level``). Returns bool, the
+    within ``radius`` that matches its pixels on lines best (median absolute difference:
+    legs swing, the rest holds; a flat inside matches itself shifted anywhere), if that
+    match is good (below ``level``). Returns bool, the
     shape of ``mask``."""
     from scipy import ndimage
 
     h, w = mask.shape
     out = np.zeros_like(mask)
+    # lightly smoothed: a thin line matches itself a whole pixel off
+    src = ndimage.uniform_filter(np.asarray(src, np.float32), size=3, mode="nearest")
+    dst = ndimage.uniform_filter(np.asarray(dst, np.float32), size=3, mode="nearest")
+    pad = np.pad(dst, radius, constant_values=np.nan)
+    lines = _range3(src) >= FLAT
     groups, _ = ndimage.label(ndimage.binary_dilation(mask, iterations=3))
     for g, sl in enumerate(ndimage.find_objects(groups), start=1):
         if sl is None:
@@ -221,8 +227,13 @@ def follow(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
             continue
         ys = ys + sl[0].start
         xs = xs + sl[1].start
-        step = max(1, ys.size // FOLLOW_SAMPLES)  # the search reads a subset
-        best, best_cost = _best_shift(src, dst, ys[::step], xs[::step], radius)
+        # the part's lines tell where it went: its flat inside matches itself shifted
+        on = lines[ys, xs]
+        best, best_cost = None, np.inf
+        for py, px in ((ys[on], xs[on]), (ys, xs)):  # if its lines find no match, all of it
+            if py.size >= MIN_PART and best_cost > level:
+                step = max(1, py.size // FOLLOW_SAMPLES)  # the search reads a subset
+                best, best_cost = _best_shift(src, pad, py[::step], px[::step], radius)
         if best is None or best_cost > level:
             continue
         yy, xx = ys + best[0], xs + best[1]
@@ -250,13 +261,13 @@ def _costs(src: np.ndarray, pad: np.ndarray, sy: np.ndarray, sx: np.ndarray,
     return cost
 
 
-def _best_shift(src: np.ndarray, dst: np.ndarray, sy: np.ndarray, sx: np.ndarray,
+def _best_shift(src: np.ndarray, pad: np.ndarray, sy: np.ndarray, sx: np.ndarray,
                 radius: int) -> tuple[tuple[int, int] | None, float]:
     """The whole-pixel shift (dy, dx) within ``radius`` that carries the points (``sy``,
-    ``sx``) of ``src`` onto ``dst`` with the least median absolute difference, and that
-    cost (None, inf: none keeps 80 % of the points inside). Coarse to fine: every shift on
-    an eighth of the points, then the best few and their neighbours on all of them."""
-    pad = np.pad(dst.astype(np.float32), radius, constant_values=np.nan)
+    ``sx``) of ``src`` onto the frame ``pad`` (padded by ``radius``, NaN outside) with the
+    least median absolute difference, and that cost (None, inf: none keeps 80 % of the
+    points inside). Coarse to fine: every shift on an eighth of the points, then the best
+    few and their neighbours on all of them."""
     r = np.arange(-radius, radius + 1)
     shifts = np.stack(np.meshgrid(r, r, indexing="ij"), axis=-1).reshape(-1, 2)
     sub = max(1, sy.size // max(FOLLOW_COARSE, sy.size // 8))

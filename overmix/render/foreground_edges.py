@@ -29,13 +29,28 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from overmix.render.fixed_edges import Crop
-from overmix.render.foreground import DISTANCES, FLAT, LEVEL, _differs, _Frame, _pairs, _range3
+from overmix.render.foreground import (
+    DISTANCES,
+    FLAT,
+    LEVEL,
+    TRACK_FROM,
+    TRACK_RADIUS,
+    _differs,
+    _Frame,
+    _pairs,
+    _range3,
+    follow,
+)
 
 __all__ = ["BAND", "redraw_moving"]
 
 BAND = 2  # reduced samples: how far inside its edge a reduced mask may be wrong
 EDGE_GROW = 1  # px: the soft edge of a flagged outline that stays in the mask
 MIN_PAIR = 2  # frames: a frame whose widest pair is closer than this is judged one-sided
+RECUR = 0.8  # share of the lines around a flat region that must recur for it to recur
+RECUR_BORDER = 2  # px: the lines within this of a flat region surround it
+RECUR_MIN = 8  # px: flat regions with fewer surrounding line pixels tell nothing
+FOLLOWED = 0.9  # share of a mask the clip's ends must find again to take it
 
 
 def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
@@ -85,7 +100,39 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
             continue
         full = _upsample(m, r, shape)
         out.append(_redraw(k, full, band, frame, xs, count, distances, level, ndimage))
+        if k == TRACK_FROM or k == count - 1:
+            ends = range(TRACK_FROM) if k == TRACK_FROM else \
+                range(count - TRACK_FROM, count)
+            src = TRACK_FROM if k == TRACK_FROM else count - 1 - TRACK_FROM
+            _follow_ends(out, ends, src, frame, r, shape)
     return out
+
+
+def _follow_ends(out: list[Crop | None], ends: range, src: int,
+                 frame: Callable[[int], np.ndarray], r: int, shape: tuple[int, int]) -> None:
+    """The first and last frames (``ends``) take the redrawn mask of frame ``src`` (the
+    nearest with pairs on both sides), carried by :func:`overmix.render.foreground.follow`
+    at full resolution: the reduced one they got was carried on reduced frames, by the
+    motion of the background it took along as much as by the thing's."""
+    if len(out) <= 2 * TRACK_FROM or src >= len(out) or out[src] is None:
+        return
+    got = out[src]
+    assert got is not None
+    m = got.full(shape)
+    if not m.any():
+        return
+    for e in ends:
+        if e < len(out) and out[e] is not None:
+            moved = follow(m, frame(src), frame(e), radius=(TRACK_RADIUS * abs(src - e) + 2) * r)
+            if np.count_nonzero(moved) >= FOLLOWED * np.count_nonzero(m):
+                out[e] = _to_crop(moved)  # else a part found no match: the reduced one stays
+
+
+def _to_crop(m: np.ndarray) -> Crop:
+    """A full-frame bool mask kept on its bounding box."""
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    return Crop(y0, x0, m[y0:y1, x0:x1].copy())
 
 
 def _upsample(m: np.ndarray, r: int, shape: tuple[int, int]) -> np.ndarray:
@@ -98,7 +145,8 @@ def _upsample(m: np.ndarray, r: int, shape: tuple[int, int]) -> np.ndarray:
 def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarray],
             xs: np.ndarray, count: int, distances: tuple[int, ...], level: float,
             ndimage) -> Crop:  # noqa: ANN001 - scipy.ndimage, imported lazily
-    """Row k's mask ``full`` (bool (h, w)) with its edge band redrawn, on its bounding box."""
+    """Row k's mask ``full`` (bool (h, w)) redrawn at full resolution, on its bounding box:
+    what recurs unchanged in a pair of frames released, then its edge band."""
     h, w = full.shape
     rows, cols = np.flatnonzero(full.any(axis=1)), np.flatnonzero(full.any(axis=0))
     y0, y1 = max(int(rows[0]) - 2, 0), min(int(rows[-1]) + 3, h)
@@ -106,27 +154,28 @@ def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarr
     m = full[y0:y1, x0:x1]
     cur = _Frame(frame(k)[y0:y1, x0:x1])
 
-    def differs(j: int) -> np.ndarray:
+    def differs(j: int) -> tuple[np.ndarray, np.ndarray]:
         t = xs[k] - xs[j]  # the crop's sample (i, c) is frame j's (y0 + i + ty, x0 + c + tx)
         return _differs_at(cur, frame(j), float(t[1]) + y0, float(t[0]) + x0, level)
 
     pairs = _pairs(k, count, distances)
+    flagged = np.zeros(m.shape, bool)
     if pairs and max(b - a for a, b in pairs) >= 2 * MIN_PAIR:
-        flagged = np.zeros(m.shape, bool)
+        recur = np.zeros(m.shape, bool)
         for pr in pairs:
-            odd = np.ones(m.shape, bool)
-            for j in pr:
-                odd &= differs(j)
-            flagged |= odd
+            (d0, r0), (d1, r1) = differs(pr[0]), differs(pr[1])
+            flagged |= d0 & d1
+            recur |= ~d0 & ~d1 & r0 & r1
+        rng = _range3(cur.y)
+        m = m & ~(flagged & _recurring(recur, rng, ndimage))
     else:  # the clip's ends: what any frame on the one side sees differently stays
-        side = [k + s * d for d in distances for s in (-1, 1) if 0 <= k + s * d < count]
-        flagged = np.zeros(m.shape, bool)
-        for j in side:
-            flagged |= differs(j)
+        for j in [k + s * d for d in distances for s in (-1, 1) if 0 <= k + s * d < count]:
+            flagged |= differs(j)[0]
+        rng = _range3(cur.y)
     inner = ndimage.binary_erosion(m, iterations=band, border_value=1)
     # the frame's own lines bar the way too: where the moving outline slides along itself
     # (a horizontal edge moving sideways) it is not flagged, but it is still a line
-    free = ~flagged & ~inner & ((_range3(cur.y) < FLAT) | ~m)
+    free = ~flagged & ~inner & ((rng < FLAT) | ~m)
     lab, _ = ndimage.label(free)
     outside = np.unique(lab[~m & free])
     released = np.isin(lab, outside[outside > 0]) & m
@@ -134,11 +183,33 @@ def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarr
     return Crop(y0, x0, keep)
 
 
+def _recurring(recur: np.ndarray, rng: np.ndarray, ndimage) -> np.ndarray:  # noqa: ANN001
+    """Where the frame shows what both frames of one of its pairs show there, as a whole:
+    lines (``rng`` >= FLAT) whose 3x3 neighbourhood all recur (``recur``), and the flat
+    regions whose surrounding lines mostly (:data:`RECUR`) do. A frame that alone sees the
+    background where the frames of its nearest pair show something passing (a walk cycle,
+    a bobbing head: frames ``k +- d`` in the same phase) shows there what a farther pair
+    shows too, texture and all; the moving thing itself, shifted against the background
+    in between, does not recur with its outline. bool, the shape of ``recur``."""
+    line = rng >= FLAT
+    ok = line & ndimage.binary_erosion(recur, structure=np.ones((3, 3), bool), border_value=0)
+    lab, count = ndimage.label(~line)
+    if count == 0:
+        return ok
+    near = ndimage.maximum_filter(lab, size=2 * RECUR_BORDER + 1)
+    border = line & (near > 0)
+    total = np.bincount(near[border], minlength=count + 1)
+    hit = np.bincount(near[border], weights=ok[border], minlength=count + 1)
+    region = (hit >= RECUR * total) & (total >= RECUR_MIN)
+    region[0] = False
+    return ok | region[lab]
+
+
 def _differs_at(cur: _Frame, other: np.ndarray, ty: float, tx: float,
-                level: float) -> np.ndarray:
+                level: float) -> tuple[np.ndarray, np.ndarray]:
     """:func:`overmix.render.foreground._differs` of ``cur`` (a crop) against the frame
     ``other`` (the whole frame, bool (h, w) of ``cur``), reading only the part of ``other``
-    its samples fall in; False where ``other`` does not reach."""
+    its samples fall in, and where ``other`` reaches (differs only there)."""
     import math
 
     from overmix.warp import window, window_ones
@@ -147,5 +218,6 @@ def _differs_at(cur: _Frame, other: np.ndarray, ty: float, tx: float,
     iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
     part = _Frame(window(other, iy, ix, h + 1, w + 1))
     got = _differs(cur, part, ty - iy, tx - ix, level, both_ways=True)[0]
-    return got & (window_ones(other.shape, iy, ix, h + 1, w + 1)[1:, 1:] > 0) \
+    reach = (window_ones(other.shape, iy, ix, h + 1, w + 1)[1:, 1:] > 0) \
         & (window_ones(other.shape, iy, ix, h, w) > 0)
+    return got & reach, reach
