@@ -47,9 +47,6 @@ __all__ = ["BAND", "redraw_moving"]
 BAND = 2  # reduced samples: how far inside its edge a reduced mask may be wrong
 EDGE_GROW = 1  # px: the soft edge of a flagged outline that stays in the mask
 MIN_PAIR = 2  # frames: a frame whose widest pair is closer than this is judged one-sided
-RECUR = 0.8  # share of the lines around a flat region that must recur for it to recur
-RECUR_BORDER = 2  # px: the lines within this of a flat region surround it
-RECUR_MIN = 8  # px: flat regions with fewer surrounding line pixels tell nothing
 FOLLOWED = 0.9  # share of a mask the clip's ends must find again to take it
 
 
@@ -145,8 +142,8 @@ def _upsample(m: np.ndarray, r: int, shape: tuple[int, int]) -> np.ndarray:
 def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarray],
             xs: np.ndarray, count: int, distances: tuple[int, ...], level: float,
             ndimage) -> Crop:  # noqa: ANN001 - scipy.ndimage, imported lazily
-    """Row k's mask ``full`` (bool (h, w)) redrawn at full resolution, on its bounding box:
-    what recurs unchanged in a pair of frames released, then its edge band."""
+    """Row k's mask ``full`` (bool (h, w)) with its edge band redrawn at full resolution, on
+    its bounding box."""
     h, w = full.shape
     rows, cols = np.flatnonzero(full.any(axis=1)), np.flatnonzero(full.any(axis=0))
     y0, y1 = max(int(rows[0]) - 2, 0), min(int(rows[-1]) + 3, h)
@@ -161,48 +158,26 @@ def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarr
     pairs = _pairs(k, count, distances)
     flagged = np.zeros(m.shape, bool)
     if pairs and max(b - a for a, b in pairs) >= 2 * MIN_PAIR:
-        recur = np.zeros(m.shape, bool)
         for pr in pairs:
-            (d0, r0), (d1, r1) = differs(pr[0]), differs(pr[1])
-            flagged |= d0 & d1
-            recur |= ~d0 & ~d1 & r0 & r1
-        rng = _range3(cur.y)
-        m = m & ~(flagged & _recurring(recur, rng, ndimage))
+            flagged |= differs(pr[0])[0] & differs(pr[1])[0]
     else:  # the clip's ends: what any frame on the one side sees differently stays
         for j in [k + s * d for d in distances for s in (-1, 1) if 0 <= k + s * d < count]:
             flagged |= differs(j)[0]
-        rng = _range3(cur.y)
+    rng = _range3(cur.y)
     inner = ndimage.binary_erosion(m, iterations=band, border_value=1)
-    # the frame's own lines bar the way too: where the moving outline slides along itself
-    # (a horizontal edge moving sideways) it is not flagged, but it is still a line
-    free = ~flagged & ~inner & ((rng < FLAT) | ~m)
+    # the frame's own lines bar the way too, in the mask and out of it: where the moving
+    # outline slides along itself (a horizontal edge moving sideways) it is not flagged,
+    # and the reduced mask may end short of it, but it is still a line; the background
+    # released is the flat regions that reach out of the mask
+    free = ~flagged & ~inner & (rng < FLAT)
     lab, _ = ndimage.label(free)
-    outside = np.unique(lab[~m & free])
+    # seen from well outside the mask: a hole in it or a gap just beside it may be a piece
+    # of the thing the analysis missed
+    away = ~ndimage.binary_dilation(ndimage.binary_fill_holes(m), iterations=band)
+    outside = np.unique(lab[away & free])
     released = np.isin(lab, outside[outside > 0]) & m
     keep = (m & ~released) | (ndimage.binary_dilation(flagged, iterations=EDGE_GROW) & m)
     return Crop(y0, x0, keep)
-
-
-def _recurring(recur: np.ndarray, rng: np.ndarray, ndimage) -> np.ndarray:  # noqa: ANN001
-    """Where the frame shows what both frames of one of its pairs show there, as a whole:
-    lines (``rng`` >= FLAT) whose 3x3 neighbourhood all recur (``recur``), and the flat
-    regions whose surrounding lines mostly (:data:`RECUR`) do. A frame that alone sees the
-    background where the frames of its nearest pair show something passing (a walk cycle,
-    a bobbing head: frames ``k +- d`` in the same phase) shows there what a farther pair
-    shows too, texture and all; the moving thing itself, shifted against the background
-    in between, does not recur with its outline. bool, the shape of ``recur``."""
-    line = rng >= FLAT
-    ok = line & ndimage.binary_erosion(recur, structure=np.ones((3, 3), bool), border_value=0)
-    lab, count = ndimage.label(~line)
-    if count == 0:
-        return ok
-    near = ndimage.maximum_filter(lab, size=2 * RECUR_BORDER + 1)
-    border = line & (near > 0)
-    total = np.bincount(near[border], minlength=count + 1)
-    hit = np.bincount(near[border], weights=ok[border], minlength=count + 1)
-    region = (hit >= RECUR * total) & (total >= RECUR_MIN)
-    region[0] = False
-    return ok | region[lab]
 
 
 def _differs_at(cur: _Frame, other: np.ndarray, ty: float, tx: float,
