@@ -205,17 +205,14 @@ def follow(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
     """``mask`` of frame ``src`` carried to frame ``dst``: each connected part (parts closer
     than a few pixels together: the letters of a line) moves by the whole-pixel screen shift
     within ``radius`` that matches its pixels on lines best (median absolute difference:
-    legs swing, the rest holds; a flat inside matches itself shifted anywhere), if that
-    match is good (below ``level``). Returns bool, the
+    legs swing, the rest holds; a flat inside matches itself shifted anywhere; all of them
+    where the lines find no good match), if that match is good (below ``level``). Returns bool, the
     shape of ``mask``."""
     from scipy import ndimage
 
     h, w = mask.shape
     out = np.zeros_like(mask)
-    # lightly smoothed: a thin line matches itself a whole pixel off
-    src = ndimage.uniform_filter(np.asarray(src, np.float32), size=3, mode="nearest")
-    dst = ndimage.uniform_filter(np.asarray(dst, np.float32), size=3, mode="nearest")
-    pad = np.pad(dst, radius, constant_values=np.nan)
+    pad = np.pad(np.asarray(dst, np.float32), radius, constant_values=np.nan)
     lines = _range3(src) >= FLAT
     groups, _ = ndimage.label(ndimage.binary_dilation(mask, iterations=3))
     for g, sl in enumerate(ndimage.find_objects(groups), start=1):
