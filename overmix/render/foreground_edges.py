@@ -77,6 +77,9 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
     from scipy import ndimage  # lazy: only scenes with something moving get here
 
     count = len(masks)
+    if reduce <= 1:  # found at full resolution already: kept as they are
+        return [None if m is None or not m.any() else _to_crop(np.asarray(m, bool))
+                for m in masks]
     xs = np.asarray(xy, np.float64).reshape(-1, 2)
     cache: dict[int, np.ndarray] = {}
 
