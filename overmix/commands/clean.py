@@ -175,7 +175,7 @@ def _persistent_overlay(store: FrameStore, pos: list[int], offsets: Offsets,
         semi = semi_transparent(mask, alpha)
         mask = mask & semi
         alpha = np.where(semi, alpha, np.float32(0.0)).astype(np.float32)
-    return OverlayInfo(mask, color, alpha) if mask.any() else None
+    return OverlayInfo(mask, color, alpha, redrawn=True) if mask.any() else None
 
 
 def _refine_static(store: FrameStore, pos: list[int], offsets: Offsets, persistent: np.ndarray,

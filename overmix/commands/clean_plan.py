@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from overmix.commands.stages import OverlayInfo
-from overmix.render.clean_masks import LOGO_GROW, defer_to_fixed, grow
+from overmix.render.clean_masks import LOGO_GROW, LOGO_RIM, defer_to_fixed, grow
 from overmix.render.consensus import ALONE, FLOOR, Consensus, upsample_mask
 from overmix.render.fill import EXCLUDED
 from overmix.render.fixed_edges import Crop
@@ -140,12 +140,14 @@ class CleanPlan:
 
     def _logo_weights(self, overlays: str) -> np.ndarray | None:
         """Weights (float32 (h, w)) of the overlay to remove, or None: the floor on it (grown
-        by :data:`LOGO_GROW`), :data:`UNBLEND_WEIGHT` x ``(1 - a)^2`` where it is
-        semi-transparent (at least EXCLUDED: an un-blended sample is kept, not filled)."""
+        by :data:`LOGO_GROW`, or :data:`LOGO_RIM` where it was redrawn at full resolution),
+        :data:`UNBLEND_WEIGHT` x ``(1 - a)^2`` where it is semi-transparent (at least
+        EXCLUDED: an un-blended sample is kept, not filled)."""
         ov = self.overlay
         if ov is None or not ov.mask.any() or overlays != "remove":
             return None
-        logo_w = np.where(grow(ov.mask, LOGO_GROW), np.float32(FLOOR),
+        ring = LOGO_RIM if ov.redrawn else LOGO_GROW
+        logo_w = np.where(grow(ov.mask, ring), np.float32(FLOOR),
                           np.float32(1.0)).astype(np.float32)
         if ov.alpha is not None:
             a = ov.alpha

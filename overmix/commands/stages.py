@@ -352,11 +352,14 @@ class OverlayInfo:
     """``--logo`` / ``--extract-overlay``: the static overlay found in the frames.
 
     ``mask`` (h, w) bool, True = overlay (frame coordinates); ``color`` per plane (working
-    units, native plane sizes) and ``alpha`` (h, w) float32, or None when not estimated.
+    units, native plane sizes) and ``alpha`` (h, w) float32, or None when not estimated;
+    ``redrawn``: the mask was redrawn at full resolution with the overlay's rim
+    (:mod:`overmix.render.static_overlay`), not given or found against a background.
     """
     mask: np.ndarray
     color: list[np.ndarray] | None = None
     alpha: np.ndarray | None = None
+    redrawn: bool = False
 
 
 def logo_mask(store: FrameStore, opts: StitchOptions) -> np.ndarray | None:

@@ -38,10 +38,11 @@ def test_plain_stitch_of_a_logo_over_a_slow_pan(tmp_path: Path, capsys) -> None:
         m[:3] = m[-3:] = False
         m[:, :3] = m[:, -3:] = False
     y = luma709(read_png_array(out)[0].astype(np.float64)[..., :3] / 65535)
-    # measured 37.1 / 30.5 dB; with the masks judged between near frames 37.2 / 18.7 (the
-    # logo's bars blended in where a few frames see the background clean)
+    # measured 37.3 / 30.0 dB; with the masks judged between near frames 37.2 / 18.7 (the
+    # logo's bars blended in where a few frames see the background clean); with 3 px around
+    # the redrawn logo left out too (not 1), 37.2 / 28.3
     assert _psnr(y, bg, most) > 36
-    assert _psnr(y, bg, few) > 27
+    assert _psnr(y, bg, few) > 29
 
 
 def test_logo_auto_over_a_slow_pan_is_the_clean_still(tmp_path: Path) -> None:
