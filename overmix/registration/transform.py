@@ -480,12 +480,13 @@ def _solve(n: int, labels: list[int], found: list[tuple[int, int, SimilarityResu
     c = complex((w - 1) / 2, (h - 1) / 2)
     L = abs(c)  # half diagonal: log-scale and angle become "px at the corner"
     rot = model == "similarity"
+    conf = _link_confidence(n, found)
     # 1. log m
     pz = []
-    for i, j, r in found:
+    for (i, j, r), cf in zip(found, conf, strict=True):
         wgt = r.confidence ** 2 / ((L * r.sigma_mu) ** 2 + (L * _SIGMA_MU0) ** 2)
         pz.append(Pair(i, j, L * math.log(r.scale), L * r.angle if rot else 0.0, wgt,
-                       r.confidence, wgt))
+                       cf, wgt))
     zs, _, inl_z = solve_offsets(n, pz, motion="xy" if rot else "x", anchor=0)
     if np.isnan(zs[:, 0]).any():
         _raise_broken(n, labels, found, inl_z)
@@ -493,11 +494,10 @@ def _solve(n: int, labels: list[int], found: list[tuple[int, int, SimilarityResu
     m[0] = 1.0
     # 2. frame centres
     pc = []
-    for (i, j, r), ok in zip(found, inl_z, strict=True):
+    for (i, j, r), ok, cf in zip(found, inl_z, conf, strict=True):
         d = m[i] * (complex(r.dx, r.dy) + (r.m - 1) * c)
         wgt = r.confidence ** 2 / (r.sigma_t ** 2 + _SIGMA_T0 ** 2) / abs(m[i]) ** 2
-        pc.append(Pair(i, j, d.real, d.imag, wgt if ok else 0.0, r.confidence, wgt if ok
-                       else 0.0))
+        pc.append(Pair(i, j, d.real, d.imag, wgt if ok else 0.0, cf, wgt if ok else 0.0))
     cs, res, inl_c = solve_offsets(n, pc, motion="xy", anchor=0)
     if np.isnan(cs[:, 0]).any():
         _raise_broken(n, labels, found, inl_c & inl_z)
@@ -513,6 +513,33 @@ def _solve(n: int, labels: list[int], found: list[tuple[int, int, SimilarityResu
     scale = np.abs(m)
     angle = np.degrees(np.angle(m)) if rot else np.zeros(n)
     return Offsets(xy, labels, w, h, extra=extra, scale=scale, angle=angle)
+
+
+# A pair this much less confident than both its frames' best other pairs is a chance match
+# (across a cut, ZNCC ~0.4-0.65 between two drawn shots against ~0.99 within each), not a
+# link: without it the shots are two groups and the translation's grouping says which is
+# stitched (registration.scene), as for --motion xy.
+_WEAK_LINK = 0.3
+
+
+def _link_confidence(n: int, found: list[tuple[int, int, SimilarityResult]]) -> list[float]:
+    """Each pair's confidence, or 0 (an outlier from the start) for a weak link: below
+    ``min(best_i, best_j) - _WEAK_LINK``, the best confidences of frames i and j over their
+    other pairs (a lone pair between two frames is only judged by the others)."""
+    best = np.zeros((n, 2))  # the two best confidences of each frame's pairs
+    for i, j, r in found:
+        for k in (i, j):
+            c = r.confidence
+            if c > best[k, 0]:
+                best[k] = c, best[k, 0]
+            elif c > best[k, 1]:
+                best[k, 1] = c
+    out = []
+    for i, j, r in found:
+        c = r.confidence
+        other = [best[k, 1] if best[k, 0] == c else best[k, 0] for k in (i, j)]
+        out.append(0.0 if c < min(other) - _WEAK_LINK else c)
+    return out
 
 
 def _raise_broken(n: int, labels: list[int], found: list[tuple[int, int, SimilarityResult]],

@@ -76,6 +76,23 @@ def test_cut_keeps_the_larger_shot_with_one_warning(tmp_path: Path, capsys) -> N
     assert not out2.exists()
 
 
+@pytest.mark.parametrize("motion", ["zoom"])
+def test_cut_under_a_zoom_model_keeps_the_larger_shot(tmp_path: Path, capsys,
+                                                      motion: str) -> None:
+    # a chance match across the cut (ZNCC ~0.6 against ~0.99 within each shot) used to join
+    # the two shots silently under the zoom/rotation models
+    scene = make_scene(SCENES["cut"], n=20, h=H, w=W)  # frames 13-19 are another shot
+    clip = scene.encode(tmp_path / "cut.mkv", 8)
+    assert main(["align", str(clip), "--motion", motion, "--json"]) == 0
+    cap = capsys.readouterr()
+    data = json.loads(cap.out)
+    assert [f["index"] for f in data["frames"]] == list(range(13))
+    assert [e["index"] for e in data["left_out"]] == list(range(13, 20))
+    warnings = [ln for ln in cap.err.splitlines() if ln.startswith("overmix: warning:")]
+    assert len(warnings) == 1 and "frames 13-19" in warnings[0] and "cut" in warnings[0]
+    assert _offsets_error(data, scene) < 0.1
+
+
 def test_scrolling_credits_pair_follows_the_background() -> None:
     # 640x360: the credits' own motion (0, 2) and the pan's (2.4, 0.6) are one peak on the
     # 320x180 coarse level; the credits' strong edges used to win the refinement
