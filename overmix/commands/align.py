@@ -1,17 +1,19 @@
-"""``overmix align``: the sub-pixel offsets of a pan's frames (DESIGN §7 offsets JSON)."""
+"""``overmix align``: the sub-pixel offsets of a pan's frames (DESIGN §7 offsets JSON).
+
+The offsets are those a plain ``stitch`` renders with (its ``--save-offsets``): the same
+stages (:func:`overmix.commands.placement.final_offsets`) up to the render."""
 
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import replace
 
 from overmix.commands.options import StitchOptions
 from overmix.commands.paths import check_not_input
-from overmix.commands.stages import compute_offsets, loaded, settle_load_time
+from overmix.commands.placement import final_offsets
+from overmix.commands.stages import loaded, settle_load_time
 from overmix.commands.stitch import summarize
 from overmix.geometry import Offsets
-from overmix.io.loading import reading
 from overmix.progress import ProgressCallback, no_progress
 
 __all__ = ["align_input"]
@@ -22,19 +24,18 @@ def align_input(input_path: str | os.PathLike[str], opts: StitchOptions | None =
                 output: str | os.PathLike[str] | None = None,
                 ) -> tuple[Offsets, dict[str, object]]:
     """Load and align an input; returns the offsets and a summary (frames, canvas, residual,
-    timings); the offsets JSON is written to ``output`` when given."""
+    lighting, timings); the offsets JSON is written to ``output`` when given."""
     opts = (opts or StitchOptions()).check()
     if output is not None:
         check_not_input([input_path, opts.mask], [output])
     timings: dict[str, float] = {}
     with loaded(input_path, opts, progress, timings) as (store, ignore):
-        t = time.perf_counter()
-        opts_no_file = replace(opts, offsets=None)
-        with reading(store):
-            offsets = compute_offsets(store, opts_no_file, ignore, progress)
-        timings["align"] = time.perf_counter() - t
+        offsets, lighting = final_offsets(store, replace(opts, offsets=None), ignore,
+                                          progress, timings)
         settle_load_time(store, timings)
         summary = summarize(store, offsets, None, timings)
+        if lighting is not None:
+            summary["lighting"] = lighting
     if output is not None:
         offsets.save(output)
     return offsets, summary

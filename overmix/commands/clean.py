@@ -38,7 +38,7 @@ from overmix.render.foreground import DISTANCES
 from overmix.render.frame_edges import dirty_edges, edge_mask
 from overmix.render.layers import LayerLabel
 
-__all__ = ["clean_still_runs", "find_clean"]
+__all__ = ["clean_still_runs", "find_clean", "finish_clean"]
 
 _Rows = Callable[[int], np.ndarray | None]
 # Screen-fixed content redrawn at full resolution (overmix.render.fixed_edges): the working Y'
@@ -67,7 +67,7 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                overlay: OverlayInfo | None, prior: _Rows | None = None,
                progress: ProgressCallback = no_progress, *,
                gains: np.ndarray | None = None, fixed_prior: _Rows | None = None,
-               layer: LayerLabel | None = None) -> CleanPlan:
+               layer: LayerLabel | None = None, finish: bool = True) -> CleanPlan:
     """The clean-still stage: per-frame outlier masks against the consensus of the frames
     (``overmix.render.consensus``), and, where outliers persist in most frames (content fixed
     on screen) and no ``--logo`` was given, a semi-transparent overlay's colour and alpha
@@ -76,7 +76,11 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     With a second plane's ``layer`` (:mod:`overmix.render.layers`), its pixels neither vote
     nor render, and what the moving-foreground stage flags where that plane passes within
     :data:`LAYER_REACH` frames is the plane's doing (a background pixel its neighbours see
-    covered), not something moving: only its own mask, at full resolution, is left out."""
+    covered), not something moving: only its own mask, at full resolution, is left out.
+
+    ``finish=False`` leaves the full-resolution work of :func:`finish_clean` (redrawn
+    screen-fixed masks, a persistent overlay) to the caller: the consensus alone is what
+    decides whether the frames are aligned again (:mod:`overmix.commands.realign`)."""
     plan = CleanPlan(None, overlay, prior, layer=layer)
     n = len(offsets)
     if not clean_still_runs(offsets, opts):
@@ -107,9 +111,21 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     plan.consensus = cons
     plan.moving = fine[0] if fine and any(c is not None for c in fine[0]) else None
     plan.fixed_prior = fixed_prior
-    if not cons.clean or fixed_prior is not None:
+    return finish_clean(store, offsets, opts, plan, progress) if finish else plan
+
+
+def finish_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions, plan: CleanPlan,
+                 progress: ProgressCallback = no_progress) -> CleanPlan:
+    """The full-resolution part of the clean-still stage on the consensus of ``plan`` (found
+    with ``offsets``, :func:`find_clean`): the screen-fixed masks redrawn and, when no overlay
+    was given, a persistent one (``plan`` is completed and returned)."""
+    cons = plan.consensus
+    if cons is None:
+        return plan
+    pos = positions(store, offsets)
+    if not cons.clean or plan.fixed_prior is not None:
         plan.fixed = _redraw_fixed(store, pos, offsets, plan)
-    if overlay is None:
+    if plan.overlay is None:
         plan.overlay = _persistent_overlay(store, pos, offsets, opts, plan, progress)
     return plan
 

@@ -141,8 +141,8 @@ def compute_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray |
             raise UsageError(f"the offsets scale or rotate frames, which "
                              f"{', '.join(translation_only_features(opts))} cannot handle")
         _check_overlap(off)
-        return _with_canvas_scale(off, opts)
-    return _with_canvas_scale(align_store(store, opts, ignore, progress).offsets, opts)
+        return with_canvas_scale(off, opts)
+    return with_canvas_scale(align_store(store, opts, ignore, progress).offsets, opts)
 
 
 def _need_two(store: FrameStore) -> None:
@@ -153,7 +153,7 @@ def _need_two(store: FrameStore) -> None:
             "(use 'overmix convert' for a single frame)")
 
 
-def _with_canvas_scale(off: Offsets, opts: StitchOptions) -> Offsets:
+def with_canvas_scale(off: Offsets, opts: StitchOptions) -> Offsets:
     """``--canvas-scale`` overrides the canvas pitch (of the file or the automatic one)."""
     if opts.canvas_scale is None:
         return off

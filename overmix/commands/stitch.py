@@ -1,8 +1,10 @@
 """``overmix stitch``: source -> store -> align -> render -> restore -> output (DESIGN §1, §6).
 
-The driver runs the stages of :mod:`overmix.commands.stages` (load, mask, align, animation,
-overlay, lighting, render), :mod:`overmix.commands.restoration` (mosaic, super-resolution,
-deconvolution) and :mod:`overmix.commands.output` (colour conversion once, at the end).
+The driver runs the stages of :mod:`overmix.commands.stages` (load, mask, render), the
+placement of :mod:`overmix.commands.placement` (align, animation, overlay, lighting, the
+clean-still consensus and the second alignment: what ``align`` runs too),
+:mod:`overmix.commands.restoration` (mosaic, super-resolution, deconvolution) and
+:mod:`overmix.commands.output` (colour conversion once, at the end).
 ``--jpeg`` inputs take their own driver (:mod:`overmix.commands.stitch_jpeg`).
 
 Everything stays in Y'CbCr working planes until the last stage. Progress goes to one callback
@@ -13,11 +15,9 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import replace
 
 import numpy as np
 
-from overmix.commands.clean import clean_still_runs, find_clean
 from overmix.commands.clean_plan import CleanPlan
 from overmix.commands.keep import paste_kept
 from overmix.commands.options import StitchOptions
@@ -30,27 +30,19 @@ from overmix.commands.output import (
     write_project,
 )
 from overmix.commands.paths import check_not_input, check_output_file
-from overmix.commands.realign import find_layer, realign_foreground
+from overmix.commands.placement import light, place, settle
 from overmix.commands.restoration import restore_canvas
 from overmix.commands.stages import (
     OverlayInfo,
-    align_store,
-    compute_offsets,
-    estimate_lighting,
     find_overlay,
-    grow,
     loaded,
-    logo_mask,
     merge_animation,
     positions,
-    realign_animation,
     render_canvas,
-    separate_animation,
     settle_load_time,
     union,
 )
 from overmix.geometry import Offsets
-from overmix.io.loading import reading
 from overmix.io.store import FrameStore
 from overmix.memory import release_memory
 from overmix.progress import ProgressCallback, no_progress
@@ -85,16 +77,13 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
     timings: dict[str, float] = {}
     with loaded(input_path, opts, progress, timings) as (store, ignore):
         t = time.perf_counter()
-        offsets, overlay, masks = _place(store, opts, ignore, progress)
+        offsets, overlay, masks = place(store, opts, ignore, progress)
         timings["align"] = time.perf_counter() - t
         settle_load_time(store, timings)
         release_memory()
         t = time.perf_counter()
-        logo_ignore = None if overlay is None else grow(overlay.mask)
-        gains, lighting = estimate_lighting(store, offsets, opts, union(ignore, logo_ignore),
-                                            progress, masks)
-        if gains is not None:  # recorded with the offsets (and read back by --offsets)
-            offsets = replace(offsets, gains=gains)
+        # the gains are recorded with the offsets (and read back by --offsets)
+        offsets, gains, lighting = light(store, offsets, opts, ignore, overlay, progress, masks)
         if lighting is not None:
             timings["lighting"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -138,38 +127,6 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
     return result
 
 
-def _place(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
-           progress: ProgressCallback) -> tuple[Offsets, OverlayInfo | None, SceneMasks | None]:
-    """Offsets (read or aligned), the static overlay, the animation ids and the scene masks
-    (stage ``align``).
-
-    A detected logo pulls the alignment towards zero motion, and animated parts towards the
-    character's motion: the frames are aligned again with those masked out."""
-    given_logo = logo_mask(store, opts)
-    aligned = opts.offsets is None
-    masks: SceneMasks | None = None
-    with reading(store):  # the frames may still be decoding (io.loading)
-        if aligned:
-            found = align_store(store, opts, union(ignore, given_logo), progress)
-            offsets, masks = found.offsets, found.masks
-        else:
-            offsets = compute_offsets(store, opts, union(ignore, given_logo), progress)
-    # --logo auto (and --extract-overlay): the clean still finds the overlay over camera
-    # travel (commands.clean); only where it does not run is it detected here
-    defer = given_logo is None and clean_still_runs(offsets, opts)
-    overlay = None if defer else find_overlay(store, offsets, opts, given_logo, progress)
-    if overlay is not None and given_logo is None and overlay.mask.any() and aligned:
-        found = align_store(store, opts, union(ignore, grow(overlay.mask)), progress)
-        offsets, masks = found.offsets, found.masks
-    offsets = separate_animation(store, offsets, opts, progress)
-    if defer and not clean_still_runs(offsets, opts):  # animation frames after all
-        overlay = find_overlay(store, offsets, opts, None, progress)
-    if len(set(offsets.anim)) > 1 and aligned:
-        logo = None if overlay is None else grow(overlay.mask)
-        offsets = realign_animation(store, offsets, opts, union(ignore, logo), progress)
-    return offsets, overlay, masks
-
-
 def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
             ignore: np.ndarray | None, overlay: OverlayInfo | None,
             gains: np.ndarray | None, progress: ProgressCallback,
@@ -177,31 +134,10 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
             ) -> tuple[list[RenderResult], CleanPlan, Offsets]:
     """Clean-still masks, render (lighting ``gains`` undone, None: as decoded), animation
     merge and restoration (stage ``render``); returns the canvases, the clean-still plan
-    and the offsets (aligned again without the moving foreground the clean-still stage
-    found and the alignment did not: :mod:`overmix.commands.realign`). The alignment's
-    screen-fixed ``masks`` (overlays, bars) are the render's prior weights: they neither
-    vote for the consensus nor render where others see clean. Its
-    moving-foreground maps are not: found between neighbours at the coarse level, they also
-    take the background just beside a slow character, which the few frames that see it
-    there need; the clean-still stage finds the foreground itself
-    (:mod:`overmix.render.foreground`)."""
-    prior = fixed = None
-    if masks is not None and masks.found():  # not a clean pan's codec specks
-        pos = positions(store, offsets)
-        prior = lambda n: (~masks.overlay(pos[n])).astype(np.float32)  # noqa: E731 (row -> pos)
-        fixed = lambda n: masks.overlay(pos[n])  # noqa: E731 (redrawn at full resolution)
-    # the clean still: per-frame outliers, and a persistent overlay to un-blend
-    plan = find_clean(store, offsets, opts, overlay if opts.logo != "off" else None, prior,
-                      progress, gains=gains, fixed_prior=fixed)
-    release_memory()  # the reduced frames and residual maps, freed in the check's threads
-    known = union(ignore, None if overlay is None else grow(overlay.mask))
-    offsets = realign_foreground(store, offsets, opts, plan, masks, known, progress)
-    layer = find_layer(store, offsets, opts, plan, masks, known, gains, progress)
-    if layer is not None:  # a second plane (parallax): the consensus again, without it
-        plan = find_clean(store, offsets, opts, overlay if opts.logo != "off" else None,
-                          prior, progress, gains=gains, fixed_prior=fixed, layer=layer)
-        offsets = _with_layer(offsets, plan)
-        release_memory()
+    and the final offsets (:func:`overmix.commands.placement.settle`: what ``align``
+    writes too)."""
+    plan, offsets = settle(store, offsets, opts, ignore, overlay, gains, progress, masks)
+    assert plan is not None
     provider, weights, fweights = store, None, None
     ov = plan.overlay
     if opts.overlays == "remove" and ov is not None and ov.alpha is not None:
@@ -223,17 +159,6 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     if len(renders) == 1:
         renders = [paste_kept(store, offsets, opts, plan, renders[0], progress)]
     return restore_canvas(store, offsets, renders, opts, progress), plan, offsets
-
-
-def _with_layer(offsets: Offsets, plan: CleanPlan) -> Offsets:
-    """The summary's ``masks.layer``: the mean share of a frame that the second plane
-    covers (left out of the still)."""
-    n = len(offsets)
-    share = sum(float(m.mean()) for m in (plan.layer_mask(k) for k in range(n))
-                if m is not None) / max(n, 1)
-    extra = dict(offsets.extra)
-    extra["masks"] = {**dict(extra.get("masks") or {}), "layer": round(share, 4)}
-    return replace(offsets, extra=extra)
 
 
 def summarize(store: FrameStore, offsets: Offsets, renders: list[RenderResult] | None,

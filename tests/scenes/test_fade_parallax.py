@@ -5,10 +5,13 @@ area sampling of a drawn world), never from the code under test."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from overmix.cli import main
 from overmix.io.png import read_png_array
@@ -29,14 +32,22 @@ def _inner(m: np.ndarray) -> np.ndarray:
     return m
 
 
-def _stitch(scene, name: str, tmp_path: Path, capsys) -> tuple[dict, dict, Path]:
+def _run(args: list[str]) -> dict:
+    """``overmix ARGS --json``: its JSON output."""
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main([*args, "--json"]) == 0
+    return json.loads(buf.getvalue())
+
+
+def _stitch(scene, name: str, tmp_path: Path) -> tuple[dict, dict, Path]:
     """Plain ``stitch`` of the scene's 8-bit clip (16-bit still, offsets saved): the summary,
     the offsets JSON and the still's path."""
     clip = scene.encode(tmp_path / f"{name}.mkv", 8)
     out, off = tmp_path / "still.png", tmp_path / "off.json"
-    assert main(["stitch", str(clip), "-o", str(out), "--depth", "16", "--save-offsets",
-                 str(off), "--json"]) == 0
-    return json.loads(capsys.readouterr().out), json.loads(off.read_text()), out
+    summary = _run(["stitch", str(clip), "-o", str(out), "--depth", "16", "--save-offsets",
+                    str(off)])
+    return summary, json.loads(off.read_text()), out
 
 
 def _region_psnr(scene, cv: dict, out: Path) -> tuple[float, float]:
@@ -48,11 +59,11 @@ def _region_psnr(scene, cv: dict, out: Path) -> tuple[float, float]:
     return _psnr(y, bg, _inner(most)), _psnr(y, bg, _inner(few))
 
 
-def test_plain_stitch_of_a_fade_in_is_compensated(tmp_path: Path, capsys) -> None:
+def test_plain_stitch_of_a_fade_in_is_compensated(tmp_path: Path) -> None:
     # frames 0-7 fade in from black (gain 0.25 -> 1); the canvas's left and top edges are
     # seen mostly by faded frames ("few": at most half the covering frames see it unfaded)
     scene = make_scene(SCENES["fade"], n=N, h=H, w=W)
-    summary, data, out = _stitch(scene, "fade", tmp_path, capsys)
+    summary, data, out = _stitch(scene, "fade", tmp_path)
     assert summary["lighting"]["compensated"]
     lo, hi = summary["lighting"]["gain_range"]
     assert abs(lo - 0.25) < 0.02 and abs(hi - 1) < 0.02
@@ -64,14 +75,22 @@ def test_plain_stitch_of_a_fade_in_is_compensated(tmp_path: Path, capsys) -> Non
     assert few > 33
 
 
-def test_plain_stitch_leaves_a_parallax_plane_out(tmp_path: Path, capsys) -> None:
+@pytest.fixture(scope="module")
+def parallax(tmp_path_factory) -> tuple:
+    """The parallax scene, its plain stitch (summary, saved offsets, still) and its clip."""
+    tmp = tmp_path_factory.mktemp("parallax")
+    scene = make_scene(SCENES["parallax"], n=N, h=H, w=W)
+    summary, data, out = _stitch(scene, "parallax", tmp)
+    return scene, summary, data, out, tmp / "parallax.mkv"
+
+
+def test_plain_stitch_leaves_a_parallax_plane_out(parallax) -> None:
     # tree trunks on a nearer plane (~40 % of the picture) pan at 1.6x the background; the
     # alignment's neighbour masks miss them (about a pixel per frame apart), the clean-still
     # stage finds them and the frames are aligned again without them; the plane is then
     # labelled in its own alignment and left out of every frame, so the background that only
     # a few frames see between the trunks comes from those frames
-    scene = make_scene(SCENES["parallax"], n=N, h=H, w=W)
-    summary, data, out = _stitch(scene, "parallax", tmp_path, capsys)
+    scene, summary, data, out, _ = parallax
     idx = [f["index"] for f in data["frames"]]
     assert idx == list(range(N))
     xy = np.array([[f["x"], f["y"]] for f in data["frames"]])
@@ -86,3 +105,22 @@ def test_plain_stitch_leaves_a_parallax_plane_out(tmp_path: Path, capsys) -> Non
     # the true offsets: 36.6 / 39.3
     assert most > 34.5
     assert few > 20
+
+
+def test_align_writes_the_offsets_the_stitch_renders_with(parallax, tmp_path: Path) -> None:
+    # `overmix align` runs the stages that place the frames in a plain stitch (the lighting,
+    # the clean-still consensus, the second alignment without the nearer plane, the plane's
+    # label): its file is the stitch's --save-offsets, so `align` then `stitch --offsets`
+    # renders with the offsets a plain stitch uses
+    scene, summary, saved, _, clip = parallax
+    off = tmp_path / "align.json"
+    printed = _run(["align", str(clip), "-o", str(off)])
+    written = json.loads(off.read_text())
+    assert printed == written
+    assert [f["index"] for f in written["frames"]] == list(range(N))
+    assert written["frames"] == saved["frames"]  # x, y, gains and confidence alike
+    assert written["masks"] == saved["masks"] and written["masks"]["realigned"]
+    assert written["canvas"] == saved["canvas"]
+    xy = np.array([[f["x"], f["y"]] for f in written["frames"]])
+    # the truth: without the second alignment the error is 0.24 px (see above)
+    assert float(np.abs(xy - (scene.xy - scene.xy[0])).max()) < 0.12

@@ -1,0 +1,178 @@
+"""Where every frame goes: the offsets ``stitch`` renders with and ``align`` writes (DESIGN §7).
+
+Both commands run the same stages, so ``overmix align -o off.json`` then ``overmix stitch
+--offsets off.json`` places the frames exactly as a plain ``overmix stitch`` does (and as its
+``--save-offsets`` file says):
+
+1. :func:`place`: the alignment, aligned again without a detected logo and without
+   animated parts (stage ``align``);
+2. :func:`light`: the lighting gains (``--lighting``), recorded with the offsets;
+3. :func:`settle`: the clean-still stage's consensus (:mod:`overmix.commands.clean`), the
+   frames aligned again without the moving foreground it found and the alignment did not,
+   and a second plane panning at its own speed (:mod:`overmix.commands.realign`).
+
+:func:`final_offsets` runs the three for ``align``; ``stitch`` runs them one by one (it times
+them and renders with the clean-still plan :func:`settle` returns).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from overmix.commands.clean import clean_still_runs, find_clean, finish_clean
+from overmix.commands.clean_plan import CleanPlan
+from overmix.commands.options import StitchOptions
+from overmix.commands.realign import find_layer, realign_foreground
+from overmix.commands.stages import (
+    OverlayInfo,
+    align_store,
+    compute_offsets,
+    estimate_lighting,
+    find_overlay,
+    grow,
+    logo_mask,
+    positions,
+    realign_animation,
+    separate_animation,
+    union,
+    with_canvas_scale,
+)
+from overmix.geometry import Offsets
+from overmix.io.loading import reading
+from overmix.io.store import FrameStore
+from overmix.memory import release_memory
+from overmix.progress import ProgressCallback, no_progress
+from overmix.registration.masks import SceneMasks
+from overmix.render.layers import LayerLabel
+
+__all__ = ["final_offsets", "light", "place", "settle"]
+
+
+def place(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
+          progress: ProgressCallback = no_progress,
+          ) -> tuple[Offsets, OverlayInfo | None, SceneMasks | None]:
+    """Offsets (read or aligned), the static overlay, the animation ids and the scene masks
+    (stage ``align``).
+
+    A detected logo pulls the alignment towards zero motion, and animated parts towards the
+    character's motion: the frames are aligned again with those masked out."""
+    given_logo = logo_mask(store, opts)
+    aligned = opts.offsets is None
+    masks: SceneMasks | None = None
+    with reading(store):  # the frames may still be decoding (io.loading)
+        if aligned:
+            found = align_store(store, opts, union(ignore, given_logo), progress)
+            offsets, masks = found.offsets, found.masks
+        else:
+            offsets = compute_offsets(store, opts, union(ignore, given_logo), progress)
+    # --logo auto (and --extract-overlay): the clean still finds the overlay over camera
+    # travel (commands.clean); only where it does not run is it detected here
+    defer = given_logo is None and clean_still_runs(offsets, opts)
+    overlay = None if defer else find_overlay(store, offsets, opts, given_logo, progress)
+    if overlay is not None and given_logo is None and overlay.mask.any() and aligned:
+        found = align_store(store, opts, union(ignore, grow(overlay.mask)), progress)
+        offsets, masks = found.offsets, found.masks
+    offsets = separate_animation(store, offsets, opts, progress)
+    if defer and not clean_still_runs(offsets, opts):  # animation frames after all
+        overlay = find_overlay(store, offsets, opts, None, progress)
+    if len(set(offsets.anim)) > 1 and aligned:
+        logo = None if overlay is None else grow(overlay.mask)
+        offsets = realign_animation(store, offsets, opts, union(ignore, logo), progress)
+    if aligned:
+        offsets = with_canvas_scale(offsets, opts)
+    return offsets, overlay, masks
+
+
+def light(store: FrameStore, offsets: Offsets, opts: StitchOptions, ignore: np.ndarray | None,
+          overlay: OverlayInfo | None, progress: ProgressCallback = no_progress,
+          masks: SceneMasks | None = None,
+          ) -> tuple[Offsets, np.ndarray | None, dict[str, object] | None]:
+    """The lighting stage: the offsets with the gains recorded (read back by ``--offsets``),
+    the gains (None: as decoded) and the summary's ``lighting`` entry (None when not run)."""
+    logo_ignore = None if overlay is None else grow(overlay.mask)
+    gains, lighting = estimate_lighting(store, offsets, opts, union(ignore, logo_ignore),
+                                        progress, masks)
+    if gains is not None:
+        offsets = replace(offsets, gains=gains)
+    return offsets, gains, lighting
+
+
+def settle(store: FrameStore, offsets: Offsets, opts: StitchOptions,
+           ignore: np.ndarray | None, overlay: OverlayInfo | None,
+           gains: np.ndarray | None, progress: ProgressCallback = no_progress,
+           masks: SceneMasks | None = None, *, plan: bool = True,
+           ) -> tuple[CleanPlan | None, Offsets]:
+    """The clean-still plan (None with ``plan=False``: ``align`` needs the offsets alone)
+    and the final offsets: aligned again without the moving foreground the clean-still
+    stage found and the alignment did not, with a second plane (parallax) labelled and
+    left out of the still (:mod:`overmix.commands.realign`).
+
+    The alignment's screen-fixed ``masks`` (overlays, bars) are the consensus's prior
+    weights: they neither vote nor render where others see clean. Its moving-foreground maps
+    are not: found between neighbours at the coarse level, they also take the background
+    just beside a slow character, which the few frames that see it there need; the
+    clean-still stage finds the foreground itself (:mod:`overmix.render.foreground`).
+
+    The first consensus's full-resolution redrawing (screen-fixed content, a persistent
+    overlay) is done only when its plan is the one rendered: a second plane makes a new
+    one."""
+    prior = fixed = None
+    if masks is not None and masks.found():  # not a clean pan's codec specks
+        pos = positions(store, offsets)
+        prior = lambda n: (~masks.overlay(pos[n])).astype(np.float32)  # noqa: E731 (row -> pos)
+        fixed = lambda n: masks.overlay(pos[n])  # noqa: E731 (redrawn at full resolution)
+    ov = overlay if opts.logo != "off" else None
+    first = find_clean(store, offsets, opts, ov, prior, progress, gains=gains,
+                       fixed_prior=fixed, finish=False)
+    release_memory()  # the reduced frames and residual maps, freed in the check's threads
+    known = union(ignore, None if overlay is None else grow(overlay.mask))
+    settled = realign_foreground(store, offsets, opts, first, masks, known, progress)
+    layer = find_layer(store, settled, opts, first, masks, known, gains, progress)
+    if layer is not None:
+        settled = with_layer(settled, layer)
+    if not plan:
+        return None, settled
+    if layer is None:  # the first consensus is the plan (its masks are in frame coordinates)
+        return finish_clean(store, offsets, opts, first, progress), settled
+    del first
+    release_memory()
+    # a second plane (parallax): the consensus again, without it
+    return find_clean(store, settled, opts, ov, prior, progress, gains=gains,
+                      fixed_prior=fixed, layer=layer), settled
+
+
+def with_layer(offsets: Offsets, layer: LayerLabel) -> Offsets:
+    """The summary's ``masks.layer``: the mean share of a frame that the second plane
+    covers (left out of the still)."""
+    n = len(offsets)
+    share = sum(float(layer.mask(k).mean()) for k in range(n)) / max(n, 1)
+    extra = dict(offsets.extra)
+    extra["masks"] = {**dict(extra.get("masks") or {}), "layer": round(share, 4)}
+    return replace(offsets, extra=extra)
+
+
+def final_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
+                  progress: ProgressCallback = no_progress,
+                  timings: dict[str, float] | None = None,
+                  ) -> tuple[Offsets, dict[str, object] | None]:
+    """The offsets a plain ``stitch`` renders with (and saves with ``--save-offsets``) and
+    the summary's ``lighting`` entry (None when not run): :func:`place`, :func:`light` and
+    :func:`settle`, timed into ``timings`` (``align``, ``lighting`` when run,
+    ``consensus``)."""
+    timings = {} if timings is None else timings
+    t = time.perf_counter()
+    offsets, overlay, masks = place(store, opts, ignore, progress)
+    timings["align"] = time.perf_counter() - t
+    release_memory()
+    t = time.perf_counter()
+    offsets, gains, lighting = light(store, offsets, opts, ignore, overlay, progress, masks)
+    if lighting is not None:
+        timings["lighting"] = time.perf_counter() - t
+    t = time.perf_counter()
+    _, offsets = settle(store, offsets, opts, ignore, overlay, gains, progress, masks,
+                        plan=False)
+    timings["consensus"] = time.perf_counter() - t
+    return offsets, lighting
