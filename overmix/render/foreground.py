@@ -204,16 +204,14 @@ def follow(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
            level: float = LEVEL) -> np.ndarray:
     """``mask`` of frame ``src`` carried to frame ``dst``: each connected part (parts closer
     than a few pixels together: the letters of a line) moves by the whole-pixel screen shift
-    within ``radius`` that matches its pixels on lines best (median absolute difference:
-    legs swing, the rest holds; a flat inside matches itself shifted anywhere; all of them
-    where the lines find no good match), if that match is good (below ``level``). Returns bool, the
+    within ``radius`` that matches its pixels best (median absolute difference: legs
+    swing, the rest holds), if that match is good (below ``level``). Returns bool, the
     shape of ``mask``."""
     from scipy import ndimage
 
     h, w = mask.shape
     out = np.zeros_like(mask)
     pad = np.pad(np.asarray(dst, np.float32), radius, constant_values=np.nan)
-    lines = _range3(src) >= FLAT
     groups, _ = ndimage.label(ndimage.binary_dilation(mask, iterations=3))
     for g, sl in enumerate(ndimage.find_objects(groups), start=1):
         if sl is None:
@@ -224,13 +222,8 @@ def follow(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
             continue
         ys = ys + sl[0].start
         xs = xs + sl[1].start
-        # the part's lines tell where it went: its flat inside matches itself shifted
-        on = lines[ys, xs]
-        best, best_cost = None, np.inf
-        for py, px in ((ys[on], xs[on]), (ys, xs)):  # if its lines find no match, all of it
-            if py.size >= MIN_PART and best_cost > level:
-                step = max(1, py.size // FOLLOW_SAMPLES)  # the search reads a subset
-                best, best_cost = _best_shift(src, pad, py[::step], px[::step], radius)
+        step = max(1, ys.size // FOLLOW_SAMPLES)  # the search reads a subset
+        best, best_cost = _best_shift(src, pad, ys[::step], xs[::step], radius)
         if best is None or best_cost > level:
             continue
         yy, xx = ys + best[0], xs + best[1]
