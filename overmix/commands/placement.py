@@ -11,8 +11,9 @@ Both commands run the same stages, so ``overmix align -o off.json`` then ``overm
    frames aligned again without the moving foreground it found and the alignment did not,
    and a second plane panning at its own speed (:mod:`overmix.commands.realign`).
 
-:func:`final_offsets` runs the three for ``align``; ``stitch`` runs them one by one (it times
-them and renders with the clean-still plan :func:`settle` returns).
+:func:`final_offsets` runs the three for ``align``; ``stitch`` runs :func:`place_and_light`
+(the first two, timed) and then :func:`settle` in its render, which uses the clean-still
+plan it returns.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from overmix.progress import ProgressCallback, no_progress
 from overmix.registration.masks import SceneMasks
 from overmix.render.layers import LayerLabel
 
-__all__ = ["final_offsets", "light", "place", "settle"]
+__all__ = ["final_offsets", "light", "place", "place_and_light", "settle"]
 
 
 def place(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
@@ -154,6 +155,24 @@ def with_layer(offsets: Offsets, layer: LayerLabel) -> Offsets:
     return replace(offsets, extra=extra)
 
 
+def place_and_light(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
+                    progress: ProgressCallback, timings: dict[str, float],
+                    ) -> tuple[Offsets, OverlayInfo | None, SceneMasks | None,
+                               np.ndarray | None, dict[str, object] | None]:
+    """:func:`place` then :func:`light` (the gains are recorded with the offsets and read
+    back by ``--offsets``), timed into ``timings`` (``align``; ``lighting`` when run):
+    offsets, overlay, scene masks, gains and the summary's ``lighting`` entry."""
+    t = time.perf_counter()
+    offsets, overlay, masks = place(store, opts, ignore, progress)
+    timings["align"] = time.perf_counter() - t
+    release_memory()
+    t = time.perf_counter()
+    offsets, gains, lighting = light(store, offsets, opts, ignore, overlay, progress, masks)
+    if lighting is not None:
+        timings["lighting"] = time.perf_counter() - t
+    return offsets, overlay, masks, gains, lighting
+
+
 def final_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
                   progress: ProgressCallback = no_progress,
                   timings: dict[str, float] | None = None,
@@ -163,14 +182,8 @@ def final_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | N
     :func:`settle`, timed into ``timings`` (``align``, ``lighting`` when run,
     ``consensus``)."""
     timings = {} if timings is None else timings
-    t = time.perf_counter()
-    offsets, overlay, masks = place(store, opts, ignore, progress)
-    timings["align"] = time.perf_counter() - t
-    release_memory()
-    t = time.perf_counter()
-    offsets, gains, lighting = light(store, offsets, opts, ignore, overlay, progress, masks)
-    if lighting is not None:
-        timings["lighting"] = time.perf_counter() - t
+    offsets, overlay, masks, gains, lighting = place_and_light(store, opts, ignore, progress,
+                                                               timings)
     t = time.perf_counter()
     _, offsets = settle(store, offsets, opts, ignore, overlay, gains, progress, masks,
                         plan=False)

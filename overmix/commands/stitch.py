@@ -30,7 +30,7 @@ from overmix.commands.output import (
     write_project,
 )
 from overmix.commands.paths import check_not_input, check_output_file
-from overmix.commands.placement import light, place, settle
+from overmix.commands.placement import place_and_light, settle
 from overmix.commands.restoration import restore_canvas
 from overmix.commands.stages import (
     OverlayInfo,
@@ -76,16 +76,9 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         return stitch_jpeg(input_path, opts, progress, output=output)
     timings: dict[str, float] = {}
     with loaded(input_path, opts, progress, timings) as (store, ignore):
-        t = time.perf_counter()
-        offsets, overlay, masks = place(store, opts, ignore, progress)
-        timings["align"] = time.perf_counter() - t
+        offsets, overlay, masks, gains, lighting = place_and_light(store, opts, ignore,
+                                                                   progress, timings)
         settle_load_time(store, timings)
-        release_memory()
-        t = time.perf_counter()
-        # the gains are recorded with the offsets (and read back by --offsets)
-        offsets, gains, lighting = light(store, offsets, opts, ignore, overlay, progress, masks)
-        if lighting is not None:
-            timings["lighting"] = time.perf_counter() - t
         t = time.perf_counter()
         renders, plan, offsets = _render(store, offsets, opts, ignore, overlay, gains,
                                          progress, masks)
