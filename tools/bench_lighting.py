@@ -419,27 +419,31 @@ def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
               f"[{rms(gx):.3f}]; eighths {drift}")
 
 
-def cost(tmp: Path, repeat: int, n: int = 60) -> None:
+def cost(tmp: Path, repeat: int, n: int = 60, video: Path | None = None) -> None:
+    """Part 3 (``video``: an encode of that pan made before, else made here)."""
     print(f"\n[3] cost: {n} frames 1280x720 (8-bit crf 20), whole stitch with own alignment "
-          "(--motion xy)")
-    sc = lit_pan(n=n, h=720, w=1280, step=(8.0, 2.0), convert=to_codes(8))
-    video = encode(tmp / "hd.mkv", sc.rgb, "yuv420p", 20)
-    del sc
-    best: dict[str, float] = {}
-    stage: dict[str, float] = {}
-    for _ in range(repeat):
-        for mode in ("off", "on"):
+          f"(--motion xy), off and on alternated {repeat} times; medians")
+    if video is None:
+        sc = lit_pan(n=n, h=720, w=1280, step=(8.0, 2.0), convert=to_codes(8))
+        video = encode(tmp / "hd.mkv", sc.rgb, "yuv420p", 20)
+        del sc
+    walls: dict[str, list[float]] = {"off": [], "on": []}
+    stage: list[float] = []
+    for i in range(repeat):
+        # alternate which goes first, so that a trend in the load hits both alike
+        for mode in (("off", "on") if i % 2 == 0 else ("on", "off")):
             t = time.perf_counter()
             res = stitch(str(video), StitchOptions(lighting=mode, motion="xy"))
-            dt = time.perf_counter() - t
-            best[mode] = min(best.get(mode, dt), dt)
+            walls[mode].append(time.perf_counter() - t)
             if mode == "on":
-                lt = float(res.summary["timings"].get("lighting", 0.0))  # type: ignore[union-attr]
-                stage["lighting"] = min(stage.get("lighting", lt), lt)
-    print(f"  off {best['off']:.2f} s, on {best['on']:.2f} s (lighting stage "
-          f"{stage['lighting']:.2f} s): on / off = {best['on'] / best['off']:.3f} "
-          "(bound 1.15); (off + lighting stage) / off = "
-          f"{(best['off'] + stage['lighting']) / best['off']:.3f} (less noisy on a busy machine)")
+                tm = res.summary["timings"]
+                stage.append(float(tm.get("lighting", 0.0)))  # type: ignore[union-attr]
+    off, on, st = (float(np.median(v)) for v in (walls["off"], walls["on"], stage))
+    print(f"  off {off:.2f} s, on {on:.2f} s, lighting stage {st:.3f} s wall (median of "
+          f"{repeat}; per run: " + " ".join(f"{v:.3f}" for v in stage) + ")")
+    print(f"  on / off = {on / off:.3f} (bound 1.15); (off + lighting stage) / off = "
+          f"{(off + st) / off:.3f} (less noisy on a busy machine); per pair: "
+          + " ".join(f"{(a + s) / a:.3f}" for a, s in zip(walls["off"], stage, strict=True)))
 
 
 # one setting changed at a time from stock x264 (one thread: the rows differ only by it),
@@ -501,7 +505,7 @@ def x264_sweep(tmp: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="shorter run: 40/80-frame gain test")
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=5, help="part 3: stitches of each kind")
     ap.add_argument("--skip", default="", help="comma list of parts to skip: 1,2,3,4")
     ap.add_argument("--x264-defaults", action="store_true",
                     help="stock x264 settings (threads, mbtree; not reproducible here) instead "

@@ -292,10 +292,11 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
 
     # auto (the default: most scenes are steady) decides on the fit's first stage, a quarter
     # of the cells, and fits them all only for a scene found changed
-    found = fit_lighting(lambda n: store.luma(pos[n]), offsets.xy, offsets.canvas,
+    lumas, codes = _luma_codes(store, pos)
+    found = fit_lighting(lumas, offsets.xy, offsets.canvas,
                          mask=ignore, frame_masks=frame_masks, border=opts.border,
                          progress=progress, workers=decode_workers(),
-                         decide=opts.lighting == "auto")
+                         decide=opts.lighting == "auto", codes=codes)
     on = opts.lighting == "on" or found.changed()
     info = _lighting_summary(found.gains, on, "estimated")
     info["largest_change"] = float(found.change.max(initial=0.0))
@@ -305,6 +306,17 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     if frame_masks is not None:
         info["scene_masks"] = True  # the alignment's overlay/foreground masks were left out
     return (found.gains if on else None), info
+
+
+def _luma_codes(store: FrameStore, pos: list[int]
+                ) -> tuple[Callable[[int], np.ndarray], tuple[float, float] | None]:
+    """What the lighting fit reads of offsets row n: the luma plane's codes and their affine
+    map to Y' (Y'CbCr and gray frames: no float copy of every frame), else the working luma
+    (R'G'B' frames: Y' is a sum over three planes)."""
+    coef, off = store.luma_coefficients()
+    if len(coef) == 1:
+        return (lambda n: store.codes(pos[n], 0)), (float(coef[0]), float(off))
+    return (lambda n: store.luma(pos[n])), None
 
 
 def _lighting_summary(gains: np.ndarray, compensated: bool, source: str) -> dict[str, object]:

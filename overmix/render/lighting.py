@@ -43,11 +43,12 @@ from overmix.errors import AlignmentError
 from overmix.geometry import Canvas
 from overmix.io.prefetch import prefetch
 from overmix.progress import ProgressCallback, no_progress
-from overmix.providers import LumaProvider, luma_reader
+from overmix.providers import LumaProvider, luma_reader, reader
 from overmix.render.lighting_cells import _cell_hits, _sat, cell_means
 from overmix.render.lighting_fit import LightingFit, _fit
 
-__all__ = ["LightingFit", "apply_gain", "cell_means", "estimate_gains", "fit_lighting"]
+__all__ = ["LightingFit", "apply_gain", "cell_means", "default_cell", "estimate_gains",
+           "fit_lighting"]
 
 MaskProvider = Callable[[int], "np.ndarray | None"]
 
@@ -56,6 +57,14 @@ MaskProvider = Callable[[int], "np.ndarray | None"]
 # pans of tools/bench_lighting.py the worst error against the decoded frames' gains went
 # from 0.16-0.25 % (8 px) to 0.09-0.22 % (5 px); 4 px gains nothing more
 CELLS_PER_FRAME = 5000
+# larger frames get fewer cells than CELLS_PER_FRAME, as sqrt(REF_AREA / area) but at least
+# MIN_CELLS_PER_FRAME: what pins a gain against the grain is the pixels used (all of them at
+# any cell size) and the scene's contrast between cells, which a cell of the same share of
+# the picture keeps; the fit's cost goes with the cells. On the 60-frame 720p pan of
+# tools/bench_lighting.py the worst error against the decoded frames' gains is 0.029 % with
+# 4700 cells a frame, 0.037 % with 2500 (0.054 % with 1250), at half the fit's time
+REF_AREA = 480 * 270
+MIN_CELLS_PER_FRAME = 2500
 # memory: the fit holds ~200 bytes per (frame, cell) observation; long pans get fewer,
 # larger cells so that it stays near 200 MB (a 160-frame 480x270 pan: 0.83 M)
 MAX_OBSERVATIONS = 1_000_000
@@ -69,7 +78,8 @@ def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | N
                  mask: np.ndarray | None = None, frame_masks: MaskProvider | None = None,
                  cell: int | None = None, border: int = 0, iterations: int = 16,
                  progress: ProgressCallback | None = None, workers: int = 1,
-                 decide: bool = False) -> LightingFit:
+                 decide: bool = False, codes: tuple[float, float] | None = None
+                 ) -> LightingFit:
     """Per-frame ``(gain, offset)`` on working Y' relative to the scene, with uncertainty.
 
     Parameters
@@ -100,6 +110,10 @@ def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | N
         quarter of the cells (the first stage of the fit, :func:`~overmix.render.lighting_fit._fit`)
         and returns that when it finds no change (:meth:`LightingFit.changed`); else the same
         fit as without.
+    codes : (scale, offset) or None
+        ``lumas`` hands out the frames' luma *codes* (any dtype), with working
+        ``Y' = scale * code + offset`` (the model is affine in Y': the cell means are taken
+        of the codes and mapped, which skips a float copy of every frame).
 
     Returns
     -------
@@ -111,7 +125,7 @@ def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | N
     if n == 0:
         raise AlignmentError("no frames for lighting estimation")
     unit = LightingFit(np.tile([1.0, 0.0], (n, 1)), np.zeros(n), np.zeros(n))
-    get = luma_reader(lumas)
+    get = luma_reader(lumas) if codes is None else reader(lumas)
     if n == 1:
         return unit
     f0 = get(0)
@@ -119,9 +133,9 @@ def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | N
     if canvas is None:
         canvas = Canvas.covering(xy, w, h)
     if cell is None:
-        cell = max(4, round(math.sqrt(h * w / min(CELLS_PER_FRAME, MAX_OBSERVATIONS / n))))
+        cell = default_cell(h, w, n)
     obs = _observations(get, f0, xy, canvas, cell, mask, frame_masks, border, progress,
-                        workers)
+                        workers, codes or (1.0, 0.0))
     del f0
     if obs is None:
         return unit
@@ -137,13 +151,23 @@ def fit_lighting(lumas: LumaProvider, offsets_xy: np.ndarray, canvas: Canvas | N
     return _fit(k, c, m, fbin, n, int(label[-1]) + 1, cell, iterations, decide) or unit
 
 
+def default_cell(h: int, w: int, n: int) -> int:
+    """Cell size (px) for n frames of h x w: about ``CELLS_PER_FRAME`` cells a frame up to
+    ``REF_AREA``, fewer on larger frames (see ``MIN_CELLS_PER_FRAME``), fewer still when the
+    observations would pass ``MAX_OBSERVATIONS``."""
+    per_frame = CELLS_PER_FRAME * min(1.0, math.sqrt(REF_AREA / (h * w)))
+    per_frame = max(per_frame, min(CELLS_PER_FRAME, MIN_CELLS_PER_FRAME))
+    return max(4, round(math.sqrt(h * w / min(per_frame, MAX_OBSERVATIONS / n))))
+
+
 def _observations(get: Callable[[int], np.ndarray], f0: np.ndarray, xy: np.ndarray,
                   canvas: Canvas, cell: int, mask: np.ndarray | None,
                   frame_masks: MaskProvider | None, border: int, progress: ProgressCallback,
-                  workers: int = 1,
+                  workers: int = 1, codes: tuple[float, float] = (1.0, 0.0),
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Every frame's kept cell means: ``(frame k, canvas cell id, mean Y', frame-position
-    bin)`` per observation, or None when no frame has a usable cell."""
+    bin)`` per observation, or None when no frame has a usable cell. ``codes``: (scale,
+    offset) from the frames' values to Y'."""
     n = len(xy)
     w = f0.shape[1]
     ncols = -(-canvas.width // cell) + 1
@@ -157,6 +181,7 @@ def _observations(get: Callable[[int], np.ndarray], f0: np.ndarray, xy: np.ndarr
         nr, nc = mean.shape
         if nr == 0 or nc == 0:
             return None
+        mean = mean * codes[0] + codes[1]
         keep = mean < WHITE_CELL
         if sat is not None:
             keep &= ~_cell_hits(sat, x, y, canvas, cell, r0, c0, nr, nc)

@@ -55,8 +55,8 @@ def cell_means(luma: np.ndarray, x: float, y: float, canvas: Canvas, cell: int,
 
     Parameters
     ----------
-    luma : ndarray (h, w) float32
-        The frame's working Y'.
+    luma : ndarray (h, w) float32, or integer codes
+        The frame's working Y' (or any affine map of it: each window's weights sum to 1).
     x, y : float
         The frame's offset (frame-0 luma px).
     canvas : Canvas
@@ -144,8 +144,8 @@ def _cell_hits(sat: np.ndarray, x: float, y: float, canvas: Canvas, cell: int,
 
 
 def _sat(mask: np.ndarray) -> np.ndarray:
-    """Summed-area table (h + 1, w + 1) int64 of a bool mask."""
+    """Summed-area table (h + 1, w + 1) int32 of a bool mask (frames < 2^31 pixels)."""
     h, w = mask.shape
-    out = np.zeros((h + 1, w + 1), np.int64)
-    np.cumsum(np.cumsum(mask, axis=0, dtype=np.int64), axis=1, out=out[1:, 1:])
+    out = np.zeros((h + 1, w + 1), np.int32)
+    np.cumsum(np.cumsum(mask, axis=0, dtype=np.int32), axis=1, out=out[1:, 1:])
     return out

@@ -10,7 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from overmix.geometry import Canvas
-from overmix.render.lighting import apply_gain, cell_means, estimate_gains, fit_lighting
+from overmix.render.lighting import (
+    apply_gain,
+    cell_means,
+    default_cell,
+    estimate_gains,
+    fit_lighting,
+)
 from tests.render.lit_pan import gain_errors, hardsub_mask, lit_pan
 from tests.scenes.draw import flash_pan, pan, place_average
 
@@ -46,6 +52,28 @@ def test_fade_flicker_white_on_a_fractional_pan() -> None:
     assert ga.max() < 0.003, ga.max()
     assert ob.max() < 0.001, ob.max()
     assert fit.changed()
+
+
+def test_fit_from_integer_codes() -> None:
+    """The frames handed over as 10-bit limited-range codes (uint16) with their affine map to
+    Y' (what a stitch of Y'CbCr video reads: no float copy of each frame): the issue's
+    lighting to the same accuracy, the gains on working Y' (the offset in Y' units)."""
+    sc = lit_pan(n=30, **SMALL)
+    codes = [np.clip(np.rint(64 + 876 * sc.luma(k)), 0, 1023).astype(np.uint16)
+             for k in range(30)]
+    fit = fit_lighting(codes, sc.xy, codes=(1 / 876, -64 / 876))
+    ga, ob = gain_errors(fit.gains, sc.gains)
+    assert ga.max() < 0.003 and ob.max() < 0.001, (ga.max(), ob.max())
+    assert fit.changed()
+
+
+def test_cells_grow_with_large_frames() -> None:
+    """About 5000 cells a frame up to 480x270, fewer on larger frames but at least ~2500
+    (the fit's cost goes with the cells), and fewer when a long pan would need too many."""
+    assert default_cell(270, 480, 40) == 5
+    assert 2000 < 720 * 1280 / default_cell(720, 1280, 60) ** 2 < 2800
+    assert 2000 < 1080 * 1920 / default_cell(1080, 1920, 60) ** 2 < 2800
+    assert 160 * 270 * 480 / default_cell(270, 480, 160) ** 2 <= 1_100_000
 
 
 def test_gain_error_does_not_grow_with_the_pan() -> None:
