@@ -21,8 +21,11 @@ runs):
    screen-fixed content itself; with the tool's own alignment the alignment's scene masks
    are left out too), each against the nominal gains and against the gains the decoded
    frames show against the grain-free scene (:func:`decoded_gains`; each frame's grain is in
-   it, as in any per-frame estimate); then what the codec did to the gains (decoded frames
-   against the frames as encoded, grain included), and the fit on the un-encoded frames (no
+   it, as in any per-frame estimate); for the hardsub pan also the decoded *background's*
+   gains (hardsub and character left out by their true masks, :func:`character_masks`:
+   what a fit that must leave the character out can see) and the fit against them; then
+   what the codec did to the gains (decoded frames against the frames as encoded, grain
+   included), and the fit on the un-encoded frames (no
    codec: accuracy against the grain floor, and drift along the pan). **The floor**
    (:func:`codec_floor`): each decoded frame's gain against the very frame handed to the
    encoder, by six estimators that weigh its content differently (block means, their Cauchy
@@ -30,8 +33,10 @@ runs):
    them chosen after the fact frame by frame, and the block means with a temporal prior:
    what no estimator working from the decoded frames can beat.
 3. **Cost**: a 60-frame 1280x720 pan, ``stitch`` with ``--lighting off`` and ``on`` (own
-   alignment, whole pipeline), alternated, best of ``--repeat``; the ratio is what counts
-   (absolute times on a shared machine are noise).
+   alignment, whole pipeline), alternated ``--repeat`` times in one run, medians; the ratios
+   are what counts (absolute times on a shared machine are noise): ``on / off`` and
+   ``(off + lighting stage) / off`` (the stage's own wall time from the summary's timings,
+   less noisy), with the latter per pair.
 4. **What x264 does to the lighting** (8-bit, 40 frames, plain and with the hardsub and
    character): one x264 setting changed at a time from stock (one thread), and the settings
    an anime encode would use; per setting the file size, how far the decoded frames
@@ -39,7 +44,8 @@ runs):
    encoded), the fit's error against the nominal gains (true offsets) and against those
    decoded gains, each with the worst frame and its picture type (I/P/B).
 
-Usage: ``python tools/bench_lighting.py [--quick] [--repeat 2] [--skip 1,2,4]``
+Usage: ``python tools/bench_lighting.py [--quick] [--repeat 5] [--skip 1,2,4]
+[--overlays-only]``
 """
 
 from __future__ import annotations
@@ -165,7 +171,8 @@ def _ls(y: np.ndarray, s: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(np.stack([s, np.ones(s.size)], 1), y, rcond=None)[0]
 
 
-def decoded_gains(lumas, sc, base, overlays: bool, block: int = 16) -> dict[str, np.ndarray]:
+def decoded_gains(lumas, sc, base, overlays: bool, block: int = 16,
+                  exclude=None) -> dict[str, np.ndarray]:
     """What the frames ``lumas(k)`` (working Y') show, measured against what the encoder was
     given (no estimator code).
 
@@ -180,10 +187,13 @@ def decoded_gains(lumas, sc, base, overlays: bool, block: int = 16) -> dict[str,
     lighting; it is the mean over frames of ``(Y'_k - b_k) / a_k - base_k`` at each scene
     pixel (whole-pixel offsets; two rounds, the second with the first round's gains).
     ``left``/``right``: the same fit over each half of the frame (is there one gain per
-    frame?). Hardsub pixels (grown 3 px) are left out when ``overlays``."""
+    frame?). Hardsub pixels (grown 3 px) are left out when ``overlays``, and the pixels of
+    ``exclude(k)`` ((h, w) bool, frame k's coordinates) when given: the *background's* gains
+    (what a fit that must leave a moving character out can see)."""
     h, w = base(0).shape
-    sub = hardsub_mask(h, w)["all"]
-    sub = ndimage.binary_dilation(sub, iterations=3) if overlays else np.zeros_like(sub)
+    sub0 = hardsub_mask(h, w)["all"]
+    sub0 = ndimage.binary_dilation(sub0, iterations=3) if overlays else np.zeros_like(sub0)
+    masks = [sub0 if exclude is None else sub0 | exclude(k) for k in range(len(sc.xy))]
     ix = np.rint(sc.xy - sc.xy.min(axis=0)).astype(int)
     world = np.zeros((h + ix[:, 1].max(), w + ix[:, 0].max()))
     count = np.zeros_like(world)
@@ -197,8 +207,8 @@ def decoded_gains(lumas, sc, base, overlays: bool, block: int = 16) -> dict[str,
         for k in range(n):
             r = (lumas(k) - gains[k, 1]) / gains[k, 0] - base(k)
             win = (slice(ix[k, 1], ix[k, 1] + h), slice(ix[k, 0], ix[k, 0] + w))
-            world[win] += np.where(sub, 0.0, r)
-            count[win] += ~sub
+            world[win] += np.where(masks[k], 0.0, r)
+            count[win] += ~masks[k]
         dev = world / np.maximum(count, 1)
         out = {name: [] for name in (parts if final else ["gains"])}
         for k in range(n):
@@ -206,10 +216,19 @@ def decoded_gains(lumas, sc, base, overlays: bool, block: int = 16) -> dict[str,
             s, y = base(k) + dev[win], lumas(k)
             for name in out:
                 sl = parts[name]
-                keep = _blocks(sub[sl].astype(np.float64), block) == 0
+                keep = _blocks(masks[k][sl].astype(np.float64), block) == 0
                 out[name].append(_ls(_blocks(y[sl], block)[keep], _blocks(s[sl], block)[keep]))
         gains = np.array(out["gains"])
     return {name: np.array(v) for name, v in out.items()}
+
+
+def character_masks(kw: dict) -> list[np.ndarray]:
+    """Per frame (h, w) bool: where the walking character is (grown 3 px), from the ground
+    truth: the grain-free, un-lit frames drawn with and without it."""
+    with_c = lit_pan(grain=0.0, lit=False, **kw)
+    without = lit_pan(grain=0.0, lit=False, character=False, **kw)
+    return [ndimage.binary_dilation(np.abs(a - b).max(axis=-1) > 1e-3, iterations=3)
+            for a, b in zip(with_c.rgb, without.rgb, strict=True)]
 
 
 def _rel_gain_errors(est: np.ndarray, true: np.ndarray) -> np.ndarray:
@@ -336,6 +355,8 @@ def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
     rms = lambda e: 100 * float(np.sqrt(np.mean(e * e)))  # noqa: E731
     codec: dict[str, list[str]] = {}
     floors: dict[str, dict[str, list[str]]] = {}
+    background: list[str] = []  # the overlay case's decoded background vs nominal
+    fit_bg: dict[str, list[str]] = {}  # and the fit against it
     for label, kw in cases:
         clean = lit_pan(grain=0.0, lit=False, **kw)
         scene = lambda k, clean=clean: luma709(clean.rgb[k])  # noqa: E731 (grain-free)
@@ -347,6 +368,10 @@ def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
             video = encode(tmp / f"g{tag}.mkv", sc.rgb, pix_fmt, crf)  # one encode, both rows
             with _store(video) as store:
                 dec = decoded_gains(store.luma, sc, scene, overlays)
+                if overlays:  # the background alone: what a fit can see of these frames
+                    chars = character_masks(kw)
+                    dec_bg = decoded_gains(store.luma, sc, scene, overlays,
+                                           exclude=chars.__getitem__)["gains"]
                 applied = decoded_gains(store.luma, sc, _unlit(sc, depth), overlays)
                 shift = max(abs(float((store.luma(k) - _unencoded(sc, depth)(k)).mean()))
                             for k in range(len(store)))
@@ -356,6 +381,10 @@ def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
             codec.setdefault(label, []).append(
                 f"{100 * dn.max():.3f} [{rms(dn):.3f}] / {255 * shift:.2f} / "
                 f"{100 * halves.max():.3f}")
+            if overlays:
+                bn, _ = gain_errors(dec_bg, sc.gains)
+                background.append(f"{100 * bn.max():.3f}@{int(np.argmax(bn))} "
+                                  f"[{rms(bn):.3f}]")
             errs = {name: _rel_gain_errors(v, sc.gains[:, 0]) for name, v in floor.items()}
             for name, e in errs.items():
                 floors.setdefault(name, {}).setdefault(label, []).append(
@@ -385,6 +414,11 @@ def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
                 ge, _ = gain_errors(res.offsets.gains, dec["gains"][idx])
                 rows[src].append(f"{100 * ga.max():.3f} [{rms(ga):.3f}] | {100 * ge.max():.3f} "
                                  f"[{rms(ge):.3f}] | {255 * ob.max():.2f}{note}")
+                if overlays:
+                    gb, _ = gain_errors(res.offsets.gains, dec_bg[idx])
+                    fit_bg.setdefault(src, []).append(
+                        f"{100 * ga.max():.3f}@{int(np.argmax(ga))} | "
+                        f"{100 * gb.max():.3f} [{rms(gb):.3f}]")
         for src, cells in rows.items():
             print(f"{label + ', ' + src:44s} " + " ".join(f"{c:>38s}" for c in cells))
     print("  the decoded frames themselves: max gain % vs nominal [rms] / max frame-mean shift "
@@ -392,6 +426,14 @@ def gain_accuracy(tmp: Path, lengths: tuple[int, ...]) -> None:
           "half of a frame")
     for label, cells in codec.items():
         print(f"{label:44s} " + " ".join(f"{c:>38s}" for c in cells))
+    if background:
+        print("  the hardsub + character pan's decoded *background* (hardsub and character "
+              "left out by their true masks: what a fit can see), max gain % vs nominal "
+              "(@ frame) [rms]: " + "; ".join(f"{e}: {c}" for e, c in
+                                              zip(ENCODINGS, background, strict=True)))
+        for src, cells in fit_bg.items():
+            print(f"    fit ({src}): max vs nominal @ frame | vs that background [rms]: "
+                  + "; ".join(f"{e}: {c}" for e, c in zip(ENCODINGS, cells, strict=True)))
     print("  the floor: max gain error % (@ frame) vs nominal of each decoded frame against the "
           "frame as handed to the encoder, by estimator (see codec_floor); cases: "
           + " | ".join(codec))
@@ -507,6 +549,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="shorter run: 40/80-frame gain test")
     ap.add_argument("--repeat", type=int, default=5, help="part 3: stitches of each kind")
     ap.add_argument("--skip", default="", help="comma list of parts to skip: 1,2,3,4")
+    ap.add_argument("--overlays-only", action="store_true",
+                    help="part 2: only the pan with the hardsub and the character")
     ap.add_argument("--x264-defaults", action="store_true",
                     help="stock x264 settings (threads, mbtree; not reproducible here) instead "
                          "of one thread and mbtree=0")
@@ -522,7 +566,8 @@ def main() -> None:
         if "1" not in skip:
             quality(tmp, 40)
         if "2" not in skip:
-            gain_accuracy(tmp, (40, 80) if args.quick else (40, 160))
+            lengths = () if args.overlays_only else (40, 80) if args.quick else (40, 160)
+            gain_accuracy(tmp, lengths)
         if "3" not in skip:
             cost(tmp, args.repeat)
         if "4" not in skip:
