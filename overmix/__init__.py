@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from overmix import _blas  # noqa: F401 - first: one BLAS thread, set before numpy loads
 from overmix.atomic import input_scope
 from overmix.color.spec import ChromaLocation, ColorInfo, Matrix, Primaries, Range, Transfer
 from overmix.errors import OvermixError

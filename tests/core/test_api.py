@@ -37,3 +37,25 @@ def test_api_verbs_on_the_sample(tmp_path):
                  "--end", "6", "-q"]) == 0
     assert (tmp_path / "api.png").read_bytes() == (tmp_path / "cli.png").read_bytes()
     assert result.canvas.width >= first.width
+
+
+def _blas_threads_after_import(env: dict[str, str], first: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    code = (f"import {first}; import overmix, numpy, os; "
+            "print(os.environ.get('OPENBLAS_NUM_THREADS', 'unset'))")
+    run_env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    run_env.update(env)
+    out = subprocess.run([sys.executable, "-c", code], env=run_env, capture_output=True,
+                         text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_one_blas_thread_unless_the_caller_chose():
+    # overmix runs its own threads; OpenBLAS's pool is set to one thread before numpy loads
+    assert _blas_threads_after_import({}, "os") == "1"
+    # ... a caller's choice is kept, and a numpy already loaded keeps its own
+    assert _blas_threads_after_import({"OPENBLAS_NUM_THREADS": "3"}, "os") == "3"
+    assert _blas_threads_after_import({}, "numpy") == "unset"
