@@ -305,7 +305,8 @@ class FrameStore:
             y += tmp
             np.multiply(planes[2], np.float32(cb), out=tmp, dtype=np.float32)
             y += tmp
-            y += np.float32(off)
+            if off:  # full-range R'G'B' has none: a pass saved
+                y += np.float32(off)
             return y
         if out is None:
             return self._working(planes[:1])[0]
