@@ -31,8 +31,15 @@ from overmix.render.clean_masks import (
     off_layer,
     residual_off_layer,
     semi_transparent,
+    travelling,
 )
-from overmix.render.consensus import downsample_mask, find_outliers, reduce_factor, upsample_mask
+from overmix.render.consensus import (
+    Consensus,
+    downsample_mask,
+    find_outliers,
+    reduce_factor,
+    upsample_mask,
+)
 from overmix.render.fixed_edges import Crop
 from overmix.render.foreground import DISTANCES
 from overmix.render.frame_edges import dirty_edges, edge_mask
@@ -181,9 +188,12 @@ def _persistent_overlay(store: FrameStore, pos: list[int], offsets: Offsets,
         return OverlayInfo(persistent)  # pasted from the kept frame
     if opts.logo not in ("off", "auto") or persistent.mean() >= 0.25:
         return None
+    r = plan.consensus.reduce
+    persistent = _screen_fixed_part(plan.consensus, persistent)
+    if not persistent.any():
+        return None
     from overmix.restore.overlay_estimate import estimate_overlay  # lazy: scipy
 
-    r = plan.consensus.reduce
     mask = _refine_static(store, pos, offsets, persistent, r)
     color, alpha = estimate_overlay(lambda i: store.planes(pos[i]), offsets.xy,
                                     offsets.canvas, mask, progress=progress)
@@ -192,6 +202,19 @@ def _persistent_overlay(store: FrameStore, pos: list[int], offsets: Offsets,
         mask = mask & semi
         alpha = np.where(semi, alpha, np.float32(0.0)).astype(np.float32)
     return OverlayInfo(mask, color, alpha, redrawn=True) if mask.any() else None
+
+
+def _screen_fixed_part(cons: Consensus, persistent: np.ndarray) -> np.ndarray:
+    """``persistent`` (bool (h, w)) without the parts of something travelling on screen
+    (:func:`overmix.render.clean_masks.travelling`): the never-seen core of a character
+    walking across a slow pan is no logo to un-blend (its un-blending outweighed the one
+    frame that sees a place beside it clean)."""
+    if not cons.moving or all(m is None for m in cons.moving):
+        return persistent
+    hs, ws = next(m.shape for m in cons.moving if m is not None)
+    moves = travelling(downsample_mask(persistent, cons.reduce, (hs, ws)), cons.moving)
+    return persistent & ~upsample_mask(moves, cons.reduce, cons.shape) if moves.any() \
+        else persistent
 
 
 def _refine_static(store: FrameStore, pos: list[int], offsets: Offsets, persistent: np.ndarray,

@@ -52,7 +52,8 @@ from overmix.render.consensus_maps import (
 __all__ = ["FLOOR", "Consensus", "downsample_mask", "find_outliers", "reduce_factor",
            "upsample_mask"]
 
-FLOOR = 1e-4  # weight of an outlier sample: used only where no frame sees the place clean
+FLOOR = 1e-7  # weight of an outlier sample: used only where no frame sees the place clean
+# (summed over hundreds of frames it stays far below one usable sample next to a mask, NEAR)
 NOISE_K = 6.0  # outlier threshold in multiples of the median residual
 MIN_LEVEL = 0.03  # ... and never below this (working Y', ~8 levels of 8-bit video)
 EDGE_SLACK = 0.25  # residual allowed per unit of local slope (resampling, misregistration)

@@ -35,7 +35,7 @@ from overmix.render.transform import (
 
 DEFAULT_TILE_BUDGET = 256 * 1024 * 1024
 # Smallest summed frame weight that gives a canvas value; below it a sample is a hole.
-COVER_MIN = 1e-6
+COVER_MIN = 1e-9  # well below the clean still's floor weight (consensus.FLOOR)
 NEAR = 0.01  # weight of a usable sample next to a left-out one (see _mask_weights)
 MAX_CANVAS_PIXELS = 1_000_000_000  # beyond this an offsets file is almost surely wrong
 
