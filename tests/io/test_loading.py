@@ -200,8 +200,14 @@ def test_a_signal_while_the_loader_starts_is_raised_once_it_is_started(
     src = _Gated(4)
     for g in src.gates:
         g.set()
-    with pytest.raises(KeyboardInterrupt):
-        load_store(src, budget_bytes=0, background=True, tmp_dir=tmp_path)
+    # Python's own SIGINT handling, whatever this process inherited (a test run started in
+    # the background of a non-interactive shell ignores SIGINT, and Python then keeps it so)
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            load_store(src, budget_bytes=0, background=True, tmp_dir=tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, saved)
     assert started and not started[0].is_alive()  # started, then stopped and joined
     assert list(tmp_path.iterdir()) == [] and src.closed
 

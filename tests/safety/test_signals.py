@@ -23,10 +23,17 @@ from tests.safety.conftest import snapshot
 from tests.videogen import make_clip, pan_frames
 
 
+def _default_sigint() -> None:
+    # as from a terminal, whatever this test run inherited (the background job of a
+    # non-interactive shell ignores SIGINT, and its children would too)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(argv: list[str], tmp: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, TMPDIR=str(tmp))
     return subprocess.Popen([sys.executable, "-m", "overmix", "-q", *argv], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=_default_sigint)
 
 
 def _wait_for(cond, proc: subprocess.Popen[bytes], what: str, timeout: float = 120) -> None:
