@@ -54,6 +54,12 @@ SHARED_CHANGE = 0.25
 # block of a glyph's wide outline; codec blocks have the same pixel sizes at every resolution)
 CHANGED_PATCH = 24
 MIN_SPECK = 6  # screen-fixed pixels connected to fewer than this many others are chance
+# a flat screen-fixed part whose colour fewer than this share of the screen-fixed pixels
+# have is not text (drawn in a few colours, each over the whole line) ...
+TEXT_SHARE = 0.05
+# ... and is background seen through the text when this share of the usable pixels around
+# it has its colour
+BACKGROUND_SHARE_NEAR = 0.15
 # camera travels (shares of ``min_span``) at which a frame that kept a pixel's screen value
 # is asked whether it sees something else at the same scene point (4 px: farther partners
 # see more background behind screen-fixed content next to it, and the glyph fills that
@@ -171,6 +177,51 @@ def _own_change(fixed: np.ndarray, ends: list[np.ndarray], bars: np.ndarray) -> 
         small[0] = False
         own &= ~small[lab]
     return own
+
+
+def _seen_through(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
+                  thr: float) -> np.ndarray:
+    """The flat screen-fixed parts (bool) that are background seen through a glyph's hole
+    or between glyphs, where it is flat over the camera travel looked at (it keeps its value
+    at the same screen place as a glyph does): a part (connected flat pixels of ``v`` in
+    ``fixed``, ``bars`` left out) whose value (its median) is shared by under
+    :data:`TEXT_SHARE` of the other flat parts' pixels (text is drawn in a few colours, each
+    shared by the whole line: fill, outline) and by at least :data:`BACKGROUND_SHARE_NEAR`
+    of the usable flat pixels around it outside its own flat area, out to about twice the
+    distance to the nearest (the background seen through it continues beyond the glyph's
+    stroke and outline)."""
+    from scipy import ndimage
+
+    flat, areas, _ = _flat_areas(v, bars, thr)
+    part = flat & fixed & ~bars
+    lab, n = ndimage.label(part, structure=np.ones((3, 3), bool))
+    out = np.zeros_like(fixed)
+    if n == 0:
+        return out
+    idx = np.arange(1, n + 1)
+    size = np.bincount(lab.ravel(), minlength=n + 1)[1:]
+    med = np.asarray(ndimage.median(v, lab, idx), np.float32)
+    vals = np.sort(v[part])  # the other flat parts' colours (not this one's own edge)
+    near = np.searchsorted(vals, med + thr / 2, "right") - np.searchsorted(vals, med - thr / 2)
+    text = (near - size) >= TEXT_SHARE * max(1, vals.size)
+    clear = flat & ~fixed  # flat: not the antialiased edge of a glyph the mask missed
+    boxes = ndimage.find_objects(lab)
+    for i in np.flatnonzero(~text & (size >= MIN_SPECK)):
+        sl = boxes[i]
+        g = 2 * max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) + 4
+        win = (slice(max(0, sl[0].start - g), sl[0].stop + g),
+               slice(max(0, sl[1].start - g), sl[1].stop + g))
+        me = lab[win] == i + 1
+        # not the part's own flat area (a glyph's fill the detection missed in places)
+        ring = clear[win] & ~np.isin(areas[win], np.unique(areas[win][me]))
+        if ring.sum() < MIN_SPECK:
+            continue
+        dist = ndimage.distance_transform_edt(~me)
+        ring &= dist <= 2.0 * float(dist[ring].min()) + 2.0
+        same = np.abs(v[win][ring] - med[i]) <= thr / 2
+        if same.sum() >= max(MIN_SPECK, BACKGROUND_SHARE_NEAR * ring.sum()):
+            out[win] |= me
+    return out
 
 
 def _flat_areas(v: np.ndarray, bars: np.ndarray, thr: float) -> tuple[np.ndarray, np.ndarray, int]:
@@ -319,6 +370,8 @@ def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
             fixed &= ~small[lab]
         # background seen through a glyph's hole: it changed at a frame of its own
         fixed &= ~_own_change(fixed, ends, bars)
+        # ... or flat, in the background's colour and in none of the text's
+        fixed &= ~_seen_through(v, fixed, bars, thr)
         # grown by a pixel into what is not background: the antialiased rims
         fixed |= ndimage.binary_dilation(fixed, structure=np.ones((3, 3), bool)) & ~bg
         out.append(Crop(int(rows[0]), int(cols[0]), fixed & c))
