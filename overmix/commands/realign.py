@@ -25,6 +25,7 @@ leave it out of every frame, its flat inside too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -37,7 +38,7 @@ from overmix.geometry import Offsets
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.registration.masks import SceneMasks
-from overmix.render.consensus import downsample_mask, upsample_mask
+from overmix.render.consensus import Consensus, downsample_mask, upsample_mask
 from overmix.render.layers import LayerLabel
 
 __all__ = ["GROW_PX", "REALIGN_SHARE", "find_layer", "moving_share", "realign_foreground"]
@@ -57,6 +58,9 @@ LAYER_SHARE = 0.02
 # subtitle line changing, a walking character stay below it; a plane whose outlines and
 # texture cover this much is worth an alignment of its own)
 LAYER_MOVING = 0.06
+# Frame pairs (a chain over the clip) whose moving parts are matched on the consensus's
+# reduced frames before a second plane is worth its alignment (:func:`plane_evidence`)
+EVIDENCE_PAIRS = 8
 
 
 def moving_share(plan: CleanPlan, masks: SceneMasks | None, pos: list[int]) -> float:
@@ -143,6 +147,9 @@ def find_layer(store: FrameStore, offsets: Offsets, opts: StitchOptions, plan: C
     pos = positions(store, offsets)
     if pos != list(range(len(store))) or moving_share(plan, masks, pos) < LAYER_MOVING:
         return None
+    if not plane_evidence(analysis_luma(store, pos, gains, max(1, cons.reduce)), cons,
+                          offsets.xy, ignore):
+        return None  # what moves stays on screen or moves with the background
     from overmix.render.foreground import analysis_factor
     from overmix.render.layers import label_layer
 
@@ -178,3 +185,57 @@ def find_layer(store: FrameStore, offsets: Offsets, opts: StitchOptions, plan: C
     label = label_layer(analysis_luma(store, pos, gains, rf), len(pos), offsets.xy, lay.xy,
                         first_guess, reduce=rf, frame=full)
     return label if label.share() >= LAYER_SHARE else None
+
+
+def plane_evidence(luma: Callable[[int], np.ndarray], cons: Consensus, xy: np.ndarray,
+                   ignore: np.ndarray | None = None) -> bool:
+    """Whether the moving parts could be a plane of their own, from a few frame pairs
+    matched cheaply before :func:`find_layer`'s alignment of the whole clip.
+
+    ``luma``: row -> working Y' (float32) on the consensus's reduced grid (``cons.reduce``
+    full-resolution pixels per sample, the ragged edge dropped); ``xy``: (n, 2) background
+    offsets (full-resolution px); ``ignore``: full-resolution bool pixels left out of every
+    frame. A chain of :data:`EVIDENCE_PAIRS` pairs spread over the clip is matched with
+    everything but the moving parts (``cons.moving`` and ``cons.residual``) left out
+    (:func:`overmix.registration.estimate_shift`). A plane moves the same way between every
+    pair, so the median per-frame motion of the pairs, over the clip, must reach
+    :data:`LAYER_DRIFT` both on screen and against the background (the full alignment's own
+    test): moving parts that are mostly screen-fixed (a changing subtitle), or that move
+    with the background, fail it. A pair that cannot be matched counts as no motion."""
+    from overmix.errors import AlignmentError
+    from overmix.registration import estimate_shift
+
+    n, r = len(xy), max(1, cons.reduce)
+    small = (cons.shape[0] // r, cons.shape[1] // r)
+    skip = None if ignore is None else downsample_mask(ignore, r, small)
+    chain = sorted(set(np.linspace(0, n - 1, EVIDENCE_PAIRS + 1).round().astype(int)))
+    rates: list[np.ndarray] = []
+    for a, b in zip(chain[:-1], chain[1:], strict=True):
+        ya, yb = luma(a), luma(b)
+        ma, mb = _reduced_moving(cons, a, skip), _reduced_moving(cons, b, skip)
+        if ma is None or mb is None:
+            rates.append(np.zeros(4))
+            continue
+        h, w = (min(s) for s in zip(ya.shape, ma.shape, strict=True))
+        try:
+            found = estimate_shift(ya[:h, :w], yb[:h, :w], ref_mask=~ma[:h, :w],
+                                   mov_mask=~mb[:h, :w])
+        except AlignmentError:
+            rates.append(np.zeros(4))
+            continue
+        moved = np.array([found.dx, found.dy]) * r
+        rates.append(np.concatenate([moved, moved - (xy[b] - xy[a])]) / (b - a))
+    if not rates:
+        return False
+    travel = np.abs(np.median(np.array(rates), axis=0)) * (n - 1)
+    return bool(travel[:2].max() >= LAYER_DRIFT and travel[2:].max() >= LAYER_DRIFT)
+
+
+def _reduced_moving(cons: Consensus, n: int, skip: np.ndarray | None) -> np.ndarray | None:
+    """Frame ``n``'s moving and residual parts on the consensus grid (grown by a sample),
+    without ``skip``; None when there are none."""
+    m = union(cons.moving[n], cons.residual[n] if cons.residual else None)
+    if m is None or not m.any():
+        return None
+    m = grow(np.asarray(m, bool), 1)
+    return m if skip is None else m & ~skip
