@@ -25,7 +25,14 @@ positive beyond :data:`TIE`; in a tie (both planes flat and alike) the moving-fo
 decide (flagged in at least :data:`TIE_SHARE` of the frames that see it). The label is closed
 over :data:`CLOSE` samples (outlines inside the layer, where the bilinear means blur).
 
-Memory: three canvas-sized float32 accumulators; the frames are streamed (two reads per
+The second round's ``B`` leaves the first round's label out; where that hides the background
+from the frames (fewer than :data:`BLIND` of a point's samples see it elsewhere) at a point
+that fewer than :data:`FEW` of the frames show (the layer's own canvas ends at the clip's
+ends), the round has no new evidence: only ``N`` of a few frames, whose outlines the bilinear
+mean blurs, so textured layer fails it. There the first round's decision stands (the
+parallax scene's clip-end trunks: 640x360 "few" -6.5 -> -4.4 dB).
+
+Memory: four canvas-sized float32 accumulators; the frames are streamed (two reads per
 round).
 """
 
@@ -48,6 +55,11 @@ CLOSE = 2  # samples: the label is closed over this many (outlines inside the la
 ROUNDS = 2  # voting rounds (the second uses a background without the first's label)
 NOB = 0.0
 TIE_REGIONS = 0.5
+# A point of the layer's canvas keeps the previous round's decision where the last round sees
+# the background outside that round's label for fewer than BLIND of its samples and fewer
+# than FEW of the frames show the point (the clip's ends: see label_layer)
+BLIND = 0.25
+FEW = 0.5
 
 
 @dataclass
@@ -163,7 +175,7 @@ def label_layer(luma: Callable[[int], np.ndarray], count: int, xy: np.ndarray,
     del flagged
     label = np.zeros(frac.shape, bool)
     for rnd in range(ROUNDS):
-        votes = CanvasAccumulator(lcv)
+        votes, seen_back = CanvasAccumulator(lcv), CanvasAccumulator(lcv)
         for k in range(count):
             y = first if k == 0 else luma(k)
             n, n_ok = _loo(near, lxy[k], y, ones)
@@ -173,8 +185,15 @@ def label_layer(luma: Callable[[int], np.ndarray], count: int, xy: np.ndarray,
             v = np.where(b_ok, v, np.where(dn < MARGIN, NOB if rnd == ROUNDS - 1 else 0.0, -1.0))
             v = np.where(n_ok, v, 0.0).astype(np.float32)
             votes.add(v, lxy[k])
+            seen_back.add(b_ok.astype(np.float32), lxy[k])
         s = votes.mean()
-        label = _close(_decide(s, frac, votes.weight > 0))
+        prev, label = label, _close(_decide(s, frac, votes.weight > 0))
+        if rnd:
+            # no new evidence: the background is hidden behind the previous label and few
+            # frames' N (outlines blurred by the bilinear mean) is all that is left to judge
+            blind = (seen_back.mean() < BLIND) & (near.weight < FEW * count)
+            label = np.where(blind, prev, label)
+        del seen_back
         if rnd + 1 < ROUNDS:
             lab = LayerLabel(label, lcv, lxy, 1)
             keep = lambda k, lab=lab: (~_grow(lab.mask(k, shape), 1)).astype(  # noqa: E731
