@@ -98,13 +98,16 @@ def test_plain_stitch_leaves_a_parallax_plane_out(parallax) -> None:
     assert float(np.abs(xy - (scene.xy - scene.xy[0])).max()) < 0.12
     masks = summary["masks"]
     assert masks["realigned"] and masks["moving_share"] > 0.05
-    assert 0.3 < masks["layer"] < 0.55  # the trunks cover ~40 % of a frame
+    # the trunks (and their soft edges) cover 45 % of a frame; measured 0.40, and 0.34 when
+    # the second voting round judged the trunks at the clip's ends, which few frames show,
+    # on those frames' blurred outlines alone
+    assert 0.38 < masks["layer"] < 0.55
     most, few = _region_psnr(scene, summary["canvas"], out)
-    # measured 35.9 / 23.4 dB; without the plane's label 36.2 / 15.1 (the trunks left in
-    # where the background is seen clean in at most half of the frames); clean frames at
-    # the true offsets: 36.6 / 39.3
+    # measured 35.5 / 24.3 dB (35.9 / 22.8 with the clip-end trunks left in); without the
+    # plane's label 36.2 / 15.1 (the trunks left in where the background is seen clean in at
+    # most half of the frames); clean frames at the true offsets: 36.6 / 39.3
     assert most > 34.5
-    assert few > 20
+    assert few > 23.5
 
 
 def test_align_writes_the_offsets_the_stitch_renders_with(parallax, tmp_path: Path) -> None:
