@@ -21,6 +21,10 @@ Per frame ``k`` (working Y', reduced to about 640 columns):
    inside of the moving thing (a coat, a face, a letter's counter). Background regions touch
    the foreground along part of their border only.
 
+3. **Explained.** A flat flagged sample that differs from a pair only where one of the
+   pair's frames shows the enclosed inside of its own moving thing (its first mask) is the
+   background that frame k sees there, not frame k's moving thing (:func:`_explained`).
+
 The masks are the flagged pixels plus the enclosed regions. Frames are read
 through a sliding window of ``4 max(d) + 1`` frames, so memory does not grow with the clip.
 """
@@ -310,15 +314,18 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
     # first masks (flagged samples and the regions they enclose, before any region is seen
     # again) of the frames within FAR of the one at hand: a far frame's own moving parts
     first: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+    pair_bits: dict[int, np.ndarray] = {}
 
     def first_mask(j: int) -> tuple[np.ndarray, np.ndarray | None]:
         if j not in first:
             cur = frame(j)
-            flagged = _flagged(j, cur, frame, xs, count, distances, level)
+            bits = _flagged(j, cur, frame, xs, count, distances, level)
+            flagged = bits > 0
             m = None
             if np.count_nonzero(flagged) >= MIN_FLAGGED * flagged.size:
                 m = flagged | _enclosed(flagged, _range3(cur.y))
             first[j] = (flagged, m)
+            pair_bits[j] = bits
         return first[j]
 
     out: list[np.ndarray | None] = []
@@ -334,6 +341,7 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             del cache[j]
         for j in [j for j in first if j < k - max(FAR)]:
             del first[j]
+            pair_bits.pop(j, None)
         if count < 3:
             out.append(None)
             continue
@@ -344,7 +352,9 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
         if m1 is None:  # codec noise, specks
             out.append(None)
             continue
-        out.append(_grown(k, cur, flagged, frame, xs, count, level, distances, first_mask))
+        own = _explained(k, pair_bits[k], cur, xs, count, distances, first_mask)
+        out.append(_grown(k, cur, flagged, frame, xs, count, level, distances, first_mask,
+                          own=own))
     _follow_ends(out, ends, kept)
     return out
 
@@ -352,26 +362,61 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
 def _flagged(k: int, cur: _Frame, frame: Callable[[int], _Frame], xs: np.ndarray, count: int,
              distances: tuple[int, ...], level: float) -> np.ndarray:
     """Samples of frame k (``cur``) that differ from the background-aligned frames on both
-    sides of one of its pairs (:func:`_pairs`; ``frame(j)``: frame j)."""
+    sides of one of its pairs (:func:`_pairs`; ``frame(j)``: frame j): uint8 (h, w), bit
+    ``i`` set where pair ``i`` says so (flagged: nonzero)."""
     h, w = cur.y.shape
-    flagged = np.zeros((h, w), bool)
-    for pr in _pairs(k, count, distances):
+    bits = np.zeros((h, w), np.uint8)
+    for i, pr in enumerate(_pairs(k, count, distances)):
         odd = np.ones((h, w), bool)
         for j in pr:
             t = xs[k] - xs[j]  # frame k's sample (i, c) is frame j's (i + ty, c + tx)
             odd &= _differs(cur, frame(j), float(t[1]), float(t[0]), level)[0]
-        flagged |= odd
-    return flagged
+        bits |= odd.astype(np.uint8) << i
+    return bits
+
+
+def _explained(k: int, bits: np.ndarray, cur: _Frame, xs: np.ndarray, count: int,
+               distances: tuple[int, ...],
+               first: Callable[[int], tuple[np.ndarray, np.ndarray | None]]) -> np.ndarray:
+    """Frame k's flagged samples (``bits``, :func:`_flagged`) without the flat ones that
+    differ from a pair only where one of the pair's frames shows the inside of its own
+    moving thing there (the flat regions its outline encloses, ``first(j)``): a place the
+    background of frame k shows, covered in the frames of a pair by the inside of something
+    swinging, bobbing or passing (a walking character's legs), is not frame k's odd one
+    out. Outlines (not flat) keep their flags: a slow thing's later frames cover its own
+    outline with its inside. The flat regions the flags enclose are found with all of them
+    (:func:`_grown`). Returns bool (h, w)."""
+    flagged = bits > 0
+    flat = flagged & (_range3(cur.y) < FLAT)
+    if not flat.any():
+        return flagged
+    h, w = bits.shape
+    still = np.zeros((h, w), bool)
+    for i, pr in enumerate(_pairs(k, count, distances)):
+        odd = ((bits >> i) & 1).astype(bool) & flat
+        if not odd.any():
+            continue
+        for j in pr:
+            fl, m = first(j)
+            if m is None:
+                continue
+            t = xs[k] - xs[j]
+            inside = window((m & ~fl).astype(np.float32), int(round(float(t[1]))),
+                            int(round(float(t[0]))), h, w) > 0.5
+            odd &= ~inside
+        still |= odd
+    return (flagged & ~flat) | still
 
 
 def _grown(k: int, cur: _Frame, flagged: np.ndarray,
            frame: Callable[[int], _Frame], xs: np.ndarray, count: int,
            level: float, distances: tuple[int, ...] = DISTANCES,
-           first: Callable[[int], tuple[np.ndarray, np.ndarray | None]] | None = None
-           ) -> np.ndarray:
-    """Frame k's mask: the ``flagged`` samples, the flat regions they enclose (unless seen
-    again without them; ``first(j)``: frame j's flagged samples and first mask, its own
-    moving parts) and the soft edge of their outlines."""
+           first: Callable[[int], tuple[np.ndarray, np.ndarray | None]] | None = None,
+           own: np.ndarray | None = None) -> np.ndarray:
+    """Frame k's mask: the ``flagged`` samples (``own``: those of them that are frame k's
+    own, :func:`_explained`), the flat regions they enclose (unless seen again without
+    them; ``first(j)``: frame j's flagged samples and first mask, its own moving parts) and
+    the soft edge of their outlines."""
     from scipy import ndimage  # lazy: only scenes with something moving get here
 
     rng = _range3(cur.y)
@@ -398,7 +443,8 @@ def _grown(k: int, cur: _Frame, flagged: np.ndarray,
                 got.append((ok & ~diff, ok, busy))
         return got
 
-    m = flagged | _enclosed(flagged, rng, again)
+    # the outline test reads every flag; the mask keeps the flags that are frame k's own
+    m = (flagged if own is None else own) | _enclosed(flagged, rng, again)
     # the soft edge of an outline (anti-aliasing, codec ringing) goes with it, but the
     # mask does not spill into the flat background around
     return ndimage.binary_dilation(m, iterations=EDGE_GROW, mask=rng >= FLAT) | m
