@@ -36,8 +36,8 @@ from overmix.registration.pyramid import _ENC_GAIN, down2, prepare
 from overmix.registration.solve import Pair
 from overmix.registration.vote import tile_vote, tile_winners
 
-__all__ = ["AMBIGUOUS", "audit", "conflicts", "follower_masks", "follower_votes", "follows",
-           "hypothesis", "positions", "probe", "weight_of"]
+__all__ = ["AMBIGUOUS", "agrees", "audit", "conflicts", "follower_masks", "follower_votes",
+           "follows", "hypothesis", "positions", "probe", "stays", "weight_of"]
 
 # A pair conflicts with the solved offsets when it is at least this confident ...
 CONFLICT_CONFIDENCE = 0.8
@@ -113,6 +113,23 @@ def conflicts(pairs: list[Pair], xy: np.ndarray) -> list[Pair]:
     return [p for p, b in zip(pairs, bad, strict=True) if b]
 
 
+def agrees(p: Pair, xy: np.ndarray) -> bool:
+    """Whether pair ``p`` agrees with positions ``xy`` ((n, 2)) within :data:`CONFLICT_PX`:
+    it measured that motion's region."""
+    return math.hypot(*(xy[p.j] - xy[p.i] - (p.dx, p.dy))) < CONFLICT_PX
+
+
+def stays(xy: np.ndarray, ref: np.ndarray) -> bool:
+    """Whether positions ``xy`` stay within :data:`CONFLICT_PX` of ``ref`` (both (n, 2), NaN
+    = not placed; relative to the first frame both placed): the same motion, measured
+    again."""
+    ok = ~np.isnan(xy[:, 0]) & ~np.isnan(ref[:, 0])
+    if not ok.any():
+        return False
+    a = np.flatnonzero(ok)[0]
+    return float(np.abs((xy[ok] - xy[a]) - (ref[ok] - ref[a])).max()) < CONFLICT_PX
+
+
 def hypothesis(n: int, pairs: list[Pair]) -> np.ndarray:
     """(n, 2) positions that follow ``pairs`` (each: frame j at xy[i] + d), smooth along the
     scene where no pair says anything: least squares with a small second-difference prior
@@ -160,7 +177,8 @@ def _vote_level(y: np.ndarray) -> tuple[np.ndarray, int]:
 
 def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
                    solved: np.ndarray, alt: np.ndarray,
-                   ) -> tuple[tuple[float, float], dict[int, np.ndarray], int]:
+                   ) -> tuple[tuple[float, float], tuple[dict[int, np.ndarray],
+                                                         dict[int, np.ndarray]], int]:
     """Tile votes between the solved motion and the hypothesis ``alt`` (both (n, 2)).
 
     Every pair of ``pairs`` at most :data:`VOTE_SPAN` frames apart where the two motions
@@ -168,15 +186,16 @@ def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
     Returns the texture-weighted votes for the solved motion and for the hypothesis on the
     pairs of the longest span voted (the region that matches over the longest time: a
     character matches its own motion only while its drawing holds), the tiles that voted
-    for the solved motion on any pair, per store position ((rows, cols) bool on the vote
-    level's tile grid, both ends of each pair), and the tile size in full-resolution px.
+    for the solved motion on any pair and those that voted for ``alt``, per store position
+    ((rows, cols) bool on the vote level's tile grid, both ends of each pair), and the tile
+    size in full-resolution px.
     """
     by_j: dict[int, list[Pair]] = {}
     for p in pairs:
         if 0 < p.j - p.i <= VOTE_SPAN:
             by_j.setdefault(p.j, []).append(p)
     window: dict[int, np.ndarray] = {}
-    tiles: dict[int, np.ndarray] = {}
+    tiles: tuple[dict[int, np.ndarray], dict[int, np.ndarray]] = ({}, {})
     spans: dict[int, tuple[float, float]] = {}
     scale = 1
     placed = ~np.isnan(solved[:, 0])
@@ -198,7 +217,7 @@ def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
             vs, va = spans.get(p.j - p.i, (0.0, 0.0))
             spans[p.j - p.i] = (vs + float(weight[win == 0].sum()),
                                 va + float(weight[win == 1].sum()))
-            _mark_pair(tiles, k, p.i, win == 0, cs[0])
+            _mark_pair(tiles, k, p.i, win, cs)
             voted = True
         # a frame no measured pair tells the motions apart in (a slow pan: they part only
         # over a longer jump) takes its follower's tiles from the earlier frame held that
@@ -209,7 +228,7 @@ def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
                 and _apart(cs := _cands(solved, alt, far, k, scale)) >= VOTE_APART):
             win, _ = tile_winners(window[far], window[k], None, None, cs, tile=_TILE,
                                   min_std=_MIN_STD)
-            _mark_pair(tiles, k, far, win == 0, cs[0])
+            _mark_pair(tiles, k, far, win, cs)
         for old in [j for j in window if j <= k - VOTE_SPAN]:
             del window[old]
     return spans[max(spans)] if spans else (0.0, 0.0), tiles, _TILE * scale
@@ -228,12 +247,14 @@ def _apart(cs: list[tuple[int, int]]) -> int:
     return max(abs(cs[0][0] - cs[1][0]), abs(cs[0][1] - cs[1][1]))
 
 
-def _mark_pair(tiles: dict[int, np.ndarray], k: int, i: int, mine: np.ndarray,
-               shift: tuple[int, int]) -> None:
-    """The tiles ``mine`` of frame k (that voted for the solved motion against frame i,
-    which that motion moves by ``shift``) in the maps of both frames."""
-    for f, sh in ((k, (0, 0)), (i, shift)):
-        _mark(tiles, f, mine, sh)
+def _mark_pair(tiles: tuple[dict[int, np.ndarray], dict[int, np.ndarray]], k: int, i: int,
+               win: np.ndarray, cs: list[tuple[int, int]]) -> None:
+    """The tiles of frame k that voted for each motion against frame i (``win``: 0 = the
+    solved one, 1 = the other; ``cs``: how far each moves frame i) in the maps of both
+    frames."""
+    for side in (0, 1):
+        for f, sh in ((k, (0, 0)), (i, cs[side])):
+            _mark(tiles[side], f, win == side, sh)
 
 
 def _mark(tiles: dict[int, np.ndarray], f: int, mine: np.ndarray,
