@@ -18,7 +18,8 @@ This module only re-exports the public API. The parts, one concept each:
   :mod:`.vote`);
 - :mod:`.solve`: the joint robust solve;
 - :mod:`.masks`, :mod:`.static`: what does not follow the background; :mod:`.follow`: a camera
-  that follows a character (the background's motion when pairs disagree);
+  that follows a character (the background's motion when pairs disagree), run by
+  :mod:`.follow_scene`;
 - :mod:`.transform`, :mod:`.similarity`: zoom and rotation; :mod:`.animation`: animation
   separation.
 """

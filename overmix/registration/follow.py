@@ -37,7 +37,7 @@ from overmix.registration.solve import Pair
 from overmix.registration.vote import tile_vote, tile_winners
 
 __all__ = ["AMBIGUOUS", "agrees", "audit", "conflicts", "follower_masks", "follower_votes",
-           "follows", "hypothesis", "positions", "probe", "stays", "weight_of"]
+           "follows", "hypothesis", "positions", "probe", "resolved", "stays", "weight_of"]
 
 # A pair conflicts with the solved offsets when it is at least this confident ...
 CONFLICT_CONFIDENCE = 0.8
@@ -117,6 +117,13 @@ def agrees(p: Pair, xy: np.ndarray) -> bool:
     """Whether pair ``p`` agrees with positions ``xy`` ((n, 2)) within :data:`CONFLICT_PX`:
     it measured that motion's region."""
     return math.hypot(*(xy[p.j] - xy[p.i] - (p.dx, p.dy))) < CONFLICT_PX
+
+
+def resolved(bad: list[Pair], pairs: list[Pair], xy: np.ndarray) -> bool:
+    """Whether every pair of ``bad`` was measured again in ``pairs`` and now agrees with
+    positions ``xy`` ((n, 2)) within :data:`CONFLICT_PX`."""
+    again = {(p.i, p.j): p for p in pairs}
+    return all((p.i, p.j) in again and agrees(again[(p.i, p.j)], xy) for p in bad)
 
 
 def stays(xy: np.ndarray, ref: np.ndarray) -> bool:

@@ -1,0 +1,201 @@
+"""The follow check of one scene's translation (:mod:`overmix.registration.follow`), run by
+:func:`overmix.registration.scene.align_scene` after the solve: a second motion, the votes
+between the two, the frames aligned again without the smaller region's tiles, and the
+warnings when the background's motion stays ambiguous."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from overmix.geometry import Offsets
+from overmix.progress import ProgressCallback
+from overmix.registration import follow
+from overmix.registration.groups import _solve
+from overmix.registration.solve import Pair
+from overmix.registration.sweep import _Run, _run
+
+_Masks = Callable[[int], "np.ndarray | None"]
+
+
+def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
+            mask: np.ndarray | None, border: int,
+            frame_masks: Callable[[int], np.ndarray | None] | None, auto_bars: bool,
+            report: ProgressCallback, strict: bool, run: _Run, out: Offsets,
+            left: list[tuple[int, str]],
+            ) -> tuple[_Run, Offsets, list[tuple[int, str]], _Masks | None]:
+    """The camera may follow a character (:mod:`overmix.registration.follow`): confident
+    pairs disagree with the solved offsets, or the solved camera hardly moves while a few
+    long pairs' tiles see a second, larger motion. For each such second motion, the frames
+    are aligned again with the region that follows the solved motion rather than the other
+    one left out; the new offsets are kept when they place as many frames, follow the other
+    motion, their own confident pairs agree with them better (or none disagrees) and the
+    other motion's region is the larger over the longest pairs. Otherwise the offsets stay, with
+    a warning in ``extra["follow"]`` when confident pairs disagree or the two regions are
+    about as large. Also the follower's masks the kept offsets were measured with (or None)."""
+    solved = follow.positions(n, labels, list(out.indices), out.xy)
+    bad = follow.conflicts(run.pairs, solved)
+    if len(bad) < follow.MIN_CONFLICTS:
+        bad = []
+    alts = [follow.hypothesis(n, bad)] if bad else []
+    alt = follow.probe(read, run.pairs, solved, run.shape, motion)
+    args = (read, n, labels, motion, mask, border, frame_masks, auto_bars, report, strict)
+    if alt is not None:
+        alts.append(alt)
+    if not alts:
+        return run, out, left, None
+    info: dict[str, object] = {"conflicts": len(bad)}
+    close = doubt = False
+    votes: list[list[float]] = []
+    minor: _Round | None = None
+    for alt in alts:
+        for _ in range(2):  # the second round votes against the first one's offsets
+            got = _follow_round(*args, run, out, solved, alt, bad)
+            votes.append(got.votes)
+            minor = minor or got
+            close = close or got.near
+            doubt = doubt or got.near or (got.votes[1] >= got.votes[0] and not got.accept)
+            if got.accept:
+                assert got.run is not None and got.out is not None
+                info.update(votes=votes, followed=True)
+                kept = (got.run, got.out, got.left, got.masks)
+                kept, rest = _settle(args, kept, got.bad, got.xy, None)
+                if got.near:
+                    info["warning"] = _follow_warning(*got.votes)
+                if len(rest) >= follow.MIN_CONFLICTS:  # still not consistent
+                    info["warning"] = _conflict_warning(rest, labels)
+                kept[1].extra["follow"] = info
+                return kept
+            if got.xy is None:
+                break
+            alt = follow.fill(got.xy, alt)
+    info["votes"] = votes
+    kept = (run, out, left, None)
+    if bad and not doubt and minor is not None:
+        # the other motion's region is clearly the smaller one: leave it out and measure
+        # again; the pairs it pulled then agree
+        kept, bad = _settle(args, kept, bad, solved, minor)
+        if kept[3] is not None:
+            info["settled"] = True
+    if bad:
+        info["warning"] = _conflict_warning(bad, labels)
+    elif close:
+        v = votes[-1]
+        info["warning"] = _follow_warning(v[0], v[1])
+    kept[1].extra["follow"] = info
+    return kept
+
+
+_Kept = tuple[_Run, Offsets, list[tuple[int, str]], "_Masks | None"]
+
+
+def _settle(args: tuple, kept: _Kept, bad: list[Pair], xy: np.ndarray | None,
+            minor: _Round | None) -> tuple[_Kept, list[Pair]]:
+    """Kept offsets ``kept`` (run, offsets, left out, masks; positions ``xy``) whose
+    confident pairs ``bad`` still disagree: the region that follows those pairs' motion (a
+    smooth fit) rather than the offsets, when it is clearly the smaller (tile votes as in
+    :func:`_follow_round`; ``minor``: a round whose votes already tell it), is left out
+    too and the frames are aligned again. The new offsets are kept when they place as many
+    frames, stay within a pixel of the kept ones, no confident pair disagrees with them (the
+    pairs that did measured again) and their inlier pairs are no less consistent: the
+    region explained the disagreement. Returns the offsets kept and the pairs that still
+    disagree with them."""
+    (read, n, labels, motion, mask, border, frame_masks, auto_bars, report, strict) = args
+    run, out, _, masks = kept
+    if len(bad) < follow.MIN_CONFLICTS or xy is None:
+        return kept, bad
+    hyp = follow.hypothesis(n, bad)
+    if not all(follow.agrees(p, hyp) for p in bad):  # not one region's motion
+        return kept, bad
+    if minor is not None:
+        tiles, size = minor.minor, minor.size
+    else:
+        (v_kept, v_hyp), (_, tiles), size = follow.follower_votes(read, n, run.pairs, xy,
+                                                                   hyp)
+        if v_hyp >= follow.AMBIGUOUS * v_kept:
+            return kept, bad
+    if not tiles:
+        return kept, bad
+    masks2 = follow.follower_masks(tiles, size, run.shape, masks or frame_masks)
+    run2 = _run(read, n, labels, motion, mask, border, masks2, auto_bars, True, report,
+                "align")
+    h, w = run2.shape
+    out2, left2 = _solve(n, labels, run2.pairs, run2.results, motion, w, h, strict,
+                         run2.flat)
+    xy2 = follow.positions(n, labels, list(out2.indices), out2.xy)
+    if len(out2) < len(out) or not follow.stays(xy2, xy):
+        return kept, bad
+    bad2 = follow.conflicts(run2.pairs, xy2)
+    rms = (o.extra.get("residual_rms", 0.0) for o in (out, out2))
+    if bad2 or not follow.resolved(bad, run2.pairs, xy2) or next(rms) < next(rms):
+        return kept, bad
+    return (run2, out2, left2, masks2), []
+
+
+@dataclass
+class _Round:
+    votes: list[float]
+    near: bool
+    accept: bool = False
+    xy: np.ndarray | None = None  # the new offsets when they follow the other motion
+    run: _Run | None = None
+    out: Offsets | None = None
+    left: list[tuple[int, str]] = field(default_factory=list)
+    masks: _Masks | None = None  # the masks the new offsets were measured with
+    bad: list[Pair] = field(default_factory=list)  # confident pairs that disagree with xy
+    minor: dict[int, np.ndarray] = field(default_factory=dict)  # the other motion's tiles
+    size: int = 0  # their size (full-resolution px)
+
+
+def _follow_round(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
+                  mask: np.ndarray | None, border: int,
+                  frame_masks: Callable[[int], np.ndarray | None] | None, auto_bars: bool,
+                  report: ProgressCallback, strict: bool, run: _Run, out: Offsets,
+                  solved: np.ndarray, alt: np.ndarray, bad: list[Pair]) -> _Round:
+    """One round of :func:`_follow` for the other motion ``alt``: votes, the follower's
+    tiles left out, the frames aligned again and judged."""
+    (v_solved, v_alt), (tiles, minor), size = follow.follower_votes(read, n, run.pairs,
+                                                                     solved, alt)
+    larger = v_alt >= v_solved
+    near = min(v_solved, v_alt) >= follow.AMBIGUOUS * max(v_solved, v_alt)
+    got = _Round([round(v_solved, 1), round(v_alt, 1)], near, minor=minor, size=size)
+    # a rerun is worth it where the other region may win: after it the votes are against
+    # the measured motion (a second round), which a smooth fit only approximates
+    if not tiles or not (larger or near or (bad and v_alt >= follow.RERUN_SHARE * v_solved)):
+        return got
+    masks = follow.follower_masks(tiles, size, run.shape, frame_masks)
+    run2 = _run(read, n, labels, motion, mask, border, masks, auto_bars, True, report, "align")
+    h, w = run2.shape
+    out2, left2 = _solve(n, labels, run2.pairs, run2.results, motion, w, h, strict,
+                         run2.flat)
+    xy2 = follow.positions(n, labels, list(out2.indices), out2.xy)
+    if len(out2) < len(out) or not follow.follows(xy2, alt, solved):
+        return got
+    bad2 = follow.conflicts(run2.pairs, xy2)
+    # the new offsets' own confident pairs agree with them better (pairs that measured the
+    # follower's motion aside: its region is left out), and the other motion's region is
+    # the larger over the longest pairs
+    odd = [p for p in bad2 if not follow.agrees(p, solved)]
+    got.accept = larger and (follow.weight_of(odd) < follow.weight_of(bad) or not odd)
+    got.xy, got.run, got.out, got.left, got.masks = xy2, run2, out2, left2, masks
+    got.bad = bad2 if len(bad2) >= follow.MIN_CONFLICTS else []
+    return got
+
+
+def _conflict_warning(bad: list[Pair], labels: list[int]) -> str:
+    first, last = bad[0], bad[-1]
+    return (f"{len(bad)} confident frame pair{'' if len(bad) == 1 else 's'} (frames "
+            f"{labels[first.i]}-{labels[first.j]}"
+            f"{'' if len(bad) == 1 else f' ... {labels[last.i]}-{labels[last.j]}'}) "
+            f"disagree{'s' if len(bad) == 1 else ''} with the offsets: a large region (a "
+            "character the camera follows?) moves differently from the rest and the "
+            "background's motion is ambiguous; check the still, or give --offsets")
+
+
+def _follow_warning(v_solved: float, v_alt: float) -> str:
+    return (f"two regions move differently and are about as large ({min(v_solved, v_alt):.0f}"
+            f" and {max(v_solved, v_alt):.0f} tile votes): the background's motion is "
+            "ambiguous (a character the camera follows?); the larger was used: check the "
+            "still, or give --offsets")
