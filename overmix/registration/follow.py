@@ -146,7 +146,7 @@ def hypothesis(n: int, pairs: list[Pair]) -> np.ndarray:
     xy = np.zeros((n, 2))
     for _ in range(2):
         xy = _smooth_fit(n, use)
-        keep = [p for p in use if math.hypot(*(xy[p.j] - xy[p.i] - (p.dx, p.dy))) < CONFLICT_PX]
+        keep = [p for p in use if agrees(p, xy)]
         if len(keep) == len(use) or len(keep) < 1:
             break
         use = keep

@@ -179,8 +179,8 @@ def _own_change(fixed: np.ndarray, ends: list[np.ndarray], bars: np.ndarray) -> 
     return own
 
 
-def _seen_through(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
-                  thr: float) -> np.ndarray:
+def _seen_through(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray, thr: float,
+                  areas: tuple[np.ndarray, np.ndarray, int]) -> np.ndarray:
     """The flat screen-fixed parts (bool) that are background seen through a glyph's hole
     or between glyphs, where it is flat over the camera travel looked at (it keeps its value
     at the same screen place as a glyph does): a part (connected flat pixels of ``v`` in
@@ -192,7 +192,7 @@ def _seen_through(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
     stroke and outline)."""
     from scipy import ndimage
 
-    flat, areas, _ = _flat_areas(v, bars, thr)
+    flat, areas_lab, _ = areas  # :func:`_flat_areas` of (v, bars, thr)
     part = flat & fixed & ~bars
     lab, n = ndimage.label(part, structure=np.ones((3, 3), bool))
     out = np.zeros_like(fixed)
@@ -213,7 +213,7 @@ def _seen_through(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
                slice(max(0, sl[1].start - g), sl[1].stop + g))
         me = lab[win] == i + 1
         # not the part's own flat area (a glyph's fill the detection missed in places)
-        ring = clear[win] & ~np.isin(areas[win], np.unique(areas[win][me]))
+        ring = clear[win] & ~np.isin(areas_lab[win], np.unique(areas_lab[win][me]))
         if ring.sum() < MIN_SPECK:
             continue
         dist = ndimage.distance_transform_edt(~me)
@@ -242,13 +242,13 @@ def _flat_areas(v: np.ndarray, bars: np.ndarray, thr: float) -> tuple[np.ndarray
     return flat, lab, n
 
 
-def _proven_areas(v: np.ndarray, proven: np.ndarray, bg: np.ndarray, bars: np.ndarray,
-                  thr: float) -> np.ndarray:
+def _proven_areas(proven: np.ndarray, bg: np.ndarray,
+                  areas: tuple[np.ndarray, np.ndarray, int]) -> np.ndarray:
     """The flat areas (:func:`_flat_areas`) that are not background (``bg``) and hold a
     patch of :data:`MIN_SPECK` or more pixels ``proven`` screen-fixed: a glyph's fill whose
     middle no frame of a short line saw off the glyph (the travel to move it off is more
-    than the line lasts)."""
-    flat, lab, n = _flat_areas(v, bars, thr)
+    than the line lasts). ``areas``: :func:`_flat_areas` of the frame's values."""
+    flat, lab, n = areas
     if n == 0 or not proven.any():
         return np.zeros_like(proven)
     hits = np.bincount(lab.ravel(), weights=(flat & proven & ~bg).ravel(), minlength=n + 1)
@@ -257,8 +257,9 @@ def _proven_areas(v: np.ndarray, proven: np.ndarray, bg: np.ndarray, bars: np.nd
     return keep[lab] & ~bg
 
 
-def _flat_background(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
-                     thr: float, ends: list[np.ndarray] | None = None) -> np.ndarray:
+def _flat_background(v: np.ndarray, fixed: np.ndarray, thr: float,
+                     areas: tuple[np.ndarray, np.ndarray, int],
+                     ends: list[np.ndarray] | None = None) -> np.ndarray:
     """Pixels that belong to flat background: the flat areas (connected pixels whose 3x3
     range, bar pixels left out, is at most ``thr``) holding some pixels that are not
     screen-fixed, plus the edge pixels next to such an area with its value (within
@@ -271,7 +272,7 @@ def _flat_background(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray,
 
     p = np.pad(v, 1, mode="edge")
     h, w = v.shape
-    flat, lab, n = _flat_areas(v, bars, thr)
+    flat, lab, n = areas  # :func:`_flat_areas` of (v, bars, thr)
     if n == 0:
         return np.zeros_like(fixed)
     size = np.bincount(lab.ravel(), minlength=n + 1)
@@ -360,8 +361,9 @@ def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
             else:
                 bars[:, line] = True
         bars &= fixed
-        bg = _flat_background(v, fixed, bars, thr, ends) & ~bars
-        fixed = (fixed | _proven_areas(v, proven, bg, bars, thr)) & ~bg
+        areas = _flat_areas(v, bars, thr)  # once: read by the three tests below
+        bg = _flat_background(v, fixed, thr, areas, ends) & ~bars
+        fixed = (fixed | _proven_areas(proven, bg, areas)) & ~bg
         # a textured pixel may stay within thr by chance: glyphs and bars are not specks
         lab, nlab = ndimage.label(fixed, structure=np.ones((3, 3), bool))
         if nlab:
@@ -371,7 +373,7 @@ def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
         # background seen through a glyph's hole: it changed at a frame of its own
         fixed &= ~_own_change(fixed, ends, bars)
         # ... or flat, in the background's colour and in none of the text's
-        fixed &= ~_seen_through(v, fixed, bars, thr)
+        fixed &= ~_seen_through(v, fixed, bars, thr, areas)
         # grown by a pixel into what is not background: the antialiased rims
         fixed |= ndimage.binary_dilation(fixed, structure=np.ones((3, 3), bool)) & ~bg
         out.append(Crop(int(rows[0]), int(cols[0]), fixed & c))
