@@ -30,6 +30,14 @@ only ratios measured in the same run mean something):
             ``overmix.color.convert.frame_to_image`` of the decoded frames (the colour path,
             independent of the writer).
 
+            With ``--floor STITCH_FLOOR_PY``, each repeat also runs that script (the
+            owner's floor: OpenCV decode on 2 threads, half-res phase correlation, integer
+            running sum, three runs in one process; needs opencv-python-headless, not a
+            project dependency) and prints overmix's stages beside the floor's median
+            stages: load against decode, load + alignment (they overlap) against decode +
+            phase, the stages after the alignment against the sum, and the whole, with
+            the ratios (the owner's aim: x1.5).
+
             With ``--overmix RUN_SH``, each repeat also runs the original Overmix CLI through
             that runner (``RUN_SH FRAMES OUT.png``, printing ``wall_time`` and
             ``peak_rss_kb`` of the Overmix process) and prints overmix's time and memory
@@ -39,8 +47,11 @@ Before timing, overmix's modules are compiled to bytecode once (as an installed 
 has them): otherwise, under ``PYTHONDONTWRITEBYTECODE=1``, every timed process would compile
 them from source.
 
+On a machine shared with other work, run it under ``chrt -r 1`` (the timed processes inherit
+the real-time priority) for figures close to a quiet machine's.
+
 Usage: ``python tools/bench_speed.py [stitch|align|convert|all] [--repeat 3] [--workdir D]
-[--overmix RUN_SH]``
+[--overmix RUN_SH] [--floor STITCH_FLOOR_PY]``
 """
 
 from __future__ import annotations
@@ -49,6 +60,7 @@ import argparse
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -62,11 +74,13 @@ TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
 
 STEP = (1.37, 0.6)  # px per frame (x, y) of the PNG pans
-# Launcher: runs a command, prints its wall time and peak RSS (KiB) as JSON.
+# Launcher: runs a command, prints its wall time, CPU time (user + system, all threads) and
+# peak RSS (KiB) as JSON.
 _LAUNCH = ("import json, resource, subprocess, sys, time; t = time.perf_counter(); "
            "r = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True); "
+           "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
            "print(json.dumps({'wall': time.perf_counter() - t, 'out': r.stdout, "
-           "'rss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))")
+           "'cpu': u.ru_utime + u.ru_stime, 'rss': u.ru_maxrss}))")
 
 
 def _load() -> str:
@@ -88,9 +102,10 @@ def _compile_bytecode() -> str:
 
 
 def _launch(cmd: list[str]) -> dict[str, object]:
+    # run from this checkout: ``python -m`` puts the working folder first on the path
     env = {**os.environ, "PYTHONPATH": str(TOOLS.parent)}
     res = subprocess.run([sys.executable, "-c", _LAUNCH, *cmd], check=True,
-                         capture_output=True, text=True, env=env)
+                         capture_output=True, text=True, env=env, cwd=TOOLS.parent)
     return json.loads(res.stdout)
 
 
@@ -220,7 +235,44 @@ def _overmix_ref(run_sh: str, folder: Path, out: Path) -> tuple[float, float]:
     return wall, rss
 
 
-def part_stitch(work: Path, repeat: int, overmix: str | None = None) -> None:
+def _floor(script: str, folder: Path) -> dict[str, float]:
+    """``stitch_floor.py FRAMES`` (decode with OpenCV on 2 threads, half-res phase
+    correlation, integer running sum; three runs in one process) in a fresh process: the
+    median of its runs per stage, in seconds (``decode``, ``phase``, ``sum``, ``total``)."""
+    res = subprocess.run([sys.executable, script, str(folder)], check=True,
+                         capture_output=True, text=True)
+    pat = re.compile(r"decode ([\d.]+) s, half-res phase correlation ([\d.]+) s, "
+                     r"running sum ([\d.]+) s, total ([\d.]+) s")
+    runs = [[float(v) for v in m.groups()] for m in pat.finditer(res.stdout)]
+    if not runs:
+        raise SystemExit(f"{script}: no timings in its output:\n{res.stdout}")
+    return {k: _med([r[i] for r in runs]) for i, k in enumerate(("decode", "phase", "sum",
+                                                                  "total"))}
+
+
+def _stage_table(tm: dict[str, float], wall: float, cpu: float,
+                 fl: dict[str, float]) -> list[str]:
+    """overmix's stages beside the floor's (``fl``, :func:`_floor`), with ratios. The
+    load overlaps the alignment (the alignment reads the first frames while the later ones
+    decode): ``align`` is the two together; what runs after it is set against the sum."""
+    after = sum(tm.get(k, 0.0) for k in ("lighting", "consensus", "render", "output"))
+    inproc = tm["align"] + after  # from the first frame stored to the file written
+    rows = [("load (decode into the store)", tm["load"], "decode", fl["decode"]),
+            ("load + align (overlapping)", tm["align"], "decode + phase",
+             fl["decode"] + fl["phase"]),
+            ("lighting + consensus + render + output", after, "sum", fl["sum"]),
+            ("stages (first frame to file written)", inproc, "total", fl["total"]),
+            ("process wall (with start-up, imports)", wall, "total", fl["total"])]
+    out = [f"    {a:40s} {x:5.2f} s | floor {b:15s} {y:5.2f} s | x{x / y:.2f}"
+           for a, x, b, y in rows]
+    split = ", ".join(f"{k} {tm[k]:.2f}" for k in ("lighting", "consensus", "render", "output")
+                      if k in tm)
+    out.append(f"    (after the alignment: {split} s; overmix CPU {cpu:.2f} s, all threads)")
+    return out
+
+
+def part_stitch(work: Path, repeat: int, overmix: str | None = None,
+                floor: str | None = None) -> None:
     folder = work / "png720x60"
     truth = make_png_pan(folder, 60, 1280, 720)
     out = work / "bench_speed_stitch.png"
@@ -228,6 +280,7 @@ def part_stitch(work: Path, repeat: int, overmix: str | None = None) -> None:
           f"{_load()}")
     ratios, walls, rwalls = [], [], []
     ovr: list[tuple[float, float]] = []  # against Overmix: (time ratio, memory ratio)
+    fratios: list[float] = []  # process wall against the floor's total
     for r in range(repeat):
         if overmix:  # the original Overmix, right before overmix (same minutes, same load)
             o_wall, o_rss = _overmix_ref(overmix, folder, work / "bench_speed_overmix.png")
@@ -243,19 +296,30 @@ def part_stitch(work: Path, repeat: int, overmix: str | None = None) -> None:
         ratios.append(ratio)
         walls.append(float(om["wall"]))
         rwalls.append(float(ref["wall"]))
-        print(f"  run {r + 1}: overmix {om['wall']:.2f} s wall, peak RSS "
+        print(f"  run {r + 1}: overmix {om['wall']:.2f} s wall, {om['cpu']:.2f} s CPU, peak RSS "
               f"{int(om['rss']) / 1024:.0f} MiB (load {tm['load']:.2f}, align {tm['align']:.2f}"
-              f" (overlapping), lighting {tm.get('lighting', 0):.2f}, render {tm['render']:.2f}"
+              f" (overlapping), lighting {tm.get('lighting', 0):.2f}, consensus "
+              f"{tm.get('consensus', 0):.2f}, render {tm['render']:.2f}"
               f", output {tm.get('output', 0):.2f} s); offsets max "
               f"error {err:.4f} px | reference {ref['wall']:.2f} s wall, peak RSS "
               f"{int(ref['rss']) / 1024:.0f} MiB (decode {split['decode']:.2f}, phase "
               f"{split['phase']:.2f}, sum {split['sum']:.2f} s) | ratio {ratio:.2f}")
+        if floor:  # right after overmix, like the reference
+            fl = _floor(floor, folder)
+            fratios.append(float(om["wall"]) / fl["total"])
+            print(f"         against {Path(floor).name} (median of its 3 runs, fresh "
+                  f"process), per stage:")
+            for line in _stage_table(tm, float(om["wall"]), float(om["cpu"]), fl):
+                print(line)
         if overmix:
             ovr.append((float(om["wall"]) / o_wall, int(om["rss"]) / 1024 / o_rss))
             print(f"         Overmix {o_wall:.2f} s wall, peak RSS {o_rss:.0f} MiB | overmix "
                   f"x{ovr[-1][0]:.2f} time, x{ovr[-1][1]:.2f} memory; {_load()}")
     print(f"  median: overmix {_med(walls):.2f} s, reference {_med(rwalls):.2f} s, "
           f"ratio {_med(ratios):.2f} (x the floor); {_load()}")
+    if fratios:
+        print(f"  median against the floor: x{_med(fratios):.2f} (process wall / floor "
+              f"total; the owner's aim x1.5)")
     if ovr:
         print(f"  median against Overmix: x{_med([t for t, _ in ovr]):.2f} time, "
               f"x{_med([m for _, m in ovr]):.2f} memory (goal <= 0.4 both)")
@@ -355,6 +419,11 @@ def main() -> None:
                     choices=("stitch", "align", "convert", "all"))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workdir", default="/tmp/overmix-bench")
+    ap.add_argument("--floor", metavar="STITCH_FLOOR_PY", default=None,
+                    help="stitch: also run this floor script (stitch_floor.py FRAMES: "
+                         "OpenCV decode, half-res phase correlation, running sum; prints "
+                         "three runs) after overmix in each repeat, and print overmix's "
+                         "stages beside its stages with ratios")
     ap.add_argument("--overmix", metavar="RUN_SH", default=None,
                     help="stitch: also run the original Overmix through this runner script "
                          "(run.sh FRAMES OUT.png printing wall_time and peak_rss_kb) in the "
@@ -365,7 +434,7 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}; {_load()}")
     print(_compile_bytecode())
     if args.part in ("stitch", "all"):
-        part_stitch(work, args.repeat, args.overmix)
+        part_stitch(work, args.repeat, args.overmix, args.floor)
     if args.part in ("align", "all"):
         part_align(work, args.repeat)
     if args.part in ("convert", "all"):

@@ -81,7 +81,7 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         settle_load_time(store, timings)
         t = time.perf_counter()
         renders, plan, offsets = _render(store, offsets, opts, ignore, overlay, gains,
-                                         progress, masks)
+                                         progress, masks, timings)
         placed = overlay
         if overlay is None and opts.logo == "auto":
             overlay = plan.overlay  # found by the clean still
@@ -98,7 +98,7 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
             write_project(store, offsets, opts.save_project,
                           union(ignore, None if overlay is None else overlay.mask))
             warnings += project_drops(offsets)
-        timings["render"] = time.perf_counter() - t
+        timings["render"] = time.perf_counter() - t - timings.get("consensus", 0.0)
         summary = summarize(store, offsets, renders, timings)
         if lighting is not None:
             summary["lighting"] = lighting
@@ -123,13 +123,16 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
 def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
             ignore: np.ndarray | None, overlay: OverlayInfo | None,
             gains: np.ndarray | None, progress: ProgressCallback,
-            masks: SceneMasks | None = None,
+            masks: SceneMasks | None = None, timings: dict[str, float] | None = None,
             ) -> tuple[list[RenderResult], CleanPlan, Offsets]:
-    """Clean-still masks, render (lighting ``gains`` undone, None: as decoded), animation
-    merge and restoration (stage ``render``); returns the canvases, the clean-still plan
-    and the final offsets (:func:`overmix.commands.placement.settle`: what ``align``
-    writes too)."""
+    """Clean-still masks (timed as ``consensus`` into ``timings``), render (lighting
+    ``gains`` undone, None: as decoded), animation merge and restoration (stage
+    ``render``); returns the canvases, the clean-still plan and the final offsets
+    (:func:`overmix.commands.placement.settle`: what ``align`` writes too)."""
+    t = time.perf_counter()
     plan, offsets = settle(store, offsets, opts, ignore, overlay, gains, progress, masks)
+    if timings is not None:
+        timings["consensus"] = time.perf_counter() - t
     assert plan is not None
     provider, weights, fweights = store, None, None
     ov = plan.overlay

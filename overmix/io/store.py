@@ -6,15 +6,15 @@ long-GOP codecs, costly to seek, so the scene's frames are decoded once into a s
 
 Frames are kept as **native codes** (uint8/uint16 planes, exactly as decoded), which is 2-4x
 smaller than float working planes. The store holds frames in memory up to a budget
-(``budget_bytes``, default :data:`DEFAULT_BUDGET` = 4 MB, one HD frame); frames past the
-budget are written to a temporary folder as raw plane files (plain writes, no fsync) and read
-back with :func:`numpy.fromfile` when asked for. Each frame is read about twice per stitch
-(align, render), so the read-back comes from the OS page cache: spilling a 60-frame 720p clip
-costs no measurable time (issue #5: 3.11 s either way) but keeps ~170 MB of codes out of the
-process, whose memory then grows with the canvas, not with the number of frames. Read-back uses
-plain reads, not memory maps, so that the resident set size reported by the OS reflects what
-the program really holds. The folder is removed on :meth:`FrameStore.close` (or when the store
-is used as a context manager, on exit).
+(``budget_bytes``, default :data:`DEFAULT_BUDGET` = 4 MB, one HD frame); frames past the budget
+are written to a temporary folder as raw plane files (plain writes, no fsync) and read back
+with plain reads when asked for. Each frame is read a few times per stitch (align, lighting,
+clean still, render), so the read-back comes from the OS page cache: spilling a 60-frame 720p
+clip costs no measurable time (issue #5: 3.11 s either way) but keeps ~170 MB of codes out of
+the process, whose memory then grows with the canvas, not with the number of frames. Read-back
+uses plain reads, not memory maps, so that the resident set size reported by the OS reflects
+what the program really holds. The folder is removed on :meth:`FrameStore.close` (or when the
+store is used as a context manager, on exit).
 
 Working planes (float32, range removed: Y' in [0, 1], Cb/Cr in [-0.5, 0.5], R'G'B' in [0, 1])
 are made on demand with the range constants of :func:`overmix.color.convert.range_constants`
@@ -239,11 +239,9 @@ class FrameStore:
         e = self._entries[k]
         if not e.files:
             return e.frame
-        arrays = []
-        for path, shape in zip(e.files, e.shapes + ([self.shape] if e.has_alpha else []),
-                               strict=True):
-            a = np.fromfile(path, dtype=e.dtype)
-            arrays.append(a.reshape(shape))
+        arrays = [_read_file(path, shape, e.dtype)
+                  for path, shape in zip(e.files, e.shapes + ([self.shape] if e.has_alpha
+                                                              else []), strict=True)]
         n = len(e.shapes)
         return e.frame.replace(planes=tuple(arrays[:n]),
                                alpha=arrays[n] if e.has_alpha else None)
@@ -254,7 +252,7 @@ class FrameStore:
         e = self._entries[k]
         if not e.files:
             return e.frame.planes[plane]
-        return np.fromfile(e.files[plane], dtype=e.dtype).reshape(e.shapes[plane])
+        return _read_file(e.files[plane], e.shapes[plane], e.dtype)
 
     def planes(self, k: int) -> tuple[np.ndarray, ...]:
         """Working planes of frame ``k`` at native resolution, float32.
@@ -298,19 +296,35 @@ class FrameStore:
         written to ``out`` (float32, the planes' shape) when given."""
         assert self.layout is not None
         if self.layout.family == Family.RGB:
-            (cr, cg, cb), off = self.luma_coefficients()
-            # straight from the codes in float32: three passes instead of ten
-            y = np.multiply(planes[0], np.float32(cr), out=out, dtype=np.float32)
-            tmp = np.multiply(planes[1], np.float32(cg), dtype=np.float32)
-            y += tmp
-            np.multiply(planes[2], np.float32(cb), out=tmp, dtype=np.float32)
-            y += tmp
-            if off:  # full-range R'G'B' has none: a pass saved
-                y += np.float32(off)
-            return y
+            if out is None:
+                out = np.empty(np.shape(planes[0]), np.float32)
+            if out.ndim < 2:
+                return self._rgb_luma(planes, out, np.empty_like(out))
+            # in strips of rows: the temporary stays small and in cache (a whole-frame
+            # one, fresh from the OS, doubled the time of a 720p frame's luma)
+            rows = max(1, LUMA_STRIP_BYTES // max(1, out[0].nbytes))
+            tmp = np.empty((min(rows, len(out)), *out.shape[1:]), np.float32)
+            for y0 in range(0, len(out), rows):
+                y1 = min(len(out), y0 + rows)
+                self._rgb_luma(tuple(p[y0:y1] for p in planes), out[y0:y1], tmp[:y1 - y0])
+            return out
         if out is None:
             return self._working(planes[:1])[0]
         return self._luma_into(planes[0], out)
+
+    def _rgb_luma(self, planes: tuple[np.ndarray, ...], out: np.ndarray,
+                  tmp: np.ndarray) -> np.ndarray:
+        """:meth:`luma_of` of R'G'B' codes into ``out`` (``tmp``: scratch of its shape)."""
+        (cr, cg, cb), off = self.luma_coefficients()
+        # straight from the codes in float32: three passes instead of ten
+        y = np.multiply(planes[0], np.float32(cr), out=out, dtype=np.float32)
+        np.multiply(planes[1], np.float32(cg), out=tmp, dtype=np.float32)
+        y += tmp
+        np.multiply(planes[2], np.float32(cb), out=tmp, dtype=np.float32)
+        y += tmp
+        if off:  # full-range R'G'B' has none: a pass saved
+            y += np.float32(off)
+        return y
 
     def luma_coefficients(self) -> tuple[tuple[float, ...], float]:
         """:meth:`luma` as an affine map of the codes: ``Y' = Σ_p c[p] · code_p + offset``
@@ -389,6 +403,15 @@ def _affine_into(codes: np.ndarray, out: np.ndarray, off: float, scale: float) -
     out -= np.float32(off)
     out *= np.float32(1.0 / scale)
     return out
+
+
+def _read_file(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A spilled plane's samples read back into a new ``shape`` array: one unbuffered
+    ``readinto`` (``numpy.fromfile`` took ~4x longer for a 720p plane read from the page
+    cache, ~1 ms of every frame read back; frames are read back ~4 times a stitch)."""
+    out = np.empty(shape, dtype)
+    with open(path, "rb", buffering=0) as f:
+        return _read_rows(f, out)
 
 
 def _read_rows(f: BinaryIO, buf: np.ndarray) -> np.ndarray:

@@ -73,8 +73,9 @@ def test_store_owns_its_arrays() -> None:
                                            (Family.GRAY, 16)])
 def test_spilled_luma_is_read_in_strips_with_the_same_values(family: Family, depth: int,
                                                              monkeypatch) -> None:
-    """A spilled frame's luma is made a strip of rows at a time from its plane files: the
-    same float32 values as the luma of the whole frame's codes, for any strip height."""
+    """A spilled frame's luma is made a strip of rows at a time from its plane files (and
+    the luma of whole planes in memory a strip at a time too): the same float32 values as
+    the luma of the whole frame's codes, for any strip height."""
     import overmix.io.store as store_mod
 
     rng = np.random.default_rng(depth)
@@ -97,3 +98,4 @@ def test_spilled_luma_is_read_in_strips_with_the_same_values(family: Family, dep
             monkeypatch.setattr(store_mod, "LUMA_STRIP_BYTES", 4 * w * rows)
             got = store.luma(0)
             assert got.dtype == np.float32 and np.array_equal(got, want)
+            assert np.array_equal(store.luma_of(planes), want)
