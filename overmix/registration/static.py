@@ -52,28 +52,18 @@ def _down2(y: np.ndarray) -> np.ndarray:
     return np.float32(0.25) * (rows[:, 0::2] + rows[:, 1::2])
 
 
-def _gradient_at(a: np.ndarray, ys: np.ndarray, xs: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Central differences of ``a`` at pixels (ys, xs) (0 on the outermost rows/columns)."""
-    h, w = a.shape
-    inx = (xs > 0) & (xs < w - 1)
-    iny = (ys > 0) & (ys < h - 1)
-    gx = np.where(inx, 0.5 * (a[ys, np.minimum(xs + 1, w - 1)] - a[ys, np.maximum(xs - 1, 0)]), 0)
-    gy = np.where(iny, 0.5 * (a[np.minimum(ys + 1, h - 1), xs] - a[np.maximum(ys - 1, 0), xs]), 0)
-    return gx.astype(np.float32), gy.astype(np.float32)
-
-
-def _edges(a: np.ndarray) -> np.ndarray:
+def _edges(a: np.ndarray, unit: float = 1.0) -> np.ndarray:
     """Pixels whose central-difference gradient magnitude reaches EDGE (outermost rows and
-    columns: only the difference along them)."""
-    gx = np.zeros_like(a)
-    gy = np.zeros_like(a)
-    np.subtract(a[:, 2:], a[:, :-2], out=gx[:, 1:-1])
-    np.subtract(a[2:], a[:-2], out=gy[1:-1])
+    columns: only the difference along them). ``unit``: values of ``a`` per luma unit (any
+    offset: the pyramid's uint16 codes or float luma)."""
+    gx = np.zeros(a.shape, np.float32)
+    gy = np.zeros(a.shape, np.float32)
+    np.subtract(a[:, 2:], a[:, :-2], out=gx[:, 1:-1], dtype=np.float32)
+    np.subtract(a[2:], a[:-2], out=gy[1:-1], dtype=np.float32)
     np.square(gx, out=gx)
     np.square(gy, out=gy)
     gx += gy
-    return gx >= np.float32(4 * EDGE * EDGE)  # (2 g)^2 = 4 g^2
+    return gx >= np.float32(4 * EDGE * EDGE * unit * unit)  # (2 g)^2 = 4 g^2
 
 
 def _cross(a: np.ndarray, n: int, grow: bool) -> np.ndarray:
@@ -89,58 +79,70 @@ def _cross(a: np.ndarray, n: int, grow: bool) -> np.ndarray:
     return a
 
 
-def _same_edges(a: np.ndarray, b: np.ndarray, edges: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The ``edges`` pixels whose 3x3 mean absolute difference between a and b (edges
-    replicated) is below SAME, computed on those pixels only (a few % of the frame); and
-    the edge pixels' rows and columns."""
-    h, w = edges.shape
-    at = np.flatnonzero(edges)
+def _neighbours(a: np.ndarray, b: np.ndarray, at: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The 3x3 neighbourhoods (edges replicated) of the pixels at flat indices ``at`` in a
+    and b: float32 (9, n) each, row-major (4 = the pixel, 3/5 left/right, 1/7 above/below),
+    one gather from each plane; and the pixels' rows and columns."""
+    h, w = a.shape
     ys, xs = np.divmod(at, w)
-    # flat indices of the 3x3 neighbours (edges replicated): rows (3, 1, n) + columns
-    # (1, 3, n), read in one gather from each plane
     rows = np.stack([np.maximum(ys - 1, 0), ys, np.minimum(ys + 1, h - 1)]) * w
     cols = np.stack([np.maximum(xs - 1, 0), xs, np.minimum(xs + 1, w - 1)])
     idx = (rows[:, None] + cols[None]).reshape(9, -1)
-    d = np.abs(np.take(a, idx) - np.take(b, idx))
-    out = np.zeros(h * w, bool)
-    out[at] = d.sum(axis=0, dtype=np.float32) * np.float32(1.0 / 9.0) < SAME
-    return out.reshape(h, w), ys, xs
+    return (np.take(a, idx).astype(np.float32, copy=False),
+            np.take(b, idx).astype(np.float32, copy=False), ys, xs)
+
+
+def _across(na: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int],
+            shift: tuple[float, float]) -> np.ndarray:
+    """Per pixel (of :func:`_neighbours`' ``na``), whether the background's ``shift`` moves
+    it across its own edge by at least MIN_ACROSS (central differences; 0 on the outermost
+    rows/columns)."""
+    h, w = shape
+    gx = np.where((xs > 0) & (xs < w - 1), np.float32(0.5) * (na[5] - na[3]), np.float32(0))
+    gy = np.where((ys > 0) & (ys < h - 1), np.float32(0.5) * (na[7] - na[1]), np.float32(0))
+    across = np.abs(gx * np.float32(shift[0]) + gy * np.float32(shift[1]))
+    return across >= MIN_ACROSS * np.hypot(gx, gy)
 
 
 def _static_pair(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray,
-                 shift: tuple[float, float] | None = None) -> np.ndarray | None:
+                 shift: tuple[float, float] | None = None, unit: float = 1.0,
+                 ) -> np.ndarray | None:
     """Working-level mask of what is the same edge at the same place in a and b (``ea``,
     ``eb``: their :func:`_edges`); None when nothing is, or when too much is (the
     background did not move). ``shift``: the background's (dx, dy) from a to b in working
     pixels, when known; edges it moves along themselves (:data:`MIN_ACROSS`) are left
-    out."""
+    out. ``unit``: values of a and b per luma unit.
+
+    Decided on the edge pixels alone (a few % of the frame) until something is found."""
     edges = ea & eb
-    ne = np.count_nonzero(edges)
+    at = np.flatnonzero(edges)
+    ne, size = len(at), edges.size
     if ne == 0:
         return None
-    st, ys, xs = _same_edges(a, b, edges)
-    ns = np.count_nonzero(st)
-    if ns < 8 or (ns < MIN_FOUND * ne and ns < MIN_AREA * st.size):
+    na, nb, ys, xs = _neighbours(a, b, at)
+    # 3x3 mean absolute difference below SAME: the same value at the same place
+    same = np.abs(na - nb).sum(axis=0, dtype=np.float32) < np.float32(9.0 * SAME * unit)
+    ns = np.count_nonzero(same)
+    if ns < 8 or (ns < MIN_FOUND * ne and ns < MIN_AREA * size):
         return None  # nothing or a few chance matches (the shift test only removes more)
-    told: np.ndarray | None = None  # pixels where the shift tells static from sliding
-    if shift is not None and math.hypot(*shift) >= MIN_ACROSS and st.any():
+    told: np.ndarray | None = None  # edge pixels where the shift tells static from sliding
+    if shift is not None and math.hypot(*shift) >= MIN_ACROSS:
         # on every edge pixel (the closing below, which must not bring back what this
         # leaves out, only reaches edges within 2 pixels of st; the rest is never st)
-        gx, gy = _gradient_at(a, ys, xs)
-        across = np.abs(gx * np.float32(shift[0]) + gy * np.float32(shift[1]))
-        told = np.ones(a.shape, bool)
-        told[ys, xs] = across >= MIN_ACROSS * np.hypot(gx, gy)
-        st &= told
-    ns = np.count_nonzero(st)
-    if ns < 8 or ne - ns < MIN_MOVED * ne or (ns < MIN_FOUND * ne
-                                              and ns < MIN_AREA * st.size):
+        told = _across(na, ys, xs, a.shape, shift)
+        same &= told
+        ns = np.count_nonzero(same)
+    if ns < 8 or ne - ns < MIN_MOVED * ne or (ns < MIN_FOUND * ne and ns < MIN_AREA * size):
         return None  # nothing, the background itself, or a few chance matches
+    st = np.zeros(size, bool)
+    st[at[same]] = True
+    st = st.reshape(a.shape)
     # isolated chance matches are not an overlay: a closing (2) then an opening (1)
     st = _cross(_cross(st, 2, True), 2, False)
     st = _cross(_cross(st, 1, False), 1, True)
     if told is not None:  # the closing does not bring back what the shift could not tell
-        st &= told
+        st.ravel()[at[~told]] = False
     ns = np.count_nonzero(st)
     if ns < MIN_FOUND * max(ne, 1) and ns < MIN_AREA * st.size:
         return None  # a few chance matches (a periodic texture), not an overlay
@@ -160,22 +162,24 @@ class ScreenFixed:
         self._small: tuple[int, int] | None = None
 
     def add(self, k: int, y: np.ndarray | None, shift: np.ndarray | None = None,
-            half: np.ndarray | None = None, shape: tuple[int, int] | None = None) -> None:
+            half: np.ndarray | None = None, shape: tuple[int, int] | None = None,
+            unit: float = 1.0) -> None:
         """Frame k's (H, W) luma, Y' in [0, 1] (frames of one size, k = 0, 1, ...);
         ``shift``: the background's (dx, dy) from frame k - JUMP to frame k (full-resolution
-        pixels), when known; ``half``: the frame's 2x box reduction (float32 (H // 2,
-        W // 2)) when the caller has it already; then ``y`` may be None and ``shape`` gives
-        (H, W)."""
+        pixels), when known; ``half``: the frame's 2x box reduction ((H // 2, W // 2), float
+        luma, or ``unit`` values per luma unit with any offset: the aligner's uint16 pyramid
+        level, held, never written) when the caller has it already; then ``y`` may be None
+        and ``shape`` gives (H, W). Every frame of a scene comes in the same units."""
         if self._shape is None:
             self._shape = shape if y is None else (int(y.shape[0]), int(y.shape[1]))
         small = _down2(y) if half is None else half
         self._small = small.shape
-        self._window[k] = (small, _edges(small))
+        self._window[k] = (small, _edges(small, unit))
         i = k - JUMP
         if i in self._window:
             half = None if shift is None else (0.5 * float(shift[0]), 0.5 * float(shift[1]))
             st = _static_pair(*self._window[i][:1], small, self._window[i][1],
-                              self._window[k][1], half)
+                              self._window[k][1], half, unit)
             if st is not None:
                 for j in (i, k):
                     prev = self._packed.get(j)

@@ -29,7 +29,6 @@ from overmix.registration.pyramid import (
     PreparedPlane,
     _Level,
     down2,
-    level_luma,
     mask_pyramid,
     prepare,
     set_masks,
@@ -237,10 +236,13 @@ def _snapshot(plane: PreparedPlane) -> PreparedPlane:
 def _add_fixed(fixed: ScreenFixed, k: int, shape: tuple[int, int], plane: PreparedPlane,
                half: np.ndarray | None, shift: np.ndarray | None) -> None:
     """Feed frame k to the screen-fixed search with the background's measured shift over
-    the jump (None when either end is not placed). ``half``: the frame's 2x reduction,
-    when its pyramid has none (the pyramid's 2x level is the half-resolution plane the
-    search works on)."""
-    fixed.add(k, None, shift, level_luma(plane, 1) if half is None else half, shape)
+    the jump (None when either end is not placed). ``half``: the frame's 2x reduction
+    (float luma), when its pyramid has none (the pyramid's 2x level, its uint16 codes as
+    they are, is the half-resolution plane the search works on)."""
+    if half is None:
+        fixed.add(k, None, shift, plane.levels[1].img, shape, CODE_GAIN)
+    else:
+        fixed.add(k, None, shift, half, shape)
 
 
 # Frames whose aside work (:class:`_Aside`) is handed to the other thread at once.
