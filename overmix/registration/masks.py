@@ -83,12 +83,10 @@ def classify_pair(ref: np.ndarray, mov: np.ndarray, d: tuple[float, float], *,
     x0, x1 = max(1, 1 - ix), min(w - 1, w - 1 - ix)
     if y1 - y0 < 3 or x1 - x0 < 3:
         return moving, static
-    bb = mov[y0:y1, x0:x1].astype(np.float32) * scale
-    # ref's 3x3 range around p + d: only the window that holds it (inside ref, no padding),
-    # on the stored values (the scale to luma is monotone: same result, half the bytes)
-    lo, hi = _range3(ref[y0 + iy - 1:y1 + iy + 1, x0 + ix - 1:x1 + ix + 1], scale)
-    raw = _outside(bb, lo, hi)
-    if float(raw.max()) < 0.99 * FLOOR:
+    # ref's 3x3 range around p + d: only the window that holds it (inside ref, no padding)
+    raw = _distance(mov[y0:y1, x0:x1], ref[y0 + iy - 1:y1 + iy + 1, x0 + ix - 1:x1 + ix + 1],
+                    scale)
+    if raw is None:
         return moving, static  # 3x3 means stay below the largest value: nothing moves
     da = _box3(raw)
     thr = FLOOR
@@ -100,10 +98,36 @@ def classify_pair(ref: np.ndarray, mov: np.ndarray, d: tuple[float, float], *,
     mv = _drop_specks(mv, MIN_SPECK)
     moving[y0:y1, x0:x1] = mv
     if max(abs(dx), abs(dy)) >= 1.0:
-        d0 = _box3(_outside(bb, *_range3(ref[y0 - 1:y1 + 1, x0 - 1:x1 + 1], scale)))
+        d0 = _box3(_distance(mov[y0:y1, x0:x1], ref[y0 - 1:y1 + 1, x0 - 1:x1 + 1], scale,
+                             None))
         static[y0:y1, x0:x1] = mv & (d0 < STATIC_RATIO * da) & (d0 < 0.5 * FLOOR)
     moving = _filter3(moving, np.logical_or)
     return moving, _filter3(static, np.logical_or) & moving
+
+
+def _distance(v: np.ndarray, ref: np.ndarray, scale: np.float32,
+              limit: float | None = 0.99 * FLOOR) -> np.ndarray | None:
+    """:func:`_outside` of ``v`` (h, w) against the 3x3 ranges of ``ref`` (h + 2, w + 2), in
+    luma (float32; values times ``scale``); None when it stays below ``limit`` everywhere.
+    uint16 codes (the aligner's pyramid) in exact integer arithmetic: twice the distance in
+    codes is ``max(3 lo - hi - 2 v, 2 v - 3 hi + lo, 0)`` (:data:`WIDEN` = 1/2), and a clean
+    pan's pair is told from it before any float map is made."""
+    if v.dtype != np.uint16 or ref.dtype != np.uint16 or WIDEN != 0.5:
+        raw = _outside(v.astype(np.float32) * scale, *_range3(ref, scale))
+        return None if limit is not None and float(raw.max()) < limit else raw
+    lo, hi = _range3(ref, None)
+    v2 = np.multiply(v, 2, dtype=np.int32)
+    t = np.multiply(lo, 3, dtype=np.int32)
+    t -= hi
+    t -= v2
+    t2 = np.multiply(hi, -3, dtype=np.int32)
+    t2 += lo
+    t2 += v2
+    np.maximum(t, t2, out=t)
+    if limit is not None and int(t.max()) < 2 * limit / float(scale):
+        return None
+    np.maximum(t, 0, out=t)
+    return t.astype(np.float32) * np.float32(0.5 * float(scale))
 
 
 def _outside(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -115,9 +139,10 @@ def _outside(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(lo - r - v, v - hi - r), 0)
 
 
-def _range3(a: np.ndarray, scale: np.float32) -> tuple[np.ndarray, np.ndarray]:
+def _range3(a: np.ndarray, scale: np.float32 | None) -> tuple[np.ndarray, np.ndarray]:
     """3x3 minimum and maximum of ``a`` (h, w) on its inner (h - 2, w - 2) pixels, times
-    ``scale``, float32 (separable passes of shifted slices)."""
+    ``scale``, float32 (separable passes of shifted slices); in a's own type when ``scale``
+    is None."""
     lo = np.minimum(a[:, :-2], a[:, 1:-1])
     hi = np.maximum(a[:, :-2], a[:, 1:-1])
     np.minimum(lo, a[:, 2:], out=lo)
@@ -126,6 +151,9 @@ def _range3(a: np.ndarray, scale: np.float32) -> tuple[np.ndarray, np.ndarray]:
     for r, op in ((lo, np.minimum), (hi, np.maximum)):
         v = op(r[:-2], r[1:-1])
         op(v, r[2:], out=v)
+        if scale is None:
+            out.append(v)
+            continue
         f = v.astype(np.float32)
         f *= scale
         out.append(f)
