@@ -319,17 +319,26 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
     job = np.repeat(np.arange(nj), counts)
     sa, sb, ok = _resample_pairs(a_imgs, b_imgs, a_valid, b_valid, tiles, bounds, job,
                                  fl.astype(np.int64), half, k, band_rows, cols)
-    al = np.asarray(alpha, np.float32)[job][:, None, None]
-    be = np.asarray(beta, np.float32)[job][:, None, None]
-    # m = (a + alpha b + beta) / 2; the 1/2 is in the derivative matrices
-    m = sb * al
-    m += sa
-    m += be
     inner = (slice(None), slice(2, rows_s - 2), slice(2, cols_s - 2))
     a, b = sa[inner], sb[inner]
-    r = b * al
-    np.subtract(a, r, out=r)
-    r -= be
+    # per tile, the rows gx, gy, r, a, b, 1 (masked pixels are 0 in every row), and their
+    # products as one small matrix product per tile (float32, summed in float64)
+    x = np.empty((nt, 6, band_rows, cols), np.float32)
+    r = x[:, 2]
+    # m = (a + alpha b + beta) / 2 (the 1/2 is in the derivative matrices), r = a - alpha b
+    # - beta; gain 1 and offset 0 (every pair's first step) need neither (the same values)
+    alpha, beta = np.asarray(alpha, np.float32), np.asarray(beta, np.float32)
+    if np.all(alpha == 1.0) and not np.any(beta):
+        m = sa + sb
+        np.subtract(a, b, out=r)
+    else:
+        al, be = alpha[job][:, None, None], beta[job][:, None, None]
+        m = sb * al
+        m += sa
+        m += be
+        np.multiply(b, al, out=r)
+        np.subtract(a, r, out=r)
+        r -= be
     if max(band_rows, cols) <= _MATMUL_MAX:
         gx = m[:, 2:rows_s - 2, :] @ _half_diff(cols)
         gy = np.matmul(_half_diff(band_rows).T, m[:, :, 2:cols_s - 2])
@@ -339,10 +348,7 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
               + 8.0 * (m[:, 2:ny, 3:nx + 1] - m[:, 2:ny, 1:nx - 1])) / np.float32(24.0)
         gy = ((m[:, 0:ny - 2, 2:nx] - m[:, 4:ny + 2, 2:nx])
               + 8.0 * (m[:, 3:ny + 1, 2:nx] - m[:, 1:ny - 1, 2:nx])) / np.float32(24.0)
-    # per tile, the rows gx, gy, r, a, b, 1 (masked pixels are 0 in every row), and their
-    # products as one small matrix product per tile (float32, summed in float64)
-    x = np.empty((nt, 6, band_rows, cols), np.float32)
-    x[:, 0], x[:, 1], x[:, 2], x[:, 3], x[:, 4] = gx, gy, r, a, b
+    x[:, 0], x[:, 1], x[:, 3], x[:, 4] = gx, gy, a, b
     if ok is None:
         x[:, 5] = 1.0
     else:
