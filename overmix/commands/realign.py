@@ -41,7 +41,8 @@ from overmix.registration.masks import SceneMasks
 from overmix.render.consensus import Consensus, downsample_mask, upsample_mask
 from overmix.render.layers import LayerLabel
 
-__all__ = ["GROW_PX", "REALIGN_SHARE", "find_layer", "moving_share", "realign_foreground"]
+__all__ = ["GROW_PX", "REALIGN_SHARE", "find_layer", "layer_offsets", "moving_share",
+           "realign_foreground"]
 
 # Mean share of a frame that must be moving foreground the alignment did not leave out
 # before the frames are aligned again (a walking character the alignment found, codec specks
@@ -61,6 +62,13 @@ LAYER_MOVING = 0.06
 # Frame pairs (a chain over the clip) whose moving parts are matched on the consensus's
 # reduced frames before a second plane is worth its alignment (:func:`plane_evidence`)
 EVIDENCE_PAIRS = 8
+# The plane's own alignment may leave out at most this share of the frames (or two), whose
+# plane offsets are then carried on from the frames around them (:func:`layer_offsets`);
+# at least LAYER_PLACED frames must be placed; a line through the LAYER_FIT nearest placed
+# frames' drift carries it on at the clip's ends
+LAYER_MISSING = 0.1
+LAYER_PLACED = 3
+LAYER_FIT = 4
 
 
 def moving_share(plan: CleanPlan, masks: SceneMasks | None, pos: list[int]) -> float:
@@ -136,8 +144,9 @@ def find_layer(store: FrameStore, offsets: Offsets, opts: StitchOptions, plan: C
 
     When the clean-still stage found a clear share of the frames moving on their own
     (:func:`moving_share` at least :data:`LAYER_MOVING`), the frames are aligned on what
-    disagrees with the background alone (moving and residual outliers, not screen-fixed):
-    if that places every frame, and its offsets drift at least :data:`LAYER_DRIFT` px from
+    disagrees with the background alone (moving and residual outliers, not screen-fixed:
+    :func:`plane_offsets`): if that places all but a frame or two (their plane offsets
+    carried on from the others), and its offsets drift at least :data:`LAYER_DRIFT` px from
     the background's and move on screen, those parts are a plane of their own, and
     :func:`overmix.render.layers.label_layer` finds its points (at least :data:`LAYER_SHARE`
     of its canvas). A walking character, credits or a talking mouth
@@ -154,27 +163,14 @@ def find_layer(store: FrameStore, offsets: Offsets, opts: StitchOptions, plan: C
     from overmix.render.foreground import analysis_factor
     from overmix.render.layers import label_layer
 
-    row = {p: n for n, p in enumerate(pos)}
-    full = cons.shape
-
-    def only_moving(p: int) -> np.ndarray:
-        # what disagrees with the background and is not fixed on screen: the moving masks
-        # hold the plane's outlines, the residual outliers its flat inside
-        n = row[p]
-        m = union(cons.moving[n], cons.residual[n] if cons.residual else None)
-        if m is None:
-            return np.ones(full, bool)
-        return ~grow(upsample_mask(m, cons.reduce, full), GROW_PX)
-
-    found = align_store(store, replace(opts, strict=False), ignore, progress,
-                        frame_masks=only_moving)
-    lay = found.offsets
-    if list(lay.indices) != list(offsets.indices) or lay.has_transform:
+    lxy = plane_offsets(store, offsets, opts, cons, ignore, progress)
+    if lxy is None:
         return None
-    drift = (lay.xy - lay.xy[0]) - (offsets.xy - offsets.xy[0])
+    drift = (lxy - lxy[0]) - (offsets.xy - offsets.xy[0])
     if float(np.abs(drift).max()) < LAYER_DRIFT \
-            or float(np.abs(lay.xy - lay.xy[0]).max()) < LAYER_DRIFT:
+            or float(np.abs(lxy - lxy[0]).max()) < LAYER_DRIFT:
         return None  # it moves with the background, or stays on screen (an overlay)
+    full = cons.shape
     h, w = full
     rf = analysis_factor(w, cons.reduce)
     small = (h // rf, w // rf)
@@ -183,9 +179,65 @@ def find_layer(store: FrameStore, offsets: Offsets, opts: StitchOptions, plan: C
         m = cons.moving[n]
         return None if m is None else grow(upsample_mask(m, cons.reduce // rf, small), 1)
 
-    label = label_layer(analysis_luma(store, pos, gains, rf), len(pos), offsets.xy, lay.xy,
+    label = label_layer(analysis_luma(store, pos, gains, rf), len(pos), offsets.xy, lxy,
                         first_guess, reduce=rf, frame=full)
     return label if label.share() >= LAYER_SHARE else None
+
+
+def plane_offsets(store: FrameStore, offsets: Offsets, opts: StitchOptions, cons: Consensus,
+                  ignore: np.ndarray | None, progress: ProgressCallback = no_progress,
+                  ) -> np.ndarray | None:
+    """The second plane's offsets (n, 2) for every row of ``offsets`` (store positions in
+    order): the frames aligned on what disagrees with the background alone (the moving and
+    residual outliers of ``cons``, grown by :data:`GROW_PX`; not the screen-fixed ones), the
+    rows that alignment left out filled by :func:`layer_offsets`; None when it found
+    another model or left out too many."""
+    full = cons.shape
+
+    def only_moving(n: int) -> np.ndarray:
+        # the moving masks hold the plane's outlines, the residual outliers its flat inside
+        m = union(cons.moving[n], cons.residual[n] if cons.residual else None)
+        if m is None:
+            return np.ones(full, bool)
+        return ~grow(upsample_mask(m, cons.reduce, full), GROW_PX)
+
+    found = align_store(store, replace(opts, strict=False), ignore, progress,
+                        frame_masks=only_moving)
+    return None if found.offsets.has_transform else layer_offsets(offsets, found.offsets)
+
+
+def layer_offsets(offsets: Offsets, lay: Offsets) -> np.ndarray | None:
+    """The second plane's offsets (n, 2), full-resolution px, for every row of ``offsets``
+    (the background's), from the plane's own alignment ``lay``, or None.
+
+    The plane's alignment may leave out a frame or two (:data:`LAYER_MISSING`): a clip-end
+    frame's moving masks are the thinnest of the clip (the consensus compares it with
+    frames on one side only), and what is left of the plane there can match none of its
+    neighbours. The plane is still there, moving on: such a row takes the plane's drift
+    from the background (``lay - offsets``) of the rows placed around it, interpolated
+    between them, or at the clip's ends carried on along a line through the
+    :data:`LAYER_FIT` nearest; the row's own background offset (the camera's ease and
+    wobble, which moves both planes) stays. None when more rows are missing, fewer than :data:`LAYER_PLACED` are placed, or
+    ``lay`` holds a frame ``offsets`` does not."""
+    row = {int(i): r for r, i in enumerate(offsets.indices)}
+    if any(int(i) not in row for i in lay.indices):
+        return None
+    n, placed = len(offsets), [row[int(i)] for i in lay.indices]
+    if len(placed) < LAYER_PLACED or n - len(placed) > max(LAYER_MISSING * n, 2):
+        return None
+    order = np.argsort(placed)
+    got = np.asarray(placed)[order]
+    bg = np.asarray(offsets.xy, np.float64)
+    drift = np.asarray(lay.xy, np.float64)[order] - bg[got]
+    if len(got) == n:
+        return np.asarray(lay.xy, np.float64)[order]
+    ks = np.arange(n)
+    out = np.stack([np.interp(ks, got, drift[:, a]) for a in range(2)], axis=1)
+    for ends, near in ((ks < got[0], slice(0, LAYER_FIT)),
+                       (ks > got[-1], slice(-LAYER_FIT, None))):
+        for a in range(2) if ends.any() else ():
+            out[ends, a] = np.polyval(np.polyfit(got[near], drift[near, a], 1), ks[ends])
+    return out + bg
 
 
 def plane_evidence(luma: Callable[[int], np.ndarray], cons: Consensus, xy: np.ndarray,
