@@ -52,6 +52,7 @@ MARGIN = 0.03  # working Y': a pixel must match one plane this much better to vo
 TIE = 0.05  # mean vote within this of zero: the evidence is even
 TIE_SHARE = 0.3  # ... then the layer is where the moving masks flag this share of the frames
 CLOSE = 2  # samples: the label is closed over this many (outlines inside the layer)
+ENCLOSED = 0.1  # a part the label encloses is filled unless this share of it votes against
 ROUNDS = 2  # voting rounds (the second uses a background without the first's label)
 NOB = 0.0
 TIE_REGIONS = 0.5
@@ -193,6 +194,7 @@ def label_layer(luma: Callable[[int], np.ndarray], count: int, xy: np.ndarray,
             # frames' N (outlines blurred by the bilinear mean) is all that is left to judge
             blind = (seen_back.mean() < BLIND) & (near.weight < FEW * count)
             label = np.where(blind, prev, label)
+        label = _enclosed(label, s)
         del seen_back
         if rnd + 1 < ROUNDS:
             lab = LayerLabel(label, lcv, lxy, 1)
@@ -239,3 +241,25 @@ def _grow(m: np.ndarray, px: int) -> np.ndarray:
     from scipy import ndimage
 
     return ndimage.binary_dilation(m, iterations=px) if px > 0 and m.any() else m
+
+
+def _enclosed(label: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """``label`` with the parts it encloses that hardly vote against the plane (fewer than
+    :data:`ENCLOSED` of their samples below -:data:`TIE`) filled: the plane's flat inside,
+    where nothing tells the planes apart and the moving masks are thin (the clip's ends).
+    Background seen through a hole in the plane shows its texture moving against it and
+    votes against it."""
+    from scipy import ndimage  # lazy: only for a layered scene
+
+    if not ENCLOSED or not label.any():
+        return label
+    holes, n = ndimage.label(~label)
+    if n == 0:
+        return label
+    size = np.bincount(holes.ravel(), minlength=n + 1)
+    against = np.bincount(holes.ravel(), weights=(s < -TIE).ravel(), minlength=n + 1)
+    fill = against < ENCLOSED * size
+    edge = np.concatenate([holes[0], holes[-1], holes[:, 0], holes[:, -1]])
+    fill[edge] = False  # open to the canvas's edge: not enclosed
+    fill[0] = False
+    return label | fill[holes]
