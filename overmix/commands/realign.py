@@ -217,8 +217,8 @@ def layer_offsets(offsets: Offsets, lay: Offsets) -> np.ndarray | None:
     from the background (``lay - offsets``) of the rows placed around it, interpolated
     between them, or at the clip's ends carried on along a line through the
     :data:`LAYER_FIT` nearest; the row's own background offset (the camera's ease and
-    wobble, which moves both planes) stays. None when more rows are missing, fewer than :data:`LAYER_PLACED` are placed, or
-    ``lay`` holds a frame ``offsets`` does not."""
+    wobble, which moves both planes) stays. None when more rows are missing, fewer than
+    :data:`LAYER_PLACED` are placed, or ``lay`` holds a frame ``offsets`` does not."""
     row = {int(i): r for r, i in enumerate(offsets.indices)}
     if any(int(i) not in row for i in lay.indices):
         return None
