@@ -285,4 +285,5 @@ def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets,
     if plan.edge_mask is not None:
         still = plan.edge_mask if still is None else (still | plan.edge_mask)
     return refine_fixed(luma, offsets.xy, plan.candidates, thr=FIXED_THR,
-                        min_span=FIXED_SPAN, reach=FIXED_CACHE, still=still)
+                        min_span=FIXED_SPAN, reach=FIXED_CACHE, still=still,
+                        moving=plan.found_moving)

@@ -111,6 +111,16 @@ class CleanPlan:
         """Row ``n``'s moving-foreground mask redrawn at full resolution, or None."""
         return None if self.moving is None else self.moving[n]
 
+    def found_moving(self, n: int) -> np.ndarray | None:
+        """Row ``n``'s moving-foreground pixels as found (bool (h, w), full resolution where
+        redrawn), before any is left to the redrawn screen-fixed content; or None."""
+        cons = self.consensus
+        if cons is None or not cons.moving or cons.moving[n] is None:
+            return None
+        fine = self._fine(n)
+        return upsample_mask(cons.moving[n], cons.reduce, cons.shape) if fine is None else \
+            fine.full(cons.shape)
+
     def _off_moving(self, m: np.ndarray | None, n: int) -> np.ndarray | None:
         """A reduced mask of row ``n`` without the samples within one of its reduced
         moving-foreground mask, where that was redrawn at full resolution (residual outliers
@@ -123,11 +133,10 @@ class CleanPlan:
     def _moving(self, n: int) -> np.ndarray | None:
         """Row ``n``'s moving-foreground pixels (bool (h, w)) or None."""
         cons = self.consensus
-        if cons is None or not cons.moving or cons.moving[n] is None:
+        mv = self.found_moving(n)
+        if mv is None:
             return None
-        fine = self._fine(n)
-        mv = upsample_mask(cons.moving[n], cons.reduce, cons.shape) if fine is None else \
-            fine.full(cons.shape)
+        assert cons is not None
         crop = self._redrawn(n)
         if crop is not None:
             # a subtitle line that changes looks like something moving: next to the

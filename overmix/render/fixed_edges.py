@@ -29,6 +29,12 @@ no frame at all. This module redraws the masks inside a candidate region at full
 4. Specks of a few screen-fixed pixels (texture that kept its value by chance) are dropped;
    the result, grown by one pixel (the antialiased rims that take part of the background's
    value), replaces the candidate region's mask.
+5. **Something moving on screen** is not screen-fixed, however still its pixels look one by
+   one: the flat middles of scrolling credits' stems keep their screen value over the
+   camera travel (so does any flat inside moving along itself). A moving-foreground part
+   holding screen-fixed pixels moves when no frame 1-2 before or after matches its edges
+   best in place and one matches them at least twice as well after a small screen shift; a
+   subtitle line stands in place on the side where it lasts.
 """
 
 from __future__ import annotations
@@ -65,6 +71,12 @@ BACKGROUND_SHARE_NEAR = 0.15
 # see more background behind screen-fixed content next to it, and the glyph fills that
 # near ones cannot prove are found whole, as flat areas)
 PROOF_TRAVELS = (0.125,)
+# screen-fixed content stands still on screen: a moving-foreground part that matches none of
+# the frames this near (before and after) best in place, but one of them better shifted on
+# screen by up to SHIFT px, moves (scrolling credits), however still its flat pixels look
+STAND_FRAMES = (1, 2)
+SHIFT = 4
+EDGE_SAMPLES = 256  # edge pixels of a part looked at, at most
 
 
 def _span(luma: Callable[[int], np.ndarray], k: int, xy: np.ndarray, box: tuple[slice, slice],
@@ -177,6 +189,79 @@ def _own_change(fixed: np.ndarray, ends: list[np.ndarray], bars: np.ndarray) -> 
         small[0] = False
         own &= ~small[lab]
     return own
+
+
+def _moves(luma: Callable[[int], np.ndarray], k: int, count_frames: int,
+           moving: np.ndarray | None, fixed: np.ndarray, box: tuple[slice, slice]
+           ) -> np.ndarray:
+    """The pixels (bool, on ``box`` of frame k) of the moving-foreground parts (``moving``:
+    bool (h, w) of frame k, 8-connected parts) holding ``fixed`` pixels (bool on ``box``)
+    that move on screen: in none of the frames :data:`STAND_FRAMES` before and after
+    (``count_frames`` rows) does the part's edge (pixels with a 3x3 range above 0.02: a
+    flat pixel matches under any small motion; :data:`EDGE_SAMPLES` of them) match best in
+    place, and in one a whole-pixel screen shift of up to :data:`SHIFT` px matches it at
+    least twice as well (mean absolute difference). A subtitle line that changes stands
+    still on the side where it lasts; the flat stroke middles of scrolling credits keep
+    their screen value over the camera travel (the screen-fixed tests take them) while the
+    glyph moves."""
+    from scipy import ndimage
+
+    out = np.zeros_like(fixed)
+    if moving is None or not fixed.any():
+        return out
+    mv = np.zeros_like(moving)
+    mv[box] = fixed
+    lab, n = ndimage.label(moving, structure=np.ones((3, 3), bool))
+    ids = np.unique(lab[mv & moving])
+    ids = ids[ids > 0]
+    if not ids.size:
+        return out
+    v = luma(k)
+    h, w = v.shape
+    sel = np.isin(lab, ids)
+    rows, cols = np.flatnonzero(sel.any(axis=1)), np.flatnonzero(sel.any(axis=0))
+    y0, x0 = max(int(rows[0]) - 1, 0), max(int(cols[0]) - 1, 0)
+    win = (slice(y0, int(rows[-1]) + 2), slice(x0, int(cols[-1]) + 2))
+    ys, xs = np.nonzero(_edge(v[win]) & sel[win])
+    if not ys.size:
+        return out
+    ys, xs = ys + y0, xs + x0
+    part = np.searchsorted(ids, lab[ys, xs])
+    # evenly spaced samples of each part's edge, at most EDGE_SAMPLES (a subtitle line's
+    # outline is tens of thousands of pixels: the shifts are tried on its samples)
+    order = np.argsort(part, kind="stable")
+    count = np.bincount(part, minlength=ids.size)
+    rank = np.arange(order.size) - np.repeat(np.cumsum(count) - count, count)
+    step = -(-count // EDGE_SAMPLES)
+    pick = order[rank % step[part[order]] == 0]
+    ys, xs, part = ys[pick], xs[pick], part[pick]
+    here = v[ys, xs]
+    stands = np.zeros(ids.size, bool)
+    moves = np.zeros(ids.size, bool)
+    shifts = [(dy, dx) for dy in range(-SHIFT, SHIFT + 1) for dx in range(-SHIFT, SHIFT + 1)]
+    at = [(np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)) for dy, dx in shifts]
+    for j in sorted({k + s * d for d in STAND_FRAMES for s in (-1, 1)}):
+        if not 0 <= j < count_frames:
+            continue
+        u = luma(j)
+        sad = np.empty((len(shifts), ids.size))
+        for i, (yy, xx) in enumerate(at):
+            sad[i] = np.bincount(part, weights=np.abs(u[yy, xx] - here), minlength=ids.size)
+        zero = sad[shifts.index((0, 0))]
+        best = sad.min(axis=0)
+        stands |= zero <= best * 1.0001
+        moves |= 2.0 * best < zero
+    moving_ids = ids[moves & ~stands]
+    if moving_ids.size:
+        out = np.isin(lab[box], moving_ids) & sel[box]
+    return out
+
+
+def _edge(v: np.ndarray, level: float = 0.02) -> np.ndarray:
+    """Pixels (bool) whose 3x3 range of ``v`` is above ``level``."""
+    from scipy import ndimage
+
+    return (ndimage.maximum_filter(v, 3) - ndimage.minimum_filter(v, 3)) > level
 
 
 def _seen_through(v: np.ndarray, fixed: np.ndarray, bars: np.ndarray, thr: float,
@@ -301,7 +386,9 @@ def _flat_background(v: np.ndarray, fixed: np.ndarray, thr: float,
 def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
                  candidates: Callable[[int], np.ndarray | None], *, thr: float,
                  min_span: float, reach: int = 24,
-                 still: np.ndarray | None = None) -> list[Crop | None]:
+                 still: np.ndarray | None = None,
+                 moving: Callable[[int], np.ndarray | None] | None = None
+                 ) -> list[Crop | None]:
     """Full-resolution screen-fixed masks inside each frame's candidate region.
 
     Parameters
@@ -323,6 +410,9 @@ def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
     still : ndarray bool (h, w) or None
         Frame pixels that never change on screen (bars, dirty border lines): a frame that
         shows a pixel's scene point behind them proves nothing about it.
+    moving : callable ``n -> bool (h, w) or None``, optional
+        Per row, what the moving-foreground analysis found: the pixels of its parts that
+        move on screen (:func:`_moves`) are not screen-fixed.
 
     Returns
     -------
@@ -374,8 +464,15 @@ def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
         fixed &= ~_own_change(fixed, ends, bars)
         # ... or flat, in the background's colour and in none of the text's
         fixed &= ~_seen_through(v, fixed, bars, thr, areas)
-        # grown by a pixel into what is not background: the antialiased rims
-        fixed |= ndimage.binary_dilation(fixed, structure=np.ones((3, 3), bool)) & ~bg
+        # ... or something moving on screen whose flat middles keep their screen value
+        # (never what does not change on screen at all: bars, a dirty border line)
+        moves = _moves(luma, k, len(xy), moving(k), fixed, box) & ~bars \
+            if moving is not None else np.zeros_like(fixed)
+        if still is not None and moves.any():
+            moves &= ~still[box]
+        fixed &= ~moves
+        # grown by a pixel into what is not background (the antialiased rims) nor moving
+        fixed |= ndimage.binary_dilation(fixed, structure=np.ones((3, 3), bool)) & ~bg & ~moves
         out.append(Crop(int(rows[0]), int(cols[0]), fixed & c))
     return out
 

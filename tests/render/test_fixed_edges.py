@@ -8,6 +8,7 @@ white fill, as at 720p and above) whose mask is known exactly.
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from overmix.render.fixed_edges import refine_fixed
 
@@ -196,3 +197,44 @@ def test_flat_background_through_a_glyph_hole_is_given_back() -> None:
     # the hole: left of a 3 px rim (two of them not flat)
     usable = _ring_glyph_hole_usable(world, 34.0, 5.0, cand)
     assert usable >= 0.75, usable  # measured 0.80 (0.0 before)
+
+
+def test_scrolling_glyph_is_not_screen_fixed() -> None:
+    """Credits scrolling up 1.5 px a frame over the pan: the flat middles of a tall glyph's
+    stems keep their screen value over the camera travel, as a subtitle's do, but the glyph
+    moves on screen. Given the moving-foreground analysis's parts (here the glyphs' true
+    masks: it flags both, the subtitle moves against the background), the scrolling glyph
+    has no screen-fixed pixel left while the subtitle's glyph stays masked whole."""
+    rng = np.random.default_rng(5)
+    levels = rng.uniform(0.3, 0.8, (H // 10 + 2, (W + STEP * N) // 10 + 2)).astype(np.float32)
+    world = np.kron(levels, np.ones((10, 10), np.float32))
+    tall = 3 * H
+    yy, xx = np.mgrid[0:tall, 0:W]
+    stem = ((np.abs(xx - 40) < 6) | (np.abs(xx - 64) < 6)) & (yy >= 70) & (yy < 110)
+    stem |= (np.abs(yy - 90) < 5) & (xx > 34) & (xx < 70)  # an "H", 12 px strokes
+    outline = ndimage.binary_dilation(stem, iterations=2) & ~stem  # dark, 2 px
+    sd = np.hypot(*np.mgrid[0:H, 0:W] - np.array([32.0, 125.0])[:, None, None])
+    sub_ring, sub_fill = (sd >= 10) & (sd < 17), sd < 10  # the subtitle's glyph (still)
+    frames, scroll = [], []
+    for k in range(N):
+        f = world[:H, STEP * k:STEP * k + W].copy()
+        top = int(round(1.5 * k))
+        o, s = outline[top:top + H], stem[top:top + H]
+        f[o], f[s] = 0.02, 1.0
+        f[sub_ring], f[sub_fill] = 0.02, 1.0
+        frames.append(f)
+        scroll.append(o | s)
+    xy = np.stack([STEP * np.arange(N, dtype=np.float64), np.zeros(N)], axis=1)
+    cand = np.zeros((H, W), bool)
+    cand[:, 20:150] = True
+    sub = sub_ring | sub_fill
+    crops = refine_fixed(lambda n: frames[n], xy, lambda n: cand, thr=0.05, min_span=32.0,
+                         moving=lambda n: scroll[n] | sub)
+    # the old masks took the stems' middles in most frames
+    old = refine_fixed(lambda n: frames[n], xy, lambda n: cand, thr=0.05, min_span=32.0)
+    assert sum(bool((c.full((H, W)) & scroll[k]).any()) for k, c in enumerate(old)) >= N // 2
+    for k, c in enumerate(crops):
+        assert c is not None
+        m = c.full((H, W))
+        assert not (m & scroll[k] & ~ndimage.binary_dilation(sub, iterations=2)).any(), k
+        assert (m & sub).sum() >= 0.99 * sub.sum(), k
