@@ -37,6 +37,7 @@ from overmix.commands.stages import align_store, grow, positions, union
 from overmix.geometry import Offsets
 from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
+from overmix.registration import follow_pull
 from overmix.registration.masks import SceneMasks
 from overmix.render.consensus import Consensus, downsample_mask, upsample_mask
 from overmix.render.layers import LayerLabel
@@ -101,7 +102,8 @@ def realign_foreground(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     if opts.offsets is not None or len(set(offsets.anim)) > 1 or offsets.has_transform:
         return offsets
     follow = offsets.extra.get("follow")
-    if isinstance(follow, dict) and (follow.get("followed") or follow.get("settled")):
+    if isinstance(follow, dict) and (follow.get("followed") or follow.get("settled")
+                                      or follow.get("unpulled")):
         # the alignment already aligned again without a character the camera follows, or
         # without the smaller region that pulled some pairs (registration.follow): what
         # moves is that, not a layer it missed
@@ -125,6 +127,8 @@ def realign_foreground(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     new = found.offsets
     if list(new.indices) != list(offsets.indices) or new.has_transform:
         return offsets  # another set of frames or another model: keep the first result
+    if follow_pull.worse(new.extra, offsets.extra):
+        return offsets  # the masks left too little background: its motion is in doubt
     extra = dict(offsets.extra)
     info = dict(extra.get("masks") or {})
     info["realigned"] = True

@@ -12,12 +12,13 @@ import numpy as np
 
 from overmix.geometry import Offsets
 from overmix.progress import ProgressCallback
-from overmix.registration import follow
+from overmix.registration import follow, follow_pull
 from overmix.registration.groups import _solve
 from overmix.registration.solve import Pair
 from overmix.registration.sweep import _Run, _run
 
 _Masks = Callable[[int], "np.ndarray | None"]
+_Kept = tuple["_Run", Offsets, list[tuple[int, str]], "_Masks | None"]
 
 
 def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
@@ -26,6 +27,79 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
             report: ProgressCallback, strict: bool, run: _Run, out: Offsets,
             left: list[tuple[int, str]],
             ) -> tuple[_Run, Offsets, list[tuple[int, str]], _Masks | None]:
+    """The follow check (:func:`_regions`), then, when nothing warned, the sub-pixel one
+    (:func:`_unpull`)."""
+    kept = _regions(read, n, labels, motion, mask, border, frame_masks, auto_bars, report,
+                    strict, run, out, left)
+    info = kept[1].extra.get("follow")
+    if isinstance(info, dict) and "warning" in info:
+        return kept
+    args = (read, n, labels, motion, mask, border, frame_masks, auto_bars, report, strict)
+    return _unpull(args, kept)
+
+
+def _unpull(args: tuple, kept: _Kept) -> _Kept:
+    """Offsets ``kept`` that a region moving less than a pixel or two from the background
+    may have pulled (:mod:`overmix.registration.follow_pull`): when the tiles of a few pairs
+    say they are off, the tiles that disagree (on screen: the character the camera follows)
+    are left out of every frame and the frames aligned once more. The new offsets are kept
+    when they place as many frames and are pulled less; a pull still left of
+    :data:`~overmix.registration.follow_pull.PULL_PX` or more gives a warning naming the
+    frames (``extra["follow"]["pull"]``)."""
+    (read, n, labels, motion, mask, border, frame_masks, auto_bars, report, strict) = args
+    run, out, _, masks = kept
+    xy = follow.positions(n, labels, list(out.indices), out.xy)
+    found = follow_pull.pulls(read, xy)
+    if follow_pull.worst(found) < follow_pull.PULL_PX:
+        return kept
+    other = np.logical_or.reduce([p[3] for p in found])
+    info = dict(out.extra.get("follow") or {})
+    if other.any():
+        own = masks or frame_masks
+        grown = _grow(other, follow_pull.GROW_PX)
+
+        def masks2(k: int) -> np.ndarray:
+            m = own(k) if own is not None else None
+            return grown if m is None else (np.asarray(m) > 0.5) | grown
+
+        run2 = _run(read, n, labels, motion, mask, border, masks2, auto_bars, True, report,
+                    "align")
+        h, w = run2.shape
+        out2, left2 = _solve(n, labels, run2.pairs, run2.results, motion, w, h, strict,
+                             run2.flat)
+        xy2 = follow.positions(n, labels, list(out2.indices), out2.xy)
+        found2 = follow_pull.pulls(read, xy2)
+        if len(out2) >= len(out) and follow_pull.worst(found2) < follow_pull.worst(found):
+            info["unpulled"] = True
+            kept, found = (run2, out2, left2, masks2), found2
+            out = out2
+    if follow_pull.worst(found) >= follow_pull.PULL_PX:
+        i, k, d, _ = max(found, key=lambda p: float(np.abs(p[2]).max()))
+        info["pull"] = {"frames": [labels[i], labels[k]],
+                        "px": [round(float(v), 3) for v in d]}
+        info["warning"] = (
+            f"the tiles of frames {labels[i]} and {labels[k]} say the offsets are "
+            f"{float(np.abs(d).max()):.2f} px off the motion of the largest region: a region "
+            "that moves differently (a character the camera follows?) pulls them and the "
+            "background's motion is ambiguous; check the still, or give --offsets")
+    if info:
+        out.extra["follow"] = info
+    return kept
+
+
+def _grow(m: np.ndarray, px: int) -> np.ndarray:
+    """``m`` grown by ``px`` pixels (a square)."""
+    from scipy import ndimage
+
+    return ndimage.maximum_filter(m, size=2 * px + 1)
+
+
+def _regions(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
+             mask: np.ndarray | None, border: int,
+             frame_masks: Callable[[int], np.ndarray | None] | None, auto_bars: bool,
+             report: ProgressCallback, strict: bool, run: _Run, out: Offsets,
+             left: list[tuple[int, str]],
+             ) -> tuple[_Run, Offsets, list[tuple[int, str]], _Masks | None]:
     """The camera may follow a character (:mod:`overmix.registration.follow`): confident
     pairs disagree with the solved offsets, or the solved camera hardly moves while a few
     long pairs' tiles see a second, larger motion. For each such second motion, the frames
@@ -87,8 +161,6 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
     kept[1].extra["follow"] = info
     return kept
 
-
-_Kept = tuple[_Run, Offsets, list[tuple[int, str]], "_Masks | None"]
 
 
 def _settle(args: tuple, kept: _Kept, bad: list[Pair], xy: np.ndarray | None,

@@ -1,0 +1,188 @@
+"""Sub-pixel pulls: the offsets follow a blend of the background and a region the camera
+follows (issue #12).
+
+When the camera follows a character slowly (less than a pixel or two per frame against the
+background), the character's drawing, held on screen, and the background both match in a
+pair's correlation; their peaks merge and the pair's shift lands between the two motions.
+No pair then disagrees with the offsets by a pixel (:func:`overmix.registration.follow.
+conflicts` sees nothing), and when every pair is pulled alike their residuals stay small:
+the offsets are consistent and wrong by tenths of a pixel up to a few pixels.
+
+The check here measures what the tiles say, not what the pairs' peaks say: frame ``k`` is
+moved onto frame ``i`` by the solved offsets, and every textured tile estimates the shift
+still left (Lucas-Kanade, one 2x2 least-squares system per tile, coarse to fine on 2x box
+levels). The texture-weighted median over the tiles is the shift of the largest consistent
+region (a minority that moves otherwise, a character or a subtitle, does not move it). Where
+that median is not zero on a few pairs spread over the scene, the offsets are pulled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import ndimage
+
+from overmix.registration.pyramid import down2
+
+__all__ = ["APART_PX", "PULL_PX", "pair_pull", "pulls", "tile_shifts", "worse", "worst"]
+
+# A pair whose tiles' median shift is at least this far (full-resolution px) from the
+# solved offsets is pulled (the issue's bound on offsets is 0.1 px).
+PULL_PX = 0.1
+_TILE = 16
+# Levels: the coarsest first (2^_LEVELS reduction), so a pull of a few px is still found.
+_LEVELS = 2
+# The largest side of the finest level used (px): the check's cost stays small at 720p.
+_MAX_SIDE = 720
+# Tiles whose smaller structure-tensor eigenvalue is below this share of the median
+# textured tile's are flat: they say nothing about the shift.
+_MIN_TEXTURE = 0.05
+# A textured tile whose own shift is this far (px, finest level) from the median belongs to
+# the other region.
+APART_PX = 0.3
+# The other region's tiles grow by this much (px) before they are left out of every frame
+# (a swaying head moves a few px on screen).
+GROW_PX = 8
+# Pairs checked per scene.
+_PAIRS = 4
+
+
+def tile_shifts(a: np.ndarray, b: np.ndarray, tile: int = _TILE
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per tile, the shift ``d`` with ``b(p) = a(p + d)`` left between two float planes of
+    the same shape (already moved onto each other up to a fraction of a pixel): Lucas-Kanade
+    on the mean gradient. Returns ((t, 2) shifts (x, y) px, (t,) weights: the smaller
+    eigenvalue of each tile's structure tensor)."""
+    gy, gx = np.gradient(0.5 * (a + b))
+    e = b - a
+    h, w = (a.shape[0] // tile) * tile, (a.shape[1] // tile) * tile
+
+    def tsum(v: np.ndarray) -> np.ndarray:
+        return v[:h, :w].reshape(h // tile, tile, w // tile, tile).sum(axis=(1, 3)).ravel()
+
+    sxx, syy, sxy = tsum(gx * gx), tsum(gy * gy), tsum(gx * gy)
+    bx, by = tsum(gx * e), tsum(gy * e)
+    det = sxx * syy - sxy * sxy
+    tr = sxx + syy
+    lam = 0.5 * (tr - np.sqrt(np.maximum(tr * tr - 4 * det, 0.0)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dx = (syy * bx - sxy * by) / det
+        dy = (sxx * by - sxy * bx) / det
+    ok = det > 0
+    return (np.stack([np.where(ok, dx, 0.0), np.where(ok, dy, 0.0)], axis=1),
+            np.where(ok, lam, 0.0))
+
+
+def _median(v: np.ndarray, wt: np.ndarray) -> float:
+    order = np.argsort(v)
+    c = np.cumsum(wt[order])
+    return float(v[order][np.searchsorted(c, 0.5 * c[-1])])
+
+
+def _mode(sh: np.ndarray, wt: np.ndarray) -> np.ndarray:
+    """The shift of the largest consistent group of tiles ((t, 2) shifts, (t,) weights):
+    the weighted median, then the weighted mean of the tiles within :data:`APART_PX` of it,
+    twice (the other region's tiles, all on one side, would move a median by a fraction of
+    the tiles' spread)."""
+    step = np.array([_median(sh[:, 0], wt), _median(sh[:, 1], wt)])
+    for _ in range(2):
+        near = np.abs(sh - step).max(axis=1) < APART_PX
+        if not near.any():
+            break
+        step = (sh[near] * wt[near, None]).sum(axis=0) / wt[near].sum()
+    return step
+
+
+def _overlap(a: np.ndarray, b: np.ndarray, d: np.ndarray, order: int
+              ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """``a`` moved by ``d`` onto ``b`` (spline of ``order``), both cropped to where they
+    overlap, and the crop's first row and column."""
+    h, w = a.shape
+    ix, iy = int(np.ceil(abs(d[0]))) + 1, int(np.ceil(abs(d[1]))) + 1
+    moved = ndimage.shift(a, (-d[1], -d[0]), order=order, mode="nearest")
+    r0, r1 = (0, h - iy) if d[1] >= 0 else (iy, h)
+    c0, c1 = (0, w - ix) if d[0] >= 0 else (ix, w)
+    return moved[r0:r1, c0:c1], b[r0:r1, c0:c1], (r0, c0)
+
+
+def pair_pull(a: np.ndarray, b: np.ndarray, d: tuple[float, float]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """What the largest consistent region says is left of shift ``d`` (px, ``b(p) = a(p +
+    d)``) between luma planes ``a`` and ``b`` ((h, w), full resolution): the tiles'
+    texture-weighted median shift, coarse to fine. Returns ((2,) px (x, y), (h, w) bool:
+    the textured tiles of ``b`` that disagree with it by :data:`APART_PX` or more at the
+    finest level, the other region)."""
+    pa, pb = [np.asarray(a, np.float32)], [np.asarray(b, np.float32)]
+    while max(pa[-1].shape) > _MAX_SIDE:
+        pa[-1], pb[-1] = down2(pa[-1]), down2(pb[-1])
+    scale0 = a.shape[1] / pa[-1].shape[1]
+    for _ in range(_LEVELS):
+        pa.append(down2(pa[-1]))
+        pb.append(down2(pb[-1]))
+    left = np.zeros(2)
+    other = np.zeros(a.shape, bool)
+    for lvl in range(len(pa) - 1, -1, -1):
+        s = scale0 * 2 ** lvl
+        # bilinear on the coarse levels, a cubic spline where the sub-pixel shift is measured
+        x, y, (r0, c0) = _overlap(pa[lvl], pb[lvl], (np.asarray(d) + left) / s,
+                                  3 if lvl == 0 else 1)
+        tile = _TILE if lvl == 0 else _TILE // 2  # enough tiles on the coarse levels too
+        if min(x.shape) < 2 * tile:
+            continue
+        sh, wt = tile_shifts(x, y, tile)
+        good = wt >= _MIN_TEXTURE * np.median(wt[wt > 0]) if (wt > 0).any() else wt > 0
+        if not good.any():
+            continue
+        step = _mode(sh[good], wt[good])
+        left = left + step * s
+        if lvl == 0:
+            far = good & (np.abs(sh - step).max(axis=1) >= APART_PX)
+            grid = far.reshape(x.shape[0] // _TILE, x.shape[1] // _TILE)
+            lev = np.zeros(pa[0].shape, bool)
+            lev[r0:r0 + grid.shape[0] * _TILE, c0:c0 + grid.shape[1] * _TILE] = np.kron(
+                grid, np.ones((_TILE, _TILE), bool))
+            # back to full resolution (nearest sample of the level)
+            ri = np.minimum(np.arange(a.shape[0]) * lev.shape[0] // a.shape[0], lev.shape[0] - 1)
+            ci = np.minimum(np.arange(a.shape[1]) * lev.shape[1] // a.shape[1], lev.shape[1] - 1)
+            other = lev[ri][:, ci]
+    return left, other
+
+
+def pulls(read: Callable[[int], np.ndarray], xy: np.ndarray
+          ) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+    """Pairs of placed frames (``xy``: (n, 2) offsets, NaN = not placed) spread over the scene
+    (the first placed frame against :data:`_PAIRS` later ones, the last among them) with what
+    their tiles say is left of the offsets: (i, k, (2,) px, (h, w) bool tiles of frame k
+    that disagree)."""
+    ok = np.flatnonzero(~np.isnan(xy[:, 0]))
+    if len(ok) < 2:
+        return []
+    picks = sorted({int(ok[min(len(ok) - 1, round(t * (len(ok) - 1)))])
+                    for t in np.linspace(0, 1, _PAIRS + 1)[1:]})
+    first = int(ok[0])
+    a = np.asarray(read(first), np.float32)
+    out = []
+    for k in picks:
+        d = xy[k] - xy[first]
+        left, other = pair_pull(a, np.asarray(read(k), np.float32), (float(d[0]), float(d[1])))
+        out.append((first, k, left, other))
+    return out
+
+
+def worst(found: list[tuple[int, int, np.ndarray, np.ndarray]]) -> float:
+    """The largest pull of :func:`pulls`' pairs (px, either axis), 0 without pairs."""
+    return max((float(np.abs(p[2]).max()) for p in found), default=0.0)
+
+
+def worse(new: dict, old: dict) -> bool:
+    """Whether offsets aligned once more (``new``: their ``Offsets.extra``) are in more doubt
+    than the ones they would replace (``old``): they warn and the old ones did not, or both
+    are pulled and the new ones more."""
+    fn, fo = new.get("follow") or {}, old.get("follow") or {}
+    if "warning" not in fn:
+        return False
+    if "warning" not in fo:
+        return True
+    pn, po = fn.get("pull"), fo.get("pull")
+    return pn is not None and (po is None or np.abs(pn["px"]).max() > np.abs(po["px"]).max())
