@@ -10,8 +10,8 @@ the offsets are consistent and wrong by tenths of a pixel up to a few pixels.
 
 The check here measures what the tiles say, not what the pairs' peaks say: frame ``k`` is
 moved onto frame ``i`` by the solved offsets, and every textured tile estimates the shift
-still left (Lucas-Kanade, one 2x2 least-squares system per tile, coarse to fine on 2x box
-levels). The texture-weighted median over the tiles is the shift of the largest consistent
+still left (Lucas-Kanade, one 2x2 least-squares system per tile, on frames of at most
+720 px). The texture-weighted median over the tiles is the shift of the largest consistent
 region (a minority that moves otherwise, a character or a subtitle, does not move it). Where
 that median is not zero on a few pairs spread over the scene, the offsets are pulled.
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy import ndimage
 
 from overmix.registration.pyramid import down2
 
@@ -31,8 +30,8 @@ __all__ = ["APART_PX", "PULL_PX", "pair_pull", "pulls", "tile_shifts", "worse", 
 # solved offsets is pulled (the issue's bound on offsets is 0.1 px).
 PULL_PX = 0.1
 _TILE = 16
-# Levels: the coarsest first (2^_LEVELS reduction), so a pull of a few px is still found.
-_LEVELS = 2
+# Lucas-Kanade rounds (the frame moved again by what the first found).
+_ROUNDS = 2
 # The largest side of the finest level used (px): the check's cost stays small at 720p.
 _MAX_SIDE = 720
 # Tiles whose smaller structure-tensor eigenvalue is below this share of the median
@@ -94,59 +93,72 @@ def _mode(sh: np.ndarray, wt: np.ndarray) -> np.ndarray:
     return step
 
 
-def _overlap(a: np.ndarray, b: np.ndarray, d: np.ndarray, order: int
-              ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    """``a`` moved by ``d`` onto ``b`` (spline of ``order``), both cropped to where they
-    overlap, and the crop's first row and column."""
-    h, w = a.shape
-    ix, iy = int(np.ceil(abs(d[0]))) + 1, int(np.ceil(abs(d[1]))) + 1
-    moved = ndimage.shift(a, (-d[1], -d[0]), order=order, mode="nearest")
-    r0, r1 = (0, h - iy) if d[1] >= 0 else (iy, h)
-    c0, c1 = (0, w - ix) if d[0] >= 0 else (ix, w)
-    return moved[r0:r1, c0:c1], b[r0:r1, c0:c1], (r0, c0)
+def _keys(f: float) -> tuple[float, float, float, float]:
+    """Keys cubic convolution weights (a = -0.5) of samples -1, 0, 1, 2 at fraction f."""
+    return (((-0.5 * f + 1) * f - 0.5) * f, (1.5 * f - 2.5) * f * f + 1,
+            ((-1.5 * f + 2) * f + 0.5) * f, (0.5 * f - 0.5) * f * f)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray, d: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """``a`` moved by ``d`` onto ``b`` (``out(p) = a(p + d)``, Keys cubic convolution: four
+    taps per axis, no prefilter), both cropped to where they overlap, and the crop's first
+    row and column."""
+    out = np.asarray(a, np.float32)
+    lo = []
+    for axis, v in ((1, float(d[0])), (0, float(d[1]))):
+        n = int(np.floor(v))
+        size = out.shape[axis]
+        p0, p1 = max(0, 1 - n), min(size, size - 2 - n)
+        if p1 - p0 < 1:
+            return out[:0, :0], b[:0, :0], (0, 0)
+        acc = None
+        for k, wk in zip((-1, 0, 1, 2), _keys(v - n), strict=True):
+            sl = [slice(None), slice(None)]
+            sl[axis] = slice(p0 + n + k, p1 + n + k)
+            term = out[tuple(sl)] * np.float32(wk)
+            acc = term if acc is None else acc + term
+        out = acc
+        lo.append(p0)
+    c0, r0 = lo
+    return out, b[r0:r0 + out.shape[0], c0:c0 + out.shape[1]], (r0, c0)
 
 
 def pair_pull(a: np.ndarray, b: np.ndarray, d: tuple[float, float]
               ) -> tuple[np.ndarray, np.ndarray]:
     """What the largest consistent region says is left of shift ``d`` (px, ``b(p) = a(p +
-    d)``) between luma planes ``a`` and ``b`` ((h, w), full resolution): the tiles'
-    texture-weighted median shift, coarse to fine. Returns ((2,) px (x, y), (h, w) bool:
-    the textured tiles of ``b`` that disagree with it by :data:`APART_PX` or more at the
-    finest level, the other region)."""
-    pa, pb = [np.asarray(a, np.float32)], [np.asarray(b, np.float32)]
-    while max(pa[-1].shape) > _MAX_SIDE:
-        pa[-1], pb[-1] = down2(pa[-1]), down2(pb[-1])
-    scale0 = a.shape[1] / pa[-1].shape[1]
-    for _ in range(_LEVELS):
-        pa.append(down2(pa[-1]))
-        pb.append(down2(pb[-1]))
+    d)``) between luma planes ``a`` and ``b`` ((h, w), full resolution): the shift of the
+    largest consistent group of textured tiles (:func:`_mode`), measured twice (``a`` moved
+    again by the first). Lucas-Kanade reaches about a pixel: a pull is what is left of
+    offsets that are roughly right. Returns ((2,) px (x, y), (h, w) bool: the textured tiles
+    of ``b`` that disagree with it by :data:`APART_PX` or more, the other region)."""
+    pa, pb = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    while max(pa.shape) > _MAX_SIDE:
+        pa, pb = down2(pa), down2(pb)
+    s = a.shape[1] / pa.shape[1]
     left = np.zeros(2)
-    other = np.zeros(a.shape, bool)
-    for lvl in range(len(pa) - 1, -1, -1):
-        s = scale0 * 2 ** lvl
-        # bilinear on the coarse levels, a cubic spline where the sub-pixel shift is measured
-        x, y, (r0, c0) = _overlap(pa[lvl], pb[lvl], (np.asarray(d) + left) / s,
-                                  3 if lvl == 0 else 1)
-        tile = _TILE if lvl == 0 else _TILE // 2  # enough tiles on the coarse levels too
-        if min(x.shape) < 2 * tile:
-            continue
-        sh, wt = tile_shifts(x, y, tile)
+    far = np.zeros(0, bool)
+    x = np.zeros((0, 0), np.float32)
+    r0 = c0 = 0
+    for _ in range(_ROUNDS):
+        x, y, (r0, c0) = _overlap(pa, pb, (np.asarray(d) + left) / s)
+        if min(x.shape) < 2 * _TILE:
+            return left, np.zeros(a.shape, bool)
+        sh, wt = tile_shifts(x, y)
         good = wt >= _MIN_TEXTURE * np.median(wt[wt > 0]) if (wt > 0).any() else wt > 0
         if not good.any():
-            continue
+            return left, np.zeros(a.shape, bool)
         step = _mode(sh[good], wt[good])
         left = left + step * s
-        if lvl == 0:
-            far = good & (np.abs(sh - step).max(axis=1) >= APART_PX)
-            grid = far.reshape(x.shape[0] // _TILE, x.shape[1] // _TILE)
-            lev = np.zeros(pa[0].shape, bool)
-            lev[r0:r0 + grid.shape[0] * _TILE, c0:c0 + grid.shape[1] * _TILE] = np.kron(
-                grid, np.ones((_TILE, _TILE), bool))
-            # back to full resolution (nearest sample of the level)
-            ri = np.minimum(np.arange(a.shape[0]) * lev.shape[0] // a.shape[0], lev.shape[0] - 1)
-            ci = np.minimum(np.arange(a.shape[1]) * lev.shape[1] // a.shape[1], lev.shape[1] - 1)
-            other = lev[ri][:, ci]
-    return left, other
+        far = good & (np.abs(sh - step).max(axis=1) >= APART_PX)
+    grid = far.reshape(x.shape[0] // _TILE, x.shape[1] // _TILE)
+    lev = np.zeros(pa.shape, bool)
+    lev[r0:r0 + grid.shape[0] * _TILE, c0:c0 + grid.shape[1] * _TILE] = np.kron(
+        grid, np.ones((_TILE, _TILE), bool))
+    # back to full resolution (nearest sample of the level)
+    ri = np.minimum(np.arange(a.shape[0]) * lev.shape[0] // a.shape[0], lev.shape[0] - 1)
+    ci = np.minimum(np.arange(a.shape[1]) * lev.shape[1] // a.shape[1], lev.shape[1] - 1)
+    return left, lev[ri][:, ci]
 
 
 def pulls(read: Callable[[int], np.ndarray], xy: np.ndarray
@@ -166,6 +178,8 @@ def pulls(read: Callable[[int], np.ndarray], xy: np.ndarray
     for k in picks:
         d = xy[k] - xy[first]
         left, other = pair_pull(a, np.asarray(read(k), np.float32), (float(d[0]), float(d[1])))
+        if np.abs(left + d).max() < APART_PX <= np.abs(d).max():
+            continue  # the largest group stays on screen: a character held, not the background
         out.append((first, k, left, other))
     return out
 
