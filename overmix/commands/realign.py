@@ -102,8 +102,7 @@ def realign_foreground(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     if opts.offsets is not None or len(set(offsets.anim)) > 1 or offsets.has_transform:
         return offsets
     follow = offsets.extra.get("follow")
-    if isinstance(follow, dict) and (follow.get("followed") or follow.get("settled")
-                                      or follow.get("unpulled")):
+    if isinstance(follow, dict) and (follow.get("followed") or follow.get("settled")):
         # the alignment already aligned again without a character the camera follows, or
         # without the smaller region that pulled some pairs (registration.follow): what
         # moves is that, not a layer it missed
@@ -134,7 +133,8 @@ def realign_foreground(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     info["realigned"] = True
     info["moving_share"] = round(moving_share(plan, masks, pos), 4)
     extra["masks"] = info
-    for key in ("residual_rms", "residual_max", "rejected_pairs"):
+    extra.pop("follow", None)  # the new offsets' own doubt (registration.follow_pull)
+    for key in ("residual_rms", "residual_max", "rejected_pairs", "follow"):
         if key in new.extra:
             extra[key] = new.extra[key]
     return replace(offsets, xy=new.xy, extra=extra, confidence=new.confidence)

@@ -24,7 +24,7 @@ import numpy as np
 
 from overmix.registration.pyramid import down2
 
-__all__ = ["APART_PX", "PULL_PX", "pair_pull", "pulls", "tile_shifts", "worse", "worst"]
+__all__ = ["APART_PX", "PULL_PX", "held", "pair_pull", "pulls", "tile_shifts", "worse", "worst"]
 
 # A pair whose tiles' median shift is at least this far (full-resolution px) from the
 # solved offsets is pulled (the issue's bound on offsets is 0.1 px).
@@ -43,6 +43,8 @@ APART_PX = 0.3
 # The other region's tiles grow by this much (px) before they are left out of every frame
 # (a swaying head moves a few px on screen).
 GROW_PX = 8
+# Share of the other region's tiles that must stay at one place on screen (:func:`held`).
+HELD = 0.5
 # Pairs checked per scene.
 _PAIRS = 4
 
@@ -184,19 +186,25 @@ def pulls(read: Callable[[int], np.ndarray], xy: np.ndarray
     return out
 
 
+def held(found: list[tuple[int, int, np.ndarray, np.ndarray]]) -> bool:
+    """Whether the tiles that disagree in :func:`pulls`' pairs stay at one place on screen
+    (a character the camera holds, redrawn or swaying a little): at least :data:`HELD` of
+    their union disagrees in half of the pairs or more. A layer that moves on screen (a
+    nearer plane's parallax) disagrees at other places in each pair: leaving its places in
+    a few frames out of every frame would not remove it."""
+    if not found:
+        return False
+    count = np.sum([p[3] for p in found], axis=0)
+    union = int((count > 0).sum())
+    return union > 0 and float((2 * count >= len(found)).sum()) >= HELD * union
+
+
 def worst(found: list[tuple[int, int, np.ndarray, np.ndarray]]) -> float:
     """The largest pull of :func:`pulls`' pairs (px, either axis), 0 without pairs."""
     return max((float(np.abs(p[2]).max()) for p in found), default=0.0)
 
 
 def worse(new: dict, old: dict) -> bool:
-    """Whether offsets aligned once more (``new``: their ``Offsets.extra``) are in more doubt
-    than the ones they would replace (``old``): they warn and the old ones did not, or both
-    are pulled and the new ones more."""
-    fn, fo = new.get("follow") or {}, old.get("follow") or {}
-    if "warning" not in fn:
-        return False
-    if "warning" not in fo:
-        return True
-    pn, po = fn.get("pull"), fo.get("pull")
-    return pn is not None and (po is None or np.abs(pn["px"]).max() > np.abs(po["px"]).max())
+    """Whether offsets aligned once more (``new``: their ``Offsets.extra``) are in doubt where
+    the ones they would replace (``old``) were not: they warn and the old ones did not."""
+    return "warning" in (new.get("follow") or {}) and "warning" not in (old.get("follow") or {})

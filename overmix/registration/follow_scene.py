@@ -54,7 +54,7 @@ def _unpull(args: tuple, kept: _Kept) -> _Kept:
         return kept
     other = np.logical_or.reduce([p[3] for p in found])
     info = dict(out.extra.get("follow") or {})
-    if other.any():
+    if follow_pull.held(found):
         own = masks or frame_masks
         grown = _grow(other, follow_pull.GROW_PX)
 
