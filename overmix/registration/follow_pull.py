@@ -24,7 +24,8 @@ import numpy as np
 
 from overmix.registration.pyramid import down2
 
-__all__ = ["APART_PX", "PULL_PX", "held", "pair_pull", "pulls", "tile_shifts", "worse", "worst"]
+__all__ = ["APART_PX", "PULL_PX", "Kept", "held", "pair_pull", "pulls", "tile_shifts", "worse",
+           "worst"]
 
 # A pair whose tiles' median shift is at least this far (full-resolution px) from the
 # solved offsets is pulled (the issue's bound on offsets is 0.1 px).
@@ -95,6 +96,17 @@ def _mode(sh: np.ndarray, wt: np.ndarray) -> np.ndarray:
     return step
 
 
+def _matched(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``x`` brought to ``y``'s brightness (least squares ``y ~ g x + c`` over the frame): a
+    fade or a flash would otherwise read as a shift wherever brightness and gradient go
+    together."""
+    mx, my = float(x.mean()), float(y.mean())
+    dx = x - np.float32(mx)
+    var = float((dx * dx).mean())
+    g = float((dx * (y - np.float32(my))).mean()) / var if var > 0 else 1.0
+    return dx * np.float32(g) + np.float32(my)
+
+
 def _keys(f: float) -> tuple[float, float, float, float]:
     """Keys cubic convolution weights (a = -0.5) of samples -1, 0, 1, 2 at fraction f."""
     return (((-0.5 * f + 1) * f - 0.5) * f, (1.5 * f - 2.5) * f * f + 1,
@@ -126,18 +138,21 @@ def _overlap(a: np.ndarray, b: np.ndarray, d: np.ndarray
     return out, b[r0:r0 + out.shape[0], c0:c0 + out.shape[1]], (r0, c0)
 
 
-def pair_pull(a: np.ndarray, b: np.ndarray, d: tuple[float, float]
-              ) -> tuple[np.ndarray, np.ndarray]:
+def pair_pull(a: np.ndarray, b: np.ndarray, d: tuple[float, float],
+              shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """What the largest consistent region says is left of shift ``d`` (px, ``b(p) = a(p +
     d)``) between luma planes ``a`` and ``b`` ((h, w), full resolution): the shift of the
     largest consistent group of textured tiles (:func:`_mode`), measured twice (``a`` moved
     again by the first). Lucas-Kanade reaches about a pixel: a pull is what is left of
     offsets that are roughly right. Returns ((2,) px (x, y), (h, w) bool: the textured tiles
-    of ``b`` that disagree with it by :data:`APART_PX` or more, the other region)."""
+    of ``b`` that disagree with it by :data:`APART_PX` or more, the other region). ``a``
+    and ``b`` may come reduced from frames of ``shape`` (full resolution, the default their
+    own): ``d``, the shift and the mask are in full-resolution px."""
+    full = shape or a.shape
     pa, pb = np.asarray(a, np.float32), np.asarray(b, np.float32)
     while max(pa.shape) > _MAX_SIDE:
         pa, pb = down2(pa), down2(pb)
-    s = a.shape[1] / pa.shape[1]
+    s = full[1] / pa.shape[1]
     left = np.zeros(2)
     far = np.zeros(0, bool)
     x = np.zeros((0, 0), np.float32)
@@ -145,11 +160,11 @@ def pair_pull(a: np.ndarray, b: np.ndarray, d: tuple[float, float]
     for _ in range(_ROUNDS):
         x, y, (r0, c0) = _overlap(pa, pb, (np.asarray(d) + left) / s)
         if min(x.shape) < 2 * _TILE:
-            return left, np.zeros(a.shape, bool)
-        sh, wt = tile_shifts(x, y)
+            return left, np.zeros(full, bool)
+        sh, wt = tile_shifts(_matched(x, y), y)
         good = wt >= _MIN_TEXTURE * np.median(wt[wt > 0]) if (wt > 0).any() else wt > 0
         if not good.any():
-            return left, np.zeros(a.shape, bool)
+            return left, np.zeros(full, bool)
         step = _mode(sh[good], wt[good])
         left = left + step * s
         far = good & (np.abs(sh - step).max(axis=1) >= APART_PX)
@@ -158,28 +173,71 @@ def pair_pull(a: np.ndarray, b: np.ndarray, d: tuple[float, float]
     lev[r0:r0 + grid.shape[0] * _TILE, c0:c0 + grid.shape[1] * _TILE] = np.kron(
         grid, np.ones((_TILE, _TILE), bool))
     # back to full resolution (nearest sample of the level)
-    ri = np.minimum(np.arange(a.shape[0]) * lev.shape[0] // a.shape[0], lev.shape[0] - 1)
-    ci = np.minimum(np.arange(a.shape[1]) * lev.shape[1] // a.shape[1], lev.shape[1] - 1)
+    ri = np.minimum(np.arange(full[0]) * lev.shape[0] // full[0], lev.shape[0] - 1)
+    ci = np.minimum(np.arange(full[1]) * lev.shape[1] // full[1], lev.shape[1] - 1)
     return left, lev[ri][:, ci]
+
+
+def _reduced(f: np.ndarray) -> np.ndarray:
+    """A float32 copy of luma plane ``f``, box-reduced to at most :data:`_MAX_SIDE` px."""
+    out = np.array(f, np.float32)
+    while max(out.shape) > _MAX_SIDE:
+        out = down2(out)
+    return out
+
+
+class Kept:
+    """A frame reader (store position -> (h, w) luma) that keeps reduced copies of the
+    frames :func:`pulls` checks as the alignment reads them, in order: the check then reads
+    no frame again (a provider streams each frame once)."""
+
+    def __init__(self, read: Callable[[int], np.ndarray], n: int) -> None:
+        self._read = read
+        self._want = {round(t * (n - 1)) for t in np.linspace(0, 1, _PAIRS + 1)}
+        self.frames: dict[int, np.ndarray] = {}
+        self.shape: tuple[int, int] | None = None
+
+    def __call__(self, k: int) -> np.ndarray:
+        f = self._read(k)
+        if k in self._want and k not in self.frames:
+            self.frames[k] = _reduced(f)
+            self.shape = (int(f.shape[0]), int(f.shape[1]))
+        return f
 
 
 def pulls(read: Callable[[int], np.ndarray], xy: np.ndarray
           ) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
     """Pairs of placed frames (``xy``: (n, 2) offsets, NaN = not placed) spread over the scene
-    (the first placed frame against :data:`_PAIRS` later ones, the last among them) with what
-    their tiles say is left of the offsets: (i, k, (2,) px, (h, w) bool tiles of frame k
-    that disagree)."""
+    (the first placed frame against :data:`_PAIRS` later ones, the last among them; the
+    placed ones :class:`Kept` holds when ``read`` is one) with what their tiles say is left
+    of the offsets: (i, k, (2,) px, (h, w) bool tiles of frame k that disagree)."""
     ok = np.flatnonzero(~np.isnan(xy[:, 0]))
     if len(ok) < 2:
         return []
-    picks = sorted({int(ok[min(len(ok) - 1, round(t * (len(ok) - 1)))])
-                    for t in np.linspace(0, 1, _PAIRS + 1)[1:]})
-    first = int(ok[0])
-    a = np.asarray(read(first), np.float32)
+    kept = read.frames if isinstance(read, Kept) else {}
+    shape = read.shape if isinstance(read, Kept) else None
+    have = [k for k in sorted(kept) if k in set(ok.tolist())]
+    if len(have) >= 2:
+        first, picks = have[0], have[1:]
+    else:
+        first = int(ok[0])
+        picks = sorted({int(ok[min(len(ok) - 1, round(t * (len(ok) - 1)))])
+                        for t in np.linspace(0, 1, _PAIRS + 1)[1:]})
+
+    def get(k: int) -> np.ndarray:
+        nonlocal shape
+        if k in kept:
+            return kept[k]
+        f = read(k)
+        shape = (int(f.shape[0]), int(f.shape[1]))
+        return _reduced(f)
+
+    a = get(first)
     out = []
     for k in picks:
         d = xy[k] - xy[first]
-        left, other = pair_pull(a, np.asarray(read(k), np.float32), (float(d[0]), float(d[1])))
+        b = get(k)
+        left, other = pair_pull(a, b, (float(d[0]), float(d[1])), shape)
         if np.abs(left + d).max() < APART_PX <= np.abs(d).max():
             continue  # the largest group stays on screen: a character held, not the background
         out.append((first, k, left, other))

@@ -20,7 +20,7 @@ from overmix.errors import AlignmentError, UsageError
 from overmix.geometry import Offsets
 from overmix.progress import ProgressCallback
 from overmix.providers import LumaProvider, count, reader
-from overmix.registration import follow
+from overmix.registration import follow, follow_pull
 from overmix.registration.follow_scene import _follow
 from overmix.registration.groups import _solve
 from overmix.registration.masks import MIN_FRACTION, SceneMasks
@@ -137,6 +137,8 @@ def align_scene(lumas: LumaProvider, *, motion: str = "xy",
     if border < 0:
         raise UsageError(f"border must be >= 0 (got {border})")
     n, read = count(lumas), reader(lumas)
+    if detect:  # the follow check's frames, kept as they stream by
+        read = follow_pull.Kept(read, n)
     labels = frame_labels(n, indices)
     report = progress or (lambda stage, done, total: None)
     run, realigned = _passes(read, n, labels, motion, mask, border, frame_masks, auto_bars,
