@@ -133,8 +133,13 @@ def realign_foreground(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     info["realigned"] = True
     info["moving_share"] = round(moving_share(plan, masks, pos), 4)
     extra["masks"] = info
-    extra.pop("follow", None)  # the new offsets' own doubt (registration.follow_pull)
-    for key in ("residual_rms", "residual_max", "rejected_pairs", "follow"):
+    if "pull" in (extra.get("follow") or {}):
+        # a pull the realignment may have removed (a parallax plane's): the new offsets'
+        # own check says (registration.follow_pull)
+        extra.pop("follow")
+        if "follow" in new.extra:
+            extra["follow"] = new.extra["follow"]
+    for key in ("residual_rms", "residual_max", "rejected_pairs"):
         if key in new.extra:
             extra[key] = new.extra[key]
     return replace(offsets, xy=new.xy, extra=extra, confidence=new.confidence)
