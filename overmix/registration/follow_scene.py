@@ -43,7 +43,8 @@ def _unpull(args: tuple, kept: _Kept) -> _Kept:
     may have pulled (:mod:`overmix.registration.follow_pull`): when the tiles of a few pairs
     say they are off, the tiles that disagree (on screen: the character the camera follows)
     are left out of every frame and the frames aligned once more. The new offsets are kept
-    when they place as many frames and are pulled less; a pull still left of
+    when they place as many frames, stay within a pixel of the first ones and are pulled
+    less; a pull still left of
     :data:`~overmix.registration.follow_pull.PULL_PX` or more gives a warning naming the
     frames (``extra["follow"]["pull"]``)."""
     (read, n, labels, motion, mask, border, frame_masks, auto_bars, report, strict) = args
@@ -54,7 +55,7 @@ def _unpull(args: tuple, kept: _Kept) -> _Kept:
         return kept
     other = np.logical_or.reduce([p[3] for p in found])
     info = dict(out.extra.get("follow") or {})
-    if follow_pull.held(found):
+    if follow_pull.RERUN and follow_pull.held(found):
         own = masks or frame_masks
         grown = _grow(other, follow_pull.GROW_PX)
 
@@ -69,7 +70,9 @@ def _unpull(args: tuple, kept: _Kept) -> _Kept:
                              run2.flat)
         xy2 = follow.positions(n, labels, list(out2.indices), out2.xy)
         found2 = follow_pull.pulls(read, xy2)
-        if len(out2) >= len(out) and follow_pull.worst(found2) < follow_pull.worst(found):
+        # a pull is sub-pixel: offsets that move by a pixel or more followed something else
+        if (len(out2) >= len(out) and follow.stays(xy2, xy)
+                and follow_pull.worst(found2) < follow_pull.worst(found)):
             info["unpulled"] = True
             kept, found = (run2, out2, left2, masks2), found2
             out = out2
