@@ -28,8 +28,9 @@ __all__ = ["APART_PX", "PULL_PX", "RERUN", "Kept", "held", "pair_pull", "pulls",
            "worse", "worst"]
 
 # A pair whose tiles' median shift is at least this far (full-resolution px) from the
-# solved offsets is pulled (the issue's bound on offsets is 0.1 px).
-PULL_PX = 0.1
+# solved offsets is pulled (the issue bounds offsets by 0.1 px; the measure itself is off by
+# up to ~0.05 px on MPEG-2 and x264: a still DVD head turn read 0.11).
+PULL_PX = 0.15
 _TILE = 16
 # Lucas-Kanade rounds (the frame moved again by what the first found).
 _ROUNDS = 2
