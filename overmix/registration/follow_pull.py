@@ -270,5 +270,9 @@ def worst(found: list[tuple[int, int, np.ndarray, np.ndarray]]) -> float:
 
 def worse(new: dict, old: dict) -> bool:
     """Whether offsets aligned once more (``new``: their ``Offsets.extra``) are in doubt where
-    the ones they would replace (``old``) were not: they warn and the old ones did not."""
-    return "warning" in (new.get("follow") or {}) and "warning" not in (old.get("follow") or {})
+    the ones they would replace (``old``) were not: they warn of a conflict and the old ones did
+    not warn."""
+    got = new.get("follow") or {}
+    # a pull warning alone is no reason to keep the first offsets: the realignment exists to
+    # remove a pull (a parallax plane's), and its own check may read the plane as the bigger region
+    return "warning" in got and "pull" not in got and "warning" not in (old.get("follow") or {})
