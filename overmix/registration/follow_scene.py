@@ -21,6 +21,18 @@ _Masks = Callable[[int], "np.ndarray | None"]
 _Kept = tuple["_Run", Offsets, list[tuple[int, str]], "_Masks | None"]
 
 
+def _again(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
+           mask: np.ndarray | None, border: int, masks: _Masks | None, auto_bars: bool,
+           report: ProgressCallback, strict: bool,
+           ) -> tuple[_Run, Offsets, list[tuple[int, str]], np.ndarray]:
+    """The frames aligned once more with ``masks`` left out: the run, its offsets, the
+    frames left out and the placed frames' positions (:func:`follow.positions`)."""
+    run = _run(read, n, labels, motion, mask, border, masks, auto_bars, True, report, "align")
+    h, w = run.shape
+    out, left = _solve(n, labels, run.pairs, run.results, motion, w, h, strict, run.flat)
+    return run, out, left, follow.positions(n, labels, list(out.indices), out.xy)
+
+
 def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
             mask: np.ndarray | None, border: int,
             frame_masks: Callable[[int], np.ndarray | None] | None, auto_bars: bool,
@@ -63,12 +75,8 @@ def _unpull(args: tuple, kept: _Kept) -> _Kept:
             m = own(k) if own is not None else None
             return grown if m is None else (np.asarray(m) > 0.5) | grown
 
-        run2 = _run(read, n, labels, motion, mask, border, masks2, auto_bars, True, report,
-                    "align")
-        h, w = run2.shape
-        out2, left2 = _solve(n, labels, run2.pairs, run2.results, motion, w, h, strict,
-                             run2.flat)
-        xy2 = follow.positions(n, labels, list(out2.indices), out2.xy)
+        run2, out2, left2, xy2 = _again(read, n, labels, motion, mask, border, masks2,
+                                        auto_bars, report, strict)
         found2 = follow_pull.pulls(read, xy2)
         # a pull is sub-pixel: offsets that move by a pixel or more followed something else
         if (len(out2) >= len(out) and follow.stays(xy2, xy)
@@ -194,12 +202,8 @@ def _settle(args: tuple, kept: _Kept, bad: list[Pair], xy: np.ndarray | None,
     if not tiles:
         return kept, bad
     masks2 = follow.follower_masks(tiles, size, run.shape, masks or frame_masks)
-    run2 = _run(read, n, labels, motion, mask, border, masks2, auto_bars, True, report,
-                "align")
-    h, w = run2.shape
-    out2, left2 = _solve(n, labels, run2.pairs, run2.results, motion, w, h, strict,
-                         run2.flat)
-    xy2 = follow.positions(n, labels, list(out2.indices), out2.xy)
+    run2, out2, left2, xy2 = _again(read, n, labels, motion, mask, border, masks2, auto_bars,
+                                    report, strict)
     if len(out2) < len(out) or not follow.stays(xy2, xy):
         return kept, bad
     bad2 = follow.conflicts(run2.pairs, xy2)
@@ -241,11 +245,8 @@ def _follow_round(read: Callable[[int], np.ndarray], n: int, labels: list[int], 
     if not tiles or not (larger or near or (bad and v_alt >= follow.RERUN_SHARE * v_solved)):
         return got
     masks = follow.follower_masks(tiles, size, run.shape, frame_masks)
-    run2 = _run(read, n, labels, motion, mask, border, masks, auto_bars, True, report, "align")
-    h, w = run2.shape
-    out2, left2 = _solve(n, labels, run2.pairs, run2.results, motion, w, h, strict,
-                         run2.flat)
-    xy2 = follow.positions(n, labels, list(out2.indices), out2.xy)
+    run2, out2, left2, xy2 = _again(read, n, labels, motion, mask, border, masks, auto_bars,
+                                    report, strict)
     if len(out2) < len(out) or not follow.follows(xy2, alt, solved):
         return got
     bad2 = follow.conflicts(run2.pairs, xy2)
