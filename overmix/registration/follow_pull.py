@@ -24,8 +24,8 @@ import numpy as np
 
 from overmix.registration.pyramid import down2
 
-__all__ = ["APART_PX", "PULL_PX", "RERUN", "Kept", "held", "pair_pull", "pulls", "tile_shifts",
-           "worse", "worst"]
+__all__ = ["APART_PX", "PULL_PX", "Kept", "pair_pull", "pulls", "tile_shifts", "worse",
+           "worst"]
 
 # A pair whose tiles' median shift is at least this far (full-resolution px) from the
 # solved offsets is pulled (the issue bounds offsets by 0.1 px; the measure itself is off by
@@ -42,15 +42,6 @@ _MIN_TEXTURE = 0.05
 # A textured tile whose own shift is this far (px, finest level) from the median belongs to
 # the other region.
 APART_PX = 0.3
-# The other region's tiles grow by this much (px) before they are left out of every frame
-# (a swaying head moves a few px on screen).
-GROW_PX = 8
-# Whether pulled offsets are aligned again without the other region (follow_scene._unpull).
-# Off: on a hardsub + walking character pan the new offsets were pulled less by the tiles'
-# measure but 0.19 px off (the first ones 0.05): the check only warns.
-RERUN = False
-# Share of the other region's tiles that must stay at one place on screen (:func:`held`).
-HELD = 0.5
 # Pairs checked per scene.
 _PAIRS = 4
 
@@ -248,19 +239,6 @@ def pulls(read: Callable[[int], np.ndarray], xy: np.ndarray
             continue  # the largest group stays on screen: a character held, not the background
         out.append((first, k, left, other))
     return out
-
-
-def held(found: list[tuple[int, int, np.ndarray, np.ndarray]]) -> bool:
-    """Whether the tiles that disagree in :func:`pulls`' pairs stay at one place on screen
-    (a character the camera holds, redrawn or swaying a little): at least :data:`HELD` of
-    their union disagrees in half of the pairs or more. A layer that moves on screen (a
-    nearer plane's parallax) disagrees at other places in each pair: leaving its places in
-    a few frames out of every frame would not remove it."""
-    if not found:
-        return False
-    count = np.sum([p[3] for p in found], axis=0)
-    union = int((count > 0).sum())
-    return union > 0 and float((2 * count >= len(found)).sum()) >= HELD * union
 
 
 def worst(found: list[tuple[int, int, np.ndarray, np.ndarray]]) -> float:
