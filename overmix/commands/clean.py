@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from overmix.commands.clean_ahead import CleanReads
 from overmix.commands.clean_frames import analysis_luma, luma_boxes, reduced_luma, scene_luma
 from overmix.commands.clean_plan import CleanPlan
 from overmix.commands.options import StitchOptions
@@ -74,7 +75,8 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                overlay: OverlayInfo | None, prior: _Rows | None = None,
                progress: ProgressCallback = no_progress, *,
                gains: np.ndarray | None = None, fixed_prior: _Rows | None = None,
-               layer: LayerLabel | None = None, finish: bool = True) -> CleanPlan:
+               layer: LayerLabel | None = None, finish: bool = True,
+               reads: CleanReads | None = None) -> CleanPlan:
     """The clean-still stage: per-frame outlier masks against the consensus of the frames
     (``overmix.render.consensus``), and, where outliers persist in most frames (content fixed
     on screen) and no ``--logo`` was given, a semi-transparent overlay's colour and alpha
@@ -87,7 +89,10 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
 
     ``finish=False`` leaves the full-resolution work of :func:`finish_clean` (redrawn
     screen-fixed masks, a persistent overlay) to the caller: the consensus alone is what
-    decides whether the frames are aligned again (:mod:`overmix.commands.realign`)."""
+    decides whether the frames are aligned again (:mod:`overmix.commands.realign`).
+
+    ``reads``: the frames' gain-free border lines and reduced Y', read while lighting ran
+    (:mod:`overmix.commands.clean_ahead`; used when made for these frames and offsets)."""
     plan = CleanPlan(None, overlay, prior, layer=layer)
     n = len(offsets)
     if not clean_still_runs(offsets, opts):
@@ -96,9 +101,16 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     h, w = store.shape
     r = reduce_factor(w, h)
     pos = positions(store, offsets)
-    plan.edges = dirty_edges(luma_boxes(store, pos, gains), n, offsets.xy, (h, w))
+    edges, smalls = reads.take(pos, offsets.xy, r) if reads is not None else (None, None)
+    if edges is None or gains is not None:  # read ahead in frame values
+        edges = dirty_edges(luma_boxes(store, pos, gains), n, offsets.xy, (h, w))
+    plan.edges = edges
     plan.edge_mask = edge_mask(plan.edges, (h, w))
-    smalls = _reduced_frames(store, pos, r, gains, progress)
+    if smalls is None:
+        smalls = _reduced_frames(store, pos, r, gains, progress)
+    else:  # in scene values as _reduced_frames makes them
+        smalls = [scene_luma(s, gains, i) for i, s in enumerate(smalls)]
+        progress("consensus", n, n)
 
     fine: list[list[Crop | None]] = []
 

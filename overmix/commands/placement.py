@@ -24,6 +24,7 @@ from dataclasses import replace
 import numpy as np
 
 from overmix.commands.clean import clean_still_runs, find_clean, finish_clean
+from overmix.commands.clean_ahead import CleanReads
 from overmix.commands.clean_plan import CleanPlan
 from overmix.commands.options import StitchOptions
 from overmix.commands.realign import find_layer, realign_foreground
@@ -43,6 +44,7 @@ from overmix.commands.stages import (
 )
 from overmix.geometry import Offsets
 from overmix.io.loading import reading
+from overmix.io.prefetch import decode_workers
 from overmix.io.store import FrameStore
 from overmix.memory import release_memory
 from overmix.progress import ProgressCallback, no_progress
@@ -89,13 +91,14 @@ def place(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
 
 def light(store: FrameStore, offsets: Offsets, opts: StitchOptions, ignore: np.ndarray | None,
           overlay: OverlayInfo | None, progress: ProgressCallback = no_progress,
-          masks: SceneMasks | None = None,
+          masks: SceneMasks | None = None, workers: int | None = None,
           ) -> tuple[Offsets, np.ndarray | None, dict[str, object] | None]:
     """The lighting stage: the offsets with the gains recorded (read back by ``--offsets``),
-    the gains (None: as decoded) and the summary's ``lighting`` entry (None when not run)."""
+    the gains (None: as decoded) and the summary's ``lighting`` entry (None when not run);
+    ``workers``: its reading threads (default: the cores)."""
     logo_ignore = None if overlay is None else grow(overlay.mask)
     gains, lighting = estimate_lighting(store, offsets, opts, union(ignore, logo_ignore),
-                                        progress, masks)
+                                        progress, masks, workers)
     if gains is not None:
         offsets = replace(offsets, gains=gains)
     return offsets, gains, lighting
@@ -105,7 +108,7 @@ def settle(store: FrameStore, offsets: Offsets, opts: StitchOptions,
            ignore: np.ndarray | None, overlay: OverlayInfo | None,
            gains: np.ndarray | None, progress: ProgressCallback = no_progress,
            masks: SceneMasks | None = None, *, plan: bool = True,
-           ) -> tuple[CleanPlan | None, Offsets]:
+           reads: CleanReads | None = None) -> tuple[CleanPlan | None, Offsets]:
     """The clean-still plan (None with ``plan=False``: ``align`` needs the offsets alone)
     and the final offsets: aligned again without the moving foreground the clean-still
     stage found and the alignment did not, with a second plane (parallax) labelled and
@@ -119,7 +122,7 @@ def settle(store: FrameStore, offsets: Offsets, opts: StitchOptions,
 
     The first consensus's full-resolution redrawing (screen-fixed content, a persistent
     overlay) is done only when its plan is the one rendered: a second plane makes a new
-    one."""
+    one. ``reads``: the first consensus's reads made ahead (:func:`place_and_light`)."""
     prior = fixed = None
     if masks is not None and masks.found():  # not a clean pan's codec specks
         pos = positions(store, offsets)
@@ -127,7 +130,7 @@ def settle(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         fixed = lambda n: masks.overlay(pos[n])  # noqa: E731 (redrawn at full resolution)
     ov = overlay if opts.logo != "off" else None
     first = find_clean(store, offsets, opts, ov, prior, progress, gains=gains,
-                       fixed_prior=fixed, finish=False)
+                       fixed_prior=fixed, finish=False, reads=reads)
     release_memory()  # the reduced frames and residual maps, freed in the check's threads
     known = union(ignore, None if overlay is None else grow(overlay.mask))
     settled = realign_foreground(store, offsets, opts, first, masks, known, progress)
@@ -158,19 +161,28 @@ def with_layer(offsets: Offsets, layer: LayerLabel) -> Offsets:
 def place_and_light(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
                     progress: ProgressCallback, timings: dict[str, float],
                     ) -> tuple[Offsets, OverlayInfo | None, SceneMasks | None,
-                               np.ndarray | None, dict[str, object] | None]:
+                               np.ndarray | None, dict[str, object] | None, CleanReads | None]:
     """:func:`place` then :func:`light` (the gains are recorded with the offsets and read
     back by ``--offsets``), timed into ``timings`` (``align``; ``lighting`` when run):
-    offsets, overlay, scene masks, gains and the summary's ``lighting`` entry."""
+    offsets, overlay, scene masks, gains, the summary's ``lighting`` entry and the
+    clean-still stage's first reads, made on a thread meanwhile (for :func:`settle`; None
+    when that stage does not run)."""
     t = time.perf_counter()
     offsets, overlay, masks = place(store, opts, ignore, progress)
     timings["align"] = time.perf_counter() - t
     release_memory()
     t = time.perf_counter()
-    offsets, gains, lighting = light(store, offsets, opts, ignore, overlay, progress, masks)
+    reads = CleanReads.start(store, offsets) if clean_still_runs(offsets, opts) else None
+    try:  # a core left to the reads (on 2 cores: 1.6 of them kept busy by both threads)
+        offsets, gains, lighting = light(store, offsets, opts, ignore, overlay, progress,
+                                         masks, max(1, decode_workers() - 1) if reads else None)
+    except BaseException:
+        if reads is not None:
+            reads.cancel()
+        raise
     if lighting is not None:
         timings["lighting"] = time.perf_counter() - t
-    return offsets, overlay, masks, gains, lighting
+    return offsets, overlay, masks, gains, lighting, reads
 
 
 def final_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | None,
@@ -182,10 +194,10 @@ def final_offsets(store: FrameStore, opts: StitchOptions, ignore: np.ndarray | N
     :func:`settle`, timed into ``timings`` (``align``, ``lighting`` when run,
     ``consensus``)."""
     timings = {} if timings is None else timings
-    offsets, overlay, masks, gains, lighting = place_and_light(store, opts, ignore, progress,
-                                                               timings)
+    offsets, overlay, masks, gains, lighting, reads = place_and_light(store, opts, ignore,
+                                                                      progress, timings)
     t = time.perf_counter()
     _, offsets = settle(store, offsets, opts, ignore, overlay, gains, progress, masks,
-                        plan=False)
+                        plan=False, reads=reads)
     timings["consensus"] = time.perf_counter() - t
     return offsets, lighting

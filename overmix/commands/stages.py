@@ -260,7 +260,7 @@ def realign_animation(store: FrameStore, offsets: Offsets, opts: StitchOptions,
 def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                       ignore: np.ndarray | None = None,
                       progress: ProgressCallback = no_progress,
-                      masks: SceneMasks | None = None,
+                      masks: SceneMasks | None = None, workers: int | None = None,
                       ) -> tuple[np.ndarray | None, dict[str, object] | None]:
     """``--lighting``: per-frame ``(a, b)`` with frame Y' = a · scene Y' + b, or None (no
     compensation), and the summary entry (None with ``off``).
@@ -273,7 +273,10 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     the render is exactly the ``off`` render. ``auto`` decides on the fit's first stage (a
     quarter of the cells, ``fit_lighting(decide=True)``): the decision rests on half an 8-bit
     level of change, far above that stage's error, and only a scene found changed goes on
-    to all cells. Gains carried by ``--offsets`` are used as given (``auto``/``on``)."""
+    to all cells. Gains carried by ``--offsets`` are used as given (``auto``/``on``).
+
+    ``workers``: threads reading the frames (default: the cores; the values are the same
+    for any number)."""
     if opts.lighting == "off":
         return None, None
     if offsets.gains is not None:
@@ -295,7 +298,7 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     lumas, codes = _luma_codes(store, pos)
     found = fit_lighting(lumas, offsets.xy, offsets.canvas,
                          mask=ignore, frame_masks=frame_masks, border=opts.border,
-                         progress=progress, workers=decode_workers(),
+                         progress=progress, workers=workers or decode_workers(),
                          decide=opts.lighting == "auto", codes=codes)
     on = opts.lighting == "on" or found.changed()
     info = _lighting_summary(found.gains, on, "estimated")

@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from overmix.commands.clean_ahead import CleanReads
 from overmix.commands.clean_plan import CleanPlan
 from overmix.commands.keep import paste_kept
 from overmix.commands.options import StitchOptions
@@ -76,12 +77,12 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
         return stitch_jpeg(input_path, opts, progress, output=output)
     timings: dict[str, float] = {}
     with loaded(input_path, opts, progress, timings) as (store, ignore):
-        offsets, overlay, masks, gains, lighting = place_and_light(store, opts, ignore,
-                                                                   progress, timings)
+        offsets, overlay, masks, gains, lighting, reads = place_and_light(
+            store, opts, ignore, progress, timings)
         settle_load_time(store, timings)
         t = time.perf_counter()
         renders, plan, offsets = _render(store, offsets, opts, ignore, overlay, gains,
-                                         progress, masks, timings)
+                                         progress, masks, timings, reads)
         placed = overlay
         if overlay is None and opts.logo == "auto":
             overlay = plan.overlay  # found by the clean still
@@ -124,13 +125,14 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
             ignore: np.ndarray | None, overlay: OverlayInfo | None,
             gains: np.ndarray | None, progress: ProgressCallback,
             masks: SceneMasks | None = None, timings: dict[str, float] | None = None,
-            ) -> tuple[list[RenderResult], CleanPlan, Offsets]:
+            reads: CleanReads | None = None) -> tuple[list[RenderResult], CleanPlan, Offsets]:
     """Clean-still masks (timed as ``consensus`` into ``timings``), render (lighting
     ``gains`` undone, None: as decoded), animation merge and restoration (stage
     ``render``); returns the canvases, the clean-still plan and the final offsets
     (:func:`overmix.commands.placement.settle`: what ``align`` writes too)."""
     t = time.perf_counter()
-    plan, offsets = settle(store, offsets, opts, ignore, overlay, gains, progress, masks)
+    plan, offsets = settle(store, offsets, opts, ignore, overlay, gains, progress, masks,
+                           reads=reads)
     if timings is not None:
         timings["consensus"] = time.perf_counter() - t
     assert plan is not None
