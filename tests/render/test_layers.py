@@ -69,12 +69,13 @@ BOARD, WIN = 26, (9, 17)  # a board's columns of every 40; its window's
 
 
 def _planks() -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], np.ndarray,
-                       np.ndarray]:
+                       np.ndarray, list[np.ndarray]]:
     """A fence on the nearer plane: flat grey boards (rows 8-39, the first BOARD columns of
     every 40; wider than the planes drift apart over the clip, so the middle of a board
     hides the background in every frame) with a dark outline, each with a window (rows
     18-27, columns WIN) through which the background shows; the planes move as in
-    :func:`_scene`. The frames, the boards and the windows in each frame, the offsets."""
+    :func:`_scene`. The frames, the boards and the windows in each frame, the offsets, the
+    background behind each frame."""
     rng = np.random.default_rng(5)
     bw, lw = W + BG_STEP * N, W + LAYER_STEP * N
     back = _patches(rng, H, bw, 8)
@@ -87,16 +88,17 @@ def _planks() -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], np.
     inner = board.copy()
     inner[1:-1, 1:-1] &= board[:-2, 1:-1] & board[2:, 1:-1] & board[1:-1, :-2] & board[1:-1, 2:]
     plane = np.where(inner, np.float32(0.62), np.float32(0.05))
-    frames, truth, windows = [], [], []
+    frames, truth, windows, behind = [], [], [], []
     for k in range(N):
         b, c = BG_STEP * k, LAYER_STEP * k
         on = board[:, c:c + W]
+        behind.append(back[:, b:b + W])
         frames.append(np.where(on, plane[:, c:c + W], back[:, b:b + W]).astype(np.float32))
         truth.append(on.copy())
         windows.append(window[:, c:c + W].copy())
     xy = np.array([[BG_STEP * k, 0.0] for k in range(N)])
     lxy = np.array([[LAYER_STEP * k, 0.0] for k in range(N)])
-    return frames, truth, windows, xy, lxy
+    return frames, truth, windows, xy, lxy, behind
 
 
 def test_a_flat_board_is_labelled_inside_its_outline_but_not_its_window() -> None:
@@ -104,15 +106,66 @@ def test_a_flat_board_is_labelled_inside_its_outline_but_not_its_window() -> Non
     # the background in every frame its inside fits both planes (a tie) and the outline
     # decides: the inside it encloses is the plane, the window in the board, which shows the
     # background moving against it, is not
-    frames, truth, windows, xy, lxy = _planks()
+    frames, truth, windows, xy, lxy, behind = _planks()
     outline = [t & ~(np.roll(t, 1, 0) & np.roll(t, -1, 0) & np.roll(t, 1, 1) & np.roll(t, -1, 1))
                for t in truth]
     lab = label_layer(lambda k: frames[k], N, xy, lxy, lambda k: outline[k])
     masks = np.stack([lab.mask(k) for k in range(N)])
     board, win = np.stack(truth), np.stack(windows)
-    # measured 0.994 (0.958 with the board's enclosed inside left to the moving masks)
-    assert float(masks[board].mean()) > 0.98
+    # the board's pixels that differ from the background behind them (by more than the
+    # vote's margin, 0.03; a board pixel within it is as good as the background there):
+    # measured 0.996 (0.958 with the board's enclosed inside left to the moving masks)
+    differs = board & (np.abs(np.stack(frames) - np.stack(behind)) > 0.03)
+    assert float(masks[differs].mean()) > 0.98
     # the background: 0.015 outside the windows; in the windows 0.31 (the label is closed
     # over 2 samples: the window's rim); a filled window would be 1
     assert float(masks[~board & ~win].mean()) < 0.03
     assert float(masks[win].mean()) < 0.45
+
+
+def _flat_beside() -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, np.ndarray]:
+    """As :func:`_scene`, but a background of large flat patches behind a finely textured
+    plane: beside the plane's edges the background is flat, so there its pixels fit the
+    plane's leave-one-out mean (the moving background, flat) as well as the background's."""
+    rng = np.random.default_rng(7)
+    bw, lw = W + BG_STEP * N, W + LAYER_STEP * N
+    back = _patches(rng, H, bw, 12)
+    plane = _patches(rng, H, lw, 4) * 0.5 + 0.45
+    band = (np.arange(lw) % PERIOD) < BAND
+    frames, truth = [], []
+    for k in range(N):
+        b, c = BG_STEP * k, LAYER_STEP * k
+        on = np.broadcast_to(band[c:c + W], (H, W))
+        frames.append(np.where(on, plane[:, c:c + W], back[:, b:b + W]).astype(np.float32))
+        truth.append(on.copy())
+    xy = np.array([[BG_STEP * k, 0.0] for k in range(N)])
+    lxy = np.array([[LAYER_STEP * k, 0.0] for k in range(N)])
+    return frames, truth, xy, lxy
+
+
+def _grown(m: np.ndarray, px: int) -> np.ndarray:
+    out = m.copy()
+    for _ in range(px):
+        g = out.copy()
+        g[1:] |= out[:-1]
+        g[:-1] |= out[1:]
+        g[:, 1:] |= out[:, :-1]
+        g[:, :-1] |= out[:, 1:]
+        out = g
+    return out
+
+
+def test_the_label_does_not_grow_into_the_flat_background_beside_the_plane() -> None:
+    # the moving-foreground masks are wide around a moving outline (here 3 px each side):
+    # where the background beside the plane is flat the votes tie there and the masks would
+    # take it for the plane, but the frames that see the background there (its only clean
+    # views where few frames do) do not match the plane better: it is background
+    frames, truth, xy, lxy = _flat_beside()
+    outline = [_grown(t ^ ~_grown(~t, 1), 3) for t in truth]
+    lab = label_layer(lambda k: frames[k], N, xy, lxy, lambda k: outline[k])
+    masks = np.stack([lab.mask(k) for k in range(N)])
+    want = np.stack(truth)
+    beside = np.stack([_grown(t, 3) & ~t for t in truth])
+    # measured 0.9995 and 0.080 (0.25 with the outline's ties left to the moving masks)
+    assert float(masks[want].mean()) > 0.99
+    assert float(masks[beside].mean()) < 0.15
