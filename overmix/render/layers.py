@@ -268,9 +268,11 @@ def _trim(label: np.ndarray, seen_back: np.ndarray, better: np.ndarray,
     alike the votes tie and the moving masks (wide around a moving outline) or the plane's
     votes around decide: the label grows a sample or two into the flat background beside
     the plane. The frames that see the background there are few, but they are the only
-    clean views of it (720p parallax "few" -8.8 dB); the plane's real outline samples match
-    ``N`` better in most of them. A sample both planes show alike loses nothing when it
-    is used as background."""
+    clean views of it (720p parallax "few" -8.8 -> -5.9 dB); the plane's real outline
+    samples match ``N`` better in most of them. ``B`` is made without the final label, so a
+    plane sample the first round missed does not stand in for its background. A sample
+    both planes show alike (within :data:`MARGIN`) loses nothing when it is used as
+    background."""
     from scipy import ndimage  # lazy: only for a layered scene
 
     if not label.any():
