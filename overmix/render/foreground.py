@@ -24,6 +24,10 @@ Per frame ``k`` (working Y', reduced to about 640 columns):
 3. **Explained.** A flat flagged sample that differs from a pair only where one of the
    pair's frames shows the enclosed inside of its own moving thing (its first mask) is the
    background that frame k sees there, not frame k's moving thing (:func:`_explained`).
+4. **Ghosts.** A flagged sample (flat or not) that another pair of frame k does not flag,
+   where both frames of every pair that flags it show the inside of their own moving thing
+   (with its outline), is background that frame k sees between swinging legs: a walk
+   cycle's ghost (:func:`_ghosts`). It neither stays in the mask nor encloses a region.
 
 The masks are the flagged pixels plus the enclosed regions. Frames are read
 through a sliding window of ``4 max(d) + 1`` frames, so memory does not grow with the clip.
@@ -58,6 +62,7 @@ MIN_PART = 12  # px: smaller parts are not followed
 FOLLOW_SAMPLES = 1500  # pixels of a part the follow search compares (a strided subset)
 FOLLOW_COARSE = 64  # ... of which at least this many try every shift first
 FOLLOW_KEEP = 6  # ... and the best this many shifts (and their neighbours) all of them
+GHOST_REACH = 2  # px: a pair frame's enclosed inside, grown this far, takes in its outline
 
 
 def analysis_factor(width: int, reduce: int) -> int:
@@ -315,17 +320,20 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
     # again) of the frames within FAR of the one at hand: a far frame's own moving parts
     first: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
     pair_bits: dict[int, np.ndarray] = {}
+    inner: dict[int, np.ndarray | None] = {}  # the enclosed insides, outline included
 
     def first_mask(j: int) -> tuple[np.ndarray, np.ndarray | None]:
         if j not in first:
             cur = frame(j)
             bits = _flagged(j, cur, frame, xs, count, distances, level)
             flagged = bits > 0
-            m = None
+            m = enc = None
             if np.count_nonzero(flagged) >= MIN_FLAGGED * flagged.size:
-                m = flagged | _enclosed(flagged, _range3(cur.y))
+                enc = _enclosed(flagged, _range3(cur.y))
+                m = flagged | enc
             first[j] = (flagged, m)
             pair_bits[j] = bits
+            inner[j] = _reach(enc)
         return first[j]
 
     out: list[np.ndarray | None] = []
@@ -342,6 +350,7 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
         for j in [j for j in first if j < k - max(FAR)]:
             del first[j]
             pair_bits.pop(j, None)
+            inner.pop(j, None)
         if count < 3:
             out.append(None)
             continue
@@ -353,8 +362,10 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             out.append(None)
             continue
         own = _explained(k, pair_bits[k], cur, xs, count, distances, first_mask)
-        out.append(_grown(k, cur, flagged, frame, xs, count, level, distances, first_mask,
-                          own=own))
+        ghost = _ghosts(k, pair_bits[k], xs, count, distances,
+                        lambda j: (first_mask(j), inner[j])[1])
+        out.append(_grown(k, cur, flagged & ~ghost, frame, xs, count, level, distances,
+                          first_mask, own=own & ~ghost))
     _follow_ends(out, ends, kept)
     return out
 
@@ -406,6 +417,46 @@ def _explained(k: int, bits: np.ndarray, cur: _Frame, xs: np.ndarray, count: int
             odd &= ~inside
         still |= odd
     return (flagged & ~flat) | still
+
+
+def _reach(enclosed: np.ndarray | None) -> np.ndarray | None:
+    """A frame's enclosed insides grown by :data:`GHOST_REACH` (their outline): bool (h, w),
+    or None (nothing found moving)."""
+    if enclosed is None or not enclosed.any():
+        return None
+    from scipy import ndimage  # lazy: only scenes with something moving get here
+
+    return ndimage.binary_dilation(enclosed, iterations=GHOST_REACH)
+
+
+def _ghosts(k: int, bits: np.ndarray, xs: np.ndarray, count: int, distances: tuple[int, ...],
+            inner: Callable[[int], np.ndarray | None]) -> np.ndarray:
+    """Frame k's walk-cycle ghosts: flagged samples (``bits``, :func:`_flagged`) that some
+    pair of frame k does not flag and where both frames of every pair that does show the
+    inside of their own moving thing, outline included (``inner(j)``: frame j's enclosed
+    regions grown by :data:`GHOST_REACH`, None: none). Where a walking character's legs come
+    together, the frames two either side both show spread legs over background this frame
+    sees plain; the frames four either side agree with it. A thing's own outline or inside
+    is flagged where its pairs show background, or by every pair (a talking mouth's open
+    frames are enclosed by their flagged outline; its closed frames, flagged where the open
+    ones show their enclosed inside, are the ghosts). Returns bool (h, w)."""
+    pairs = _pairs(k, count, distances)
+    h, w = bits.shape
+    out = (bits > 0) & (bits != (1 << len(pairs)) - 1)
+    for i, pr in enumerate(pairs):
+        by = ((bits >> i) & 1).astype(bool)
+        if not (out & by).any():
+            continue
+        for j in pr:
+            m = inner(j)
+            if m is None:
+                out &= ~by
+                break
+            t = xs[k] - xs[j]
+            inside = window(m.astype(np.float32), int(round(float(t[1]))),
+                            int(round(float(t[0]))), h, w) > 0.5
+            out &= ~by | inside
+    return out
 
 
 def _grown(k: int, cur: _Frame, flagged: np.ndarray,
