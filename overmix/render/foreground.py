@@ -27,7 +27,8 @@ Per frame ``k`` (working Y', reduced to about 640 columns):
 4. **Ghosts.** A flagged sample (flat or not) that another pair of frame k does not flag,
    where both frames of every pair that flags it show the inside of their own moving thing
    (with its outline), is background that frame k sees between swinging legs: a walk
-   cycle's ghost (:func:`_ghosts`). It neither stays in the mask nor encloses a region.
+   cycle's ghost (:func:`overmix.render.foreground_ghosts.ghosts`). It neither stays in the
+   mask nor encloses a region.
 
 The masks are the flagged pixels plus the enclosed regions. Frames are read
 through a sliding window of ``4 max(d) + 1`` frames, so memory does not grow with the clip.
@@ -40,6 +41,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from overmix.render.foreground_ghosts import ghosts, insides
 from overmix.warp import sample_bilinear, window, window_ones
 
 __all__ = ["DISTANCES", "analysis_factor", "moving_foreground"]
@@ -62,7 +64,6 @@ MIN_PART = 12  # px: smaller parts are not followed
 FOLLOW_SAMPLES = 1500  # pixels of a part the follow search compares (a strided subset)
 FOLLOW_COARSE = 64  # ... of which at least this many try every shift first
 FOLLOW_KEEP = 6  # ... and the best this many shifts (and their neighbours) all of them
-GHOST_REACH = 2  # px: a pair frame's enclosed inside, grown this far, takes in its outline
 
 
 def analysis_factor(width: int, reduce: int) -> int:
@@ -333,7 +334,7 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
                 m = flagged | enc
             first[j] = (flagged, m)
             pair_bits[j] = bits
-            inner[j] = _reach(enc)
+            inner[j] = insides(enc)
         return first[j]
 
     out: list[np.ndarray | None] = []
@@ -362,8 +363,8 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             out.append(None)
             continue
         own = _explained(k, pair_bits[k], cur, xs, count, distances, first_mask)
-        ghost = _ghosts(k, pair_bits[k], xs, count, distances,
-                        lambda j: (first_mask(j), inner[j])[1])
+        ghost = ghosts(k, pair_bits[k], _pairs(k, count, distances), xs,
+                       lambda j: (first_mask(j), inner[j])[1])
         out.append(_grown(k, cur, flagged & ~ghost, frame, xs, count, level, distances,
                           first_mask, own=own & ~ghost))
     _follow_ends(out, ends, kept)
@@ -417,46 +418,6 @@ def _explained(k: int, bits: np.ndarray, cur: _Frame, xs: np.ndarray, count: int
             odd &= ~inside
         still |= odd
     return (flagged & ~flat) | still
-
-
-def _reach(enclosed: np.ndarray | None) -> np.ndarray | None:
-    """A frame's enclosed insides grown by :data:`GHOST_REACH` (their outline): bool (h, w),
-    or None (nothing found moving)."""
-    if enclosed is None or not enclosed.any():
-        return None
-    from scipy import ndimage  # lazy: only scenes with something moving get here
-
-    return ndimage.binary_dilation(enclosed, iterations=GHOST_REACH)
-
-
-def _ghosts(k: int, bits: np.ndarray, xs: np.ndarray, count: int, distances: tuple[int, ...],
-            inner: Callable[[int], np.ndarray | None]) -> np.ndarray:
-    """Frame k's walk-cycle ghosts: flagged samples (``bits``, :func:`_flagged`) that some
-    pair of frame k does not flag and where both frames of every pair that does show the
-    inside of their own moving thing, outline included (``inner(j)``: frame j's enclosed
-    regions grown by :data:`GHOST_REACH`, None: none). Where a walking character's legs come
-    together, the frames two either side both show spread legs over background this frame
-    sees plain; the frames four either side agree with it. A thing's own outline or inside
-    is flagged where its pairs show background, or by every pair (a talking mouth's open
-    frames are enclosed by their flagged outline; its closed frames, flagged where the open
-    ones show their enclosed inside, are the ghosts). Returns bool (h, w)."""
-    pairs = _pairs(k, count, distances)
-    h, w = bits.shape
-    out = (bits > 0) & (bits != (1 << len(pairs)) - 1)
-    for i, pr in enumerate(pairs):
-        by = ((bits >> i) & 1).astype(bool)
-        if not (out & by).any():
-            continue
-        for j in pr:
-            m = inner(j)
-            if m is None:
-                out &= ~by
-                break
-            t = xs[k] - xs[j]
-            inside = window(m.astype(np.float32), int(round(float(t[1]))),
-                            int(round(float(t[0]))), h, w) > 0.5
-            out &= ~by | inside
-    return out
 
 
 def _grown(k: int, cur: _Frame, flagged: np.ndarray,

@@ -1,0 +1,73 @@
+"""Walk-cycle ghosts of the moving-foreground masks (issue #12, 720p sprite "few").
+
+:func:`overmix.render.foreground.moving_foreground` flags a sample of frame k that differs
+from both frames of a pair (k - d, k + d). Where a walking character's legs come together,
+the frames two either side both show spread legs over background that frame k sees plain:
+that background is the odd one out of the pair, a leg-shaped ghost up to ~50 px from the
+character at 720p. What tells it from the character's own outline or inside is the pair
+frames' evidence: both show the *inside* of their own moving thing there (the flat regions
+their flags enclose, grown by :data:`GHOST_REACH` to take in its outline), and another pair
+of frame k (the frames four either side, legs together again) agrees with frame k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from overmix.warp import window
+
+__all__ = ["GHOST_REACH", "ghosts", "insides"]
+
+GHOST_REACH = 2  # px: a pair frame's enclosed inside, grown this far, takes in its outline
+
+
+def insides(enclosed: np.ndarray | None) -> np.ndarray | None:
+    """A frame's enclosed insides (bool (h, w)) grown by :data:`GHOST_REACH` (their
+    outline): bool (h, w), or None (nothing found moving)."""
+    if enclosed is None or not enclosed.any():
+        return None
+    from scipy import ndimage  # lazy: only scenes with something moving get here
+
+    return ndimage.binary_dilation(enclosed, iterations=GHOST_REACH)
+
+
+def ghosts(k: int, bits: np.ndarray, pairs: list[tuple[int, int]], xs: np.ndarray,
+           inner: Callable[[int], np.ndarray | None]) -> np.ndarray:
+    """Frame k's walk-cycle ghosts.
+
+    Parameters
+    ----------
+    bits : ndarray uint8 (h, w)
+        Frame k's flags: bit ``i`` set where pair ``i`` flags the sample.
+    pairs : list of (int, int)
+        Frame k's pairs, in bit order.
+    xs : ndarray (count, 2)
+        Background offsets (x, y) at the analysis resolution.
+    inner : callable ``j -> ndarray bool (h, w) or None``
+        Frame j's enclosed insides grown by :data:`GHOST_REACH` (:func:`insides`; None: none).
+
+    Returns
+    -------
+    ndarray bool (h, w)
+        Flagged samples that some pair of frame k does not flag and where both frames of
+        every pair that does show the inside of their own moving thing. A thing's own
+        outline is flagged where its pairs show background, or by every pair.
+    """
+    h, w = bits.shape
+    out = (bits > 0) & (bits != (1 << len(pairs)) - 1)
+    for i, pr in enumerate(pairs):
+        by = ((bits >> i) & 1).astype(bool)
+        if not (out & by).any():
+            continue
+        for j in pr:
+            m = inner(j)
+            if m is None:
+                out &= ~by
+                break
+            t = xs[k] - xs[j]  # frame k's sample (i, c) is frame j's (i + ty, c + tx)
+            inside = window(m.astype(np.float32), int(round(float(t[1]))),
+                            int(round(float(t[0]))), h, w) > 0.5
+            out &= ~by | inside
+    return out
