@@ -34,6 +34,10 @@ PULL_PX = 0.15
 _TILE = 16
 # Lucas-Kanade rounds (the frame moved again by what the first found).
 _ROUNDS = 2
+# A round that finds less than this (full-resolution px, either axis) left is the last: a
+# further round from a shift this small moves it by a few thousandths of a pixel, far from
+# PULL_PX (issue #15: the second round was half the check's cost on every scene).
+_SETTLED_PX = 0.05
 # The largest side of the finest level used (px): the check's cost stays small at 720p.
 _MAX_SIDE = 720
 # Tiles whose smaller structure-tensor eigenvalue is below this share of the median
@@ -140,11 +144,12 @@ def pair_pull(a: np.ndarray, b: np.ndarray, d: tuple[float, float],
     """What the largest consistent region says is left of shift ``d`` (px, ``b(p) = a(p +
     d)``) between luma planes ``a`` and ``b`` ((h, w), full resolution): the shift of the
     largest consistent group of textured tiles (:func:`_mode`), measured twice (``a`` moved
-    again by the first). Lucas-Kanade reaches about a pixel: a pull is what is left of
-    offsets that are roughly right. Returns ((2,) px (x, y), (h, w) bool: the textured tiles
-    of ``b`` that disagree with it by :data:`APART_PX` or more, the other region). ``a``
-    and ``b`` may come reduced from frames of ``shape`` (full resolution, the default their
-    own): ``d``, the shift and the mask are in full-resolution px."""
+    again by the first) unless the first finds less than :data:`_SETTLED_PX`. Lucas-Kanade
+    reaches about a pixel: a pull is what is left of offsets that are roughly right. Returns
+    ((2,) px (x, y), (h, w) bool: the textured tiles of ``b`` that disagree with it by
+    :data:`APART_PX` or more, the other region). ``a`` and ``b`` may come reduced from
+    frames of ``shape`` (full resolution, the default their own): ``d``, the shift and the
+    mask are in full-resolution px."""
     full = shape or a.shape
     pa, pb = np.asarray(a, np.float32), np.asarray(b, np.float32)
     while max(pa.shape) > _MAX_SIDE:
@@ -165,6 +170,8 @@ def pair_pull(a: np.ndarray, b: np.ndarray, d: tuple[float, float],
         step = _mode(sh[good], wt[good])
         left = left + step * s
         far = good & (np.abs(sh - step).max(axis=1) >= APART_PX)
+        if np.abs(step * s).max() < _SETTLED_PX:
+            break
     grid = far.reshape(x.shape[0] // _TILE, x.shape[1] // _TILE)
     lev = np.zeros(pa.shape, bool)
     lev[r0:r0 + grid.shape[0] * _TILE, c0:c0 + grid.shape[1] * _TILE] = np.kron(

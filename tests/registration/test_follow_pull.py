@@ -43,3 +43,21 @@ def test_the_largest_region_gives_what_is_left_of_the_shift() -> None:
     # right offsets: nothing left
     left, _ = pair_pull(a.astype(np.float32), b.astype(np.float32), (1.3, -0.7))
     assert np.abs(left).max() < 0.03
+
+
+def test_reduced_frames_give_full_resolution_px() -> None:
+    # planes handed reduced from 2x larger frames: every tile of the level is checked, and
+    # the shift and the disagreeing region come back in the frames' px
+    world = _texture((180, 320), 3)
+    head = _texture((180, 320), 4)
+    a, b = world.copy(), _moved(world, 0.65, 0.4)
+    patch = np.zeros(world.shape, bool)
+    patch[50:130, 90:200] = True
+    a[patch] = head[patch]
+    b[patch] = head[patch]
+    left, other = pair_pull(a.astype(np.float32), b.astype(np.float32), (1.0, 0.6), (360, 640))
+    assert np.abs(left - (0.3, 0.2)).max() < 0.05
+    assert other.shape == (360, 640)
+    big = np.kron(patch, np.ones((2, 2), bool))
+    assert other[big].mean() > 0.5
+    assert other[~big].mean() < 0.1
