@@ -204,11 +204,15 @@ def _persistent_overlay(store: FrameStore, pos: list[int], offsets: Offsets,
     persistent = _screen_fixed_part(plan.consensus, persistent)
     if not persistent.any():
         return None
-    from overmix.restore.overlay_estimate import estimate_overlay  # lazy: scipy
+    from overmix.restore.overlay_estimate import fit_overlay, static_parts  # lazy: scipy
 
     mask = _refine_static(store, pos, offsets, persistent, r)
-    color, alpha = estimate_overlay(lambda i: store.planes(pos[i]), offsets.xy,
-                                    offsets.canvas, mask, progress=progress)
+    fit = fit_overlay(lambda i: store.planes(pos[i]), offsets.xy, offsets.canvas, mask,
+                      progress=progress)
+    # what the frames do not show as one static blend is no overlay to un-blend
+    static = static_parts(mask, fit.misfit)
+    mask, color = mask & static, fit.color
+    alpha = np.where(static, fit.alpha, np.float32(0.0)).astype(np.float32)
     if plan.fixed is not None:  # opaque parts: the redrawn masks say where they are
         semi = semi_transparent(mask, alpha)
         mask = mask & semi
