@@ -24,9 +24,10 @@ Per frame ``k`` (working Y', reduced to about 640 columns):
 3. **Explained.** A flat flagged sample that differs from a pair only where one of the
    pair's frames shows the enclosed inside of its own moving thing (its first mask) is the
    background that frame k sees there, not frame k's moving thing (:func:`_explained`).
-4. **Ghosts.** A flagged sample (flat or not) that another pair of frame k does not flag,
-   where both frames of every pair that flags it show the inside of their own moving thing
-   (with its outline), is background that frame k sees between swinging legs: a walk
+4. **Ghosts.** A flagged sample (flat or not) where both frames of every pair that flags it
+   show the inside of their own moving thing (with its outline), and both frames of another
+   pair show what frame k does, is background that frame k sees
+   between swinging legs: a walk
    cycle's ghost (:func:`overmix.render.foreground_ghosts.ghosts`). It neither stays in the
    mask nor encloses a region.
 
@@ -322,11 +323,13 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
     first: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
     pair_bits: dict[int, np.ndarray] = {}
     inner: dict[int, np.ndarray | None] = {}  # the enclosed insides, outline included
+    agrees: dict[int, np.ndarray] = {}  # per pair: both its frames show what frame j does
 
     def first_mask(j: int) -> tuple[np.ndarray, np.ndarray | None]:
         if j not in first:
             cur = frame(j)
-            bits = _flagged(j, cur, frame, xs, count, distances, level)
+            agrees[j] = np.zeros(cur.y.shape, np.uint8)
+            bits = _flagged(j, cur, frame, xs, count, distances, level, agrees[j])
             flagged = bits > 0
             m = enc = None
             if np.count_nonzero(flagged) >= MIN_FLAGGED * flagged.size:
@@ -352,6 +355,7 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             del first[j]
             pair_bits.pop(j, None)
             inner.pop(j, None)
+            agrees.pop(j, None)
         if count < 3:
             out.append(None)
             continue
@@ -363,7 +367,7 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             out.append(None)
             continue
         own = _explained(k, pair_bits[k], cur, xs, count, distances, first_mask)
-        ghost = ghosts(k, pair_bits[k], _pairs(k, count, distances), xs,
+        ghost = ghosts(k, pair_bits[k], agrees[k], _pairs(k, count, distances), xs,
                        lambda j: (first_mask(j), inner[j])[1])
         out.append(_grown(k, cur, flagged & ~ghost, frame, xs, count, level, distances,
                           first_mask, own=own & ~ghost))
@@ -372,18 +376,25 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
 
 
 def _flagged(k: int, cur: _Frame, frame: Callable[[int], _Frame], xs: np.ndarray, count: int,
-             distances: tuple[int, ...], level: float) -> np.ndarray:
+             distances: tuple[int, ...], level: float,
+             agree: np.ndarray | None = None) -> np.ndarray:
     """Samples of frame k (``cur``) that differ from the background-aligned frames on both
     sides of one of its pairs (:func:`_pairs`; ``frame(j)``: frame j): uint8 (h, w), bit
-    ``i`` set where pair ``i`` says so (flagged: nonzero)."""
+    ``i`` set where pair ``i`` says so (flagged: nonzero). ``agree`` (uint8 (h, w), filled
+    in place): bit ``i`` set where both frames of pair ``i`` reach and neither differs."""
     h, w = cur.y.shape
     bits = np.zeros((h, w), np.uint8)
     for i, pr in enumerate(_pairs(k, count, distances)):
         odd = np.ones((h, w), bool)
+        same = np.ones((h, w), bool)
         for j in pr:
             t = xs[k] - xs[j]  # frame k's sample (i, c) is frame j's (i + ty, c + tx)
-            odd &= _differs(cur, frame(j), float(t[1]), float(t[0]), level)[0]
+            d, ok = _differs(cur, frame(j), float(t[1]), float(t[0]), level)
+            odd &= d
+            same &= ok & ~d
         bits |= odd.astype(np.uint8) << i
+        if agree is not None:
+            agree |= same.astype(np.uint8) << i
     return bits
 
 
