@@ -26,10 +26,9 @@ Per frame ``k`` (working Y', reduced to about 640 columns):
    background that frame k sees there, not frame k's moving thing (:func:`_explained`).
 4. **Ghosts.** A flagged sample (flat or not) where both frames of every pair that flags it
    show the inside of their own moving thing (with its outline), and both frames of another
-   pair show what frame k does, is background that frame k sees
-   between swinging legs: a walk
-   cycle's ghost (:func:`overmix.render.foreground_ghosts.ghosts`). It neither stays in the
-   mask nor encloses a region.
+   pair show what frame k does, is background that frame k sees between swinging legs: a
+   walk cycle's ghost (:func:`overmix.render.foreground_ghosts.ghosts`). It neither stays
+   in the mask nor encloses a region.
 
 The masks are the flagged pixels plus the enclosed regions. Frames are read
 through a sliding window of ``4 max(d) + 1`` frames, so memory does not grow with the clip.
