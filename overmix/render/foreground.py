@@ -44,7 +44,7 @@ import numpy as np
 from overmix.render.foreground_ghosts import ghosts, insides
 from overmix.warp import sample_bilinear, window, window_ones
 
-__all__ = ["DISTANCES", "analysis_factor", "moving_foreground"]
+__all__ = ["DISTANCES", "analysis_factor", "follow", "follow_parts", "moving_foreground"]
 
 DISTANCES = (2, 4, 8)  # frames: slow foreground needs far neighbours, deforming needs near
 LEVEL = 0.06  # working Y': smallest odd-one-out difference (well above crf ~18-24 noise)
@@ -212,15 +212,27 @@ def _enclosed(flagged: np.ndarray, rng: np.ndarray,
 
 def follow(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
            level: float = LEVEL) -> np.ndarray:
-    """``mask`` of frame ``src`` carried to frame ``dst``: each connected part (parts closer
-    than a few pixels together: the letters of a line) moves by the whole-pixel screen shift
-    within ``radius`` that matches its pixels best (median absolute difference: legs
-    swing, the rest holds), if that match is good (below ``level``). Returns bool, the
-    shape of ``mask``."""
-    from scipy import ndimage
-
+    """``mask`` of frame ``src`` carried to frame ``dst`` (:func:`follow_parts`). Returns
+    bool, the shape of ``mask``."""
     h, w = mask.shape
     out = np.zeros_like(mask)
+    for ys, xs, (dy, dx) in follow_parts(mask, src, dst, radius=radius, level=level):
+        yy, xx = ys + dy, xs + dx
+        ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+        out[yy[ok], xx[ok]] = True
+    return out
+
+
+def follow_parts(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
+                 level: float = LEVEL) -> list[tuple[np.ndarray, np.ndarray, tuple[int, int]]]:
+    """Each connected part of ``mask`` (bool (h, w), frame ``src``; parts closer than a few
+    pixels together: the letters of a line) and the whole-pixel screen shift within
+    ``radius`` that matches its pixels best in frame ``dst`` (:func:`_costs`: a leg that
+    swung costs its pixels at most ``LEVEL`` each, the rest holds), if that match is good
+    (median below ``level``): (rows, cols of the part's pixels (int arrays), (dy, dx))."""
+    from scipy import ndimage
+
+    got = []
     pad = np.pad(np.asarray(dst, np.float32), radius, constant_values=np.nan)
     groups, _ = ndimage.label(ndimage.binary_dilation(mask, iterations=3))
     for g, sl in enumerate(ndimage.find_objects(groups), start=1):
@@ -234,40 +246,37 @@ def follow(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
         xs = xs + sl[1].start
         step = max(1, ys.size // FOLLOW_SAMPLES)  # the search reads a subset
         best, best_cost = _best_shift(src, pad, ys[::step], xs[::step], radius)
-        if best is None or best_cost > level:
-            continue
-        yy, xx = ys + best[0], xs + best[1]
-        ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
-        out[yy[ok], xx[ok]] = True
-    return out
+        if best is not None and best_cost <= level:
+            got.append((ys, xs, best))
+    return got
 
 
 def _costs(src: np.ndarray, pad: np.ndarray, sy: np.ndarray, sx: np.ndarray,
            shifts: np.ndarray, radius: int) -> np.ndarray:
-    """Median absolute difference between ``src`` at the points (``sy``, ``sx``) and the
-    frame padded by ``radius`` (``pad``, NaN outside) at the points moved by each of
-    ``shifts`` ((s, 2) int, (dy, dx)); inf where fewer than 80 % of the moved points fall
-    inside the frame. Returns float (s,)."""
+    """Mean absolute difference, each point's capped at :data:`LEVEL` (a robust,
+    truncated L1), between ``src`` at the points (``sy``, ``sx``) and the frame padded by
+    ``radius`` (``pad``, NaN outside) at the points moved by each of ``shifts`` ((s, 2)
+    int, (dy, dx)); inf where fewer than 80 % of the moved points fall inside the frame.
+    Returns float (s,). Not the median: a part mostly made of flat insides (a coat) matches
+    them at many shifts, and its median was 0 at all of those, the first of them won."""
     got = pad[sy[None, :] + shifts[:, :1] + radius, sx[None, :] + shifts[:, 1:] + radius]
     d = np.abs(got - src[sy, sx][None, :])
     inside = np.isfinite(d)
-    cost = np.full(len(shifts), np.inf)
-    full = inside.all(axis=1)
-    if full.any():
-        cost[full] = np.median(d[full], axis=1)
-    part = ~full & (inside.mean(axis=1) >= 0.8)
-    for i in np.flatnonzero(part):  # parts at the frame's edge: the points that fall inside
-        cost[i] = float(np.median(d[i][inside[i]]))
-    return cost
+    n = inside.sum(axis=1)
+    # parts at the frame's edge: the points that fall inside
+    cost = np.where(inside, np.minimum(d, np.float32(LEVEL)), np.float32(0)).sum(axis=1) \
+        / np.maximum(n, 1)
+    return np.where(n >= 0.8 * sy.size, cost, np.inf)
 
 
 def _best_shift(src: np.ndarray, pad: np.ndarray, sy: np.ndarray, sx: np.ndarray,
                 radius: int) -> tuple[tuple[int, int] | None, float]:
     """The whole-pixel shift (dy, dx) within ``radius`` that carries the points (``sy``,
     ``sx``) of ``src`` onto the frame ``pad`` (padded by ``radius``, NaN outside) with the
-    least median absolute difference, and that cost (None, inf: none keeps 80 % of the
-    points inside). Coarse to fine: every shift on an eighth of the points, then the best
-    few and their neighbours on all of them."""
+    least cost (:func:`_costs`), and the median absolute difference there (how good the
+    match is; None, inf: none keeps 80 % of the points inside). Coarse to fine: every
+    shift on an eighth of the points, then the best few and their neighbours on all of
+    them (ties: the first in (dy, dx) order)."""
     r = np.arange(-radius, radius + 1)
     shifts = np.stack(np.meshgrid(r, r, indexing="ij"), axis=-1).reshape(-1, 2)
     sub = max(1, sy.size // max(FOLLOW_COARSE, sy.size // 8))
@@ -282,7 +291,9 @@ def _best_shift(src: np.ndarray, pad: np.ndarray, sy: np.ndarray, sx: np.ndarray
     i = int(np.argmin(cost))
     if not np.isfinite(cost[i]):
         return None, np.inf
-    return (int(near[i, 0]), int(near[i, 1])), float(cost[i])
+    dy, dx = int(near[i, 0]), int(near[i, 1])
+    d = np.abs(pad[sy + dy + radius, sx + dx + radius] - src[sy, sx])
+    return (dy, dx), float(np.median(d[np.isfinite(d)]))
 
 
 def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndarray, *,
