@@ -35,12 +35,11 @@ from overmix.render.foreground import (
     LEVEL,
     TRACK_FROM,
     TRACK_RADIUS,
-    _differs,
     _Frame,
     _pairs,
     _range3,
-    follow,
 )
+from overmix.render.foreground_ends import REACH, carry, differs_at, judge_end
 
 __all__ = ["BAND", "redraw_moving"]
 
@@ -77,9 +76,10 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
     from scipy import ndimage  # lazy: only scenes with something moving get here
 
     count = len(masks)
-    if reduce <= 1:  # found at full resolution already: kept as they are
-        return [None if m is None or not m.any() else _to_crop(np.asarray(m, bool))
-                for m in masks]
+    if reduce <= 1:  # found at full resolution already: kept as they are, but the ends
+        out = [None if m is None or not m.any() else _to_crop(np.asarray(m, bool))
+               for m in masks]
+        return _judge_ends(out, luma, xy, shape, 1)
     xs = np.asarray(xy, np.float64).reshape(-1, 2)
     cache: dict[int, np.ndarray] = {}
 
@@ -100,32 +100,50 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
             continue
         full = _upsample(m, r, shape)
         out.append(_redraw(k, full, band, frame, xs, count, distances, level, ndimage))
-        if k == TRACK_FROM or k == count - 1:
-            ends = range(TRACK_FROM) if k == TRACK_FROM else \
-                range(count - TRACK_FROM, count)
-            src = TRACK_FROM if k == TRACK_FROM else count - 1 - TRACK_FROM
-            _follow_ends(out, ends, src, frame, r, shape)
-    return out
+    cache.clear()
+    return _judge_ends(out, luma, xy, shape, r)
 
 
-def _follow_ends(out: list[Crop | None], ends: range, src: int,
-                 frame: Callable[[int], np.ndarray], r: int, shape: tuple[int, int]) -> None:
-    """The first and last frames (``ends``) take the redrawn mask of frame ``src`` (the
-    nearest with pairs on both sides), carried by :func:`overmix.render.foreground.follow`
-    at full resolution: the reduced one they got was carried on reduced frames, by the
-    motion of the background it took along as much as by the thing's."""
-    if len(out) <= 2 * TRACK_FROM or src >= len(out) or out[src] is None:
-        return
-    got = out[src]
-    assert got is not None
-    m = got.full(shape)
-    if not m.any():
-        return
-    for e in ends:
-        if e < len(out) and out[e] is not None:
-            moved = follow(m, frame(src), frame(e), radius=(TRACK_RADIUS * abs(src - e) + 2) * r)
-            if np.count_nonzero(moved) >= FOLLOWED * np.count_nonzero(m):
-                out[e] = _to_crop(moved)  # else a part found no match: the reduced one stays
+def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: np.ndarray,
+                shape: tuple[int, int], r: int) -> list[Crop | None]:
+    """The first and last :data:`TRACK_FROM` rows' masks (carried from a neighbour) judged
+    again against the frames on their one side that see the background
+    (:func:`overmix.render.foreground_ends.judge_end`); ``r``: full-resolution pixels per
+    sample of the analysis."""
+    count = len(out)
+    if count <= 2 * TRACK_FROM + 1:
+        return out
+    xs = np.asarray(xy, np.float64).reshape(-1, 2)
+    cache: dict[int, np.ndarray] = {}
+
+    def frame(j: int) -> np.ndarray:
+        if j not in cache:
+            cache[j] = np.asarray(luma(j), np.float32)
+        return cache[j]
+
+    def mask(j: int) -> np.ndarray | None:
+        got = out[j]
+        return None if got is None else got.full(shape)
+
+    judged = list(out)
+    for e in [*range(TRACK_FROM), *range(count - TRACK_FROM, count)]:
+        got = out[e]
+        if got is None:
+            continue
+        src = TRACK_FROM if e < TRACK_FROM else count - 1 - TRACK_FROM
+        m_src = mask(src)
+        carried = got.full(shape)
+        fits = carried
+        if m_src is not None:
+            moved, fit = carry(m_src, frame(src), frame(e),
+                               radius=(TRACK_RADIUS * abs(src - e) + 2) * r)
+            if np.count_nonzero(moved) >= FOLLOWED * np.count_nonzero(m_src):
+                carried, fits = moved, fit  # else a part found no match: the one it has
+        m = judge_end(e, carried, fits, frame, mask, xs, count, reach=REACH * r, grow=r)
+        judged[e] = _to_crop(m) if m.any() else None
+        if e == TRACK_FROM - 1:  # the start is done: its views are not needed again
+            cache.clear()
+    return judged
 
 
 def _to_crop(m: np.ndarray) -> Crop:
@@ -156,7 +174,7 @@ def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarr
 
     def differs(j: int) -> tuple[np.ndarray, np.ndarray]:
         t = xs[k] - xs[j]  # the crop's sample (i, c) is frame j's (y0 + i + ty, x0 + c + tx)
-        return _differs_at(cur, frame(j), float(t[1]) + y0, float(t[0]) + x0, level)
+        return differs_at(cur, frame(j), float(t[1]) + y0, float(t[0]) + x0, level)
 
     pairs = _pairs(k, count, distances)
     flagged = np.zeros(m.shape, bool)
@@ -181,21 +199,3 @@ def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarr
     released = np.isin(lab, outside[outside > 0]) & m
     keep = (m & ~released) | (ndimage.binary_dilation(flagged, iterations=EDGE_GROW) & m)
     return Crop(y0, x0, keep)
-
-
-def _differs_at(cur: _Frame, other: np.ndarray, ty: float, tx: float,
-                level: float) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`overmix.render.foreground._differs` of ``cur`` (a crop) against the frame
-    ``other`` (the whole frame, bool (h, w) of ``cur``), reading only the part of ``other``
-    its samples fall in, and where ``other`` reaches (differs only there)."""
-    import math
-
-    from overmix.warp import window, window_ones
-
-    h, w = cur.y.shape
-    iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
-    part = _Frame(window(other, iy, ix, h + 1, w + 1))
-    got = _differs(cur, part, ty - iy, tx - ix, level, both_ways=True)[0]
-    reach = (window_ones(other.shape, iy, ix, h + 1, w + 1)[1:, 1:] > 0) \
-        & (window_ones(other.shape, iy, ix, h, w) > 0)
-    return got & reach, reach
