@@ -81,13 +81,7 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
                for m in masks]
         return _judge_ends(out, luma, xy, shape, 1)
     xs = np.asarray(xy, np.float64).reshape(-1, 2)
-    cache: dict[int, np.ndarray] = {}
-
-    def frame(j: int) -> np.ndarray:
-        if j not in cache:
-            cache[j] = np.asarray(luma(j), np.float32)
-        return cache[j]
-
+    frame, cache = _frames_read_once(luma)
     r = max(1, int(reduce))
     band = BAND * r
     out: list[Crop | None] = []
@@ -104,6 +98,20 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
     return _judge_ends(out, luma, xy, shape, r)
 
 
+def _frames_read_once(luma: Callable[[int], np.ndarray]
+                      ) -> tuple[Callable[[int], np.ndarray], dict[int, np.ndarray]]:
+    """``luma`` read once per frame as float32, and the cache the caller trims as its
+    window slides on."""
+    cache: dict[int, np.ndarray] = {}
+
+    def frame(j: int) -> np.ndarray:
+        if j not in cache:
+            cache[j] = np.asarray(luma(j), np.float32)
+        return cache[j]
+
+    return frame, cache
+
+
 def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: np.ndarray,
                 shape: tuple[int, int], r: int) -> list[Crop | None]:
     """The first and last :data:`TRACK_FROM` rows' masks (carried from a neighbour) judged
@@ -114,12 +122,7 @@ def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: n
     if count <= 2 * TRACK_FROM + 1:
         return out
     xs = np.asarray(xy, np.float64).reshape(-1, 2)
-    cache: dict[int, np.ndarray] = {}
-
-    def frame(j: int) -> np.ndarray:
-        if j not in cache:
-            cache[j] = np.asarray(luma(j), np.float32)
-        return cache[j]
+    frame, cache = _frames_read_once(luma)
 
     def mask(j: int) -> np.ndarray | None:
         got = out[j]

@@ -22,11 +22,15 @@ def _patches(rng: np.random.Generator, h: int, w: int, cell: int) -> np.ndarray:
     return np.repeat(np.repeat(small, cell, axis=0), cell, axis=1)[:h, :w]
 
 
-def _scene() -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(3)
+def _scene(seed: int = 3, back_size: int = 6, plane_size: int = 11, plane_scale: float = 0.5,
+           plane_lift: float = 0.0
+           ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, np.ndarray]:
+    """A background panned by BG_STEP and bands of a plane panned by LAYER_STEP per frame;
+    by default large flat plane patches (the aperture problem)."""
+    rng = np.random.default_rng(seed)
     bw, lw = W + BG_STEP * N, W + LAYER_STEP * N
-    back = _patches(rng, H, bw, 6)
-    plane = _patches(rng, H, lw, 11) * 0.5  # large flat patches: the aperture problem
+    back = _patches(rng, H, bw, back_size)
+    plane = _patches(rng, H, lw, plane_size) * plane_scale + plane_lift
     band = (np.arange(lw) % PERIOD) < BAND
     frames, truth = [], []
     for k in range(N):
@@ -127,20 +131,7 @@ def _flat_beside() -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, np.n
     """As :func:`_scene`, but a background of large flat patches behind a finely textured
     plane: beside the plane's edges the background is flat, so there its pixels fit the
     plane's leave-one-out mean (the moving background, flat) as well as the background's."""
-    rng = np.random.default_rng(7)
-    bw, lw = W + BG_STEP * N, W + LAYER_STEP * N
-    back = _patches(rng, H, bw, 12)
-    plane = _patches(rng, H, lw, 4) * 0.5 + 0.45
-    band = (np.arange(lw) % PERIOD) < BAND
-    frames, truth = [], []
-    for k in range(N):
-        b, c = BG_STEP * k, LAYER_STEP * k
-        on = np.broadcast_to(band[c:c + W], (H, W))
-        frames.append(np.where(on, plane[:, c:c + W], back[:, b:b + W]).astype(np.float32))
-        truth.append(on.copy())
-    xy = np.array([[BG_STEP * k, 0.0] for k in range(N)])
-    lxy = np.array([[LAYER_STEP * k, 0.0] for k in range(N)])
-    return frames, truth, xy, lxy
+    return _scene(seed=7, back_size=12, plane_size=4, plane_scale=0.5, plane_lift=0.45)
 
 
 def _grown(m: np.ndarray, px: int) -> np.ndarray:
