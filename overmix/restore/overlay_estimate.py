@@ -126,12 +126,7 @@ def _misfit(sums: _Sums, boxes: _Boxes, scales: _Scales, mask: np.ndarray, h: in
     r0, r1, c0, c1 = boxes[0]
     var = np.zeros((r1 - r0, c1 - c0))
     for c in full:
-        s = sums[c]
-        nn = np.maximum(s["n"], 1)
-        mb, mf = s["b"] / nn, s["f"] / nn
-        cov = s["bf"] / nn - mb * mf
-        vb = s["bb"] / nn - mb * mb
-        vf = s["ff"] / nn - mf * mf
+        cov, vb, vf = _moments(sums[c])
         var += np.maximum(vf - np.where(vb > 1e-12, cov * cov / np.maximum(vb, 1e-12), 0.0),
                           0.0)
     out = np.zeros((h, w), np.float32)
@@ -198,6 +193,14 @@ def _line_sums(get: Callable[[int], Sequence[np.ndarray]], p0: list[np.ndarray],
     return boxes, sums
 
 
+def _moments(s: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One plane's running sums (:func:`_line_sums`) as per-pixel moments of the frame
+    values ``f`` against the background ``b``: (cov(b, f), var(b), var(f)), float64."""
+    nn = np.maximum(s["n"], 1)
+    mb, mf = s["b"] / nn, s["f"] / nn
+    return s["bf"] / nn - mb * mf, s["bb"] / nn - mb * mb, s["ff"] / nn - mf * mf
+
+
 def _alpha(sums: _Sums, boxes: _Boxes, scales: _Scales, mask: np.ndarray,
            min_spread: float, h: int, w: int) -> np.ndarray:
     """Step 3: alpha (h, w) float32 from the slope ``1 - a`` shared by the full-resolution
@@ -211,11 +214,9 @@ def _alpha(sums: _Sums, boxes: _Boxes, scales: _Scales, mask: np.ndarray,
     var_b = np.zeros(mbox.shape)
     cnt = sums[0]["n"]
     for c in full:
-        s = sums[c]
-        nn = np.maximum(s["n"], 1)
-        mb, mf = s["b"] / nn, s["f"] / nn
-        cov_bf += s["bf"] / nn - mb * mf
-        var_b += s["bb"] / nn - mb * mb
+        cov, vb, _ = _moments(sums[c])
+        cov_bf += cov
+        var_b += vb
     enough = (cnt >= 3) & (var_b > len(full) * min_spread**2) & mbox
     slope = np.where(enough, cov_bf / np.maximum(var_b, 1e-12), np.nan)
     abox = np.clip(1.0 - slope, 0.0, 1.0)
