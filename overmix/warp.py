@@ -18,7 +18,7 @@ import numpy as np
 from overmix.geometry import Canvas
 
 __all__ = ["CanvasAccumulator", "sample_bilinear", "sample_canvas", "window",
-           "window_ones", "reduce_box", "reduce_box_codes"]
+           "window_ones", "reduce_box", "reduce_box_codes", "smooth121"]
 
 
 def window(a: np.ndarray, r0: int, c0: int, h: int, w: int) -> np.ndarray:
@@ -191,7 +191,7 @@ def reduce_box(a: np.ndarray, r: int) -> np.ndarray:
         for dx in range(r):
             b += a[dy:h:r, dx:w:r]
     b *= np.float32(1.0 / (r * r))
-    return _smooth121(b)
+    return smooth121(b)
 
 
 def reduce_box_codes(planes: Sequence[np.ndarray], coef: Sequence[float], offset: float,
@@ -212,7 +212,7 @@ def reduce_box_codes(planes: Sequence[np.ndarray], coef: Sequence[float], offset
     b = np.full((hh, ww), np.float32(offset), np.float32)
     for p, c in zip(planes, coef, strict=True):
         b += np.multiply(_block_sums(p, r, hh, ww), np.float32(c * scale), dtype=np.float32)
-    return _smooth121(b)
+    return smooth121(b)
 
 
 def _block_sums(a: np.ndarray, r: int, hh: int, ww: int) -> np.ndarray:
@@ -229,7 +229,7 @@ def _block_sums(a: np.ndarray, r: int, hh: int, ww: int) -> np.ndarray:
     return s
 
 
-def _smooth121(b: np.ndarray) -> np.ndarray:
+def smooth121(b: np.ndarray) -> np.ndarray:
     """``[1, 2, 1] / 4`` along both axes, edge samples repeated (numpy; float32 in/out)."""
     b = np.asarray(b, np.float32)
     for axis in (0, 1):

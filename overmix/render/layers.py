@@ -54,7 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from overmix.geometry import Canvas
-from overmix.warp import CanvasAccumulator, sample_bilinear
+from overmix.warp import CanvasAccumulator, sample_bilinear, smooth121
 
 __all__ = ["LayerLabel", "label_layer"]
 
@@ -315,6 +315,4 @@ def _enclosed(label: np.ndarray, s: np.ndarray) -> np.ndarray:
 def _blur_gap(y: np.ndarray) -> np.ndarray:
     """|y - y blurred by [1/4, 1/2, 1/4] along both axes| (float32, edge samples repeated):
     how far a bilinear mean of frames at half-sample offsets can stray from a sample."""
-    p = np.pad(y, 1, mode="edge")
-    b = 0.25 * p[:, :-2] + 0.5 * p[:, 1:-1] + 0.25 * p[:, 2:]
-    return np.abs(y - (0.25 * b[:-2] + 0.5 * b[1:-1] + 0.25 * b[2:]))
+    return np.abs(y - smooth121(y))
