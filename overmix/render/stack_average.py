@@ -27,7 +27,14 @@ from overmix.render.stack_base import (
     _groups,
     _values,
 )
-from overmix.render.strips import STRIP_ROWS, Cover, GroupSplat, add_covers
+from overmix.render.strips import (
+    MIN_STRIP_ROWS,
+    STRIP_ROWS,
+    STRIPS_PER_WORKER,
+    Cover,
+    GroupSplat,
+    add_covers,
+)
 from overmix.render.transform import (
     WarpPlan,
     WarpRows,
@@ -72,8 +79,8 @@ def _splat_frames(ctx: _Ctx, sums: list[np.ndarray], wsums: list[np.ndarray],
     threads, each owning its strips for the whole render (numpy releases the GIL); the main
     thread reads the next frame and plans its strips meanwhile. Each canvas sample gets the
     same additions in the same frame order whichever thread owns it (identical results)."""
-    bands = _bands(ctx)
-    workers = render_threads() if len(bands) > 1 else 1
+    workers = render_threads()
+    bands = _bands(ctx, workers)
     total = len(ctx.plans)
     # the plain coverage of the strip-splatted frames is added at the end, all at once
     covers: list[list[Cover]] = [[] for _ in wsums]
@@ -104,10 +111,14 @@ def render_threads() -> int:
     return decode_workers()
 
 
-def _bands(ctx: _Ctx) -> list[int]:
-    """Luma canvas row cuts of the strips ``[0, STRIP_ROWS, ..., H]``, on whole chroma rows."""
+def _bands(ctx: _Ctx, workers: int = 1) -> list[int]:
+    """Luma canvas row cuts of the strips ``[0, step, 2 step, ..., H]``, on whole chroma
+    rows: ``STRIP_ROWS`` rows, fewer on a canvas that would give one of several ``workers``
+    fewer than ``STRIPS_PER_WORKER`` strips (not below ``MIN_STRIP_ROWS``)."""
     h = ctx.plane_shape(0)[0]
     step = STRIP_ROWS
+    if workers > 1:
+        step = min(step, max(MIN_STRIP_ROWS, -(-h // (STRIPS_PER_WORKER * workers))))
     for g in _groups(ctx.layout):
         sy = _row_ratio(ctx, g[0])
         step = max(sy, step - step % sy)

@@ -41,13 +41,22 @@ import numpy as np
 
 from overmix.render.resample import AxisPlan
 
-__all__ = ["BLOCK_X", "BLOCK_Y", "STRIP_ROWS", "Cover", "GroupSplat", "add_covers"]
+__all__ = ["BLOCK_X", "BLOCK_Y", "MIN_STRIP_ROWS", "STRIPS_PER_WORKER", "STRIP_ROWS", "Cover",
+           "GroupSplat", "add_covers"]
 
-# Canvas rows per strip: the float32 scratch of a strip of three 1280-column planes (~1.1 MB
-# per array) stays within a core's L2 or close to it, few enough strips that their per-call
-# cost stays small (the 60-frame 720p render: 64 rows took 11 % less CPU and wall than 32;
-# 128 the same as 64), and enough strips for two threads.
-STRIP_ROWS = 64
+# Canvas rows per strip, at most: the float32 scratch of a strip of three 1280-column planes
+# (~2 MB per array at 128 rows) stays in a core's L2 or close to it, and few strips keep
+# their per-call costs small (the 60-frame 720p render: 64 rows took 11 % less CPU and wall
+# than 32). Every numpy or BLAS call of a strip gives up and retakes the GIL, which the
+# render's main thread and its other workers want too: on a busy 2-core machine each call
+# is a hand-over between threads, so fewer, larger calls pay (same render, 21 alternating
+# runs under load: 128 rows 0.36 s wall / 0.67 s CPU, 64 rows 0.40 / 0.72; same canvas).
+STRIP_ROWS = 128
+# ... but at least this many strips per worker thread when the canvas is short (the threads
+# share the strips in turn: 3 each keep them within a strip of even), strips of at least
+# MIN_STRIP_ROWS rows
+STRIPS_PER_WORKER = 3
+MIN_STRIP_ROWS = 32
 BLOCK_X = 16  # output samples per x product block (the pitch is a multiple of it)
 BLOCK_Y = 8  # output rows per y product block
 BLAS_MNK = 1 << 17  # multiply-adds per BLAS call at most (single-threaded OpenBLAS)
