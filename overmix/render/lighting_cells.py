@@ -89,8 +89,9 @@ def cell_means(luma: np.ndarray, x: float, y: float, canvas: Canvas, cell: int,
     wx = np.ascontiguousarray(wx[:, c_lo - cx0:c_hi - cx0 + 1].T, np.float64)
     wy = np.ascontiguousarray(wy[:, r_lo - cy0:r_hi - cy0 + 1].T)
     rows = _banded_rows(wy, f)  # (nr, w) float32
-    # second pass in float64 (small): (Wx^T rows^T)^T
-    means = _banded_rows(wx, rows.T.astype(np.float64)).T * (step * step)
+    # second pass in float64 (small): (Wx^T rows^T)^T, rows^T made C-ordered float64 in one
+    # copy (the products read it so)
+    means = _banded_rows(wx, np.ascontiguousarray(rows.T, np.float64)).T * (step * step)
     return means, r_lo, c_lo
 
 
@@ -116,11 +117,11 @@ def _banded_rows(wy: np.ndarray, f: np.ndarray) -> np.ndarray:
         r1 = min(r0 + 2, nr)
         chunk = max(64, (1 << 17) // max(b - a, 1))
         band = wy[r0:r1, a:b]
-        if chunk >= w:
-            out[r0:r1] = band @ f[a:b]
+        if chunk >= w:  # straight into out: no temporary, one call less
+            np.matmul(band, f[a:b], out=out[r0:r1])
             continue
         for j in range(0, w, chunk):
-            out[r0:r1, j:j + chunk] = band @ f[a:b, j:j + chunk]
+            np.matmul(band, f[a:b, j:j + chunk], out=out[r0:r1, j:j + chunk])
     return out
 
 
