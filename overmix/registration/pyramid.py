@@ -16,8 +16,8 @@ import numpy as np
 from overmix.errors import AlignmentError, UsageError
 
 __all__ = [
-    "CODE_GAIN", "MaskPyramid", "PreparedPlane", "down2", "level_luma", "mask_pyramid", "prepare",
-    "set_masks",
+    "CODE_GAIN", "MaskPyramid", "PreparedPlane", "down2", "level_codes", "level_luma",
+    "mask_pyramid", "prepare", "set_masks",
 ]
 
 # Lanczos kernel half-width (taps per axis = 2 * _R).
@@ -62,10 +62,11 @@ class PreparedPlane:
 
 
 def down2(a: np.ndarray) -> np.ndarray:
-    """2x box reduction of a float plane (odd last row/column dropped)."""
-    h, w = a.shape[0] // 2 * 2, a.shape[1] // 2 * 2
-    rows = a[0:h:2, :w] + a[1:h:2, :w]  # pairs of whole rows first: half the strided reads
-    out = rows[:, 0::2] + rows[:, 1::2]
+    """2x box reduction of a float plane (odd last row/column dropped); of each plane of a
+    stack (..., h, w) alike."""
+    h, w = a.shape[-2] // 2 * 2, a.shape[-1] // 2 * 2
+    rows = a[..., 0:h:2, :w] + a[..., 1:h:2, :w]  # pairs of whole rows first: half the reads
+    out = rows[..., 0::2] + rows[..., 1::2]
     out *= np.float32(0.25)
     return out
 
@@ -86,10 +87,12 @@ def _erode(valid: np.ndarray, r: int) -> np.ndarray:
     return ndimage.minimum_filter1d(v, 2 * r + 1, axis=1, mode="constant", cval=1).view(bool)
 
 
-def _encode(a: np.ndarray) -> np.ndarray:
+def _encode(a: np.ndarray, overwrite: bool = False) -> np.ndarray:
     """float32 luma -> uint16 codes ``(y + _ENC_OFF) * _ENC_GAIN`` (half the memory of float32,
-    steps of 3e-5, far below any video's quantisation)."""
-    v = a + np.float32(_ENC_OFF)  # in place from here: one temporary, not three
+    steps of 3e-5, far below any video's quantisation). ``overwrite``: ``a`` is the caller's
+    to spend (no temporary)."""
+    # in place from here: one temporary at most, not three
+    v = np.add(a, np.float32(_ENC_OFF), out=a if overwrite else None)
     v *= np.float32(_ENC_GAIN)
     # clipped before the + 0.5 (the same codes as clipping v + 0.5 to [0, 65535.49]), which
     # then writes the codes itself: v + 0.5 >= 0, so truncating it rounds to nearest
@@ -155,8 +158,23 @@ def _n_levels(shape: tuple[int, int], min_size: int = 24) -> int:
     return n
 
 
+def level_codes(img: np.ndarray, overwrite: bool = False) -> list[np.ndarray]:
+    """The pyramid levels' uint16 codes of a float32 plane (h, w), or of each plane of a
+    stack (m, h, w) at once (one numpy call per step for all of them: the same values).
+    ``overwrite``: ``img`` is the caller's to spend (the reduced levels always are)."""
+    n = _n_levels((int(img.shape[-2]), int(img.shape[-1])))
+    out = []
+    cur = img
+    for lvl in range(n):
+        nxt = down2(cur) if lvl + 1 < n else None  # before cur is spent
+        out.append(_encode(cur, overwrite or lvl > 0))
+        cur = nxt
+    return out
+
+
 def prepare(luma: np.ndarray, ignore: np.ndarray | None = None, border: int = 0,
-            masks: MaskPyramid | None = None) -> PreparedPlane:
+            masks: MaskPyramid | None = None, codes: list[np.ndarray] | None = None
+            ) -> PreparedPlane:
     """Build the pyramid of a luma plane.
 
     Parameters
@@ -169,6 +187,8 @@ def prepare(luma: np.ndarray, ignore: np.ndarray | None = None, border: int = 0,
         Ignore this many pixels at every edge.
     masks : MaskPyramid or None
         A precomputed :func:`mask_pyramid` (then ``ignore`` and ``border`` are not used).
+    codes : list of uint16 arrays or None
+        The plane's :func:`level_codes`, when made already (:mod:`.ahead`).
     """
     raw = np.asarray(luma)
     if raw.dtype.kind not in "f":
@@ -180,12 +200,8 @@ def prepare(luma: np.ndarray, ignore: np.ndarray | None = None, border: int = 0,
     shape = (int(img.shape[0]), int(img.shape[1]))
     if masks is None:
         masks = mask_pyramid(shape, ignore, border)
-    n = _n_levels(shape)
     levels = []
-    cur = img
-    for lvl in range(n):
-        if lvl:
-            cur = down2(cur)
+    for lvl, code in enumerate(level_codes(img) if codes is None else codes):
         v, kv = masks[lvl] if masks is not None else (None, None)
-        levels.append(_Level(_encode(cur), v, kv))
+        levels.append(_Level(code, v, kv))
     return PreparedPlane(levels, shape)

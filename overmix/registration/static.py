@@ -46,20 +46,23 @@ MIN_ACROSS = 1.0
 
 
 def _down2(y: np.ndarray) -> np.ndarray:
-    h, w = (y.shape[0] // 2) * 2, (y.shape[1] // 2) * 2
+    """The working level: a 2x box reduction (float32) of a plane, or of each plane of a
+    stack (..., h, w) alike."""
+    h, w = (y.shape[-2] // 2) * 2, (y.shape[-1] // 2) * 2
     y = np.asarray(y, np.float32)
-    rows = y[0:h:2, :w] + y[1:h:2, :w]  # whole rows first: half the strided reads
-    return np.float32(0.25) * (rows[:, 0::2] + rows[:, 1::2])
+    rows = y[..., 0:h:2, :w] + y[..., 1:h:2, :w]  # whole rows first: half the strided reads
+    return np.float32(0.25) * (rows[..., 0::2] + rows[..., 1::2])
 
 
 def _edges(a: np.ndarray, unit: float = 1.0) -> np.ndarray:
     """Pixels whose central-difference gradient magnitude reaches EDGE (outermost rows and
-    columns: only the difference along them). ``unit``: values of ``a`` per luma unit (any
-    offset: the pyramid's uint16 codes or float luma)."""
+    columns: only the difference along them); of each plane of a stack (..., h, w) alike.
+    ``unit``: values of ``a`` per luma unit (any offset: the pyramid's uint16 codes or
+    float luma)."""
     gx = np.zeros(a.shape, np.float32)
     gy = np.zeros(a.shape, np.float32)
-    np.subtract(a[:, 2:], a[:, :-2], out=gx[:, 1:-1], dtype=np.float32)
-    np.subtract(a[2:], a[:-2], out=gy[1:-1], dtype=np.float32)
+    np.subtract(a[..., :, 2:], a[..., :, :-2], out=gx[..., :, 1:-1], dtype=np.float32)
+    np.subtract(a[..., 2:, :], a[..., :-2, :], out=gy[..., 1:-1, :], dtype=np.float32)
     np.square(gx, out=gx)
     np.square(gy, out=gy)
     gx += gy
@@ -163,18 +166,19 @@ class ScreenFixed:
 
     def add(self, k: int, y: np.ndarray | None, shift: np.ndarray | None = None,
             half: np.ndarray | None = None, shape: tuple[int, int] | None = None,
-            unit: float = 1.0) -> None:
+            unit: float = 1.0, edges: np.ndarray | None = None) -> None:
         """Frame k's (H, W) luma, Y' in [0, 1] (frames of one size, k = 0, 1, ...);
         ``shift``: the background's (dx, dy) from frame k - JUMP to frame k (full-resolution
         pixels), when known; ``half``: the frame's 2x box reduction ((H // 2, W // 2), float
         luma, or ``unit`` values per luma unit with any offset: the aligner's uint16 pyramid
         level, held, never written) when the caller has it already; then ``y`` may be None
-        and ``shape`` gives (H, W). Every frame of a scene comes in the same units."""
+        and ``shape`` gives (H, W). Every frame of a scene comes in the same units.
+        ``edges``: :func:`_edges` of ``half`` in those units, when the caller has it."""
         if self._shape is None:
             self._shape = shape if y is None else (int(y.shape[0]), int(y.shape[1]))
         small = _down2(y) if half is None else half
         self._small = small.shape
-        self._window[k] = (small, _edges(small, unit))
+        self._window[k] = (small, _edges(small, unit) if edges is None else edges)
         i = k - JUMP
         if i in self._window:
             half = None if shift is None else (0.5 * float(shift[0]), 0.5 * float(shift[1]))

@@ -12,7 +12,7 @@ shift); no pair joins two shots.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -20,7 +20,9 @@ import numpy as np
 
 from overmix.errors import AlignmentError
 from overmix.progress import ProgressCallback
+from overmix.registration.ahead import frames_ahead
 from overmix.registration.bars import bars_mask, detect_bars
+from overmix.registration.framestats import histograms, is_flat
 from overmix.registration.masks import SceneMasks, classify_pair
 from overmix.registration.phase import PairResult
 from overmix.registration.pyramid import (
@@ -51,34 +53,6 @@ CUT_FRACTION = 0.5
 # 5x the scene's typical change between neighbours).
 CUT_CHANGE = 0.25
 CUT_MAX_MATCH = 0.8
-# A frame whose 4x4-block means vary by less than this (luma standard deviation, working
-# units; ~1 8-bit code) has nothing to align: black, white or one flat colour.
-FLAT_STD = 0.004
-
-
-def _read_ahead(read: Callable[[int], np.ndarray], n: int) -> Iterator[np.ndarray]:
-    """``read(0..n-1)`` in order. For large frames the next one is read on a second thread
-    while the caller measures the current one (the store's luma conversion releases the
-    GIL); still one read at a time, in order, and at most one frame ahead."""
-    if n <= 0:
-        return
-    y = read(0)
-    if n == 1 or np.asarray(y).size < _POOL_MIN_PIXELS:
-        yield y
-        for k in range(1, n):
-            yield read(k)
-        return
-    with ThreadPoolExecutor(1, thread_name_prefix="overmix-read") as ahead:
-        nxt: Future[np.ndarray] = ahead.submit(read, 1)
-        try:
-            yield y
-            for k in range(1, n):
-                y = nxt.result()
-                if k + 1 < n:
-                    nxt = ahead.submit(read, k + 1)
-                yield y
-        finally:
-            nxt.cancel()
 
 
 @dataclass
@@ -118,11 +92,12 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
     report(stage, 0, n)
     pool: ThreadPoolExecutor | None = None
     workers = min(2, os.cpu_count() or 1)
-    frames = _read_ahead(read, n)
+    frames = frames_ahead(read, n, detect)
     aside = _Aside(False)  # inline until the frames are known to be large (below)
     try:
         for k in range(n):
-            y = np.asarray(next(frames))
+            fr = next(frames)
+            y = np.asarray(fr.y)
             first = shape is None
             shape = _check_frame(y, k, labels, shape, base_mask)
             if first and workers > 1 and y.size >= _POOL_MIN_PIXELS:
@@ -139,13 +114,16 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
             # little); replaced by the frame's own maps once it is measured
             provisional = found.ignore(k - 1) if found is not None and fm is None else None
             window[k], shared = _prepare_frame(y, k, labels, shape, base_mask, border, fm,
-                                               provisional, shared)
+                                               provisional, shared, fr.codes)
+            if fr.energy is not None and window[k].levels[0].valid is None:
+                window[k].energy = fr.energy  # made ahead (tiles._energy without a mask)
             if k == 0 and detect:
                 found = SceneMasks(shape, 2 ** _map_level(window[0]), n,
                                    bars_mask(shape, bars, 0) if any(bars) else None)
             # the plane as prepared (its masks may be replaced while the other thread reads)
             snap = _snapshot(window[k])
-            aside.defer(_frame_stats, snap, k, flat, changes if found is not None else None)
+            aside.defer(_frame_stats, snap, k, flat, changes if found is not None else None,
+                        fr.flat, fr.hist)
             if k == 0:
                 est[0] = np.zeros(2)
             else:
@@ -162,13 +140,14 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
             if fixed is not None:  # after measuring: the background's shift over the jump
                 i = k - JUMP
                 # a one-level pyramid has no half-resolution plane: reduced here (the frame
-                # itself is not held by the other thread)
-                half = None if len(window[k].levels) > 1 else _down2(y)
+                # itself is not held by the other thread), unless made ahead
+                half = None if len(window[k].levels) > 1 else (
+                    _down2(y) if fr.half is None else fr.half)
                 aside.defer(_add_fixed, fixed, k, shape, snap, half,
-                            est[k] - est[i] if i in est and k in est else None)
+                            est[k] - est[i] if i in est and k in est else None, fr.edges)
             if k % _ASIDE_EVERY == _ASIDE_EVERY - 1:
                 aside.flush()
-            del y
+            del y, fr
             if k == 0:
                 long_jumps = long_jumps_for(window[0].nbytes)
             _evict(window, k, long_jumps)
@@ -186,21 +165,6 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
     return _Run(pairs, results, shape, bars, found, fixed, frozenset(flat))
 
 
-def is_flat(plane: PreparedPlane) -> bool:
-    """Whether a prepared luma plane has nothing to align: the standard deviation of its
-    4x4 box level (grain and codec noise averaged down; the coarsest level of a small frame)
-    is below :data:`FLAT_STD`."""
-    img = plane.levels[min(2, len(plane.levels) - 1)].img
-    # every 4th row first (a quarter of the work): n var >= m var_rows for any m of the n
-    # samples (their own mean minimises their squared deviations), so a textured frame is
-    # told from them alone
-    rows = img[::4]  # (float32 sums: a 2 % margin covers their rounding)
-    if rows.size * float(rows.std(dtype=np.float32)) ** 2 >= (
-            1.02 * img.size * (FLAT_STD * CODE_GAIN) ** 2):
-        return False
-    return float(img.std()) / CODE_GAIN < FLAT_STD
-
-
 class _Changes:
     """The luma histogram change from frame k-1 to k (half the L1 distance, 0..1; a cut
     shows as a jump), fed one frame at a time, in order."""
@@ -209,21 +173,25 @@ class _Changes:
         self.by_frame: dict[int, float] = {}
         self._prev: np.ndarray | None = None
 
-    def add(self, plane: PreparedPlane, k: int) -> None:
-        hist = _histogram(plane)
+    def add(self, hist: np.ndarray, k: int) -> None:
+        """Frame k's :func:`~overmix.registration.framestats.histograms` row."""
         if self._prev is not None:
             self.by_frame[k] = 0.5 * float(np.abs(hist - self._prev).sum())
         self._prev = hist
 
 
 def _frame_stats(plane: PreparedPlane, k: int, flat: set[int], changes: _Changes | None,
-                 ) -> None:
+                 is_flat_: bool | None = None, hist: np.ndarray | None = None) -> None:
     """What frame k's prepared plane says on its own: whether it is flat (added to
-    ``flat``) and its histogram change (when detecting cuts)."""
-    if is_flat(plane):
+    ``flat``) and its histogram change (when detecting cuts). ``is_flat_``, ``hist``: these
+    when made ahead (:class:`~overmix.registration.ahead.Frame`; the histogram is that of
+    the plane without masks)."""
+    if is_flat(plane) if is_flat_ is None else is_flat_:
         flat.add(k)
     if changes is not None:
-        changes.add(plane, k)
+        lv = plane.levels[-1]
+        changes.add(hist if hist is not None and lv.valid is None else
+                    histograms(lv.img[None], len(plane.levels), lv.valid)[0], k)
 
 
 def _snapshot(plane: PreparedPlane) -> PreparedPlane:
@@ -234,15 +202,17 @@ def _snapshot(plane: PreparedPlane) -> PreparedPlane:
 
 
 def _add_fixed(fixed: ScreenFixed, k: int, shape: tuple[int, int], plane: PreparedPlane,
-               half: np.ndarray | None, shift: np.ndarray | None) -> None:
+               half: np.ndarray | None, shift: np.ndarray | None,
+               edges: np.ndarray | None = None) -> None:
     """Feed frame k to the screen-fixed search with the background's measured shift over
     the jump (None when either end is not placed). ``half``: the frame's 2x reduction
     (float luma), when its pyramid has none (the pyramid's 2x level, its uint16 codes as
-    they are, is the half-resolution plane the search works on)."""
+    they are, is the half-resolution plane the search works on); ``edges``: that plane's
+    edges, when made ahead (:mod:`.ahead`)."""
     if half is None:
-        fixed.add(k, None, shift, plane.levels[1].img, shape, CODE_GAIN)
+        fixed.add(k, None, shift, plane.levels[1].img, shape, CODE_GAIN, edges)
     else:
-        fixed.add(k, None, shift, half, shape)
+        fixed.add(k, None, shift, half, shape, edges=edges)
 
 
 # Frames whose aside work (:class:`_Aside`) is handed to the other thread at once.
@@ -330,21 +300,23 @@ def _prepare_frame(y: np.ndarray, k: int, labels: list[int], shape: tuple[int, i
                    base_mask: np.ndarray | None, border: int, fm: np.ndarray | None,
                    provisional: np.ndarray | None,
                    shared: tuple[MaskPyramid | None] | None,
+                   codes: list[np.ndarray] | None = None,
                    ) -> tuple[PreparedPlane, tuple[MaskPyramid | None] | None]:
     """Frame k prepared with its masks (the provisional map, the caller's frame mask, or the
-    base mask's pyramid ``shared`` by every frame without one, built on first use)."""
+    base mask's pyramid ``shared`` by every frame without one, built on first use);
+    ``codes``: its pyramid's levels, when made ahead (:mod:`.ahead`)."""
     if provisional is not None:
         return prepare(y, provisional if base_mask is None else
-                       (base_mask > 0.5) | provisional, border), shared
+                       (base_mask > 0.5) | provisional, border, codes=codes), shared
     if fm is None:
         if shared is None:  # the same masks for every such frame: build them once
             shared = (mask_pyramid(shape, base_mask, border),)
-        return prepare(y, masks=shared[0]), shared
+        return prepare(y, masks=shared[0], codes=codes), shared
     fm = np.asarray(fm)
     if fm.shape != shape:
         raise AlignmentError(f"mask of frame {labels[k]} has the wrong size")
     ign = fm > 0.5 if base_mask is None else (base_mask > 0.5) | (fm > 0.5)
-    return prepare(y, ign, border), shared
+    return prepare(y, ign, border, codes=codes), shared
 
 
 def _extrapolate(k: int, est: dict[int, np.ndarray]) -> None:
@@ -418,39 +390,6 @@ def _remask(found: SceneMasks, window: dict[int, PreparedPlane], k: int,
         if base is not None:
             ig |= base > 0.5
         set_masks(window[j], mask_pyramid(shape, ig, border))
-
-
-# The cut histogram takes one sample per HIST_BLOCK x HIST_BLOCK full-resolution pixels (the
-# coarsest level of a 1280x720 frame), so its cost follows the frame's pixels (issue #15),
-# and at least HIST_MIN samples (small frames).
-HIST_BLOCK = 4
-HIST_MIN = 4096
-
-
-def _histogram(p: PreparedPlane) -> np.ndarray:
-    """Normalised 32-bin luma histogram of the coarsest pyramid level's usable pixels, every
-    ``step``-th row and column of it (one sample per :data:`HIST_BLOCK` squared
-    full-resolution pixels, at least :data:`HIST_MIN` samples)."""
-    lv = p.levels[-1]
-    step = max(1, HIST_BLOCK >> (len(p.levels) - 1))
-    while step > 1 and lv.img[::step, ::step].size < HIST_MIN:
-        step //= 2
-    img = lv.img[::step, ::step]
-    codes = img if lv.valid is None else img[lv.valid[::step, ::step]]
-    # each code's luma bin from a table (no per-pixel float arithmetic)
-    h = np.bincount(np.take(_BIN_OF_CODE, codes.ravel()), minlength=32).astype(np.float64)
-    return h / max(h.sum(), 1.0)
-
-
-def _bin_table() -> np.ndarray:
-    """uint8 (65536,): the luma bin of each uint16 pyramid code. Codes are (y + 0.5) *
-    CODE_GAIN: bins of 1/32 luma over Y' in [0, 1], the ends clamped."""
-    codes = np.arange(65536, dtype=np.float32)
-    b = (codes / np.float32(CODE_GAIN) - np.float32(0.5)) * 32
-    return np.clip(b, 0, 31).astype(np.uint8)
-
-
-_BIN_OF_CODE = _bin_table()
 
 
 def _classify(found: SceneMasks, ref: PreparedPlane, mov: PreparedPlane, d: np.ndarray,

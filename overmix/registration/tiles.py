@@ -139,21 +139,29 @@ def _energy(p: PreparedPlane) -> np.ndarray:
     pixels count 0). Cached on the plane."""
     if p.energy is None:
         lv = p.levels[0]
-        a = lv.img[::2, ::2].astype(np.float32)
-        e = np.zeros(a.shape, np.float32)
-        gx, gy = a[:, 1:] - a[:, :-1], a[1:] - a[:-1]
-        np.square(gx, out=gx)
-        np.square(gy, out=gy)
-        e[:-1, :-1] = gx[:-1]
-        e[:-1, :-1] += gy[:, :-1]
-        if lv.valid is not None:
-            e *= lv.valid[::2, ::2]
-        c = _CELL // 2
-        hc, wc = e.shape[0] // c, e.shape[1] // c
-        # cell sums: rows of cells first, then columns (contiguous reductions)
-        cells = e[: hc * c, : wc * c].reshape(hc, c, wc * c).sum(axis=1, dtype=np.float64)
-        cells = cells.reshape(hc, wc, c).sum(axis=2)
-        integral = np.zeros((hc + 1, wc + 1))
-        np.cumsum(np.cumsum(cells, axis=0), axis=1, out=integral[1:, 1:])
-        p.energy = integral
+        p.energy = energy_map(lv.img, lv.valid)
     return p.energy
+
+
+def energy_map(img: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """:func:`_energy` of a full-resolution level's codes ``img`` (h, w) and its validity
+    mask, or of each plane of a stack (m, h, w) without masks at once ((m, ...) float64)."""
+    a = img[..., ::2, ::2].astype(np.float32)
+    e = np.zeros(a.shape, np.float32)
+    gx, gy = a[..., :, 1:] - a[..., :, :-1], a[..., 1:, :] - a[..., :-1, :]
+    np.square(gx, out=gx)
+    np.square(gy, out=gy)
+    e[..., :-1, :-1] = gx[..., :-1, :]
+    e[..., :-1, :-1] += gy[..., :, :-1]
+    if valid is not None:
+        e *= valid[::2, ::2]
+    c = _CELL // 2
+    hc, wc = e.shape[-2] // c, e.shape[-1] // c
+    lead = e.shape[:-2]
+    # cell sums: rows of cells first, then columns (contiguous reductions)
+    cells = e[..., : hc * c, : wc * c].reshape(*lead, hc, c, wc * c).sum(axis=-2,
+                                                                       dtype=np.float64)
+    cells = cells.reshape(*lead, hc, wc, c).sum(axis=-1)
+    integral = np.zeros((*lead, hc + 1, wc + 1))
+    np.cumsum(np.cumsum(cells, axis=-2), axis=-1, out=integral[..., 1:, 1:])
+    return integral
