@@ -59,6 +59,7 @@ FAR = (8, 16, 24)  # frames: where a region beside a moving thing is looked for 
 AGAIN = 0.97  # fraction of a region that must match there
 BUSY = 0.25  # ... and at most this fraction of it may lie on that frame's own moving parts
 TRACK_FROM = 2  # frames 0, 1 (and the last two) follow frame 2's (and the third last's) mask
+GAP = 4  # frames between a frame and the partner its weak border is carried from
 TRACK_RADIUS = 6  # px per frame of screen motion a followed part may have
 MIN_PART = 12  # px: smaller parts are not followed
 FOLLOW_SAMPLES = 1500  # pixels of a part the follow search compares (a strided subset)
@@ -358,6 +359,8 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
         ends = [(e, TRACK_FROM) for e in range(TRACK_FROM)]
         ends += [(count - 1 - e, count - 1 - TRACK_FROM) for e in range(TRACK_FROM)]
     kept: dict[int, np.ndarray] = {}
+    border: dict[int, np.ndarray] = {}  # weak border samples carried from a partner
+    later: list[tuple[int, int]] = []  # ... from the clip's end frames, once followed
     for k in range(count):
         for j in [j for j in cache if j < k - reach]:  # the window slides on
             del cache[j]
@@ -381,8 +384,56 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
                        lambda j: (first_mask(j), inner[j])[1])
         out.append(_grown(k, cur, flagged & ~ghost, frame, xs, count, level, distances,
                           first_mask, own=own & ~ghost))
+        _borders(k, out, frame, xs, count, distances, level, border, later)
+    _add(out, border)
     _follow_ends(out, ends, kept)
+    # the clip's end frames have their masks now (followed): their partners' weak bands
+    border.clear()
+    for tgt, src in later:
+        _border(tgt, src, out, frame, xs, count, distances, level, border)
+    _add(out, border)
     return out
+
+
+def _add(out: list[np.ndarray | None], border: dict[int, np.ndarray]) -> None:
+    """The weak-band samples gathered in ``border`` added to the masks ``out``."""
+    for j, add in border.items():
+        out[j] = add if out[j] is None else (out[j] | add)
+
+
+def _borders(k: int, out: list[np.ndarray | None], frame: Callable[[int], _Frame],
+             xs: np.ndarray, count: int, distances: tuple[int, ...], level: float,
+             border: dict[int, np.ndarray], later: list[tuple[int, int]]) -> None:
+    """Once frame ``k``'s mask is found: frame ``k - GAP``'s weak border band from frame
+    ``k``'s mask and frame ``k``'s from frame ``k - GAP``'s
+    (:mod:`overmix.render.foreground_border`), the additions gathered in ``border`` (applied
+    once every mask is found: the partners' masks are taken as found). A pair with one of
+    the clip's first or last :data:`TRACK_FROM` frames, whose masks follow a neighbour's
+    once all are found, goes to ``later``."""
+    a = k - GAP
+    if a < 0:
+        return
+    for tgt, src in ((a, k), (k, a)):
+        if min(src, count - 1 - src) < TRACK_FROM:
+            later.append((tgt, src))
+        else:
+            _border(tgt, src, out, frame, xs, count, distances, level, border)
+
+
+def _border(tgt: int, src: int, out: list[np.ndarray | None], frame: Callable[[int], _Frame],
+            xs: np.ndarray, count: int, distances: tuple[int, ...], level: float,
+            border: dict[int, np.ndarray]) -> None:
+    """Frame ``tgt``'s weak border band from frame ``src``'s mask (:func:`_borders`)."""
+    from overmix.render.foreground_border import from_partner, weak_band
+
+    if out[tgt] is None or out[src] is None:
+        return
+    y = frame(tgt).y
+    band = weak_band(tgt, y.shape, xs, count, distances)
+    add = from_partner(out[tgt], y, band, out[src], frame(src).y, gap=abs(tgt - src),
+                       level=level)
+    if add is not None:
+        border[tgt] = add if tgt not in border else (border[tgt] | add)
 
 
 def _flagged(k: int, cur: _Frame, frame: Callable[[int], _Frame], xs: np.ndarray, count: int,
