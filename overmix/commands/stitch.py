@@ -145,7 +145,8 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     if len(set(offsets.anim)) == 1:
         pos = positions(store, offsets)
         fweights = plan.frame_weights({p: n for n, p in enumerate(pos)}, opts.overlays,
-                                      KERNELS[opts.kernel])
+                                      KERNELS[opts.kernel],
+                                      None if offsets.has_transform else offsets.xy)
     elif opts.logo != "off" and ov is not None and ov.alpha is not None:
         from overmix.restore.overlay import overlay_weights
 

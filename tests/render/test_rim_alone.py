@@ -1,0 +1,145 @@
+"""A place no frame sees clean beside a slow moving thing goes to the frame whose mask is
+thinnest there (``overmix.render.rim_alone``, issue #12: the 720p sprite's "few" region).
+
+Generated: a drawn pan (tests/render/scene.py) with a dark block moving slowly against it,
+so the strips it has just left and is about to cover are seen clean only by the clip's
+first and last frames. Every frame's moving mask is the block grown by 3 px (as wide as the
+moving-foreground masks at 720p), so no frame is clean there; the consensus's choice (the
+middle frame) shows the block, the thinnest mask shows the background.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from overmix.color.spec import ChromaLocation, ColorInfo
+from overmix.commands.clean_plan import CleanPlan
+from overmix.frame import Frame, PlaneLayout
+from overmix.geometry import Offsets
+from overmix.io.store import FrameStore
+from overmix.render.consensus import Consensus, _seen_alone, downsample_mask
+from overmix.render.fixed_edges import Crop
+from overmix.render.rim_alone import rim_owners
+from overmix.render.stack import render
+from tests.render.scene import frame_planes, to_codes
+
+N, H, W, R = 9, 48, 64, 2
+COLOR = ColorInfo(bit_depth=10, chroma_location=ChromaLocation.LEFT)
+GROW = 3  # px the masks reach past the block
+TAPS = 4  # the cubic kernel
+
+
+def _scene() -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], list[tuple[np.ndarray, ...]]]:
+    """Offsets (N, 2), the block's true pixels and its masks per frame (bool (H, W)), and the
+    clean frames' working planes."""
+    xy = np.stack([np.arange(N) * 3.0, np.arange(N) * 1.0], axis=1)
+    yy, xx = np.mgrid[0:H, 0:W]
+    truth, masks, clean = [], [], []
+    for k, (x, y) in enumerate(xy):
+        # the block moves 2 px per frame to the right on the canvas
+        cx, cy = 12.0 + k * 2.0 - x, 14.0 - y + 8.0
+        t = (xx >= cx) & (xx < cx + 28) & (yy >= cy) & (yy < cy + 18)
+        truth.append(t)
+        m = t.copy()
+        for _ in range(GROW):
+            m[1:] |= m[:-1].copy()
+            m[:-1] |= m[1:].copy()
+            m[:, 1:] |= m[:, :-1].copy()
+            m[:, :-1] |= m[:, 1:].copy()
+        masks.append(m)
+        clean.append(frame_planes(20.0 + x, 20.0 + y, H, W))
+    return xy, truth, masks, clean
+
+
+def _dirty(clean: list[tuple[np.ndarray, ...]], truth: list[np.ndarray]) -> FrameStore:
+    frames = []
+    for k, (planes, t) in enumerate(zip(clean, truth, strict=True)):
+        lum, cb, cr = (p.copy() for p in planes)
+        lum[t] = 0.05
+        frames.append(Frame(to_codes((lum, cb, cr), 10), PlaneLayout(), COLOR, index=k))
+    return FrameStore.from_frames(frames)
+
+
+def _plan(xy: np.ndarray, masks: list[np.ndarray]) -> CleanPlan:
+    small = [downsample_mask(m, R, (H // R, W // R)) for m in masks]
+    off = Offsets(xy / R, list(range(N)), W // R, H // R)
+    alone = _seen_alone(small, [None] * N, xy / R, off.canvas, (H // R, W // R))
+    cons = Consensus(R, (H, W), list(small), 0.01, 0.05, np.zeros((H, W), bool),
+                     alone=alone, moving=list(small))
+    return CleanPlan(cons, moving=[Crop(0, 0, m) for m in masks])
+
+
+def test_rim_owners_give_unseen_places_beside_a_mask_to_the_thinnest() -> None:
+    xy, truth, masks, _ = _scene()
+    got = rim_owners(lambda n: masks[n], lambda n: masks[n], xy, (H, W))
+    assert got is not None
+    first, last = got.mask(0), got.mask(N - 1)
+    assert first is not None and last is not None
+    # the end frames show what they alone see beside the block (mostly its background;
+    # a place deep in every other mask may take the last pixel of the block's edge)
+    for k, m in ((0, first), (N - 1, last)):
+        assert (m & ~truth[k]).sum() > 20
+        assert (m & truth[k]).sum() < 0.5 * (m & ~truth[k]).sum()
+    # the block's core (inside it in every frame), deep in every mask, is left to the
+    # consensus
+    deep = np.ones_like(got.owner, bool)
+    for n in range(N):
+        y, x = got.org[n]
+        inner = truth[n].copy()
+        for _ in range(2):
+            inner[1:-1, 1:-1] &= inner[:-2, 1:-1] & inner[2:, 1:-1] & inner[1:-1, :-2] \
+                & inner[1:-1, 2:]
+        here = np.zeros_like(deep)
+        here[y:y + H, x:x + W] = inner
+        deep &= here
+    assert deep.sum() > 20 and not (got.owner[deep] >= 0).any()
+    # a place some frame sees clean is nobody's
+    seen = np.zeros_like(got.owner, bool)
+    for n in range(N):
+        y, x = got.org[n]
+        seen[y:y + H, x:x + W] |= ~masks[n]
+    assert not (got.owner[seen] >= 0).any()
+
+
+def test_still_shows_the_background_its_end_frames_alone_see() -> None:
+    xy, truth, masks, clean = _scene()
+    off = Offsets(xy, list(range(N)), W, H)
+    rows = {k: k for k in range(N)}
+    with FrameStore.from_frames([Frame(to_codes(c, 10), PlaneLayout(), COLOR, index=k)
+                                 for k, c in enumerate(clean)]) as cs, _dirty(clean, truth) as ds:
+        ref = render(cs, off).planes[0]
+        old = render(ds, off, frame_weights=_plan(xy, masks).frame_weights(rows, "remove",
+                                                                           TAPS)).planes[0]
+        new = render(ds, off, frame_weights=_plan(xy, masks).frame_weights(
+            rows, "remove", TAPS, xy)).planes[0]
+    # canvas places only the first or the last frame sees clean (a pixel off the block's
+    # soft edge), that some other frame covers
+    cv = off.canvas
+    ends = np.zeros(ref.shape, np.int32)
+    mid = np.zeros(ref.shape, np.int32)
+    dirty = np.zeros(ref.shape, np.int32)
+    for k, t in enumerate(truth):
+        y, x = int(round(xy[k, 1] - cv.y)), int(round(xy[k, 0] - cv.x))
+        soft = t | np.roll(t, 1, 1) | np.roll(t, -1, 1) | np.roll(t, 1, 0) | np.roll(t, -1, 0)
+        seen = ~soft
+        seen[0] = seen[-1] = seen[:, 0] = seen[:, -1] = False
+        (ends if k in (0, N - 1) else mid)[y:y + H, x:x + W] += seen
+        dirty[y:y + H, x:x + W] += t
+    only_ends = (ends > 0) & (mid == 0) & (dirty > 0)
+    assert only_ends.sum() > 20
+    err_old = np.abs(old - ref)[only_ends]
+    err_new = np.abs(new - ref)[only_ends]
+    assert np.median(err_old) > 0.1  # the middle frame's block
+    assert np.median(err_new) < 0.02, np.median(err_new)
+    # where some frame's mask leaves the place usable, the still is as close to the clean
+    # one (closer: the consensus's frame, chosen on reduced samples, no longer blends in),
+    # and overall it is closer
+    usable = np.zeros(ref.shape, bool)
+    for k, m in enumerate(masks):
+        y, x = int(round(xy[k, 1] - cv.y)), int(round(xy[k, 0] - cv.x))
+        usable[y:y + H, x:x + W] |= ~m
+    inner = usable.copy()
+    inner[2:-2, 2:-2] = usable[2:-2, 2:-2] & ~(~usable)[:-4, 2:-2] & ~(~usable)[4:, 2:-2] \
+        & ~(~usable)[2:-2, :-4] & ~(~usable)[2:-2, 4:]  # a kernel off the masks
+    assert (np.abs(new - ref) - np.abs(old - ref))[inner].max() < 1e-3
+    assert np.abs(new - ref).mean() < 0.8 * np.abs(old - ref).mean()
