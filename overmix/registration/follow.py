@@ -30,14 +30,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from overmix.registration.coarse import _correlation, _peaks
+from overmix.registration.coarse import _correlation, _peaks, _tukey
 from overmix.registration.coarse import _vote_level as _prepared_vote_level
 from overmix.registration.pyramid import _ENC_GAIN, down2, prepare
 from overmix.registration.solve import Pair
 from overmix.registration.vote import tile_vote, tile_winners
 
-__all__ = ["AMBIGUOUS", "agrees", "audit", "conflicts", "follower_masks", "follower_votes",
-           "follows", "hypothesis", "positions", "probe", "resolved", "stays", "weight_of"]
+__all__ = ["AMBIGUOUS", "agrees", "audit", "block_peaks", "conflicts", "follower_masks",
+           "follower_votes", "follows", "hypothesis", "positions", "probe", "resolved", "stays",
+           "weight_of"]
 
 # A pair conflicts with the solved offsets when it is at least this confident ...
 CONFLICT_CONFIDENCE = 0.8
@@ -67,6 +68,11 @@ _SMOOTH = 0.1
 PROBE_TRAVEL = 0.05
 PROBE_SHARE = 0.5
 _PROBES = 4
+# The probe's local candidates: phase correlation of blocks of this size (vote-level px,
+# half-overlapping; a motion up to about a third of it is a peak), the most frequent
+# _BLOCK_KEYS of their peaks.
+_BLOCK = 128
+_BLOCK_KEYS = 6
 # Pairs disagree but the other motion's region got fewer votes: the frames are aligned again
 # without the follower (a first round, whose offsets a second round votes against) only
 # when it has at least this share of the solved motion's (a zoom's translation pairs
@@ -364,7 +370,9 @@ def probe(read: Callable[[int], np.ndarray], pairs: list[Pair], solved: np.ndarr
     """A second hypothesis of the camera's motion when the solved camera hardly moves
     (:data:`PROBE_TRAVEL`) and no pair disagrees: a character the camera follows that never
     changes enough to let a pair see the background. Tiles of a few long pairs vote among
-    their phase correlation peaks (:data:`PROBE_SHARE`); the winning other motion, at a
+    their phase correlation peaks and their blocks' peaks (:func:`block_peaks`: the
+    character's outlines can make every peak of the whole frames';
+    :data:`PROBE_SHARE`); the winning other motion, at a
     constant velocity, is the hypothesis ((n, 2), n = len(solved)), None without one."""
     ok = ~np.isnan(solved[:, 0])
     if ok.sum() < 2:
@@ -390,7 +398,8 @@ def probe(read: Callable[[int], np.ndarray], pairs: list[Pair], solved: np.ndarr
         z = (solved[p.j] - solved[p.i]) / scale
         zc = (int(round(float(z[0]))), int(round(float(z[1]))))
         h, w = a.levels[fl].img.shape
-        keys = [c for c in dict.fromkeys([zc, *starts])
+        local = block_peaks(a.levels[fl].img, b.levels[fl].img, motion)
+        keys = [c for c in dict.fromkeys([zc, *starts, *local])
                 if (w - abs(c[0])) * (h - abs(c[1])) >= 0.35 * w * h]
         if len(keys) < 2 or keys[0] != zc:
             continue
@@ -406,3 +415,35 @@ def probe(read: Callable[[int], np.ndarray], pairs: list[Pair], solved: np.ndarr
             vel = d / span
             return np.arange(len(solved))[:, None] * vel[None, :]
     return None
+
+
+def block_peaks(ref: np.ndarray, mov: np.ndarray, motion: str = "xy") -> list[tuple[int, int]]:
+    """Integer shifts (dx, dy) of the strongest phase-correlation peak of each overlapping
+    :data:`_BLOCK` px block of ``mov`` against the same block of ``ref`` ((h, w) planes of
+    one level; shifts in that level's px, :mod:`overmix.registration.phase` convention),
+    the most frequent first (at most :data:`_BLOCK_KEYS`). A large region the whole-frame
+    correlation is dominated by (a character's strong outlines) wins only its own blocks:
+    the background's motion is then a candidate even when it is no peak of the whole
+    frame's correlation."""
+    h, w = ref.shape
+    bh, bw = min(_BLOCK, h), min(_BLOCK, w)
+    step = _BLOCK // 2
+    at = [(y, x) for y in range(0, h - bh + 1, step) for x in range(0, w - bw + 1, step)]
+    win = np.outer(_tukey(bh), _tukey(bw))
+    pa = np.stack([ref[y:y + bh, x:x + bw] for y, x in at]).astype(np.float64)
+    pb = np.stack([mov[y:y + bh, x:x + bw] for y, x in at]).astype(np.float64)
+    pa = (pa - pa.mean(axis=(1, 2), keepdims=True)) * win
+    pb = (pb - pb.mean(axis=(1, 2), keepdims=True)) * win
+    cross = np.fft.rfft2(pa) * np.conj(np.fft.rfft2(pb))
+    cross /= np.abs(cross) + 1e-12
+    corr = np.fft.irfft2(cross, s=(bh, bw))
+    if motion == "x":
+        corr[:, 1:, :] = -np.inf
+    elif motion == "y":
+        corr[:, :, 1:] = -np.inf
+    py, px = np.divmod(corr.reshape(len(at), -1).argmax(axis=1), bw)
+    py = np.where(py > bh // 2, py - bh, py)
+    px = np.where(px > bw // 2, px - bw, px)
+    shifts, counts = np.unique(np.stack([px, py], axis=1), axis=0, return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:_BLOCK_KEYS]
+    return [(int(shifts[k, 0]), int(shifts[k, 1])) for k in order]
