@@ -102,10 +102,11 @@ def realign_foreground(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     if opts.offsets is not None or len(set(offsets.anim)) > 1 or offsets.has_transform:
         return offsets
     follow = offsets.extra.get("follow")
-    if isinstance(follow, dict) and (follow.get("followed") or follow.get("settled")):
+    if isinstance(follow, dict) and any(follow.get(k) for k in ("followed", "settled", "held")):
         # the alignment already aligned again without a character the camera follows, or
-        # without the smaller region that pulled some pairs (registration.follow): what
-        # moves is that, not a layer it missed
+        # without the smaller region that pulled some pairs (registration.follow), or
+        # without content held on screen (registration.follow_held): what moves is that,
+        # not a layer it missed
         return offsets
     pos = positions(store, offsets)
     if pos != list(range(len(store))):  # rows must be the store's frames, in order

@@ -198,7 +198,11 @@ class Kept:
     def __init__(self, read: Callable[[int], np.ndarray], n: int) -> None:
         self._read = read
         self._want = {round(t * (n - 1)) for t in np.linspace(0, 1, _PAIRS + 1)}
+        # and the frame after each (the held check's neighbouring pairs,
+        # :mod:`overmix.registration.follow_held`)
+        self._next = {k + 1 for k in self._want if k + 1 < n} - self._want
         self.frames: dict[int, np.ndarray] = {}
+        self.after: dict[int, np.ndarray] = {}
         self.shape: tuple[int, int] | None = None
 
     def __call__(self, k: int) -> np.ndarray:
@@ -206,6 +210,8 @@ class Kept:
         if k in self._want and k not in self.frames:
             self.frames[k] = _reduced(f)
             self.shape = (int(f.shape[0]), int(f.shape[1]))
+        elif k in self._next and k not in self.after:
+            self.after[k] = _reduced(f)
         return f
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from overmix.geometry import Offsets
 from overmix.progress import ProgressCallback
-from overmix.registration import follow, follow_pull
+from overmix.registration import follow, follow_held, follow_pull
 from overmix.registration.groups import _solve
 from overmix.registration.solve import Pair
 from overmix.registration.sweep import _Run, _run
@@ -39,15 +39,51 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
             report: ProgressCallback, strict: bool, run: _Run, out: Offsets,
             left: list[tuple[int, str]],
             ) -> tuple[_Run, Offsets, list[tuple[int, str]], _Masks | None]:
-    """The follow check (:func:`_regions`), then, when nothing warned, the sub-pixel one
-    (:func:`_unpull`)."""
+    """The follow check (:func:`_regions`), then, when nothing warned, the held check
+    (:func:`_unhold`) and the sub-pixel one (:func:`_unpull`)."""
     kept = _regions(read, n, labels, motion, mask, border, frame_masks, auto_bars, report,
                     strict, run, out, left)
     info = kept[1].extra.get("follow")
     if isinstance(info, dict) and "warning" in info:
         return kept
     args = (read, n, labels, motion, mask, border, frame_masks, auto_bars, report, strict)
-    return _unpull(args, kept)
+    return _unpull(args, _unhold(args, kept))
+
+
+def _unhold(args: tuple, kept: _Kept) -> _Kept:
+    """Offsets ``kept`` that content held on screen between neighbouring frames may have
+    pulled (:mod:`overmix.registration.follow_held`: a character the camera follows, held on
+    twos, over a slow pan): the frames are aligned again without the held tiles; the new
+    offsets are kept when they place as many frames, stay within a pixel of the kept ones and
+    their inlier pairs are more consistent (``extra["follow"]["held"]``)."""
+    (read, n, labels, motion, mask, border, frame_masks, auto_bars, report, strict) = args
+    run, out, _, masks = kept
+    if not isinstance(read, follow_pull.Kept) or read.shape is None:
+        return kept
+    xy = follow.positions(n, labels, list(out.indices), out.xy)
+    frames = {**read.frames, **read.after}
+    if not frames:
+        return kept
+    scale = read.shape[1] / next(iter(frames.values())).shape[1]
+    if not follow_held.holds(frames, xy, scale):
+        return kept
+    held = follow_held.held_masks(read, xy, run.shape)
+    masks2 = follow.follower_masks({}, 1, run.shape, masks or frame_masks)
+
+    def joined(k: int) -> np.ndarray | None:
+        own = masks2(k)
+        m = held.get(k)
+        return m if own is None else own if m is None else own | m
+
+    run2, out2, left2, xy2 = _again(read, n, labels, motion, mask, border, joined, auto_bars,
+                                    report, strict)
+    rms = [float(o.extra.get("residual_rms", 0.0)) for o in (out, out2)]
+    if len(out2) < len(out) or not follow.stays(xy2, xy) or rms[1] >= rms[0]:
+        return kept
+    info = dict(out.extra.get("follow") or {})
+    info["held"] = True
+    out2.extra["follow"] = info
+    return run2, out2, left2, joined
 
 
 def _unpull(args: tuple, kept: _Kept) -> _Kept:
