@@ -45,12 +45,13 @@ _MIN_PX = 0.1
 _MAX_PX = 3.0
 
 
-def held_tiles(a: np.ndarray, b: np.ndarray, d: tuple[float, float]
-               ) -> tuple[np.ndarray, float, tuple[int, int]]:
+def held_tiles(a: np.ndarray, b: np.ndarray, d: tuple[float, float],
+               skip: np.ndarray | None = None) -> tuple[np.ndarray, float, tuple[int, int]]:
     """The held tiles of frame ``b`` against frame ``a`` (reduced (h, w) float32 planes of one
     size; ``d``: b's solved shift from a in their px, ``b(p) = a(p + d)``): (rows, cols) bool
     on the tile grid of the overlap, the texture-weighted share of held tiles, and the grid's
-    first row and column in ``b`` (px)."""
+    first row and column in ``b`` (px). ``skip``: (h, w) bool of ``b``, pixels already left
+    out (tiles mostly in it neither count nor hold)."""
     x, y, (r0, c0) = follow_pull._overlap(a, b, np.asarray(d, np.float64))
     if min(x.shape) < 2 * _TILE:
         return np.zeros((0, 0), bool), 0.0, (r0, c0)
@@ -67,16 +68,23 @@ def held_tiles(a: np.ndarray, b: np.ndarray, d: tuple[float, float]
     if not (wt > 0).any():
         return np.zeros((ny, nx), bool), 0.0, (r0, c0)
     good = wt >= _MIN_TEXTURE * np.median(wt[wt > 0])
+    if skip is not None:
+        sk = np.asarray(skip, np.float32)[r0:r0 + x.shape[0], c0:c0 + x.shape[1]]
+        good &= tsum(sk) < 0.5 * _TILE * _TILE
+        if not good.any():
+            return np.zeros((ny, nx), bool), 0.0, (r0, c0)
     held = good & (e_0 < _RATIO * e_d)
     return held, float(wt[held].sum() / wt[good].sum()), (r0, c0)
 
 
-def holds(frames: dict[int, np.ndarray], xy: np.ndarray, scale: float) -> bool:
+def holds(frames: dict[int, np.ndarray], xy: np.ndarray, scale: float,
+          ignore: Callable[[int], np.ndarray | None] | None = None) -> bool:
     """Whether held content pulls the offsets: ``frames`` (store position -> reduced plane)
     holds neighbouring frames (k, k + 1) whose solved shift (``xy``: (n, 2) full-resolution
     px, NaN = not placed; ``scale``: full-resolution px per reduced px) is in the range held
     content pulls, and in most of those pairs held tiles carry :data:`HELD_SHARE` of the
-    texture."""
+    texture. ``ignore(k)``: frame k's full-resolution (H, W) bool mask of what the offsets
+    were measured without (a hardsub the alignment found already; or None)."""
     shares = []
     for k in sorted(frames):
         if k + 1 not in frames or np.isnan(xy[k, 0]) or np.isnan(xy[k + 1, 0]):
@@ -84,7 +92,15 @@ def holds(frames: dict[int, np.ndarray], xy: np.ndarray, scale: float) -> bool:
         d = xy[k + 1] - xy[k]
         if not _MIN_PX <= float(np.abs(d).max()) <= _MAX_PX:
             continue
-        shares.append(held_tiles(frames[k], frames[k + 1], tuple(d / scale))[1])
+        b = frames[k + 1]
+        m = ignore(k + 1) if ignore is not None else None
+        skip = None
+        if m is not None:  # nearest sample of the reduced frame's pixels
+            m = np.asarray(m) > 0.5
+            ri = np.minimum((np.arange(b.shape[0]) * m.shape[0]) // b.shape[0], m.shape[0] - 1)
+            ci = np.minimum((np.arange(b.shape[1]) * m.shape[1]) // b.shape[1], m.shape[1] - 1)
+            skip = m[ri][:, ci]
+        shares.append(held_tiles(frames[k], b, tuple(d / scale), skip)[1])
     return len(shares) >= 2 and np.mean(np.asarray(shares) >= HELD_SHARE) > 0.5
 
 

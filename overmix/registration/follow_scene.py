@@ -65,7 +65,17 @@ def _unhold(args: tuple, kept: _Kept) -> _Kept:
     if not frames:
         return kept
     scale = read.shape[1] / next(iter(frames.values())).shape[1]
-    if not follow_held.holds(frames, xy, scale):
+    def ignored(k: int) -> np.ndarray | None:  # what the offsets were measured without
+        out = None
+        for m in ((masks or frame_masks)(k) if (masks or frame_masks) is not None else None,
+                  run.masks.ignore(k) if run.masks is not None else None,
+                  run.fixed.mask(k) if run.fixed else None):
+            if m is not None:
+                m = np.asarray(m) > 0.5
+                out = m if out is None else out | m
+        return out
+
+    if not follow_held.holds(frames, xy, scale, ignored):
         return kept
     held = follow_held.held_masks(read, xy, run.shape)
     masks2 = follow.follower_masks({}, 1, run.shape, masks or frame_masks)
