@@ -30,6 +30,9 @@ STAGES = (
     ("screen-fixed search", "overmix.registration.sweep", "_add_fixed"),
     ("flat/cut statistics", "overmix.registration.sweep", "_frame_stats"),
     ("solve", "overmix.registration.scene", "_solve"),
+    ("follow checks (on the caller)", "overmix.registration.scene", "_follow"),
+    ("  held check", "overmix.registration.follow_held", "holds"),
+    ("  pull check (any thread)", "overmix.registration.follow_pull", "pulls"),
 )
 
 

@@ -106,11 +106,13 @@ def _batches(ahead: ThreadPoolExecutor, read: Callable[[int], np.ndarray], n: in
     # the frames of a batch as float32, spent by the products: one buffer for every batch
     # (a fresh one each time would come from the OS page by page)
     buf = np.empty((min(BATCH, n - 1), *y0.shape), np.float32) if y0.ndim == 2 else None
+    # and the products' temporaries, kept for the same reason (tiles.energy_map)
+    scratch: dict[str, np.ndarray] = {}
 
     def submit() -> Future[_Made]:
         nonlocal start
         stop = min(n, start + next(sizes, BATCH))
-        job = ahead.submit(_batch, read, range(start, stop), y0, detect, buf)
+        job = ahead.submit(_batch, read, range(start, stop), y0, detect, buf, scratch)
         start = stop
         return job
 
@@ -130,11 +132,12 @@ def _batches(ahead: ThreadPoolExecutor, read: Callable[[int], np.ndarray], n: in
 
 
 def _batch(read: Callable[[int], np.ndarray], ks: range, y0: np.ndarray, detect: bool,
-           buf: np.ndarray | None) -> _Made:
+           buf: np.ndarray | None, scratch: dict[str, np.ndarray] | None = None) -> _Made:
     """Frames ``ks`` read in order and their products made together; a failed read ends the
     batch (the frames before it, and the error). Each frame is copied into ``buf`` as read
     and released (at most one frame read and not yet copied), up to the first one that is
-    not a float 2-D plane of frame 0's shape: that one and the rest are kept as read."""
+    not a float 2-D plane of frame 0's shape: that one and the rest are kept as read.
+    ``scratch``: buffers for the products' temporaries, reused batch after batch."""
     rest: list[np.ndarray] = []
     m = 0
     err: BaseException | None = None
@@ -159,7 +162,7 @@ def _batch(read: Callable[[int], np.ndarray], ks: range, y0: np.ndarray, detect:
     half = _down2(stack) if detect and nlv == 1 else None
     codes = level_codes(stack, overwrite=True)
     # (frames small enough to be sampled whole place no tiles: no map)
-    energy = energy_map(codes[0]) if _fine_budget(y0.size) is not None else None
+    energy = energy_map(codes[0], scratch=scratch) if _fine_budget(y0.size) is not None else None
     flat = flat_codes(codes[flat_level(nlv)]).tolist()
     hist = histograms(codes[-1], nlv) if detect else None
     if detect and half is None:

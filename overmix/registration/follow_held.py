@@ -59,7 +59,7 @@ def held_tiles(a: np.ndarray, b: np.ndarray, d: tuple[float, float],
     ny, nx = x.shape[0] // _TILE, x.shape[1] // _TILE
 
     def tsum(v: np.ndarray) -> np.ndarray:
-        return v[:ny * _TILE, :nx * _TILE].reshape(ny, _TILE, nx, _TILE).sum(axis=(1, 3))
+        return follow_pull.tile_sums(v[:ny * _TILE, :nx * _TILE], _TILE)
 
     e_d = tsum((x - y) ** 2)
     e_0 = tsum((z - y) ** 2)

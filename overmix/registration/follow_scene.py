@@ -6,6 +6,7 @@ warnings when the background's motion stays ambiguous."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +20,7 @@ from overmix.registration.sweep import _Run, _run
 
 _Masks = Callable[[int], "np.ndarray | None"]
 _Kept = tuple["_Run", Offsets, list[tuple[int, str]], "_Masks | None"]
+_Pulls = list[tuple[int, int, np.ndarray, np.ndarray]]
 
 
 def _again(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
@@ -47,23 +49,25 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
     if isinstance(info, dict) and "warning" in info:
         return kept
     args = (read, n, labels, motion, mask, border, frame_masks, auto_bars, report, strict)
-    return _unpull(args, _unhold(args, kept))
+    return _unpull(args, *_unhold(args, kept))
 
 
-def _unhold(args: tuple, kept: _Kept) -> _Kept:
+def _unhold(args: tuple, kept: _Kept) -> tuple[_Kept, _Pulls | None]:
     """Offsets ``kept`` that content held on screen between neighbouring frames may have
     pulled (:mod:`overmix.registration.follow_held`: a character the camera follows, held on
     twos, over a slow pan): the frames are aligned again without the held tiles; the new
     offsets are kept when they place as many frames, stay within a pixel of the kept ones and
-    their inlier pairs are more consistent (``extra["follow"]["held"]``)."""
+    their inlier pairs are more consistent (``extra["follow"]["held"]``). Also, when the
+    offsets stay, :func:`follow_pull.pulls` of them (the pull check of :func:`_unpull`), made
+    meanwhile on a second thread (or None)."""
     (read, n, labels, motion, mask, border, frame_masks, auto_bars, report, strict) = args
     run, out, _, masks = kept
     if not isinstance(read, follow_pull.Kept) or read.shape is None:
-        return kept
+        return kept, None
     xy = follow.positions(n, labels, list(out.indices), out.xy)
     frames = {**read.frames, **read.after}
     if not frames:
-        return kept
+        return kept, None
     scale = read.shape[1] / next(iter(frames.values())).shape[1]
     def ignored(k: int) -> np.ndarray | None:  # what the offsets were measured without
         out = None
@@ -75,8 +79,18 @@ def _unhold(args: tuple, kept: _Kept) -> _Kept:
                 out = m if out is None else out | m
         return out
 
-    if not follow_held.holds(frames, xy, scale, ignored):
-        return kept
+    # the pull check of these offsets on a second thread meanwhile: both checks read only the
+    # reduced frames the reader kept (no frame is read again), and their numpy work on whole
+    # frames releases the GIL (issue #15: 480x270, 48 frames: ~12 of the alignment's ~90 ms
+    # were each check's, one after the other, while the other core idled)
+    with ThreadPoolExecutor(1, thread_name_prefix="overmix-pulls") as pool:
+        pulled = pool.submit(follow_pull.pulls, read, xy)
+        try:
+            held_on = follow_held.holds(frames, xy, scale, ignored)
+        finally:
+            found = pulled.result()
+    if not held_on:
+        return kept, found
     held = follow_held.held_masks(read, xy, run.shape)
     masks2 = follow.follower_masks({}, 1, run.shape, masks or frame_masks)
 
@@ -89,24 +103,26 @@ def _unhold(args: tuple, kept: _Kept) -> _Kept:
                                     report, strict)
     rms = [float(o.extra.get("residual_rms", 0.0)) for o in (out, out2)]
     if len(out2) < len(out) or not follow.stays(xy2, xy) or rms[1] >= rms[0]:
-        return kept
+        return kept, found
     info = dict(out.extra.get("follow") or {})
     info["held"] = True
     out2.extra["follow"] = info
-    return run2, out2, left2, joined
+    return (run2, out2, left2, joined), None
 
 
-def _unpull(args: tuple, kept: _Kept) -> _Kept:
+def _unpull(args: tuple, kept: _Kept, found: _Pulls | None = None) -> _Kept:
     """Offsets ``kept`` that a region moving less than a pixel or two from the background
     may have pulled (:mod:`overmix.registration.follow_pull`): when the tiles of a few pairs
     say they are :data:`~overmix.registration.follow_pull.PULL_PX` or more off, a warning
     names the frames (``extra["follow"]["pull"]``). Aligning again without the tiles that
     disagree was tried and not kept: on a hardsub + walking character pan its offsets were
-    0.19 px off where the first ones were right."""
+    0.19 px off where the first ones were right. ``found``: :func:`follow_pull.pulls` of
+    ``kept``'s offsets when made already."""
     read, n, labels = args[:3]
     out = kept[1]
-    xy = follow.positions(n, labels, list(out.indices), out.xy)
-    found = follow_pull.pulls(read, xy)
+    if found is None:
+        xy = follow.positions(n, labels, list(out.indices), out.xy)
+        found = follow_pull.pulls(read, xy)
     if follow_pull.worst(found) < follow_pull.PULL_PX:
         return kept
     i, k, d, _ = max(found, key=lambda p: float(np.abs(p[2]).max()))

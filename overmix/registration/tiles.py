@@ -143,25 +143,52 @@ def _energy(p: PreparedPlane) -> np.ndarray:
     return p.energy
 
 
-def energy_map(img: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+def energy_map(img: np.ndarray, valid: np.ndarray | None = None,
+               scratch: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """:func:`_energy` of a full-resolution level's codes ``img`` (h, w) and its validity
-    mask, or of each plane of a stack (m, h, w) without masks at once ((m, ...) float64)."""
-    a = img[..., ::2, ::2].astype(np.float32)
-    e = np.zeros(a.shape, np.float32)
-    gx, gy = a[..., :, 1:] - a[..., :, :-1], a[..., 1:, :] - a[..., :-1, :]
-    np.square(gx, out=gx)
+    mask, or of each plane of a stack (m, h, w) without masks at once ((m, ...) float64).
+    ``scratch``: the temporaries' buffers, kept by the caller between calls (the read-ahead
+    thread's batches, :mod:`.ahead`: a few MB of fresh temporaries per batch came from the
+    OS page by page, ~700 page faults per 8 frames of 480x270, a fifth of the batch's
+    time); the same values."""
+    src = img[..., ::2, ::2]
+    a = _work(scratch, "a", src.shape, np.float32)
+    np.copyto(a, src, casting="unsafe")
+    e = _work(scratch, "e", src.shape, np.float32)
+    # e[i, j] = (a[i, j + 1] - a[i, j])^2 + (a[i + 1, j] - a[i, j])^2, 0 on the last row
+    # and column (written in place: no whole-stack temporaries beyond the buffers)
+    ex = e[..., :-1, :-1]
+    np.subtract(a[..., :-1, 1:], a[..., :-1, :-1], out=ex)
+    np.square(ex, out=ex)
+    gy = _work(scratch, "g", ex.shape, np.float32)
+    np.subtract(a[..., 1:, :-1], a[..., :-1, :-1], out=gy)
     np.square(gy, out=gy)
-    e[..., :-1, :-1] = gx[..., :-1, :]
-    e[..., :-1, :-1] += gy[..., :, :-1]
+    ex += gy
+    e[..., -1, :] = 0.0
+    e[..., :-1, -1] = 0.0
     if valid is not None:
         e *= valid[::2, ::2]
     c = _CELL // 2
     hc, wc = e.shape[-2] // c, e.shape[-1] // c
     lead = e.shape[:-2]
     # cell sums: rows of cells first, then columns (contiguous reductions)
-    cells = e[..., : hc * c, : wc * c].reshape(*lead, hc, c, wc * c).sum(axis=-2,
-                                                                       dtype=np.float64)
-    cells = cells.reshape(*lead, hc, wc, c).sum(axis=-1)
+    rows = _work(scratch, "rows", (*lead, hc, wc * c), np.float64)
+    np.sum(e[..., : hc * c, : wc * c].reshape(*lead, hc, c, wc * c), axis=-2,
+           dtype=np.float64, out=rows)
+    cells = rows.reshape(*lead, hc, wc, c).sum(axis=-1)
     integral = np.zeros((*lead, hc + 1, wc + 1))
     np.cumsum(np.cumsum(cells, axis=-2), axis=-1, out=integral[..., 1:, 1:])
     return integral
+
+
+def _work(scratch: dict[str, np.ndarray] | None, name: str, shape: tuple[int, ...],
+          dtype: type) -> np.ndarray:
+    """An uninitialised array of ``shape``: ``scratch[name]`` (or its first planes, along
+    the first axis) when it fits, else a new one kept there (without ``scratch``: new)."""
+    if scratch is None:
+        return np.empty(shape, dtype)
+    buf = scratch.get(name)
+    if (buf is None or buf.dtype != dtype or buf.ndim != len(shape)
+            or buf.shape[1:] != tuple(shape[1:]) or buf.shape[0] < shape[0]):
+        buf = scratch[name] = np.empty(shape, dtype)
+    return buf[: shape[0]]

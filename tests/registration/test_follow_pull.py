@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from overmix.registration.follow_pull import pair_pull
+from overmix.registration.follow_pull import pair_pull, tile_sums
 
 
 def _texture(shape: tuple[int, int], seed: int, sigma: float = 1.5) -> np.ndarray:
@@ -61,3 +61,14 @@ def test_reduced_frames_give_full_resolution_px() -> None:
     big = np.kron(patch, np.ones((2, 2), bool))
     assert other[big].mean() > 0.5
     assert other[~big].mean() < 0.1
+
+
+def test_tile_sums_are_each_whole_tiles_sum() -> None:
+    rng = np.random.default_rng(3)
+    v = rng.random((53, 70)).astype(np.float32)  # 3 x 4 whole 16 px tiles, the rest cut off
+    got = tile_sums(v, 16)
+    assert got.shape == (3, 4)
+    for i in range(3):
+        for j in range(4):
+            want = float(v[16 * i:16 * i + 16, 16 * j:16 * j + 16].astype(np.float64).sum())
+            assert abs(float(got[i, j]) - want) < 1e-4 * want
