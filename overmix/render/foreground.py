@@ -44,7 +44,8 @@ import numpy as np
 from overmix.render.foreground_ghosts import ghosts, insides
 from overmix.warp import sample_bilinear, window, window_ones
 
-__all__ = ["DISTANCES", "analysis_factor", "follow", "follow_parts", "moving_foreground"]
+__all__ = ["DISTANCES", "analysis_factor", "best_shift", "follow", "follow_parts",
+           "moving_foreground", "pairs"]
 
 DISTANCES = (2, 4, 8)  # frames: slow foreground needs far neighbours, deforming needs near
 LEVEL = 0.06  # working Y': smallest odd-one-out difference (well above crf ~18-24 noise)
@@ -88,7 +89,7 @@ def _range3(a: np.ndarray) -> np.ndarray:
     return hi - lo
 
 
-def _pairs(k: int, n: int, distances: tuple[int, ...]) -> list[tuple[int, int]]:
+def pairs(k: int, n: int, distances: tuple[int, ...]) -> list[tuple[int, int]]:
     """The frame pairs ``(k - d, k + d)`` frame ``k`` is compared with; near the ends of the
     clip ``d`` shrinks to what there is (both sides are needed: two later frames that both
     show something passing would make the background of frame ``k`` the odd one out)."""
@@ -246,7 +247,7 @@ def follow_parts(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: 
         ys = ys + sl[0].start
         xs = xs + sl[1].start
         step = max(1, ys.size // FOLLOW_SAMPLES)  # the search reads a subset
-        best, best_cost = _best_shift(src, pad, ys[::step], xs[::step], radius)
+        best, best_cost = best_shift(src, pad, ys[::step], xs[::step], radius)
         if best is not None and best_cost <= level:
             got.append((ys, xs, best))
     return got
@@ -270,7 +271,7 @@ def _costs(src: np.ndarray, pad: np.ndarray, sy: np.ndarray, sx: np.ndarray,
     return np.where(n >= 0.8 * sy.size, cost, np.inf)
 
 
-def _best_shift(src: np.ndarray, pad: np.ndarray, sy: np.ndarray, sx: np.ndarray,
+def best_shift(src: np.ndarray, pad: np.ndarray, sy: np.ndarray, sx: np.ndarray,
                 radius: int) -> tuple[tuple[int, int] | None, float]:
     """The whole-pixel shift (dy, dx) within ``radius`` that carries the points (``sy``,
     ``sx``) of ``src`` onto the frame ``pad`` (padded by ``radius``, NaN outside) with the
@@ -380,7 +381,7 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             out.append(None)
             continue
         own = _explained(k, pair_bits[k], cur, xs, count, distances, first_mask)
-        ghost = ghosts(k, pair_bits[k], agrees[k], _pairs(k, count, distances), xs,
+        ghost = ghosts(k, pair_bits[k], agrees[k], pairs(k, count, distances), xs,
                        lambda j: (first_mask(j), inner[j])[1])
         out.append(_grown(k, cur, flagged & ~ghost, frame, xs, count, level, distances,
                           first_mask, own=own & ~ghost))
@@ -440,12 +441,12 @@ def _flagged(k: int, cur: _Frame, frame: Callable[[int], _Frame], xs: np.ndarray
              distances: tuple[int, ...], level: float,
              agree: np.ndarray | None = None) -> np.ndarray:
     """Samples of frame k (``cur``) that differ from the background-aligned frames on both
-    sides of one of its pairs (:func:`_pairs`; ``frame(j)``: frame j): uint8 (h, w), bit
+    sides of one of its pairs (:func:`pairs`; ``frame(j)``: frame j): uint8 (h, w), bit
     ``i`` set where pair ``i`` says so (flagged: nonzero). ``agree`` (uint8 (h, w), filled
     in place): bit ``i`` set where both frames of pair ``i`` reach and neither differs."""
     h, w = cur.y.shape
     bits = np.zeros((h, w), np.uint8)
-    for i, pr in enumerate(_pairs(k, count, distances)):
+    for i, pr in enumerate(pairs(k, count, distances)):
         odd = np.ones((h, w), bool)
         same = np.ones((h, w), bool)
         for j in pr:
@@ -476,7 +477,7 @@ def _explained(k: int, bits: np.ndarray, cur: _Frame, xs: np.ndarray, count: int
         return flagged
     h, w = bits.shape
     still = np.zeros((h, w), bool)
-    for i, pr in enumerate(_pairs(k, count, distances)):
+    for i, pr in enumerate(pairs(k, count, distances)):
         odd = ((bits >> i) & 1).astype(bool) & flat
         if not odd.any():
             continue

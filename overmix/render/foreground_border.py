@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from overmix.render.foreground import LEVEL, TRACK_RADIUS, _best_shift, _pairs
+from overmix.render.foreground import LEVEL, TRACK_RADIUS, best_shift, pairs
 from overmix.warp import window_ones
 
 __all__ = ["MIN_D", "from_partner", "weak_band"]
@@ -47,7 +47,7 @@ def weak_band(k: int, shape: tuple[int, int], xs: np.ndarray, count: int,
     there every sample is weak unless a pair reaches it (the ends are followed elsewhere)."""
     h, w = shape
     tested = np.zeros((h, w), bool)
-    for a, b in _pairs(k, count, distances):
+    for a, b in pairs(k, count, distances):
         if b - k < min(MIN_D, k, count - 1 - k):
             continue
         both = np.ones((h, w), bool)
@@ -92,7 +92,7 @@ def from_partner(mask: np.ndarray | None, y: np.ndarray, band: np.ndarray,
     radius = TRACK_RADIUS * gap + 2
     pad = np.pad(np.asarray(partner_y, np.float32), radius, constant_values=np.nan)
     step = max(1, sy.size // SAMPLES)
-    shift, cost = _best_shift(np.asarray(y, np.float32), pad, sy[::step], sx[::step], radius)
+    shift, cost = best_shift(np.asarray(y, np.float32), pad, sy[::step], sx[::step], radius)
     if shift is None or cost > level:
         return None
     dy, dx = shift

@@ -36,8 +36,8 @@ from overmix.render.foreground import (
     TRACK_FROM,
     TRACK_RADIUS,
     _Frame,
-    _pairs,
     _range3,
+    pairs,
 )
 from overmix.render.foreground_ends import REACH, carry, differs_at, judge_end
 
@@ -179,10 +179,10 @@ def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarr
         t = xs[k] - xs[j]  # the crop's sample (i, c) is frame j's (y0 + i + ty, x0 + c + tx)
         return differs_at(cur, frame(j), float(t[1]) + y0, float(t[0]) + x0, level)
 
-    pairs = _pairs(k, count, distances)
+    prs = pairs(k, count, distances)
     flagged = np.zeros(m.shape, bool)
-    if pairs and max(b - a for a, b in pairs) >= 2 * MIN_PAIR:
-        for pr in pairs:
+    if prs and max(b - a for a, b in prs) >= 2 * MIN_PAIR:
+        for pr in prs:
             flagged |= differs(pr[0])[0] & differs(pr[1])[0]
     else:  # the clip's ends: what any frame on the one side sees differently stays
         for j in [k + s * d for d in distances for s in (-1, 1) if 0 <= k + s * d < count]:
