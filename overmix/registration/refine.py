@@ -319,12 +319,16 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
     job = np.repeat(np.arange(nj), counts)
     sa, sb, ok = _resample_pairs(a_imgs, b_imgs, a_valid, b_valid, tiles, bounds, job,
                                  fl.astype(np.int64), half, k, band_rows, cols)
-    inner = (slice(None), slice(2, rows_s - 2), slice(2, cols_s - 2))
+    # sa, sb: (groups, rows_s, tiles per group, cols_s), tile g * T + t at [g, :, t]
+    ng, nper = sa.shape[0], sa.shape[2]
+    inner = (slice(None), slice(2, rows_s - 2), slice(None), slice(2, cols_s - 2))
     a, b = sa[inner], sb[inner]
     # per tile, the rows gx, gy, r, a, b, 1 (masked pixels are 0 in every row), and their
-    # products as one small matrix product per tile (float32, summed in float64)
+    # products as one small matrix product per tile (float32, summed in float64); written
+    # through views in the resampled planes' layout
     x = np.empty((nt, 6, band_rows, cols), np.float32)
-    r = x[:, 2]
+    xg = x.reshape(ng, nper, 6, band_rows, cols).transpose(0, 2, 3, 1, 4)  # (g, 6, rows, T, cols)
+    r = xg[:, 2]
     # m = (a + alpha b + beta) / 2 (the 1/2 is in the derivative matrices), r = a - alpha b
     # - beta; gain 1 and offset 0 (every pair's first step) need neither (the same values)
     alpha, beta = np.asarray(alpha, np.float32), np.asarray(beta, np.float32)
@@ -332,7 +336,8 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
         m = sa + sb
         np.subtract(a, b, out=r)
     else:
-        al, be = alpha[job][:, None, None], beta[job][:, None, None]
+        gj = job[::nper]  # each group's pair
+        al, be = alpha[gj][:, None, None, None], beta[gj][:, None, None, None]
         m = sb * al
         m += sa
         m += be
@@ -340,15 +345,19 @@ def gn_batch(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
         np.subtract(a, r, out=r)
         r -= be
     if max(band_rows, cols) <= _MATMUL_MAX:
-        gx = m[:, 2:rows_s - 2, :] @ _half_diff(cols)
-        gy = np.matmul(_half_diff(band_rows).T, m[:, :, 2:cols_s - 2])
+        # x: one product for every row of every tile; y: one per group, its tiles side by
+        # side
+        gx = (m.reshape(-1, cols_s) @ _half_diff(cols)).reshape(ng, rows_s, nper, cols)
+        xg[:, 0] = gx[:, 2:rows_s - 2]
+        gy = np.matmul(_half_diff(band_rows).T, m.reshape(ng, rows_s, nper * cols_s))
+        xg[:, 1] = gy.reshape(ng, band_rows, nper, cols_s)[..., 2:cols_s - 2]
     else:
         ny, nx = rows_s - 2, cols_s - 2
-        gx = ((m[:, 2:ny, 0:nx - 2] - m[:, 2:ny, 4:nx + 2])
-              + 8.0 * (m[:, 2:ny, 3:nx + 1] - m[:, 2:ny, 1:nx - 1])) / np.float32(24.0)
-        gy = ((m[:, 0:ny - 2, 2:nx] - m[:, 4:ny + 2, 2:nx])
-              + 8.0 * (m[:, 3:ny + 1, 2:nx] - m[:, 1:ny - 1, 2:nx])) / np.float32(24.0)
-    x[:, 0], x[:, 1], x[:, 3], x[:, 4] = gx, gy, a, b
+        xg[:, 0] = ((m[:, 2:ny, :, 0:nx - 2] - m[:, 2:ny, :, 4:nx + 2])
+                    + 8.0 * (m[:, 2:ny, :, 3:nx + 1] - m[:, 2:ny, :, 1:nx - 1])) / np.float32(24.0)
+        xg[:, 1] = ((m[:, 0:ny - 2, :, 2:nx] - m[:, 4:ny + 2, :, 2:nx])
+                    + 8.0 * (m[:, 3:ny + 1, :, 2:nx] - m[:, 1:ny - 1, :, 2:nx])) / np.float32(24.0)
+    xg[:, 3], xg[:, 4] = a, b
     if ok is None:
         x[:, 5] = 1.0
     else:
@@ -370,21 +379,31 @@ def _resample_pairs(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
                     fl: np.ndarray, half: np.ndarray, k: np.ndarray, band_rows: int, cols: int,
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Every pair's tiles of a and b resampled (with the +-2 derivative margin) and, when
-    any plane has a validity mask, where both kernels stay on valid pixels. ``job``: each
-    tile's pair; ``fl``: floor of ``half`` (J, 4), the sample positions' offsets (ay, ax,
-    by, bx)."""
+    any plane has a validity mask, where both kernels stay on valid pixels (tile-major,
+    (tiles, band_rows, cols)). ``job``: each tile's pair; ``fl``: floor of ``half`` (J, 4),
+    the sample positions' offsets (ay, ax, by, bx). The resampled tiles come as (groups,
+    rows, tiles per group, columns) float32, tile g * T + t at ``[g, :, t]``: one group per
+    pair when every pair has as many small tiles (the layout their products leave, so no
+    copy rearranges them), else one per tile."""
     nj = len(tiles)
     taps = 2 * KERNEL_R
     rows_s, cols_s = band_rows + 4, cols + 4
     nr, nc = rows_s + taps - 1, cols_s + taps - 1
     nt = bounds[-1]
+    n = nt // nj
+    # small tiles, as many in every pair (the usual case): one product per pass for all
+    # the (side, pair)s at once, the windows gathered as (side-pair, rows, tiles, columns)
+    # so that the x pass leaves each pair's tiles side by side for its y pass
+    grouped = nc <= _GROUP_MAX and n * nj == nt and all(
+        bounds[j] == j * n for j in range(nj))
     # every tile's windows of a (first nt) and of b (last nt), gathered one plane at a time
     # (a frame's pairs share its plane), then resampled with each pair's banded kernel
     # matrices (products small enough that BLAS never starts threads, whose start-up on a
     # busy machine costs more than the product)
     q = np.concatenate(tiles) if nj > 1 else np.asarray(tiles[0])
     starts = np.tile(q, 2) + (fl - (2 + KERNEL_R - 1))[job]  # (nt, 4): a row, col, b row, col
-    win = np.empty((2 * nt, nr, nc), np.float32)  # converted as gathered (one pass less)
+    # converted as gathered (one pass less)
+    win = np.empty((2 * nj, nr, n, nc) if grouped else (2 * nt, nr, nc), np.float32)
     for side, imgs in ((0, a_imgs), (1, b_imgs)):
         j = 0
         while j < nj:  # runs of pairs on the same plane: one gather
@@ -392,8 +411,13 @@ def _resample_pairs(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
             while e < nj and imgs[e] is imgs[j]:
                 e += 1
             lo, hi = bounds[j], bounds[e]
-            win[side * nt + lo:side * nt + hi] = _gather(
-                imgs[j], starts[lo:hi, 2 * side], starts[lo:hi, 2 * side + 1], nr, nc)
+            got = _gather(imgs[j], starts[lo:hi, 2 * side], starts[lo:hi, 2 * side + 1],
+                          nr, nc)
+            if grouped:
+                g0 = side * nj + j
+                win[g0:g0 + e - j].transpose(0, 2, 1, 3)[...] = got.reshape(e - j, n, nr, nc)
+            else:
+                win[side * nt + lo:side * nt + hi] = got
             j = e
     ok: np.ndarray | None = None
     if any(v is not None for v in a_valid) or any(v is not None for v in b_valid):
@@ -408,32 +432,29 @@ def _resample_pairs(a_imgs: list[np.ndarray], b_imgs: list[np.ndarray],
     kx = np.ascontiguousarray(_bands(np.concatenate([k[:, 1], k[:, 3]]), cols_s, nc)
                               .transpose(0, 2, 1))
     ky = _bands(np.concatenate([k[:, 0], k[:, 2]]), rows_s, nr)
+    if grouped:
+        # x pass on every window row of the pair, then the y pass on its tiles' columns
+        # side by side; the result is already (side-pair, rows, tiles, columns)
+        tmp = np.matmul(win.reshape(2 * nj, nr * n, nc), kx)
+        out = np.matmul(ky, tmp.reshape(2 * nj, nr, n * cols_s)).reshape(
+            2 * nj, rows_s, n, cols_s)
+        return out[:nj], out[nj:], ok
     if nc > _GROUP_MAX:  # large tiles: one batched product per pass, a matrix per tile
         both = np.concatenate([job, job + nj])
         out = np.matmul(ky[both], np.matmul(win, kx[both]))
-        return out[:nt], out[nt:], ok
-    # small tiles: one product per (side, pair) and pass (a product per tile costs BLAS's
-    # per-call set-up and packing each time): the x pass on all the pair's window rows at
-    # once, the y pass on all its tiles' columns side by side
-    n = nt // nj
-    if n * nj == nt and all(bounds[j] == j * n for j in range(nj)):
-        # as many tiles in every pair (the usual case): the same products, all of them in
-        # one batched call per pass (numpy's per-call cost, not BLAS's, is what remains)
-        tmp = np.matmul(win.reshape(2 * nj, n * nr, nc), kx)
-        cat = tmp.reshape(2 * nj, n, nr, cols_s).transpose(0, 2, 1, 3).reshape(
-            2 * nj, nr, n * cols_s)
-        out = np.matmul(ky, cat).reshape(2 * nj, rows_s, n, cols_s).transpose(0, 2, 1, 3)
-        out = out.reshape(2 * nt, rows_s, cols_s)
-        return out[:nt], out[nt:], ok
+        return out[:nt, :, None], out[nt:, :, None], ok
+    # small tiles, pairs with different counts: one product per (side, pair) and pass (a
+    # product per tile costs BLAS's per-call set-up and packing each time): the x pass on
+    # all the pair's window rows at once, the y pass on all its tiles' columns side by side
     out = np.empty((2 * nt, rows_s, cols_s), np.float32)
     for side in range(2):
         for j in range(nj):
             lo, hi = side * nt + bounds[j], side * nt + bounds[j + 1]
-            n = hi - lo
-            tmp = win[lo:hi].reshape(n * nr, nc) @ kx[side * nj + j]
-            cat = tmp.reshape(n, nr, cols_s).transpose(1, 0, 2).reshape(nr, n * cols_s)
-            out[lo:hi] = (ky[side * nj + j] @ cat).reshape(rows_s, n, cols_s).transpose(1, 0, 2)
-    return out[:nt], out[nt:], ok
+            m = hi - lo
+            tmp = win[lo:hi].reshape(m * nr, nc) @ kx[side * nj + j]
+            cat = tmp.reshape(m, nr, cols_s).transpose(1, 0, 2).reshape(nr, m * cols_s)
+            out[lo:hi] = (ky[side * nj + j] @ cat).reshape(rows_s, m, cols_s).transpose(1, 0, 2)
+    return out[:nt, :, None], out[nt:, :, None], ok
 
 
 def _batch_sums(x: np.ndarray, job: np.ndarray, bounds: list[int], c2: np.ndarray,

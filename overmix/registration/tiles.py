@@ -76,18 +76,17 @@ def _tiles(y0: int, x0: int, rows: int, cols: int, budget: int | None,
         ys, xs = _spread(y0, rows, th, ny), _spread(x0, cols, tw, nx)
         grid = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1).reshape(-1, 2)
         return np.ascontiguousarray(grid, np.int64), th, tw
-    plan = _zone_plan(y0, x0, rows, cols, th, tw, ny, nx, cell, math.floor(shift[1]),
-                      math.floor(shift[0]), energy.shape[0], energy.shape[1])
-    i11, i01, i10, i00, sy, sx = plan
-    # tile energy of every candidate of every zone (ny, nx, candidates), integral image
-    flat = energy.ravel()
-    e = flat[i11] - flat[i01] - flat[i10] + flat[i00]
-    zones = np.arange(ny * nx)
-    best = e.reshape(ny * nx, -1).argmax(axis=1)
-    out = np.empty((ny * nx, 2), np.int64)
-    out[:, 0] = sy.reshape(ny * nx, -1)[zones, best]
-    out[:, 1] = sx.reshape(ny * nx, -1)[zones, best]
-    return out, th, tw
+    corners, starts, first = _zone_plan(y0, x0, rows, cols, th, tw, ny, nx, cell,
+                                        math.floor(shift[1]), math.floor(shift[0]),
+                                        energy.shape[0], energy.shape[1])
+    # tile energy of every candidate of every zone (zones, candidates), integral image
+    v = energy.ravel().take(corners)
+    e = v[0] - v[1]
+    e -= v[2]
+    e += v[3]
+    best = e.argmax(axis=1)
+    best += first
+    return starts.take(best, axis=0), th, tw
 
 
 @functools.lru_cache(maxsize=64)
@@ -95,9 +94,9 @@ def _zone_plan(y0: int, x0: int, rows: int, cols: int, th: int, tw: int, ny: int
                cell: int, fy: int, fx: int, hc: int, wc: int) -> tuple[np.ndarray, ...]:
     """Where :func:`_tiles` looks, which depends only on the region, the grid and the whole
     part of the shift (the same for every frame of a steady pan: cached): flat indices of
-    the four integral-image corners of every candidate tile of every zone, (ny, nx, m)
-    each, and the candidates' starts (y, x), (ny, nx, m) each. ``hc, wc``: the integral
-    image's shape."""
+    the four integral-image corners (11, 01, 10, 00) of every candidate tile of every zone
+    (4, ny nx, m), the candidates' starts (y, x) (ny nx m, 2) and each zone's first
+    candidate's row in them (ny nx,). ``hc, wc``: the integral image's shape."""
     ey = np.linspace(y0, y0 + rows, ny + 1).astype(np.int64)
     ex = np.linspace(x0, x0 + cols, nx + 1).astype(np.int64)
     # candidate starts per zone row / column (every ``cell`` px), padded to one length by
@@ -110,9 +109,13 @@ def _zone_plan(y0: int, x0: int, rows: int, cols: int, th: int, tw: int, ny: int
         return (cy[:, None, :, None] * wc + cx[None, :, None, :]).reshape(ny, nx, my * mx)
 
     shape = (ny, nx, my, mx)
-    sy = np.broadcast_to(ys[:, None, :, None], shape).reshape(ny, nx, my * mx)
-    sx = np.broadcast_to(xs[None, :, None, :], shape).reshape(ny, nx, my * mx)
-    plan = (corner(cy1, cx1), corner(cy0, cx1), corner(cy1, cx0), corner(cy0, cx0), sy, sx)
+    starts = np.empty((ny * nx * my * mx, 2), np.int64)
+    starts[:, 0] = np.broadcast_to(ys[:, None, :, None], shape).ravel()
+    starts[:, 1] = np.broadcast_to(xs[None, :, None, :], shape).ravel()
+    corners = np.stack([corner(cy1, cx1), corner(cy0, cx1), corner(cy1, cx0),
+                        corner(cy0, cx0)]).reshape(4, ny * nx, my * mx)
+    first = np.arange(ny * nx) * (my * mx)
+    plan = (corners, starts, first)
     for a in plan:
         a.flags.writeable = False  # cached and shared
     return plan

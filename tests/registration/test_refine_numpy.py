@@ -86,12 +86,18 @@ def _definition(a_img: np.ndarray, b_img: np.ndarray, a_valid: np.ndarray | None
 
 
 @pytest.mark.parametrize("matmul", [True, False])
-def test_batched_pairs_match_definition(matmul: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("layout", ["uneven", "even", "per tile"])
+def test_batched_pairs_match_definition(matmul: bool, layout: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Three pairs in one call, each with its own shift (kernel phases and window offsets
     from d/2 and -d/2), masks, robust scale and gain: the sums and histogram of each pair
-    are those of its tiles by the definition."""
+    are those of its tiles by the definition. ``layout``: the pairs have different tile
+    counts (resampled a pair at a time), as many (all pairs in one product per pass, tiles
+    side by side), or the tiles are resampled one at a time (the large tiles' way)."""
     if not matmul:
         monkeypatch.setattr("overmix.registration.refine._MATMUL_MAX", 0)
+    if layout == "per tile":
+        monkeypatch.setattr("overmix.registration.refine._GROUP_MAX", 0)
     rng = np.random.default_rng(5)
     h, w = 48, 60
     imgs = [rng.random((h, w)).astype(np.float32) for _ in range(3)]
@@ -99,6 +105,8 @@ def test_batched_pairs_match_definition(matmul: bool, monkeypatch: pytest.Monkey
     jobs = [(0, 1), (2, 1), (0, 2)]  # (a, b) image of each pair
     tiles = [np.array([[16, 14], [20, 30]], np.int64), np.array([[18, 22]], np.int64),
              np.array([[15, 16], [24, 28], [17, 36]], np.int64)]
+    if layout == "even":
+        tiles = [np.concatenate([t, t + 1])[:2] for t in tiles]
     shifts = np.array([[1.3, -0.7], [-2.45, 3.9], [0.5, 0.25]])  # (dx, dy)
     c2 = np.array([0.0, 0.01, 0.004])
     alpha, beta = np.array([1.0, 0.9, 1.1]), np.array([0.0, 0.01, -0.02])
