@@ -15,7 +15,11 @@ reduced mask took, *if* it connects to the outside of the mask without crossing 
 pixel: the full-resolution outline of the moving thing encloses its flat inside, which
 matches itself after a small move (the aperture problem) and must stay. Near the ends of the
 clip, where a frame has no pair on one side, a band pixel must match every frame it is
-compared with (on the one side there is) to be released.
+compared with (on the one side there is) to be released. The frames within :data:`SHORT`
+of an end have short pairs only (a slow thing's flat inside is missed, a swinging leg's
+ghost stays): their masks, and the clip's end frames' carried from them, are judged again
+against the frames towards the middle that see the background
+(:func:`overmix.render.foreground_ends.judge_end`).
 
 The flagged outline is grown by :data:`EDGE_GROW` px (its anti-aliased, codec-ringing
 edge). Masks are kept on their bounding box (:class:`overmix.render.fixed_edges.Crop`).
@@ -47,6 +51,7 @@ BAND = 2  # reduced samples: how far inside its edge a reduced mask may be wrong
 EDGE_GROW = 1  # px: the soft edge of a flagged outline that stays in the mask
 MIN_PAIR = 2  # frames: a frame whose widest pair is closer than this is judged one-sided
 FOLLOWED = 0.9  # share of a mask the clip's ends must find again to take it
+SHORT = 4  # frames: a row this close to an end has only short pairs (judged one-sided too)
 
 
 def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
@@ -114,10 +119,15 @@ def _frames_read_once(luma: Callable[[int], np.ndarray]
 
 def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: np.ndarray,
                 shape: tuple[int, int], r: int) -> list[Crop | None]:
-    """The first and last :data:`TRACK_FROM` rows' masks (carried from a neighbour) judged
-    again against the frames on their one side that see the background
-    (:func:`overmix.render.foreground_ends.judge_end`); ``r``: full-resolution pixels per
-    sample of the analysis."""
+    """The masks of the rows near the clip's ends judged again against the frames on their
+    one side that see the background (:func:`overmix.render.foreground_ends.judge_end`);
+    ``r``: full-resolution pixels per sample of the analysis. First the rows whose pairs
+    are all short (within :data:`SHORT` of an end: no pair reaches a frame where a swinging
+    leg has moved off, so what the pair frames' legs covered stays masked, a ghost), their
+    own masks judged; then the first and last :data:`TRACK_FROM` rows, their masks carried
+    from those judged neighbours."""
+    from scipy import ndimage  # lazy: only scenes with something moving get here
+
     count = len(out)
     if count <= 2 * TRACK_FROM + 1:
         return out
@@ -128,13 +138,29 @@ def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: n
         got = out[j]
         return None if got is None else got.full(shape)
 
+    def judged_mask(j: int) -> np.ndarray | None:
+        got = judged[j]
+        return None if got is None else got.full(shape)
+
     judged = list(out)
-    for e in [*range(TRACK_FROM), *range(count - TRACK_FROM, count)]:
+    ends = [*range(TRACK_FROM), *range(count - TRACK_FROM, count)]
+    short = [k for k in range(count) if TRACK_FROM <= min(k, count - 1 - k) < SHORT]
+    for e in short:
+        got = out[e]
+        if got is None:
+            continue
+        own = got.full(shape)
+        m = judge_end(e, own, own, frame, mask, xs, count, reach=REACH * r, grow=r)
+        # its own outline was judged at full resolution already: the judged mask's soft
+        # edge is not grown past it (only what was added beyond it keeps its edge)
+        m &= own | ~ndimage.binary_dilation(own, iterations=EDGE_GROW)
+        judged[e] = _to_crop(m) if m.any() else None
+    for e in ends:
         got = out[e]
         if got is None:
             continue
         src = TRACK_FROM if e < TRACK_FROM else count - 1 - TRACK_FROM
-        m_src = mask(src)
+        m_src = judged_mask(src)
         carried = got.full(shape)
         fits = carried
         if m_src is not None:

@@ -13,8 +13,11 @@ Here, at full resolution, such a place goes to the frame whose moving-foreground
 *thinnest* there: its nearest usable sample lies within :data:`RIM` px. A mask's last pixels
 are where it is most likely wrong (too wide), and its depth is where it is sure; a place deep
 inside every frame's mask (never seen) keeps the consensus's choice. Ties go to the frame
-nearest to the middle. 720p sprite, 40 frames, 8-bit: the "few" pixels no frame was used at
-held 73 % of that region's squared error (see ``docs/architecture.md`` for the figures).
+farthest from the middle: the middle frames' masks are tight where their pairs flag the
+outline itself, the end frames' a pixel wide (one-sided or carried), so at equal depth the
+middle frame shows the thing and the end frame the place it left. 720p sprite, 40 frames,
+8-bit: the "few" pixels no frame was used at held 73 % of that region's squared error
+(see ``docs/architecture.md`` for the figures).
 """
 
 from __future__ import annotations
@@ -95,7 +98,9 @@ def rim_owners(outliers: Callable[[int], np.ndarray | None],
     seen = np.zeros(size, bool)  # some frame sees the place clean
     depth = np.full(size, 255, np.uint8)  # the thinnest mask there (1/8 px; 255: none)
     owner = np.full(size, -1, np.int16 if n < 32767 else np.int32)
-    for k in sorted(range(n), key=lambda j: abs(j - n // 2)):  # ties: nearest the middle
+    # ties: the frame farthest from the middle (the places beside a slow thing are seen
+    # clean by the frames at the clip's ends; the middle one shows the thing)
+    for k in sorted(range(n), key=lambda j: -abs(2 * j - (n - 1))):
         y, x = org[k]
         out = outliers(k)
         if out is None:

@@ -16,7 +16,7 @@ from scipy import ndimage
 
 from overmix.render.consensus import upsample_mask
 from overmix.render.foreground import moving_foreground
-from overmix.render.foreground_edges import redraw_moving
+from overmix.render.foreground_edges import SHORT, redraw_moving
 from tests.registration.scenes import cel_world
 
 H, W, N = 200, 320, 24
@@ -72,8 +72,11 @@ def test_redrawn_masks_hug_the_character() -> None:
         assert masks[k] is not None and crops[k] is not None
         coarse = upsample_mask(masks[k], R, (H, W))
         fine = crops[k].full((H, W))
-        # the character stays left out as much as the reduced masks left it out
-        assert (fine & t).sum() >= (coarse & t).sum() - 0.005 * t.sum(), k
+        # the character stays left out as much as the reduced masks left it out (the frames
+        # within SHORT of the ends are judged again one-sided: frame 2 releases 1.0 % of it
+        # that its views see as the background, frame 3 and N - 4 add 0.2 % and 2.4 %)
+        tol = 0.005 if SHORT <= min(k, N - 1 - k) else 0.015
+        assert (fine & t).sum() >= (coarse & t).sum() - tol * t.sum(), k
         # the background 2-6 px off it: the reduced masks take a band of it (two reduced
         # samples at most); the redrawn ones far less
         rim = ndimage.binary_dilation(t, iterations=6) & ~ndimage.binary_dilation(t)

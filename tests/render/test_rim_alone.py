@@ -143,3 +143,30 @@ def test_still_shows_the_background_its_end_frames_alone_see() -> None:
         & ~(~usable)[2:-2, :-4] & ~(~usable)[2:-2, 4:]  # a kernel off the masks
     assert (np.abs(new - ref) - np.abs(old - ref))[inner].max() < 1e-3
     assert np.abs(new - ref).mean() < 0.8 * np.abs(old - ref).mean()
+
+
+def test_equally_thin_masks_give_the_place_to_the_frame_at_the_clips_end() -> None:
+    # a block moving 1 px per frame to the right on a still canvas; the middle frames'
+    # masks are tight (their pairs flag the outline itself), the end frames' are a pixel
+    # wide (they carry a neighbour's mask). Beside the block's union, the place only the
+    # first frame sees clean is 1 px inside its mask and 1 px inside frame 1's block:
+    # equally thin, and frame 1 shows the block there
+    n, h, w = 9, 24, 64
+    xy = np.zeros((n, 2))
+    cols = np.arange(w)
+    truth, masks = [], []
+    for k in range(n):
+        t = np.zeros((h, w), bool)
+        t[6:18, (cols >= 20 + k) & (cols < 40 + k)] = True
+        m = t.copy()
+        if k in (0, n - 1):
+            m[5:19, (cols >= 19 + k) & (cols < 41 + k)] = True
+        truth.append(t)
+        masks.append(m)
+    got = rim_owners(lambda j: masks[j], lambda j: masks[j], xy, (h, w))
+    seen_by = {40: 0, 27: n - 1}  # column -> the only frame that sees it clean (rows 6-17)
+    for col, k in seen_by.items():
+        assert not truth[k][6:18, col].any()
+        assert all(truth[j][6:18, col].all() for j in range(n) if j != k)
+        owners = got.owner[6:18, col]
+        assert (owners == k).all(), owners  # the old ties (nearest the middle) gave 1 / 7
