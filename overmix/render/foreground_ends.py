@@ -72,7 +72,8 @@ def carry(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
     return moved, fits
 
 
-def judge_end(e: int, carried: np.ndarray, fits: np.ndarray, frame: Callable[[int], np.ndarray],
+def judge_end(e: int, carried: np.ndarray, fits: np.ndarray | None,
+              frame: Callable[[int], np.ndarray],
               mask: Callable[[int], np.ndarray | None], xy: np.ndarray, count: int, *,
               reach: int = REACH, grow: int = 1, level: float = LEVEL) -> np.ndarray:
     """End frame ``e``'s mask, judged again against the views of the background (see the
@@ -84,8 +85,10 @@ def judge_end(e: int, carried: np.ndarray, fits: np.ndarray, frame: Callable[[in
         The end frame (offsets row).
     carried : ndarray bool (h, w)
         Its mask as carried from a neighbour.
-    fits : ndarray bool (h, w)
-        Where frame ``e`` shows what was carried (:func:`carry`).
+    fits : ndarray bool (h, w) or None
+        Where frame ``e`` shows what was carried (:func:`carry`). None: ``carried`` is the
+        frame's own mask, which fits where the views do not see it as the background (a
+        ghost's lines, that the views show as theirs, do not make a flat region the thing).
     frame : callable ``j -> ndarray float32 (h, w)``
         Working Y' of row ``j`` (at the masks' resolution).
     mask : callable ``j -> ndarray bool (h, w) or None``
@@ -132,9 +135,9 @@ def judge_end(e: int, carried: np.ndarray, fits: np.ndarray, frame: Callable[[in
         seen += clean
         odd += clean & diff
     part = carried[y0:y1, x0:x1]
-    fit = fits[y0:y1, x0:x1]
     other = (seen > 0) & (odd == seen)
     same = (seen >= AGREE) & (odd == 0)
+    fit = part & ~same if fits is None else fits[y0:y1, x0:x1]
     got = _by_region((part & ~same & fit) | other, part, fit, other, same, seen, cur.y)
     out = carried.copy()
     out[y0:y1, x0:x1] = ndimage.binary_dilation(got, iterations=EDGE_GROW) | got
