@@ -277,8 +277,11 @@ def _moving(store: FrameStore, pos: list[int], offsets: Offsets, r: int,
 def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets,
                   plan: CleanPlan) -> list[Crop | None] | None:
     """The screen-fixed masks redrawn at full resolution (:mod:`overmix.render.fixed_edges`),
-    or None when no row has any. Frames are read in order, a window of them cached."""
-    from overmix.render.fixed_edges import refine_fixed  # lazy: scipy
+    without the background seen between or through glyphs (:mod:`overmix.render.
+    fixed_behind`), or None when no row has any. Frames are read in order, a window of them
+    cached."""
+    from overmix.render.fixed_behind import release_behind  # lazy: scipy
+    from overmix.render.fixed_edges import refine_fixed
 
     if all(plan.candidates(n) is None for n in range(len(pos))):
         return None
@@ -300,6 +303,7 @@ def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets,
             if occ.any() else None
     if plan.edge_mask is not None:
         still = plan.edge_mask if still is None else (still | plan.edge_mask)
-    return refine_fixed(luma, offsets.xy, plan.candidates, thr=FIXED_THR,
-                        min_span=FIXED_SPAN, reach=FIXED_CACHE, still=still,
-                        moving=plan.found_moving)
+    crops = refine_fixed(luma, offsets.xy, plan.candidates, thr=FIXED_THR,
+                         min_span=FIXED_SPAN, reach=FIXED_CACHE, still=still,
+                         moving=plan.found_moving)
+    return release_behind(luma, offsets.xy, crops, thr=FIXED_THR, reach=FIXED_CACHE)
