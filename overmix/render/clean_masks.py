@@ -34,6 +34,10 @@ MOVING_SHARE = 0.5
 # persistent); a logo's footprint is the logo (measured 0.89 of it at 640x360, a walking
 # character 0.03, a subtitle band beside a character 0.44)
 STAYS = 0.25
+# a screen-fixed part inside a moving part goes with the piece of it kept when more than this
+# share of the moving pixels around it are that piece's
+SPECK_SHARE = 0.5
+SPECK_SIZE = 0.1  # ... and it is at most this share of that piece's area
 OCCLUDER_WIDTH = 3  # reduced samples: thinner never-changing content is not an occluder
 _EIGHT = np.ones((3, 3), bool)  # 8-connected parts
 
@@ -73,8 +77,38 @@ def defer_to_fixed(moving: np.ndarray, near: np.ndarray, reach: int) -> np.ndarr
         zone = ndimage.binary_dilation(near, structure=_EIGHT, iterations=reach)
         away = np.bincount(lab2[rest & ~zone], minlength=n2 + 1) >= reach * reach
         away[0] = False
-        kept |= away[lab2]
+        pieces = np.where(away[lab2], lab2, 0)
+        kept |= (pieces > 0) | _specks(near & drop[lab], pieces, moving)
     return kept
+
+
+def _specks(near: np.ndarray, pieces: np.ndarray, moving: np.ndarray) -> np.ndarray:
+    """The parts of ``near`` (bool: screen-fixed content grown, within moving parts left
+    to it) that lie in a piece kept (``pieces``: int labels, 0: none): most of the moving
+    pixels around them (a pixel out) are that piece's, and they are small beside it (at
+    most :data:`SPECK_SIZE` of its area). A flat patch of a slow character's coat or face
+    keeps its screen value for a while and looks screen-fixed; the piece of the character
+    kept takes it back with its surroundings (left out, they opened the character's mask
+    at its rim: 720p subsprite). A subtitle line's zone is surrounded by its change and
+    is no speck beside the legs that reach it."""
+    from scipy import ndimage
+
+    lab, n = ndimage.label(near, structure=_EIGHT)
+    if n == 0 or not pieces.any():
+        return np.zeros_like(near)
+    area = np.bincount(lab.ravel(), minlength=n + 1)
+    size = np.bincount(pieces.ravel())
+    size[0] = 0
+    around = ndimage.grey_dilation(lab, size=(3, 3))
+    ring = (around > 0) & (lab == 0) & moving
+    held = np.bincount(around[ring], minlength=n + 1)
+    ours = ring & (pieces > 0)
+    mine = np.bincount(around[ours], minlength=n + 1)
+    beside = np.zeros(n + 1, np.int64)  # the largest piece around each part
+    np.maximum.at(beside, around[ours], size[pieces[ours]])
+    back = (mine > SPECK_SHARE * held) & (area <= SPECK_SIZE * beside)
+    back[0] = False
+    return back[lab]
 
 
 def travelling(persistent: np.ndarray, moving: list[np.ndarray | None]) -> np.ndarray:

@@ -43,3 +43,21 @@ def test_character_touching_a_subtitle_stays_left_out_whole() -> None:
     moving = np.zeros((H, W), bool)
     moving[20:100, 90:110] = True  # mostly off the subtitle: kept, feet included
     assert np.array_equal(defer_to_fixed(moving, near, 4), moving)
+
+
+def test_still_looking_patch_of_a_joined_character_stays_with_it() -> None:
+    """A flat patch of the character's coat at its rim keeps its screen value for a while
+    and was redrawn screen-fixed: with the character's part joined to the subtitle's change
+    (mostly subtitle), the character's piece kept used to lose the patch's zone, an opening
+    in its mask at the rim (720p subsprite: its outline ghosted there). The piece takes the
+    patch back; the subtitle's zone stays to the redrawing."""
+    fixed, near = _subtitle()
+    patch = np.zeros((H, W), bool)
+    patch[50:56, 104:110] = True  # on the body's right rim
+    near = near | grow(patch, 2)
+    moving = np.zeros((H, W), bool)
+    moving[93:111, 26:174] = True  # the subtitle changing (most of the part)
+    moving[40:93, 90:110] = True  # body and legs, down to the subtitle
+    out = defer_to_fixed(moving, near, 4)
+    assert out[40:88, 90:110].all()  # the body whole, its rim patch included (old: not)
+    assert not (out & grow(fixed, 2)).any()  # the subtitle's zone is not given back
