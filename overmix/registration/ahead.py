@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from overmix.registration.framestats import flat_codes, flat_level, histograms
+from overmix.registration.masks import range3
 from overmix.registration.pyramid import CODE_GAIN, _n_levels, level_codes
 from overmix.registration.schedule import _POOL_MIN_PIXELS
 from overmix.registration.static import _down2, _edges
@@ -49,8 +50,10 @@ class Frame:
     pyramid without masks) and the screen-fixed search's working level (``half``: the
     pyramid's half-resolution codes, or :func:`~overmix.registration.static._down2` of a
     one-level pyramid's frame) with its :func:`~overmix.registration.static._edges`
-    (``unit``: half's values per luma unit). None: not made (large frames; a frame that is
-    not a float 2-D plane of frame 0's shape, which the caller reports)."""
+    (``unit``: half's values per luma unit), and the classification's
+    :func:`~overmix.registration.masks.range3` of the coarsest level. None: not made (large
+    frames; a frame that is not a float 2-D plane of frame 0's shape, which the caller
+    reports)."""
 
     y: np.ndarray
     codes: list[np.ndarray] | None = None
@@ -60,6 +63,7 @@ class Frame:
     half: np.ndarray | None = None
     edges: np.ndarray | None = None
     unit: float = 1.0
+    range3: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def frames_ahead(read: Callable[[int], np.ndarray], n: int, detect: bool = False
@@ -169,9 +173,11 @@ def _batch(read: Callable[[int], np.ndarray], ks: range, y0: np.ndarray, detect:
         half = codes[1]
     unit = CODE_GAIN if nlv > 1 else 1.0
     edges = None if half is None else _edges(half, unit)
+    lo, hi = range3(codes[-1]) if detect else (None, None)
     # the frames themselves are released: their shape stands in for them (no pixels)
     stand_in = np.broadcast_to(np.float32(0), y0.shape)
     return [Frame(stand_in, [c[b] for c in codes], None if energy is None else energy[b], flat[b],
                   None if hist is None else hist[b], None if half is None else half[b],
-                  None if edges is None else edges[b], unit)
+                  None if edges is None else edges[b], unit,
+                  None if lo is None or hi is None else (lo[b], hi[b]))
             for b in range(m)] + [Frame(y) for y in rest], err

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SceneMasks", "classify_pair", "FLOOR", "full_size"]
+__all__ = ["SceneMasks", "classify_pair", "FLOOR", "full_size", "range3"]
 
 # Smallest 3x3-mean difference (luma units, Y' in [0, 1]) that counts as "does not match":
 # above H.264 noise at crf ~18-24 on both 8 and 10 bits, below any visible overlay.
@@ -54,7 +54,8 @@ MIN_FRACTION = 0.002
 
 
 def classify_pair(ref: np.ndarray, mov: np.ndarray, d: tuple[float, float], *,
-                  unit: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+                  unit: float = 1.0, ref_range: tuple[np.ndarray, np.ndarray] | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Non-background and screen-fixed maps of ``mov`` (its coordinates).
 
     Parameters
@@ -64,6 +65,9 @@ def classify_pair(ref: np.ndarray, mov: np.ndarray, d: tuple[float, float], *,
         offset: uint16 codes of the aligner's pyramid, or float luma with ``unit=1``).
     d : (dx, dy)
         Background shift at this level, ``mov(p) = ref(p + d)``.
+    ref_range : ((h - 2, w - 2), (h - 2, w - 2)), optional
+        :func:`range3` of ``ref`` (uint16 codes), when made already (the read-ahead makes
+        it for a batch of small frames at once).
 
     Returns
     -------
@@ -84,8 +88,11 @@ def classify_pair(ref: np.ndarray, mov: np.ndarray, d: tuple[float, float], *,
     if y1 - y0 < 3 or x1 - x0 < 3:
         return moving, static
     # ref's 3x3 range around p + d: only the window that holds it (inside ref, no padding)
-    raw = _distance(mov[y0:y1, x0:x1], ref[y0 + iy - 1:y1 + iy + 1, x0 + ix - 1:x1 + ix + 1],
-                    scale)
+    ry, rx = y0 + iy - 1, x0 + ix - 1
+    raw = _distance(mov[y0:y1, x0:x1], ref[ry:y1 + iy + 1, rx:x1 + ix + 1], scale,
+                    ranges=None if ref_range is None else
+                    (ref_range[0][ry:ry + y1 - y0, rx:rx + x1 - x0],
+                     ref_range[1][ry:ry + y1 - y0, rx:rx + x1 - x0]))
     if raw is None:
         return moving, static  # 3x3 means stay below the largest value: nothing moves
     da = _box3(raw)
@@ -99,23 +106,27 @@ def classify_pair(ref: np.ndarray, mov: np.ndarray, d: tuple[float, float], *,
     moving[y0:y1, x0:x1] = mv
     if max(abs(dx), abs(dy)) >= 1.0:
         d0 = _box3(_distance(mov[y0:y1, x0:x1], ref[y0 - 1:y1 + 1, x0 - 1:x1 + 1], scale,
-                             None))
+                             None, None if ref_range is None else
+                             (ref_range[0][y0 - 1:y1 - 1, x0 - 1:x1 - 1],
+                              ref_range[1][y0 - 1:y1 - 1, x0 - 1:x1 - 1])))
         static[y0:y1, x0:x1] = mv & (d0 < STATIC_RATIO * da) & (d0 < 0.5 * FLOOR)
     moving = _filter3(moving, np.logical_or)
     return moving, _filter3(static, np.logical_or) & moving
 
 
 def _distance(v: np.ndarray, ref: np.ndarray, scale: np.float32,
-              limit: float | None = 0.99 * FLOOR) -> np.ndarray | None:
+              limit: float | None = 0.99 * FLOOR,
+              ranges: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
     """:func:`_outside` of ``v`` (h, w) against the 3x3 ranges of ``ref`` (h + 2, w + 2), in
     luma (float32; values times ``scale``); None when it stays below ``limit`` everywhere.
     uint16 codes (the aligner's pyramid) in exact integer arithmetic: twice the distance in
     codes is ``max(3 lo - hi - 2 v, 2 v - 3 hi + lo, 0)`` (:data:`WIDEN` = 1/2), and a clean
-    pan's pair is told from it before any float map is made."""
+    pan's pair is told from it before any float map is made. ``ranges``: ``range3(ref)``
+    when the caller has it (uint16 codes)."""
     if v.dtype != np.uint16 or ref.dtype != np.uint16 or WIDEN != 0.5:
         raw = _outside(v.astype(np.float32) * scale, *_range3(ref, scale))
         return None if limit is not None and float(raw.max()) < limit else raw
-    lo, hi = _range3(ref, None)
+    lo, hi = _range3(ref, None) if ranges is None else ranges
     v2 = np.multiply(v, 2, dtype=np.int32)
     t = np.multiply(lo, 3, dtype=np.int32)
     t -= hi
@@ -139,18 +150,25 @@ def _outside(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(lo - r - v, v - hi - r), 0)
 
 
+def range3(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """3x3 minimum and maximum of uint16 codes ``codes`` (h, w), or of each plane of a
+    stack (m, h, w), on the inner (h - 2, w - 2) pixels: what :func:`classify_pair` reads
+    of its ``ref`` (``ref_range``)."""
+    return _range3(codes, None)
+
+
 def _range3(a: np.ndarray, scale: np.float32 | None) -> tuple[np.ndarray, np.ndarray]:
     """3x3 minimum and maximum of ``a`` (h, w) on its inner (h - 2, w - 2) pixels, times
     ``scale``, float32 (separable passes of shifted slices); in a's own type when ``scale``
-    is None."""
-    lo = np.minimum(a[:, :-2], a[:, 1:-1])
-    hi = np.maximum(a[:, :-2], a[:, 1:-1])
-    np.minimum(lo, a[:, 2:], out=lo)
-    np.maximum(hi, a[:, 2:], out=hi)
+    is None (then also of each plane of a stack (..., h, w))."""
+    lo = np.minimum(a[..., :-2], a[..., 1:-1])
+    hi = np.maximum(a[..., :-2], a[..., 1:-1])
+    np.minimum(lo, a[..., 2:], out=lo)
+    np.maximum(hi, a[..., 2:], out=hi)
     out = []
     for r, op in ((lo, np.minimum), (hi, np.maximum)):
-        v = op(r[:-2], r[1:-1])
-        op(v, r[2:], out=v)
+        v = op(r[..., :-2, :], r[..., 1:-1, :])
+        op(v, r[..., 2:, :], out=v)
         if scale is None:
             out.append(v)
             continue

@@ -53,6 +53,8 @@ class PreparedPlane:
     # rfft2 of the windowed levels the coarse search correlated (cached, by level)
     specs: dict[int, np.ndarray] = field(default_factory=dict)
     energy: np.ndarray | None = None  # integral image of gradient energy (cached)
+    # masks.range3 of the coarsest level's codes, when made ahead (registration.ahead)
+    range3: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def nbytes(self) -> int:

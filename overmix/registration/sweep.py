@@ -117,6 +117,7 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
                                                provisional, shared, fr.codes)
             if fr.energy is not None and window[k].levels[0].valid is None:
                 window[k].energy = fr.energy  # made ahead (tiles._energy without a mask)
+            window[k].range3 = fr.range3  # made ahead (the codes, whatever the masks)
             if k == 0 and detect:
                 found = SceneMasks(shape, 2 ** _map_level(window[0]), n,
                                    bars_mask(shape, bars, 0) if any(bars) else None)
@@ -400,7 +401,8 @@ def _classify(found: SceneMasks, ref: PreparedPlane, mov: PreparedPlane, d: np.n
     lvl = _map_level(mov)
     dl = (float(d[0]) / 2 ** lvl, float(d[1]) / 2 ** lvl)
     moving, static = classify_pair(_map_img(ref, lvl), _map_img(mov, lvl), dl,
-                                   unit=CODE_GAIN)
+                                   unit=CODE_GAIN,
+                                   ref_range=ref.range3 if lvl == len(ref.levels) - 1 else None)
     h, w = moving.shape
     overlap = max(0.0, w - abs(dl[0])) * max(0.0, h - abs(dl[1]))
     if np.count_nonzero(moving) > CUT_FRACTION * max(overlap, 1.0):

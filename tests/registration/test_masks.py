@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from overmix.registration import align_scene
+from overmix.registration.masks import classify_pair, range3
 from overmix.registration.phase import estimate_shift
+from overmix.registration.pyramid import CODE_GAIN, prepare
 from tests.scenes.real import SCENES, luma709, make_scene
 
 
@@ -91,3 +93,16 @@ def test_a_pair_found_empty_still_vetoes_its_neighbours_foreground() -> None:
     assert m.fraction() == pytest.approx(2 * block.sum() / (3 * block.size))
     s = m.summary()
     assert s["foreground_frames"] == 1 and s["overlay_frames"] == 0
+
+
+@pytest.mark.parametrize("d", [(0.3, -0.2), (2.6, 1.4), (-3.2, 0.7)])
+def test_ranges_made_ahead_classify_alike(busy, d: tuple[float, float]) -> None:
+    """classify_pair with ref's 3x3 ranges made beforehand (the read-ahead's) gives the maps
+    it makes alone, shifts under and over a pixel (the screen-fixed test) alike."""
+    _, lumas = busy
+    ref, mov = (prepare(lumas[k]).levels[-1].img for k in (3, 4))
+    alone = classify_pair(ref, mov, d, unit=CODE_GAIN)
+    ahead = classify_pair(ref, mov, d, unit=CODE_GAIN, ref_range=range3(ref))
+    assert alone[0].any()  # the pair's contamination moves
+    for a, b in zip(alone, ahead, strict=True):
+        np.testing.assert_array_equal(a, b)

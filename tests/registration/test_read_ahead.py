@@ -76,6 +76,10 @@ def test_small_frames_products_are_the_one_frame_values(shape: tuple[int, int]) 
             np.testing.assert_array_equal(f.half, _down2(ys[k]))
             assert f.unit == 1.0
         np.testing.assert_array_equal(f.edges, _edges(f.half, f.unit))
+        assert f.range3 is not None  # the classification's 3x3 ranges of the coarsest level
+        win = np.lib.stride_tricks.sliding_window_view(p.levels[-1].img, (3, 3))
+        np.testing.assert_array_equal(f.range3[0], win.min(axis=(2, 3)))
+        np.testing.assert_array_equal(f.range3[1], win.max(axis=(2, 3)))
     assert any(f.edges.any() for f in got[1:])  # type: ignore[union-attr]
     # a frame of another size is the caller's to report: nothing made of its batch
     odd = [*ys[:5], np.zeros((h + 1, w), np.float32), *ys[6:8]]
