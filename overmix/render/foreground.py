@@ -57,6 +57,7 @@ RIM = 3  # border weight of a region's sample on the frame edge
 MIN_FLAGGED = 1e-4  # fraction of a frame: fewer odd-one-out pixels are codec specks
 MIN_BORDER = 8  # px: regions with a shorter border tell nothing (specks)
 FAR = (8, 16, 24)  # frames: where a region beside a moving thing is looked for again
+LEAVES_REACH = 0.5  # of a region that leaves the frame a far frame must reach to judge it
 AGAIN = 0.97  # fraction of a region that must match there
 BUSY = 0.25  # ... and at most this fraction of it may lie on that frame's own moving parts
 TRACK_FROM = 2  # frames 0, 1 (and the last two) follow frame 2's (and the third last's) mask
@@ -167,7 +168,8 @@ def _enclosed(flagged: np.ndarray, rng: np.ndarray,
     ``flagged``, unless a far frame shows the region again without that outline, off its
     own moving parts (``seen_again``: per far frame, bool (h, w): where it shows the same
     at the same canvas place, where it reaches, and where its own moving parts lie (None:
-    unknown, nothing)): bool (h, w)."""
+    unknown, nothing)); of a region that leaves the frame, the part the far frame reaches
+    (at least :data:`LEAVES_REACH` of it): bool (h, w)."""
     from scipy import ndimage  # lazy: only scenes with something moving get here
 
     flat = rng < FLAT
@@ -201,14 +203,20 @@ def _enclosed(flagged: np.ndarray, rng: np.ndarray,
         ring = edge & flagged
         lr = near[ring]
         nring = np.bincount(lr, minlength=count + 1)
+        # a region that leaves the frame (the gap between the stems of letters that rise
+        # over the bottom border) is judged on the part a far frame reaches: a frame far in
+        # time does not reach the border band the camera moves towards, and the region
+        # continues beyond the frame anyway
+        leaves = np.bincount(rim, minlength=count + 1) > 0
+        need = np.where(leaves, np.maximum(LEAVES_REACH * size, MIN_BORDER), 0.95 * size)
         for same, reach, busy in seen_again():
             got = np.bincount(lc, weights=same[cand], minlength=count + 1)
             seen = np.bincount(lc, weights=reach[cand], minlength=count + 1)
             back = np.bincount(lr, weights=same[ring], minlength=count + 1)
+            part = np.where(leaves, seen, size)  # what the judgement is on
             off = np.ones(count + 1, bool) if busy is None else \
-                np.bincount(lc, weights=busy[cand], minlength=count + 1) < BUSY * size
-            inside &= ~((seen >= 0.95 * size) & (got >= AGAIN * size) & (back < 0.5 * nring)
-                        & off)
+                np.bincount(lc, weights=busy[cand], minlength=count + 1) < BUSY * part
+            inside &= ~((seen >= need) & (got >= AGAIN * part) & (back < 0.5 * nring) & off)
     return inside[lab]
 
 
