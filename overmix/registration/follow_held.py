@@ -104,12 +104,12 @@ def holds(frames: dict[int, np.ndarray], xy: np.ndarray, scale: float,
     return len(shares) >= 2 and np.mean(np.asarray(shares) >= HELD_SHARE) > 0.5
 
 
-def held_masks(read: Callable[[int], np.ndarray], xy: np.ndarray, shape: tuple[int, int]
-               ) -> dict[int, np.ndarray]:
+def held_masks(read: Callable[[int], np.ndarray], xy: np.ndarray, shape: tuple[int, int],
+               grow: bool = True) -> dict[int, np.ndarray]:
     """Per store position, the full-resolution (h, w) bool mask of the tiles held between the
-    frame and its neighbours (grown by a tile): every placed neighbouring pair of ``xy``
-    ((n, 2) px, NaN = not placed) in the range held content pulls, frames read once, in
-    order."""
+    frame and its neighbours (``grow``: grown by a tile): every placed neighbouring pair of
+    ``xy`` ((n, 2) px, NaN = not placed) in the range held content pulls, frames read once,
+    in order."""
     h, w = shape
     grids: dict[int, np.ndarray] = {}
     prev: np.ndarray | None = None
@@ -131,7 +131,7 @@ def held_masks(read: Callable[[int], np.ndarray], xy: np.ndarray, shape: tuple[i
         prev = cur
     out = {}
     for f, g in grids.items():
-        g = _grow(g, _TILE)
+        g = _grow(g, _TILE) if grow else g
         ri = np.minimum(np.arange(h) * lev_shape[0] // h, lev_shape[0] - 1)
         ci = np.minimum(np.arange(w) * lev_shape[1] // w, lev_shape[1] - 1)
         out[f] = g[ri][:, ci]

@@ -24,8 +24,8 @@ import numpy as np
 
 from overmix.registration.pyramid import down2
 
-__all__ = ["APART_PX", "PULL_PX", "Kept", "pair_pull", "pulls", "tile_shifts", "tile_sums",
-           "worse", "worst"]
+__all__ = ["APART_PX", "PULL_PX", "Kept", "misfits", "pair_pull", "pulls", "tile_shifts",
+           "tile_sums", "worse", "worst"]
 
 # A pair whose tiles' median shift is at least this far (full-resolution px) from the
 # solved offsets is pulled (the issue bounds offsets by 0.1 px; the measure itself is off by
@@ -148,7 +148,8 @@ def _overlap(a: np.ndarray, b: np.ndarray, d: np.ndarray
 
 
 def pair_pull(a: np.ndarray, b: np.ndarray, d: tuple[float, float],
-              shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+              shape: tuple[int, int] | None = None, skip: np.ndarray | None = None,
+              ) -> tuple[np.ndarray, np.ndarray]:
     """What the largest consistent region says is left of shift ``d`` (px, ``b(p) = a(p +
     d)``) between luma planes ``a`` and ``b`` ((h, w), full resolution): the shift of the
     largest consistent group of textured tiles (:func:`_mode`), measured twice (``a`` moved
@@ -157,7 +158,8 @@ def pair_pull(a: np.ndarray, b: np.ndarray, d: tuple[float, float],
     ((2,) px (x, y), (h, w) bool: the textured tiles of ``b`` that disagree with it by
     :data:`APART_PX` or more, the other region). ``a`` and ``b`` may come reduced from
     frames of ``shape`` (full resolution, the default their own): ``d``, the shift and the
-    mask are in full-resolution px."""
+    mask are in full-resolution px. ``skip``: (H, W) bool of ``b`` at full resolution, what
+    to leave out (tiles mostly in it do not count)."""
     full = shape or a.shape
     pa, pb = np.asarray(a, np.float32), np.asarray(b, np.float32)
     while max(pa.shape) > _MAX_SIDE:
@@ -173,6 +175,8 @@ def pair_pull(a: np.ndarray, b: np.ndarray, d: tuple[float, float],
             return left, np.zeros(full, bool)
         sh, wt = tile_shifts(_matched(x, y), y)
         good = wt >= _MIN_TEXTURE * np.median(wt[wt > 0]) if (wt > 0).any() else wt > 0
+        if skip is not None:
+            good &= _tile_share(skip, pa.shape, (r0, c0), x.shape) < 0.5
         if not good.any():
             return left, np.zeros(full, bool)
         step = _mode(sh[good], wt[good])
@@ -188,6 +192,20 @@ def pair_pull(a: np.ndarray, b: np.ndarray, d: tuple[float, float],
     ri = np.minimum(np.arange(full[0]) * lev.shape[0] // full[0], lev.shape[0] - 1)
     ci = np.minimum(np.arange(full[1]) * lev.shape[1] // full[1], lev.shape[1] - 1)
     return left, lev[ri][:, ci]
+
+
+def _tile_share(m: np.ndarray, level: tuple[int, int], corner: tuple[int, int],
+                size: tuple[int, int]) -> np.ndarray:
+    """Per :data:`_TILE` tile of the crop at ``corner`` (row, col) of ``size`` on a level of
+    shape ``level``, the share of its pixels in ``m`` ((H, W) bool at full resolution,
+    nearest sample), raveled as :func:`tile_shifts` gives tiles."""
+    m = np.asarray(m) > 0.5
+    (r0, c0), (h, w) = corner, size
+    ri = np.minimum((np.arange(r0, r0 + h) * m.shape[0]) // level[0], m.shape[0] - 1)
+    ci = np.minimum((np.arange(c0, c0 + w) * m.shape[1]) // level[1], m.shape[1] - 1)
+    sub = m[ri][:, ci]
+    ny, nx = h // _TILE, w // _TILE
+    return sub[:ny * _TILE, :nx * _TILE].reshape(ny, _TILE, nx, _TILE).mean(axis=(1, 3)).ravel()
 
 
 def _reduced(f: np.ndarray) -> np.ndarray:
@@ -260,6 +278,36 @@ def pulls(read: Callable[[int], np.ndarray], xy: np.ndarray
             continue  # the largest group stays on screen: a character held, not the background
         out.append((first, k, left, other))
     return out
+
+
+def misfits(read: Kept, xys: list[np.ndarray],
+            skip: Callable[[int], np.ndarray | None] | None = None) -> np.ndarray:
+    """How far each of several alignments of one scene (``xys``: (n, 2) offsets each, NaN =
+    not placed) is from what the background's tiles say: over the pairs of the first frame
+    :class:`Kept` holds with each later one it holds (placed in every alignment), the shift
+    of the largest consistent group of tiles (:func:`pair_pull`, from the first
+    alignment's shift; ``skip(k)``: (H, W) bool of frame k, tiles to leave out) against
+    each alignment's. Returns (len(xys),) rms px (either axis; NaN without pairs). One
+    measure for all: its own error (~0.05 px) does not favour one alignment."""
+    frames = {**read.frames, **read.after}
+    placed = [k for k in sorted(frames)
+              if all(not np.isnan(xy[k, 0]) for xy in xys)]
+    if len(placed) < 2 or read.shape is None:
+        return np.full(len(xys), np.nan)
+    first, rest = placed[0], placed[1:]
+    sq = np.zeros(len(xys))
+    count = 0
+    for k in rest:
+        d0 = xys[0][k] - xys[0][first]
+        left, _ = pair_pull(frames[first], frames[k], (float(d0[0]), float(d0[1])),
+                            read.shape, skip(k) if skip is not None else None)
+        m = d0 + left
+        if np.abs(m).max() < APART_PX <= np.abs(d0).max():
+            continue  # the largest group stays on screen: not the background
+        for a, xy in enumerate(xys):
+            sq[a] += float(((m - (xy[k] - xy[first])) ** 2).sum())
+        count += 1
+    return np.sqrt(sq / (2 * count)) if count else np.full(len(xys), np.nan)
 
 
 def worst(found: list[tuple[int, int, np.ndarray, np.ndarray]]) -> float:
