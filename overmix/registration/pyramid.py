@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from overmix.errors import AlignmentError, UsageError
+from overmix.morph import dilate
 
 __all__ = [
     "CODE_GAIN", "MaskPyramid", "PreparedPlane", "down2", "level_codes", "level_luma",
@@ -80,13 +81,10 @@ def _down2_valid(v: np.ndarray) -> np.ndarray:
 
 
 def _erode(valid: np.ndarray, r: int) -> np.ndarray:
-    """Binary erosion by a (2r+1)^2 square, outside counting as valid: two 1-D minimum
-    passes (the square is separable; ~30x faster than a 2-D structuring element)."""
-    from scipy import ndimage  # masks only: scipy's import costs ~0.3 s of start-up
-
-    v = ndimage.minimum_filter1d(valid.view(np.uint8), 2 * r + 1, axis=0, mode="constant",
-                                 cval=1)
-    return ndimage.minimum_filter1d(v, 2 * r + 1, axis=1, mode="constant", cval=1).view(bool)
+    """Binary erosion by a (2r+1)^2 square, outside counting as valid: the invalid pixels
+    grown by r px in chessboard distance (:func:`overmix.morph.dilate`, on their bounding
+    box: masks leave out a subtitle or a character, a small part of the frame), inverted."""
+    return ~dilate(~valid, r, square=True)
 
 
 def _encode(a: np.ndarray, overwrite: bool = False) -> np.ndarray:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from overmix.morph import dilate
 from overmix.render.consensus import Consensus, downsample_mask
 from overmix.render.layers import LayerLabel
 
@@ -45,8 +46,7 @@ _EIGHT = np.ones((3, 3), bool)  # 8-connected parts
 def grow(mask: np.ndarray, pixels: int = 2) -> np.ndarray:
     """A bool mask grown by ``pixels`` (4-connected dilation steps: overlay edges are soft
     after compression); an empty mask is returned as it is."""
-    from scipy import ndimage  # lazy: only for a found overlay
-    return ndimage.binary_dilation(mask, iterations=pixels) if mask.any() else mask
+    return dilate(mask, pixels) if mask.any() else mask
 
 
 def defer_to_fixed(moving: np.ndarray, near: np.ndarray, reach: int) -> np.ndarray:
@@ -74,7 +74,7 @@ def defer_to_fixed(moving: np.ndarray, near: np.ndarray, reach: int) -> np.ndarr
     kept = moving & ~drop[lab]
     if rest.any():
         lab2, n2 = ndimage.label(rest, structure=_EIGHT)
-        zone = ndimage.binary_dilation(near, structure=_EIGHT, iterations=reach)
+        zone = dilate(near, reach, square=True)
         away = np.bincount(lab2[rest & ~zone], minlength=n2 + 1) >= reach * reach
         away[0] = False
         pieces = np.where(away[lab2], lab2, 0)

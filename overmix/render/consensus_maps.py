@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from overmix.geometry import Canvas
+from overmix.morph import dilate
 from overmix.travel import travel_partners
 from overmix.warp import CanvasAccumulator, sample_bilinear, window
 
@@ -276,4 +277,4 @@ def _clean_mask(m: np.ndarray, grow: int) -> np.ndarray | None:
     m = ~small[lab]
     if not m.any():
         return None
-    return ndimage.binary_dilation(m, iterations=grow)
+    return dilate(m, grow)

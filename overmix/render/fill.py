@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from overmix.morph import dilate
+
 __all__ = ["EXCLUDED", "cell_any", "fill_excluded", "fill_steps"]
 
 # Frame weights below this are "excluded" (the clean still's floor weight: used only where
@@ -63,10 +65,7 @@ def fill_excluded(plane: np.ndarray, bad: np.ndarray, steps: int) -> np.ndarray:
     """
     if steps <= 0 or not bad.any() or bad.all():
         return plane
-    from scipy import ndimage  # only for frames with exclusions
-
-    band = bad & ndimage.binary_dilation(~bad, structure=np.ones((3, 3), bool),
-                                         iterations=steps)
+    band = bad & dilate(~bad, steps, square=True)
     idx = np.flatnonzero(band)
     if idx.size == 0:
         return plane

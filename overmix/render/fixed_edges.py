@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from overmix.morph import dilate
 from overmix.travel import travel_partners
 from overmix.warp import sample_bilinear
 
@@ -472,7 +473,7 @@ def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
             moves &= ~still[box]
         fixed &= ~moves
         # grown by a pixel into what is not background (the antialiased rims) nor moving
-        fixed |= ndimage.binary_dilation(fixed, structure=np.ones((3, 3), bool)) & ~bg & ~moves
+        fixed |= dilate(fixed, square=True) & ~bg & ~moves
         out.append(Crop(int(rows[0]), int(cols[0]), fixed & c))
     return out
 

@@ -41,6 +41,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from overmix.morph import dilate
 from overmix.render.foreground_ghosts import ghosts, insides
 from overmix.warp import sample_bilinear, window, window_ones
 
@@ -180,7 +181,7 @@ def _enclosed(flagged: np.ndarray, rng: np.ndarray,
     near = np.where(flat, lab, ndimage.maximum_filter(lab, size=2 * BORDER + 1))
     edge = ~flat & (near > 0)
     # a thin flagged outline must cover the band's width: flags grown across the band
-    wide = ndimage.binary_dilation(flagged, iterations=2)
+    wide = dilate(flagged, 2)
     lab_e = near[edge]
     total = np.bincount(lab_e, minlength=count + 1).astype(np.float64)
     # a region that leaves the frame continues where nothing is known: its frame-edge
@@ -244,7 +245,7 @@ def follow_parts(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: 
 
     got = []
     pad = np.pad(np.asarray(dst, np.float32), radius, constant_values=np.nan)
-    groups, _ = ndimage.label(ndimage.binary_dilation(mask, iterations=3))
+    groups, _ = ndimage.label(dilate(mask, 3))
     for g, sl in enumerate(ndimage.find_objects(groups), start=1):
         if sl is None:
             continue

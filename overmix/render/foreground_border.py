@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from overmix.morph import dilate
 from overmix.render.foreground import LEVEL, TRACK_RADIUS, best_shift, pairs
 from overmix.warp import window_ones
 
@@ -85,7 +86,7 @@ def from_partner(mask: np.ndarray | None, y: np.ndarray, band: np.ndarray,
 
     if mask is None or partner_mask is None or not band.any():
         return None
-    zone = ndimage.binary_dilation(band, iterations=ZONE) & ~band & mask
+    zone = dilate(band, ZONE) & ~band & mask
     sy, sx = np.nonzero(zone)
     if sy.size < MIN_POINTS:
         return None

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from overmix.morph import dilate, fill_holes
 from overmix.render.fixed_edges import Crop
 from overmix.render.foreground import (
     DISTANCES,
@@ -126,8 +127,6 @@ def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: n
     leg has moved off, so what the pair frames' legs covered stays masked, a ghost), their
     own masks judged; then the first and last :data:`TRACK_FROM` rows, their masks carried
     from those judged neighbours."""
-    from scipy import ndimage  # lazy: only scenes with something moving get here
-
     count = len(out)
     if count <= 2 * TRACK_FROM + 1:
         return out
@@ -153,7 +152,7 @@ def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: n
         m = judge_end(e, own, None, frame, mask, xs, count, reach=REACH * r, grow=r)
         # its own outline was judged at full resolution already: the judged mask's soft
         # edge is not grown past it (only what was added beyond it keeps its edge)
-        m &= own | ~ndimage.binary_dilation(own, iterations=EDGE_GROW)
+        m &= own | ~dilate(own, EDGE_GROW)
         judged[e] = _to_crop(m) if m.any() else None
     for e in ends:
         got = out[e]
@@ -172,7 +171,7 @@ def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: n
         # the carried mask has its source's soft edge already (EDGE_GROW): a second ring
         # made the clip's end frames the widest masks, and the rim of the places only they
         # see went to a middle frame's thinner mask (720p sprite 8-bit "few" +0.69 dB)
-        m &= carried | ~ndimage.binary_dilation(carried, iterations=EDGE_GROW)
+        m &= carried | ~dilate(carried, EDGE_GROW)
         judged[e] = _to_crop(m) if m.any() else None
         if e == TRACK_FROM - 1:  # the start is done: its views are not needed again
             cache.clear()
@@ -227,8 +226,8 @@ def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarr
     lab, _ = ndimage.label(free)
     # seen from well outside the mask: a hole in it or a gap just beside it may be a piece
     # of the thing the analysis missed
-    away = ~ndimage.binary_dilation(ndimage.binary_fill_holes(m), iterations=band)
+    away = ~dilate(fill_holes(m), band)
     outside = np.unique(lab[away & free])
     released = np.isin(lab, outside[outside > 0]) & m
-    keep = (m & ~released) | (ndimage.binary_dilation(flagged, iterations=EDGE_GROW) & m)
+    keep = (m & ~released) | (dilate(flagged, EDGE_GROW) & m)
     return Crop(y0, x0, keep)

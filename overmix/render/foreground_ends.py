@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from overmix.morph import dilate
 from overmix.render.foreground import FLAT, LEVEL, _differs, _Frame, _range3, follow_parts
 from overmix.warp import window, window_ones
 
@@ -106,8 +107,6 @@ def judge_end(e: int, carried: np.ndarray, fits: np.ndarray | None,
     -------
     ndarray bool (h, w)
     """
-    from scipy import ndimage  # lazy: only scenes with something moving get here
-
     if not carried.any():
         return carried
     side = 1 if e < count // 2 else -1
@@ -128,7 +127,7 @@ def judge_end(e: int, carried: np.ndarray, fits: np.ndarray | None,
         clean = reached
         own = mask(j)
         if own is not None and own.any():
-            own = ndimage.binary_dilation(own, iterations=grow) if grow > 0 else own
+            own = dilate(own, grow) if grow > 0 else own
             busy = window(own.astype(np.float32), int(round(ty)), int(round(tx)),
                           *shape) > 0.5
             clean = reached & ~busy
@@ -140,7 +139,7 @@ def judge_end(e: int, carried: np.ndarray, fits: np.ndarray | None,
     fit = part & ~same if fits is None else fits[y0:y1, x0:x1]
     got = _by_region((part & ~same & fit) | other, part, fit, other, same, seen, cur.y)
     out = carried.copy()
-    out[y0:y1, x0:x1] = ndimage.binary_dilation(got, iterations=EDGE_GROW) | got
+    out[y0:y1, x0:x1] = dilate(got, EDGE_GROW) | got
     return out
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from overmix.morph import dilate
 from overmix.warp import window
 
 __all__ = ["GHOST_REACH", "ghosts", "insides"]
@@ -31,9 +32,7 @@ def insides(enclosed: np.ndarray | None) -> np.ndarray | None:
     outline): bool (h, w), or None (nothing found moving)."""
     if enclosed is None or not enclosed.any():
         return None
-    from scipy import ndimage  # lazy: only scenes with something moving get here
-
-    return ndimage.binary_dilation(enclosed, iterations=GHOST_REACH)
+    return dilate(enclosed, GHOST_REACH)
 
 
 def ghosts(k: int, bits: np.ndarray, agree: np.ndarray, pairs: list[tuple[int, int]],

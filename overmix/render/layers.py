@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from overmix.geometry import Canvas
+from overmix.morph import dilate
 from overmix.warp import CanvasAccumulator, sample_bilinear, smooth121
 
 __all__ = ["LayerLabel", "label_layer"]
@@ -262,9 +263,7 @@ def _close(m: np.ndarray) -> np.ndarray:
 
 
 def _grow(m: np.ndarray, px: int) -> np.ndarray:
-    from scipy import ndimage
-
-    return ndimage.binary_dilation(m, iterations=px) if px > 0 and m.any() else m
+    return dilate(m, px) if px > 0 and m.any() else m
 
 
 def _trim(label: np.ndarray, seen_back: np.ndarray, better: np.ndarray,

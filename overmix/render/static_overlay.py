@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from overmix.morph import dilate
 from overmix.travel import travel_partners
 from overmix.warp import sample_bilinear
 
@@ -112,7 +113,7 @@ def refine_static(luma: Callable[[int], np.ndarray], xy: np.ndarray, region: np.
         small = np.bincount(lab.ravel(), minlength=nlab + 1) < MIN_SPECK
         small[0] = False
         static &= ~small[lab]
-    static |= ndimage.binary_dilation(static, structure=eight) & box
+    static |= dilate(static, square=True) & box
     out = np.zeros_like(region)
     out[y0:y1, x0:x1] = static
     return out
