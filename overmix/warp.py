@@ -60,6 +60,11 @@ def sample_bilinear(img: np.ndarray, weight: np.ndarray | None, ty: float, tx: f
     """
     iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
     fy, fx = max(ty - iy, 0.0), max(tx - ix, 0.0)
+    taps = [(dy, dx, np.float32(by * bx)) for dy, by in ((0, 1.0 - fy), (1, fy)) if by >= 1e-6
+            for dx, bx in ((0, 1.0 - fx), (1, fx)) if bx >= 1e-6]
+    if weight is None and iy >= 0 and ix >= 0 and iy + h + 1 <= img.shape[0] \
+            and ix + w + 1 <= img.shape[1]:
+        return _inside(img, iy, ix, h, w, taps)
     # only the (h + 1) x (w + 1) window the taps touch is read
     src = window(img, iy, ix, h + 1, w + 1)
     if weight is None:
@@ -69,17 +74,29 @@ def sample_bilinear(img: np.ndarray, weight: np.ndarray | None, ty: float, tx: f
     wv = src * wt
     acc = np.zeros((h, w), dtype=np.float32)
     cov = np.zeros((h, w), dtype=np.float32)
-    for dy, by in ((0, 1.0 - fy), (1, fy)):
-        if by < 1e-6:
-            continue
-        for dx, bx in ((0, 1.0 - fx), (1, fx)):
-            if bx < 1e-6:
-                continue
-            b = np.float32(by * bx)
-            acc += b * wv[dy : dy + h, dx : dx + w]
-            cov += b * wt[dy : dy + h, dx : dx + w]
+    for dy, dx, b in taps:
+        acc += b * wv[dy : dy + h, dx : dx + w]
+        cov += b * wt[dy : dy + h, dx : dx + w]
     val = np.divide(acc, cov, out=np.zeros_like(acc), where=cov > 1e-6)
     return val, cov
+
+
+def _inside(img: np.ndarray, iy: int, ix: int, h: int, w: int,
+            taps: list[tuple[int, int, np.float32]]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sample_bilinear` without a weight, its window inside ``img``: the coverage is
+    the taps' sum everywhere, so the image is read in place and divided by that one value
+    (the same float32 operations, in the same order, as the general case's)."""
+    src = img[iy:iy + h + 1, ix:ix + w + 1]
+    acc = np.zeros((h, w), dtype=np.float32)
+    cov = np.float32(0.0)
+    for dy, dx, b in taps:
+        acc += b * src[dy : dy + h, dx : dx + w].astype(np.float32, copy=False)
+        cov += b * np.float32(1.0)
+    if cov > 1e-6:
+        np.divide(acc, cov, out=acc)
+    else:
+        acc[:] = 0.0
+    return acc, np.full((h, w), cov, np.float32)
 
 
 def sample_canvas(canvas_img: np.ndarray, canvas_weight: np.ndarray | None, xy: Sequence[float],

@@ -161,7 +161,13 @@ def _cell_min(v: np.ndarray, layout: PlaneLayout, plane: int) -> np.ndarray:
         h, w = v.shape
         ch, cw = -(-h // sy), -(-w // sx)
         v = np.pad(v, ((0, ch * sy - h), (0, cw * sx - w)), mode="edge")
-        v = v.reshape(ch, sy, cw, sx).min(axis=(1, 3))
+        # the cell's samples as strided views, one minimum each (a reduction over the
+        # reshaped axes took ~16 ms per 720p plane)
+        cells = [v[i::sy, j::sx] for i in range(sy) for j in range(sx)]
+        out = cells[0].copy()
+        for c in cells[1:]:
+            np.minimum(out, c, out=out)
+        v = out
     return v
 
 
