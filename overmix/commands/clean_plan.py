@@ -5,7 +5,7 @@ them (:meth:`CleanPlan.frame_weights`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -58,6 +58,10 @@ class CleanPlan:
     # places no frame sees clean beside a moving thing, given to the frame whose mask is
     # thinnest there (overmix.render.rim_alone; made by frame_weights)
     rims: RimOwners | None = None
+    # the last row's moving mask (:meth:`_moving`: asked twice per row in a row, by the rim
+    # owners' outliers and rim, and by the render's outliers and ring), with the inputs it
+    # was made of (kept, so that their ids stay theirs)
+    _last_moving: tuple | None = field(default=None, repr=False, compare=False)
 
     def layer_mask(self, n: int) -> np.ndarray | None:
         """Row ``n``'s pixels of the second plane (bool (h, w), full resolution) or None."""
@@ -135,7 +139,20 @@ class CleanPlan:
         return m & ~grow(cons.moving[n], 1)
 
     def _moving(self, n: int) -> np.ndarray | None:
-        """Row ``n``'s moving-foreground pixels (bool (h, w)) or None."""
+        """Row ``n``'s moving-foreground pixels (bool (h, w), read-only) or None."""
+        inputs = (self.consensus, self.moving, self.fixed)
+        last = self._last_moving
+        if last is not None and last[0] == n and all(
+                a is b for a, b in zip(last[1], inputs, strict=True)):
+            return last[2]
+        mv = self._find_moving(n)
+        if mv is not None:
+            mv.flags.writeable = False  # shared with the next call
+        self._last_moving = (n, inputs, mv)
+        return mv
+
+    def _find_moving(self, n: int) -> np.ndarray | None:
+        """:meth:`_moving`, made."""
         cons = self.consensus
         mv = self.found_moving(n)
         if mv is None:
