@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dilate", "fill_holes"]
+__all__ = ["bounding_box", "dilate", "fill_holes"]
 
 
-def _box(mask: np.ndarray, reach: int) -> tuple[slice, slice] | None:
-    """The bounding box of ``mask``'s set pixels grown by ``reach`` (clipped), or None."""
+def bounding_box(mask: np.ndarray, reach: int = 0) -> tuple[slice, slice] | None:
+    """The bounding box of ``mask``'s set pixels (bool (h, w)) grown by ``reach`` px
+    (clipped to the array): (rows, columns) slices; None when no pixel is set."""
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
@@ -77,7 +78,7 @@ def dilate(mask: np.ndarray, iterations: int = 1, *, square: bool = False) -> np
         return ndimage.binary_dilation(m, np.ones((3,) * m.ndim, bool) if square else None,
                                        iterations)
     out = np.zeros(m.shape, bool)
-    box = _box(m, iterations)
+    box = bounding_box(m, iterations)
     if box is None:
         return out
     a = m[box]
@@ -93,7 +94,7 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
 
     m = np.asarray(mask, bool)
     out = m.copy()
-    box = _box(m, 0)
+    box = bounding_box(m, 0)
     if box is None:
         return out
     # holes lie inside the set pixels' bounding box, and an unset pixel on its rim reaches

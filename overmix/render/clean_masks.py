@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from overmix.morph import dilate
+from overmix.morph import bounding_box, dilate
 from overmix.render.consensus import Consensus, downsample_mask
 from overmix.render.layers import LayerLabel
 
@@ -61,6 +61,14 @@ def defer_to_fixed(moving: np.ndarray, near: np.ndarray, reach: int) -> np.ndarr
     hit = moving & near
     if not hit.any():
         return moving
+    # what decides a moving pixel lies within reach + 2 px of one (its parts, the zone
+    # grown by reach, the specks' 3x3 ring): the moving pixels' box is enough (full-frame
+    # labelling cost ~10 ms a call at 720p)
+    box = bounding_box(moving, reach + 2)
+    if box is not None and moving[box].size < moving.size:
+        out = np.zeros_like(moving)
+        out[box] = defer_to_fixed(moving[box], near[box], reach)
+        return out
     from scipy import ndimage  # lazy: only where both kinds meet
 
     lab, n = ndimage.label(moving, structure=_EIGHT)
