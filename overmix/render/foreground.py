@@ -386,14 +386,16 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
         flagged, m1 = first_mask(k)
         if any(k in pair for pair in ends):
             kept[k] = cur.y
-        if m1 is None:  # codec noise, specks
+        if m1 is None:  # codec noise, specks (or a clip's end frame, followed below)
             out.append(None)
-            continue
-        own = _explained(k, pair_bits[k], cur, xs, count, distances, first_mask)
-        ghost = ghosts(k, pair_bits[k], agrees[k], pairs(k, count, distances), xs,
-                       lambda j: (first_mask(j), inner[j])[1])
-        out.append(_grown(k, cur, flagged & ~ghost, frame, xs, count, level, distances,
-                          first_mask, own=own & ~ghost))
+        else:
+            own = _explained(k, pair_bits[k], cur, xs, count, distances, first_mask)
+            ghost = ghosts(k, pair_bits[k], agrees[k], pairs(k, count, distances), xs,
+                           lambda j: (first_mask(j), inner[j])[1])
+            out.append(_grown(k, cur, flagged & ~ghost, frame, xs, count, level, distances,
+                              first_mask, own=own & ~ghost))
+        # the clip's end frames have no pairs, their masks follow a neighbour's: their
+        # partners' weak bands wait for that (``later``), and must not be missed
         _borders(k, out, frame, xs, count, distances, level, border, later)
     _add(out, border)
     _follow_ends(out, ends, kept)
