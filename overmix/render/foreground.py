@@ -65,6 +65,10 @@ TRACK_FROM = 2  # frames 0, 1 (and the last two) follow frame 2's (and the third
 GAP = 4  # frames between a frame and the partner its weak border is carried from
 TRACK_RADIUS = 6  # px per frame of screen motion a followed part may have
 MIN_PART = 12  # px: smaller parts are not followed
+# a part's 8-connected pieces this large (share of the part, and px) are followed alone: two
+# things a few pixels apart that move differently (a character's feet by a subtitle line)
+SPLIT_SHARE = 0.2
+SPLIT_MIN = 400
 FOLLOW_SAMPLES = 1500  # pixels of a part the follow search compares (a strided subset)
 FOLLOW_COARSE = 64  # ... of which at least this many try every shift first
 FOLLOW_KEEP = 6  # ... and the best this many shifts (and their neighbours) all of them
@@ -240,7 +244,11 @@ def follow_parts(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: 
     pixels together: the letters of a line) and the whole-pixel screen shift within
     ``radius`` that matches its pixels best in frame ``dst`` (:func:`_costs`: a leg that
     swung costs its pixels at most ``LEVEL`` each, the rest holds), if that match is good
-    (median below ``level``): (rows, cols of the part's pixels (int arrays), (dy, dx))."""
+    (median below ``level``): (rows, cols of the part's pixels (int arrays), (dy, dx)).
+    A part whose own 8-connected pieces include large ones (:func:`_pieces`) is followed
+    piece by piece: a character's feet a few pixels from a changing subtitle line join the
+    two into one part, and the line, screen-fixed and larger, carried the character with
+    it (720p subsprite: the clip's last frames' masks a few pixels off the character)."""
     from scipy import ndimage
 
     got = []
@@ -250,16 +258,36 @@ def follow_parts(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: 
         if sl is None:
             continue
         part = (groups[sl] == g) & mask[sl]
-        ys, xs = np.nonzero(part)
-        if ys.size < MIN_PART:
-            continue
-        ys = ys + sl[0].start
-        xs = xs + sl[1].start
-        step = max(1, ys.size // FOLLOW_SAMPLES)  # the search reads a subset
-        best, best_cost = best_shift(src, pad, ys[::step], xs[::step], radius)
-        if best is not None and best_cost <= level:
-            got.append((ys, xs, best))
+        for piece in _pieces(part, ndimage):
+            ys, xs = np.nonzero(piece)
+            if ys.size < MIN_PART:
+                continue
+            ys = ys + sl[0].start
+            xs = xs + sl[1].start
+            step = max(1, ys.size // FOLLOW_SAMPLES)  # the search reads a subset
+            best, best_cost = best_shift(src, pad, ys[::step], xs[::step], radius)
+            if best is not None and best_cost <= level:
+                got.append((ys, xs, best))
     return got
+
+
+def _pieces(part: np.ndarray, ndimage) -> list[np.ndarray]:  # noqa: ANN001 - scipy.ndimage
+    """``part`` (bool) as the masks followed one by one: its 8-connected pieces of at least
+    :data:`SPLIT_SHARE` of it (and :data:`SPLIT_MIN` px) each alone, the rest together
+    (the letters of a line, a character's stray ghosts: too small to be matched alone);
+    ``[part]`` when fewer than two pieces are that large."""
+    lab, n = ndimage.label(part, structure=np.ones((3, 3), bool))
+    if n < 2:
+        return [part]
+    size = np.bincount(lab.ravel(), minlength=n + 1)
+    size[0] = 0
+    total = int(size.sum())
+    big = np.flatnonzero(size >= max(SPLIT_SHARE * total, SPLIT_MIN))
+    if big.size < 2:
+        return [part]
+    out = [lab == i for i in big]
+    rest = part & ~np.isin(lab, big)
+    return [*out, rest] if rest.any() else out
 
 
 def _costs(src: np.ndarray, pad: np.ndarray, sy: np.ndarray, sx: np.ndarray,

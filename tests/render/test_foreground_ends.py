@@ -72,6 +72,30 @@ def test_follow_carries_a_flat_coat_by_its_own_motion() -> None:
     assert np.count_nonzero(got ^ want) <= 0.02 * np.count_nonzero(want)
 
 
+def test_follow_parts_a_character_from_the_subtitle_line_below_its_feet() -> None:
+    # the character's body (no leg) walks 1 px right per frame on screen; 3 px below it a
+    # textured subtitle box, larger than the body, stands still on screen in every frame:
+    # 3 px apart, the two are one part of the mask, and followed as one the box's match
+    # carried the body with it (2 columns off between frames 2 and 0)
+    world = _world()
+    rng = np.random.default_rng(5)
+    box = np.zeros((H, W), bool)
+    box[59:80, 40:140] = True
+    text = ndimage.gaussian_filter(rng.uniform(0, 1, (H, W)), 1.0).astype(np.float32)
+    frames, bodies = [], []
+    for k in (0, 2):
+        f = world[:, PAN * k:PAN * k + W].copy()
+        val, m = _character(k)
+        body = m & (np.arange(H)[:, None] < 56)
+        f[body] = val[body]
+        f[box] = text[box]
+        frames.append(f)
+        bodies.append(body)
+    got = follow(bodies[1] | box, frames[1], frames[0], radius=8)
+    want = bodies[0] | box
+    assert np.count_nonzero(got ^ want) <= 0.02 * np.count_nonzero(want)
+
+
 @pytest.mark.parametrize("e", [0, N - 2, N - 1])  # frame 1's leg has frame 2's angle
 def test_an_end_frame_takes_its_swung_leg_and_not_the_other_frames_leg(e: int) -> None:
     frames, masks, xy = _clip()
