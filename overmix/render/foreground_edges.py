@@ -22,8 +22,10 @@ against the frames towards the middle that see the background
 (:func:`overmix.render.foreground_ends.judge_end`).
 
 The flagged outline is grown by :data:`EDGE_GROW` px (its anti-aliased, codec-ringing
-edge). Masks are kept on their bounding box (:class:`overmix.render.fixed_edges.Crop`).
-Frames are read through a sliding window of ``2 max(d) + 1`` full-resolution frames.
+edge). Last, the masks' holes are closed where no far frame shows the background there
+(:func:`overmix.render.foreground_holes.close_holes`). Masks are kept on their bounding
+box (:class:`overmix.render.fixed_edges.Crop`). Frames are read through a sliding window
+of ``2 max(d) + 1`` full-resolution frames.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from overmix.render.foreground import (
     pairs,
 )
 from overmix.render.foreground_ends import REACH, carry, differs_at, judge_end
+from overmix.render.foreground_holes import close_holes
 
 __all__ = ["BAND", "redraw_moving"]
 
@@ -85,7 +88,7 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
     if reduce <= 1:  # found at full resolution already: kept as they are, but the ends
         out = [None if m is None or not m.any() else _to_crop(np.asarray(m, bool))
                for m in masks]
-        return _judge_ends(out, luma, xy, shape, 1)
+        return close_holes(_judge_ends(out, luma, xy, shape, 1), luma, xy)
     xs = np.asarray(xy, np.float64).reshape(-1, 2)
     frame, cache = _frames_read_once(luma)
     r = max(1, int(reduce))
@@ -101,7 +104,7 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
         full = _upsample(m, r, shape)
         out.append(_redraw(k, full, band, frame, xs, count, distances, level, ndimage))
     cache.clear()
-    return _judge_ends(out, luma, xy, shape, r)
+    return close_holes(_judge_ends(out, luma, xy, shape, r), luma, xy)
 
 
 def _frames_read_once(luma: Callable[[int], np.ndarray]
