@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from overmix.morph import fill_holes
 from overmix.render.fixed_edges import Crop
 from overmix.render.foreground import LEVEL, _Frame
 from overmix.render.foreground_ends import differs_at
@@ -60,7 +61,7 @@ def close_holes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
     out = list(crops)
     # the masks with their holes filled: a far frame's own hole at the place (the same line
     # of the slow thing) does not show the background
-    whole = [None if c is None else ndimage.binary_fill_holes(c.mask) for c in crops]
+    whole = [None if c is None else fill_holes(c.mask) for c in crops]
     for k, crop in enumerate(crops):
         if crop is None:
             continue
