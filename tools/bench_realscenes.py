@@ -35,7 +35,7 @@ interleaved, best of ``--repeat``.
 
 Usage: ``python tools/bench_realscenes.py [--size 1280x720] [--frames 60] [--scenes a,b]
 [--depths 8,10] [--workdir DIR] [--repeat 3] [--skip-cost] [--skip-old]
-[--true-offsets] [--step X,Y] [--logo-auto]``
+[--true-offsets] [--step X,Y] [--seed N] [--logo-auto]``
 
 ``--logo-auto``: for the ``logo`` scene, also ``overmix stitch --logo auto``, and the PSNR
 over the area the logo swept (canvas pixels the logo covers in some frame that some frame
@@ -147,10 +147,11 @@ def _scores(res, bg: np.ndarray, regions: dict[str, np.ndarray]) -> dict[str, fl
 def run_scene(name: str, depth: int, n: int, h: int, w: int, work: Path, *,
               true_offsets: bool = False, old: bool = True,
               step: tuple[float, float] | None = None,
-              logo_auto: bool = False) -> dict[str, object]:
+              logo_auto: bool = False, seed: int = 0) -> dict[str, object]:
     kw = {} if step is None else {"step": step}
-    sc = make_scene(SCENES[name], n=n, h=h, w=w, **kw)
-    tag = "" if step is None else f"-step{step[0]:g}x{step[1]:g}"
+    sc = make_scene(SCENES[name], n=n, h=h, w=w, seed=seed, **kw)
+    tag = ("" if step is None else f"-step{step[0]:g}x{step[1]:g}") + \
+        ("" if seed == 0 else f"-seed{seed}")
     clip, clean = sc.clips(work, f"{name}-{w}x{h}-{n}{tag}", depth)
     main = [int(k) for k in sc.main]
     true_off = work / f"{name}-{depth}-truth.json"
@@ -251,6 +252,8 @@ def main() -> None:
                     help="do not time today's plain alignment (no 'x old' column)")
     ap.add_argument("--step", default=None,
                     help="pan per frame 'X,Y' px (default 2.37,0.43; a slow pan: 1.185,0.215)")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="the scenes' world and noise seed (make_scene's seed; default 0)")
     ap.add_argument("--logo-auto", action="store_true",
                     help="logo scene: also stitch with --logo auto, PSNR over the area the "
                     "logo swept against the logo-free stitch")
@@ -276,7 +279,7 @@ def main() -> None:
                 r = run_scene(name, depth, args.frames, h, w, work,
                               true_offsets=args.true_offsets, old=not args.skip_old,
                               step=step,  # type: ignore[arg-type]
-                              logo_auto=args.logo_auto)
+                              logo_auto=args.logo_auto, seed=args.seed)
                 m, g, f = r["masks"], r["got"], r["ref"]
                 cols = " ".join(f"{g[k]:6.2f} {f[k]:6.2f} {g[k] - f[k]:+6.2f}"
                                 for k in ("most", "few"))
