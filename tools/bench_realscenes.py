@@ -24,9 +24,9 @@ runs). Per scene it prints:
 - ``ref``: the same PSNR for a stitch of the *clean* frames (same encoder) at the *true*
   offsets, the best a stitch can do on this material; ``diff`` = psnr - ref (the issue's
   targets: -1.5 dB on ``most``, -6 dB on ``few``);
-- ``time``: wall time of the default stitch, and ``x old``: its ratio to the same stitch with
-  today's plain alignment (no tile vote, no masks, no second pass) and no lighting stage,
-  measured in the same run.
+- ``time``: wall time of the default stitch (one OpenBLAS thread, as the command), and
+  ``x old``: its ratio to the same stitch with today's plain alignment (no tile vote, no
+  masks, no second pass) and no lighting stage, measured in the same run.
 
 Then the cost on ``tools/bench_stitch.py``'s clean 1280x720 pan (60 frames, 10-bit): the
 alignment and the whole stitch with and without the new robust path (and the default
@@ -56,7 +56,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
+# one OpenBLAS thread, as ``overmix stitch`` has (overmix._blas, which must run before numpy
+# loads): with OpenBLAS's own pool the alignment's small products spun its threads, ~30 % of
+# a 720p real scene's CPU, none of which the command spends
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
