@@ -220,7 +220,7 @@ def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarr
         for j in [k + s * d for d in distances for s in (-1, 1) if 0 <= k + s * d < count]:
             flagged |= differs(j)[0]
     rng = _range3(cur.y)
-    inner = ndimage.binary_erosion(m, iterations=band, border_value=1)
+    inner = ~dilate(~m, band)  # eroded, outside the crop counting as set
     # the frame's own lines bar the way too, in the mask and out of it: where the moving
     # outline slides along itself (a horizontal edge moving sideways) it is not flagged,
     # and the reduced mask may end short of it, but it is still a line; the background

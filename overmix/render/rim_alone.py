@@ -87,8 +87,6 @@ def rim_owners(outliers: Callable[[int], np.ndarray | None],
     -------
     RimOwners
     """
-    from scipy import ndimage  # lazy: only scenes with something moving get here
-
     xs = np.asarray(xy, np.float64).reshape(-1, 2)
     n = xs.shape[0]
     h, w = shape
@@ -121,7 +119,7 @@ def rim_owners(outliers: Callable[[int], np.ndarray | None],
         box = out[y0:y1, x0:x1]
         if box.all():  # no usable sample within reach
             continue
-        d = ndimage.distance_transform_edt(box)
+        d = _near_distance(box, rim)
         near = mv[y0:y1, x0:x1] & (d <= rim)
         dv = depth[y + y0:y + y1, x + x0:x + x1]
         ov = owner[y + y0:y + y1, x + x0:x + x1]
@@ -131,3 +129,29 @@ def rim_owners(outliers: Callable[[int], np.ndarray | None],
         ov[better] = k
     owner[seen] = -1
     return RimOwners(owner, seen, org, (h, w))
+
+
+def _near_distance(box: np.ndarray, rim: int) -> np.ndarray:
+    """Euclidean distance (float64 (h, w), px) from each sample of ``box`` (bool (h, w),
+    True: left out) to the nearest usable one, where that is at most ``rim``; inf beyond
+    (``scipy.ndimage.distance_transform_edt``'s values up to ``rim``, which is all the rim
+    owners read): the offsets within ``rim``, nearest first, as shifted bool masks."""
+    h, w = box.shape
+    usable = ~box
+    best = np.full((h, w), np.inf)
+    found = np.zeros((h, w), bool)
+    rings: dict[int, list[tuple[int, int]]] = {}
+    for dy in range(-min(rim, h - 1), min(rim, h - 1) + 1):
+        for dx in range(-min(rim, w - 1), min(rim, w - 1) + 1):
+            if dy * dy + dx * dx <= rim * rim:
+                rings.setdefault(dy * dy + dx * dx, []).append((dy, dx))
+    for sq in sorted(rings):
+        hit = np.zeros((h, w), bool)
+        for dy, dx in rings[sq]:
+            # samples whose neighbour at (dy, dx) is usable
+            hit[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)] |= \
+                usable[max(dy, 0):h - max(-dy, 0), max(dx, 0):w - max(-dx, 0)]
+        hit &= ~found
+        best[hit] = float(sq)
+        found |= hit
+    return np.sqrt(best)

@@ -191,3 +191,23 @@ def test_a_reduced_screen_fixed_guess_inside_the_thing_does_not_hide_its_rim() -
         m = rims.mask(k)
         assert m is not None and (m & ~truth[k]).sum() > 20, k
         assert (m & truth[k]).sum() < 0.5 * (m & ~truth[k]).sum()
+
+
+def test_near_distance_is_scipys_within_the_rim() -> None:
+    """The rim owners' distances to the nearest usable sample are scipy's Euclidean
+    distance transform's wherever that is at most the rim (all they read)."""
+    from scipy import ndimage
+
+    from overmix.render.rim_alone import _near_distance
+
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        h, w = (int(v) for v in rng.integers(1, 40, 2))
+        box = rng.random((h, w)) < rng.choice([0.3, 0.8, 0.95, 0.99])
+        box[int(rng.integers(0, h)), int(rng.integers(0, w))] = False
+        rim = int(rng.integers(1, 7))
+        want = ndimage.distance_transform_edt(box)
+        got = _near_distance(box, rim)
+        inside = want <= rim
+        assert np.array_equal(got <= rim, inside)
+        assert np.array_equal(got[inside], want[inside])
