@@ -23,7 +23,10 @@ against the frames towards the middle that see the background
 
 The flagged outline is grown by :data:`EDGE_GROW` px (its anti-aliased, codec-ringing
 edge). Last, the masks' holes are closed where no far frame shows the background there
-(:func:`overmix.render.foreground_holes.close_holes`). Masks are kept on their bounding
+(:func:`overmix.render.foreground_holes.close_holes`), and (at a reduction) the flat parts
+that show the background around the thing (a letter's counter, the gap between two stems
+the reduced mask closed) are given back
+(:func:`overmix.render.foreground_behind.release_behind_moving`). Masks are kept on their bounding
 box (:class:`overmix.render.fixed_edges.Crop`). Frames are read through a sliding window
 of ``2 max(d) + 1`` full-resolution frames.
 """
@@ -46,6 +49,7 @@ from overmix.render.foreground import (
     _range3,
     pairs,
 )
+from overmix.render.foreground_behind import release_behind_moving
 from overmix.render.foreground_ends import REACH, carry, differs_at, judge_end
 from overmix.render.foreground_holes import close_holes
 
@@ -104,7 +108,10 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
         full = _upsample(m, r, shape)
         out.append(_redraw(k, full, band, frame, xs, count, distances, level, ndimage))
     cache.clear()
-    return close_holes(_judge_ends(out, luma, xy, shape, r), luma, xy)
+    # the holes closed, then the counters and the gaps between stems the reduced masks
+    # closed given back where they show the background around
+    return release_behind_moving(close_holes(_judge_ends(out, luma, xy, shape, r), luma, xy),
+                                 luma, xy, shape, level=level)
 
 
 def _frames_read_once(luma: Callable[[int], np.ndarray]
