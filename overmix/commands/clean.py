@@ -55,6 +55,7 @@ _Rows = Callable[[int], np.ndarray | None]
 FIXED_THR = 0.05
 FIXED_SPAN = 32.0
 FIXED_CACHE = 24  # frames either side of the one read kept decoded (the redrawing's reach)
+EDGE_RING = 4  # px beside the dirty border lines never screen-fixed (their codec ringing)
 # a static overlay (a logo) is redrawn at full resolution where a pixel differs by this much
 # (working Y') from the clean views of the scene (overmix.render.static_overlay)
 STATIC_THR = 0.03
@@ -116,7 +117,8 @@ def find_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions,
 
     def moving() -> list[np.ndarray | None]:
         # with a second plane, what it explains is taken off the reduced masks alone
-        found, crops = _moving(store, pos, offsets, r, gains, redraw=layer is None)
+        found, crops = _moving(store, pos, offsets, r, gains, redraw=layer is None,
+                               edges=plan.edges)
         if layer is None:
             fine.append(crops)
             return found
@@ -247,12 +249,14 @@ def _refine_static(store: FrameStore, pos: list[int], offsets: Offsets, persiste
 
 
 def _moving(store: FrameStore, pos: list[int], offsets: Offsets, r: int,
-            gains: np.ndarray | None, *, redraw: bool = True
+            gains: np.ndarray | None, *, redraw: bool = True,
+            edges: dict[str, int] | None = None
             ) -> tuple[list[np.ndarray | None], list[Crop | None]]:
     """What moves on its own in each frame (:func:`overmix.render.foreground.
     moving_foreground`, at about 640 columns), as masks at the consensus reduction ``r``,
     and (``redraw``) with their edges redrawn at full resolution
-    (:func:`overmix.render.foreground_edges.redraw_moving`; else an empty list)."""
+    (:func:`overmix.render.foreground_edges.redraw_moving`; else an empty list). ``edges``:
+    the clip's dirty border lines, which no frame's comparison takes for picture."""
     from overmix.render.foreground import analysis_factor, moving_foreground  # lazy: scipy
     from overmix.render.foreground_edges import redraw_moving
 
@@ -261,8 +265,11 @@ def _moving(store: FrameStore, pos: list[int], offsets: Offsets, r: int,
     rf = analysis_factor(w, r)
     q = r // rf
     hs, ws = h // r, w // r
-    found = moving_foreground(analysis_luma(store, pos, gains, rf), len(pos), offsets.xy,
-                              reduce=rf)
+    luma = analysis_luma(store, pos, gains, rf)
+    # the dirty lines at the analysis resolution (a sample holding any of them is dirty)
+    dirty = None if not edges else edge_mask({s: -(-int(d) // rf) for s, d in edges.items()},
+                                             (h // rf, w // rf))
+    found = moving_foreground(luma, len(pos), offsets.xy, reduce=rf, dirty=dirty)
     out: list[np.ndarray | None] = []
     for m in found:
         if m is not None:
@@ -270,7 +277,8 @@ def _moving(store: FrameStore, pos: list[int], offsets: Offsets, r: int,
         out.append(m if m is not None and m.any() else None)
     if not redraw or all(m is None for m in out):
         return out, []
-    crops = redraw_moving(found, rf, analysis_luma(store, pos, gains, 1), offsets.xy, (h, w))
+    crops = redraw_moving(found, rf, analysis_luma(store, pos, gains, 1), offsets.xy, (h, w),
+                          dirty=None if dirty is None else edge_mask(edges or {}, (h, w)))
     return out, crops
 
 
@@ -306,4 +314,14 @@ def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets,
     crops = refine_fixed(luma, offsets.xy, plan.candidates, thr=FIXED_THR,
                          min_span=FIXED_SPAN, reach=FIXED_CACHE, still=still,
                          moving=plan.found_moving)
-    return release_behind(luma, offsets.xy, crops, thr=FIXED_THR, reach=FIXED_CACHE)
+    out = release_behind(luma, offsets.xy, crops, thr=FIXED_THR, reach=FIXED_CACHE)
+    if plan.edge_mask is None:
+        return out
+    # the lines beside the dirty ones: the codec's ringing of a dirty line stays put on
+    # screen as the line does, and looked screen-fixed; left out of every frame there, the
+    # places only those lines see were averaged with the dirty lines themselves (640x360
+    # edges scene panning up, few -7.36 dB); the ringing is a few levels off at most
+    ring = grow(plan.edge_mask, EDGE_RING) & ~plan.edge_mask
+    return [None if c is None else
+            Crop(c.y, c.x, c.mask & ~ring[c.y:c.y + c.mask.shape[0], c.x:c.x + c.mask.shape[1]])
+            for c in out]

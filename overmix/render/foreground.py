@@ -109,15 +109,20 @@ class _Frame:
     columns j, j + 1, the four bilinear taps of a position in that cell) and :meth:`near`
     (h, w), the range of the frame within half a sample of each sample (its value and the
     midpoints towards its 8 neighbours: what a shift of up to half a sample can make of
-    it)."""
+    it). ``dirty`` (bool (h, w)): samples that are not picture (dirty border lines): their
+    blocks take any value (-inf .. inf), so no frame differs from them."""
 
     __slots__ = ("_near", "hi", "lo", "y")
 
-    def __init__(self, y: np.ndarray) -> None:
+    def __init__(self, y: np.ndarray, dirty: np.ndarray | None = None) -> None:
         a = np.asarray(y, np.float32)
         self.y = a
         self.lo = np.minimum(np.minimum(a[:-1, :-1], a[:-1, 1:]), np.minimum(a[1:, :-1], a[1:, 1:]))
         self.hi = np.maximum(np.maximum(a[:-1, :-1], a[:-1, 1:]), np.maximum(a[1:, :-1], a[1:, 1:]))
+        if dirty is not None and dirty.any():
+            blk = dirty[:-1, :-1] | dirty[:-1, 1:] | dirty[1:, :-1] | dirty[1:, 1:]
+            self.lo[blk] = -np.inf
+            self.hi[blk] = np.inf
         self._near: tuple[np.ndarray, np.ndarray] | None = None
 
     def near(self) -> tuple[np.ndarray, np.ndarray]:
@@ -337,7 +342,8 @@ def best_shift(src: np.ndarray, pad: np.ndarray, sy: np.ndarray, sx: np.ndarray,
 
 def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndarray, *,
                       reduce: int = 1, level: float = LEVEL,
-                      distances: tuple[int, ...] = DISTANCES) -> list[np.ndarray | None]:
+                      distances: tuple[int, ...] = DISTANCES,
+                      dirty: np.ndarray | None = None) -> list[np.ndarray | None]:
     """Per-frame masks of what moves on its own (see the module docstring).
 
     Parameters
@@ -352,6 +358,11 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
         Full-resolution pixels per sample of ``luma`` (offsets are divided by it).
     level : float
         Smallest difference (working Y') that counts.
+    dirty : ndarray bool (the shape of ``luma(k)``) or None
+        Samples of every frame that are not picture (dirty border lines,
+        :mod:`overmix.render.frame_edges`): never flagged, and no partner differs from them
+        (a partner's black border column landing inside a panning frame made a false moving
+        column there, 640x360 edges scene).
 
     Returns
     -------
@@ -364,7 +375,7 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
 
     def frame(j: int) -> _Frame:
         if j not in cache:
-            cache[j] = _Frame(luma(j))
+            cache[j] = _Frame(luma(j), dirty)
         return cache[j]
 
     # first masks (flagged samples and the regions they enclose, before any region is seen
@@ -379,6 +390,8 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             cur = frame(j)
             agrees[j] = np.zeros(cur.y.shape, np.uint8)
             bits = _flagged(j, cur, frame, xs, count, distances, level, agrees[j])
+            if dirty is not None:
+                bits[dirty] = 0
             flagged = bits > 0
             m = enc = None
             if np.count_nonzero(flagged) >= MIN_FLAGGED * flagged.size:
@@ -432,6 +445,8 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
     for tgt, src in later:
         _border(tgt, src, out, frame, xs, count, distances, level, border)
     _add(out, border)
+    if dirty is not None:
+        out = [None if m is None else m & ~dirty for m in out]
     return out
 
 

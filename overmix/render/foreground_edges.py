@@ -64,8 +64,8 @@ SHORT = 4  # frames: a row this close to an end has only short pairs (judged one
 
 def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
                   luma: Callable[[int], np.ndarray], xy: np.ndarray, shape: tuple[int, int], *,
-                  distances: tuple[int, ...] = DISTANCES, level: float = LEVEL
-                  ) -> list[Crop | None]:
+                  distances: tuple[int, ...] = DISTANCES, level: float = LEVEL,
+                  dirty: np.ndarray | None = None) -> list[Crop | None]:
     """Full-resolution moving-foreground masks (see the module docstring).
 
     Parameters
@@ -80,6 +80,9 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
         Background offsets (x, y), frame-0 pixels.
     shape : (h, w)
         Full-resolution frame shape.
+    dirty : ndarray bool (h, w) or None
+        Every frame's lines that are not picture (dirty border lines): no partner read there
+        counts (:func:`overmix.render.foreground_ends.differs_at`).
 
     Returns
     -------
@@ -92,7 +95,7 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
     if reduce <= 1:  # found at full resolution already: kept as they are, but the ends
         out = [None if m is None or not m.any() else _to_crop(np.asarray(m, bool))
                for m in masks]
-        return close_holes(_judge_ends(out, luma, xy, shape, 1), luma, xy)
+        return close_holes(_judge_ends(out, luma, xy, shape, 1, dirty), luma, xy, dirty=dirty)
     xs = np.asarray(xy, np.float64).reshape(-1, 2)
     frame, cache = _frames_read_once(luma)
     r = max(1, int(reduce))
@@ -106,12 +109,14 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
             out.append(None)
             continue
         full = _upsample(m, r, shape)
-        out.append(_redraw(k, full, band, frame, xs, count, distances, level, ndimage))
+        out.append(_redraw(k, full, band, frame, xs, count, distances, level, ndimage,
+                           dirty))
     cache.clear()
     # the holes closed, then the counters and the gaps between stems the reduced masks
     # closed given back where they show the background around
-    return release_behind_moving(close_holes(_judge_ends(out, luma, xy, shape, r), luma, xy),
-                                 luma, xy, shape, level=level)
+    return release_behind_moving(
+        close_holes(_judge_ends(out, luma, xy, shape, r, dirty), luma, xy, dirty=dirty),
+        luma, xy, shape, level=level)
 
 
 def _frames_read_once(luma: Callable[[int], np.ndarray]
@@ -129,7 +134,8 @@ def _frames_read_once(luma: Callable[[int], np.ndarray]
 
 
 def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: np.ndarray,
-                shape: tuple[int, int], r: int) -> list[Crop | None]:
+                shape: tuple[int, int], r: int, dirty: np.ndarray | None = None
+                ) -> list[Crop | None]:
     """The masks of the rows near the clip's ends judged again against the frames on their
     one side that see the background (:func:`overmix.render.foreground_ends.judge_end`);
     ``r``: full-resolution pixels per sample of the analysis. First the rows whose pairs
@@ -159,7 +165,8 @@ def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: n
         if got is None:
             continue
         own = got.full(shape)
-        m = judge_end(e, own, None, frame, mask, xs, count, reach=REACH * r, grow=r)
+        m = judge_end(e, own, None, frame, mask, xs, count, reach=REACH * r, grow=r,
+                      dirty=dirty)
         # its own outline was judged at full resolution already: the judged mask's soft
         # edge is not grown past it (only what was added beyond it keeps its edge)
         m &= own | ~dilate(own, EDGE_GROW)
@@ -177,7 +184,8 @@ def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: n
                                radius=(TRACK_RADIUS * abs(src - e) + 2) * r)
             if np.count_nonzero(moved) >= FOLLOWED * np.count_nonzero(m_src):
                 carried, fits = moved, fit  # else a part found no match: the one it has
-        m = judge_end(e, carried, fits, frame, mask, xs, count, reach=REACH * r, grow=r)
+        m = judge_end(e, carried, fits, frame, mask, xs, count, reach=REACH * r, grow=r,
+                      dirty=dirty)
         # the carried mask has its source's soft edge already (EDGE_GROW): a second ring
         # made the clip's end frames the widest masks, and the rim of the places only they
         # see went to a middle frame's thinner mask (720p sprite 8-bit "few" +0.69 dB)
@@ -204,7 +212,8 @@ def _upsample(m: np.ndarray, r: int, shape: tuple[int, int]) -> np.ndarray:
 
 def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarray],
             xs: np.ndarray, count: int, distances: tuple[int, ...], level: float,
-            ndimage) -> Crop:  # noqa: ANN001 - scipy.ndimage, imported lazily
+            ndimage, dirty: np.ndarray | None = None
+            ) -> Crop:  # noqa: ANN001 - scipy.ndimage, imported lazily
     """Row k's mask ``full`` (bool (h, w)) with its edge band redrawn at full resolution, on
     its bounding box."""
     h, w = full.shape
@@ -216,7 +225,7 @@ def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarr
 
     def differs(j: int) -> tuple[np.ndarray, np.ndarray]:
         t = xs[k] - xs[j]  # the crop's sample (i, c) is frame j's (y0 + i + ty, x0 + c + tx)
-        return differs_at(cur, frame(j), float(t[1]) + y0, float(t[0]) + x0, level)
+        return differs_at(cur, frame(j), float(t[1]) + y0, float(t[0]) + x0, level, dirty)
 
     prs = pairs(k, count, distances)
     flagged = np.zeros(m.shape, bool)
@@ -226,6 +235,8 @@ def _redraw(k: int, full: np.ndarray, band: int, frame: Callable[[int], np.ndarr
     else:  # the clip's ends: what any frame on the one side sees differently stays
         for j in [k + s * d for d in distances for s in (-1, 1) if 0 <= k + s * d < count]:
             flagged |= differs(j)[0]
+    if dirty is not None:  # the frame's own dirty lines differ from every partner: no thing
+        flagged &= ~dirty[y0:y1, x0:x1]
     rng = _range3(cur.y)
     inner = ~dilate(~m, band)  # eroded, outside the crop counting as set
     # the frame's own lines bar the way too, in the mask and out of it: where the moving

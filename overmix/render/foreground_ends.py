@@ -76,7 +76,8 @@ def carry(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
 def judge_end(e: int, carried: np.ndarray, fits: np.ndarray | None,
               frame: Callable[[int], np.ndarray],
               mask: Callable[[int], np.ndarray | None], xy: np.ndarray, count: int, *,
-              reach: int = REACH, grow: int = 1, level: float = LEVEL) -> np.ndarray:
+              reach: int = REACH, grow: int = 1, level: float = LEVEL,
+              dirty: np.ndarray | None = None) -> np.ndarray:
     """End frame ``e``'s mask, judged again against the views of the background (see the
     module docstring).
 
@@ -102,6 +103,8 @@ def judge_end(e: int, carried: np.ndarray, fits: np.ndarray | None,
         Px around the carried mask that are judged.
     grow : int
         Px a view's own mask is grown by (its soft edge, a sample of the analysis).
+    dirty : ndarray bool (h, w) or None
+        Every frame's lines that are not picture (:func:`differs_at`).
 
     Returns
     -------
@@ -123,7 +126,7 @@ def judge_end(e: int, carried: np.ndarray, fits: np.ndarray | None,
     odd = np.zeros(shape, np.int32)  # ... and differ from frame e
     for j in views:
         ty, tx = float(xy[e, 1] - xy[j, 1]) + y0, float(xy[e, 0] - xy[j, 0]) + x0
-        diff, reached = differs_at(cur, frame(j), ty, tx, level)
+        diff, reached = differs_at(cur, frame(j), ty, tx, level, dirty)
         clean = reached
         own = mask(j)
         if own is not None and own.any():
@@ -131,6 +134,8 @@ def judge_end(e: int, carried: np.ndarray, fits: np.ndarray | None,
             busy = window(own.astype(np.float32), int(round(ty)), int(round(tx)),
                           *shape) > 0.5
             clean = reached & ~busy
+        if dirty is not None:  # frame e's own dirty lines differ from every view: no thing
+            clean = clean & ~dirty[y0:y1, x0:x1]
         seen += clean
         odd += clean & diff
     part = carried[y0:y1, x0:x1]
@@ -175,15 +180,21 @@ def _by_region(got: np.ndarray, part: np.ndarray, fit: np.ndarray, other: np.nda
 
 
 def differs_at(cur: _Frame, other: np.ndarray, ty: float, tx: float,
-               level: float) -> tuple[np.ndarray, np.ndarray]:
+               level: float, dirty: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`overmix.render.foreground._differs` (both ways) of ``cur`` (a crop) against the
     whole frame ``other`` (float32) read at ``(i + ty, j + tx)``, reading only the part of
     ``other`` under the crop, and where ``other`` reaches (it differs only there): bool
-    (h, w) each."""
+    (h, w) each. ``dirty`` (bool, ``other``'s shape): lines of ``other`` that are not
+    picture (dirty border lines), which it does not reach: a panning partner's black border
+    column is no moving thing in the frame it lands in."""
     h, w = cur.y.shape
     iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
     part = _Frame(window(other, iy, ix, h + 1, w + 1))
     got = _differs(cur, part, ty - iy, tx - ix, level, both_ways=True)[0]
-    reach = (window_ones(other.shape, iy, ix, h + 1, w + 1)[1:, 1:] > 0) \
-        & (window_ones(other.shape, iy, ix, h, w) > 0)
+    if dirty is None:
+        reach = (window_ones(other.shape, iy, ix, h + 1, w + 1)[1:, 1:] > 0) \
+            & (window_ones(other.shape, iy, ix, h, w) > 0)
+    else:  # all four bilinear taps on picture
+        v = window((~dirty).astype(np.float32), iy, ix, h + 1, w + 1) > 0
+        reach = v[:-1, :-1] & v[:-1, 1:] & v[1:, :-1] & v[1:, 1:]
     return got & reach, reach

@@ -35,7 +35,7 @@ SEEN = 0.5  # share of a hole a far frame must show the same for it to stay open
 
 
 def close_holes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
-                xy: np.ndarray, *, level: float = LEVEL
+                xy: np.ndarray, *, level: float = LEVEL, dirty: np.ndarray | None = None
                 ) -> list[Crop | None]:
     """The masks ``crops`` with their holes closed (see the module docstring).
 
@@ -79,7 +79,8 @@ def close_holes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
         best = np.zeros(n + 1)
         for j in [k + s * d for d in FAR for s in (-1, 1) if 0 <= k + s * d < count]:
             ty, tx = float(xs[k, 1] - xs[j, 1]) + fy, float(xs[k, 0] - xs[j, 0]) + fx
-            diff, reached = differs_at(cur, np.asarray(luma(j), np.float32), ty, tx, level)
+            diff, reached = differs_at(cur, np.asarray(luma(j), np.float32), ty, tx, level,
+                                       dirty)
             same = reached & ~diff
             other, own = crops[j], whole[j]
             if other is not None and own is not None:  # its own moving thing tells nothing
