@@ -78,6 +78,13 @@ PROOF_TRAVELS = (0.125,)
 STAND_FRAMES = (1, 2)
 SHIFT = 4
 EDGE_SAMPLES = 256  # edge pixels of a part looked at, at most
+# on a pan slower than ``min_span`` over the frames looked at, a pixel that keeps its screen
+# value over this share of the camera travel there is screen-fixed (a letterbox bar keeps it
+# over all of it; 0.3 px per frame travels ~10 px in 24 frames, and no bar pixel reached
+# min_span: the bars were given back to every frame and blended into the rows beside them)
+TRAVEL_SHARE = 0.9
+# ... when that travel reaches this (px); below it the camera hardly moves
+MIN_TRAVEL = 8.0
 
 
 def _span(luma: Callable[[int], np.ndarray], k: int, xy: np.ndarray, box: tuple[slice, slice],
@@ -108,6 +115,21 @@ def _span(luma: Callable[[int], np.ndarray], k: int, xy: np.ndarray, box: tuple[
         total += got
         ends.append(end)
     return total, ends
+
+
+def _travel(xy: np.ndarray, k: int, reach: int, cap: float) -> float:
+    """The camera travel (px, both directions in time summed) that a pixel keeping its
+    value at every frame :func:`_span` looks at gets there: per direction, the travel to the
+    first row within ``reach`` of row ``k`` that moved ``cap`` or more, else to the last."""
+    total = 0.0
+    for step in (-1, 1):
+        rows = np.arange(k + step, min(max(k + step * reach, -1), len(xy) - 1) + step, step)
+        rows = rows[(rows >= 0) & (rows < len(xy))]
+        if rows.size:
+            d = np.abs(xy[rows] - xy[k]).max(axis=1)
+            hit = np.flatnonzero(d >= cap)
+            total += float(d[hit[0]] if hit.size else d[-1])
+    return total
 
 
 def _proven(luma: Callable[[int], np.ndarray], k: int, xy: np.ndarray,
@@ -437,8 +459,11 @@ def refine_fixed(luma: Callable[[int], np.ndarray], xy: np.ndarray,
         c = cand[box]
         span, ends = _span(luma, k, xy, box, thr, min_span, reach)
         proven = _proven(luma, k, xy, box, ends, thr, min_span, reach, occluders)
-        fixed = (span >= min_span) | proven
-        if span.max() < min_span and not fixed.any():
+        # a slow pan's frames within reach travel less than min_span: all of it will do
+        travel = _travel(xy, k, reach, min_span)
+        need = min_span if travel >= min_span else max(TRAVEL_SHARE * travel, MIN_TRAVEL)
+        fixed = (span >= need) | proven
+        if span.max() < need and not fixed.any():
             # the camera hardly moves: nothing to tell apart
             out.append(Crop(int(rows[0]), int(cols[0]), c))
             continue

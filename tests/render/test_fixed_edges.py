@@ -238,3 +238,36 @@ def test_scrolling_glyph_is_not_screen_fixed() -> None:
         m = c.full((H, W))
         assert not (m & scroll[k] & ~ndimage.binary_dilation(sub, iterations=2)).any(), k
         assert (m & sub).sum() >= 0.99 * sub.sum(), k
+
+
+def test_bars_stay_masked_on_a_pan_slower_than_the_span() -> None:
+    """Black letterbox bars over a pan of 0.5 px a frame along x and 0-2 px along y (~12 px
+    of travel within the 24 frames looked at either way, under min_span): a bar pixel keeps
+    its screen value over all of that travel, so it stays masked in every frame (old code:
+    the picture rows the vertical travel proved screen-fixed beside the bars stood, the bars
+    themselves were given back and blended into those rows), and the textured picture
+    between the bars is not taken (its pixels change within a few px of travel)."""
+    rng = np.random.default_rng(5)
+    n, step, bar = 30, 0.5, 8
+    levels = rng.uniform(0.3, 0.8, ((H + 8) // 4 + 2, (W + 40) // 4 + 2)).astype(np.float32)
+    world = np.kron(levels, np.ones((4, 4), np.float32))
+    xy = np.stack([np.round(step * np.arange(n)),
+                   np.round(1 + np.sin(0.25 * np.arange(n)))], axis=1)
+    frames = []
+    for x, y in xy.astype(int):
+        f = world[y:y + H, x:x + W].copy()
+        f[:bar] = 0.0
+        f[H - bar:] = 0.0
+        frames.append(f)
+    bars = np.zeros((H, W), bool)
+    bars[:bar] = bars[H - bar:] = True
+    cand = np.zeros((H, W), bool)
+    cand[:bar + 4] = cand[H - bar - 4:] = True
+    crops = refine_fixed(lambda i: frames[i], xy, lambda i: cand, thr=0.05, min_span=32.0)
+    for k, c in enumerate(crops):
+        assert c is not None
+        m = c.full((H, W))
+        assert (m & bars).sum() >= 0.99 * bars.sum(), k
+        # the picture beside the bars (4 candidate rows each): about the one-pixel rim the
+        # mask grows by, not the rows
+        assert (m & cand & ~bars).sum() <= 3 * W, k
