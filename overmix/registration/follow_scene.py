@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -125,6 +125,8 @@ def _unhold(args: tuple, kept: _Kept) -> tuple[_Kept, _Pulls | None]:
     info = dict(out.extra.get("follow") or {})
     info["held"] = True
     out2.extra["follow"] = info
+    if not run2.fixed:  # the held tiles hid it: what the first offsets were measured without
+        run2 = replace(run2, fixed=run.fixed)
     return (run2, out2, left2, joined), None
 
 

@@ -29,6 +29,7 @@ background usable, 0 = not), plus a JSON summary.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -269,12 +270,20 @@ class SceneMasks:
         Full-resolution pixels per map pixel (a power of 2).
     bars : (h, w) bool or None
         Letterbox/pillarbox bars (screen-fixed in every frame).
+    fixed : callable or None
+        ``fixed(k)``: frame k's screen-fixed content found over long jumps
+        (:class:`overmix.registration.static.ScreenFixed`: (h, w) bool or None), which the
+        last pass measured the offsets without; counted in :meth:`summary` only (the clean
+        still redraws screen-fixed content itself). Between neighbours a pan under ~2 map
+        pixels per frame hides a subtitle from the maps (their 3x3 ranges take the shift):
+        on a slowing pan they held none of the one the alignment left out.
     """
 
     shape: tuple[int, int]
     scale: int
     n: int
     bars: np.ndarray | None = None
+    fixed: Callable[[int], np.ndarray | None] | None = None
     maps: dict[int, _Maps] = field(default_factory=dict)
     # frames that some map marks (the others' queries need not look at their maps)
     marked: set[int] = field(default_factory=set)
@@ -365,14 +374,19 @@ class SceneMasks:
         return self.bars is not None or self.fraction() >= MIN_FRACTION
 
     def summary(self) -> dict[str, object]:
-        """JSON-able summary: mean overlay / foreground fraction per frame, frames with
-        each, and the bars."""
+        """JSON-able summary: mean overlay (the maps' screen-fixed content with the
+        long-jump one, :attr:`fixed`) / foreground fraction per frame, frames with each, and
+        the bars."""
         ov, fg = [], []
         for k in range(self.n):
             lv = self._level(k)
             # count_nonzero / size: the mean of a bool map without a float copy of it
             ov.append(0.0 if lv is None else np.count_nonzero(lv[1]) / lv[1].size)
             fg.append(0.0 if lv is None else np.count_nonzero(lv[0]) / lv[0].size)
+            fx = self.fixed(k) if self.fixed is not None else None
+            if fx is not None:  # the long-jump content too, at full resolution
+                fx = np.asarray(fx, bool) if lv is None else fx | self._full(lv[1])
+                ov[-1] = np.count_nonzero(fx if self.bars is None else fx & ~self.bars) / fx.size
         bars = 0.0 if self.bars is None else np.count_nonzero(self.bars) / self.bars.size
         return {
             "overlay": round(float(np.mean(ov)) + bars, 4) if ov else bars,

@@ -151,6 +151,9 @@ def align_scene(lumas: LumaProvider, *, motion: str = "xy",
                                            auto_bars, report, strict, run, out, left)
         follow.audit(out.extra)
     out.extra["bars"] = [int(b) for b in run.bars]
+    if run.masks is not None and run.fixed:
+        # what the last pass found over long jumps (the offsets were measured without it)
+        run.masks.fixed = run.fixed.mask
     if run.masks is not None:
         out.extra["masks"] = {**run.masks.summary(), "realigned": realigned}
     return AlignResult(out, run.masks, left, follower)

@@ -53,6 +53,23 @@ def test_slow_pan_under_a_hardsub_follows_the_background(tmp_path: Path, capsys)
     assert _offsets_error(data, scene) < 0.1
 
 
+def test_reversed_slowing_pan_reports_the_subtitle_it_left_out(tmp_path: Path,
+                                                              capsys) -> None:
+    # a pan to the left that slows (2.37 -> 1.5 px/frame): between neighbours the subtitle's
+    # zero shift and the background's are about a map pixel apart, so the neighbour maps see
+    # no screen-fixed content; the long jumps find it and the offsets are measured without
+    # it. The summary's overlay share is what was left out (old code: 0.000)
+    scene = make_scene(SCENES["hardsub"], n=N, h=H, w=W, step=(-2.37, -0.43), line_every=12)
+    clip = scene.encode(tmp_path / "rev.mkv", 8)
+    assert main(["align", str(clip), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert _offsets_error(data, scene) < 0.1
+    truth = float(np.mean([m.mean() for m in scene.overlay]))  # the glyphs and outlines
+    share = data["masks"]["overlay"]
+    assert truth < share < 3 * truth, (share, truth)  # the masks are grown past the glyphs
+    assert data["masks"]["overlay_frames"] == N
+
+
 def test_cut_keeps_the_larger_shot_with_one_warning(tmp_path: Path, capsys) -> None:
     scene = make_scene(SCENES["cut"], n=20, h=H, w=W)  # frames 13-19 are another shot
     clip = scene.encode(tmp_path / "cut.mkv", 8)
