@@ -35,7 +35,21 @@ interleaved, best of ``--repeat``.
 
 Usage: ``python tools/bench_realscenes.py [--size 1280x720] [--frames 60] [--scenes a,b]
 [--depths 8,10] [--workdir DIR] [--repeat 3] [--skip-cost] [--skip-old]
-[--true-offsets] [--step X,Y] [--seed N] [--logo-auto]``
+[--true-offsets] [--step X,Y] [--seed N] [--logo-auto] [--floor] [--offsets-only]``
+
+``--offsets-only``: the offsets alone (``overmix align``, what a plain stitch renders with),
+no render: per scene ``err`` (as above), ``floor``, ``vs content`` (below) and the same three
+for the scene's clean twin (the same pan without the contamination, its own encode), much
+faster than the stitches (the issue's offset rules: within 0.1 px, and 0.05 where the clean
+twin reaches it). ``--floor`` adds ``floor`` and ``vs content`` to the stitch table's rows:
+``floor`` is the largest displacement x264 gave a used frame's whole content against its
+source, relative to the first frame (``tests.scenes.codec_floor``: each decoded frame
+refined against its own uncompressed frame, contaminations masked; offsets measured from the
+decoded frames can be no nearer the truth than that), ``vs content`` the offsets' largest
+error against the decoded content (the alignment's own share). Measured at
+``--step=4.74,-0.86``: the 1280x720 8-bit hardsub's 0.066 px is frame 34, whose content x264
+moved 0.047 px (every 64 px block agrees; its clean twin, another GOP, 0.027), 0.019 px
+vs content; lossless (crf 0), the 640x360 hardsub pan's offsets are within 0.013 px of the truth.
 
 ``--logo-auto``: for the ``logo`` scene, also ``overmix stitch --logo auto``, and the PSNR
 over the area the logo swept (canvas pixels the logo covers in some frame that some frame
@@ -69,6 +83,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from overmix.commands.options import StitchOptions  # noqa: E402
 from overmix.commands.stitch import stitch  # noqa: E402
+from tests.scenes.codec_floor import content_errors, content_shifts  # noqa: E402
 from tests.scenes.real import SCENES, luma709, make_scene  # noqa: E402
 
 # today's plain stitch: no lighting stage (``--lighting auto`` is the default now)
@@ -149,15 +164,49 @@ def _scores(res, bg: np.ndarray, regions: dict[str, np.ndarray]) -> dict[str, fl
             for k, m in regions.items()}
 
 
-def run_scene(name: str, depth: int, n: int, h: int, w: int, work: Path, *,
-              true_offsets: bool = False, old: bool = True,
-              step: tuple[float, float] | None = None,
-              logo_auto: bool = False, seed: int = 0) -> dict[str, object]:
+def _scene(name: str, depth: int, n: int, h: int, w: int, work: Path,
+           step: tuple[float, float] | None, seed: int):  # noqa: ANN202
+    """The scene, its clip and its clean twin's clip (encoded into ``work`` once)."""
     kw = {} if step is None else {"step": step}
     sc = make_scene(SCENES[name], n=n, h=h, w=w, seed=seed, **kw)
     tag = ("" if step is None else f"-step{step[0]:g}x{step[1]:g}") + \
         ("" if seed == 0 else f"-seed{seed}")
-    clip, clean = sc.clips(work, f"{name}-{w}x{h}-{n}{tag}", depth)
+    return (sc, *sc.clips(work, f"{name}-{w}x{h}-{n}{tag}", depth))
+
+
+def offset_errors(sc, clip: Path, off, *, clean: bool = False) -> dict[str, float]:
+    """``err`` (against the truth), ``floor`` and ``vs content`` (px) of ``off``, the
+    offsets of ``clip`` (the scene's frames, or its clean twin's)."""
+    used = [int(i) for i in off.indices]
+    truth = sc.xy[used] - sc.xy[used[0]]
+    floor, vs = content_errors(sc, off.xy, used, content_shifts(sc, clip, clean=clean))
+    return {"err": float(np.abs(off.xy - truth).max()), "floor": floor, "vs": vs}
+
+
+def run_offsets(name: str, depth: int, n: int, h: int, w: int, work: Path, *,
+                step: tuple[float, float] | None = None, seed: int = 0) -> dict[str, object]:
+    """The offsets alone of the scene and of its clean twin: :func:`offset_errors` of each,
+    frames used, CPU seconds of the scene's alignment."""
+    from overmix.commands.align import align_input
+
+    sc, clip, clean = _scene(name, depth, n, h, w, work, step, seed)
+    out: dict[str, object] = {"scene": name, "depth": depth}
+    for label, path in (("got", clip), ("clean", clean)):
+        t = time.process_time()
+        off, _ = align_input(path, StitchOptions())
+        if label == "got":
+            out["cpu"] = time.process_time() - t
+            out["used"] = f"{len(off.indices)}/{n}"
+        out[label] = offset_errors(sc, path, off, clean=label == "clean")
+    return out
+
+
+def run_scene(name: str, depth: int, n: int, h: int, w: int, work: Path, *,
+              true_offsets: bool = False, old: bool = True,
+              step: tuple[float, float] | None = None,
+              logo_auto: bool = False, seed: int = 0, floor: bool = False,
+              ) -> dict[str, object]:
+    sc, clip, clean = _scene(name, depth, n, h, w, work, step, seed)
     main = [int(k) for k in sc.main]
     true_off = work / f"{name}-{depth}-truth.json"
     true_off.write_text(json.dumps({"frames": [
@@ -177,6 +226,7 @@ def run_scene(name: str, depth: int, n: int, h: int, w: int, work: Path, *,
     used = [int(i) for i in off.indices]
     truth = sc.xy[used] - sc.xy[used[0]]
     err = float(np.abs(off.xy - truth).max())
+    fl = offset_errors(sc, clip, off) if floor else None
     bg, regions = background_y(sc, off, used[0])
     got = _scores(res, bg, regions)
     # reference: the clean frames of the main shot at the true offsets
@@ -194,7 +244,7 @@ def run_scene(name: str, depth: int, n: int, h: int, w: int, work: Path, *,
             m = swept_region(sc, o, int(o.indices[0])) & (r.renders[0].coverage > 0)
             swept[label] = psnr(r.planes[0], b, m)
     return {"scene": name, "depth": depth, "err": err, "used": f"{len(used)}/{n}",
-            "swept": swept,
+            "swept": swept, "floor": fl,
             "got": got, "ref": want, "time": t_new, "ratio": t_new / t_old,
             "npx": {k: int(m.sum()) for k, m in regions.items()},
             "masks": off.extra.get("masks", {}), "left_out": len(off.extra.get("left_out", [])),
@@ -264,13 +314,32 @@ def main() -> None:
                     "logo swept against the logo-free stitch")
     ap.add_argument("--true-offsets", action="store_true",
                     help="stitch with the true offsets (--offsets): the render alone")
+    ap.add_argument("--floor", action="store_true",
+                    help="also the codec's displacement of the frames' content ('floor') and "
+                    "the offsets' error against the decoded content ('vs content')")
+    ap.add_argument("--offsets-only", action="store_true",
+                    help="align only (no render, no PSNR): err, floor and vs content of each "
+                    "scene and of its clean twin")
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.lower().split("x"))
     step = None if args.step is None else tuple(float(v) for v in args.step.split(","))
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (1, 5 min)")
-    if not args.skip_scenes:
+    if args.offsets_only and not args.skip_scenes:
+        print("offsets (px): err against the truth, floor: the codec's displacement of the "
+              "frames' content, vs: against the decoded content; clean: the clean twin")
+        print(f"{'scene':10s} {'bits':>4s} {'err':>6s} {'floor':>6s} {'vs':>6s} "
+              f"{'clean':>6s} {'floor':>6s} {'vs':>6s} {'used':>6s} {'cpu s':>6s}")
+        for name in args.scenes.split(","):
+            for depth in (int(d) for d in args.depths.split(",")):
+                r = run_offsets(name, depth, args.frames, h, w, work,
+                                step=step, seed=args.seed)  # type: ignore[arg-type]
+                g, c = r["got"], r["clean"]
+                print(f"{name:10s} {depth:>4d} {g['err']:6.3f} {g['floor']:6.3f} "
+                      f"{g['vs']:6.3f} {c['err']:6.3f} {c['floor']:6.3f} {c['vs']:6.3f} "
+                      f"{r['used']:>6s} {r['cpu']:6.1f}", flush=True)
+    elif not args.skip_scenes:
         print("psnr: default stitch, ref: clean frames at the true offsets (dB, Y'); regions: "
               "background seen clean in most (> 50 %) / few (<= 50 %) of the covering frames "
               "(target diff: -1.5 / -6 dB); seen: both")
@@ -284,7 +353,8 @@ def main() -> None:
                 r = run_scene(name, depth, args.frames, h, w, work,
                               true_offsets=args.true_offsets, old=not args.skip_old,
                               step=step,  # type: ignore[arg-type]
-                              logo_auto=args.logo_auto, seed=args.seed)
+                              logo_auto=args.logo_auto, seed=args.seed,
+                              floor=args.floor)
                 m, g, f = r["masks"], r["got"], r["ref"]
                 cols = " ".join(f"{g[k]:6.2f} {f[k]:6.2f} {g[k] - f[k]:+6.2f}"
                                 for k in ("most", "few"))
@@ -296,7 +366,9 @@ def main() -> None:
                       + (f", aligned again without {m['moving_share']:.3f} moving"
                          if "moving_share" in m else "")
                       + (", follow: warning" if "warning" in r["follow"] else
-                         ", follow: followed" if r["follow"].get("followed") else ""),
+                         ", follow: followed" if r["follow"].get("followed") else "")
+                      + (f", floor {r['floor']['floor']:.3f} vs content "
+                         f"{r['floor']['vs']:.3f} px" if r["floor"] else ""),
                       flush=True)
                 sw = r["swept"]
                 if sw:
