@@ -52,6 +52,7 @@ from overmix.render.foreground import (
 from overmix.render.foreground_behind import release_behind_moving
 from overmix.render.foreground_ends import REACH, carry, differs_at, judge_end
 from overmix.render.foreground_holes import close_holes
+from overmix.render.foreground_slope import grow_slopes
 
 __all__ = ["BAND", "redraw_moving"]
 
@@ -114,9 +115,11 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
     cache.clear()
     # the holes closed, then the counters and the gaps between stems the reduced masks
     # closed given back where they show the background around
-    return release_behind_moving(
+    # the thing's edge left beside a mask (anti-aliased outline, a bar entering over the
+    # border) taken in by its value last, once the counters are back
+    return grow_slopes(release_behind_moving(
         close_holes(_judge_ends(out, luma, xy, shape, r, dirty), luma, xy, dirty=dirty),
-        luma, xy, shape, level=level)
+        luma, xy, shape, level=level), luma, shape, level=level)
 
 
 def _frames_read_once(luma: Callable[[int], np.ndarray]

@@ -1,0 +1,104 @@
+"""A moving thing's edge left just outside its mask, taken in by its value (issue #12).
+
+The moving-foreground masks (:mod:`overmix.render.foreground`, redrawn at full resolution by
+:mod:`overmix.render.foreground_edges`) end where the pair test stops flagging: a slowly
+rising credit line's dark outline beside its white fill, which the frames two either side
+show a pixel off (the thin-line sparing takes that for a sub-pixel phase). Those pixels sit
+beside the mask, where the render uses them at full weight or
+:data:`~overmix.render.stack_base.NEAR`, as much as the clean views of the same scene points
+beside the other frames' masks (720p credits, 40 frames: most of the "few" error, in the
+frames' bottom rows).
+
+Here a pixel ``i`` px (chessboard) from a frame's mask, ``1 <= i <=`` :data:`GROW`, is the
+thing's when its value lies more than ``LEVEL`` outside the range of the unmasked pixels
+farther out than ``i`` within :data:`BEYOND` px of it: the outline's last pixel stands out
+from the background beyond it, while a gap between two stems or a counter shows what lies
+beyond it, and a textured background's edges have their like farther out. Such pixels join
+the mask where they touch it (through one another); nothing is read from other frames. Not
+taken: what runs on along the mask with the same value (a bar entering over the frame's
+border whose ends only touch the mask: its own pixels are what lies beyond them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from overmix.morph import dilate
+from overmix.render.fixed_edges import Crop
+from overmix.render.foreground import LEVEL
+
+__all__ = ["BEYOND", "GROW", "grow_slopes"]
+
+GROW = 4  # px: how far past a mask the thing's edge is looked for (2 reduced samples at 2x)
+BEYOND = 3  # px: the window (2 BEYOND + 1 square) in which the pixels farther out are read
+
+
+def grow_slopes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
+                shape: tuple[int, int], *, level: float = LEVEL) -> list[Crop | None]:
+    """The masks ``crops`` with the thing's edge beside them taken in (see the module
+    docstring).
+
+    Parameters
+    ----------
+    crops : per offsets row, Crop or None
+        Full-resolution moving-foreground masks on their bounding boxes.
+    luma : callable ``k -> ndarray float32 (h, w)``
+        Working Y' of row ``k`` at full resolution (read once per row with a mask).
+    shape : (h, w)
+        Frame shape.
+    level : float
+        Working Y' by which a pixel must leave the range of the pixels beyond it to join.
+
+    Returns
+    -------
+    list of Crop or None
+        The masks, each a superset of the one given (the same object where nothing changed).
+    """
+    from scipy import ndimage  # lazy: only scenes with something moving get here
+
+    h, w = shape
+    out = list(crops)
+    for k, crop in enumerate(crops):
+        if crop is None or not crop.mask.any():
+            continue
+        ch, cw = crop.mask.shape
+        pad = GROW + BEYOND
+        y0, x0 = max(crop.y - pad, 0), max(crop.x - pad, 0)
+        y1, x1 = min(crop.y + ch + pad, h), min(crop.x + cw + pad, w)
+        m = np.zeros((y1 - y0, x1 - x0), bool)
+        m[crop.y - y0:crop.y - y0 + ch, crop.x - x0:crop.x - x0 + cw] = crop.mask
+        v = np.asarray(luma(k), np.float32)[y0:y1, x0:x1]
+        # chessboard distance from the mask, up to pad px
+        dist = np.full(m.shape, pad + 1, np.int16)
+        dist[m] = 0
+        reach = m
+        for i in range(1, pad + 1):
+            nxt = dilate(reach, 1, square=True)
+            dist[nxt & ~reach] = i
+            reach = nxt
+        odd = np.zeros(m.shape, bool)
+        size = 2 * BEYOND + 1
+        for i in range(1, GROW + 1):
+            ring = dist == i
+            if not ring.any():
+                continue
+            out_ = dist > i  # the pixels farther out: what the background is beyond it
+            lo = ndimage.minimum_filter(np.where(out_, v, np.inf), size, mode="nearest")
+            hi = ndimage.maximum_filter(np.where(out_, v, -np.inf), size, mode="nearest")
+            odd |= ring & ((v < lo - level) | (v > hi + level))  # inf bounds: never odd
+        if not odd.any():
+            continue
+        cur = m
+        for _ in range(GROW):  # only what touches the mask through such pixels
+            nxt = cur | (dilate(cur, 1, square=True) & odd)
+            if np.array_equal(nxt, cur):
+                break
+            cur = nxt
+        if cur is m:
+            continue
+        rows, cols = np.flatnonzero(cur.any(axis=1)), np.flatnonzero(cur.any(axis=0))
+        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        out[k] = Crop(y0 + r0, x0 + c0, cur[r0:r1, c0:c1].copy())
+    return out
