@@ -26,7 +26,9 @@ edge). Last, the masks' holes are closed where no far frame shows the background
 (:func:`overmix.render.foreground_holes.close_holes`), and (at a reduction) the flat parts
 that show the background around the thing (a letter's counter, the gap between two stems
 the reduced mask closed) are given back
-(:func:`overmix.render.foreground_behind.release_behind_moving`). Masks are kept on their bounding
+(:func:`overmix.render.foreground_behind.release_behind_moving`), then the pixels beside a
+mask that stand out from the background beyond them (an outline's last pixel) are taken in
+(:func:`overmix.render.foreground_slope.grow_slopes`). Masks are kept on their bounding
 box (:class:`overmix.render.fixed_edges.Crop`). Frames are read through a sliding window
 of ``2 max(d) + 1`` full-resolution frames.
 """

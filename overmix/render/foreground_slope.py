@@ -9,11 +9,15 @@ beside the mask, where the render uses them at full weight or
 beside the other frames' masks (720p credits, 40 frames: most of the "few" error, in the
 frames' bottom rows).
 
-Here a pixel ``i`` px (chessboard) from a frame's mask, ``1 <= i <=`` :data:`GROW`, is the
-thing's when its value lies more than ``LEVEL`` outside the range of the unmasked pixels
-farther out than ``i`` within :data:`BEYOND` px of it: the outline's last pixel stands out
+Here, within :data:`BAND` px of the frame's border (where the views of a scene point are
+fewest: the frames before a pan towards that border never saw it, and what enters there has
+no partner), a pixel ``i`` px (chessboard) from a frame's mask, ``1 <= i <=`` :data:`GROW`,
+is the thing's when its value lies more than ``LEVEL`` outside the range of the unmasked
+pixels farther out than ``i`` within :data:`BEYOND` px of it: the outline's last pixel stands out
 from the background beyond it, while a gap between two stems or a counter shows what lies
-beyond it, and a textured background's edges have their like farther out. Such pixels join
+beyond it, and a textured background's edges have their like farther out; a pixel within
+``LEVEL`` of a flat unmasked pixel within :data:`BEYOND` px is the background's all the same
+(a gap whose farther pixels are another letter's outline left out). Such pixels join
 the mask where they touch it (through one another); nothing is read from other frames. Not
 taken: what runs on along the mask with the same value (a bar entering over the frame's
 border whose ends only touch the mask: its own pixels are what lies beyond them).
@@ -27,12 +31,13 @@ import numpy as np
 
 from overmix.morph import dilate
 from overmix.render.fixed_edges import Crop
-from overmix.render.foreground import LEVEL
+from overmix.render.foreground import FLAT, LEVEL, _range3
 
 __all__ = ["BEYOND", "GROW", "grow_slopes"]
 
 GROW = 4  # px: how far past a mask the thing's edge is looked for (2 reduced samples at 2x)
 BEYOND = 3  # px: the window (2 BEYOND + 1 square) in which the pixels farther out are read
+BAND = 32  # px: the frame's border band where the edge is looked for
 
 
 def grow_slopes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
@@ -88,8 +93,18 @@ def grow_slopes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
             lo = ndimage.minimum_filter(np.where(out_, v, np.inf), size, mode="nearest")
             hi = ndimage.maximum_filter(np.where(out_, v, -np.inf), size, mode="nearest")
             odd |= ring & ((v < lo - level) | (v > hi + level))  # inf bounds: never odd
+        # only in the frame's border band: the views of those scene points are fewest
+        band = np.ones(m.shape, bool)
+        band[max(BAND - y0, 0):max(h - BAND - y0, 0), max(BAND - x0, 0):max(w - BAND - x0, 0)] \
+            = False
+        odd &= band
         if not odd.any():
             continue
+        # a value a flat unmasked pixel near it shows is the background's (a gap whose
+        # farther pixels are another letter's leaked outline)
+        ys, xs = np.nonzero(odd)
+        like = _like_flat(v, ~m & (_range3(v) < FLAT), ys, xs, BEYOND, level)
+        odd[ys[like], xs[like]] = False
         cur = m
         for _ in range(GROW):  # only what touches the mask through such pixels
             nxt = cur | (dilate(cur, 1, square=True) & odd)
@@ -102,3 +117,19 @@ def grow_slopes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
         r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
         out[k] = Crop(y0 + r0, x0 + c0, cur[r0:r1, c0:c1].copy())
     return out
+
+
+def _like_flat(v: np.ndarray, flat: np.ndarray, ys: np.ndarray, xs: np.ndarray, reach: int,
+               level: float) -> np.ndarray:
+    """bool (n,): whether pixel ``(ys, xs)`` of ``v`` (float32 (h, w)) is within ``level``
+    of a ``flat`` (bool (h, w)) pixel at most ``reach`` px from it (chessboard)."""
+    h, w = v.shape
+    here = v[ys, xs]
+    like = np.zeros(ys.size, bool)
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            yy, xx = ys + dy, xs + dx
+            ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+            q = flat[yy[ok], xx[ok]] & (np.abs(v[yy[ok], xx[ok]] - here[ok]) <= level)
+            like[np.flatnonzero(ok)[q]] = True
+    return like

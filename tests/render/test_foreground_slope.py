@@ -16,9 +16,9 @@ import numpy as np
 from scipy import ndimage
 
 from overmix.render.fixed_edges import Crop
-from overmix.render.foreground_slope import GROW, grow_slopes
+from overmix.render.foreground_slope import BAND, GROW, grow_slopes
 
-H, W = 120, 260
+H, W = 64, 260  # every row within the border band (BAND) of the top or the bottom
 
 
 def _box(yy: np.ndarray, xx: np.ndarray, y0: float, y1: float, x0: float,
@@ -35,7 +35,7 @@ def _scene(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     for _ in range(14):
         cy, cx, r = rng.uniform(0, H), rng.uniform(0, W), rng.uniform(8, 26)
         y = np.where((yy - cy) ** 2 + (xx - cx) ** 2 < r * r, rng.uniform(0.25, 0.75), y)
-    top = 40.0
+    top = 12.0
     # an 'n' (two 9 px stems, a 5 px gap, an arch), an 'o' (a 7 px counter), and an 'e'
     # rising over the bottom border: its counter open below, its bar's top in the last two
     # rows, the bar left out of the mask
@@ -59,15 +59,21 @@ def _scene(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return y.astype(np.float32), shape, mask, behind
 
 
-def _grown(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _grown(seed: int, pad: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`grow_slopes` adds to the scene's mask (bool (H, W)), with the letters, the
+    mask and the background behind; with ``pad``, the frame framed by ``pad`` px of its edge
+    pixels repeated (the letters in its middle)."""
     y, shape, mask, behind = _scene(seed)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    yp = np.pad(y, pad, mode="edge")
+    mp = np.pad(mask, pad)
+    rows, cols = np.flatnonzero(mp.any(axis=1)), np.flatnonzero(mp.any(axis=0))
     crop = Crop(int(rows[0]), int(cols[0]),
-                mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].copy())
-    out = grow_slopes([crop, None], lambda k: y, (H, W))
+                mp[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].copy())
+    out = grow_slopes([crop, None], lambda k: yp, yp.shape)
     assert out[1] is None
-    got = out[0].full((H, W))
-    assert not (mask & ~got).any()  # only ever adds
+    got = out[0].full(yp.shape)
+    assert not (mp & ~got).any()  # only ever adds
+    got = got[pad:pad + H, pad:pad + W]
     return got & ~mask, shape, mask, behind
 
 
@@ -86,3 +92,9 @@ def test_outline_taken_background_left() -> None:
         inner = ndimage.binary_erosion(behind, iterations=1)
         assert added[inner].sum() == 0
 
+
+
+def test_only_in_the_border_band() -> None:
+    # the same letters in the middle of a frame: the views of those scene points are many
+    added, shape, _, _ = _grown(1, pad=BAND)
+    assert added.sum() == 0
