@@ -28,6 +28,7 @@ from overmix.io.store import FrameStore
 from overmix.progress import ProgressCallback, no_progress
 from overmix.render.clean_masks import (
     grow,
+    held_parts,
     occluders,
     off_layer,
     residual_off_layer,
@@ -216,10 +217,22 @@ def _persistent_overlay(store: FrameStore, pos: list[int], offsets: Offsets,
     mask, color = mask & static, fit.color
     alpha = np.where(static, fit.alpha, np.float32(0.0)).astype(np.float32)
     if plan.fixed is not None:  # opaque parts: the redrawn masks say where they are
-        semi = semi_transparent(mask, alpha)
+        semi = semi_transparent(mask, alpha) & ~held_parts(mask, _held(plan.fixed, mask),
+                                                           len(pos))
         mask = mask & semi
         alpha = np.where(semi, alpha, np.float32(0.0)).astype(np.float32)
     return OverlayInfo(mask, color, alpha, redrawn=True) if mask.any() else None
+
+
+def _held(fixed: list[Crop | None], mask: np.ndarray) -> np.ndarray:
+    """Per pixel of ``mask``'s shape (int32), the frames whose redrawn screen-fixed masks
+    (``fixed``, :mod:`overmix.render.fixed_edges`) hold it."""
+    out = np.zeros(mask.shape, np.int32)
+    for c in fixed:
+        if c is not None:
+            h, w = c.mask.shape
+            out[c.y:c.y + h, c.x:c.x + w] += c.mask
+    return out
 
 
 def _screen_fixed_part(cons: Consensus, persistent: np.ndarray) -> np.ndarray:
