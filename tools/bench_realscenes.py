@@ -47,9 +47,10 @@ source, relative to the first frame (``tests.scenes.codec_floor``: each decoded 
 refined against its own uncompressed frame, contaminations masked; offsets measured from the
 decoded frames can be no nearer the truth than that), ``vs content`` the offsets' largest
 error against the decoded content (the alignment's own share). Measured at
-``--step=4.74,-0.86``: the 1280x720 8-bit hardsub's 0.066 px is frame 34, whose content x264
-moved 0.047 px (every 64 px block agrees; its clean twin, another GOP, 0.027), 0.019 px
-vs content; lossless (crf 0), the 640x360 hardsub pan's offsets are within 0.013 px of the truth.
+``--step=4.74,-0.86``: the 1280x720 8-bit hardsub's 0.066 px (frame 34, whose every 64 px
+block x264 moved ~0.05 px) is floor 0.044 + vs content 0.022; its clean twin 0.041 is
+0.037 + 0.025 on different frames; lossless (crf 0), the 640x360 hardsub pan's offsets are
+within 0.013 px of the truth.
 
 ``--logo-auto``: for the ``logo`` scene, also ``overmix stitch --logo auto``, and the PSNR
 over the area the logo swept (canvas pixels the logo covers in some frame that some frame
