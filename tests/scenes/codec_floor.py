@@ -4,12 +4,12 @@
 x264 does not only add noise: at a fast pan it moves a frame's whole picture a little against
 its source (motion vectors in quarter pixels, a B-frame predicted from references at those
 vectors with little residual coded; measured: the 1280x720 8-bit hardsub pan at
-``--step=4.74,-0.86`` has frame 34's every 64 px block moved ~0.05 px left, its clean twin,
-another GOP, not). An alignment measures the frames as decoded, so its offsets can be no
-nearer the generator's truth than that. :func:`content_shifts` measures it independently of
-the code under test's scene logic: each decoded frame against its own uncompressed source
-frame (the pair refinement alone, contaminations masked), so a bench can tell the codec's
-share of an offset error (``floor``) from the alignment's (``vs content``).
+``--step=4.74,-0.86`` has frame 34's every 64 px block moved ~0.05 px left; its clean twin,
+another encode, has such frames elsewhere). An alignment measures the frames as decoded, so
+its offsets can be no nearer the generator's truth than that. :func:`content_shifts`
+measures it independently of the code under test: each decoded frame against its own
+uncompressed source frame (:func:`block_shift`, contaminations masked), so a bench can tell
+the codec's share of an offset error (``floor``) from the alignment's (``vs content``).
 """
 
 from __future__ import annotations
