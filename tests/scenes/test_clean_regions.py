@@ -70,3 +70,21 @@ def test_default_stitch_is_clean_behind_screen_fixed_content(tmp_path: Path, nam
     got, ref = _psnr(y_got, off_got, scene), _psnr(y_ref, off_ref, scene)
     assert got["most"] > ref["most"] - 1.5, (got, ref)
     assert got["few"] > ref["few"] - 6.0, (got, ref)
+
+
+def test_gaps_between_glyphs_take_the_views_farther_from_the_text(tmp_path: Path) -> None:
+    # a reversed, slowing pan (2.37 -> 1.5 px/frame to the left) under a hardsub: much of the
+    # background behind the line is seen only in the gaps between glyphs, a pixel or two from
+    # their dark outlines, which the codec smears into them; the views whose render kernel
+    # reaches the redrawn text weigh NEAR, so a farther view wins where there is one (old
+    # code: "few" 5.0 dB under the clean frames' stitch, now 2.1)
+    scene = make_scene(SCENES["hardsub"], n=N, h=H, w=W, step=(-2.37, -0.43))
+    clip = scene.encode(tmp_path / "clip.mkv", 8)
+    clean = scene.encode(tmp_path / "clean.mkv", 8, clean=True)
+    truth = tmp_path / "truth.json"
+    Offsets(scene.xy - scene.xy[0], list(range(N)), W, H).save(truth)
+    y_got, off_got = _stitch(clip, tmp_path, "got")
+    y_ref, off_ref = _stitch(clean, tmp_path, "ref", "--offsets", str(truth))
+    got, ref = _psnr(y_got, off_got, scene), _psnr(y_ref, off_ref, scene)
+    assert got["most"] > ref["most"] - 1.5, (got, ref)
+    assert got["few"] > ref["few"] - 3.5, (got, ref)
