@@ -21,7 +21,7 @@ import pytest
 from overmix.cli import main
 from overmix.geometry import Offsets
 from overmix.io.png import read_png_array
-from tests.scenes.real import SCENES, luma709, make_scene
+from tests.scenes.real import SCENES, RealScene, luma709, make_scene
 
 N, H, W = 40, 180, 320
 MARGIN = 3  # canvas pixels along the edges left out (the canvas's own soft border)
@@ -55,19 +55,23 @@ def _psnr(y: np.ndarray, offsets: Offsets, scene) -> dict[str, float]:
     return out
 
 
-@pytest.mark.parametrize(("name", "depth"), [("hardsub", 8), ("hardsub", 10),
-                                             ("letterbox", 8), ("letterbox", 10),
-                                             ("edges", 8)])
-def test_default_stitch_is_clean_behind_screen_fixed_content(tmp_path: Path, name: str,
-                                                             depth: int) -> None:
-    scene = make_scene(SCENES[name], n=N, h=H, w=W)
+def _regions_against_clean(scene: RealScene, tmp_path: Path, depth: int) -> tuple[dict, dict]:
+    """Region PSNRs of the plain stitch of ``scene``'s clip and of its clean frames stitched
+    at the generator's offsets (the reference), both encoded at ``depth`` bits."""
     clip = scene.encode(tmp_path / "clip.mkv", depth)
     clean = scene.encode(tmp_path / "clean.mkv", depth, clean=True)
     truth = tmp_path / "truth.json"
     Offsets(scene.xy - scene.xy[0], list(range(N)), W, H).save(truth)
     y_got, off_got = _stitch(clip, tmp_path, "got")
     y_ref, off_ref = _stitch(clean, tmp_path, "ref", "--offsets", str(truth))
-    got, ref = _psnr(y_got, off_got, scene), _psnr(y_ref, off_ref, scene)
+    return _psnr(y_got, off_got, scene), _psnr(y_ref, off_ref, scene)
+
+@pytest.mark.parametrize(("name", "depth"), [("hardsub", 8), ("hardsub", 10),
+                                             ("letterbox", 8), ("letterbox", 10),
+                                             ("edges", 8)])
+def test_default_stitch_is_clean_behind_screen_fixed_content(tmp_path: Path, name: str,
+                                                             depth: int) -> None:
+    got, ref = _regions_against_clean(make_scene(SCENES[name], n=N, h=H, w=W), tmp_path, depth)
     assert got["most"] > ref["most"] - 1.5, (got, ref)
     assert got["few"] > ref["few"] - 6.0, (got, ref)
 
@@ -79,12 +83,6 @@ def test_gaps_between_glyphs_take_the_views_farther_from_the_text(tmp_path: Path
     # reaches the redrawn text weigh NEAR, so a farther view wins where there is one (old
     # code: "few" 5.0 dB under the clean frames' stitch, now 2.1)
     scene = make_scene(SCENES["hardsub"], n=N, h=H, w=W, step=(-2.37, -0.43))
-    clip = scene.encode(tmp_path / "clip.mkv", 8)
-    clean = scene.encode(tmp_path / "clean.mkv", 8, clean=True)
-    truth = tmp_path / "truth.json"
-    Offsets(scene.xy - scene.xy[0], list(range(N)), W, H).save(truth)
-    y_got, off_got = _stitch(clip, tmp_path, "got")
-    y_ref, off_ref = _stitch(clean, tmp_path, "ref", "--offsets", str(truth))
-    got, ref = _psnr(y_got, off_got, scene), _psnr(y_ref, off_ref, scene)
+    got, ref = _regions_against_clean(scene, tmp_path, 8)
     assert got["most"] > ref["most"] - 1.5, (got, ref)
     assert got["few"] > ref["few"] - 3.5, (got, ref)
