@@ -157,13 +157,9 @@ def held_parts(mask: np.ndarray, held: np.ndarray, frames: int) -> np.ndarray:
     screen-fixed masks hold it): opaque screen-fixed content (subtitle text, whose lines
     mix into a middling alpha when the pan is too slow to show the background behind them
     changing), nothing to un-blend."""
-    from scipy import ndimage
-
     if not mask.any():
         return np.zeros_like(mask)
-    lab, n = ndimage.label(grow(mask, LOGO_GROW))
-    total = np.bincount(lab[mask], minlength=n + 1)
-    kept = np.bincount(lab[mask & (held >= 0.5 * frames)], minlength=n + 1)
+    lab, total, kept = _part_counts(mask, held >= 0.5 * frames)
     opaque = kept >= HELD_SHARE * np.maximum(total, 1)
     opaque[0] = False
     return opaque[lab] & mask
@@ -176,17 +172,25 @@ def semi_transparent(mask: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     opaque (alpha 0.9 or more). Opaque screen-fixed content (bars, subtitle text: where lines
     change, the per-pixel fit mixes frames with and without a glyph into a middling alpha) is
     left to the full-resolution masks."""
-    from scipy import ndimage
-
     seen = mask & (alpha > 0.02)
     if not seen.any():
         return np.zeros_like(mask)
-    lab, n = ndimage.label(grow(seen, LOGO_GROW))
-    total = np.bincount(lab[seen], minlength=n + 1)
-    opaque = np.bincount(lab[seen & (alpha >= 0.9)], minlength=n + 1)
+    lab, total, opaque = _part_counts(seen, alpha >= 0.9)
     semi = opaque < OPAQUE_SHARE * np.maximum(total, 1)
     semi[0] = False
     return semi[lab] & mask
+
+
+def _part_counts(seen: np.ndarray, hit: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The connected parts of ``seen`` (bool (h, w)) grown by :data:`LOGO_GROW`: their labels
+    (int (h, w), 0 outside), and per label (int (n + 1,)) the pixels of ``seen`` and those of
+    ``seen & hit`` (bool (h, w)) in it."""
+    from scipy import ndimage
+
+    lab, n = ndimage.label(grow(seen, LOGO_GROW))
+    return (lab, np.bincount(lab[seen], minlength=n + 1),
+            np.bincount(lab[seen & hit], minlength=n + 1))
 
 
 def off_layer(found: list[np.ndarray | None], layer: LayerLabel, xy: np.ndarray, r: int,
