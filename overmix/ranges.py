@@ -116,5 +116,11 @@ class FrameRange:
         if a >= count:
             raise RangeError(f"start {self.start} is beyond the last frame ({count} frames)")
         if b <= a:
-            raise RangeError(f"empty range: {self.start}..{self.end} selects no frame")
+            raise RangeError(f"empty range: {self.describe()} selects no frame")
         return range(a, b)
+
+    def describe(self) -> str:
+        """The range as the user gave it, an open start as 0 and an open end as "the end"
+        (``0..10``, ``5..the end``)."""
+        return (f"{0 if self.start is None else self.start}.."
+                f"{'the end' if self.end is None else self.end}")

@@ -31,8 +31,8 @@ def _solve(n: int, labels: list[int], pairs: list[Pair],
            ) -> tuple[Offsets, list[tuple[int, str]]]:
     """Offsets of the largest group of frames connected by inlier pairs; the others are left
     out (``strict``: an error naming the first break). When no two frames match, the middle
-    frame is placed alone. ``flat``: positions of frames without detail to align (black or
-    blank), named so in the reasons."""
+    frame with detail (of all frames, when none has) is placed alone. ``flat``: positions of
+    frames without detail to align (black or blank), named so in the reasons."""
     inl_edges: list[tuple[int, int]] = []
     floor = _confidence_floor(pairs)
     first = None
@@ -42,6 +42,11 @@ def _solve(n: int, labels: list[int], pairs: list[Pair],
     comp = components(n, inl_edges)
     sizes = np.bincount(comp)
     main = int(np.argmax(sizes))
+    if sizes[main] < 2:
+        # no two frames match: the still is the middle frame alone (never a dead end), the
+        # middle of those with detail (a fade from black: not a black frame)
+        shown = [k for k in range(n) if k not in flat] or list(range(n))
+        main = int(comp[shown[len(shown) // 2]])
     if len(sizes) > 1 and strict:
         blank = sorted(labels[k] for k in flat if comp[k] != main)
         if blank:  # say why rather than where: the frames have nothing to align
@@ -50,9 +55,6 @@ def _solve(n: int, labels: list[int], pairs: list[Pair],
             raise AlignmentError(f"frame{'s' if many else ''} {shown} {'are' if many else 'is'}"
                                  " black or blank: no detail to align")
         first_break(comp, labels)  # name the first place where the sequence breaks
-    if sizes[main] < 2:
-        # no two frames match: the still is the middle frame alone (never a dead end)
-        main = int(comp[n // 2])
     used = np.flatnonzero(comp == main)
     left = _left_out(comp, main, labels, flat)
     anchor = int(used[0])

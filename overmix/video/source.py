@@ -399,7 +399,7 @@ class VideoSource:
         if rng.frames is not None:
             b = min(b, a + rng.frames)
         if b <= a:
-            raise RangeError(f"empty range: {rng.start}..{rng.end} selects no frame")
+            raise RangeError(f"empty range: {rng.describe()} selects no frame")
         return range(a, b)
 
     def _delivered_index(self, p: Position | None, default: int) -> int:

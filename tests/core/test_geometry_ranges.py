@@ -70,6 +70,9 @@ def test_positions_and_ranges():
         FrameRange.parse("5", "2")
     with pytest.raises(RangeError):
         FrameRange.parse("50").resolve(10)
+    # an open start reads as frame 0, not "None"
+    with pytest.raises(RangeError, match=r"^empty range: 0\.\.0 selects no frame$"):
+        FrameRange.parse(None, "0").resolve(10)
 
 
 def test_offsets_json_transforms_round_trip_and_defaults(tmp_path):

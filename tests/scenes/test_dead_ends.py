@@ -102,6 +102,27 @@ def test_frames_that_match_nothing_give_the_middle_frame_alone(tmp_path: Path,
     assert "the still is frame 1 alone" in warn[0]
 
 
+def test_a_range_of_black_frames_and_one_picture_gives_the_picture(tmp_path: Path,
+                                                                    capsys) -> None:
+    # the start of a fade from black cut short: frames 0-3 and 5 black, frame 4 the only
+    # picture; no two frames match, and the still is frame 4, not the middle (black) frame 3
+    scene = make_scene((), n=6, h=48, w=64)
+    for k in (0, 1, 2, 3, 5):
+        scene.rgb[k] = np.zeros_like(scene.rgb[k])
+    clip = scene.encode(tmp_path / "fade.mkv", 8)
+    out = tmp_path / "still.png"
+    assert main(["stitch", str(clip), "-o", str(out), "--json"]) == 0
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["used_frames"] == [4]
+    warn = _lines(cap.err, "warning")
+    assert len(warn) == 1 and "frames 0-3, 5 (a black or blank frame" in warn[0], warn
+    assert "the still is frame 4 alone" in warn[0]
+    rgb, _ = read_png_array(out)
+    assert float(np.mean(rgb[..., :3])) > 40  # the picture, not a black frame
+    assert main(["align", str(clip), "--strict"]) == 1
+    assert "frames 0, 1, 2, 3, 5 are black or blank" in _error_only(capsys)
+
+
 def test_one_frame_is_one_error_line_for_align_and_stitch(black_inside, tmp_path: Path,
                                                           capsys) -> None:
     clip, _ = black_inside
