@@ -241,12 +241,17 @@ class Kept:
         return f
 
 
-def pulls(read: Callable[[int], np.ndarray], xy: np.ndarray
+def pulls(read: Callable[[int], np.ndarray], xy: np.ndarray,
+          skip: Callable[[int], np.ndarray | None] | None = None,
           ) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
     """Pairs of placed frames (``xy``: (n, 2) offsets, NaN = not placed) spread over the scene
     (the first placed frame against :data:`_PAIRS` later ones, the last among them; the
     placed ones :class:`Kept` holds when ``read`` is one) with what their tiles say is left
-    of the offsets: (i, k, (2,) px, (h, w) bool tiles of frame k that disagree)."""
+    of the offsets: (i, k, (2,) px, (h, w) bool tiles of frame k that disagree).
+    ``skip(k)``: (H, W) bool of frame k at full resolution (or None), screen-fixed content
+    to leave out: both frames' are left out of a pair (a subtitle on a slow pan stays on
+    screen while the background moves a few pixels over the pair; its partly covered tiles
+    read fractions of that, and pulled the median 0.17 px on a 0.3 px/frame pan)."""
     ok = np.flatnonzero(~np.isnan(xy[:, 0]))
     if len(ok) < 2:
         return []
@@ -273,11 +278,21 @@ def pulls(read: Callable[[int], np.ndarray], xy: np.ndarray
     for k in picks:
         d = xy[k] - xy[first]
         b = get(k)
-        left, other = pair_pull(a, b, (float(d[0]), float(d[1])), shape)
+        left, other = pair_pull(a, b, (float(d[0]), float(d[1])), shape,
+                                _either(skip, first, k))
         if np.abs(left + d).max() < APART_PX <= np.abs(d).max():
             continue  # the largest group stays on screen: a character held, not the background
         out.append((first, k, left, other))
     return out
+
+
+def _either(skip: Callable[[int], np.ndarray | None] | None, i: int, k: int
+            ) -> np.ndarray | None:
+    """``skip(i) | skip(k)`` ((H, W) bool), or None when neither frame has a mask."""
+    if skip is None:
+        return None
+    got = [np.asarray(m) > 0.5 for m in (skip(i), skip(k)) if m is not None]
+    return None if not got else got[0] if len(got) == 1 else got[0] | got[1]
 
 
 def misfits(read: Kept, xys: list[np.ndarray],

@@ -93,7 +93,7 @@ def _unhold(args: tuple, kept: _Kept) -> tuple[_Kept, _Pulls | None]:
     # frames releases the GIL (issue #15: 480x270, 48 frames: ~12 of the alignment's ~90 ms
     # were each check's, one after the other, while the other core idled)
     with ThreadPoolExecutor(1, thread_name_prefix="overmix-pulls") as pool:
-        pulled = pool.submit(follow_pull.pulls, read, xy)
+        pulled = pool.submit(follow_pull.pulls, read, xy, _fixed(run))
         try:
             held_on = follow_held.holds(frames, xy, scale, ignored)
         finally:
@@ -130,6 +130,13 @@ def _unhold(args: tuple, kept: _Kept) -> tuple[_Kept, _Pulls | None]:
     return (run2, out2, left2, joined), None
 
 
+def _fixed(run: _Run) -> _Masks | None:
+    """The screen-fixed masks the long-jump search of ``run`` found (:mod:`.static`; None
+    when it found none): what the pull check leaves out. Only these: a character's
+    foreground masks may hide the very region that pulls the offsets."""
+    return run.fixed.mask if run.fixed else None
+
+
 def _with(own: _Masks, extra: dict[int, np.ndarray]) -> _Masks:
     """Masks ``own`` with ``extra`` (store position -> (h, w) bool) joined in."""
     def joined(k: int) -> np.ndarray | None:
@@ -151,7 +158,7 @@ def _unpull(args: tuple, kept: _Kept, found: _Pulls | None = None) -> _Kept:
     out = kept[1]
     if found is None:
         xy = follow.positions(n, labels, list(out.indices), out.xy)
-        found = follow_pull.pulls(read, xy)
+        found = follow_pull.pulls(read, xy, _fixed(kept[0]))
     if follow_pull.worst(found) < follow_pull.PULL_PX:
         return kept
     i, k, d, _ = max(found, key=lambda p: float(np.abs(p[2]).max()))
