@@ -41,7 +41,8 @@ BAND = 32  # px: the frame's border band where the edge is looked for
 
 
 def grow_slopes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
-                shape: tuple[int, int], *, level: float = LEVEL) -> list[Crop | None]:
+                shape: tuple[int, int], *, level: float = LEVEL, band: int | None = BAND
+                ) -> list[Crop | None]:
     """The masks ``crops`` with the thing's edge beside them taken in (see the module
     docstring).
 
@@ -55,6 +56,9 @@ def grow_slopes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
         Frame shape.
     level : float
         Working Y' by which a pixel must leave the range of the pixels beyond it to join.
+    band : int or None
+        Px: only within this far of the frame's border (:data:`BAND`); None: over the whole
+        frame (a redrawn subtitle's rim, which the pan shows everywhere).
 
     Returns
     -------
@@ -93,11 +97,12 @@ def grow_slopes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
             lo = ndimage.minimum_filter(np.where(out_, v, np.inf), size, mode="nearest")
             hi = ndimage.maximum_filter(np.where(out_, v, -np.inf), size, mode="nearest")
             odd |= ring & ((v < lo - level) | (v > hi + level))  # inf bounds: never odd
-        # only in the frame's border band: the views of those scene points are fewest
-        band = np.ones(m.shape, bool)
-        band[max(BAND - y0, 0):max(h - BAND - y0, 0), max(BAND - x0, 0):max(w - BAND - x0, 0)] \
-            = False
-        odd &= band
+        if band is not None:
+            # only in the frame's border band: the views of those scene points are fewest
+            inb = np.ones(m.shape, bool)
+            inb[max(band - y0, 0):max(h - band - y0, 0),
+                max(band - x0, 0):max(w - band - x0, 0)] = False
+            odd &= inb
         if not odd.any():
             continue
         # a value a flat unmasked pixel near it shows is the background's (a gap whose

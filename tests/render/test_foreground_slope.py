@@ -59,17 +59,18 @@ def _scene(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return y.astype(np.float32), shape, mask, behind
 
 
-def _grown(seed: int, pad: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _grown(seed: int, pad: int = 0, band: int | None = BAND
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """What :func:`grow_slopes` adds to the scene's mask (bool (H, W)), with the letters, the
     mask and the background behind; with ``pad``, the frame framed by ``pad`` px of its edge
-    pixels repeated (the letters in its middle)."""
+    pixels repeated (the letters in its middle); ``band`` as :func:`grow_slopes` takes it."""
     y, shape, mask, behind = _scene(seed)
     yp = np.pad(y, pad, mode="edge")
     mp = np.pad(mask, pad)
     rows, cols = np.flatnonzero(mp.any(axis=1)), np.flatnonzero(mp.any(axis=0))
     crop = Crop(int(rows[0]), int(cols[0]),
                 mp[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].copy())
-    out = grow_slopes([crop, None], lambda k: yp, yp.shape)
+    out = grow_slopes([crop, None], lambda k: yp, yp.shape, band=band)
     assert out[1] is None
     got = out[0].full(yp.shape)
     assert not (mp & ~got).any()  # only ever adds
@@ -98,3 +99,27 @@ def test_only_in_the_border_band() -> None:
     # the same letters in the middle of a frame: the views of those scene points are many
     added, shape, _, _ = _grown(1, pad=BAND)
     assert added.sum() == 0
+
+
+def test_whole_frame_without_band() -> None:
+    # band=None (a redrawn subtitle's rim, which a pan shows anywhere in the frame): the same
+    # letters in the frame's middle have their outline taken as at its border, the gap
+    # between the stems and the counters left
+    for seed in (1, 2):
+        added, shape, mask, behind = _grown(seed, pad=BAND, band=None)
+        edge = shape & ~mask
+        assert added[edge].mean() > 0.85, added[edge].mean()
+        assert added[ndimage.binary_erosion(behind, iterations=1)].sum() == 0
+
+
+def test_taken_where_the_masks_were_found_at_full_resolution() -> None:
+    # at 640x360 the moving masks are found at full resolution (reduce 1) and only judged at
+    # the clip's ends and closed over their holes: the outline's last pixel is taken there too
+    from overmix.render.foreground_edges import redraw_moving
+
+    y, shape, mask, _ = _scene(1)
+    got = redraw_moving([mask] * 3, 1, lambda k: y, np.zeros((3, 2)), y.shape)
+    edge = shape & ~mask
+    for crop in got:
+        added = crop.full(y.shape) & ~mask
+        assert added[edge].mean() > 0.85, added[edge].mean()  # old code: 0.08
