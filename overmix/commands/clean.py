@@ -146,7 +146,7 @@ def finish_clean(store: FrameStore, offsets: Offsets, opts: StitchOptions, plan:
         return plan
     pos = positions(store, offsets)
     if not cons.clean or plan.fixed_prior is not None:
-        plan.fixed = _redraw_fixed(store, pos, offsets, plan)
+        plan.fixed, plan.fixed_rims = _redraw_fixed(store, pos, offsets, plan)
     if plan.overlay is None:
         plan.overlay = _persistent_overlay(store, pos, offsets, opts, plan, progress)
     return plan
@@ -295,17 +295,18 @@ def _moving(store: FrameStore, pos: list[int], offsets: Offsets, r: int,
     return out, crops
 
 
-def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets,
-                  plan: CleanPlan) -> list[Crop | None] | None:
+def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets, plan: CleanPlan
+                  ) -> tuple[list[Crop | None] | None, list[Crop | None] | None]:
     """The screen-fixed masks redrawn at full resolution (:mod:`overmix.render.fixed_edges`),
     without the background seen between or through glyphs (:mod:`overmix.render.
-    fixed_behind`), or None when no row has any. Frames are read in order, a window of them
-    cached."""
+    fixed_behind`), or None when no row has any; and per row the rim beside them that stands
+    out from the background beyond (:func:`_fixed_rims`). Frames are read in order, a window
+    of them cached."""
     from overmix.render.fixed_behind import release_behind  # lazy: scipy
     from overmix.render.fixed_edges import refine_fixed
 
     if all(plan.candidates(n) is None for n in range(len(pos))):
-        return None
+        return None, None
     cache: dict[int, np.ndarray] = {}
 
     def luma(n: int) -> np.ndarray:
@@ -328,13 +329,54 @@ def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets,
                          min_span=FIXED_SPAN, reach=FIXED_CACHE, still=still,
                          moving=plan.found_moving)
     out = release_behind(luma, offsets.xy, crops, thr=FIXED_THR, reach=FIXED_CACHE)
+    rims = _fixed_rims(out, luma, luma(0).shape, still)
     if plan.edge_mask is None:
-        return out
+        return out, rims
     # the lines beside the dirty ones: the codec's ringing of a dirty line stays put on
     # screen as the line does, and looked screen-fixed; left out of every frame there, the
     # places only those lines see were averaged with the dirty lines themselves (640x360
     # edges scene panning up, few -7.36 dB); the ringing is a few levels off at most
     ring = grow(plan.edge_mask, EDGE_RING) & ~plan.edge_mask
-    return [None if c is None else
-            Crop(c.y, c.x, c.mask & ~ring[c.y:c.y + c.mask.shape[0], c.x:c.x + c.mask.shape[1]])
-            for c in out]
+
+    def off_ring(crops: list[Crop | None]) -> list[Crop | None]:
+        return [None if c is None else Crop(c.y, c.x, c.mask & ~ring[
+            c.y:c.y + c.mask.shape[0], c.x:c.x + c.mask.shape[1]]) for c in crops]
+
+    return off_ring(out), (None if rims is None else off_ring(rims))
+
+
+def _fixed_rims(crops: list[Crop | None], luma: Callable[[int], np.ndarray],
+                shape: tuple[int, int], still: np.ndarray | None = None
+                ) -> list[Crop | None] | None:
+    """Per row, the pixels beside its redrawn screen-fixed mask ``crops`` that stand out
+    from the background beyond them (:func:`overmix.render.foreground_slope.grow_slopes`,
+    over the whole frame), on their bounding box, or None where there are none (None: no row
+    has any): the codec smears a subtitle's dark outline a pixel or two past what keeps its
+    screen value, into the gaps between glyphs, where the background may be seen in no other
+    frame (the render weighs them :data:`overmix.commands.clean_plan.RIM_WEIGHT`). Not
+    beside what never changes on screen (``still``, bool (h, w): bars, dirty border lines):
+    the rows beside a letterbox bar that a vertical pan uncovers in a few frames are those
+    places' only views (640x360 letterbox "few" -0.10 dB with them)."""
+    from overmix.render.foreground_slope import GROW, grow_slopes  # lazy: scipy
+
+    grown = grow_slopes(crops, luma, shape, band=None)
+    away = None if still is None else ~grow(still, GROW + 1)
+    out: list[Crop | None] = []
+    for old, new in zip(crops, grown, strict=True):
+        if new is None or new is old:
+            out.append(None)
+            continue
+        assert old is not None  # grow_slopes keeps a row without a mask as it is
+        rim = new.full(shape) & ~old.full(shape)
+        out.append(_tight(rim if away is None else (rim & away)))
+    return out if any(c is not None for c in out) else None
+
+
+def _tight(m: np.ndarray) -> Crop | None:
+    """``m`` (bool (h, w), a frame) as a Crop on its bounding box, or None where it is
+    empty."""
+    if not m.any():
+        return None
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    return Crop(r0, c0, m[r0:r1, c0:c1].copy())
