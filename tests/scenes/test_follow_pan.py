@@ -102,6 +102,12 @@ NEVER_WRONG = {
     # missed pulled the pairs within each hold, 0.107 px off, silently; the held check ran
     # only on what the offsets were measured without, and took the follower's masks as that
     "followed-held-rest": ("libx264", (400, 300), 10, (1.956, 0.661), 3, 0.26, 6.0, 801, True),
+    # followed (aligned again without the head's tiles), held on threes: the long-jump
+    # search's screen-fixed masks hold parts of the head, and the pull check without them
+    # read 0.155 px where the offsets were 0.090 off (a false warning; bench_follow seed 3
+    # case 1); after a follower's realignment the pull check leaves nothing out
+    "followed-pull-unmasked": ("libx264", (360, 240), 11, (1.614, 1.399), 3, 0.279, 6.4, 517,
+                               True),
 }
 
 
