@@ -49,7 +49,7 @@ def _follow(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion
     if isinstance(info, dict) and "warning" in info:
         return kept
     args = (read, n, labels, motion, mask, border, frame_masks, auto_bars, report, strict)
-    return _unpull(args, *_unhold(args, kept))
+    return _unpull(args, *_unhold(args, kept), follower=kept[3])
 
 
 def _unhold(args: tuple, kept: _Kept) -> tuple[_Kept, _Pulls | None]:
@@ -149,19 +149,21 @@ def _with(own: _Masks, extra: dict[int, np.ndarray]) -> _Masks:
     return joined
 
 
-def _unpull(args: tuple, kept: _Kept, found: _Pulls | None = None) -> _Kept:
+def _unpull(args: tuple, kept: _Kept, found: _Pulls | None = None,
+            follower: _Masks | None = None) -> _Kept:
     """Offsets ``kept`` that a region moving less than a pixel or two from the background
     may have pulled (:mod:`overmix.registration.follow_pull`): when the tiles of a few pairs
     say they are :data:`~overmix.registration.follow_pull.PULL_PX` or more off, a warning
     names the frames (``extra["follow"]["pull"]``). Aligning again without the tiles that
     disagree was tried and not kept: on a hardsub + walking character pan its offsets were
     0.19 px off where the first ones were right. ``found``: :func:`follow_pull.pulls` of
-    ``kept``'s offsets when made already."""
+    ``kept``'s offsets when made already; ``follower``: the follower's masks the offsets
+    were measured without before the held check (:func:`_fixed`), or None."""
     read, n, labels = args[:3]
     out = kept[1]
     if found is None:
         xy = follow.positions(n, labels, list(out.indices), out.xy)
-        found = follow_pull.pulls(read, xy, _fixed(kept[0], kept[3]))
+        found = follow_pull.pulls(read, xy, _fixed(kept[0], follower))
     if follow_pull.worst(found) < follow_pull.PULL_PX:
         return kept
     i, k, d, _ = max(found, key=lambda p: float(np.abs(p[2]).max()))
