@@ -43,8 +43,8 @@ def recorded(store: dict[int, np.ndarray | None]):  # noqa: ANN201 - a patched m
     """``CleanPlan.frame_weights`` that also keeps each frame's weights in ``store``."""
     orig = clean_plan.CleanPlan.frame_weights
 
-    def frame_weights(self, rows, overlays, taps=None, xy=None):  # noqa: ANN001, ANN202
-        f = orig(self, rows, overlays, taps, xy)
+    def frame_weights(self, rows, overlays, taps=None, xy=None, luma=None):  # noqa: ANN001, ANN202
+        f = orig(self, rows, overlays, taps, xy, luma)
         if f is None:
             return f
 

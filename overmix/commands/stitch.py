@@ -146,7 +146,8 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         pos = positions(store, offsets)
         fweights = plan.frame_weights({p: n for n, p in enumerate(pos)}, opts.overlays,
                                       KERNELS[opts.kernel],
-                                      None if offsets.has_transform else offsets.xy)
+                                      None if offsets.has_transform else offsets.xy,
+                                      store.luma)
     elif opts.logo != "off" and ov is not None and ov.alpha is not None:
         from overmix.restore.overlay import overlay_weights
 

@@ -18,7 +18,7 @@ from overmix.render.consensus import Consensus, downsample_mask
 from overmix.render.layers import LayerLabel
 
 __all__ = ["LOGO_GROW", "LOGO_RIM", "MOVING_SHARE", "OPAQUE_SHARE", "STAYS", "defer_to_fixed",
-           "grow", "held_parts", "occluders", "off_layer", "residual_off_layer",
+           "grow", "held_parts", "occluders", "off_layer", "residual_off_layer", "ring_lines",
            "semi_transparent", "travelling"]
 
 LOGO_GROW = 3  # px around a logo left out too (compression ringing at its edges)
@@ -253,3 +253,21 @@ def occluders(cons: Consensus, width: int = OCCLUDER_WIDTH) -> np.ndarray:
     if not occ.any():
         return occ
     return ndimage.binary_opening(occ, structure=np.ones((width, width), bool))
+
+
+def ring_lines(y: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """The samples of ``ring`` (bool (h, w)) that lie on a line or an edge of the frame
+    ``y`` (working Y', float32 (h, w)): 3x3 range at least
+    :data:`overmix.render.foreground.FLAT`, read on the ring's bounding box only. Beside a
+    moving mask these are mostly the thing's own outline that the mask ends short of (an
+    anti-aliased rim, a horizontal outline sliding along itself), the flat ones mostly the
+    background. Returns bool (h, w)."""
+    from overmix.render.foreground import FLAT, _range3
+
+    out = np.zeros(ring.shape, bool)
+    # a sample of context around the ring, so the range at its edge sees both sides
+    box = bounding_box(ring, 1)
+    if box is None:
+        return out
+    out[box] = ring[box] & (_range3(np.asarray(y[box], np.float32)) >= FLAT)
+    return out
