@@ -29,6 +29,11 @@ Per frame ``k`` (working Y', reduced to about 640 columns):
    pair show what frame k does, is background that frame k sees between swinging legs: a
    walk cycle's ghost (:func:`overmix.render.foreground_ghosts.ghosts`). It neither stays
    in the mask nor encloses a region.
+5. **Ends.** Near the clip's ends the pairs are short: the first and last frames take the
+   mask of the frame at a depth set by how far the thing moves against the background
+   (:mod:`overmix.render.foreground_track`), carried by :func:`follow`; a frame within that
+   depth of an end tells nothing about a region seen again (its own moving parts are not
+   known).
 
 The masks are the flagged pixels plus the enclosed regions. Frames are read
 through a sliding window of ``4 max(d) + 1`` frames, so memory does not grow with the clip.
@@ -43,10 +48,11 @@ import numpy as np
 
 from overmix.morph import dilate
 from overmix.render.foreground_ghosts import ghosts, insides
+from overmix.render.foreground_track import track_depth
 from overmix.warp import sample_bilinear, window, window_ones
 
-__all__ = ["DISTANCES", "analysis_factor", "best_shift", "follow", "follow_parts",
-           "moving_foreground", "pairs"]
+__all__ = ["DISTANCES", "MovingMasks", "analysis_factor", "best_shift", "follow",
+           "follow_parts", "moving_foreground", "pairs"]
 
 DISTANCES = (2, 4, 8)  # frames: slow foreground needs far neighbours, deforming needs near
 LEVEL = 0.06  # working Y': smallest odd-one-out difference (well above crf ~18-24 noise)
@@ -61,7 +67,7 @@ FAR = (8, 16, 24)  # frames: where a region beside a moving thing is looked for 
 LEAVES_REACH = 0.5  # of a region that leaves the frame a far frame must reach to judge it
 AGAIN = 0.97  # fraction of a region that must match there
 BUSY = 0.25  # ... and at most this fraction of it may lie on that frame's own moving parts
-TRACK_FROM = 2  # frames 0, 1 (and the last two) follow frame 2's (and the third last's) mask
+TRACK_FROM = 2  # at least frames 0, 1 (and the last two) follow frame 2's (the third last's)
 GAP = 4  # frames between a frame and the partner its weak border is carried from
 TRACK_RADIUS = 6  # px per frame of screen motion a followed part may have
 MIN_PART = 12  # px: smaller parts are not followed
@@ -72,6 +78,15 @@ SPLIT_MIN = 400
 FOLLOW_SAMPLES = 1500  # pixels of a part the follow search compares (a strided subset)
 FOLLOW_COARSE = 64  # ... of which at least this many try every shift first
 FOLLOW_KEEP = 6  # ... and the best this many shifts (and their neighbours) all of them
+
+
+class MovingMasks(list):
+    """The per-row masks of :func:`moving_foreground` (a list: bool (h, w) or None per
+    row) and ``track`` ((head, tail): how many of the clip's first and last rows took their
+    masks from the row at that depth, :func:`overmix.render.foreground_track.track_depth`;
+    the full-resolution redrawing judges those rows the same way)."""
+
+    track: tuple[int, int] = (TRACK_FROM, TRACK_FROM)
 
 
 def analysis_factor(width: int, reduce: int) -> int:
@@ -366,8 +381,9 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
 
     Returns
     -------
-    list of (ndarray bool, the shape of ``luma(k)``) or None
-        Per row; None where nothing moves on its own (or fewer than 3 frames).
+    MovingMasks (list of (ndarray bool, the shape of ``luma(k)``) or None)
+        Per row; None where nothing moves on its own (or fewer than 3 frames). Its
+        ``track``: how many rows at each end took a neighbour's mask.
     """
     xs = np.asarray(xy, np.float64).reshape(-1, 2) / max(1, reduce)
     cache: dict[int, _Frame] = {}
@@ -402,13 +418,29 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             inner[j] = insides(enc)
         return first[j]
 
-    out: list[np.ndarray | None] = []
+    out = MovingMasks()
     # the first and last frames have no (or only close) pairs: they follow the moving parts
-    # of the nearest frame that has pairs (kept for that: at most 2 (TRACK_FROM + 1) frames)
-    ends: list[tuple[int, int]] = []
-    if count > 2 * TRACK_FROM + 1:
-        ends = [(e, TRACK_FROM) for e in range(TRACK_FROM)]
-        ends += [(count - 1 - e, count - 1 - TRACK_FROM) for e in range(TRACK_FROM)]
+    # of the nearest frame whose pairs see the thing move (foreground_track; kept for that:
+    # the frames within max(distances) of each end)
+    deep = max(distances)
+    depths: dict[int, int] = {}
+
+    def depth(end: int) -> int:
+        # the frames within this of the end (0 or count - 1) follow a neighbour: measured
+        # once, on the first mask of the first frame with full pairs, whenever first needed
+        if end not in depths:
+            far = min(deep, (count - 1) // 2)
+            mid = far if end == 0 else count - 1 - far
+            depths[end] = TRACK_FROM if count <= 2 * TRACK_FROM + 1 else track_depth(
+                first_mask(mid)[1], frame(mid).y, frame(end).y, xs[mid] - xs[end], far,
+                least=TRACK_FROM, most=far, radius=TRACK_RADIUS)
+        return depths[end]
+
+    def known(j: int) -> bool:
+        # frame j's own moving parts are known (its widest pair sees the thing move)
+        if min(j, count - 1 - j) >= deep:
+            return True
+        return j >= depth(0) and count - 1 - j >= depth(count - 1)
     kept: dict[int, np.ndarray] = {}
     border: dict[int, np.ndarray] = {}  # weak border samples carried from a partner
     later: list[tuple[int, int]] = []  # ... from the clip's end frames, once followed
@@ -425,7 +457,7 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             continue
         cur = frame(k)
         flagged, m1 = first_mask(k)
-        if any(k in pair for pair in ends):
+        if min(k, count - 1 - k) <= deep:
             kept[k] = cur.y
         if m1 is None:  # codec noise, specks (or a clip's end frame, followed below)
             out.append(None)
@@ -434,11 +466,21 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             ghost = ghosts(k, pair_bits[k], agrees[k], pairs(k, count, distances), xs,
                            lambda j: (first_mask(j), inner[j])[1])
             out.append(_grown(k, cur, flagged & ~ghost, frame, xs, count, level, distances,
-                              first_mask, own=own & ~ghost))
+                              first_mask, own=own & ~ghost, known=known))
         # the clip's end frames have no pairs, their masks follow a neighbour's: their
         # partners' weak bands wait for that (``later``), and must not be missed
-        _borders(k, out, frame, xs, count, distances, level, border, later)
+        _borders(k, out, frame, xs, count, distances, level, border, later, deep)
+    out.track = (depth(0), depth(count - 1)) if count >= 3 else (TRACK_FROM, TRACK_FROM)
+    head, tail = out.track
+    # the pairs near the ends whose partner does not follow a neighbour after all
+    for tgt, src in [p for p in later if head <= p[1] <= count - 1 - tail]:
+        _border(tgt, src, out, frame, xs, count, distances, level, border)
+    later = [p for p in later if not head <= p[1] <= count - 1 - tail]
     _add(out, border)
+    ends: list[tuple[int, int]] = []
+    if count > head + tail + 1:
+        ends = [(e, head) for e in range(head)]
+        ends += [(count - 1 - e, count - 1 - tail) for e in range(tail)]
     _follow_ends(out, ends, kept)
     # the clip's end frames have their masks now (followed): their partners' weak bands
     border.clear()
@@ -446,7 +488,7 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
         _border(tgt, src, out, frame, xs, count, distances, level, border)
     _add(out, border)
     if dirty is not None:
-        out = [None if m is None else m & ~dirty for m in out]
+        out[:] = [None if m is None else m & ~dirty for m in out]
     return out
 
 
@@ -458,18 +500,18 @@ def _add(out: list[np.ndarray | None], border: dict[int, np.ndarray]) -> None:
 
 def _borders(k: int, out: list[np.ndarray | None], frame: Callable[[int], _Frame],
              xs: np.ndarray, count: int, distances: tuple[int, ...], level: float,
-             border: dict[int, np.ndarray], later: list[tuple[int, int]]) -> None:
+             border: dict[int, np.ndarray], later: list[tuple[int, int]], deep: int) -> None:
     """Once frame ``k``'s mask is found: frame ``k - GAP``'s weak border band from frame
     ``k``'s mask and frame ``k``'s from frame ``k - GAP``'s
     (:mod:`overmix.render.foreground_border`), the additions gathered in ``border`` (applied
     once every mask is found: the partners' masks are taken as found). A pair with one of
-    the clip's first or last :data:`TRACK_FROM` frames, whose masks follow a neighbour's
-    once all are found, goes to ``later``."""
+    the clip's first or last ``deep`` frames, whose masks may follow a neighbour's once all
+    are found (:mod:`overmix.render.foreground_track`), goes to ``later``."""
     a = k - GAP
     if a < 0:
         return
     for tgt, src in ((a, k), (k, a)):
-        if min(src, count - 1 - src) < TRACK_FROM:
+        if min(src, count - 1 - src) < deep:  # it may follow a neighbour (track_depth)
             later.append((tgt, src))
         else:
             _border(tgt, src, out, frame, xs, count, distances, level, border)
@@ -551,11 +593,13 @@ def _grown(k: int, cur: _Frame, flagged: np.ndarray,
            frame: Callable[[int], _Frame], xs: np.ndarray, count: int,
            level: float, distances: tuple[int, ...] = DISTANCES,
            first: Callable[[int], tuple[np.ndarray, np.ndarray | None]] | None = None,
-           own: np.ndarray | None = None) -> np.ndarray:
+           own: np.ndarray | None = None,
+           known: Callable[[int], bool] | None = None) -> np.ndarray:
     """Frame k's mask: the ``flagged`` samples (``own``: those of them that are frame k's
     own, :func:`_explained`), the flat regions they enclose (unless seen again without
-    them; ``first(j)``: frame j's flagged samples and first mask, its own moving parts) and
-    the soft edge of their outlines."""
+    them; ``first(j)``: frame j's flagged samples and first mask, its own moving parts;
+    ``known(j)``: whether frame j's pairs see the thing move, so that its own moving parts
+    tell anything) and the soft edge of their outlines."""
     from scipy import ndimage  # lazy: only scenes with something moving get here
 
     rng = _range3(cur.y)
@@ -569,7 +613,8 @@ def _grown(k: int, cur: _Frame, flagged: np.ndarray,
         got = []
         h, w = cur.y.shape
         for j in [k + s * d for d in FAR for s in (-1, 1)]:
-            if 0 <= j < count and min(j, count - 1 - j) >= wide:
+            if 0 <= j < count and min(j, count - 1 - j) >= wide \
+                    and (known is None or known(j)):
                 t = xs[k] - xs[j]
                 diff, ok = _differs(cur, frame(j), float(t[1]), float(t[0]), level)
                 busy = None

@@ -16,8 +16,9 @@ pixel: the full-resolution outline of the moving thing encloses its flat inside,
 matches itself after a small move (the aperture problem) and must stay. Near the ends of the
 clip, where a frame has no pair on one side, a band pixel must match every frame it is
 compared with (on the one side there is) to be released. The frames within :data:`SHORT`
-of an end have short pairs only (a slow thing's flat inside is missed, a swinging leg's
-ghost stays): their masks, and the clip's end frames' carried from them, are judged again
+of an end (of the depth the ends follow from, :mod:`overmix.render.foreground_track`) have
+short pairs only (a slow thing's flat inside is missed, a swinging leg's ghost stays): their
+masks, and the clip's end frames' carried from them, are judged again
 against the frames towards the middle that see the background
 (:func:`overmix.render.foreground_ends.judge_end`).
 
@@ -69,7 +70,8 @@ SHORT = 4  # frames: a row this close to an end has only short pairs (judged one
 def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
                   luma: Callable[[int], np.ndarray], xy: np.ndarray, shape: tuple[int, int], *,
                   distances: tuple[int, ...] = DISTANCES, level: float = LEVEL,
-                  dirty: np.ndarray | None = None) -> list[Crop | None]:
+                  dirty: np.ndarray | None = None,
+                  track: tuple[int, int] | None = None) -> list[Crop | None]:
     """Full-resolution moving-foreground masks (see the module docstring).
 
     Parameters
@@ -87,6 +89,9 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
     dirty : ndarray bool (h, w) or None
         Every frame's lines that are not picture (dirty border lines): no partner read there
         counts (:func:`overmix.render.foreground_ends.differs_at`).
+    track : (head, tail) or None
+        How many rows at each end took a neighbour's mask (None: ``masks.track`` of a
+        :class:`overmix.render.foreground.MovingMasks`, else :data:`TRACK_FROM` each).
 
     Returns
     -------
@@ -96,14 +101,16 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
     from scipy import ndimage  # lazy: only scenes with something moving get here
 
     count = len(masks)
+    if track is None:
+        track = getattr(masks, "track", (TRACK_FROM, TRACK_FROM))
     if reduce <= 1:  # found at full resolution already: kept as they are, but the ends
         out = [None if m is None or not m.any() else _to_crop(np.asarray(m, bool))
                for m in masks]
         # the outline's last pixel beside a mask is left out at full resolution too (640x360
         # credits on a pan down at 3.1 px/frame, 8-bit "few" -6.29 -> -5.81 dB); giving back
         # the flat parts (release_behind_moving) here cost the sprite scenes (all -10.55 dB)
-        return grow_slopes(close_holes(_judge_ends(out, luma, xy, shape, 1, dirty), luma, xy,
-                                       dirty=dirty), luma, shape, level=level)
+        return grow_slopes(close_holes(_judge_ends(out, luma, xy, shape, 1, dirty, track),
+                                       luma, xy, dirty=dirty), luma, shape, level=level)
     xs = np.asarray(xy, np.float64).reshape(-1, 2)
     frame, cache = _frames_read_once(luma)
     r = max(1, int(reduce))
@@ -125,7 +132,7 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
     # the thing's edge left beside a mask (anti-aliased outline, a bar entering over the
     # border) taken in by its value last, once the counters are back
     return grow_slopes(release_behind_moving(
-        close_holes(_judge_ends(out, luma, xy, shape, r, dirty), luma, xy, dirty=dirty),
+        close_holes(_judge_ends(out, luma, xy, shape, r, dirty, track), luma, xy, dirty=dirty),
         luma, xy, shape, level=level), luma, shape, level=level)
 
 
@@ -144,17 +151,19 @@ def _frames_read_once(luma: Callable[[int], np.ndarray]
 
 
 def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: np.ndarray,
-                shape: tuple[int, int], r: int, dirty: np.ndarray | None = None
-                ) -> list[Crop | None]:
+                shape: tuple[int, int], r: int, dirty: np.ndarray | None = None,
+                track: tuple[int, int] = (TRACK_FROM, TRACK_FROM)) -> list[Crop | None]:
     """The masks of the rows near the clip's ends judged again against the frames on their
     one side that see the background (:func:`overmix.render.foreground_ends.judge_end`);
     ``r``: full-resolution pixels per sample of the analysis. First the rows whose pairs
-    are all short (within :data:`SHORT` of an end: no pair reaches a frame where a swinging
-    leg has moved off, so what the pair frames' legs covered stays masked, a ghost), their
-    own masks judged; then the first and last :data:`TRACK_FROM` rows, their masks carried
-    from those judged neighbours."""
+    are all short (the :data:`SHORT` - :data:`TRACK_FROM` rows from the depth ``track`` of
+    each end on: no pair reaches a frame where a swinging leg has moved off, so what the
+    pair frames' legs covered stays masked, a ghost), their own masks judged; then the
+    first ``track[0]`` and last ``track[1]`` rows, their masks carried from the judged row
+    at that depth (:mod:`overmix.render.foreground_track`)."""
     count = len(out)
-    if count <= 2 * TRACK_FROM + 1:
+    head, tail = track
+    if count <= head + tail + 1:
         return out
     xs = np.asarray(xy, np.float64).reshape(-1, 2)
     frame, cache = _frames_read_once(luma)
@@ -168,8 +177,10 @@ def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: n
         return None if got is None else got.full(shape)
 
     judged = list(out)
-    ends = [*range(TRACK_FROM), *range(count - TRACK_FROM, count)]
-    short = [k for k in range(count) if TRACK_FROM <= min(k, count - 1 - k) < SHORT]
+    ends = [*range(head), *range(count - tail, count)]
+    span = SHORT - TRACK_FROM
+    short = [k for k in range(count)
+             if head <= k < head + span or tail <= count - 1 - k < tail + span]
     for e in short:
         got = out[e]
         if got is None:
@@ -185,7 +196,7 @@ def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: n
         got = out[e]
         if got is None:
             continue
-        src = TRACK_FROM if e < TRACK_FROM else count - 1 - TRACK_FROM
+        src = head if e < head else count - 1 - tail
         m_src = judged_mask(src)
         carried = got.full(shape)
         fits = carried
@@ -201,7 +212,7 @@ def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: n
         # see went to a middle frame's thinner mask (720p sprite 8-bit "few" +0.69 dB)
         m &= carried | ~dilate(carried, EDGE_GROW)
         judged[e] = _to_crop(m) if m.any() else None
-        if e == TRACK_FROM - 1:  # the start is done: its views are not needed again
+        if e == head - 1:  # the start is done: its views are not needed again
             cache.clear()
     return judged
 

@@ -1,11 +1,12 @@
 """The moving-foreground masks of the clip's first and last frames (issue #12).
 
 The odd-one-out test of :mod:`overmix.render.foreground` needs frames on both sides: the
-first and last :data:`~overmix.render.foreground.TRACK_FROM` frames take the mask of the
-nearest frame that has them, carried by :func:`~overmix.render.foreground.follow` along the
-thing's own motion. A carried mask has the shape of the other frame's thing: a leg that swung
-since, or a body that bobbed, is missed, and what that frame's mask took of the background
-(its ghosts) comes along.
+first and last :data:`~overmix.render.foreground.TRACK_FROM` frames (more where the pairs
+see the thing move too little against the background, :mod:`overmix.render.foreground_track`)
+take the mask of the nearest frame that has them, carried by
+:func:`~overmix.render.foreground.follow` along the thing's own motion. A carried mask has
+the shape of the other frame's thing: a leg that swung since, or a body that bobbed, is
+missed, and what that frame's mask took of the background (its ghosts) comes along.
 
 Here an end frame's mask is judged again (:func:`judge_end`). The mask of that nearest frame
 is carried part by part (:func:`carry`), and a carried pixel *fits* where the end frame

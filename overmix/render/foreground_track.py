@@ -1,0 +1,78 @@
+"""How many of the clip's end frames take their moving-foreground masks from a neighbour
+(issue #12: slow pans with moving content).
+
+The odd-one-out test of :mod:`overmix.render.foreground` compares frame ``k`` with frames
+``k - d`` and ``k + d``; near the clip's ends ``d`` shrinks to what there is. What it sees is
+how far the moving thing moved *against the background* between those frames, not how many
+frames lie between them: a character walking against a fast pan moves a pixel or two per
+frame there, the same character on a slow pan the camera eases into may move half a pixel.
+Within a pixel the sampling-insensitive test cannot tell the thing from itself, so a frame
+whose widest pair moved it less than :data:`MOVE` finds almost nothing (640x360 sprite at
+``--step=0.3,0.05``: the third last frame's pair moved the character ~1 px, its mask held
+4 % of it, and the last two frames carried that).
+
+So the number of end frames that carry a neighbour's mask (:func:`track_depth`) follows the
+thing's measured speed against the background near each end (:func:`content_speed`: the
+parts of the mask of the nearest frame that has full pairs followed to the end frame by a
+whole-pixel search, their screen shift less the background's), at least
+:data:`~overmix.render.foreground.TRACK_FROM` and at most ``max(distances)``: the frames
+within that depth of an end follow the frame at the depth, whose widest pair spans the depth.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["ENOUGH", "MOVE", "content_speed", "track_depth"]
+
+# analysis samples of travel against the background: the sampling-insensitive test takes up
+# to a sample for the same thing, so a pair that sees less than ENOUGH finds little; the
+# ends then go as deep as a travel of MOVE needs (a margin: carried over more frames, a mask
+# misses more of a thing's deformation, so the least depth that is enough is kept)
+ENOUGH = 1.5
+MOVE = 2.5
+
+
+def content_speed(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, bg_shift: np.ndarray,
+                  gap: int, *, radius: int) -> float | None:
+    """How far the moving parts ``mask`` (bool (h, w), frame ``src``) move against the
+    background per frame, in samples: their whole-sample screen shifts into frame ``dst``
+    (:func:`overmix.render.foreground.follow_parts`, within ``radius``) less the background's
+    ``bg_shift`` ((x, y) samples: where the background at a place of ``src`` is in ``dst``),
+    the chessboard length over ``gap`` frames; the median over the parts' pixels. None when
+    no part is followed."""
+    from overmix.render.foreground import follow_parts
+
+    got = follow_parts(mask, src, dst, radius=radius)
+    if not got:
+        return None
+    size = np.array([ys.size for ys, _, _ in got], np.float64)
+    moved = np.array([max(abs(dy - bg_shift[1]), abs(dx - bg_shift[0]))
+                      for _, _, (dy, dx) in got], np.float64)
+    order = np.argsort(moved)
+    cum = np.cumsum(size[order])
+    mid = moved[order][int(np.searchsorted(cum, 0.5 * cum[-1]))]
+    return float(mid) / max(1, gap)
+
+
+def track_depth(mask: np.ndarray | None, src: np.ndarray, dst: np.ndarray,
+                bg_shift: np.ndarray, gap: int, *, least: int, most: int,
+                radius: int) -> int:
+    """How many frames at one end of the clip take a neighbour's mask: ``least`` when its
+    pairs see the thing move :data:`ENOUGH` samples against the background (or nothing is
+    followed), else the depth whose pairs see it move :data:`MOVE`, ``ceil(MOVE / speed)``
+    (at most ``most``).
+
+    ``mask``: the moving parts (bool (h, w)) of the frame ``gap`` frames from the end (the
+    first with full pairs) and ``src`` its working Y' (float32 (h, w)); ``dst``: the end
+    frame's; ``bg_shift``, ``radius``: :func:`content_speed` (``radius`` per frame)."""
+    if mask is None or not mask.any() or most <= least:
+        return least
+    v = content_speed(mask, src, dst, bg_shift, gap, radius=radius * gap + 2)
+    if v is None:
+        return least
+    if v * least >= ENOUGH:
+        return least
+    return min(most, max(least, math.ceil(MOVE / max(v, 1e-6) - 1e-9)))
