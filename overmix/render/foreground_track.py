@@ -33,28 +33,43 @@ __all__ = ["ENOUGH", "MOVE", "content_speed", "track_depth"]
 # misses more of a thing's deformation, so the least depth that is enough is kept)
 ENOUGH = 1.5
 MOVE = 2.5
+PART = 0.1  # share of the mask a piece must hold for its speed to count
 
 
 def content_speed(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, bg_shift: np.ndarray,
                   gap: int, *, radius: int) -> float | None:
     """How far the moving parts ``mask`` (bool (h, w), frame ``src``) move against the
-    background per frame, in samples: their whole-sample screen shifts into frame ``dst``
-    (:func:`overmix.render.foreground.follow_parts`, within ``radius``) less the background's
-    ``bg_shift`` ((x, y) samples: where the background at a place of ``src`` is in ``dst``),
-    the chessboard length over ``gap`` frames; the median over the parts' pixels. None when
-    no part is followed."""
-    from overmix.render.foreground import follow_parts
+    background per frame, in samples: each 8-connected piece holding at least :data:`PART`
+    of the mask, moved by the whole-sample screen shift within ``radius`` that matches it
+    best in frame ``dst`` (:func:`overmix.render.foreground.best_shift`, a match within
+    ``LEVEL``), less the background's ``bg_shift`` ((x, y) samples: where the background at
+    a place of ``src`` is in ``dst``), the chessboard length over ``gap`` frames; the
+    slowest piece's. None when no piece is matched."""
+    from scipy import ndimage
 
-    got = follow_parts(mask, src, dst, radius=radius)
-    if not got:
+    from overmix.render.foreground import FOLLOW_SAMPLES, LEVEL, best_shift
+
+    lab, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    if n == 0:
         return None
-    size = np.array([ys.size for ys, _, _ in got], np.float64)
-    moved = np.array([max(abs(dy - bg_shift[1]), abs(dx - bg_shift[0]))
-                      for _, _, (dy, dx) in got], np.float64)
-    order = np.argsort(moved)
-    cum = np.cumsum(size[order])
-    mid = moved[order][int(np.searchsorted(cum, 0.5 * cum[-1]))]
-    return float(mid) / max(1, gap)
+    size = np.bincount(lab.ravel(), minlength=n + 1)
+    size[0] = 0
+    pad = np.pad(np.asarray(dst, np.float32), radius, constant_values=np.nan)
+    src = np.asarray(src, np.float32)
+    got = []
+    # each piece alone: a subtitle's letters changing over a slow pan move against the
+    # background at the pan's speed, a character beside them at its own (one group of
+    # parts a few pixels apart followed the letters)
+    boxes = ndimage.find_objects(lab)
+    for i in np.flatnonzero(size >= PART * size.sum()):
+        sl = boxes[i - 1]
+        ys, xs = np.nonzero(lab[sl] == i)
+        ys, xs = ys + sl[0].start, xs + sl[1].start
+        step = max(1, ys.size // FOLLOW_SAMPLES)
+        shift, cost = best_shift(src, pad, ys[::step], xs[::step], radius)
+        if shift is not None and cost <= LEVEL:
+            got.append(max(abs(shift[0] - bg_shift[1]), abs(shift[1] - bg_shift[0])))
+    return float(min(got)) / max(1, gap) if got else None
 
 
 def track_depth(mask: np.ndarray | None, src: np.ndarray, dst: np.ndarray,
