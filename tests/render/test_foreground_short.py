@@ -26,8 +26,9 @@ from tests.render.test_foreground_ghosts import N, _scene
 def test_the_frames_near_both_ends_keep_the_character_and_few_far_ghosts() -> None:
     frames, xy, truth = _scene()
     masks = moving_foreground(lambda k: frames[k], N, xy)
-    # 0.4 px per frame: two frames see 0.8 px of travel, the ends go 8 frames deep
-    assert masks.track == (8, 8)
+    # 0.4 px per frame: two frames see 0.8 px of travel, the ends go ~7 frames deep
+    # (ceil(2.5 / 0.4), measured by whole pixels over 8 frames)
+    assert 6 <= min(masks.track) and max(masks.track) <= 8, masks.track
     got = redraw_moving(masks, 1, lambda k: frames[k], xy, frames[0].shape)
     kept, ghost, total = [], 0, 0
     for k in (*range(4), *range(N - 4, N)):
@@ -40,9 +41,9 @@ def test_the_frames_near_both_ends_keep_the_character_and_few_far_ghosts() -> No
     # the old code (the two end frames carried from the third, frames 2 and 3 judged on
     # their own) kept 0.07 and 0.10 of the character in frames N - 3 and N - 1 (the third
     # last frame's pair, N - 5 and N - 1, showed the legs in the same pose: its mask held
-    # 1 % of it), 0.74 over these frames; now at least 0.85 in each, 0.94 over them
-    assert min(kept) > 0.8, kept
-    assert np.mean(kept) > 0.9, kept
-    # background more than 3 px from the character: old 0.083 of its area, now 0.108 (the
+    # 1 % of it), 0.74 over these frames; now at least 0.95 in each, 0.98 over them
+    assert min(kept) > 0.9, kept
+    assert np.mean(kept) > 0.95, kept
+    # background more than 3 px from the character: old 0.083 of its area, now 0.097 (the
     # carried masks' walk-cycle ghosts)
-    assert ghost < 0.12 * total, ghost / total
+    assert ghost < 0.11 * total, ghost / total
