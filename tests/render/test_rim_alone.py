@@ -13,14 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from overmix.color.spec import ChromaLocation, ColorInfo
-from overmix.commands.clean_plan import CleanPlan
 from overmix.frame import Frame, PlaneLayout
 from overmix.geometry import Offsets
 from overmix.io.store import FrameStore
-from overmix.render.consensus import Consensus, _seen_alone, downsample_mask
+from overmix.render.consensus import downsample_mask
 from overmix.render.fixed_edges import Crop
 from overmix.render.rim_alone import rim_owners
 from overmix.render.stack import render
+from tests.render.moving_plan import moving_plan
 from tests.render.scene import frame_planes, to_codes
 
 N, H, W, R = 9, 48, 64, 2
@@ -58,15 +58,6 @@ def _dirty(clean: list[tuple[np.ndarray, ...]], truth: list[np.ndarray]) -> Fram
         lum[t] = 0.05
         frames.append(Frame(to_codes((lum, cb, cr), 10), PlaneLayout(), COLOR, index=k))
     return FrameStore.from_frames(frames)
-
-
-def _plan(xy: np.ndarray, masks: list[np.ndarray]) -> CleanPlan:
-    small = [downsample_mask(m, R, (H // R, W // R)) for m in masks]
-    off = Offsets(xy / R, list(range(N)), W // R, H // R)
-    alone = _seen_alone(small, [None] * N, xy / R, off.canvas, (H // R, W // R))
-    cons = Consensus(R, (H, W), list(small), 0.01, 0.05, np.zeros((H, W), bool),
-                     alone=alone, moving=list(small))
-    return CleanPlan(cons, moving=[Crop(0, 0, m) for m in masks])
 
 
 def test_rim_owners_give_unseen_places_beside_a_mask_to_the_thinnest() -> None:
@@ -108,10 +99,10 @@ def test_still_shows_the_background_its_end_frames_alone_see() -> None:
     with FrameStore.from_frames([Frame(to_codes(c, 10), PlaneLayout(), COLOR, index=k)
                                  for k, c in enumerate(clean)]) as cs, _dirty(clean, truth) as ds:
         ref = render(cs, off).planes[0]
-        old = render(ds, off, frame_weights=_plan(xy, masks).frame_weights(rows, "remove",
-                                                                           TAPS)).planes[0]
-        new = render(ds, off, frame_weights=_plan(xy, masks).frame_weights(
-            rows, "remove", TAPS, xy)).planes[0]
+        plan = moving_plan(xy, masks, R)
+        old = render(ds, off, frame_weights=plan.frame_weights(rows, "remove", TAPS)).planes[0]
+        new = render(ds, off, frame_weights=plan.frame_weights(rows, "remove", TAPS,
+                                                               xy)).planes[0]
     # canvas places only the first or the last frame sees clean (a pixel off the block's
     # soft edge), that some other frame covers
     cv = off.canvas
@@ -179,7 +170,7 @@ def test_a_reduced_screen_fixed_guess_inside_the_thing_does_not_hide_its_rim() -
     # content found nothing there.
     # The places beside the block only the end frames see still go to them
     xy, truth, masks, _ = _scene()
-    plan = _plan(xy, masks)
+    plan = moving_plan(xy, masks, R)
     cons = plan.consensus
     assert cons is not None
     cons.fixed = [downsample_mask(m, R, (H // R, W // R)) for m in masks]  # to its rim

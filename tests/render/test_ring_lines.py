@@ -16,15 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 from overmix.color.spec import ChromaLocation, ColorInfo
-from overmix.commands.clean_plan import CleanPlan
 from overmix.frame import Frame, PlaneLayout
 from overmix.geometry import Offsets
 from overmix.io.store import FrameStore
 from overmix.morph import dilate
 from overmix.render.clean_masks import ring_lines
-from overmix.render.consensus import Consensus, _seen_alone, downsample_mask
-from overmix.render.fixed_edges import Crop
 from overmix.render.stack import render
+from tests.render.moving_plan import moving_plan
 from tests.render.scene import frame_planes, to_codes
 
 N, H, W, R = 9, 48, 64, 2
@@ -68,15 +66,6 @@ def _dirty(clean: list[tuple[np.ndarray, ...]], fills: list[np.ndarray],
     return FrameStore.from_frames(frames)
 
 
-def _plan(xy: np.ndarray, masks: list[np.ndarray]) -> CleanPlan:
-    small = [downsample_mask(m, R, (H // R, W // R)) for m in masks]
-    off = Offsets(xy / R, list(range(N)), W // R, H // R)
-    alone = _seen_alone(small, [None] * N, xy / R, off.canvas, (H // R, W // R))
-    cons = Consensus(R, (H, W), list(small), 0.01, 0.05, np.zeros((H, W), bool),
-                     alone=alone, moving=list(small))
-    return CleanPlan(cons, moving=[Crop(0, 0, m) for m in masks])
-
-
 def test_ring_lines_are_the_outline_the_mask_ends_short_of() -> None:
     xy, fills, inks, masks, clean = _scene()
     with _dirty(clean, fills, inks) as ds:
@@ -101,9 +90,9 @@ def test_the_background_beside_a_mask_beats_the_outline_there() -> None:
                                  for k, c in enumerate(clean)]) as cs, \
             _dirty(clean, fills, inks) as ds:
         ref = render(cs, off).planes[0]
-        old = render(ds, off, frame_weights=_plan(xy, masks).frame_weights(
+        old = render(ds, off, frame_weights=moving_plan(xy, masks, R).frame_weights(
             rows, "remove", TAPS, xy)).planes[0]
-        new = render(ds, off, frame_weights=_plan(xy, masks).frame_weights(
+        new = render(ds, off, frame_weights=moving_plan(xy, masks, R).frame_weights(
             rows, "remove", TAPS, xy, ds.luma)).planes[0]
     # canvas places an even frame's unmasked bottom outline lies on, that no frame sees
     # clean off the rings beside the masks

@@ -54,7 +54,7 @@ from tests.scenes.drawing import (
 )
 from tests.videogen import color_tags, encode_video, rgb_to_yuv_codes
 
-__all__ = ["CONTAMINATIONS", "RealScene", "make_scene", "luma709"]
+__all__ = ["CONTAMINATIONS", "RealScene", "few_psnr", "make_scene", "luma709"]
 
 CONTAMINATIONS = ("hardsub", "logo", "credits", "letterbox", "sprite", "mouth", "cut", "edges",
                   "fade", "parallax")
@@ -63,6 +63,21 @@ def luma709(rgb: np.ndarray) -> np.ndarray:
     """Y' of R'G'B' (..., 3) with the ITU-R BT.709 weights (Kr 0.2126, Kb 0.0722)."""
     return (0.2126 * rgb[..., 0] + 0.7152 * rgb[..., 1] + 0.0722 * rgb[..., 2]).astype(
         np.float32)
+
+
+def few_psnr(sc: RealScene, res: object, border: int = 3) -> tuple[float, int]:
+    """PSNR (dB, Y' on [0, 1]) of a stitch result's ``res.planes[0]`` against ``sc``'s clean
+    background over the "few" region (:meth:`RealScene.clean_regions`) the render covers,
+    ``border`` px in from the canvas edges, and the number of pixels it holds."""
+    cv = res.offsets.canvas  # type: ignore[attr-defined]
+    x0, y0 = cv.x + sc.xy[0, 0], cv.y + sc.xy[0, 1]
+    bg = luma709(sc.background(x0, y0, cv.width, cv.height))
+    _, few = sc.clean_regions(x0, y0, cv.width, cv.height)
+    few[:border] = few[-border:] = False
+    few[:, :border] = few[:, -border:] = False
+    few &= res.renders[0].coverage > 0  # type: ignore[attr-defined]
+    err = (res.planes[0].astype(np.float64) - bg)[few]  # type: ignore[attr-defined]
+    return 10 * float(np.log10(1.0 / float(np.mean(err * err)))), int(few.sum())
 
 
 def default_path(n: int, step: tuple[float, float] = (2.37, 0.43)) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 from overmix.commands.align import align_input
 from overmix.commands.options import StitchOptions
 from overmix.commands.stitch import stitch
-from tests.scenes.real import SCENES, luma709, make_scene
+from tests.scenes.real import SCENES, few_psnr, make_scene
 
 
 def test_subtitle_on_a_very_slow_pan_is_no_logo_to_unblend(tmp_path: Path) -> None:
@@ -23,16 +23,8 @@ def test_subtitle_on_a_very_slow_pan_is_no_logo_to_unblend(tmp_path: Path) -> No
     res = stitch(sc.encode(tmp_path / "slow.mkv", 8), StitchOptions())
     # nothing un-blended (old code: a 1508 px "logo" over the subtitle band)
     assert res.summary.get("overlay_pixels", 0) == 0
-    cv = res.offsets.canvas
-    x0, y0 = cv.x + sc.xy[0, 0], cv.y + sc.xy[0, 1]
-    bg = luma709(sc.background(x0, y0, cv.width, cv.height))
-    _, few = sc.clean_regions(x0, y0, cv.width, cv.height)
-    few[:3] = few[-3:] = False
-    few[:, :3] = few[:, -3:] = False
-    few &= res.renders[0].coverage > 0
-    assert few.sum() > 1000
-    err = (res.planes[0].astype(np.float64) - bg)[few]
-    psnr = 10 * np.log10(1.0 / float(np.mean(err * err)))
+    psnr, count = few_psnr(sc, res)
+    assert count > 1000
     # the places only a few frames see clean, beside and between the glyphs: 30.5 dB (old
     # code 19.5; a stitch of the clean frames at the true offsets ~36)
     assert psnr > 27.0, psnr
