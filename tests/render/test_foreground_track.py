@@ -63,3 +63,19 @@ def test_the_ends_go_as_deep_as_the_travel_needs() -> None:
     # nothing to follow: the least depth
     assert track_depth(None, src, src, np.zeros(2), 8, least=TRACK_FROM, most=8,
                        radius=8) == TRACK_FROM
+
+
+def test_a_piece_that_keeps_its_screen_place_sets_no_depth() -> None:
+    world = _world()
+    # a slow pan (3 px over 8 frames) under a box that stays put on screen (a logo the
+    # odd-one-out test flagged): screen-fixed, not a slow character, so the least depth
+    src, mask = _frame(world, 10, 120)
+    dst, _ = _frame(world, 13, 120)
+    assert content_speed(mask, src, dst, np.array([-3.0, 0.0]), 8, radius=10) is None
+    assert track_depth(mask, src, dst, np.array([-3.0, 0.0]), 8, least=TRACK_FROM, most=8,
+                       radius=8) == TRACK_FROM
+    # the same box moving 3 px on screen against a background moving 3 px the other way is
+    # a character at 0.75 px per frame
+    dst, _ = _frame(world, 13, 123)
+    v = content_speed(mask, src, dst, np.array([-3.0, 0.0]), 8, radius=10)
+    assert v is not None and abs(v - 0.75) < 0.05, v
