@@ -368,15 +368,6 @@ def _fixed_rims(crops: list[Crop | None], luma: Callable[[int], np.ndarray],
             continue
         assert old is not None  # grow_slopes keeps a row without a mask as it is
         rim = new.full(shape) & ~old.full(shape)
-        out.append(_tight(rim if away is None else (rim & away)))
+        out.append(Crop.tight(rim if away is None else (rim & away)))
     return out if any(c is not None for c in out) else None
 
-
-def _tight(m: np.ndarray) -> Crop | None:
-    """``m`` (bool (h, w), a frame) as a Crop on its bounding box, or None where it is
-    empty."""
-    if not m.any():
-        return None
-    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
-    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    return Crop(r0, c0, m[r0:r1, c0:c1].copy())

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from overmix.morph import dilate
+from overmix.morph import bounding_box, dilate
 from overmix.travel import travel_partners
 from overmix.warp import sample_bilinear
 
@@ -510,6 +510,15 @@ class Crop:
     y: int
     x: int
     mask: np.ndarray
+
+    @classmethod
+    def tight(cls, m: np.ndarray, y: int = 0, x: int = 0) -> Crop | None:
+        """``m`` (bool (h, w), placed at rows ``y..``, cols ``x..`` of the frame) kept on its
+        bounding box, or None where it is empty."""
+        box = bounding_box(m)
+        if box is None:
+            return None
+        return cls(y + box[0].start, x + box[1].start, m[box].copy())
 
     def full(self, shape: tuple[int, int]) -> np.ndarray:
         """The mask on the whole frame (bool ``shape``)."""

@@ -104,7 +104,7 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
     if track is None:
         track = getattr(masks, "track", (TRACK_FROM, TRACK_FROM))
     if reduce <= 1:  # found at full resolution already: kept as they are, but the ends
-        out = [None if m is None or not m.any() else _to_crop(np.asarray(m, bool))
+        out = [None if m is None else Crop.tight(np.asarray(m, bool))
                for m in masks]
         # the outline's last pixel beside a mask is left out at full resolution too (640x360
         # credits on a pan down at 3.1 px/frame, 8-bit "few" -6.29 -> -5.81 dB); giving back
@@ -191,7 +191,7 @@ def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: n
         # its own outline was judged at full resolution already: the judged mask's soft
         # edge is not grown past it (only what was added beyond it keeps its edge)
         m &= own | ~dilate(own, EDGE_GROW)
-        judged[e] = _to_crop(m) if m.any() else None
+        judged[e] = Crop.tight(m)
     for e in ends:
         got = out[e]
         if got is None:
@@ -211,17 +211,10 @@ def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: n
         # made the clip's end frames the widest masks, and the rim of the places only they
         # see went to a middle frame's thinner mask (720p sprite 8-bit "few" +0.69 dB)
         m &= carried | ~dilate(carried, EDGE_GROW)
-        judged[e] = _to_crop(m) if m.any() else None
+        judged[e] = Crop.tight(m)
         if e == head - 1:  # the start is done: its views are not needed again
             cache.clear()
     return judged
-
-
-def _to_crop(m: np.ndarray) -> Crop:
-    """A full-frame bool mask kept on its bounding box."""
-    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
-    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    return Crop(y0, x0, m[y0:y1, x0:x1].copy())
 
 
 def _upsample(m: np.ndarray, r: int, shape: tuple[int, int]) -> np.ndarray:

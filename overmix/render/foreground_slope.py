@@ -118,9 +118,7 @@ def grow_slopes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
             cur = nxt
         if cur is m:
             continue
-        rows, cols = np.flatnonzero(cur.any(axis=1)), np.flatnonzero(cur.any(axis=0))
-        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-        out[k] = Crop(y0 + r0, x0 + c0, cur[r0:r1, c0:c1].copy())
+        out[k] = Crop.tight(cur, y0, x0)
     return out
 
 
