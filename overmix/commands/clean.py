@@ -304,6 +304,7 @@ def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets, plan: Cle
     of them cached."""
     from overmix.render.fixed_behind import release_behind  # lazy: scipy
     from overmix.render.fixed_edges import refine_fixed
+    from overmix.render.foreground_slope import GROW, like_background
 
     if all(plan.candidates(n) is None for n in range(len(pos))):
         return None, None
@@ -329,7 +330,14 @@ def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets, plan: Cle
                          min_span=FIXED_SPAN, reach=FIXED_CACHE, still=still,
                          moving=plan.found_moving)
     out = release_behind(luma, offsets.xy, crops, thr=FIXED_THR, reach=FIXED_CACHE)
-    rims = _fixed_rims(out, luma, luma(0).shape, still)
+    shape = luma(0).shape
+    # the masks' outer pixels that show the flat background beyond them (on a slow pan the
+    # redrawing runs a pixel or two past the outline) weigh as the rims beside them do
+    like = like_background(out, luma, shape,
+                           keep=None if still is None else grow(still, GROW + 1))
+    out = [c if c is None or t is None else Crop.tight(c.full(shape) & ~t.full(shape))
+           for c, t in zip(out, like, strict=True)]
+    rims = _joined(_fixed_rims(out, luma, shape, still), like, shape)
     if plan.edge_mask is None:
         return out, rims
     # the lines beside the dirty ones: the codec's ringing of a dirty line stays put on
@@ -343,6 +351,16 @@ def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets, plan: Cle
             c.y:c.y + c.mask.shape[0], c.x:c.x + c.mask.shape[1]]) for c in crops]
 
     return off_ring(out), (None if rims is None else off_ring(rims))
+
+
+def _joined(rims: list[Crop | None] | None, more: list[Crop | None],
+            shape: tuple[int, int]) -> list[Crop | None] | None:
+    """Per row, the union of ``rims`` (or None: no row has any) and ``more``."""
+    if all(m is None for m in more):
+        return rims
+    rims = rims or [None] * len(more)
+    return [b if a is None else a if b is None else Crop.tight(a.full(shape) | b.full(shape))
+            for a, b in zip(rims, more, strict=True)]
 
 
 def _fixed_rims(crops: list[Crop | None], luma: Callable[[int], np.ndarray],

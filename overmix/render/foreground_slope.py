@@ -33,11 +33,15 @@ from overmix.morph import dilate
 from overmix.render.fixed_edges import Crop
 from overmix.render.foreground import FLAT, LEVEL, _range3
 
-__all__ = ["BEYOND", "GROW", "grow_slopes"]
+__all__ = ["BEYOND", "GROW", "SHRINK", "grow_slopes", "like_background"]
 
 GROW = 4  # px: how far past a mask the thing's edge is looked for (2 reduced samples at 2x)
 BEYOND = 3  # px: the window (2 BEYOND + 1 square) in which the pixels farther out are read
 BAND = 32  # px: the frame's border band where the edge is looked for
+# px: how deep inside a redrawn screen-fixed mask a pixel showing the background beyond is
+# taken out of it (:func:`like_background`; the redrawing's one-pixel growth and a proof by a
+# partner that sees the scene point on the next glyph reach two pixels past the outline)
+SHRINK = 2
 
 
 def grow_slopes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
@@ -119,6 +123,68 @@ def grow_slopes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
         if cur is m:
             continue
         out[k] = Crop.tight(cur, y0, x0)
+    return out
+
+
+def like_background(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
+                    shape: tuple[int, int], *, keep: np.ndarray | None = None,
+                    depth: int = SHRINK, level: float = LEVEL) -> list[Crop | None]:
+    """Per row, the pixels of its mask's outer ``depth`` px (chessboard) that show the flat
+    background beyond it: within ``level`` of a flat (3x3 range below
+    :data:`~overmix.render.foreground.FLAT`) unmasked pixel at most :data:`BEYOND` px away
+    (the mirror of :func:`grow_slopes`; nothing is read from other frames).
+
+    On a slow pan a redrawn subtitle mask runs a pixel or two past the glyphs' outline: the
+    background there keeps its screen value over the little camera travel, and the partner
+    that proves a pixel screen-fixed sees its scene point on the next glyph. Those pixels
+    are the only views of the scene points the line passes over, seen clean in a few frames
+    while the outline's edge is beside them. An outline's anti-aliased edge pixel, a blend
+    of the outline and the background, is not taken.
+
+    Parameters
+    ----------
+    crops : per offsets row, Crop or None
+        Full-resolution screen-fixed masks on their bounding boxes.
+    luma : callable ``k -> ndarray float32 (h, w)``
+        Working Y' of row ``k`` (read once per row with a mask).
+    shape : (h, w)
+        Frame shape.
+    keep : ndarray bool (h, w) or None
+        Pixels never taken (beside bars and dirty border lines: what never changes on
+        screen, whose neighbouring rows a vertical pan uncovers in a few frames).
+    depth, level : int, float
+        See above.
+
+    Returns
+    -------
+    list of Crop or None
+        Per row, those pixels (a subset of its mask, never all of it) on their bounding
+        box, or None where there are none.
+    """
+    h, w = shape
+    out: list[Crop | None] = [None] * len(crops)
+    for k, crop in enumerate(crops):
+        if crop is None or not crop.mask.any():
+            continue
+        ch, cw = crop.mask.shape
+        pad = depth + BEYOND
+        y0, x0 = max(crop.y - pad, 0), max(crop.x - pad, 0)
+        y1, x1 = min(crop.y + ch + pad, h), min(crop.x + cw + pad, w)
+        m = np.zeros((y1 - y0, x1 - x0), bool)
+        m[crop.y - y0:crop.y - y0 + ch, crop.x - x0:crop.x - x0 + cw] = crop.mask
+        rim = m & dilate(~m, depth, square=True)
+        if keep is not None:
+            rim &= ~keep[y0:y1, x0:x1]
+        ys, xs = np.nonzero(rim)
+        if ys.size == 0:
+            continue
+        v = np.asarray(luma(k), np.float32)[y0:y1, x0:x1]
+        like = _like_flat(v, ~m & (_range3(v) < FLAT), ys, xs, BEYOND, level)
+        if not like.any() or int(like.sum()) == int(m.sum()):
+            continue
+        got = np.zeros(m.shape, bool)
+        got[ys[like], xs[like]] = True
+        out[k] = Crop.tight(got, y0, x0)
     return out
 
 

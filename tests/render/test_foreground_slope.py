@@ -123,3 +123,31 @@ def test_taken_where_the_masks_were_found_at_full_resolution() -> None:
     for crop in got:
         added = crop.full(y.shape) & ~mask
         assert added[edge].mean() > 0.85, added[edge].mean()  # old code: 0.08
+
+
+def test_background_beyond_a_wide_mask_taken() -> None:
+    # a redrawn subtitle mask on a slow pan runs two pixels past the letters:
+    # like_background takes its outer pixels that show the flat background beyond it, and
+    # none of the letters' own pixels
+    from overmix.render.foreground_slope import SHRINK, like_background
+
+    for seed in (1, 2, 3):
+        y, shape, _, _ = _scene(seed)
+        mask = ndimage.binary_dilation(shape, np.ones((3, 3), bool), iterations=SHRINK)
+        crop = Crop.tight(mask)
+        got = like_background([None, crop], lambda k, y=y: y, y.shape)
+        assert got[0] is None
+        taken = got[1].full(y.shape)
+        assert not (taken & ~mask).any()  # only its own pixels
+        beside = ndimage.binary_dilation(shape, np.ones((3, 3), bool))
+        clear = mask & ~beside
+        # measured (seeds 1-3): 0.93-0.99 of the mask's pixels clear of the letters' blurred
+        # edge taken (a drawn disc's edge beside the letters is no flat background), none
+        # of the letters' own, 0.14-0.33 of the blurred pixel beside them (where the
+        # outline's blur is within LEVEL of a dark background) (old code: nothing taken)
+        assert taken[clear].mean() > 0.9, taken[clear].mean()
+        assert taken[shape].sum() == 0
+        assert taken[beside & ~shape].mean() < 0.45, taken[beside & ~shape].mean()
+        # never beside what never changes on screen
+        got = like_background([crop], lambda k, y=y: y, y.shape, keep=mask)
+        assert got[0] is None
