@@ -242,7 +242,7 @@ class Kept:
 
 
 def pulls(read: Callable[[int], np.ndarray], xy: np.ndarray,
-          skip: Callable[[int], np.ndarray | None] | None = None,
+          skip: Callable[[int], np.ndarray | None] | None = None, moved: bool = False,
           ) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
     """Pairs of placed frames (``xy``: (n, 2) offsets, NaN = not placed) spread over the scene
     (the first placed frame against :data:`_PAIRS` later ones, the last among them; the
@@ -251,7 +251,9 @@ def pulls(read: Callable[[int], np.ndarray], xy: np.ndarray,
     ``skip(k)``: (H, W) bool of frame k at full resolution (or None), screen-fixed content
     to leave out: both frames' are left out of a pair (a subtitle on a slow pan stays on
     screen while the background moves a few pixels over the pair; its partly covered tiles
-    read fractions of that, and pulled the median 0.17 px on a 0.3 px/frame pan)."""
+    read fractions of that, and pulled the median 0.17 px on a 0.3 px/frame pan).
+    ``moved``: the first frame's mask also where the offsets move it onto the later one
+    (:func:`_either`)."""
     ok = np.flatnonzero(~np.isnan(xy[:, 0]))
     if len(ok) < 2:
         return []
@@ -279,20 +281,45 @@ def pulls(read: Callable[[int], np.ndarray], xy: np.ndarray,
         d = xy[k] - xy[first]
         b = get(k)
         left, other = pair_pull(a, b, (float(d[0]), float(d[1])), shape,
-                                _either(skip, first, k))
+                                _either(skip, first, k, d if moved else None))
         if np.abs(left + d).max() < APART_PX <= np.abs(d).max():
             continue  # the largest group stays on screen: a character held, not the background
         out.append((first, k, left, other))
     return out
 
 
-def _either(skip: Callable[[int], np.ndarray | None] | None, i: int, k: int
-            ) -> np.ndarray | None:
-    """``skip(i) | skip(k)`` ((H, W) bool), or None when neither frame has a mask."""
+def _either(skip: Callable[[int], np.ndarray | None] | None, i: int, k: int,
+            d: np.ndarray | None = None) -> np.ndarray | None:
+    """``skip(i) | skip(k)`` ((H, W) bool, frame k's pixels), or None when neither frame has
+    a mask; with ``d`` (px, frame i's content at frame k's pixel p is at p + d), frame i's
+    mask moved there too: frame i's subtitle, moved onto frame k with the background, lies
+    elsewhere than frame k's (a fade-in under a subtitle: the dim frame's subtitle tiles,
+    17 px from frame k's, read 0.34 px)."""
     if skip is None:
         return None
     got = [np.asarray(m) > 0.5 for m in (skip(i), skip(k)) if m is not None]
-    return None if not got else got[0] if len(got) == 1 else got[0] | got[1]
+    if d is not None and (mi := skip(i)) is not None:
+        got.append(_moved(np.asarray(mi) > 0.5, d))
+    if not got:
+        return None
+    out = got[0]
+    for m in got[1:]:
+        out = out | m
+    return out
+
+
+def _moved(m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Mask ``m`` ((H, W) bool) seen from ``d`` further on (``out(p) = m(p + d)``, ``d``
+    rounded outward to whole pixels: both neighbours; False beyond the frame)."""
+    h, w = m.shape
+    out = np.zeros_like(m)
+    for dx in {int(np.floor(d[0])), int(np.ceil(d[0]))}:
+        for dy in {int(np.floor(d[1])), int(np.ceil(d[1]))}:
+            if abs(dx) >= w or abs(dy) >= h:
+                continue
+            out[max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)] |= \
+                m[max(0, dy):h - max(0, -dy), max(0, dx):w - max(0, -dx)]
+    return out
 
 
 def misfits(read: Kept, xys: list[np.ndarray],

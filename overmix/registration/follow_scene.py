@@ -93,7 +93,8 @@ def _unhold(args: tuple, kept: _Kept) -> tuple[_Kept, _Pulls | None]:
     # frames releases the GIL (issue #15: 480x270, 48 frames: ~12 of the alignment's ~90 ms
     # were each check's, one after the other, while the other core idled)
     with ThreadPoolExecutor(1, thread_name_prefix="overmix-pulls") as pool:
-        pulled = pool.submit(follow_pull.pulls, read, xy, _fixed(run, masks))
+        pulled = pool.submit(follow_pull.pulls, read, xy, _fixed(run, masks, read),
+                             run.shown is not None)
         try:
             held_on = follow_held.holds(frames, xy, scale, ignored)
         finally:
@@ -130,14 +131,30 @@ def _unhold(args: tuple, kept: _Kept) -> tuple[_Kept, _Pulls | None]:
     return (run2, out2, left2, joined), None
 
 
-def _fixed(run: _Run, follower: _Masks | None) -> _Masks | None:
+def _fixed(run: _Run, follower: _Masks | None, read: object = None) -> _Masks | None:
     """The screen-fixed masks the long-jump search of ``run`` found (:mod:`.static`; None
     when it found none, or when the offsets were measured without a ``follower``'s masks):
     what the pull check leaves out. Only these: a character's foreground masks may hide the
     very region that pulls the offsets. After a follower's realignment the search's masks
     may hold the character's held parts, and the tiles left read 0.155 px where the offsets
-    were 0.090 off (bench_follow seed 3 case 1; without them no warning)."""
-    return run.fixed.mask if run.fixed and follower is None else None
+    were 0.090 off (bench_follow seed 3 case 1; without them no warning). ``read``: the
+    reader that kept the checked frames (:class:`follow_pull.Kept`)."""
+    if not run.fixed or follower is not None:
+        return None
+    if run.shown is None:
+        return run.fixed.mask
+    fixed, overlay = run.fixed, run.shown
+    kept = {**read.frames, **read.after} if isinstance(read, follow_pull.Kept) else {}
+
+    def masks(k: int) -> np.ndarray | None:
+        # after a pass that ignored them (scene._shown): also where a frame the check holds
+        # shows what the search found elsewhere, the dim frames of a fade under a subtitle
+        # whose own jumps found none of it (frame 7 of a 320x180 fade warned 0.47 px where
+        # the offsets were right)
+        own, shown = fixed.mask(k), overlay.shown(kept[k]) if k in kept else None
+        return own if shown is None else shown if own is None else own | shown
+
+    return masks
 
 
 def _with(own: _Masks, extra: dict[int, np.ndarray]) -> _Masks:
@@ -163,7 +180,8 @@ def _unpull(args: tuple, kept: _Kept, found: _Pulls | None = None,
     out = kept[1]
     if found is None:
         xy = follow.positions(n, labels, list(out.indices), out.xy)
-        found = follow_pull.pulls(read, xy, _fixed(kept[0], follower))
+        found = follow_pull.pulls(read, xy, _fixed(kept[0], follower, read),
+                                 kept[0].shown is not None)
     if follow_pull.worst(found) < follow_pull.PULL_PX:
         return kept
     i, k, d, _ = max(found, key=lambda p: float(np.abs(p[2]).max()))

@@ -29,10 +29,21 @@ def flat_level(n_levels: int) -> int:
     return min(2, n_levels - 1)
 
 
-def is_flat(plane: PreparedPlane) -> bool:
+def is_flat(plane: PreparedPlane, band: np.ndarray | None = None) -> bool:
     """Whether a prepared luma plane has nothing to align: the standard deviation of its
-    :func:`flat_level` is below :data:`FLAT_STD`."""
-    return bool(flat_codes(plane.levels[flat_level(len(plane.levels))].img[None])[0])
+    :func:`flat_level` is below :data:`FLAT_STD`; with ``band`` ((H,) bool: full-resolution
+    rows an overlay holds), of its rows outside the band (a fade from black under a
+    subtitle: the frame is black but for the line, whose letters the overlay's masks do
+    not all hold). A plane with no row outside the band is not flat by it."""
+    lvl = flat_level(len(plane.levels))
+    img = plane.levels[lvl].img
+    if band is not None:
+        s = 2 ** lvl
+        rows = np.asarray(band, bool)[:img.shape[0] * s].reshape(-1, s).any(axis=1)
+        img = img[:len(rows)][~rows]
+        if img.shape[0] < 2:
+            return False
+    return bool(flat_codes(img[None])[0])
 
 
 def flat_codes(img: np.ndarray) -> np.ndarray:

@@ -34,6 +34,11 @@ def _solve(n: int, labels: list[int], pairs: list[Pair],
     frame with detail (of all frames, when none has) is placed alone. ``flat``: positions of
     frames without detail to align (black or blank), named so in the reasons."""
     inl_edges: list[tuple[int, int]] = []
+    if flat:  # a frame with nothing to align is placed by no pair (a chance match, or an
+        # overlay's letters on black: a fade from black under a subtitle)
+        keep = [p.i not in flat and p.j not in flat for p in pairs]
+        pairs = [p for p, ok in zip(pairs, keep, strict=True) if ok]
+        results = [r for r, ok in zip(results, keep, strict=True) if ok]
     floor = _confidence_floor(pairs)
     first = None
     if pairs:

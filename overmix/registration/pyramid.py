@@ -31,6 +31,8 @@ _ENC_OFF = 0.5
 _ENC_GAIN = 32767.5
 # Pyramid codes per luma unit (for code-level analyses such as overmix.registration.masks).
 CODE_GAIN = _ENC_GAIN
+# ... and the code of luma 0
+CODE_ZERO = _ENC_OFF * _ENC_GAIN
 
 
 @dataclass

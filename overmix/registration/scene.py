@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -145,6 +145,9 @@ def align_scene(lumas: LumaProvider, *, motion: str = "xy",
                              detect, report)
     h, w = run.shape
     out, left = _solve(n, labels, run.pairs, run.results, motion, w, h, strict, run.flat)
+    if detect and not strict:
+        run, out, left = _shown(read, n, labels, motion, mask, border, frame_masks, auto_bars,
+                                report, run, out, left)
     follower = None
     if detect:
         run, out, left, follower = _follow(read, n, labels, motion, mask, border, frame_masks,
@@ -177,6 +180,43 @@ def _joined(frame_masks: Callable[[int], np.ndarray | None] | None, det: SceneMa
         return out
 
     return masks
+
+
+def _shown(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
+           mask: np.ndarray | None, border: int,
+           frame_masks: Callable[[int], np.ndarray | None] | None, auto_bars: bool,
+           report: ProgressCallback, run: _Run, out: Offsets,
+           left: list[tuple[int, str]]) -> tuple[_Run, Offsets, list[tuple[int, str]]]:
+    """When frames with detail were left out and the long jumps found screen-fixed content:
+    one more pass where every frame also ignores what they found wherever it shows it
+    (:meth:`ScreenFixed.shown`), kept when it places more frames. A fade from black under a
+    subtitle that does not fade: the dim frames' edges are the subtitle's, their pairs with
+    each other follow it (a chain of zero shifts) and no long jump finds it there, so they
+    were left out as another shot. Not kept when confident pairs disagree with it
+    (:func:`follow.conflicts`). Only then: a held head the camera follows is found
+    screen-fixed by a few jumps too, and masked in every frame it made a follow scene's
+    offsets 0.59 px off where they were right."""
+    if not run.fixed or not any(i not in run.flat for i, _ in _positions(left, labels)):
+        return run, out, left
+    again = _run(read, n, labels, motion, mask, border,
+                 _joined(frame_masks, run.masks, run.fixed), auto_bars, True, report,
+                 "align", run.fixed)
+    h, w = again.shape
+    out2, left2 = _solve(n, labels, again.pairs, again.results, motion, w, h, False,
+                         again.flat)
+    if len(out2) <= len(out) or follow.conflicts(
+            again.pairs, follow.positions(n, labels, list(out2.indices), out2.xy)):
+        # no more frames, or confident pairs that disagree: the overlay still holds some
+        # pair (a semi-transparent logo does not show the same luma over black, and its
+        # fade's frames joined 14.7 px off)
+        return run, out, left
+    return replace(again, shown=run.fixed), out2, left2
+
+
+def _positions(left: list[tuple[int, str]], labels: list[int]) -> list[tuple[int, str]]:
+    """``left`` (input index, reason) by position in the sequence."""
+    where = {lab: k for k, lab in enumerate(labels)}
+    return [(where[i], why) for i, why in left]
 
 
 def _passes(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,

@@ -39,6 +39,10 @@ MIN_FOUND = 0.05
 MIN_AREA = 0.002
 # Working pixels each mask grows by (the blended outline of text).
 GROW = 2
+# :meth:`ScreenFixed.shown`: blocks (working pixels) in which at least SHOWN_SHARE of the
+# pixels found screen-fixed in any frame show the same luma.
+SHOWN_BLOCK = 16
+SHOWN_SHARE = 0.5
 # An unchanged edge pixel that the background's shift over the jump moves by less than this
 # (working pixels) across its own edge says nothing: a straight background edge sliding
 # along itself also looks unchanged (the aperture problem; a pan along a horizon).
@@ -163,17 +167,22 @@ class ScreenFixed:
         self._packed: dict[int, np.ndarray] = {}
         self._shape: tuple[int, int] | None = None
         self._small: tuple[int, int] | None = None
+        # the found pixels' luma summed over the frames that found them, and their count
+        # (working level): what the overlay looks like (:meth:`shown`)
+        self._sum: np.ndarray | None = None
+        self._count: np.ndarray | None = None
 
     def add(self, k: int, y: np.ndarray | None, shift: np.ndarray | None = None,
             half: np.ndarray | None = None, shape: tuple[int, int] | None = None,
-            unit: float = 1.0, edges: np.ndarray | None = None) -> None:
+            unit: float = 1.0, edges: np.ndarray | None = None, zero: float = 0.0) -> None:
         """Frame k's (H, W) luma, Y' in [0, 1] (frames of one size, k = 0, 1, ...);
         ``shift``: the background's (dx, dy) from frame k - JUMP to frame k (full-resolution
         pixels), when known; ``half``: the frame's 2x box reduction ((H // 2, W // 2), float
         luma, or ``unit`` values per luma unit with any offset: the aligner's uint16 pyramid
         level, held, never written) when the caller has it already; then ``y`` may be None
         and ``shape`` gives (H, W). Every frame of a scene comes in the same units.
-        ``edges``: :func:`_edges` of ``half`` in those units, when the caller has it."""
+        ``edges``: :func:`_edges` of ``half`` in those units, when the caller has it;
+        ``zero``: the value of luma 0 in them."""
         if self._shape is None:
             self._shape = shape if y is None else (int(y.shape[0]), int(y.shape[1]))
         small = _down2(y) if half is None else half
@@ -190,7 +199,59 @@ class ScreenFixed:
                     m = st if prev is None else st | np.unpackbits(
                         prev, count=st.size).reshape(st.shape).astype(bool)
                     self._packed[j] = np.packbits(m)
+                self._remember(st, small, unit, zero)
             del self._window[i]
+
+    def _remember(self, st: np.ndarray, small: np.ndarray, unit: float, zero: float) -> None:
+        """Add the luma of a frame's found pixels (``st``) to the overlay's look."""
+        if self._sum is None or self._count is None:
+            self._sum = np.zeros(st.shape, np.float32)
+            self._count = np.zeros(st.shape, np.uint16)
+        v = (small[st].astype(np.float32) - np.float32(zero)) / np.float32(unit)
+        self._sum[st] += v
+        self._count[st] += 1
+
+    def shown(self, y: np.ndarray, unit: float = 1.0, zero: float = 0.0
+              ) -> np.ndarray | None:
+        """Where frame ``y`` ((H, W) luma, Y' in [0, 1], or its 2x box reduction, in
+        ``unit`` values per luma unit, luma 0 at ``zero``: the aligner's codes) shows
+        what the long jumps found screen-fixed in any frame, with the same luma
+        (:data:`SAME`) at the same place: (H, W) bool (True = ignore, grown as
+        :meth:`mask`), or None when it shows none of it.
+
+        In a fade from black under a subtitle or a logo that does not fade, the dim
+        frames' edges are the overlay's and their pairs with each other follow it (a chain
+        of zero shifts), while their long jumps see the overlay's surroundings change, so
+        no jump finds it there, or only a few of its pixels; its look, taken where the
+        jumps found it, finds it. A head the camera follows, held over one jump, is found
+        there and nowhere it moved."""
+        if self._sum is None or self._count is None or self._shape is None:
+            return None
+        small = _down2(y) if y.shape == self._shape else y
+        if small.shape != self._sum.shape:
+            return None
+        found = self._count > 0
+        at = np.flatnonzero(found)
+        look = self._sum.ravel()[at] / self._count.ravel()[at]
+        v = (small.ravel()[at].astype(np.float32) - np.float32(zero)) / np.float32(unit)
+        same = np.abs(v - look) < np.float32(SAME)
+        # by blocks: where most of what was found shows, all of it does (a glyph's edges
+        # against a changed background differ, its strokes and outline do not); where a
+        # few pixels match by chance (a background of the same luma here and there) or a
+        # held head moved on, nothing
+        h, w = found.shape
+        nbx = -(-w // SHOWN_BLOCK)
+        block = (at // w) // SHOWN_BLOCK * nbx + (at % w) // SHOWN_BLOCK
+        nb = nbx * -(-h // SHOWN_BLOCK)
+        total = np.bincount(block, minlength=nb)
+        shows = np.bincount(block, weights=same, minlength=nb) >= SHOWN_SHARE * np.maximum(
+            total, 1)
+        if not shows.any():
+            return None
+        rows = np.minimum(np.arange(h) // SHOWN_BLOCK, nb // nbx - 1)
+        cols = np.arange(w) // SHOWN_BLOCK
+        near = _cross(found, GROW, True) & shows.reshape(-1, nbx)[rows][:, cols]
+        return full_size(_cross(near, GROW, True), 2, self._shape) if near.any() else None
 
     def __bool__(self) -> bool:
         return bool(self._packed)

@@ -27,6 +27,7 @@ from overmix.registration.masks import SceneMasks, classify_pair
 from overmix.registration.phase import PairResult
 from overmix.registration.pyramid import (
     CODE_GAIN,
+    CODE_ZERO,
     MaskPyramid,
     PreparedPlane,
     _Level,
@@ -64,14 +65,20 @@ class _Run:
     masks: SceneMasks | None
     fixed: ScreenFixed | None = None
     flat: frozenset[int] = frozenset()
+    # the search whose overlays each frame ignored where it showed them (``_run``'s
+    # ``overlay``), or None
+    shown: ScreenFixed | None = None
 
 
 def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: str,
          mask: np.ndarray | None, border: int,
          frame_masks: Callable[[int], np.ndarray | None] | None, auto_bars: bool,
-         detect: bool, report: ProgressCallback, stage: str) -> _Run:
+         detect: bool, report: ProgressCallback, stage: str,
+         overlay: ScreenFixed | None = None) -> _Run:
     """One pass over the frames: pairwise measurements (and, with ``detect``, the maps of
-    what does not follow the background between neighbours)."""
+    what does not follow the background between neighbours). ``overlay``: an earlier
+    pass's long-jump search; each frame also ignores where it shows what that found
+    (:meth:`ScreenFixed.shown`)."""
     window: dict[int, PreparedPlane] = {}
     est: dict[int, np.ndarray] = {}  # running position of each frame (chained)
     conf: dict[int, float] = {0: 1.0}  # confidence of the measurement that placed a frame
@@ -113,8 +120,10 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
             # kept out of this one's measurements too (a subtitle stays, a character moves
             # little); replaced by the frame's own maps once it is measured
             provisional = found.ignore(k - 1) if found is not None and fm is None else None
+            shown = None if overlay is None else overlay.shown(y) if fr.half is None else \
+                overlay.shown(fr.half, fr.unit, 0.0 if fr.unit == 1.0 else CODE_ZERO)
             window[k], shared = _prepare_frame(y, k, labels, shape, base_mask, border, fm,
-                                               provisional, shared, fr.codes)
+                                               provisional, shared, fr.codes, shown)
             if fr.energy is not None and window[k].levels[0].valid is None:
                 window[k].energy = fr.energy  # made ahead (tiles._energy without a mask)
             window[k].range3 = fr.range3  # made ahead (the codes, whatever the masks)
@@ -124,7 +133,7 @@ def _run(read: Callable[[int], np.ndarray], n: int, labels: list[int], motion: s
             # the plane as prepared (its masks may be replaced while the other thread reads)
             snap = _snapshot(window[k])
             aside.defer(_frame_stats, snap, k, flat, changes if found is not None else None,
-                        fr.flat, fr.hist)
+                        fr.flat, fr.hist, None if shown is None else _rows(shown))
             if k == 0:
                 est[0] = np.zeros(2)
             else:
@@ -182,17 +191,37 @@ class _Changes:
 
 
 def _frame_stats(plane: PreparedPlane, k: int, flat: set[int], changes: _Changes | None,
-                 is_flat_: bool | None = None, hist: np.ndarray | None = None) -> None:
+                 is_flat_: bool | None = None, hist: np.ndarray | None = None,
+                 band: np.ndarray | None = None) -> None:
     """What frame k's prepared plane says on its own: whether it is flat (added to
     ``flat``) and its histogram change (when detecting cuts). ``is_flat_``, ``hist``: these
     when made ahead (:class:`~overmix.registration.ahead.Frame`; the histogram is that of
-    the plane without masks)."""
+    the plane without masks). ``band``: (H,) bool, the rows of an overlay the frame shows
+    (:meth:`ScreenFixed.shown`): flat too when the rest is."""
     if is_flat(plane) if is_flat_ is None else is_flat_:
         flat.add(k)
+    elif band is not None and is_flat(plane, band):
+        flat.add(k)  # nothing but an overlay (a fade from black under a subtitle)
     if changes is not None:
         lv = plane.levels[-1]
         changes.add(hist if hist is not None and lv.valid is None else
                     histograms(lv.img[None], len(plane.levels), lv.valid)[0], k)
+
+
+# Rows beyond an overlay's masks that still hold it (its letters' outline and the codec's
+# ringing around them; full-resolution px).
+BAND_MARGIN = 8
+
+
+def _rows(m: np.ndarray) -> np.ndarray:
+    """(H,) bool: the rows of mask ``m`` ((H, W) bool), widened by BAND_MARGIN."""
+    r = m.any(axis=1)
+    at = np.flatnonzero(r)
+    out = np.zeros_like(r)
+    for a, b in zip(at[np.r_[True, np.diff(at) > 1]], at[np.r_[np.diff(at) > 1, True]],
+                    strict=True):
+        out[max(0, a - BAND_MARGIN):b + BAND_MARGIN + 1] = True
+    return out
 
 
 def _snapshot(plane: PreparedPlane) -> PreparedPlane:
@@ -211,7 +240,7 @@ def _add_fixed(fixed: ScreenFixed, k: int, shape: tuple[int, int], plane: Prepar
     they are, is the half-resolution plane the search works on); ``edges``: that plane's
     edges, when made ahead (:mod:`.ahead`)."""
     if half is None:
-        fixed.add(k, None, shift, plane.levels[1].img, shape, CODE_GAIN, edges)
+        fixed.add(k, None, shift, plane.levels[1].img, shape, CODE_GAIN, edges, CODE_ZERO)
     else:
         fixed.add(k, None, shift, half, shape, edges=edges)
 
@@ -301,11 +330,16 @@ def _prepare_frame(y: np.ndarray, k: int, labels: list[int], shape: tuple[int, i
                    base_mask: np.ndarray | None, border: int, fm: np.ndarray | None,
                    provisional: np.ndarray | None,
                    shared: tuple[MaskPyramid | None] | None,
-                   codes: list[np.ndarray] | None = None,
+                   codes: list[np.ndarray] | None = None, shown: np.ndarray | None = None,
                    ) -> tuple[PreparedPlane, tuple[MaskPyramid | None] | None]:
     """Frame k prepared with its masks (the provisional map, the caller's frame mask, or the
     base mask's pyramid ``shared`` by every frame without one, built on first use);
-    ``codes``: its pyramid's levels, when made ahead (:mod:`.ahead`)."""
+    ``codes``: its pyramid's levels, when made ahead (:mod:`.ahead`); ``shown``: (H, W)
+    bool, more to ignore (an overlay the frame shows), or None."""
+    if shown is not None:
+        base_mask = shown if base_mask is None else (base_mask > 0.5) | shown
+        if fm is None and provisional is None:
+            return prepare(y, base_mask, border, codes=codes), shared
     if provisional is not None:
         return prepare(y, provisional if base_mask is None else
                        (base_mask > 0.5) | provisional, border, codes=codes), shared

@@ -71,3 +71,24 @@ def test_found_beside_the_measurements_as_in_turn(size: tuple[int, int],
     for k in range(sc.n):
         a, b = beside.masks.ignore(k), in_turn.masks.ignore(k)
         assert (a is None) == (b is None) and (a is None or np.array_equal(a, b))
+
+
+def test_a_frame_shows_the_subtitle_the_jumps_found_elsewhere() -> None:
+    # the jumps find the line over the pan's bright frames; a frame that shows the same
+    # line over black (a fade from black: none of its jumps finds it) gets its mask from
+    # the line's look, a frame without the line none
+    from overmix.registration.static import ScreenFixed
+
+    sc = make_scene(SCENES["hardsub"], n=20, h=180, w=320, line_every=40, seed=2)
+    ys = [luma709(f) for f in sc.rgb]
+    sf = ScreenFixed()
+    for k, y in enumerate(ys):
+        sf.add(k, y, None if k < 8 else sc.xy[k] - sc.xy[k - 8])
+    truth = sc.overlay[0]
+    dark = np.where(truth, ys[0], np.float32(0))  # the line alone, on black
+    m = sf.shown(dark)
+    assert m is not None and (m & truth).sum() > 0.8 * truth.sum()
+    assert (m & ~truth).sum() < 0.1 * m.size
+    # the line alone again, moved (not screen-fixed there): nothing shows
+    assert sf.shown(np.roll(dark, 40, axis=1)) is None
+    assert sf.shown(np.zeros_like(dark)) is None
