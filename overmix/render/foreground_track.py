@@ -34,6 +34,9 @@ __all__ = ["ENOUGH", "MOVE", "content_speed", "track_depth"]
 ENOUGH = 1.5
 MOVE = 2.5
 PART = 0.1  # share of the mask a piece must hold for its speed to count
+# working Y': a piece matching in place within this of its best shift's cost matches there
+# as well (half an 8-bit code)
+TIE = 0.002
 
 
 def content_speed(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, bg_shift: np.ndarray,
@@ -67,17 +70,31 @@ def content_speed(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, bg_shift: 
         ys, xs = np.nonzero(lab[sl] == i)
         ys, xs = ys + sl[0].start, xs + sl[1].start
         step = max(1, ys.size // FOLLOW_SAMPLES)
-        shift, cost = best_shift(src, pad, ys[::step], xs[::step], radius)
+        sy, sx = ys[::step], xs[::step]
+        shift, cost = best_shift(src, pad, sy, sx, radius)
         if shift is None or cost > LEVEL:
             continue
-        if shift[0] == 0 and shift[1] == 0 and bg_moved:
-            # kept its screen place while the background moved under it: screen-fixed (a
-            # semi-transparent logo the odd-one-out test flags on a slow pan), no character
-            # whose speed sets the depth (640x360 logo --step=0.3,0.05: 8 frames deep, most
-            # -0.40 -> -3.32 dB)
+        if bg_moved and (shift == (0, 0) or _in_place(src, pad, sy, sx, radius, shift)):
+            # kept its screen place while the background moved under it (matches there as
+            # well as anywhere): screen-fixed (a semi-transparent logo the odd-one-out test
+            # flags), no character whose speed sets the depth (640x360 logo
+            # --step=0.3,0.05: 8 frames deep, most -0.40 -> -3.32 dB; at the default step a
+            # flat part of it matched 23 samples away as well: 5 frames deep, few -1.42 ->
+            # -1.99 dB)
             continue
         got.append(max(abs(shift[0] - bg_shift[1]), abs(shift[1] - bg_shift[0])))
     return float(min(got)) / max(1, gap) if got else None
+
+
+def _in_place(src: np.ndarray, pad: np.ndarray, sy: np.ndarray, sx: np.ndarray,
+              radius: int, shift: tuple[int, int]) -> bool:
+    """Whether the points (``sy``, ``sx``) of ``src`` match the frame ``pad`` (padded by
+    ``radius``) in place as well as at ``shift`` (:func:`best_shift`'s), within
+    :data:`TIE` (the costs of :func:`overmix.render.foreground._costs`)."""
+    from overmix.render.foreground import _costs
+
+    c = _costs(src, pad, sy, sx, np.array([[0, 0], shift], np.int64), radius)
+    return bool(c[0] <= c[1] + TIE)
 
 
 def track_depth(mask: np.ndarray | None, src: np.ndarray, dst: np.ndarray,

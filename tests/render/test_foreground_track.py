@@ -79,3 +79,19 @@ def test_a_piece_that_keeps_its_screen_place_sets_no_depth() -> None:
     dst, _ = _frame(world, 13, 123)
     v = content_speed(mask, src, dst, np.array([-3.0, 0.0]), 8, radius=10)
     assert v is not None and abs(v - 0.75) < 0.05, v
+
+
+def test_a_flat_part_that_matches_in_place_as_well_as_anywhere_sets_no_depth() -> None:
+    # the flat inside of a box that stays put on screen while the background pans 24 px
+    # over 8 frames (part of a logo the odd-one-out test flagged at the default step):
+    # it matches in place as well as anywhere within the box, and a shift away from its
+    # place had set a speed against the background (the start 5 frames deep, the 640x360
+    # logo's few region -1.42 -> -1.99 dB)
+    world = _world()
+    src, _ = _frame(world, 10, 80)
+    dst, _ = _frame(world, 34, 80)
+    inside = np.zeros((H, W), bool)
+    inside[50:80, 90:110] = True  # 10 px from the box's edges on every side
+    assert content_speed(inside, src, dst, np.array([-24.0, 0.0]), 8, radius=60) is None
+    assert track_depth(inside, src, dst, np.array([-24.0, 0.0]), 8, least=TRACK_FROM,
+                       most=8, radius=8) == TRACK_FROM
