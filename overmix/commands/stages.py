@@ -261,6 +261,7 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                       ignore: np.ndarray | None = None,
                       progress: ProgressCallback = no_progress,
                       masks: SceneMasks | None = None, workers: int | None = None,
+                      plane: Callable[[int], np.ndarray | None] | None = None,
                       ) -> tuple[np.ndarray | None, dict[str, object] | None]:
     """``--lighting``: per-frame ``(a, b)`` with frame Y' = a · scene Y' + b, or None (no
     compensation), and the summary entry (None with ``off``).
@@ -276,7 +277,8 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     to all cells. Gains carried by ``--offsets`` are used as given (``auto``/``on``).
 
     ``workers``: threads reading the frames (default: the cores; the values are the same
-    for any number)."""
+    for any number). ``plane``: row -> bool (h, w) or None, a second plane's pixels
+    (:mod:`overmix.render.layers`), left out of that row's cells too."""
     if opts.lighting == "off":
         return None, None
     if offsets.gains is not None:
@@ -292,6 +294,11 @@ def estimate_lighting(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     frame_masks = None
     if masks is not None and (masks.fraction() > 0 or masks.bars is not None):
         frame_masks = lambda n: masks.ignore(pos[n])  # noqa: E731 (row -> store position)
+    if plane is not None:
+        scene = frame_masks
+
+        def frame_masks(n: int) -> np.ndarray | None:
+            return union(None if scene is None else scene(n), plane(n))
 
     # auto (the default: most scenes are steady) decides on the fit's first stage, a quarter
     # of the cells, and fits them all only for a scene found changed

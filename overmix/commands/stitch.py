@@ -81,8 +81,10 @@ def stitch(input_path: str | os.PathLike[str], opts: StitchOptions | None = None
             store, opts, ignore, progress, timings)
         settle_load_time(store, timings)
         t = time.perf_counter()
+        relit: dict[str, object] = {}
         renders, plan, offsets = _render(store, offsets, opts, ignore, overlay, gains,
-                                         progress, masks, timings, reads)
+                                         progress, masks, timings, reads, relit)
+        lighting = relit or lighting
         placed = overlay
         if overlay is None and opts.logo == "auto":
             overlay = plan.overlay  # found by the clean still
@@ -125,14 +127,18 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
             ignore: np.ndarray | None, overlay: OverlayInfo | None,
             gains: np.ndarray | None, progress: ProgressCallback,
             masks: SceneMasks | None = None, timings: dict[str, float] | None = None,
-            reads: CleanReads | None = None) -> tuple[list[RenderResult], CleanPlan, Offsets]:
+            reads: CleanReads | None = None, relit: dict[str, object] | None = None
+            ) -> tuple[list[RenderResult], CleanPlan, Offsets]:
     """Clean-still masks (timed as ``consensus`` into ``timings``), render (lighting
     ``gains`` undone, None: as decoded), animation merge and restoration (stage
     ``render``); returns the canvases, the clean-still plan and the final offsets
-    (:func:`overmix.commands.placement.settle`: what ``align`` writes too)."""
+    (:func:`overmix.commands.placement.settle`: what ``align`` writes too, with the lighting
+    gains fitted again without a second plane; ``relit`` filled as ``settle`` fills it)."""
     t = time.perf_counter()
     plan, offsets = settle(store, offsets, opts, ignore, overlay, gains, progress, masks,
-                           reads=reads)
+                           reads=reads, relit=relit)
+    if gains is not None:  # fitted again without a second plane (settle)
+        gains = None if offsets.gains is None else np.asarray(offsets.gains, np.float64)
     if timings is not None:
         timings["consensus"] = time.perf_counter() - t
     assert plan is not None
