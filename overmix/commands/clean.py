@@ -302,7 +302,7 @@ def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets, plan: Cle
     fixed_behind`), or None when no row has any; and per row the rim beside them that stands
     out from the background beyond (:func:`_fixed_rims`). Frames are read in order, a window
     of them cached."""
-    from overmix.render.fixed_behind import release_behind  # lazy: scipy
+    from overmix.render.fixed_behind import off_text, release_behind  # lazy: scipy
     from overmix.render.fixed_edges import refine_fixed
     from overmix.render.foreground_slope import GROW, like_background
 
@@ -332,11 +332,14 @@ def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets, plan: Cle
     out = release_behind(luma, offsets.xy, crops, thr=FIXED_THR, reach=FIXED_CACHE)
     shape = luma(0).shape
     # the masks' outer pixels that show the flat background beyond them (on a slow pan the
-    # redrawing runs a pixel or two past the outline) weigh as the rims beside them do
-    like = like_background(out, luma, shape,
-                           keep=None if still is None else grow(still, GROW + 1))
-    out = [c if c is None or t is None else Crop.tight(c.full(shape) & ~t.full(shape))
-           for c, t in zip(out, like, strict=True)]
+    # redrawing runs a pixel or two past the outline), and the pixels that show no text
+    # (a glyph's counter, a gap), weigh as the rims beside them do
+    keep = None if still is None else grow(still, GROW + 1)
+    like = _joined(like_background(out, luma, shape, keep=keep),
+                   off_text(out, luma, FIXED_THR, keep=keep), shape)
+    if like is not None:
+        out = [c if c is None or t is None else Crop.tight(c.full(shape) & ~t.full(shape))
+               for c, t in zip(out, like, strict=True)]
     rims = _joined(_fixed_rims(out, luma, shape, still), like, shape)
     if plan.edge_mask is None:
         return out, rims
@@ -353,14 +356,16 @@ def _redraw_fixed(store: FrameStore, pos: list[int], offsets: Offsets, plan: Cle
     return off_ring(out), (None if rims is None else off_ring(rims))
 
 
-def _joined(rims: list[Crop | None] | None, more: list[Crop | None],
+def _joined(a: list[Crop | None] | None, b: list[Crop | None] | None,
             shape: tuple[int, int]) -> list[Crop | None] | None:
-    """Per row, the union of ``rims`` (or None: no row has any) and ``more``."""
-    if all(m is None for m in more):
-        return rims
-    rims = rims or [None] * len(more)
-    return [b if a is None else a if b is None else Crop.tight(a.full(shape) | b.full(shape))
-            for a, b in zip(rims, more, strict=True)]
+    """Per row, the union of the masks ``a`` and ``b`` (None: no row has any), or None when
+    no row has any."""
+    if b is None or all(c is None for c in b):
+        return None if a is None or all(c is None for c in a) else a
+    if a is None or all(c is None for c in a):
+        return b
+    return [y if x is None else x if y is None else Crop.tight(x.full(shape) | y.full(shape))
+            for x, y in zip(a, b, strict=True)]
 
 
 def _fixed_rims(crops: list[Crop | None], luma: Callable[[int], np.ndarray],

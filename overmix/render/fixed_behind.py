@@ -33,7 +33,7 @@ import numpy as np
 from overmix.render.fixed_edges import MIN_SPECK, TEXT_SHARE, Crop
 from overmix.travel import travel_partners
 
-__all__ = ["VIEW_TRAVELS", "release_behind"]
+__all__ = ["TEXT_CLEAR", "VIEW_TRAVELS", "off_text", "release_behind"]
 
 # camera travels (px) at which other frames are asked for their view of a part's scene
 # points: past a glyph's outline and stroke (a few px at 360p, ~15 at 720p), and a whole
@@ -44,6 +44,10 @@ AGREE = 0.6  # share of those views that must show the part's value
 # a part this much surrounded by text or background (of the pixels 2-3 px around it) is a
 # hole or a gap between glyphs: given back unless the views of its scene points disagree
 BORDERED = 0.5
+# px (chessboard): a masked pixel of no text colour this far from every pixel that has one
+# is background seen through the text (:func:`off_text`); nearer, it may be the blend of an
+# outline's anti-aliased edge
+TEXT_CLEAR = 2
 
 
 def _candidate_parts(v: np.ndarray, mask: np.ndarray, thr: float
@@ -182,4 +186,57 @@ def release_behind(luma: Callable[[int], np.ndarray], xy: np.ndarray,
         back[0] = False
         if back.any():
             out[k] = Crop(crop.y, crop.x, crop.mask & ~back[lab])
+    return out
+
+
+def off_text(crops: list[Crop | None], luma: Callable[[int], np.ndarray], thr: float, *,
+             keep: np.ndarray | None = None) -> list[Crop | None]:
+    """Per row, the pixels of its screen-fixed mask ``crops`` that show no text: of no text
+    colour (within ``thr / 2`` of the values of under :data:`TEXT_SHARE` of the mask's
+    pixels; text is drawn in a few colours, each over the whole line) and at least
+    :data:`TEXT_CLEAR` px from every masked pixel that has one (an outline's anti-aliased
+    edge blends the two). Nothing is read from other frames.
+
+    On a slow pan a glyph's counter or the gap between two glyphs keeps its screen value over
+    the little camera travel and is "proven" screen-fixed by a partner that sees its scene
+    point on the outline; at 360p such a hole is a few pixels wide, with no flat area for
+    :func:`release_behind`, and the few frames in which it passes over a scene point are
+    that point's only clean views (640x360 slow hardsub: 50 % of the "few" error after
+    :func:`overmix.render.foreground_slope.like_background`).
+
+    Parameters
+    ----------
+    crops : per offsets row, Crop or None
+        Full-resolution screen-fixed masks on their bounding boxes.
+    luma : callable ``k -> ndarray float32 (h, w)``
+        Working Y' of row ``k`` (read once per row with a mask).
+    thr : float
+        Working Y' difference that still counts as the same value.
+    keep : ndarray bool (h, w) or None
+        Pixels never taken (beside bars and dirty border lines).
+
+    Returns
+    -------
+    list of Crop or None
+        Per row, those pixels (a subset of its mask, never all of it), or None where there
+        are none.
+    """
+    from overmix.morph import dilate
+
+    out: list[Crop | None] = [None] * len(crops)
+    for k, crop in enumerate(crops):
+        if crop is None or not crop.mask.any():
+            continue
+        m = crop.mask
+        h, w = m.shape
+        v = np.asarray(luma(k), np.float32)[crop.y:crop.y + h, crop.x:crop.x + w]
+        vals = np.sort(v[m])
+        near = np.searchsorted(vals, v + thr / 2, "right") - \
+            np.searchsorted(vals, v - thr / 2)
+        text = m & (near >= TEXT_SHARE * vals.size)
+        got = m & ~dilate(text, TEXT_CLEAR - 1, square=True)
+        if keep is not None:
+            got &= ~keep[crop.y:crop.y + h, crop.x:crop.x + w]
+        if got.any() and int(got.sum()) < int(m.sum()):
+            out[k] = Crop.tight(got, crop.y, crop.x)
     return out

@@ -58,7 +58,8 @@ def test_subtitle_masks_end_at_the_outline_on_a_very_slow_pan(
     # the redrawn screen-fixed masks ran past the outline: the background beside it keeps its
     # screen value over the camera travel, and the partner that proves a pixel screen-fixed
     # sees its scene point on the next glyph; the masks' outer pixels that show the flat
-    # background beyond them weigh as the rims beside the text (CleanPlan.fixed_rims)
+    # background beyond them, and the counters and gaps of no text colour, weigh as the
+    # rims beside the text (CleanPlan.fixed_rims)
     import overmix.commands.clean_plan as clean_plan
 
     plans: list[clean_plan.CleanPlan] = []
@@ -82,7 +83,7 @@ def test_subtitle_masks_end_at_the_outline_on_a_very_slow_pan(
         dist = ndimage.distance_transform_edt(~drawn)[crop.full(drawn.shape)]
         far += int((dist >= 2).sum())
         held += dist.size
-    # measured: 1024 of 97178 masked pixel-frames 2 px or more off the drawn subtitle (old
-    # code 1479 of 104369)
+    # measured: 644 of 96770 masked pixel-frames 2 px or more off the drawn subtitle (old
+    # code 1479 of 104369; the masks' outer pixels like the background beyond alone: 1024)
     assert held > 50_000, held
-    assert far < 1250, far
+    assert far < 850, far
