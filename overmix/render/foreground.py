@@ -19,10 +19,7 @@ Per frame ``k`` (working Y', reduced to about 640 columns):
    into flat regions (3x3 range below :data:`FLAT`); a region whose surrounding edge pixels
    are mostly (> :data:`ENCLOSED`) flagged in step 1 is enclosed by moving outlines: the
    inside of the moving thing (a coat, a face, a letter's counter). Background regions touch
-   the foreground along part of their border only. An outline that keeps its screen place
-   while the background moves under it (:func:`keeps_place`, in two far frames) is
-   screen-fixed content, a semi-transparent logo's frame on a slow pan: a region whose
-   flagged border is mostly such is the background seen through it, not enclosed.
+   the foreground along part of their border only.
 
 3. **Explained.** A flat flagged sample that differs from a pair only where one of the
    pair's frames shows the enclosed inside of its own moving thing (its first mask) is the
@@ -55,7 +52,7 @@ from overmix.render.foreground_track import track_depth
 from overmix.warp import sample_bilinear, window, window_ones
 
 __all__ = ["DISTANCES", "MovingMasks", "analysis_factor", "best_shift", "follow",
-           "follow_parts", "keeps_place", "moving_foreground", "pairs"]
+           "follow_parts", "moving_foreground", "pairs"]
 
 DISTANCES = (2, 4, 8)  # frames: slow foreground needs far neighbours, deforming needs near
 LEVEL = 0.06  # working Y': smallest odd-one-out difference (well above crf ~18-24 noise)
@@ -81,13 +78,6 @@ SPLIT_MIN = 400
 FOLLOW_SAMPLES = 1500  # pixels of a part the follow search compares (a strided subset)
 FOLLOW_COARSE = 64  # ... of which at least this many try every shift first
 FOLLOW_KEEP = 6  # ... and the best this many shifts (and their neighbours) all of them
-# frames between a frame and the one in which its flagged parts are looked for at the same
-# screen place, and the samples the background must have moved under them meanwhile
-FIXED_SPAN = 24
-FIXED_TRAVEL = 2.5
-PLACE_RADIUS = 2  # samples: the shifts a part that keeps its place must match no better at
-PLACE_TIE = 1.25  # ... than this times its cost at the same place
-FIXED_SHARE = 0.5  # a region whose flagged border is more than this screen-fixed: not enclosed
 
 
 class MovingMasks(list):
@@ -198,7 +188,7 @@ def _differs(cur: _Frame, other: _Frame, ty: float, tx: float, level: float,
 
 def _enclosed(flagged: np.ndarray, rng: np.ndarray,
               seen_again: Callable[[], list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]]
-              | None = None, fixed: np.ndarray | None = None) -> np.ndarray:
+              | None = None) -> np.ndarray:
     """Flat regions of the frame (``rng`` < :data:`FLAT`) whose border band is mostly
     ``flagged``, unless a far frame shows the region again without that outline, off its
     own moving parts (``seen_again``: per far frame, bool (h, w): where it shows the same
@@ -225,12 +215,6 @@ def _enclosed(flagged: np.ndarray, rng: np.ndarray,
     hit = np.bincount(lab_e, weights=wide[edge], minlength=count + 1)
     inside = (hit > ENCLOSED * total) & (total >= MIN_BORDER)
     inside[0] = False
-    if fixed is not None and inside.any():
-        # an outline that keeps its screen place (mostly) encloses no moving inside: the
-        # background seen through a semi-transparent logo's frame on a slow pan
-        held = np.bincount(lab_e, weights=(wide & dilate(flagged & fixed, 2))[edge],
-                           minlength=count + 1)
-        inside &= held <= FIXED_SHARE * hit
     if inside.any() and seen_again is not None:
         # a background region beside the moving thing is seen again, whole, at the same
         # canvas place in some frame far in time, without the outline that enclosed it here
@@ -305,44 +289,6 @@ def follow_parts(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: 
             if best is not None and best_cost <= level:
                 got.append((ys, xs, best))
     return got
-
-
-def keeps_place(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *,
-                level: float = LEVEL) -> np.ndarray:
-    """The connected parts of ``mask`` (bool (h, w), frame ``src``; parts a few pixels apart
-    together, as :func:`follow_parts` groups them) that match frame ``dst`` at the same
-    screen place (median absolute difference within ``level``) as well as
-    (:func:`_costs`) at any whole-pixel shift
-    within :data:`PLACE_RADIUS` (within :data:`PLACE_TIE` of the best: a bar lying along
-    a shift matches there too, and a semi-transparent logo's values change a little with
-    the background under it). Returns bool (h, w)."""
-    from scipy import ndimage
-
-    out = np.zeros_like(mask)
-    r = PLACE_RADIUS
-    pad = np.pad(np.asarray(dst, np.float32), r, constant_values=np.nan)
-    src = np.asarray(src, np.float32)
-    ax = np.arange(-r, r + 1)
-    shifts = np.stack(np.meshgrid(ax, ax, indexing="ij"), axis=-1).reshape(-1, 2)
-    zero = int(np.flatnonzero((shifts == 0).all(axis=1))[0])
-    groups, _ = ndimage.label(dilate(mask, 3))
-    for g, sl in enumerate(ndimage.find_objects(groups), start=1):
-        if sl is None:
-            continue
-        ys, xs = np.nonzero((groups[sl] == g) & mask[sl])
-        if ys.size < MIN_PART:
-            continue
-        ys, xs = ys + sl[0].start, xs + sl[1].start
-        step = max(1, ys.size // FOLLOW_SAMPLES)
-        sy, sx = ys[::step], xs[::step]
-        cost = _costs(src, pad, sy, sx, shifts, r)
-        d = np.abs(pad[sy + r, sx + r] - src[sy, sx])
-        d = d[np.isfinite(d)]
-        # a good match in place (median, as best_shift judges one), none clearly better near
-        if d.size and float(np.median(d)) <= level \
-                and cost[zero] <= PLACE_TIE * cost.min() + 1e-3:
-            out[ys, xs] = True
-    return out
 
 
 def _pieces(part: np.ndarray, ndimage) -> list[np.ndarray]:  # noqa: ANN001 - scipy.ndimage
@@ -455,43 +401,13 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
     inner: dict[int, np.ndarray | None] = {}  # the enclosed insides, outline included
     agrees: dict[int, np.ndarray] = {}  # per pair: both its frames show what frame j does
 
-    raw: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per frame: its flags' bits, agrees
-    deep = max(distances)
-
-    def flags(j: int) -> tuple[np.ndarray, np.ndarray]:
-        if j not in raw:
-            cur = frame(j)
-            agree = np.zeros(cur.y.shape, np.uint8)
-            bits = _flagged(j, cur, frame, xs, count, distances, level, agree)
-            if dirty is not None:
-                bits[dirty] = 0
-            raw[j] = (bits, agree)
-        return raw[j]
-
-    def screen_fixed(j: int) -> np.ndarray | None:
-        # frame j's flagged parts that keep their screen place (within a sample) in two
-        # frames of those with full pairs under which the background moved FIXED_TRAVEL
-        # samples or more: the nearest such, and the one up to FIXED_SPAN away under which
-        # it moved the most. Screen-fixed content: a thing moving on screen, however slowly,
-        # moves off its place over that span, and what repeats along its way (a row of tree
-        # trunks) does not come back at both travels. None: no such frame
-        lo, hi = min(deep, (count - 1) // 2), max(count - 1 - deep, (count - 1) // 2)
-        rows = np.arange(max(lo, j - FIXED_SPAN), min(hi, j + FIXED_SPAN) + 1)
-        travel = np.abs(xs[rows] - xs[j]).max(axis=1)
-        ok = travel >= FIXED_TRAVEL
-        if not ok.any():
-            return None
-        near = rows[ok][np.argmin(np.abs(rows[ok] - j))]
-        far = rows[ok][np.argmax(travel[ok])]
-        out = flags(j)[0] > 0
-        for p in {int(near), int(far)}:
-            out = keeps_place(out, frame(j).y, frame(p).y, level=level)
-        return out
-
     def first_mask(j: int) -> tuple[np.ndarray, np.ndarray | None]:
         if j not in first:
             cur = frame(j)
-            bits, agrees[j] = flags(j)
+            agrees[j] = np.zeros(cur.y.shape, np.uint8)
+            bits = _flagged(j, cur, frame, xs, count, distances, level, agrees[j])
+            if dirty is not None:
+                bits[dirty] = 0
             flagged = bits > 0
             m = enc = None
             if np.count_nonzero(flagged) >= MIN_FLAGGED * flagged.size:
@@ -506,6 +422,7 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
     # the first and last frames have no (or only close) pairs: they follow the moving parts
     # of the nearest frame whose pairs see the thing move (foreground_track; kept for that:
     # the frames within max(distances) of each end)
+    deep = max(distances)
     depths: dict[int, int] = {}
 
     def depth(end: int) -> int:
@@ -530,8 +447,6 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
     for k in range(count):
         for j in [j for j in cache if j < k - reach]:  # the window slides on
             del cache[j]
-        for j in [j for j in raw if j < k - max(*FAR, FIXED_SPAN)]:
-            del raw[j]
         for j in [j for j in first if j < k - max(FAR)]:
             del first[j]
             pair_bits.pop(j, None)
@@ -551,8 +466,7 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             ghost = ghosts(k, pair_bits[k], agrees[k], pairs(k, count, distances), xs,
                            lambda j: (first_mask(j), inner[j])[1])
             out.append(_grown(k, cur, flagged & ~ghost, frame, xs, count, level, distances,
-                              first_mask, own=own & ~ghost, known=known,
-                              fixed=screen_fixed(k)))
+                              first_mask, own=own & ~ghost, known=known))
         # the clip's end frames have no pairs, their masks follow a neighbour's: their
         # partners' weak bands wait for that (``later``), and must not be missed
         _borders(k, out, frame, xs, count, distances, level, border, later, deep)
@@ -680,8 +594,7 @@ def _grown(k: int, cur: _Frame, flagged: np.ndarray,
            level: float, distances: tuple[int, ...] = DISTANCES,
            first: Callable[[int], tuple[np.ndarray, np.ndarray | None]] | None = None,
            own: np.ndarray | None = None,
-           known: Callable[[int], bool] | None = None,
-           fixed: np.ndarray | None = None) -> np.ndarray:
+           known: Callable[[int], bool] | None = None) -> np.ndarray:
     """Frame k's mask: the ``flagged`` samples (``own``: those of them that are frame k's
     own, :func:`_explained`), the flat regions they enclose (unless seen again without
     them; ``first(j)``: frame j's flagged samples and first mask, its own moving parts;
@@ -715,7 +628,7 @@ def _grown(k: int, cur: _Frame, flagged: np.ndarray,
         return got
 
     # the outline test reads every flag; the mask keeps the flags that are frame k's own
-    m = (flagged if own is None else own) | _enclosed(flagged, rng, again, fixed)
+    m = (flagged if own is None else own) | _enclosed(flagged, rng, again)
     # the soft edge of an outline (anti-aliasing, codec ringing) goes with it, but the
     # mask does not spill into the flat background around
     return ndimage.binary_dilation(m, iterations=EDGE_GROW, mask=rng >= FLAT) | m
