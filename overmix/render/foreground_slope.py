@@ -76,12 +76,8 @@ def grow_slopes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
     for k, crop in enumerate(crops):
         if crop is None or not crop.mask.any():
             continue
-        ch, cw = crop.mask.shape
         pad = GROW + BEYOND
-        y0, x0 = max(crop.y - pad, 0), max(crop.x - pad, 0)
-        y1, x1 = min(crop.y + ch + pad, h), min(crop.x + cw + pad, w)
-        m = np.zeros((y1 - y0, x1 - x0), bool)
-        m[crop.y - y0:crop.y - y0 + ch, crop.x - x0:crop.x - x0 + cw] = crop.mask
+        m, y0, x0, y1, x1 = _padded(crop, pad, shape)
         v = np.asarray(luma(k), np.float32)[y0:y1, x0:x1]
         # chessboard distance from the mask, up to pad px
         dist = np.full(m.shape, pad + 1, np.int16)
@@ -161,17 +157,11 @@ def like_background(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarr
         Per row, those pixels (a subset of its mask, never all of it) on their bounding
         box, or None where there are none.
     """
-    h, w = shape
     out: list[Crop | None] = [None] * len(crops)
     for k, crop in enumerate(crops):
         if crop is None or not crop.mask.any():
             continue
-        ch, cw = crop.mask.shape
-        pad = depth + BEYOND
-        y0, x0 = max(crop.y - pad, 0), max(crop.x - pad, 0)
-        y1, x1 = min(crop.y + ch + pad, h), min(crop.x + cw + pad, w)
-        m = np.zeros((y1 - y0, x1 - x0), bool)
-        m[crop.y - y0:crop.y - y0 + ch, crop.x - x0:crop.x - x0 + cw] = crop.mask
+        m, y0, x0, y1, x1 = _padded(crop, depth + BEYOND, shape)
         rim = m & dilate(~m, depth, square=True)
         if keep is not None:
             rim &= ~keep[y0:y1, x0:x1]
@@ -186,6 +176,19 @@ def like_background(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarr
         got[ys[like], xs[like]] = True
         out[k] = Crop.tight(got, y0, x0)
     return out
+
+
+def _padded(crop: Crop, pad: int, shape: tuple[int, int]
+            ) -> tuple[np.ndarray, int, int, int, int]:
+    """``crop``'s mask on its bounding box grown by ``pad`` px each side (clipped to the frame
+    ``shape``): bool (h', w') and the window's ``y0, x0, y1, x1`` in frame pixels."""
+    h, w = shape
+    ch, cw = crop.mask.shape
+    y0, x0 = max(crop.y - pad, 0), max(crop.x - pad, 0)
+    y1, x1 = min(crop.y + ch + pad, h), min(crop.x + cw + pad, w)
+    m = np.zeros((y1 - y0, x1 - x0), bool)
+    m[crop.y - y0:crop.y - y0 + ch, crop.x - x0:crop.x - x0 + cw] = crop.mask
+    return m, y0, x0, y1, x1
 
 
 def _like_flat(v: np.ndarray, flat: np.ndarray, ys: np.ndarray, xs: np.ndarray, reach: int,
