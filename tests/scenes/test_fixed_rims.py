@@ -17,32 +17,15 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-import overmix.commands.clean_plan as clean_plan
-from overmix.commands.options import StitchOptions
-from overmix.commands.stitch import stitch
+from tests.scenes.plan_of import stitched_plan
 from tests.scenes.real import SCENES, make_scene
 
 N, H, W = 40, 180, 320
 
 
-def _plan(monkeypatch: pytest.MonkeyPatch, clip: Path) -> clean_plan.CleanPlan:
-    """The clean plan a plain stitch of ``clip`` renders with."""
-    plans: list[clean_plan.CleanPlan] = []
-    orig = clean_plan.CleanPlan.frame_weights
-
-    def recorded(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        plans.append(self)
-        return orig(self, *args, **kwargs)
-
-    monkeypatch.setattr(clean_plan.CleanPlan, "frame_weights", recorded)
-    stitch(clip, StitchOptions())
-    assert plans
-    return plans[-1]
-
-
 def test_rims_are_the_subtitle_outline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scene = make_scene(SCENES["hardsub"], n=N, h=H, w=W, step=(-2.37, -0.43))
-    plan = _plan(monkeypatch, scene.encode(tmp_path / "clip.mkv", 8))
+    plan = stitched_plan(monkeypatch, scene.encode(tmp_path / "clip.mkv", 8))
     assert plan.fixed_rims is not None
     # per rim pixel, its distance from the drawn subtitle (0: on it, 1-1.4: the pixel beside)
     dist = np.concatenate([
@@ -59,7 +42,7 @@ def test_no_rim_beside_bars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     # the default pan has a vertical wobble: the rows beside the bars are the few views of
     # the scene points the bars hide in most frames
     scene = make_scene(SCENES["letterbox"], n=N, h=H, w=W)
-    plan = _plan(monkeypatch, scene.encode(tmp_path / "clip.mkv", 8))
+    plan = stitched_plan(monkeypatch, scene.encode(tmp_path / "clip.mkv", 8))
     bars = scene.overlay[0]
     near = ndimage.binary_dilation(bars, iterations=4) & ~bars
     got = 0 if plan.fixed_rims is None else sum(

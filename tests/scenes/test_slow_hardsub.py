@@ -17,6 +17,7 @@ from scipy import ndimage
 from overmix.commands.align import align_input
 from overmix.commands.options import StitchOptions
 from overmix.commands.stitch import stitch
+from tests.scenes.plan_of import stitched_plan
 from tests.scenes.real import SCENES, RealScene, few_psnr, make_scene
 
 
@@ -60,19 +61,8 @@ def test_subtitle_masks_end_at_the_outline_on_a_very_slow_pan(
     # sees its scene point on the next glyph; the masks' outer pixels that show the flat
     # background beyond them, and the counters and gaps of no text colour, weigh as the
     # rims beside the text (CleanPlan.fixed_rims)
-    import overmix.commands.clean_plan as clean_plan
-
-    plans: list[clean_plan.CleanPlan] = []
-    orig = clean_plan.CleanPlan.frame_weights
-
-    def recorded(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        plans.append(self)
-        return orig(self, *args, **kwargs)
-
-    monkeypatch.setattr(clean_plan.CleanPlan, "frame_weights", recorded)
     sc, clip = slow
-    stitch(clip, StitchOptions())
-    plan = plans[-1]
+    plan = stitched_plan(monkeypatch, clip)
     assert plan.fixed is not None
     far = held = 0
     for k, crop in enumerate(plan.fixed):
