@@ -65,6 +65,7 @@ EDGE_GROW = 1  # px: the soft edge of a flagged outline that stays in the mask
 MIN_PAIR = 2  # frames: a frame whose widest pair is closer than this is judged one-sided
 FOLLOWED = 0.9  # share of a mask the clip's ends must find again to take it
 SHORT = 4  # frames: a row this close to an end has only short pairs (judged one-sided too)
+UNREACHED = 2  # reduced samples: an end frame's own part this far from its carried mask stays
 
 
 def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
@@ -204,7 +205,10 @@ def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: n
             moved, fit = carry(m_src, frame(src), frame(e),
                                radius=(TRACK_RADIUS * abs(src - e) + 2) * r)
             if np.count_nonzero(moved) >= FOLLOWED * np.count_nonzero(m_src):
-                carried, fits = moved, fit  # else a part found no match: the one it has
+                # else a part found no match: the one it has. A part of its own that the
+                # carried mask does not reach stays too (judged below like its own mask)
+                kept = unreached(carried, moved, UNREACHED * r)
+                carried, fits = moved | kept, fit | kept
         m = judge_end(e, carried, fits, frame, mask, xs, count, reach=REACH * r, grow=r,
                       dirty=dirty)
         # the carried mask has its source's soft edge already (EDGE_GROW): a second ring
@@ -215,6 +219,22 @@ def _judge_ends(out: list[Crop | None], luma: Callable[[int], np.ndarray], xy: n
         if e == head - 1:  # the start is done: its views are not needed again
             cache.clear()
     return judged
+
+
+def unreached(own: np.ndarray, moved: np.ndarray, gap: int) -> np.ndarray:
+    """The parts of an end frame's ``own`` mask (bool (h, w); parts as
+    :func:`overmix.render.foreground.follow_parts` groups them: pixels within a few px of
+    each other) with no pixel within ``gap`` px of the ``moved`` mask carried from a
+    neighbour (bool (h, w)). A part that found no match there is not carried: a talking
+    mouth drawn another way in the source frame (a reversed pan's "all" scene: frame 38's
+    mouth was left out of its mask, "few" -8.24 dB). Returns bool (h, w)."""
+    from scipy import ndimage
+
+    if not own.any():
+        return np.zeros(own.shape, bool)
+    groups, _ = ndimage.label(dilate(own, 3))
+    near = np.unique(groups[dilate(moved, gap) & own])
+    return own & (groups > 0) & ~np.isin(groups, near[near > 0])
 
 
 def _upsample(m: np.ndarray, r: int, shape: tuple[int, int]) -> np.ndarray:

@@ -109,3 +109,28 @@ def test_an_end_frame_takes_its_swung_leg_and_not_the_other_frames_leg(e: int) -
     grown = ndimage.binary_dilation(truth, iterations=2)
     assert np.count_nonzero(truth & ~got) <= 0.15 * leak_before  # the character
     assert np.count_nonzero(got & ~grown) <= 0.05 * np.count_nonzero(truth)  # and no ghost
+
+
+def test_an_end_frame_keeps_a_part_of_its_own_mask_the_carried_one_does_not_reach() -> None:
+    # a talking mouth (fixed in the world, far from the character) is open wide in frame
+    # N - 3, whose mask the last two frames take, and drawn another way in frame N - 2: the
+    # wide mouth matches nothing there and is not carried, and the carried mask's
+    # surroundings, judged again, do not reach it. Frame N - 2's own mask has it: it stays
+    from overmix.render.foreground_edges import redraw_moving
+
+    frames, masks, xy = _clip()
+    yy, xx = np.mgrid[0:H, 0:W]
+    mouths = {}
+    for k, (ry, rx, v) in {N - 3: (4, 7, 0.05), N - 2: (2, 3, 0.95), N - 1: (3, 5, 0.05)}.items():
+        cx = 60 - PAN * k  # a world column: screen x 26 in frame N - 3
+        m = ((yy - 75) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
+        frames[k][m] = v
+        masks[k] = masks[k] | m
+        mouths[k] = m
+    got = redraw_moving(masks, 1, lambda j: frames[j], xy, (H, W), track=(2, 2))
+    e = N - 2
+    assert got[e] is not None
+    mask = got[e].full((H, W))
+    assert np.count_nonzero(mouths[e] & ~mask) == 0  # the mouth
+    near = ndimage.binary_dilation(mouths[e], iterations=3)
+    assert np.count_nonzero(mask & (xx < 45) & ~near) == 0  # and nothing else there
