@@ -15,11 +15,12 @@ import numpy as np
 
 from overmix.morph import bounding_box, dilate
 from overmix.render.consensus import Consensus, downsample_mask
+from overmix.render.fixed_edges import Crop
 from overmix.render.layers import LayerLabel
 
 __all__ = ["LOGO_GROW", "LOGO_RIM", "MOVING_SHARE", "OPAQUE_SHARE", "STAYS", "defer_to_fixed",
            "grow", "held_parts", "occluders", "off_layer", "residual_off_layer", "ring_lines",
-           "semi_transparent", "travelling"]
+           "semi_transparent", "soft_rim", "travelling"]
 
 LOGO_GROW = 3  # px around a logo left out too (compression ringing at its edges)
 # ... around a logo whose mask was redrawn at full resolution (it holds the antialiased rim
@@ -271,3 +272,18 @@ def ring_lines(y: np.ndarray, ring: np.ndarray) -> np.ndarray:
         return out
     out[box] = ring[box] & (_range3(np.asarray(y[box], np.float32)) >= FLAT)
     return out
+
+
+def soft_rim(y: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """The outer pixels of a moving-foreground mask ``own`` (bool (h, w)) that show the flat
+    background beyond it in the frame ``y`` (working Y', float32 (h, w)): within
+    ``LEVEL`` of a flat unmasked pixel at most ``BEYOND`` px away
+    (:func:`overmix.render.foreground_slope.like_background`, one pixel deep). The mask's
+    soft edge (a pixel past the thing's outline) mostly; beside a thing that bobs, those
+    are the only views of the scene points just past its outline that the frames of the
+    other pose show as the outline itself. Returns bool (h, w)."""
+    from overmix.render.foreground_slope import like_background
+
+    got = like_background([Crop.tight(own)], lambda _k: y, own.shape, depth=1)[0]
+    return np.zeros(own.shape, bool) if got is None else got.full(own.shape)
+
