@@ -48,7 +48,7 @@ import numpy as np
 
 from overmix.morph import dilate
 from overmix.render.foreground_ghosts import ghosts, insides
-from overmix.render.foreground_track import track_depth
+from overmix.render.foreground_track import GLIMPSE, HELD, held_share, track_depth
 from overmix.warp import sample_bilinear, window, window_ones
 
 __all__ = ["DISTANCES", "MovingMasks", "analysis_factor", "best_shift", "follow",
@@ -434,7 +434,23 @@ def moving_foreground(luma: Callable[[int], np.ndarray], count: int, xy: np.ndar
             depths[end] = TRACK_FROM if count <= 2 * TRACK_FROM + 1 else track_depth(
                 first_mask(mid)[1], frame(mid).y, frame(end).y, xs[mid] - xs[end], far,
                 least=TRACK_FROM, most=far, radius=TRACK_RADIUS)
+            if count > 2 * TRACK_FROM + 1 and depths[end] == TRACK_FROM:
+                depths[end] = held_depth(end, mid, depths[end], far)
         return depths[end]
+
+    def held_depth(end: int, mid: int, at: int, far: int) -> int:
+        # ... and on while the frame at the depth finds itself some, but too little, of
+        # what frame mid's full pairs found (the parts moving along themselves;
+        # foreground_track.HELD, GLIMPSE)
+        src = first_mask(mid)[1]
+        while src is not None and at < far:
+            j = at if end == 0 else count - 1 - at
+            got = held_share(src, frame(mid).y, frame(j).y, first_mask(j)[1], xs[mid] - xs[j],
+                             radius=TRACK_RADIUS * abs(mid - j) + 2)
+            if got is None or not GLIMPSE <= got < HELD:
+                break
+            at += 1
+        return at
 
     def known(j: int) -> bool:
         # frame j's own moving parts are known (its widest pair sees the thing move)
