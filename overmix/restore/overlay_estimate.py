@@ -15,6 +15,7 @@ from overmix.errors import UsageError
 from overmix.geometry import Canvas
 from overmix.progress import ProgressCallback, no_progress
 from overmix.providers import PlanesProvider, reader
+from overmix.restore.overlay_core import one_colour
 from overmix.warp import CanvasAccumulator
 
 # per plane: (sx, sy) subsampling, plane shape, (r0, r1, c0, c1) box, the line-fit sums
@@ -111,9 +112,12 @@ def fit_overlay(planes: PlanesProvider, offsets_xy: np.ndarray, canvas: Canvas |
     shapes = [p.shape for p in p0]
     accs = _background(get, p0, xy, canvas, mask, scales, shapes, grow, progress)
     boxes, sums = _line_sums(get, p0, xy, accs, mask, scales, shapes, progress)
-    alpha = _alpha(sums, boxes, scales, mask, min_spread, h, w)
-    return OverlayFit(_colors(sums, boxes, scales, shapes, mask, alpha), alpha,
-                      _misfit(sums, boxes, scales, mask, h, w))
+    alpha, fitted = _alpha(sums, boxes, scales, mask, min_spread, h, w)
+    colors = _colors(sums, boxes, scales, shapes, mask, alpha)
+    span = np.ptp(xy, axis=0) if len(xy) else np.zeros(2)
+    alpha, colors = one_colour(sums, boxes, list(scales), mask, fitted, alpha, colors,
+                               axis=1 if span[0] >= span[1] else 0)
+    return OverlayFit(colors, alpha, _misfit(sums, boxes, scales, mask, h, w))
 
 
 def _misfit(sums: _Sums, boxes: _Boxes, scales: _Scales, mask: np.ndarray, h: int,
@@ -202,9 +206,10 @@ def _moments(s: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def _alpha(sums: _Sums, boxes: _Boxes, scales: _Scales, mask: np.ndarray,
-           min_spread: float, h: int, w: int) -> np.ndarray:
+           min_spread: float, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     """Step 3: alpha (h, w) float32 from the slope ``1 - a`` shared by the full-resolution
-    planes; pixels without enough background variety take their neighbours' alpha."""
+    planes; pixels without enough background variety take their neighbours' alpha. With
+    the pixels whose slope was fitted (bool (h, w))."""
     npl = len(sums)
     # 3. slope shared by the full-resolution planes
     full = [c for c in range(npl) if tuple(scales[c]) == (1, 1)]
@@ -227,7 +232,9 @@ def _alpha(sums: _Sums, boxes: _Boxes, scales: _Scales, mask: np.ndarray,
         abox[need] = abox[iy[need], ix[need]]
     alpha = np.zeros((h, w), dtype=np.float32)
     alpha[r0:r1, c0:c1] = np.where(mbox, np.nan_to_num(abox, nan=1.0), 0.0)
-    return alpha
+    fitted = np.zeros((h, w), dtype=bool)
+    fitted[r0:r1, c0:c1] = enough
+    return alpha, fitted
 
 
 def _colors(sums: _Sums, boxes: _Boxes, scales: _Scales, shapes: _Shapes,
