@@ -67,6 +67,7 @@ FAR = (8, 16, 24)  # frames: where a region beside a moving thing is looked for 
 LEAVES_REACH = 0.5  # of a region that leaves the frame a far frame must reach to judge it
 AGAIN = 0.97  # fraction of a region that must match there
 BUSY = 0.25  # ... and at most this fraction of it may lie on that frame's own moving parts
+FREE = 0.5  # ... or at least this fraction lies off them and matches there (_enclosed)
 TRACK_FROM = 2  # at least frames 0, 1 (and the last two) follow frame 2's (the third last's)
 GAP = 4  # frames between a frame and the partner its weak border is carried from
 TRACK_RADIUS = 6  # px per frame of screen motion a followed part may have
@@ -242,6 +243,17 @@ def _enclosed(flagged: np.ndarray, rng: np.ndarray,
             off = np.ones(count + 1, bool) if busy is None else \
                 np.bincount(lc, weights=busy[cand], minlength=count + 1) < BUSY * part
             inside &= ~((seen >= need) & (got >= AGAIN * part) & (back < 0.5 * nring) & off)
+            if busy is not None:
+                # ... or seen the same wherever that frame shows none of its own moving
+                # parts, over at least FREE of the region: evenly spaced credit lines over
+                # a slow pan never show the gap between two lines whole in a frame 8, 16 or
+                # 24 away, the next line covers part of it; the inside of a slow thing is
+                # still covered by the thing's own moving parts there
+                free = reach & ~busy
+                nfree = np.bincount(lc, weights=free[cand], minlength=count + 1)
+                gotf = np.bincount(lc, weights=(same & ~busy)[cand], minlength=count + 1)
+                inside &= ~((seen >= need) & (nfree >= FREE * part) & (gotf >= AGAIN * nfree)
+                            & (back < 0.5 * nring))
     return inside[lab]
 
 
