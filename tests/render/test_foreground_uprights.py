@@ -25,6 +25,26 @@ PAN = 0.3  # px per frame, the camera (to the right: the background moves left o
 ROLL = 1.5  # px per frame, the strokes upwards on screen
 
 
+def _roll(world: np.ndarray, marks: np.ndarray) -> tuple[list[np.ndarray], np.ndarray,
+                                                       list[np.ndarray]]:
+    """Frames (float32 (H, W)) of a PAN px per frame pan over ``world`` with ``marks`` (white,
+    a dark 1 px outline) rolling up ROLL px per frame; offsets (N, 2); per frame the marks'
+    pixels with their outline (the truth)."""
+    ring = ndimage.binary_dilation(marks, iterations=1) & ~marks
+    xy = np.array([[PAN * k, 0.0] for k in range(N)])
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float64)
+    frames, truth = [], []
+    for k in range(N):
+        y = ndimage.map_coordinates(world, [yy + 4, xx + 4 + xy[k, 0]], order=1)
+        off = int(round(ROLL * k))  # whole-pixel roll, as credits are rendered
+        s, r = marks[off:off + H], ring[off:off + H]
+        y[r] = 0.05
+        y[s] = 0.95
+        frames.append(y.astype(np.float32))
+        truth.append(s | r)
+    return frames, xy, truth
+
+
 def _scene() -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
     rng = np.random.default_rng(7)
     # a flat-cel background: smooth noise cut into a few levels
@@ -39,19 +59,7 @@ def _scene() -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
         for x in range(60, 150, 14):
             stems[top:top + 22, x:x + 4] = True
             stems[top + 19:top + 22, x:x + 9] = True
-    ring = ndimage.binary_dilation(stems, iterations=1) & ~stems
-    xy = np.array([[PAN * k, 0.0] for k in range(N)])
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float64)
-    frames, truth = [], []
-    for k in range(N):
-        y = ndimage.map_coordinates(world, [yy + 4, xx + 4 + xy[k, 0]], order=1)
-        off = int(round(ROLL * k))  # whole-pixel roll, as credits are rendered
-        s, r = stems[off:off + H], ring[off:off + H]
-        y[r] = 0.05
-        y[s] = 0.95
-        frames.append(y.astype(np.float32))
-        truth.append(s | r)
-    return frames, xy, truth
+    return _roll(world, stems)
 
 
 def test_rolling_stems_masked_at_the_clip_ends() -> None:
@@ -80,19 +88,7 @@ def _ruled() -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
     bars = np.zeros((tall, W), bool)
     for top in range(10, tall - 6, 30):
         bars[top:top + 4, 50:150] = True
-    ring = ndimage.binary_dilation(bars, iterations=1) & ~bars
-    xy = np.array([[PAN * k, 0.0] for k in range(N)])
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float64)
-    frames, truth = [], []
-    for k in range(N):
-        y = ndimage.map_coordinates(world, [yy + 4, xx + 4 + xy[k, 0]], order=1)
-        off = int(round(ROLL * k))
-        s, r = bars[off:off + H], ring[off:off + H]
-        y[r] = 0.05
-        y[s] = 0.95
-        frames.append(y.astype(np.float32))
-        truth.append(s | r)
-    return frames, xy, truth
+    return _roll(world, bars)
 
 
 def test_the_gaps_between_rolling_lines_are_background() -> None:
