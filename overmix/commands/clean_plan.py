@@ -198,6 +198,15 @@ class CleanPlan:
                                     MOVING_REACH * cons.reduce)
         return mv
 
+    def _cut_from(self, n: int) -> np.ndarray | None:
+        """Row ``n``'s left-out pixels and the moving ones as found, before any was left to
+        its redrawn screen-fixed content (bool (h, w)) or None: what a moving mask's edge
+        must border for its last pixel to be a view of the background."""
+        out, found = self._outliers(n), self.found_moving(n)
+        if out is None or found is None:
+            return out if found is None else found
+        return out | found
+
     def _logo_weights(self, overlays: str) -> np.ndarray | None:
         """Weights (float32 (h, w)) of the overlay to remove, or None: the floor on it (grown
         by :data:`LOGO_GROW`, or :data:`LOGO_RIM` where it was redrawn at full resolution),
@@ -337,12 +346,14 @@ class CleanPlan:
                     w = np.where(lines, np.minimum(w, np.float32(NEAR_LINE)), w)
                     # ... and its own soft edge that shows the background beyond it more
                     # than the rest of the mask, where nothing else left the pixel out
-                    soft = soft_rim(y, own)
-                    other = self._outliers(n)
-                    if other is not None:
-                        soft &= ~(other & ~own)
+                    cut = self._cut_from(n)
+                    if logo_w is not None:
+                        cut = logo_w < 1 if cut is None else (cut | (logo_w < 1))
+                    soft = soft_rim(y, own, cut)
                     if logo_w is not None:
                         soft &= logo_w >= 1
+                    if crop is not None:
+                        soft &= ~fx
                     w = np.where(soft, np.maximum(w, np.float32(MOVING_SOFT)), w)
             rim = None if self.fixed_rims is None or w is None else self.fixed_rims[n]
             if rim is not None:
