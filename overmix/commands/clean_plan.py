@@ -360,16 +360,23 @@ class CleanPlan:
                 w = np.where(rim.full(cons.shape), np.minimum(w, np.float32(RIM_WEIGHT)), w)
             if edge_w is not None:  # dirty border lines: only where no frame sees clean
                 w = edge_w if w is None else np.minimum(w, edge_w)
-            return self._layer_weights(n, w)
+            return self._layer_weights(n, w, near)
 
         return weights
 
-    def _layer_weights(self, n: int, w: np.ndarray | None) -> np.ndarray | None:
+    def _layer_weights(self, n: int, w: np.ndarray | None,
+                       near: int | None = None) -> np.ndarray | None:
         """Row ``n``'s weights ``w`` with the second plane at the floor (full resolution),
-        except where the row is the one frame shown (ALONE)."""
+        except where the row is the one frame shown (ALONE); with ``near`` (half the render
+        kernel's taps), the usable samples within it of the plane at most NEAR, as beside a
+        moving mask: the label ends where the plane's soft, compressed edge fades, and that
+        edge would be stacked at full weight where the background is seen in a few frames."""
         lay = self.layer_mask(n)
         if lay is None or not lay.any():
             return w
         w = np.ones(lay.shape, np.float32) if w is None else w
+        if near is not None:
+            ring = grow(lay, near) & ~lay & (w >= EXCLUDED)
+            w = np.where(ring, np.minimum(w, np.float32(NEAR)), w)
         return np.where(lay & (w != np.float32(ALONE)), np.minimum(w, np.float32(FLOOR)),
                         w).astype(np.float32)

@@ -104,11 +104,12 @@ def test_plain_stitch_leaves_a_parallax_plane_out(parallax) -> None:
     # on those frames' blurred outlines alone
     assert 0.38 < masks["layer"] < 0.55
     most, few = _region_psnr(scene, summary["canvas"], out)
-    # measured 35.5 / 24.3 dB (35.9 / 22.8 with the clip-end trunks left in); without the
+    # measured 35.7 / 28.0 dB; 35.6 / 27.6 with the samples beside the plane's label at
+    # full weight (its soft edge stacked where few frames see the background); without the
     # plane's label 36.2 / 15.1 (the trunks left in where the background is seen clean in at
     # most half of the frames); clean frames at the true offsets: 36.6 / 39.3
     assert most > 34.5
-    assert few > 23.5
+    assert few > 27.85
 
 
 def test_align_writes_the_offsets_the_stitch_renders_with(parallax, tmp_path: Path) -> None:
