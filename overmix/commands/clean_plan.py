@@ -168,6 +168,10 @@ class CleanPlan:
             return m
         return m & ~grow(cons.moving[n], 1)
 
+    def moving_mask(self, n: int) -> np.ndarray | None:
+        """Row ``n``'s moving-foreground pixels (bool (h, w), read-only) or None."""
+        return self._moving(n)
+
     def _moving(self, n: int) -> np.ndarray | None:
         """Row ``n``'s moving-foreground pixels (bool (h, w), read-only) or None."""
         inputs = (self.consensus, self.moving, self.fixed)

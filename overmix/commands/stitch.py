@@ -160,6 +160,18 @@ def _render(store: FrameStore, offsets: Offsets, opts: StitchOptions,
         weights = overlay_weights(ov.alpha)
     renders = render_canvas(provider, offsets, opts, ignore, gains, progress,  # type: ignore
                             weights=weights, frame_weights=fweights)
+    if fweights is not None and opts.render == "average" and not offsets.has_transform \
+            and offsets.canvas.scale == 1.0:
+        from overmix.commands.clean_doubt import doubt_weights
+
+        # the places no frame sees at full weight beside a moving thing: their views chosen
+        # on their values (overmix.render.doubtful), rendered again
+        decided = doubt_weights(fweights, {p: n for n, p in enumerate(pos)}, offsets,
+                                plan.moving_mask, store.luma, renders[0].planes[0],
+                                renders[0].coverage)
+        if decided is not None:
+            renders = render_canvas(provider, offsets, opts, ignore, gains,  # type: ignore
+                                    progress, weights=weights, frame_weights=decided)
     renders = merge_animation(provider, offsets, opts, renders, ignore, gains,  # type: ignore
                               weights, progress)
     if len(renders) == 1:

@@ -1,0 +1,143 @@
+"""Places no frame sees at full weight beside a moving thing: the views chosen on their values
+(issue #12).
+
+Beside a character moving against the pan, some canvas places are seen by no frame at full
+weight: every frame covering them leaves them out or keeps them low (the ``NEAR`` ring, an
+outline's ``NEAR_LINE``, a mask's soft rim, the floor inside a mask a pixel or two too wide).
+There the render blends whatever low-weight views there are by their weights, and a count
+decides: one clean view of the background at 2-4e-3 is outvoted by three views of the
+character's outline at 2e-3 (the poses of a bobbing walk repeat), or the only clean view lies
+at the floor inside a mask that runs a few pixels past the outline while another frame's
+view of the outline is shown alone.
+
+Such a place lies next to places seen at full weight (:data:`SURE`), the background beside
+it. A view there that continues that background (within ``LEVEL`` of the value of the
+nearest sure place, at most :data:`REACH` px away: flat cels, the same tolerance as
+:func:`overmix.render.foreground_slope.like_background`) is the background's; a view that
+does not is the thing's outline or fill, or a blend of them. Where some view continues the
+background, the views that do not are left out (the floor; a view at ``NEAR`` or above, a
+flat sample beside a mask, stays), and those that do are used: the ones left out come back
+(at ``ALONE``) where none in use continues it; where none does, the weights stand. A
+textured background's edge beside the place is the background too, and a view of it
+continues the nearest sure pixel as well as anything else does; deeper than :data:`REACH`
+from every sure place nothing is changed.
+
+Pure functions over numpy arrays: the canvas side (:func:`doubtful_places`) reads a first
+render's Y' and summed weights, the frame side (:func:`background_views`) one frame's Y' and
+weights with its place on that canvas (translations only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from overmix.morph import bounding_box
+
+__all__ = ["REACH", "SURE", "Doubtful", "background_views", "doubtful_places"]
+
+SURE = 0.5  # summed render weight: some frame sees the place at full weight
+REACH = 3  # px: how far from a sure place a doubtful one still reads the background there
+
+
+@dataclass
+class Doubtful:
+    """The doubtful places of a canvas on their bounding box.
+
+    ``y0, x0``: the box's top-left canvas pixel; ``place`` bool (hb, wb): a place no frame
+    sees at full weight within :data:`REACH` px of one that some frame does; ``ref`` float32
+    (hb, wb): working Y' of the nearest sure place (meaningful where ``place``)."""
+
+    y0: int
+    x0: int
+    place: np.ndarray
+    ref: np.ndarray
+
+    def on_frame(self, org: tuple[int, int], shape: tuple[int, int]
+                 ) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:
+        """The overlap of a frame of ``shape`` (h, w) whose pixel (0, 0) sits on canvas pixel
+        ``org`` (row, column) with the box: (frame slices, box slices), or None."""
+        hb, wb = self.place.shape
+        fy0, fx0 = self.y0 - org[0], self.x0 - org[1]  # the box's corner in frame pixels
+        y0, x0 = max(fy0, 0), max(fx0, 0)
+        y1, x1 = min(fy0 + hb, shape[0]), min(fx0 + wb, shape[1])
+        if y1 <= y0 or x1 <= x0:
+            return None
+        return ((slice(y0, y1), slice(x0, x1)),
+                (slice(y0 - fy0, y1 - fy0), slice(x0 - fx0, x1 - fx0)))
+
+
+def doubtful_places(y: np.ndarray, coverage: np.ndarray, *, sure: float = SURE,
+                    reach: int = REACH) -> Doubtful | None:
+    """The doubtful places of a rendered canvas and the background value beside each.
+
+    Parameters
+    ----------
+    y : ndarray float32 (H, W)
+        The canvas's working Y'.
+    coverage : ndarray float32 (H, W)
+        Summed frame weight per canvas pixel (the ``average`` render's).
+    sure, reach : float, int
+        See :data:`SURE`, :data:`REACH`.
+
+    Returns
+    -------
+    Doubtful or None
+        None where every covered place is sure or none lies near a sure one.
+    """
+    from scipy import ndimage  # lazy: only for clean stills with masks
+
+    low = (coverage > 0) & (coverage < sure)
+    box = bounding_box(low, reach + 1)
+    if box is None:
+        return None
+    ok = coverage[box] >= sure
+    if not ok.any():
+        return None
+    dist, (iy, ix) = ndimage.distance_transform_edt(~ok, return_indices=True)
+    place = low[box] & (dist <= reach)
+    if not place.any():
+        return None
+    ref = np.asarray(y[box], np.float32)[iy, ix]
+    return Doubtful(box[0].start, box[1].start, place, ref)
+
+
+def background_views(doubt: Doubtful, y: np.ndarray, org: tuple[int, int],
+                     near: np.ndarray | None, level: float
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+    """One frame's views of the doubtful places beside its moving thing.
+
+    Parameters
+    ----------
+    doubt : Doubtful
+    y : ndarray float32 (h, w)
+        The frame's working Y'.
+    org : (row, column)
+        The canvas pixel its pixel (0, 0) lands on (rounded).
+    near : ndarray bool (h, w) or None
+        The frame's samples near its own moving-foreground mask (the views the rule
+        judges); None: none.
+    level : float
+        Working Y': how far a view may lie from the background beside it.
+
+    Returns
+    -------
+    (views, like) or None
+        bool (h, w) each: the frame's samples at doubtful places near its moving mask, and
+        those of them within ``level`` of the nearest sure place's value.
+    """
+    if near is None:
+        return None
+    cut = doubt.on_frame(org, y.shape)
+    if cut is None:
+        return None
+    fs, bs = cut
+    here = doubt.place[bs] & near[fs]
+    if not here.any():
+        return None
+    views = np.zeros(y.shape, bool)
+    views[fs] = here
+    like = np.zeros(y.shape, bool)
+    like[fs] = here & (np.abs(np.asarray(y[fs], np.float32) - doubt.ref[bs]) <= level)
+    return views, like
