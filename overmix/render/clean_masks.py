@@ -82,13 +82,20 @@ def defer_to_fixed(moving: np.ndarray, near: np.ndarray, reach: int) -> np.ndarr
     inside = np.bincount(lab[hit], minlength=n + 1)
     drop = inside >= MOVING_SHARE * np.maximum(area, 1)
     drop[0] = False
-    if not drop.any():
-        return moving
-    rest = drop[lab] & ~near
+    zone = dilate(near, reach, square=True)
     kept = moving & ~drop[lab]
+    # a part mostly off it that reaches it: its pixels more than 3 reach from its body (its
+    # pixels off the zone; the feet that reach into the text stay) are the line's change
+    # joined to a character's legs, not the character
+    touch = (inside > 0) & ~drop
+    if touch.any():
+        part = touch[lab]
+        kept &= ~(part & ~dilate(part & ~zone, 3 * reach, square=True))
+    if not drop.any():
+        return kept
+    rest = drop[lab] & ~near
     if rest.any():
         lab2, n2 = ndimage.label(rest, structure=_EIGHT)
-        zone = dilate(near, reach, square=True)
         away = np.bincount(lab2[rest & ~zone], minlength=n2 + 1) >= reach * reach
         away[0] = False
         pieces = np.where(away[lab2], lab2, 0)
