@@ -100,8 +100,9 @@ def held_share(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, own: np.ndarr
     ``dst`` part by part (:func:`overmix.render.foreground.follow_parts`, ``radius``), that
     ``own`` holds. Parts that keep their screen place while the background moves a sample or
     more under them (``bg_shift``, (x, y) samples, as in :func:`content_speed`) are left out:
-    screen-fixed, no moving thing (a changing subtitle line beside a character). None when
-    no moving part is carried."""
+    screen-fixed, no moving thing (a changing subtitle line beside a character); so are parts
+    that move with the background, within a sample (they keep their place in the scene). None
+    when no moving part is carried."""
     from overmix.render.foreground import follow_parts
 
     dst = np.asarray(dst, np.float32)
@@ -112,6 +113,12 @@ def held_share(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, own: np.ndarr
     total = held = 0
     for ys, xs, shift in follow_parts(mask, src, dst, radius=radius):
         if bg_moved and (shift == (0, 0) or _in_place(src, pad, ys, xs, radius, shift)):
+            continue
+        if abs(shift[0] - float(bg_shift[1])) < 1 and abs(shift[1] - float(bg_shift[0])) < 1:
+            # it keeps its place in the scene: a thing animating in place (a talking mouth),
+            # not one moving along itself; frame dst's pairs see it only where its drawing
+            # changes (a vertical pan's "all" scene: the tail followed 6 frames deep for a
+            # mouth, and the last frames' open mouths were left in the still)
             continue
         yy, xx = ys + shift[0], xs + shift[1]
         ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
