@@ -55,7 +55,7 @@ def test_no_doubt_where_every_place_is_seen_at_full_weight() -> None:
     assert doubtful_places(y, np.ones((8, 8), np.float32)) is None
     cov = np.ones((8, 8), np.float32)
     cov[:, :4] = 1e-3  # a strip no frame sees at full weight: only the 3 px beside count
-    got = doubtful_places(y, cov)
+    got = doubtful_places(y, cov, reach=3)
     assert got is not None
     place = np.zeros((8, 8), bool)
     place[got.y0:got.y0 + got.place.shape[0], got.x0:got.x0 + got.place.shape[1]] = got.place
