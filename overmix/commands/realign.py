@@ -232,15 +232,19 @@ def layer_offsets(offsets: Offsets, lay: Offsets) -> np.ndarray | None:
     row = {int(i): r for r, i in enumerate(offsets.indices)}
     if any(int(i) not in row for i in lay.indices):
         return None
-    n, placed = len(offsets), [row[int(i)] for i in lay.indices]
+    # a row the plane's alignment could not place (NaN: its masks left nothing to match) is
+    # one it left out
+    ok = np.isfinite(np.asarray(lay.xy, np.float64)).all(axis=1)
+    n, placed = len(offsets), [row[int(i)] for i, k in zip(lay.indices, ok, strict=True) if k]
     if len(placed) < LAYER_PLACED or n - len(placed) > max(LAYER_MISSING * n, 2):
         return None
     order = np.argsort(placed)
     got = np.asarray(placed)[order]
     bg = np.asarray(offsets.xy, np.float64)
-    drift = np.asarray(lay.xy, np.float64)[order] - bg[got]
+    lxy = np.asarray(lay.xy, np.float64)[ok][order]
+    drift = lxy - bg[got]
     if len(got) == n:
-        return np.asarray(lay.xy, np.float64)[order]
+        return lxy
     ks = np.arange(n)
     out = np.stack([np.interp(ks, got, drift[:, a]) for a in range(2)], axis=1)
     for ends, near in ((ks < got[0], slice(0, LAYER_FIT)),
