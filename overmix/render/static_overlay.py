@@ -41,6 +41,8 @@ TRAVELS = (1, 2, 4, 8)  # multiples of the travel at which partners are taken
 # from its outside in, a partner's travel per round (4 rounds left a 640x360 logo's box half
 # undecided, all of it left out)
 ROUNDS = 32
+# the comparisons' clear-independent halves kept between rounds: bounded, not per frame
+MEMO_BYTES = 64 << 20
 
 
 def refine_static(luma: Callable[[int], np.ndarray], xy: np.ndarray, region: np.ndarray, *,
@@ -97,11 +99,12 @@ def refine_static(luma: Callable[[int], np.ndarray], xy: np.ndarray, region: np.
                      else None)
     box = region[y0:y1, x0:x1]
     static, undecided = np.zeros_like(box), box
+    memo: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
     for _ in range(ROUNDS):
         # a partner's view counts where it falls outside what is (or may be) the overlay
         blocked = np.zeros_like(region)
         blocked[y0:y1, x0:x1] = static | undecided
-        hits, seen = _compare(crops, partners, xy, (y0, y1, x0, x1), ~blocked, thr)
+        hits, seen = _compare(crops, partners, xy, (y0, y1, x0, x1), ~blocked, thr, memo)
         now = box & (seen < MIN_SEEN)
         static = box & ~now & (hits >= SHARE * seen)
         if np.array_equal(now, undecided):
@@ -124,11 +127,16 @@ def refine_static(luma: Callable[[int], np.ndarray], xy: np.ndarray, region: np.
 
 def _compare(crops: list[tuple[int, int, np.ndarray] | None], partners: list[list[int]],
              xy: np.ndarray, bounds: tuple[int, int, int, int], clear: np.ndarray,
-             thr: float) -> tuple[np.ndarray, np.ndarray]:
+             thr: float, memo: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel of the box ``bounds`` = (y0, y1, x0, x1): of the comparisons of each frame
     with its partners at the same scene point where the partner's pixel is ``clear`` (bool
     (h, w), frame coordinates), how many differ by more than ``thr`` and how many there are
-    (float32 (y1 - y0, x1 - x0) each)."""
+    (float32 (y1 - y0, x1 - x0) each).
+
+    ``memo`` keeps, per pair ``(k, j)``, where the partner's crop covers the place and where
+    the two differ (bool (y1 - y0, x1 - x0) each): they do not depend on ``clear``, so the
+    rounds of :func:`refine_static` compute them once (up to :data:`MEMO_BYTES`)."""
     y0, y1, x0, x1 = bounds
     bh, bw = y1 - y0, x1 - x0
     outside = clear.astype(np.float32)
@@ -144,9 +152,15 @@ def _compare(crops: list[tuple[int, int, np.ndarray] | None], partners: list[lis
             if cj is None:
                 continue
             dy, dx = xy[k, 1] - xy[j, 1], xy[k, 0] - xy[j, 0]
-            val, cov = sample_bilinear(cj[2], None, y0 + dy - cj[0], x0 + dx - cj[1], bh, bw)
+            got = None if memo is None else memo.get((k, j))
+            if got is None:
+                val, cov = sample_bilinear(cj[2], None, y0 + dy - cj[0], x0 + dx - cj[1], bh,
+                                           bw)
+                got = (cov >= 0.99, np.abs(v - val) > thr)
+                if memo is not None and (len(memo) + 1) * 2 * bh * bw <= MEMO_BYTES:
+                    memo[(k, j)] = got
             ok, _ = sample_bilinear(outside, None, y0 + dy, x0 + dx, bh, bw)
-            ok = (cov >= 0.99) & (ok >= 0.99)  # the partner sees background there
-            hits += ok & (np.abs(v - val) > thr)
+            ok = got[0] & (ok >= 0.99)  # the partner sees background there
+            hits += ok & got[1]
             seen += ok
     return hits, seen
