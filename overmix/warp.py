@@ -17,7 +17,7 @@ import numpy as np
 
 from overmix.geometry import Canvas
 
-__all__ = ["CanvasAccumulator", "sample_bilinear", "sample_canvas", "window",
+__all__ = ["CanvasAccumulator", "bilinear_taps", "sample_bilinear", "sample_canvas", "window",
            "window_ones", "reduce_box", "reduce_box_codes", "smooth121"]
 
 
@@ -58,10 +58,7 @@ def sample_bilinear(img: np.ndarray, weight: np.ndarray | None, ty: float, tx: f
     value, coverage : ndarray (h, w) float32
         The coverage-normalised bilinear value and the bilinear-weighted coverage in [0, 1].
     """
-    iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
-    fy, fx = max(ty - iy, 0.0), max(tx - ix, 0.0)
-    taps = [(dy, dx, np.float32(by * bx)) for dy, by in ((0, 1.0 - fy), (1, fy)) if by >= 1e-6
-            for dx, bx in ((0, 1.0 - fx), (1, fx)) if bx >= 1e-6]
+    iy, ix, taps = bilinear_taps(ty, tx)
     if weight is None and iy >= 0 and ix >= 0 and iy + h + 1 <= img.shape[0] \
             and ix + w + 1 <= img.shape[1]:
         return _inside(img, iy, ix, h, w, taps)
@@ -79,6 +76,17 @@ def sample_bilinear(img: np.ndarray, weight: np.ndarray | None, ty: float, tx: f
         cov += b * wt[dy : dy + h, dx : dx + w]
     val = np.divide(acc, cov, out=np.zeros_like(acc), where=cov > 1e-6)
     return val, cov
+
+
+def bilinear_taps(ty: float, tx: float) -> tuple[int, int, list[tuple[int, int, np.float32]]]:
+    """:func:`sample_bilinear`'s taps for output sample (0, 0) at ``(ty, tx)``: the source
+    sample ``(iy, ix)`` output sample (i, j) starts from is ``(iy + i, ix + j)``, and the taps
+    ``(dy, dx, weight)`` (float32 weights of at least 1e-6, in the order they are summed)."""
+    iy, ix = math.floor(ty + 1e-6), math.floor(tx + 1e-6)
+    fy, fx = max(ty - iy, 0.0), max(tx - ix, 0.0)
+    taps = [(dy, dx, np.float32(by * bx)) for dy, by in ((0, 1.0 - fy), (1, fy)) if by >= 1e-6
+            for dx, bx in ((0, 1.0 - fx), (1, fx)) if bx >= 1e-6]
+    return iy, ix, taps
 
 
 def _inside(img: np.ndarray, iy: int, ix: int, h: int, w: int,

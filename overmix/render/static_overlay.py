@@ -23,13 +23,14 @@ the region (the middle of a wide part on a pan that never crosses it) stays in t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 
 from overmix.morph import dilate
 from overmix.travel import travel_partners
-from overmix.warp import sample_bilinear
+from overmix.warp import bilinear_taps, window, window_ones
 
 __all__ = ["refine_static"]
 
@@ -41,8 +42,13 @@ TRAVELS = (1, 2, 4, 8)  # multiples of the travel at which partners are taken
 # from its outside in, a partner's travel per round (4 rounds left a 640x360 logo's box half
 # undecided, all of it left out)
 ROUNDS = 32
-# the comparisons' clear-independent halves kept between rounds: bounded, not per frame
+# the comparisons' clear-independent halves kept between rounds (one byte a pixel a pair):
+# bounded, whatever the number of frames
 MEMO_BYTES = 64 << 20
+# the box's pixels are compared in parts (_parts): bands of rows, cut at PART_GAP empty
+# columns or more, at most MAX_PARTS (each costs a pass per pair and round)
+PART_GAP = 16
+MAX_PARTS = 8
 
 
 def refine_static(luma: Callable[[int], np.ndarray], xy: np.ndarray, region: np.ndarray, *,
@@ -99,12 +105,12 @@ def refine_static(luma: Callable[[int], np.ndarray], xy: np.ndarray, region: np.
                      else None)
     box = region[y0:y1, x0:x1]
     static, undecided = np.zeros_like(box), box
-    memo: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+    pairs = _Pairs(crops, partners, xy, (y0, y1, x0, x1), box, thr)
     for _ in range(ROUNDS):
         # a partner's view counts where it falls outside what is (or may be) the overlay
         blocked = np.zeros_like(region)
         blocked[y0:y1, x0:x1] = static | undecided
-        hits, seen = _compare(crops, partners, xy, (y0, y1, x0, x1), ~blocked, thr, memo)
+        hits, seen = pairs.count(~blocked)
         now = box & (seen < MIN_SEEN)
         static = box & ~now & (hits >= SHARE * seen)
         if np.array_equal(now, undecided):
@@ -125,42 +131,165 @@ def refine_static(luma: Callable[[int], np.ndarray], xy: np.ndarray, region: np.
     return out
 
 
-def _compare(crops: list[tuple[int, int, np.ndarray] | None], partners: list[list[int]],
-             xy: np.ndarray, bounds: tuple[int, int, int, int], clear: np.ndarray,
-             thr: float, memo: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel of the box ``bounds`` = (y0, y1, x0, x1): of the comparisons of each frame
-    with its partners at the same scene point where the partner's pixel is ``clear`` (bool
-    (h, w), frame coordinates), how many differ by more than ``thr`` and how many there are
-    (float32 (y1 - y0, x1 - x0) each).
+class _Pairs:
+    """The comparisons of each frame with its partners at the same scene point, on the parts
+    of ``box`` (bool (y1 - y0, x1 - x0), the region on its bounding box ``bounds`` = (y0,
+    y1, x0, x1); :func:`_parts`): only its pixels are decided, and each pixel's counts are
+    its own, so the box between a logo and a subtitle is not computed.
 
-    ``memo`` keeps, per pair ``(k, j)``, where the partner's crop covers the place and where
-    the two differ (bool (y1 - y0, x1 - x0) each): they do not depend on ``clear``, so the
-    rounds of :func:`refine_static` compute them once (up to :data:`MEMO_BYTES`)."""
-    y0, y1, x0, x1 = bounds
-    bh, bw = y1 - y0, x1 - x0
-    outside = clear.astype(np.float32)
-    hits = np.zeros((bh, bw), np.float32)
-    seen = np.zeros((bh, bw), np.float32)
-    for k, js in enumerate(partners):
-        ck = crops[k]
-        if ck is None:
-            continue
-        v = ck[2][y0 - ck[0]:y1 - ck[0], x0 - ck[1]:x1 - ck[1]]
-        for j in js:
-            cj = crops[j]
-            if cj is None:
-                continue
-            dy, dx = xy[k, 1] - xy[j, 1], xy[k, 0] - xy[j, 0]
-            got = None if memo is None else memo.get((k, j))
-            if got is None:
-                val, cov = sample_bilinear(cj[2], None, y0 + dy - cj[0], x0 + dx - cj[1], bh,
-                                           bw)
-                got = (cov >= 0.99, np.abs(v - val) > thr)
-                if memo is not None and (len(memo) + 1) * 2 * bh * bw <= MEMO_BYTES:
-                    memo[(k, j)] = got
-            ok, _ = sample_bilinear(outside, None, y0 + dy, x0 + dx, bh, bw)
-            ok = got[0] & (ok >= 0.99)  # the partner sees background there
-            hits += ok & got[1]
-            seen += ok
-    return hits, seen
+    Per pair ``(k, j)`` and part: where frame j's crop covers the scene point of frame k's
+    pixel and where the two differ by more than ``thr`` (:func:`overmix.warp.
+    sample_bilinear` of the crop over the whole box, its taps and float32 sums, on the
+    part) do not depend on what is clear: they are kept between the rounds of
+    :func:`refine_static`, one byte a pixel, for as many as :data:`MEMO_BYTES` holds (the
+    others are made again each round).
+    """
+
+    def __init__(self, crops: list[tuple[int, int, np.ndarray] | None],
+                 partners: list[list[int]], xy: np.ndarray, bounds: tuple[int, int, int, int],
+                 box: np.ndarray, thr: float) -> None:
+        y0, y1, x0, x1 = bounds
+        self.bounds, self.crops, self.thr = bounds, crops, thr
+        self.shape = (y1 - y0, x1 - x0)
+        self.parts = _parts(box)
+        self.pairs = [(k, j, xy[k, 1] - xy[j, 1], xy[k, 0] - xy[j, 0])
+                      for k, js in enumerate(partners) if crops[k] is not None
+                      for j in js if crops[j] is not None]
+        # the clear image is read through tap codes on a window holding every pair's taps
+        self.taps = [bilinear_taps(y0 + dy, x0 + dx) for _, _, dy, dx in self.pairs]
+        bh, bw = self.shape
+        self.r0 = min((t[0] for t in self.taps), default=0)
+        self.c0 = min((t[1] for t in self.taps), default=0)
+        self.win = (max((t[0] for t in self.taps), default=0) + bh + 2 - self.r0,
+                    max((t[1] for t in self.taps), default=0) + bw + 2 - self.c0)
+        self.memo: dict[tuple[int, int], np.ndarray] = {}
+        self.room = MEMO_BYTES
+
+    def _views(self, p: int, q: int) -> np.ndarray:
+        """uint8 on part ``q``: 0 where pair ``p``'s partner crop does not cover the scene
+        point (coverage under 0.99), 1 where it does and the two agree, 3 where they
+        differ."""
+        got = self.memo.get((p, q))
+        if got is not None:
+            return got
+        k, j, dy, dx = self.pairs[p]
+        ck, cj = self.crops[k], self.crops[j]
+        assert ck is not None and cj is not None
+        y0, _, x0, _ = self.bounds
+        a, b, c, d = self.parts[q]
+        v = ck[2][y0 + a - ck[0]:y0 + b - ck[0], x0 + c - ck[1]:x0 + d - ck[1]]
+        iy, ix, taps = bilinear_taps(y0 + dy - cj[0], x0 + dx - cj[1])
+        val, cov = _part_bilinear(cj[2], iy + a, ix + c, b - a, d - c, taps)
+        got = np.where(cov >= 0.99, np.where(np.abs(v - val) > self.thr, np.uint8(3),
+                                             np.uint8(1)), np.uint8(0))
+        if got.nbytes <= self.room:
+            self.memo[(p, q)] = got
+            self.room -= got.nbytes
+        return got
+
+    def count(self, clear: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per pixel of the box: of the comparisons where the partner's pixel is ``clear``
+        (bool (h, w), frame coordinates), how many differ and how many there are (float32
+        (y1 - y0, x1 - x0) each, 0 off the parts)."""
+        hits = np.zeros(self.shape, np.float32)
+        seen = np.zeros(self.shape, np.float32)
+        codes = _tap_codes(clear, self.r0, self.c0, *self.win)
+        for q, (a, b, c, d) in enumerate(self.parts):
+            ph, pw = b - a, d - c
+            h_q, s_q = hits[a:b, c:d], seen[a:b, c:d]
+            code = np.empty((ph, pw), np.uint8)
+            for p, (iy, ix, taps) in enumerate(self.taps):
+                code[...] = 0
+                for t, (ty, tx, _) in enumerate(taps):
+                    r, cc = iy + ty - self.r0 + a, ix + tx - self.c0 + c
+                    code |= codes[r:r + ph, cc:cc + pw] << np.uint8(2 * t)
+                # the partner sees background there: its clear samples weigh at least 0.99
+                # of the bilinear taps in the frame (sample_bilinear of clear >= 0.99)
+                views = self._views(p, q)
+                ok = np.take(_clear_table(tuple(taps)), code) & (views != 0)
+                h_q += ok & (views == 3)
+                s_q += ok
+        return hits, seen
+
+
+def _parts(box: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Rectangles ``(r0, r1, c0, c1)`` of ``box`` (bool (h, w)) covering its pixels without
+    overlapping: its bands of rows with pixels, each cut where :data:`PART_GAP` columns or
+    more have none (a logo, a subtitle line, a credit column); one rectangle a band when
+    that makes more than :data:`MAX_PARTS`, the whole box when the bands do."""
+    h, w = box.shape
+    rows = box.any(axis=1)
+    bands = _runs(rows, 1)
+    if len(bands) > MAX_PARTS:
+        return [(0, h, 0, w)]
+    cut = [(r0, r1, c0, c1) for r0, r1 in bands for c0, c1 in _runs(box[r0:r1].any(axis=0),
+                                                                      PART_GAP)]
+    if len(cut) <= MAX_PARTS:
+        return cut
+    out = []
+    for r0, r1 in bands:
+        cols = np.flatnonzero(box[r0:r1].any(axis=0))
+        out.append((r0, r1, int(cols[0]), int(cols[-1]) + 1))
+    return out
+
+
+def _runs(on: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` of the runs of ``on`` (bool (n,)), runs less than ``gap`` apart
+    joined."""
+    idx = np.flatnonzero(on)
+    if idx.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > gap)
+    starts = np.concatenate(([idx[0]], idx[breaks + 1]))
+    stops = np.concatenate((idx[breaks], [idx[-1]])) + 1
+    return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+
+
+def _part_bilinear(img: np.ndarray, iy: int, ix: int, h: int, w: int,
+                   taps: list[tuple[int, int, np.float32]]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`overmix.warp.sample_bilinear` (no weight) of ``img`` on ``h x w`` output
+    samples whose first reads ``(iy, ix)`` with the ``taps`` of the whole grid
+    (:func:`overmix.warp.bilinear_taps`): float32 value and coverage, each sample's the same
+    float32 operations in the same order as there (a tap off ``img`` adds 0 to both
+    sums)."""
+    src = window(img, iy, ix, h + 1, w + 1)
+    wt = window_ones(img.shape, iy, ix, h + 1, w + 1)
+    wv = src * wt
+    acc = np.zeros((h, w), np.float32)
+    cov = np.zeros((h, w), np.float32)
+    for dy, dx, b in taps:
+        acc += b * wv[dy:dy + h, dx:dx + w]
+        cov += b * wt[dy:dy + h, dx:dx + w]
+    val = np.divide(acc, cov, out=np.zeros_like(acc), where=cov > 1e-6)
+    return val, cov
+
+
+def _tap_codes(clear: np.ndarray, r0: int, c0: int, h: int, w: int) -> np.ndarray:
+    """uint8 (h, w): per sample ``(r0 + i, c0 + j)`` of the frame ``clear`` (bool (H, W))
+    is, 0 outside it, 1 in it and not clear, 3 clear."""
+    out = np.zeros((h, w), np.uint8)
+    H, W = clear.shape
+    rs, cs = max(r0, 0), max(c0, 0)
+    re, ce = min(r0 + h, H), min(c0 + w, W)
+    if re > rs and ce > cs:
+        part = clear[rs:re, cs:ce]
+        out[rs - r0:re - r0, cs - c0:ce - c0] = np.where(part, np.uint8(3), np.uint8(1))
+    return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _clear_table(taps: tuple[tuple[int, int, np.float32], ...]) -> np.ndarray:
+    """bool (256,): for each code (tap t's :func:`_tap_codes` value at bits 2t, 2t + 1),
+    whether :func:`overmix.warp.sample_bilinear` of the 0/1 clear image with these taps is
+    at least 0.99: the same float32 sums, in the same order, as its own (the coverage of the
+    taps in the frame divides the clear ones' sum; none: 0)."""
+    codes = np.arange(256)
+    acc = np.zeros(256, np.float32)
+    cov = np.zeros(256, np.float32)
+    for t, (_, _, b) in enumerate(taps):
+        c = (codes >> (2 * t)) & 3
+        inside = (c & 1).astype(np.float32)
+        acc += b * (((c >> 1) & 1).astype(np.float32) * inside)
+        cov += b * inside
+    val = np.divide(acc, cov, out=np.zeros_like(acc), where=cov > 1e-6)
+    return val >= 0.99
