@@ -98,17 +98,18 @@ def analysis_factor(width: int, reduce: int) -> int:
 
 
 def _range3(a: np.ndarray) -> np.ndarray:
-    """3x3 max - min (edge samples repeated)."""
+    """3x3 max - min (edge samples repeated), by separable passes (a max of maxes is the
+    max: the same values as the nine shifted slices, in 8 passes instead of 18)."""
     p = np.pad(a, 1, mode="edge")
-    h, w = a.shape
-    hi = p[1:h + 1, 1:w + 1].copy()
-    lo = hi.copy()
-    for dy in range(3):
-        for dx in range(3):
-            s = p[dy:dy + h, dx:dx + w]
-            np.maximum(hi, s, out=hi)
-            np.minimum(lo, s, out=lo)
-    return hi - lo
+    w = a.shape[1]
+    out = []
+    for op in (np.maximum, np.minimum):
+        r = op(p[:, :w], p[:, 1:w + 1])
+        op(r, p[:, 2:], out=r)
+        v = op(r[:-2], r[1:-1])
+        op(v, r[2:], out=v)
+        out.append(v)
+    return out[0] - out[1]
 
 
 def pairs(k: int, n: int, distances: tuple[int, ...]) -> list[tuple[int, int]]:
