@@ -19,8 +19,16 @@ background, the views that do not are left out (the floor; a view at ``NEAR`` or
 flat sample beside a mask, stays), and those that do are used: the ones left out come back
 (at ``ALONE``) where none in use continues it; where none does, the weights stand. A
 textured background's edge beside the place is the background too, and a view of it
-continues the nearest sure pixel as well as anything else does; deeper than :data:`REACH`
-from every sure place nothing is changed.
+continues the nearest sure pixel as well as anything else does.
+
+The nearest sure place may lie across a line, beyond which the background has another
+colour (a circle's outline; a character's coat of nearly that colour then continues it, the
+circle's inside does not). So a view on a flat region of its own frame (3x3 range below
+:data:`FLAT`) that holds sure places (at least :data:`MIN_SURE`) is judged on them instead:
+it continues the background where most of them (:data:`FITS`) lie within
+:data:`FIT_LEVEL` of the canvas, and not otherwise. Such a region also decides the places
+deeper than :data:`REACH` from every sure one (the gap beside a walking character's leg,
+seen clean by the frames of one pose only); there nothing else is changed.
 
 Pure functions over numpy arrays: the canvas side (:func:`doubtful_places`) reads a first
 render's Y' and summed weights, the frame side (:func:`background_views`) one frame's Y' and
@@ -43,6 +51,14 @@ SURE = 0.5  # summed render weight: some frame sees the place at full weight
 # the sure places next to a doubtful one read its views through the kernel (720p sprite
 # 10-bit "few" at 3 / 4 / 6 px: -6.31 / -6.18 / -6.01 dB)
 REACH = 6
+CONTEXT = 16  # px past the places: the sure places a frame's flat region around them holds
+FLAT = 0.03  # working Y': 3x3 range below which a frame's sample is flat (foreground.FLAT)
+MIN_SURE = 8  # sure places a frame's flat region must hold to be judged on them
+# working Y': how far a flat region's sample may lie from the canvas at a sure place (codec
+# noise, a few codes; a coat of 0.41 over a background of 0.37 fitted LEVEL's 0.06: 640x360
+# vertical pan subsprite 10-bit "few" -6.63 dB with it, -6.34 with this)
+FIT_LEVEL = 0.02
+FITS = 0.8  # share of a region's sure places within FIT_LEVEL for its views to continue them
 
 
 @dataclass
@@ -51,12 +67,19 @@ class Doubtful:
 
     ``y0, x0``: the box's top-left canvas pixel; ``place`` bool (hb, wb): a place no frame
     sees at full weight within :data:`REACH` px of one that some frame does; ``ref`` float32
-    (hb, wb): working Y' of the nearest sure place (meaningful where ``place``)."""
+    (hb, wb): working Y' of the nearest sure place (meaningful where ``place``); ``sure``
+    bool (hb, wb): the sure places of the box; ``y`` float32 (hb, wb): the canvas's working
+    Y'; ``deep`` bool (hb, wb): the places no frame sees at full weight farther than
+    ``REACH`` from every sure one (judged only on a frame's flat regions). ``sure``, ``y``
+    None: the frames' flat regions are not judged (:func:`background_views`)."""
 
     y0: int
     x0: int
     place: np.ndarray
     ref: np.ndarray
+    sure: np.ndarray | None = None
+    y: np.ndarray | None = None
+    deep: np.ndarray | None = None
 
     def on_frame(self, org: tuple[int, int], shape: tuple[int, int]
                  ) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:
@@ -93,7 +116,9 @@ def doubtful_places(y: np.ndarray, coverage: np.ndarray, *, sure: float = SURE,
     from scipy import ndimage  # lazy: only for clean stills with masks
 
     low = (coverage > 0) & (coverage < sure)
-    box = bounding_box(low, reach + 1)
+    # the box reaches CONTEXT px past the places: the sure places a frame's flat region
+    # around them holds (background_views)
+    box = bounding_box(low, max(reach + 1, CONTEXT))
     if box is None:
         return None
     ok = coverage[box] >= sure
@@ -103,8 +128,8 @@ def doubtful_places(y: np.ndarray, coverage: np.ndarray, *, sure: float = SURE,
     place = low[box] & (dist <= reach)
     if not place.any():
         return None
-    ref = np.asarray(y[box], np.float32)[iy, ix]
-    return Doubtful(box[0].start, box[1].start, place, ref)
+    yb = np.asarray(y[box], np.float32)
+    return Doubtful(box[0].start, box[1].start, place, yb[iy, ix], ok, yb, low[box] & ~place)
 
 
 def background_views(doubt: Doubtful, y: np.ndarray, org: tuple[int, int],
@@ -137,11 +162,56 @@ def background_views(doubt: Doubtful, y: np.ndarray, org: tuple[int, int],
     if cut is None:
         return None
     fs, bs = cut
-    here = doubt.place[bs] & near[fs]
+    deep = None if doubt.deep is None else doubt.deep[bs]
+    here = (doubt.place[bs] if deep is None else doubt.place[bs] | deep) & near[fs]
     if not here.any():
         return None
+    yf = np.asarray(y[fs], np.float32)
+    ok = np.abs(yf - doubt.ref[bs]) <= level
+    if doubt.sure is not None and doubt.y is not None:
+        # a view on a flat region of its frame that holds sure places is judged on them: the
+        # nearest sure place may lie across a line (a circle's outline), beyond which the
+        # background has another colour; the region holds the colour of its own background
+        judged, fits = _flat_regions(yf, doubt.sure[bs], doubt.y[bs])
+        ok = np.where(judged, fits, ok)
+        if deep is not None:  # deeper than REACH only a flat region's judgement counts
+            ok &= ~deep | judged
     views = np.zeros(y.shape, bool)
     views[fs] = here
     like = np.zeros(y.shape, bool)
-    like[fs] = here & (np.abs(np.asarray(y[fs], np.float32) - doubt.ref[bs]) <= level)
+    like[fs] = here & ok
     return views, like
+
+
+def _flat_regions(y: np.ndarray, sure: np.ndarray, canvas: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """A frame's flat regions (3x3 range below :data:`FLAT`, 4-connected) judged on the sure
+    places they hold.
+
+    ``y``, ``canvas`` float32 (h, w): the frame's and the first render's working Y' on the
+    same canvas places; ``sure`` bool (h, w): the sure places among them. Returns (judged,
+    fits), bool (h, w) each: the samples of the regions holding at least :data:`MIN_SURE`
+    sure places, and of those the regions where :data:`FITS` of them lie within
+    :data:`FIT_LEVEL` of the canvas (the frame shows the background the sure places do)."""
+    from scipy import ndimage  # lazy: only for clean stills with masks
+
+    flat = _range3(y) < FLAT
+    lab, count = ndimage.label(flat)
+    if count == 0:
+        return np.zeros(y.shape, bool), np.zeros(y.shape, bool)
+    s = sure & flat
+    n = np.bincount(lab[s], minlength=count + 1)
+    near = np.bincount(lab[s], weights=np.abs(y[s] - canvas[s]) <= FIT_LEVEL,
+                       minlength=count + 1)
+    judged = n >= MIN_SURE
+    fits = judged & (near >= FITS * n)
+    judged[0] = fits[0] = False
+    return judged[lab], fits[lab]
+
+
+def _range3(a: np.ndarray) -> np.ndarray:
+    """3x3 max - min (edge samples repeated), float32 (h, w)."""
+    from scipy import ndimage  # lazy: only for clean stills with masks
+
+    return ndimage.maximum_filter(a, 3, mode="nearest") - \
+        ndimage.minimum_filter(a, 3, mode="nearest")

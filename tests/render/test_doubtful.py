@@ -60,3 +60,54 @@ def test_no_doubt_where_every_place_is_seen_at_full_weight() -> None:
     place = np.zeros((8, 8), bool)
     place[got.y0:got.y0 + got.place.shape[0], got.x0:got.x0 + got.place.shape[1]] = got.place
     assert place[:, 1:4].all() and not place[:, 0].any() and not place[:, 4:].any()
+
+
+def _across_a_line() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A canvas (40 x 60) whose background has two colours across a dark line (a circle's
+    outline at column 19): 0.6 left of it, 0.35 right. Columns 19-40 below row 6 are seen at
+    full weight by no frame; the rest is. Returns the first render's Y' and summed weights,
+    a frame that sees the background there and one that shows a flat block of 0.62 (near
+    the left colour, inside a dark outline) over columns 21-45, rows 10-35."""
+    bg = np.full((40, 60), 0.35, np.float32)
+    bg[:, :19] = 0.6
+    bg[:, 19] = 0.1
+    cov = np.ones((40, 60), np.float32)
+    cov[6:, 19:41] = 1e-3
+    thing = bg.copy()
+    thing[10:36, 21:46] = 0.1
+    thing[11:35, 22:45] = 0.62
+    return bg.copy(), cov, bg, thing
+
+
+def test_flat_region_judged_on_its_own_sure_places() -> None:
+    from overmix.render.doubtful import background_views
+    from overmix.render.foreground import LEVEL
+
+    y, cov, clean, thing = _across_a_line()
+    doubt = doubtful_places(y, cov)
+    assert doubt is not None
+    near = np.ones(y.shape, bool)
+    low = np.zeros(y.shape, bool)
+    low[6:, 21:41] = True  # the flat places right of the line no frame sees at full weight
+    got = background_views(doubt, clean, (0, 0), near, LEVEL)
+    assert got is not None
+    views, like = got
+    # the frame's flat region right of the line holds sure places of its colour: its views
+    # continue the background, the deep ones (over REACH from every sure place) too
+    assert like[low].all(), int((~like & low).sum())
+    got = background_views(doubt, thing, (0, 0), near, LEVEL)
+    assert got is not None
+    block = np.zeros(y.shape, bool)
+    block[12:34, 23:44] = True  # the flat fill (its samples beside the outline are not)
+    # the block's flat fill holds sure places (columns 41-44) of another colour: its views
+    # do not continue the background, though the nearest sure place (left of the line,
+    # 0.6) lies within LEVEL of it
+    assert not got[1][block & low].any()
+    assert np.abs(0.62 - 0.6) <= LEVEL
+    # judged on the nearest sure place alone, the block beside the line continues the
+    # background and the clean views there do not
+    old = doubtful_places(y, cov)
+    assert old is not None
+    old.sure = old.y = old.deep = None
+    assert background_views(old, thing, (0, 0), near, LEVEL)[1][block & low].any()
+    assert not background_views(old, clean, (0, 0), near, LEVEL)[1][low].all()
