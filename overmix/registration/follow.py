@@ -37,8 +37,8 @@ from overmix.registration.solve import Pair
 from overmix.registration.vote import tile_vote, tile_winners
 
 __all__ = ["AMBIGUOUS", "agrees", "audit", "block_peaks", "conflicts", "follower_masks",
-           "follower_votes", "follows", "hypothesis", "positions", "probe", "resolved", "stays",
-           "weight_of"]
+           "follower_votes", "follows", "hypothesis", "planes", "positions", "probe", "resolved",
+           "stays", "weight_of"]
 
 # A pair conflicts with the solved offsets when it is at least this confident ...
 CONFLICT_CONFIDENCE = 0.8
@@ -80,6 +80,17 @@ _BLOCK_KEYS = 6
 RERUN_SHARE = 0.5
 # The smaller region has at least this share of the larger one's votes: ambiguous.
 AMBIGUOUS = 0.8
+# Two regions that both keep at least PLANE_HELD of their votes per pair over the longest
+# jumps voted (against the shortest: follower_votes) are two planes panning at their own
+# speeds (parallax), not a character the camera follows (its votes fade as its drawing
+# changes); when the smaller has at least PLANE_SHARE of the larger's votes, the parts that
+# do not vote (flat) may make either the larger: the votes cannot choose (planes). Both must
+# move on screen (PROBE_TRAVEL): a head redrawn every frame that turns little keeps its votes
+# too (bench_follow seed 4 case 6: held 0.72 with 55 % of the background's votes), but the
+# camera follows it. Measured: 320x180 parallax pans held 0.75-0.98 with 55-93 % of the
+# other's votes; bench_follow seed 1's outvoted heads 0-0.65 with 25-31 %
+PLANE_HELD = 0.5
+PLANE_SHARE = 0.4
 # The inlier pairs of a consistent translation agree within a few hundredths of a pixel
 # (clean pans, and pans under overlays or walking characters: <= 0.08 px at 640x360); a region
 # that moves differently and pulled some pairs' sub-pixel shifts leaves them this far apart
@@ -102,6 +113,27 @@ def audit(extra: dict) -> None:
         "moves differently from the rest (a character the camera follows?) makes the "
         "background's motion ambiguous; check the still, or give --offsets"))
     extra["follow"] = info
+
+
+def planes(held: tuple[float, float], votes: tuple[float, float],
+           motions: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]) -> bool:
+    """Whether two regions are planes the tile votes cannot choose between: both move on
+    screen (each of ``motions``, (n, 2) positions, NaN = not placed, travels more than
+    :data:`PROBE_TRAVEL` of the frame's longest side over the scene: the camera follows
+    neither), both keep :data:`PLANE_HELD` of their votes over the longest jumps (``held``,
+    as :func:`follower_votes` returns it) and the smaller has :data:`PLANE_SHARE` of the
+    larger's ``votes``."""
+    if min(votes) < PLANE_SHARE * max(votes) or min(held) < PLANE_HELD:
+        return False
+    return all(_travel(m) > PROBE_TRAVEL * max(shape) for m in motions)
+
+
+def _travel(xy: np.ndarray) -> float:
+    """How far positions ``xy`` ((n, 2), NaN = not placed) range on either axis (px)."""
+    ok = ~np.isnan(xy[:, 0])
+    if ok.sum() < 2:
+        return 0.0
+    return float(np.max(xy[ok].max(axis=0) - xy[ok].min(axis=0)))
 
 
 def conflicts(pairs: list[Pair], xy: np.ndarray) -> list[Pair]:
@@ -191,7 +223,8 @@ def _vote_level(y: np.ndarray) -> tuple[np.ndarray, int]:
 def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
                    solved: np.ndarray, alt: np.ndarray,
                    ) -> tuple[tuple[float, float], tuple[dict[int, np.ndarray],
-                                                         dict[int, np.ndarray]], int]:
+                                                         dict[int, np.ndarray]], int,
+                              tuple[float, float]]:
     """Tile votes between the solved motion and the hypothesis ``alt`` (both (n, 2)).
 
     Every pair of ``pairs`` at most :data:`VOTE_SPAN` frames apart where the two motions
@@ -200,8 +233,10 @@ def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
     pairs of the longest span voted (the region that matches over the longest time: a
     character matches its own motion only while its drawing holds), the tiles that voted
     for the solved motion on any pair and those that voted for ``alt``, per store position
-    ((rows, cols) bool on the vote level's tile grid, both ends of each pair), and the tile
-    size in full-resolution px.
+    ((rows, cols) bool on the vote level's tile grid, both ends of each pair), the tile
+    size in full-resolution px, and how each region's votes hold over time (:func:`_held`:
+    its mean votes per pair on the longest span voted over those on the shortest; 0 with a
+    single span).
     """
     by_j: dict[int, list[Pair]] = {}
     for p in pairs:
@@ -209,7 +244,7 @@ def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
             by_j.setdefault(p.j, []).append(p)
     window: dict[int, np.ndarray] = {}
     tiles: tuple[dict[int, np.ndarray], dict[int, np.ndarray]] = ({}, {})
-    spans: dict[int, tuple[float, float]] = {}
+    spans: dict[int, tuple[float, float, int]] = {}
     scale = 1
     placed = ~np.isnan(solved[:, 0])
     for k in range(n):
@@ -227,9 +262,9 @@ def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
                 continue
             win, weight = tile_winners(window[p.i], window[k], None, None, cs, tile=_TILE,
                                        min_std=_MIN_STD)
-            vs, va = spans.get(p.j - p.i, (0.0, 0.0))
+            vs, va, cnt = spans.get(p.j - p.i, (0.0, 0.0, 0))
             spans[p.j - p.i] = (vs + float(weight[win == 0].sum()),
-                                va + float(weight[win == 1].sum()))
+                                va + float(weight[win == 1].sum()), cnt + 1)
             _mark_pair(tiles, k, p.i, win, cs)
             voted = True
         # a frame no measured pair tells the motions apart in (a slow pan: they part only
@@ -244,7 +279,22 @@ def follower_votes(read: Callable[[int], np.ndarray], n: int, pairs: list[Pair],
             _mark_pair(tiles, k, far, win, cs)
         for old in [j for j in window if j <= k - VOTE_SPAN]:
             del window[old]
-    return spans[max(spans)] if spans else (0.0, 0.0), tiles, _TILE * scale
+    votes = spans[max(spans)][:2] if spans else (0.0, 0.0)
+    return votes, tiles, _TILE * scale, _held(spans)
+
+
+def _held(spans: dict[int, tuple[float, float, int]]) -> tuple[float, float]:
+    """Per region (the solved motion's, the other's): its mean votes per pair on the longest
+    span voted over those on the shortest (``spans``: span -> summed votes of each and the
+    pairs voted); (0, 0) with fewer than two spans. A plane keeps its votes at any span; a
+    character the camera follows matches at its motion only while its drawing holds, and
+    its votes fade over the longer jumps."""
+    if len(spans) < 2:
+        return 0.0, 0.0
+    short, long_ = spans[min(spans)], spans[max(spans)]
+    return tuple(  # type: ignore[return-value]
+        (long_[r] / long_[2]) / (short[r] / short[2]) if short[r] > 0 else 0.0
+        for r in (0, 1))
 
 
 def _cands(solved: np.ndarray, alt: np.ndarray, i: int, k: int,
@@ -377,8 +427,7 @@ def probe(read: Callable[[int], np.ndarray], pairs: list[Pair], solved: np.ndarr
     ok = ~np.isnan(solved[:, 0])
     if ok.sum() < 2:
         return None
-    travel = float(np.max(np.nanmax(solved, axis=0) - np.nanmin(solved, axis=0)))
-    if travel > PROBE_TRAVEL * max(shape):
+    if _travel(solved) > PROBE_TRAVEL * max(shape):
         return None
     near = [p for p in pairs if ok[p.i] and ok[p.j] and 0 < p.j - p.i <= VOTE_SPAN]
     if not near:
