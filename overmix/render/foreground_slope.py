@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from overmix.morph import dilate
+from overmix.morph import bounding_box, dilate
 from overmix.render.fixed_edges import Crop
 from overmix.render.foreground import FLAT, LEVEL, _range3
 
@@ -89,20 +89,26 @@ def grow_slopes(crops: Sequence[Crop | None], luma: Callable[[int], np.ndarray],
             reach = nxt
         odd = np.zeros(m.shape, bool)
         size = 2 * BEYOND + 1
-        for i in range(1, GROW + 1):
-            ring = dist == i
-            if not ring.any():
-                continue
-            out_ = dist > i  # the pixels farther out: what the background is beyond it
-            lo = ndimage.minimum_filter(np.where(out_, v, np.inf), size, mode="nearest")
-            hi = ndimage.maximum_filter(np.where(out_, v, -np.inf), size, mode="nearest")
-            odd |= ring & ((v < lo - level) | (v > hi + level))  # inf bounds: never odd
+        inb = None
         if band is not None:
             # only in the frame's border band: the views of those scene points are fewest
             inb = np.ones(m.shape, bool)
             inb[max(band - y0, 0):max(h - band - y0, 0),
                 max(band - x0, 0):max(w - band - x0, 0)] = False
-            odd &= inb
+        for i in range(1, GROW + 1):
+            ring = dist == i
+            if inb is not None:
+                ring &= inb
+            # the filters on the ring's box grown by their reach (min and max are exact:
+            # the same values as over the whole crop)
+            sub = bounding_box(ring, BEYOND)
+            if sub is None:
+                continue
+            vs, ds = v[sub], dist[sub]
+            out_ = ds > i  # the pixels farther out: what the background is beyond it
+            lo = ndimage.minimum_filter(np.where(out_, vs, np.inf), size, mode="nearest")
+            hi = ndimage.maximum_filter(np.where(out_, vs, -np.inf), size, mode="nearest")
+            odd[sub] |= ring[sub] & ((vs < lo - level) | (vs > hi + level))  # inf: never odd
         if not odd.any():
             continue
         # a value a flat unmasked pixel near it shows is the background's (a gap whose
