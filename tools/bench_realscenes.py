@@ -28,6 +28,12 @@ runs). Per scene it prints:
   ``x old``: its ratio to the same stitch with today's plain alignment (no tile vote, no
   masks, no second pass) and no lighting stage, measured in the same run.
 
+``--vs-clean``: also the default stitch of the scene's clean twin (the same pan without the
+contamination, its own encode) in the same run, right after the scene's, and per row the
+CPU time (s, all the process's threads: what the work costs, whatever else the machine runs)
+of both and their ratio ``x clean``: what the masks cost on top of a clean pan (720p 40f,
+before the speed work of issue #12: hardsub 120 s, all 295 s wall against ~10 s).
+
 Then the cost on ``tools/bench_stitch.py``'s clean 1280x720 pan (60 frames, 10-bit): the
 alignment and the whole stitch with and without the new robust path (and the default
 lighting stage), same process,
@@ -35,7 +41,8 @@ interleaved, best of ``--repeat``.
 
 Usage: ``python tools/bench_realscenes.py [--size 1280x720] [--frames 60] [--scenes a,b]
 [--depths 8,10] [--workdir DIR] [--repeat 3] [--skip-cost] [--skip-old]
-[--true-offsets] [--step X,Y] [--seed N] [--logo-auto] [--floor] [--offsets-only]``
+[--true-offsets] [--step X,Y] [--seed N] [--logo-auto] [--floor] [--offsets-only]
+[--vs-clean]``
 
 ``--offsets-only``: the offsets alone (``overmix align``, what a plain stitch renders with),
 no render: per scene ``err`` (as above), ``floor``, ``vs content`` (below) and the same three
@@ -206,7 +213,7 @@ def run_scene(name: str, depth: int, n: int, h: int, w: int, work: Path, *,
               true_offsets: bool = False, old: bool = True,
               step: tuple[float, float] | None = None,
               logo_auto: bool = False, seed: int = 0, floor: bool = False,
-              ) -> dict[str, object]:
+              vs_clean: bool = False) -> dict[str, object]:
     sc, clip, clean = _scene(name, depth, n, h, w, work, step, seed)
     main = [int(k) for k in sc.main]
     true_off = work / f"{name}-{depth}-truth.json"
@@ -214,9 +221,14 @@ def run_scene(name: str, depth: int, n: int, h: int, w: int, work: Path, *,
         {"index": k, "x": float(sc.xy[k, 0] - sc.xy[main[0], 0]),
          "y": float(sc.xy[k, 1] - sc.xy[main[0], 1])} for k in main]}))
     opts = StitchOptions(offsets=str(true_off)) if true_offsets else StitchOptions()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     res = stitch(clip, opts)
-    t_new = time.perf_counter() - t
+    t_new, cpu = time.perf_counter() - t, time.process_time() - c
+    cpu_clean = math.nan
+    if vs_clean:  # the clean twin's default stitch, in the same run
+        c = time.process_time()
+        stitch(clean, opts)
+        cpu_clean = time.process_time() - c
     t_old = math.nan
     if old and not true_offsets:
         with old_alignment():
@@ -247,6 +259,7 @@ def run_scene(name: str, depth: int, n: int, h: int, w: int, work: Path, *,
     return {"scene": name, "depth": depth, "err": err, "used": f"{len(used)}/{n}",
             "swept": swept, "floor": fl,
             "got": got, "ref": want, "time": t_new, "ratio": t_new / t_old,
+            "cpu": cpu, "cpu_clean": cpu_clean,
             "npx": {k: int(m.sum()) for k, m in regions.items()},
             "masks": off.extra.get("masks", {}), "left_out": len(off.extra.get("left_out", [])),
             "edges": res.summary.get("masked", {}).get("frame_edges"),
@@ -318,6 +331,9 @@ def main() -> None:
     ap.add_argument("--floor", action="store_true",
                     help="also the codec's displacement of the frames' content ('floor') and "
                     "the offsets' error against the decoded content ('vs content')")
+    ap.add_argument("--vs-clean", action="store_true",
+                    help="also stitch each scene's clean twin (default options, same run) and "
+                    "print both CPU times and their ratio")
     ap.add_argument("--offsets-only", action="store_true",
                     help="align only (no render, no PSNR): err, floor and vs content of each "
                     "scene and of its clean twin")
@@ -355,7 +371,7 @@ def main() -> None:
                               true_offsets=args.true_offsets, old=not args.skip_old,
                               step=step,  # type: ignore[arg-type]
                               logo_auto=args.logo_auto, seed=args.seed,
-                              floor=args.floor)
+                              floor=args.floor, vs_clean=args.vs_clean)
                 m, g, f = r["masks"], r["got"], r["ref"]
                 cols = " ".join(f"{g[k]:6.2f} {f[k]:6.2f} {g[k] - f[k]:+6.2f}"
                                 for k in ("most", "few"))
@@ -369,7 +385,9 @@ def main() -> None:
                       + (", follow: warning" if "warning" in r["follow"] else
                          ", follow: followed" if r["follow"].get("followed") else "")
                       + (f", floor {r['floor']['floor']:.3f} vs content "
-                         f"{r['floor']['vs']:.3f} px" if r["floor"] else ""),
+                         f"{r['floor']['vs']:.3f} px" if r["floor"] else "")
+                      + (f", cpu {r['cpu']:.1f} s, clean twin {r['cpu_clean']:.1f} s, "
+                         f"x clean {r['cpu'] / r['cpu_clean']:.2f}" if args.vs_clean else ""),
                       flush=True)
                 sw = r["swept"]
                 if sw:
