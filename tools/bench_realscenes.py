@@ -227,7 +227,7 @@ def run_scene(name: str, depth: int, n: int, h: int, w: int, work: Path, *,
     cpu_clean = math.nan
     if vs_clean:  # the clean twin's default stitch, in the same run
         c = time.process_time()
-        stitch(clean, opts)
+        stitch(clean, StitchOptions(offsets=str(true_off)) if true_offsets else StitchOptions())
         cpu_clean = time.process_time() - c
     t_old = math.nan
     if old and not true_offsets:
