@@ -13,20 +13,17 @@ store made in that place; memory keeps growing with the canvas, not with the fra
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Hashable
 from pathlib import Path
 
 import numpy as np
 
-from overmix.io.store import STORE_PREFIX, _read_file
+from overmix.io.store import SpillFolder, _read_file
 
 __all__ = ["ArraySpill", "made_once"]
 
 
-class ArraySpill:
+class ArraySpill(SpillFolder):
     """Arrays written to a temporary folder by key and read back as new arrays.
 
     Parameters
@@ -37,8 +34,7 @@ class ArraySpill:
     """
 
     def __init__(self, tmp_dir: str | Path | None = None) -> None:
-        self._parent = tmp_dir
-        self._tmp: Path | None = None
+        super().__init__(tmp_dir)
         self._kept: dict[Hashable, tuple[Path, tuple[int, ...], np.dtype] | None] = {}
         self._names = itertools.count()  # file names, unique whichever thread asks
 
@@ -50,10 +46,7 @@ class ArraySpill:
         if a is None:
             self._kept[key] = None
             return
-        if self._tmp is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix=f"{STORE_PREFIX}{os.getpid()}-",
-                                              dir=self._parent))
-        path = self._tmp / f"{next(self._names):06d}.raw"
+        path = self._spill_dir() / f"{next(self._names):06d}.raw"
         a = np.ascontiguousarray(a)
         a.tofile(path)
         self._kept[key] = (path, a.shape, a.dtype)
@@ -66,22 +59,13 @@ class ArraySpill:
     def close(self) -> None:
         """Forget the arrays and remove the folder."""
         self._kept.clear()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+        self._remove_folder()
 
     def __enter__(self) -> ArraySpill:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __del__(self) -> None:  # a forgotten close() must not leave files behind
-        try:
-            if self._tmp is not None:
-                shutil.rmtree(self._tmp, ignore_errors=True)
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
 
 
 def made_once(make: Callable[[int], np.ndarray | None], spill: ArraySpill

@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -77,6 +78,43 @@ def remove_stale_stores(parent: str | Path | None = None) -> list[Path]:
     return remove_stale(parent or tempfile.gettempdir(), _STORE_RE)
 
 
+class SpillFolder:
+    """A temporary folder of this process, made on first use and removed on close.
+
+    Its name carries the process id (:data:`STORE_PREFIX`), so that a killed run's folder is
+    recognised and removed by the next store made in that place. Shared by the frame store and
+    :class:`overmix.io.spill.ArraySpill`.
+
+    Parameters
+    ----------
+    tmp_dir : path or None
+        Where the folder is made (default: the system temporary folder).
+    """
+
+    def __init__(self, tmp_dir: str | Path | None = None) -> None:
+        self._tmp_parent = tmp_dir
+        self._tmp: Path | None = None
+        self._made = threading.Lock()  # one folder, whichever thread spills first
+
+    def _spill_dir(self) -> Path:
+        with self._made:
+            if self._tmp is None:
+                self._tmp = Path(tempfile.mkdtemp(prefix=f"{STORE_PREFIX}{os.getpid()}-",
+                                                  dir=self._tmp_parent))
+            return self._tmp
+
+    def _remove_folder(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __del__(self) -> None:  # a forgotten close() must not leave files behind
+        try:
+            self._remove_folder()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
 @dataclass
 class _Entry:
     """One stored frame: the Frame (planes may be None when spilled) and where its bytes are."""
@@ -88,7 +126,7 @@ class _Entry:
     has_alpha: bool = False
 
 
-class FrameStore:
+class FrameStore(SpillFolder):
     """The frames of one scene as native codes, in memory up to a budget, else on disk.
 
     Parameters
@@ -109,13 +147,12 @@ class FrameStore:
 
     def __init__(self, *, budget_bytes: int = DEFAULT_BUDGET,
                  tmp_dir: str | Path | None = None) -> None:
+        super().__init__(tmp_dir)
         self.budget_bytes = int(max(0, budget_bytes))
-        self._tmp_parent = tmp_dir
         parent = str(tmp_dir or tempfile.gettempdir())
         if parent not in _swept:  # at start, once per place and process: killed runs' stores
             _swept.add(parent)
             remove_stale_stores(parent)
-        self._tmp: Path | None = None
         self._entries: list[_Entry] = []
         self._mem_bytes = 0
         self.layout: PlaneLayout | None = None
@@ -209,12 +246,6 @@ class FrameStore:
                 f"{where} has colour {frame.color.to_json()}, but the first frame has "
                 f"{self.color.to_json()}: frames of different formats cannot be stitched"
             )
-
-    def _spill_dir(self) -> Path:
-        if self._tmp is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix=f"{STORE_PREFIX}{os.getpid()}-",
-                                              dir=self._tmp_parent))
-        return self._tmp
 
     # ---------------------------------------------------------------- access
 
@@ -384,22 +415,13 @@ class FrameStore:
         _open_stores.discard(self)
         self._entries.clear()
         self._mem_bytes = 0
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+        self._remove_folder()
 
     def __enter__(self) -> FrameStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __del__(self) -> None:  # a forgotten close() must not leave files behind
-        try:
-            if self._tmp is not None:
-                shutil.rmtree(self._tmp, ignore_errors=True)
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
 
 
 def _affine_into(codes: np.ndarray, out: np.ndarray, off: float, scale: float) -> np.ndarray:
