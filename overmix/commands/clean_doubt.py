@@ -18,16 +18,7 @@ from overmix.render.foreground import LEVEL
 from overmix.render.rim_alone import RIM
 from overmix.render.stack_base import NEAR, FrameWeights
 
-__all__ = ["DEEP", "doubt_weights"]
-
-# px (4-connected steps) inside a frame's own moving mask beyond which its views are not
-# judged: they are the thing itself, and one whose fill lies within LEVEL of the background
-# beside it would count as continuing it, raised where the one clean view sits at the floor
-# and flooring that view (720p sprite 40f 10-bit: none of the 119k views deeper than 6 px
-# was clean, 21 % were within LEVEL). Twice REACH: a carried end-frame mask runs past the
-# thing by more than RIM (720p sprite "few" 8/10-bit: unlimited -5.36/-6.01 dB, 6 px
-# -5.54/-5.81, 10 px -5.48/-5.81, 12 px -5.31/-5.89)
-DEEP = 2 * REACH
+__all__ = ["doubt_weights"]
 
 _Views = tuple[tuple[slice, slice], np.ndarray, np.ndarray]
 
@@ -46,8 +37,7 @@ def doubt_weights(weights: FrameWeights, rows: dict[int, int], offsets: Offsets,
 
     A frame's views judged are those within ``RIM`` px of its moving mask plus the render
     kernel's reach (:data:`overmix.render.doubtful.REACH`): the mask's too-wide rim and the
-    low-weight ring beside it; inside the mask, only those within :data:`DEEP` px of its
-    edge."""
+    low-weight ring beside it."""
     doubt = doubtful_places(y, coverage)
     if doubt is None:
         return None
@@ -63,9 +53,7 @@ def doubt_weights(weights: FrameWeights, rows: dict[int, int], offsets: Offsets,
         wk = weights(k) if mv is not None and mv.any() else None
         if wk is None:
             continue
-        # the views within RIM + REACH px outside the mask and DEEP px inside it
-        got = background_views(doubt, luma(k), org[k], grow(mv, RIM + REACH) & grow(~mv, DEEP),
-                               LEVEL)
+        got = background_views(doubt, luma(k), org[k], grow(mv, RIM + REACH), LEVEL)
         if got is None:
             continue
         fs, bs = _cut(doubt, org[k], (h, w))

@@ -17,7 +17,6 @@ import numpy as np
 
 from overmix.commands.clean_doubt import doubt_weights
 from overmix.geometry import Offsets
-from overmix.render.consensus import ALONE, FLOOR
 from overmix.render.doubtful import doubtful_places
 from overmix.render.stack import render
 from tests.render.bobbing_block import INK, TAPS, H, N, R, W, bobbing_block, store, unseen_outline
@@ -112,47 +111,3 @@ def test_flat_region_judged_on_its_own_sure_places() -> None:
     old.sure = old.y = old.deep = None
     assert background_views(old, thing, (0, 0), near, LEVEL)[1][block & low].any()
     assert not background_views(old, clean, (0, 0), near, LEVEL)[1][low].all()
-
-
-def test_views_deep_inside_a_mask_are_not_judged() -> None:
-    """A block whose flat fill lies within LEVEL of the background beside it covers a
-    background line in every frame but the first, whose mask runs 5 px past its block over
-    the line (the carried mask of a clip's end frame). The fill's views deep inside the
-    other frames' masks are the block, not the background: they stay at the floor, while
-    the first frame's clean view of the flat background just inside its mask comes back."""
-    n, h, w = 5, 60, 60
-    bg = np.full((h, w), 0.35, np.float32)
-    bg[:, 30] = 0.7  # a background line
-    lumas, masks = [], []
-    for k in range(n):
-        y = bg.copy()
-        if k == 0:
-            y[5:55, 5:29] = 0.39
-            mask = np.zeros((h, w), bool)
-            mask[5:55, 5:34] = True  # 5 px past the block: cols 29-33 are clean views
-        else:
-            y[5:55, 14:51] = 0.39
-            mask = np.zeros((h, w), bool)
-            mask[5:55, 14:51] = True
-        lumas.append(y)
-        masks.append(mask)
-    weights = [np.where(m, np.float32(FLOOR), np.float32(1.0)).astype(np.float32)
-               for m in masks]
-    stack_w, stack_y = np.stack(weights), np.stack(lumas)
-    cov = stack_w.sum(axis=0)
-    first = (stack_w * stack_y).sum(axis=0) / cov
-    off = Offsets(np.zeros((n, 2)), list(range(n)), w, h)
-    decided = doubt_weights(lambda k: weights[k], {k: k for k in range(n)}, off,
-                            lambda k: masks[k], lambda k: lumas[k], first, cov)
-    assert decided is not None
-    got = [decided(k) for k in range(n)]
-    # the first frame's clean views of the flat background inside its mask come back
-    assert (got[0][20:40, 31:34] >= ALONE).all()
-    # the block's fill, 14+ px inside the other frames' masks, is not raised there
-    for k in range(1, n):
-        assert (got[k][20:40, 28:34] <= FLOOR).all(), k
-    deep = (np.stack(got) * stack_y).sum(axis=0) / np.stack(got).sum(axis=0)
-    # the line: no frame's view is raised over the first frame's (0.7 against 0.39 x 4)
-    assert abs(deep[30, 30] - first[30, 30]) < 1e-6
-    # beside it, the shown value is the background (the block's fill 0.04 above it)
-    assert np.abs(deep[20:40, 31:34] - 0.35).max() < 0.005
