@@ -17,8 +17,8 @@ import numpy as np
 
 from overmix.geometry import Canvas
 
-__all__ = ["CanvasAccumulator", "bilinear_taps", "sample_bilinear", "sample_canvas", "window",
-           "window_ones", "reduce_box", "reduce_box_codes", "smooth121"]
+__all__ = ["CanvasAccumulator", "bilinear_taps", "sample_bilinear", "sample_canvas", "sample_taps",
+           "window", "window_ones", "reduce_box", "reduce_box_codes", "smooth121"]
 
 
 def window(a: np.ndarray, r0: int, c0: int, h: int, w: int) -> np.ndarray:
@@ -62,6 +62,14 @@ def sample_bilinear(img: np.ndarray, weight: np.ndarray | None, ty: float, tx: f
     if weight is None and iy >= 0 and ix >= 0 and iy + h + 1 <= img.shape[0] \
             and ix + w + 1 <= img.shape[1]:
         return _inside(img, iy, ix, h, w, taps)
+    return sample_taps(img, weight, iy, ix, h, w, taps)
+
+
+def sample_taps(img: np.ndarray, weight: np.ndarray | None, iy: int, ix: int, h: int, w: int,
+                taps: list[tuple[int, int, np.float32]]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sample_bilinear` on an ``h x w`` grid whose sample (i, j) reads from
+    ``(iy + i, ix + j)`` with ``taps`` (:func:`bilinear_taps`), wherever the window lies
+    (taps off ``img`` add 0 to both sums): float32 value and coverage."""
     # only the (h + 1) x (w + 1) window the taps touch is read
     src = window(img, iy, ix, h + 1, w + 1)
     if weight is None:

@@ -30,7 +30,7 @@ import numpy as np
 
 from overmix.morph import dilate
 from overmix.travel import travel_partners
-from overmix.warp import bilinear_taps, window, window_ones
+from overmix.warp import bilinear_taps, sample_taps
 
 __all__ = ["refine_static"]
 
@@ -179,7 +179,7 @@ class _Pairs:
         a, b, c, d = self.parts[q]
         v = ck[2][y0 + a - ck[0]:y0 + b - ck[0], x0 + c - ck[1]:x0 + d - ck[1]]
         iy, ix, taps = bilinear_taps(y0 + dy - cj[0], x0 + dx - cj[1])
-        val, cov = _part_bilinear(cj[2], iy + a, ix + c, b - a, d - c, taps)
+        val, cov = sample_taps(cj[2], None, iy + a, ix + c, b - a, d - c, taps)
         got = np.where(cov >= 0.99, np.where(np.abs(v - val) > self.thr, np.uint8(3),
                                              np.uint8(1)), np.uint8(0))
         if got.nbytes <= self.room:
@@ -243,25 +243,6 @@ def _runs(on: np.ndarray, gap: int) -> list[tuple[int, int]]:
     starts = np.concatenate(([idx[0]], idx[breaks + 1]))
     stops = np.concatenate((idx[breaks], [idx[-1]])) + 1
     return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
-
-
-def _part_bilinear(img: np.ndarray, iy: int, ix: int, h: int, w: int,
-                   taps: list[tuple[int, int, np.float32]]) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`overmix.warp.sample_bilinear` (no weight) of ``img`` on ``h x w`` output
-    samples whose first reads ``(iy, ix)`` with the ``taps`` of the whole grid
-    (:func:`overmix.warp.bilinear_taps`): float32 value and coverage, each sample's the same
-    float32 operations in the same order as there (a tap off ``img`` adds 0 to both
-    sums)."""
-    src = window(img, iy, ix, h + 1, w + 1)
-    wt = window_ones(img.shape, iy, ix, h + 1, w + 1)
-    wv = src * wt
-    acc = np.zeros((h, w), np.float32)
-    cov = np.zeros((h, w), np.float32)
-    for dy, dx, b in taps:
-        acc += b * wv[dy:dy + h, dx:dx + w]
-        cov += b * wt[dy:dy + h, dx:dx + w]
-    val = np.divide(acc, cov, out=np.zeros_like(acc), where=cov > 1e-6)
-    return val, cov
 
 
 def _tap_codes(clear: np.ndarray, r0: int, c0: int, h: int, w: int) -> np.ndarray:
