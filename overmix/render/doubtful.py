@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from overmix.morph import bounding_box
+from overmix.render.foreground import FLAT, _range3  # a frame's flat samples, as there
 
 __all__ = ["REACH", "SURE", "Doubtful", "background_views", "doubtful_places"]
 
@@ -52,7 +53,6 @@ SURE = 0.5  # summed render weight: some frame sees the place at full weight
 # 10-bit "few" at 3 / 4 / 6 px: -6.31 / -6.18 / -6.01 dB)
 REACH = 6
 CONTEXT = 16  # px past the places: the sure places a frame's flat region around them holds
-FLAT = 0.03  # working Y': 3x3 range below which a frame's sample is flat (foreground.FLAT)
 MIN_SURE = 8  # sure places a frame's flat region must hold to be judged on them
 # working Y': how far a flat region's sample may lie from the canvas at a sure place (codec
 # noise, a few codes; a coat of 0.41 over a background of 0.37 fitted LEVEL's 0.06: 640x360
@@ -208,10 +208,3 @@ def _flat_regions(y: np.ndarray, sure: np.ndarray, canvas: np.ndarray
     judged[0] = fits[0] = False
     return judged[lab], fits[lab]
 
-
-def _range3(a: np.ndarray) -> np.ndarray:
-    """3x3 max - min (edge samples repeated), float32 (h, w)."""
-    from scipy import ndimage  # lazy: only for clean stills with masks
-
-    return ndimage.maximum_filter(a, 3, mode="nearest") - \
-        ndimage.minimum_filter(a, 3, mode="nearest")
