@@ -30,9 +30,9 @@ the reduced mask closed) are given back
 (:func:`overmix.render.foreground_behind.release_behind_moving`), then the pixels beside a
 mask that stand out from the background beyond them (an outline's last pixel) are taken in
 (:func:`overmix.render.foreground_slope.grow_slopes`, also where the masks were found at full
-resolution). Masks are kept on their bounding
-box (:class:`overmix.render.fixed_edges.Crop`). Frames are read through a sliding window
-of ``2 max(d) + 1`` full-resolution frames.
+resolution; over the whole frame in the rows near the clip's ends, :func:`one_sided`). Masks
+are kept on their bounding box (:class:`overmix.render.fixed_edges.Crop`). Frames are read
+through a sliding window of ``2 max(d) + 1`` full-resolution frames.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from overmix.render.foreground_ends import REACH, carry, differs_at, judge_end
 from overmix.render.foreground_holes import close_holes
 from overmix.render.foreground_slope import grow_slopes
 
-__all__ = ["BAND", "redraw_moving"]
+__all__ = ["BAND", "one_sided", "redraw_moving"]
 
 BAND = 2  # reduced samples: how far inside its edge a reduced mask may be wrong
 EDGE_GROW = 1  # px: the soft edge of a flagged outline that stays in the mask
@@ -132,9 +132,24 @@ def redraw_moving(masks: Sequence[np.ndarray | None], reduce: int,
     # closed given back where they show the background around
     # the thing's edge left beside a mask (anti-aliased outline, a bar entering over the
     # border) taken in by its value last, once the counters are back
+    # (over the whole frame in the rows near the clip's ends: their partners, all on one side
+    # or near, may show the outline where they do)
     return grow_slopes(release_behind_moving(
         close_holes(_judge_ends(out, luma, xy, shape, r, dirty, track), luma, xy, dirty=dirty),
-        luma, xy, shape, level=level), luma, shape, level=level)
+        luma, xy, shape, level=level), luma, shape, level=level,
+        everywhere=one_sided(count, track))
+
+
+def one_sided(count: int, track: tuple[int, int]) -> frozenset[int]:
+    """The rows of a clip of ``count`` whose masks :func:`_judge_ends` judges again: the
+    first ``track[0]`` and last ``track[1]`` (carried from a neighbour) and the
+    :data:`SHORT` - :data:`TRACK_FROM` rows after them (short pairs only); none where the
+    clip is too short for that."""
+    head, tail = track
+    if count <= head + tail + 1:
+        return frozenset()
+    span = SHORT - TRACK_FROM
+    return frozenset(k for k in range(count) if k < head + span or count - 1 - k < tail + span)
 
 
 def _frames_read_once(luma: Callable[[int], np.ndarray]

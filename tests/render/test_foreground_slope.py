@@ -151,3 +151,25 @@ def test_background_beyond_a_wide_mask_taken() -> None:
         # never beside what never changes on screen
         got = like_background([crop], lambda k, y=y: y, y.shape, keep=mask)
         assert got[0] is None
+
+
+def test_whole_frame_in_the_rows_near_the_clip_ends() -> None:
+    # the rows near the clip's ends (one-sided or short pairs, which may show the outline
+    # where the row does) are grown over the whole frame, the others only in the border band
+    from overmix.render.foreground_edges import one_sided
+
+    rows = one_sided(40, (8, 2))
+    assert rows == frozenset([*range(10), 36, 37, 38, 39])
+    assert one_sided(10, (8, 2)) == frozenset()  # too short to judge its ends
+    y, shape, mask, behind = _scene(1)
+    yp = np.pad(y, BAND, mode="edge")
+    mp = np.pad(mask, BAND)
+    crop = Crop.tight(mp)
+    out = grow_slopes([crop, crop], lambda k: yp, yp.shape, everywhere={1})
+    assert out[0] is crop  # the middle row: nothing taken in the frame's middle
+    got = out[1].full(yp.shape)[BAND:BAND + H, BAND:BAND + W]
+    edge = shape & ~mask
+    assert not (mask & ~got).any()
+    added = got & ~mask
+    assert added[edge].mean() > 0.85, added[edge].mean()
+    assert added[ndimage.binary_erosion(behind, iterations=1)].sum() == 0
