@@ -63,13 +63,7 @@ EDGE_GROW = 1  # px: masks grow this far along edge pixels (not into flat region
 RIM = 3  # border weight of a region's sample on the frame edge
 MIN_FLAGGED = 1e-4  # fraction of a frame: fewer odd-one-out pixels are codec specks
 MIN_BORDER = 8  # px: regions with a shorter border tell nothing (specks)
-# frames: where a region beside a moving thing is looked for again. Not all multiples of one
-# period: a walk cycle of 4 frames shows the same pose in frames 8, 16 and 24 away, which
-# enclose nearly the same background beside the legs as their own moving part there, so
-# that place was never seen off one (640x360 vertical pan --step=0.43,3.1 subsprite "few"
-# 8/10-bit -3.66/-6.34 dB with 8, 16, 24; -3.47/-5.77 with these). 24 stays the farthest:
-# a letter's gap rising over the bottom border is seen from before the letter entered
-FAR = (5, 11, 17, 24)
+FAR = (8, 16, 24)  # frames: where a region beside a moving thing is looked for again
 LEAVES_REACH = 0.5  # of a region that leaves the frame a far frame must reach to judge it
 AGAIN = 0.97  # fraction of a region that must match there
 BUSY = 0.25  # ... and at most this fraction of it may lie on that frame's own moving parts
@@ -253,8 +247,8 @@ def _enclosed(flagged: np.ndarray, rng: np.ndarray,
             if busy is not None:
                 # ... or seen the same wherever that frame shows none of its own moving
                 # parts, over at least FREE of the region: evenly spaced credit lines over
-                # a slow pan never show the gap between two lines whole in a frame FAR
-                # away, the next line covers part of it; the inside of a slow thing is
+                # a slow pan never show the gap between two lines whole in a frame 8, 16 or
+                # 24 away, the next line covers part of it; the inside of a slow thing is
                 # still covered by the thing's own moving parts there
                 free = reach & ~busy
                 nfree = np.bincount(lc, weights=free[cand], minlength=count + 1)
