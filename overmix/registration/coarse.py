@@ -149,9 +149,14 @@ def _spectrum(p: PreparedPlane, lvl: int) -> np.ndarray:
 
 def _correlation(ref: PreparedPlane, mov: PreparedPlane, lvl: int) -> np.ndarray:
     """Phase correlation surface of level ``lvl`` (periodic, (h, w) float64)."""
+    shape = ref.levels[lvl].img.shape
     cross = _spectrum(ref, lvl) * np.conj(_spectrum(mov, lvl))
-    cross /= np.abs(cross) + 1e-12 * float(np.abs(cross).max() + 1e-30)
-    return np.fft.irfft2(cross, s=ref.levels[lvl].img.shape)
+    mag = np.abs(cross)
+    top = float(mag.max())
+    if not top > 1e-20:  # a flat level (a black frame): no structure, no peak (not 0/0 = NaN)
+        return np.zeros(shape)
+    cross /= mag + 1e-12 * top
+    return np.fft.irfft2(cross, s=shape)
 
 
 def _peaks(full: np.ndarray, motion: str, radius: int) -> dict[tuple[int, int],
@@ -169,7 +174,7 @@ def _peaks(full: np.ndarray, motion: str, radius: int) -> dict[tuple[int, int],
         flat = int(np.argmax(work))
         py, px = divmod(flat, cw)
         v = float(work[py, px])
-        if peaks and v < _PEAK_FLOOR * top:  # weak secondary peaks are noise
+        if peaks and not v > _PEAK_FLOOR * top:  # weak secondary peaks are noise
             break
         top = max(top, v)
         peaks.append((py, px))
