@@ -79,6 +79,9 @@ SPLIT_MIN = 400
 FOLLOW_SAMPLES = 1500  # pixels of a part the follow search compares (a strided subset)
 FOLLOW_COARSE = 64  # ... of which at least this many try every shift first
 FOLLOW_KEEP = 6  # ... and the best this many shifts (and their neighbours) all of them
+# px: a mask carried to the clip's end frames is split where a neck this wide or less (2x)
+# joins large pieces (_necked: a foot touching a subtitle line)
+NECK = 2
 
 
 class MovingMasks(list):
@@ -264,7 +267,8 @@ def follow(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
     bool, the shape of ``mask``."""
     h, w = mask.shape
     out = np.zeros_like(mask)
-    for ys, xs, (dy, dx) in follow_parts(mask, src, dst, radius=radius, level=level):
+    for ys, xs, (dy, dx) in follow_parts(mask, src, dst, radius=radius, level=level,
+                                         neck=NECK):
         yy, xx = ys + dy, xs + dx
         ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
         out[yy[ok], xx[ok]] = True
@@ -272,7 +276,8 @@ def follow(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
 
 
 def follow_parts(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
-                 level: float = LEVEL) -> list[tuple[np.ndarray, np.ndarray, tuple[int, int]]]:
+                 level: float = LEVEL, neck: int = 0
+                 ) -> list[tuple[np.ndarray, np.ndarray, tuple[int, int]]]:
     """Each connected part of ``mask`` (bool (h, w), frame ``src``; parts closer than a few
     pixels together: the letters of a line) and the whole-pixel screen shift within
     ``radius`` that matches its pixels best in frame ``dst`` (:func:`_costs`: a leg that
@@ -281,7 +286,9 @@ def follow_parts(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: 
     A part whose own 8-connected pieces include large ones (:func:`_pieces`) is followed
     piece by piece: a character's feet a few pixels from a changing subtitle line join the
     two into one part, and the line, screen-fixed and larger, carried the character with
-    it (720p subsprite: the clip's last frames' masks a few pixels off the character)."""
+    it (720p subsprite: the clip's last frames' masks a few pixels off the character).
+    ``neck`` (px): each piece is split again where a neck at most ``2 neck`` px wide joins
+    large pieces (:func:`_necked`; 0: not)."""
     from scipy import ndimage
 
     got = []
@@ -291,7 +298,10 @@ def follow_parts(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: 
         if sl is None:
             continue
         part = (groups[sl] == g) & mask[sl]
-        for piece in _pieces(part, ndimage):
+        pieces = _pieces(part, ndimage)
+        if neck > 0:
+            pieces = [p for piece in pieces for p in _necked(piece, ndimage, neck)]
+        for piece in pieces:
             ys, xs = np.nonzero(piece)
             if ys.size < MIN_PART:
                 continue
@@ -320,6 +330,40 @@ def _pieces(part: np.ndarray, ndimage) -> list[np.ndarray]:  # noqa: ANN001 - sc
         return [part]
     out = [lab == i for i in big]
     rest = part & ~np.isin(lab, big)
+    return [*out, rest] if rest.any() else out
+
+
+def _necked(part: np.ndarray, ndimage, neck: int  # noqa: ANN001 - scipy.ndimage
+            ) -> list[np.ndarray]:
+    """``part`` (bool) split where a neck at most ``2 neck`` px wide joins large pieces: the
+    pieces of ``part`` eroded ``neck`` times (3x3), each pixel of ``part`` going with the
+    piece nearest to it; those holding at least :data:`SPLIT_SHARE` of the pixels (and
+    :data:`SPLIT_MIN`) each alone, the rest together, as :func:`_pieces` splits; ``[part]``
+    when that leaves fewer than two pieces that large. A character's foot whose soft edge
+    touches a changing subtitle line joins the two by a pixel or two into one 8-connected
+    piece: followed as one, the line (screen-fixed; its letters, eroded, fall apart, but
+    together they outweigh the character) carried the character with it, and the clip's
+    first frames' masks ended up to ~5 px short of the character's front (720p 10-bit
+    subsprite, frame 0: its body's edge at full weight over the few frames that saw the
+    background there)."""
+    total = int(part.sum())
+    least = max(SPLIT_SHARE * total, SPLIT_MIN)
+    if total < 2 * least:
+        return [part]
+    core = ndimage.binary_erosion(part, structure=np.ones((3, 3), bool), iterations=neck)
+    lab, n = ndimage.label(core, structure=np.ones((3, 3), bool))
+    if n < 2:
+        return [part]
+    iy, ix = ndimage.distance_transform_edt(lab == 0, return_distances=False,
+                                            return_indices=True)
+    near = np.where(part, lab[iy, ix], 0)
+    size = np.bincount(near.ravel(), minlength=n + 1)
+    size[0] = 0
+    big = np.flatnonzero(size >= least)
+    rest = part & ~np.isin(near, big)
+    if big.size + (np.count_nonzero(rest) >= least) < 2:
+        return [part]
+    out = [near == i for i in big]
     return [*out, rest] if rest.any() else out
 
 

@@ -32,7 +32,15 @@ from collections.abc import Callable
 import numpy as np
 
 from overmix.morph import dilate
-from overmix.render.foreground import FLAT, LEVEL, _differs, _Frame, _range3, follow_parts
+from overmix.render.foreground import (
+    FLAT,
+    LEVEL,
+    NECK,
+    _differs,
+    _Frame,
+    _range3,
+    follow_parts,
+)
 from overmix.warp import window, window_ones
 
 __all__ = ["VIEWS", "carry", "differs_at", "judge_end"]
@@ -58,7 +66,7 @@ def carry(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, *, radius: int,
     h, w = mask.shape
     moved = np.zeros((h, w), bool)
     fits = np.zeros((h, w), bool)
-    parts = follow_parts(mask, src, dst, radius=radius, level=level)
+    parts = follow_parts(mask, src, dst, radius=radius, level=level, neck=NECK)
     if not parts:
         return moved, fits
     lo = ndimage.minimum_filter(src, size=3) - np.float32(level)

@@ -96,6 +96,41 @@ def test_follow_parts_a_character_from_the_subtitle_line_below_its_feet() -> Non
     assert np.count_nonzero(got ^ want) <= 0.02 * np.count_nonzero(want)
 
 
+@pytest.mark.parametrize("ends", ["follow", "carry"])
+def test_a_character_joined_to_the_subtitle_line_by_a_neck_is_followed_alone(
+        ends: str) -> None:
+    # as above, but the character's soft edge touches the box: a 2 px wide, 3 px long
+    # strip joins the body's foot to the box, so the two are ONE 8-connected piece. The box
+    # (screen-fixed, larger) carried the body with it by 0 columns instead of 2 (the clip's
+    # first frames' masks short of the character's front); split at the neck, each goes its
+    # own way (the neck with the nearer one)
+    world = _world()
+    rng = np.random.default_rng(5)
+    box = np.zeros((H, W), bool)
+    box[59:80, 40:140] = True
+    text = ndimage.gaussian_filter(rng.uniform(0, 1, (H, W)), 1.0).astype(np.float32)
+    frames, bodies = [], []
+    for k in (0, 2):
+        f = world[:, PAN * k:PAN * k + W].copy()
+        val, m = _character(k)
+        body = m & (np.arange(H)[:, None] < 56)
+        f[body] = val[body]
+        f[box] = text[box]
+        frames.append(f)
+        bodies.append(body)
+    neck = np.zeros((H, W), bool)
+    neck[56:59, 72:74] = True  # below frame 2's body (columns 62-85), into the box
+    src = bodies[1] | box | neck
+    assert ndimage.label(src, structure=np.ones((3, 3)))[1] == 1
+    if ends == "follow":
+        got = follow(src, frames[1], frames[0], radius=8)
+    else:
+        got = carry(src, frames[1], frames[0], radius=8)[0]
+    want = bodies[0] | box
+    assert np.count_nonzero(got ^ want) <= 0.02 * np.count_nonzero(want)
+    assert np.count_nonzero(bodies[0] & ~got) == 0  # the body's front, 2 columns on
+
+
 @pytest.mark.parametrize("e", [0, N - 2, N - 1])  # frame 1's leg has frame 2's angle
 def test_an_end_frame_takes_its_swung_leg_and_not_the_other_frames_leg(e: int) -> None:
     frames, masks, xy = _clip()
