@@ -64,6 +64,17 @@ RIM = 3  # border weight of a region's sample on the frame edge
 MIN_FLAGGED = 1e-4  # fraction of a frame: fewer odd-one-out pixels are codec specks
 MIN_BORDER = 8  # px: regions with a shorter border tell nothing (specks)
 FAR = (8, 16, 24)  # frames: where a region beside a moving thing is looked for again
+# frames: where it is looked for again too, off FAR's period (odd: not multiples of a 2, 4 or
+# 8 frame cycle), unless a FAR frame shows the region again whole with its whole outline at
+# the same place (a thing animating in place whose cel comes back: a mouth). A 4-frame walk
+# cycle shows the same pose in every FAR frame, and that pose encloses nearly the same
+# background beside the legs as its own moving part there, so the place was never seen off
+# one (640x360 vertical pan --step=0.43,3.1 subsprite, frame 14: the gap between the legs,
+# seen clean 17 frames away). Not nearer than FAR's first: 5, 11, 17, 24 instead of FAR
+# (reverted) released the 720p parallax trunks, which move a few pixels in 5 frames and
+# still overlap themselves there, and the 640x360 mouth, whose talk cycle shows its cel
+# again 8 and 16 frames away and the closed mouth 11 and 17 away
+ASIDE = (11, 17)
 LEAVES_REACH = 0.5  # of a region that leaves the frame a far frame must reach to judge it
 AGAIN = 0.97  # fraction of a region that must match there
 BUSY = 0.25  # ... and at most this fraction of it may lie on that frame's own moving parts
@@ -192,14 +203,17 @@ def _differs(cur: _Frame, other: _Frame, ty: float, tx: float, level: float,
 
 
 def _enclosed(flagged: np.ndarray, rng: np.ndarray,
-              seen_again: Callable[[], list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]]
+              seen_again: Callable[[], list[tuple[np.ndarray, np.ndarray, np.ndarray | None,
+                                                  bool]]]
               | None = None) -> np.ndarray:
     """Flat regions of the frame (``rng`` < :data:`FLAT`) whose border band is mostly
     ``flagged``, unless a far frame shows the region again without that outline, off its
     own moving parts (``seen_again``: per far frame, bool (h, w): where it shows the same
     at the same canvas place, where it reaches, and where its own moving parts lie (None:
-    unknown, nothing)); of a region that leaves the frame, the part the far frame reaches
-    (at least :data:`LEAVES_REACH` of it): bool (h, w)."""
+    unknown, nothing); and whether it is one of the :data:`ASIDE` frames, which do not
+    judge a region a :data:`FAR` frame shows again with its whole outline); of a region
+    that leaves the frame, the part the far frame reaches (at least :data:`LEAVES_REACH`
+    of it): bool (h, w)."""
     from scipy import ndimage  # lazy: only scenes with something moving get here
 
     flat = rng < FLAT
@@ -239,14 +253,22 @@ def _enclosed(flagged: np.ndarray, rng: np.ndarray,
         # continues beyond the frame anyway
         leaves = np.bincount(rim, minlength=count + 1) > 0
         need = np.where(leaves, np.maximum(LEAVES_REACH * size, MIN_BORDER), 0.95 * size)
-        for same, reach, busy in seen_again():
+        # regions a FAR frame shows again whole with their whole outline at the same place:
+        # a thing animating in place whose cel comes back (the ASIDE frames, off that
+        # period, show another cel or the background beside it and do not judge them)
+        returns = np.zeros(count + 1, bool)
+        for same, reach, busy, aside in sorted(seen_again(), key=lambda v: v[3]):  # FAR first
+            judged = ~returns if aside else np.ones(count + 1, bool)
             got = np.bincount(lc, weights=same[cand], minlength=count + 1)
             seen = np.bincount(lc, weights=reach[cand], minlength=count + 1)
             back = np.bincount(lr, weights=same[ring], minlength=count + 1)
             part = np.where(leaves, seen, size)  # what the judgement is on
             off = np.ones(count + 1, bool) if busy is None else \
                 np.bincount(lc, weights=busy[cand], minlength=count + 1) < BUSY * part
-            inside &= ~((seen >= need) & (got >= AGAIN * part) & (back < 0.5 * nring) & off)
+            whole = (seen >= need) & (got >= AGAIN * part)
+            if not aside:
+                returns |= whole & (back >= AGAIN * nring)
+            inside &= ~(whole & (back < 0.5 * nring) & off & judged)
             if busy is not None:
                 # ... or seen the same wherever that frame shows none of its own moving
                 # parts, over at least FREE of the region: evenly spaced credit lines over
@@ -257,7 +279,7 @@ def _enclosed(flagged: np.ndarray, rng: np.ndarray,
                 nfree = np.bincount(lc, weights=free[cand], minlength=count + 1)
                 gotf = np.bincount(lc, weights=(same & ~busy)[cand], minlength=count + 1)
                 inside &= ~((seen >= need) & (nfree >= FREE * part) & (gotf >= AGAIN * nfree)
-                            & (back < 0.5 * nring))
+                            & (back < 0.5 * nring) & judged)
     return inside[lab]
 
 
@@ -682,10 +704,10 @@ def _grown(k: int, cur: _Frame, flagged: np.ndarray,
     wide = min(max(distances), (count - 1) // 2) // 2
 
     def again(k: int = k, cur: _Frame = cur
-              ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+              ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None, bool]]:
         got = []
         h, w = cur.y.shape
-        for j in [k + s * d for d in FAR for s in (-1, 1)]:
+        for j, aside in [(k + s * d, d in ASIDE) for d in (*FAR, *ASIDE) for s in (-1, 1)]:
             if 0 <= j < count and min(j, count - 1 - j) >= wide \
                     and (known is None or known(j)):
                 t = xs[k] - xs[j]
@@ -697,7 +719,7 @@ def _grown(k: int, cur: _Frame, flagged: np.ndarray,
                         continue
                     busy = window(m.astype(np.float32), int(round(float(t[1]))),
                                   int(round(float(t[0]))), h, w) > 0.5  # its moving parts
-                got.append((ok & ~diff, ok, busy))
+                got.append((ok & ~diff, ok, busy, aside))
         return got
 
     # the outline test reads every flag; the mask keeps the flags that are frame k's own
