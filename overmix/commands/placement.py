@@ -141,7 +141,7 @@ def settle(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                        fixed_prior=fixed, finish=False, reads=reads)
     release_memory()  # the reduced frames and residual maps, freed in the check's threads
     known = union(ignore, None if overlay is None else grow(overlay.mask))
-    settled = realign_foreground(store, offsets, opts, first, masks, known, progress)
+    settled = realign_foreground(store, offsets, opts, first, masks, known, progress, gains)
     layer = find_layer(store, settled, opts, first, masks, known, gains, progress)
     if layer is not None:
         settled = with_layer(settled, layer)
