@@ -72,11 +72,9 @@ def test_follow_carries_a_flat_coat_by_its_own_motion() -> None:
     assert np.count_nonzero(got ^ want) <= 0.02 * np.count_nonzero(want)
 
 
-def test_follow_parts_a_character_from_the_subtitle_line_below_its_feet() -> None:
-    # the character's body (no leg) walks 1 px right per frame on screen; 3 px below it a
-    # textured subtitle box, larger than the body, stands still on screen in every frame:
-    # 3 px apart, the two are one part of the mask, and followed as one the box's match
-    # carried the body with it (2 columns off between frames 2 and 0)
+def _body_over_box() -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Frames 0 and 2 of the pan with the character's body (no leg, rows < 56) walking over
+    a textured subtitle box (rows 59-79, screen-fixed): (frames, bodies, box)."""
     world = _world()
     rng = np.random.default_rng(5)
     box = np.zeros((H, W), bool)
@@ -91,6 +89,15 @@ def test_follow_parts_a_character_from_the_subtitle_line_below_its_feet() -> Non
         f[box] = text[box]
         frames.append(f)
         bodies.append(body)
+    return frames, bodies, box
+
+
+def test_follow_parts_a_character_from_the_subtitle_line_below_its_feet() -> None:
+    # the character's body (no leg) walks 1 px right per frame on screen; 3 px below it a
+    # textured subtitle box, larger than the body, stands still on screen in every frame:
+    # 3 px apart, the two are one part of the mask, and followed as one the box's match
+    # carried the body with it (2 columns off between frames 2 and 0)
+    frames, bodies, box = _body_over_box()
     got = follow(bodies[1] | box, frames[1], frames[0], radius=8)
     want = bodies[0] | box
     assert np.count_nonzero(got ^ want) <= 0.02 * np.count_nonzero(want)
@@ -104,20 +111,7 @@ def test_a_character_joined_to_the_subtitle_line_by_a_neck_is_followed_alone(
     # (screen-fixed, larger) carried the body with it by 0 columns instead of 2 (the clip's
     # first frames' masks short of the character's front); split at the neck, each goes its
     # own way (the neck with the nearer one)
-    world = _world()
-    rng = np.random.default_rng(5)
-    box = np.zeros((H, W), bool)
-    box[59:80, 40:140] = True
-    text = ndimage.gaussian_filter(rng.uniform(0, 1, (H, W)), 1.0).astype(np.float32)
-    frames, bodies = [], []
-    for k in (0, 2):
-        f = world[:, PAN * k:PAN * k + W].copy()
-        val, m = _character(k)
-        body = m & (np.arange(H)[:, None] < 56)
-        f[body] = val[body]
-        f[box] = text[box]
-        frames.append(f)
-        bodies.append(body)
+    frames, bodies, box = _body_over_box()
     neck = np.zeros((H, W), bool)
     neck[56:59, 72:74] = True  # below frame 2's body (columns 62-85), into the box
     src = bodies[1] | box | neck
