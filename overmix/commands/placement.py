@@ -27,7 +27,7 @@ from overmix.commands.clean import clean_still_runs, find_clean, finish_clean
 from overmix.commands.clean_ahead import CleanReads
 from overmix.commands.clean_plan import CleanPlan
 from overmix.commands.options import StitchOptions
-from overmix.commands.realign import find_layer, realign_foreground
+from overmix.commands.realign import evidence_check, find_layer, realign_foreground
 from overmix.commands.stages import (
     OverlayInfo,
     align_store,
@@ -141,8 +141,10 @@ def settle(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                        fixed_prior=fixed, finish=False, reads=reads)
     release_memory()  # the reduced frames and residual maps, freed in the check's threads
     known = union(ignore, None if overlay is None else grow(overlay.mask))
-    settled = realign_foreground(store, offsets, opts, first, masks, known, progress, gains)
-    layer = find_layer(store, settled, opts, first, masks, known, gains, progress)
+    evidence = None if first.consensus is None else \
+        evidence_check(store, first.consensus, known, gains)  # asked by both, once per offsets
+    settled = realign_foreground(store, offsets, opts, first, masks, known, progress, evidence)
+    layer = find_layer(store, settled, opts, first, masks, known, gains, progress, evidence)
     if layer is not None:
         settled = with_layer(settled, layer)
         if gains is not None and opts.offsets is None:  # gains read back stay as given

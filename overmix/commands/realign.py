@@ -44,8 +44,8 @@ from overmix.registration.masks import SceneMasks
 from overmix.render.consensus import Consensus, downsample_mask, upsample_mask
 from overmix.render.layers import LayerLabel
 
-__all__ = ["GROW_PX", "REALIGN_SHARE", "find_layer", "layer_offsets", "moving_share",
-           "realign_foreground"]
+__all__ = ["GROW_PX", "REALIGN_SHARE", "evidence_check", "find_layer", "layer_offsets",
+           "moving_share", "realign_foreground"]
 
 # Mean share of a frame that must be moving foreground the alignment did not leave out
 # before the frames are aligned again (a walking character the alignment found, codec specks
@@ -97,11 +97,12 @@ def realign_foreground(store: FrameStore, offsets: Offsets, opts: StitchOptions,
                        plan: CleanPlan, masks: SceneMasks | None,
                        ignore: np.ndarray | None,
                        progress: ProgressCallback = no_progress,
-                       gains: np.ndarray | None = None) -> Offsets:
+                       evidence: Callable[[np.ndarray], bool] | None = None) -> Offsets:
     """``offsets`` aligned again with the clean-still's moving foreground left out (and the
     alignment's scene masks and ``ignore``), when :func:`moving_share` reaches
-    :data:`REALIGN_SHARE` and the moving parts move on screen (:func:`plane_evidence`;
-    ``gains``: the lighting's, for its frames) or the offsets warned that the background's
+    :data:`REALIGN_SHARE` and the moving parts move on screen (``evidence``: background
+    offsets -> bool, :func:`evidence_check`; None: without lighting gains) or the offsets
+    warned that the background's
     motion is ambiguous; else (or when the new alignment places other frames) ``offsets``
     unchanged. Gains and the summary's ``masks`` entry carry over (``realigned`` set).
 
@@ -127,8 +128,9 @@ def realign_foreground(store: FrameStore, offsets: Offsets, opts: StitchOptions,
     cons = plan.consensus
     assert cons is not None
     doubt = isinstance(follow, dict) and "warning" in follow
-    if not doubt and not plane_evidence(analysis_luma(store, pos, gains, max(1, cons.reduce)),
-                                        cons, offsets.xy, ignore):
+    if evidence is None:
+        evidence = evidence_check(store, cons, ignore)
+    if not doubt and not evidence(offsets.xy):
         return offsets  # what moves stays on screen (or moves with the background)
     row = {p: n for n, p in enumerate(pos)}
 
@@ -164,7 +166,8 @@ def realign_foreground(store: FrameStore, offsets: Offsets, opts: StitchOptions,
 def find_layer(store: FrameStore, offsets: Offsets, opts: StitchOptions, plan: CleanPlan,
                masks: SceneMasks | None, ignore: np.ndarray | None,
                gains: np.ndarray | None = None,
-               progress: ProgressCallback = no_progress) -> LayerLabel | None:
+               progress: ProgressCallback = no_progress,
+               evidence: Callable[[np.ndarray], bool] | None = None) -> LayerLabel | None:
     """A second plane panning at its own speed (parallax), or None.
 
     When the clean-still stage found a clear share of the frames moving on their own
@@ -182,8 +185,9 @@ def find_layer(store: FrameStore, offsets: Offsets, opts: StitchOptions, plan: C
     pos = positions(store, offsets)
     if pos != list(range(len(store))) or moving_share(plan, masks, pos) < LAYER_MOVING:
         return None
-    if not plane_evidence(analysis_luma(store, pos, gains, max(1, cons.reduce)), cons,
-                          offsets.xy, ignore):
+    if evidence is None:
+        evidence = evidence_check(store, cons, ignore, gains)
+    if not evidence(offsets.xy):
         return None  # what moves stays on screen or moves with the background
     from overmix.render.foreground import analysis_factor
     from overmix.render.layers import label_layer
@@ -267,6 +271,24 @@ def layer_offsets(offsets: Offsets, lay: Offsets) -> np.ndarray | None:
         for a in range(2) if ends.any() else ():
             out[ends, a] = np.polyval(np.polyfit(got[near], drift[near, a], 1), ks[ends])
     return out + bg
+
+
+def evidence_check(store: FrameStore, cons: Consensus, ignore: np.ndarray | None,
+                   gains: np.ndarray | None = None) -> Callable[[np.ndarray], bool]:
+    """:func:`plane_evidence` of the scene's frames (every frame of ``store``, in order;
+    ``gains``: the lighting's) as a function of the background offsets (n, 2), answered once
+    per offsets: :func:`realign_foreground` and :func:`find_layer` ask it of the same
+    offsets when the first did not align again."""
+    memo: dict[bytes, bool] = {}
+
+    def check(xy: np.ndarray) -> bool:
+        key = np.ascontiguousarray(xy, np.float64).tobytes()
+        if key not in memo:
+            luma = analysis_luma(store, list(range(len(store))), gains, max(1, cons.reduce))
+            memo[key] = plane_evidence(luma, cons, xy, ignore)
+        return memo[key]
+
+    return check
 
 
 def plane_evidence(luma: Callable[[int], np.ndarray], cons: Consensus, xy: np.ndarray,
